@@ -1,0 +1,32 @@
+"""Durations as written in the governance file and in commands: ``90s``, ``15m``, ``8h``, ``14d``, ``2w``."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION = re.compile(r"^\s*(\d{1,6})\s*([smhdw])\s*$")
+
+DURATION_HINT = "a duration such as 90s, 15m, 8h, 14d or 2w"
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse one duration; raise ``ValueError`` naming the accepted forms otherwise."""
+    match = _DURATION.match(text) if isinstance(text, str) else None
+    if match is None:
+        raise ValueError(f"expected {DURATION_HINT}, got {text!r}")
+    amount, unit = int(match.group(1)), match.group(2)
+    if amount == 0:
+        raise ValueError(f"a duration must be longer than zero, got {text!r}")
+    return timedelta(seconds=amount * _UNITS[unit])
+
+
+def format_duration(value: timedelta) -> str:
+    """Render a duration in the largest unit that divides it exactly (``14d``, ``90s``)."""
+    seconds = int(value.total_seconds())
+    for unit in ("w", "d", "h", "m"):
+        size = _UNITS[unit]
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"

@@ -1,0 +1,331 @@
+"""Field types of a kind's data contract and how raw input becomes a typed value.
+
+A ``FieldSpec`` is one entry under ``kinds.<kind>.fields`` in the governance file. The
+``coerce`` function is the single place that knows how a person's input (a string from a
+slash command or a modal, or a value already typed by YAML or JSON) becomes the value the
+engine compares; it raises ``ValueError`` with a message meant for that person.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta, tzinfo
+from enum import StrEnum
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from bot.domain.durations import DURATION_HINT, format_duration, parse_duration
+
+
+class FieldType(StrEnum):
+    TEXT = "text"
+    NUMBER = "number"
+    MONEY = "money"
+    CHOICE = "choice"
+    MULTI_CHOICE = "multi_choice"
+    BOOL = "bool"
+    DATE = "date"
+    DATETIME = "datetime"
+    DURATION = "duration"
+    URL = "url"
+    EMAIL = "email"
+    USER = "user"
+    CHANNEL = "channel"
+
+
+FieldValue = str | int | float | bool | date | datetime | timedelta | tuple[str, ...]
+"""A typed field value. ``datetime`` is checked before ``date`` wherever both matter."""
+
+#: Which optional attributes each type accepts besides ``type``, ``required``, ``label`` and ``help``.
+_ATTRIBUTES: dict[FieldType, frozenset[str]] = {
+    FieldType.TEXT: frozenset({"max_length", "multiline", "pattern"}),
+    FieldType.NUMBER: frozenset({"min", "max", "integer"}),
+    FieldType.MONEY: frozenset({"min", "max", "currency"}),
+    FieldType.CHOICE: frozenset({"options"}),
+    FieldType.MULTI_CHOICE: frozenset({"options"}),
+}
+_COMMON = frozenset({"type", "required", "label", "help"})
+
+#: Slack limits a plain_text_input to 3000 characters; longer text could never be entered.
+TEXT_LIMIT = 3000
+
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+_URL = re.compile(r"^https?://[^\s<>|]+$", re.IGNORECASE)
+_TRUE = frozenset({"true", "yes", "y", "on", "1"})
+_FALSE = frozenset({"false", "no", "n", "off", "0"})
+
+
+def is_user_id(value: object) -> bool:
+    return isinstance(value, str) and _USER_ID.match(value) is not None
+
+
+def is_channel_id(value: object) -> bool:
+    return isinstance(value, str) and _CHANNEL_ID.match(value) is not None
+
+
+class FieldSpec(BaseModel):
+    """One typed field of a kind's data contract."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: FieldType
+    required: bool = False
+    label: str | None = Field(default=None, min_length=1, max_length=48)
+    help: str | None = Field(default=None, max_length=150)
+    max_length: int | None = Field(default=None, ge=1, le=TEXT_LIMIT)
+    multiline: bool | None = None
+    pattern: str | None = None
+    min: float | None = None
+    max: float | None = None
+    integer: bool | None = None
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    options: tuple[str, ...] | None = None
+
+    @model_validator(mode="after")
+    def _fits_type(self) -> Self:
+        allowed = _ATTRIBUTES.get(self.type, frozenset()) | _COMMON
+        extra = sorted(name for name in self.model_fields_set if name not in allowed)
+        if extra:
+            hint = ", ".join(sorted(allowed - {"type"}))
+            raise ValueError(f"{', '.join(extra)} does not apply to a {self.type} field (it takes: {hint})")
+        if self.type in (FieldType.CHOICE, FieldType.MULTI_CHOICE):
+            if not self.options:
+                raise ValueError(f"a {self.type} field needs a non-empty list of options")
+            if len({o.casefold() for o in self.options}) != len(self.options):
+                raise ValueError("options must be unique")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min:g}) is larger than max ({self.max:g})")
+        if self.pattern is not None:
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern is not a valid regular expression: {exc}") from None
+        return self
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.type in (FieldType.NUMBER, FieldType.MONEY)
+
+    def display_name(self, name: str) -> str:
+        return self.label or name.replace("_", " ").capitalize()
+
+    def describe(self) -> str:
+        """What a valid value looks like, in words a requester understands."""
+        match self.type:
+            case FieldType.TEXT:
+                limit = self.max_length or TEXT_LIMIT
+                return f"text, up to {limit} characters"
+            case FieldType.NUMBER | FieldType.MONEY:
+                noun = "a whole number" if self.integer else "a number"
+                if self.type is FieldType.MONEY:
+                    noun = f"an amount in {self.currency}" if self.currency else "an amount"
+                if self.min is not None and self.max is not None:
+                    return f"{noun} from {_num(self.min)} to {_num(self.max)}"
+                if self.min is not None:
+                    return f"{noun}, at least {_num(self.min)}"
+                if self.max is not None:
+                    return f"{noun}, at most {_num(self.max)}"
+                return noun
+            case FieldType.CHOICE:
+                return "one of " + ", ".join(self.options or ())
+            case FieldType.MULTI_CHOICE:
+                return "one or more of " + ", ".join(self.options or ()) + " (comma-separated)"
+            case FieldType.BOOL:
+                return "yes or no"
+            case FieldType.DATE:
+                return "a date, YYYY-MM-DD"
+            case FieldType.DATETIME:
+                return "a date and time, YYYY-MM-DD HH:MM"
+            case FieldType.DURATION:
+                return DURATION_HINT
+            case FieldType.URL:
+                return "a link starting with https://"
+            case FieldType.EMAIL:
+                return "an email address"
+            case FieldType.USER:
+                return "a person, as an @mention"
+            case FieldType.CHANNEL:
+                return "a channel, as a #channel link"
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"
+
+
+def coerce(spec: FieldSpec, raw: object, *, tz: tzinfo) -> FieldValue:
+    """Turn one raw value into the field's typed value, or raise ``ValueError`` saying why.
+
+    Strings are plain text here: Slack's markup and escaping are undone before this is called.
+    ``tz`` is the governance timezone, used for date-times given without one.
+    """
+    if isinstance(raw, str):
+        raw = raw.strip()
+    match spec.type:
+        case FieldType.TEXT:
+            return _text(spec, raw)
+        case FieldType.NUMBER | FieldType.MONEY:
+            return _number(spec, raw)
+        case FieldType.CHOICE:
+            return _choice(spec, raw)
+        case FieldType.MULTI_CHOICE:
+            items: Sequence[object] = raw.split(",") if isinstance(raw, str) else _sequence(raw)
+            chosen = tuple(dict.fromkeys(_choice(spec, item) for item in items if str(item).strip()))
+            if not chosen:
+                raise ValueError(f"expected {spec.describe()}")
+            return chosen
+        case FieldType.BOOL:
+            return _bool(raw)
+        case FieldType.DATE:
+            return _date(raw)
+        case FieldType.DATETIME:
+            return _datetime(raw, tz)
+        case FieldType.DURATION:
+            if isinstance(raw, timedelta):
+                return raw
+            if not isinstance(raw, str):
+                raise ValueError(f"expected {DURATION_HINT}")
+            return parse_duration(raw)
+        case FieldType.URL:
+            if not isinstance(raw, str) or not _URL.match(raw):
+                raise ValueError(f"expected a link starting with http:// or https://, got {_show(raw)}")
+            return raw
+        case FieldType.EMAIL:
+            if not isinstance(raw, str) or not _EMAIL.match(raw):
+                raise ValueError(f"expected an email address, got {_show(raw)}")
+            return raw
+        case FieldType.USER:
+            if not is_user_id(raw):
+                raise ValueError(f"expected a person as an @mention, got {_show(raw)}")
+            assert isinstance(raw, str)
+            return raw
+        case FieldType.CHANNEL:
+            if not is_channel_id(raw):
+                raise ValueError(f"expected a channel as a #channel link, got {_show(raw)}")
+            assert isinstance(raw, str)
+            return raw
+
+
+def _show(raw: object) -> str:
+    text = repr(raw) if not isinstance(raw, str) else f"“{raw}”"
+    return text if len(text) <= 60 else text[:57] + "…”"
+
+
+def _sequence(raw: object) -> Sequence[object]:
+    if isinstance(raw, list | tuple):
+        return raw
+    raise ValueError("expected a list of options")
+
+
+def _text(spec: FieldSpec, raw: object) -> str:
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+        raise ValueError(f"expected text, got {_show(raw)}")
+    text = str(raw)
+    limit = spec.max_length or TEXT_LIMIT
+    if len(text) > limit:
+        raise ValueError(f"must be at most {limit} characters (got {len(text)})")
+    if spec.pattern is not None and re.fullmatch(spec.pattern, text) is None:
+        raise ValueError(f"{_show(text)} does not match the required pattern {spec.pattern}")
+    return text
+
+
+def _number(spec: FieldSpec, raw: object) -> int | float:
+    value: int | float
+    if isinstance(raw, bool):
+        raise ValueError(f"expected {spec.describe()}, got {raw!r}")
+    if isinstance(raw, int | float):
+        value = raw
+    elif isinstance(raw, str):
+        cleaned = raw.replace("_", "").replace(",", "")
+        if spec.type is FieldType.MONEY and spec.currency and cleaned.upper().startswith(spec.currency):
+            cleaned = cleaned[3:].strip()
+        cleaned = cleaned.removesuffix("%").strip()
+        try:
+            value = int(cleaned)
+        except ValueError:
+            try:
+                value = float(cleaned)
+            except ValueError:
+                raise ValueError(f"expected {spec.describe()}, got {_show(raw)}") from None
+    else:
+        raise ValueError(f"expected {spec.describe()}, got {_show(raw)}")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"expected {spec.describe()}, got {_show(raw)}")
+        if value.is_integer() and abs(value) < 2**53:
+            value = int(value)
+    if spec.integer and not isinstance(value, int):
+        raise ValueError(f"expected a whole number, got {_show(raw)}")
+    if spec.min is not None and value < spec.min:
+        raise ValueError(f"must be at least {_num(spec.min)} (got {_num(value)})")
+    if spec.max is not None and value > spec.max:
+        raise ValueError(f"must be at most {_num(spec.max)} (got {_num(value)})")
+    return value
+
+
+def _choice(spec: FieldSpec, raw: object) -> str:
+    options = spec.options or ()
+    text = str(raw).strip() if isinstance(raw, str | int | float) and not isinstance(raw, bool) else None
+    if text is not None:
+        for option in options:
+            if option.casefold() == text.casefold():
+                return option
+    raise ValueError(f"expected one of {', '.join(options)}; got {_show(raw)}")
+
+
+def _bool(raw: object) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.casefold() in _TRUE | _FALSE:
+        return raw.casefold() in _TRUE
+    raise ValueError(f"expected yes or no, got {_show(raw)}")
+
+
+def _date(raw: object) -> date:
+    if isinstance(raw, datetime):
+        raise ValueError("expected a date without a time, YYYY-MM-DD")
+    if isinstance(raw, date):
+        return raw
+    if isinstance(raw, str):
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            pass
+    raise ValueError(f"expected a date, YYYY-MM-DD, got {_show(raw)}")
+
+
+def _datetime(raw: object, tz: tzinfo) -> datetime:
+    value: datetime | None = None
+    if isinstance(raw, datetime):
+        value = raw
+    elif isinstance(raw, str):
+        try:
+            value = datetime.fromisoformat(raw)
+        except ValueError:
+            value = None
+    if value is None:
+        raise ValueError(f"expected a date and time, YYYY-MM-DD HH:MM, got {_show(raw)}")
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=tz)
+    return value
+
+
+def render_value(value: Any) -> str:
+    """A field value as a person reads it (and as the trace shows it)."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="minutes")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return format_duration(value)
+    if isinstance(value, tuple | list | frozenset | set):
+        return ", ".join(render_value(v) for v in value)
+    return str(value)

@@ -1,0 +1,71 @@
+"""The ``tests:`` of a governance file: example requests and what must happen to them.
+
+Like ``opa test`` for policies: ``signoff test`` runs them all, so that a reviewed change
+to a rule shows which decisions it changes before it is merged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.domain.contracts import ContractError
+from bot.domain.governance import Governance
+from bot.domain.governance_spec import KindTestSpec
+from bot.domain.outcome import Resolution, resolve
+
+#: Who files a test request that names no requester: someone in no group.
+TEST_REQUESTER = "U0TESTER"
+
+
+@dataclass(frozen=True)
+class FileTestResult:
+    kind: str
+    index: int
+    spec: KindTestSpec
+    failures: tuple[str, ...]
+    resolution: Resolution | None
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    @property
+    def title(self) -> str:
+        name = self.spec.name or ", ".join(f"{k}={v}" for k, v in self.spec.fields.items())
+        return f"{self.kind}.tests[{self.index}] {name}"
+
+
+def run_file_tests(governance: Governance, *, now: datetime) -> list[FileTestResult]:
+    """Run every kind's tests; a test without ``at`` is evaluated as of ``now``."""
+    results = []
+    for kind in governance.kinds.values():
+        for index, test in enumerate(kind.spec.tests):
+            at = test.at or now
+            if at.tzinfo is None:
+                at = at.replace(tzinfo=governance.tz)
+            requester = test.requester or TEST_REQUESTER
+            try:
+                fields = governance.validate_fields(kind, test.fields, at=at)
+            except ContractError as exc:
+                failures = tuple(f"fields are not valid: {problem}" for problem in exc.problems)
+                results.append(FileTestResult(kind.name, index, test, failures, None))
+                continue
+            resolution = resolve(governance, kind, fields, requester=requester, at=at)
+            results.append(FileTestResult(kind.name, index, test, _compare(test, resolution), resolution))
+    return results
+
+
+def _compare(test: KindTestSpec, resolution: Resolution) -> tuple[str, ...]:
+    failures = []
+    if resolution.outcome is not test.expect:
+        got = resolution.outcome.value + (f" by {resolution.rule}" if resolution.rule else "")
+        failures.append(f"expected {test.expect.value}, got {got}")
+    if test.rule is not None and test.rule not in resolution.rules:
+        decided = ", ".join(resolution.rules) or "no rule"
+        failures.append(f"expected rule {test.rule} to decide, but {decided} did")
+    if test.steps is not None:
+        got_steps = [step.group for step in resolution.steps]
+        if got_steps != test.steps:
+            failures.append(f"expected steps [{', '.join(test.steps)}], got [{', '.join(got_steps)}]")
+    return tuple(failures)

@@ -1,0 +1,355 @@
+"""The governance in force: the validated file, compiled once into kinds, contracts and rules.
+
+``build_governance`` takes the parsed file (plain data) and returns a ``Governance``, or
+raises ``GovernanceInvalid`` with every problem found, each located by its path in the file
+(``kinds.discount.rules[1].when.amount_pct``) and, where the reader can tell, its line.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, get_args, get_origin
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ValidationError
+
+from bot.domain.conditions import (
+    HOUR,
+    NOW,
+    REQUESTER,
+    REQUESTER_GROUP,
+    RESERVED_NAMES,
+    TODAY,
+    WEEKDAY,
+    WEEKDAYS,
+    Condition,
+    ConditionError,
+    compile_condition,
+)
+from bot.domain.contracts import Contract, ContractError, FieldProblem
+from bot.domain.fields import FieldType, FieldValue
+from bot.domain.governance_spec import (
+    Category,
+    Decision,
+    GovernanceSpec,
+    GroupSpec,
+    KindSpec,
+    LimitSpec,
+    StepSpec,
+)
+
+Path = tuple[str | int, ...]
+Locator = Callable[[Path], int | None]
+
+
+@dataclass(frozen=True)
+class LoadProblem:
+    """One problem in a governance file: where it is and what is wrong."""
+
+    path: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"line {self.line}: " if self.line else ""
+        return f"{where}{self.path or '(top level)'}: {self.message}"
+
+
+class GovernanceInvalid(ValueError):
+    """The governance file cannot be used; ``problems`` lists everything found, in file order."""
+
+    def __init__(self, problems: list[LoadProblem]):
+        self.problems = sorted(problems, key=lambda p: (p.line or 0, p.path))
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class UnknownKind(LookupError):
+    def __init__(self, name: str, known: list[str]):
+        self.name = name
+        self.known = known
+        super().__init__(f"there is no kind “{name}”; kinds: {', '.join(known)}")
+
+
+def format_path(path: Path) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A compiled governed default of one kind."""
+
+    id: str
+    index: int
+    decision: Decision | None
+    require: StepSpec | None
+    reason: str
+    limit: LimitSpec | None
+    condition: Condition
+
+    @property
+    def effect(self) -> str:
+        if self.require is not None:
+            quorum = f" ×{self.require.approvals}" if self.require.approvals > 1 else ""
+            return f"require {self.require.group}{quorum}"
+        return str(self.decision)
+
+
+class Kind:
+    """A kind of request, compiled: its contract, rules and routing policy."""
+
+    def __init__(self, name: str, spec: KindSpec, contract: Contract, rules: list[Rule]):
+        self.name = name
+        self.spec = spec
+        self.contract = contract
+        self.rules = tuple(rules)
+        self.rejects = tuple(r for r in rules if r.decision is Decision.REJECT)
+        self.requires = tuple(r for r in rules if r.require is not None)
+        self.approves = tuple(r for r in rules if r.decision is Decision.APPROVE)
+        subjects = {leaf.subject for rule in rules for leaf in rule.condition.leaves()}
+        relatives = {leaf.relative.anchor for rule in rules for leaf in rule.condition.leaves() if leaf.relative}
+        self.needs_groups = REQUESTER_GROUP in subjects
+        self.needs_clock = bool(subjects & {WEEKDAY, HOUR}) or bool(relatives)
+
+    @property
+    def title(self) -> str:
+        return self.spec.title
+
+    @property
+    def category(self) -> Category:
+        return self.spec.category
+
+    @property
+    def owner(self) -> str:
+        return self.spec.owner
+
+    @property
+    def default_steps(self) -> tuple[StepSpec, ...]:
+        return tuple(self.spec.approvers)
+
+    def rule(self, rule_id: str) -> Rule | None:
+        return next((r for r in self.rules if r.id == rule_id), None)
+
+
+class Governance:
+    """The governance in force, identified by ``version`` (the content hash of its file)."""
+
+    def __init__(self, spec: GovernanceSpec, *, version: str, kinds: dict[str, Kind], tz: ZoneInfo):
+        self.spec = spec
+        self.version = version
+        self.kinds = kinds
+        self.tz = tz
+        memberships: dict[str, set[str]] = {}
+        for group, group_spec in spec.groups.items():
+            for member in group_spec.members:
+                memberships.setdefault(member, set()).add(group)
+        self._groups_of = {user: frozenset(groups) for user, groups in memberships.items()}
+
+    @property
+    def groups(self) -> Mapping[str, GroupSpec]:
+        return self.spec.groups
+
+    def kind(self, name: str) -> Kind:
+        try:
+            return self.kinds[name.strip().lower()]
+        except KeyError:
+            raise UnknownKind(name, sorted(self.kinds)) from None
+
+    def groups_of(self, user: str) -> frozenset[str]:
+        return self._groups_of.get(user, frozenset())
+
+    def members(self, group: str) -> tuple[str, ...]:
+        return tuple(self.spec.groups[group].members)
+
+    def facts(self, kind: Kind, values: Mapping[str, FieldValue], *, requester: str, at: datetime) -> dict[str, Any]:
+        """What a kind's conditions see: the fields plus the requester and the submission time."""
+        facts: dict[str, Any] = dict(values)
+        facts[REQUESTER] = requester
+        if kind.needs_groups:
+            facts[REQUESTER_GROUP] = self.groups_of(requester)
+        if kind.needs_clock:
+            local = at.astimezone(self.tz)
+            facts[WEEKDAY] = WEEKDAYS[local.weekday()]
+            facts[HOUR] = local.hour
+            facts[TODAY] = local.date()
+            facts[NOW] = at
+        return facts
+
+    def today(self, at: datetime) -> date:
+        return at.astimezone(self.tz).date()
+
+    def validate_fields(self, kind: Kind, raw: Mapping[str, object], *, at: datetime) -> dict[str, FieldValue]:
+        """A request's typed fields per its kind's contract, as of ``at``; ``ContractError`` otherwise."""
+        values = kind.contract.validate(raw)
+        self._check_validity(kind, values, at, raw)
+        return values
+
+    def parse_slash_text(self, kind: Kind, text: str, *, at: datetime) -> dict[str, FieldValue]:
+        """A request's typed fields from slash-command text (``k=v …``, as Slack sent it)."""
+        values = kind.contract.parse_slash_text(text)
+        self._check_validity(kind, values, at, values)
+        return values
+
+    def _check_validity(self, kind: Kind, values: Mapping[str, FieldValue], at: datetime, raw: Mapping[str, object]) -> None:
+        field = kind.spec.valid_until
+        if field is None:
+            return
+        until = values.get(field)
+        today = self.today(at)
+        if isinstance(until, date) and until < today:
+            problem = FieldProblem(field, f"must be today or later (today is {today.isoformat()} in {self.tz.key})")
+            raise ContractError(kind.name, [problem], partial_values={k: str(v) for k, v in raw.items()})
+
+
+def build_governance(data: object, *, version: str, locate: Locator | None = None) -> Governance:
+    """Validate and compile a parsed governance file; raise ``GovernanceInvalid`` with every problem."""
+    where = locate or (lambda path: None)
+    try:
+        spec = GovernanceSpec.model_validate(data)
+    except ValidationError as exc:
+        raise GovernanceInvalid([_from_pydantic(error, where) for error in exc.errors(include_url=False)]) from None
+    problems: list[LoadProblem] = []
+
+    def fail(path: Path, message: str) -> None:
+        problems.append(LoadProblem(format_path(path), message, where(path)))
+
+    try:
+        tz = ZoneInfo(spec.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        fail(("timezone",), f"unknown timezone “{spec.timezone}” (use an IANA name such as Europe/Berlin)")
+        tz = ZoneInfo("UTC")
+    kinds = {name: _compile_kind(name, kind, spec, tz, fail) for name, kind in spec.kinds.items()}
+    if problems:
+        raise GovernanceInvalid(problems)
+    return Governance(spec, version=version, kinds=kinds, tz=tz)
+
+
+def _compile_kind(name: str, spec: KindSpec, governance: GovernanceSpec, tz: ZoneInfo, fail: Callable[[Path, str], None]) -> Kind:
+    at: Path = ("kinds", name)
+    groups = governance.groups
+
+    def need_group(group: str, path: Path) -> None:
+        if group not in groups:
+            fail(path, f"unknown group “{group}”{_did_you_mean(group, groups)} (groups: {', '.join(groups)})")
+
+    for field_name, field in spec.fields.items():
+        if field_name in RESERVED_NAMES:
+            fail((*at, "fields", field_name), f"“{field_name}” is reserved for conditions; choose another field name")
+    for i, step in enumerate(spec.approvers):
+        need_group(step.group, (*at, "approvers") if len(spec.approvers) == 1 else (*at, "approvers", i))
+    for i, group in enumerate(spec.escalate):
+        need_group(group, (*at, "escalate", i))
+    if len(set(spec.escalate)) != len(spec.escalate):
+        fail((*at, "escalate"), "a group is listed more than once")
+    if spec.valid_until is not None:
+        target = spec.fields.get(spec.valid_until)
+        if target is None or target.type is not FieldType.DATE:
+            dates = [n for n, f in spec.fields.items() if f.type is FieldType.DATE]
+            fail((*at, "valid_until"), f"must name a date field of this kind (date fields: {', '.join(dates) or 'none'})")
+        elif not target.required and spec.max_duration is None:
+            fail((*at, "valid_until"), f"{spec.valid_until} is optional, so set max_duration too or make it required")
+    if spec.max_duration is not None and spec.max_duration < timedelta(days=1):
+        fail((*at, "max_duration"), "an exception lasts at least a day")
+
+    contract = Contract(name, spec.fields, tz=tz)
+    rules: list[Rule] = []
+    seen: dict[str, int] = {}
+    for index, rule in enumerate(spec.rules):
+        rule_at = (*at, "rules", index)
+        if rule.id in seen:
+            fail((*rule_at, "id"), f"rule id “{rule.id}” is already used by rules[{seen[rule.id]}]")
+        seen.setdefault(rule.id, index)
+        if rule.require is not None:
+            need_group(rule.require.group, (*rule_at, "require"))
+        if rule.limit is not None and rule.limit.sum is not None:
+            summed = spec.fields.get(rule.limit.sum)
+            if summed is None or not summed.is_numeric:
+                numbers = [n for n, f in spec.fields.items() if f.is_numeric]
+                fail((*rule_at, "limit", "sum"), f"must name a number or money field (here: {', '.join(numbers) or 'none'})")
+        try:
+            condition = compile_condition(rule.when, fields=spec.fields, groups=list(groups), tz=tz)
+        except ConditionError as exc:
+            for sub, message in exc.problems:
+                fail((*rule_at, "when", *sub), message)
+            continue
+        rules.append(Rule(rule.id, index, rule.decide, rule.require, rule.reason, rule.limit, condition))
+
+    for index, test in enumerate(spec.tests):
+        test_at = (*at, "tests", index)
+        if test.rule is not None and test.rule not in seen:
+            fail((*test_at, "rule"), f"no rule “{test.rule}” in {name}{_did_you_mean(test.rule, seen)}")
+        for group in test.steps or ():
+            need_group(group, (*test_at, "steps"))
+    return Kind(name, spec, contract, rules)
+
+
+def _did_you_mean(word: str, choices: Mapping[str, Any] | list[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" — did you mean “{close[0]}”?" if close else ""
+
+
+_PATTERN_HINTS = {
+    "^[UW][A-Z0-9]{2,}$": "must be a Slack user id such as U012AB3CD",
+    "^[CG][A-Z0-9]{2,}$": "must be a Slack channel id such as C012AB3CD",
+}
+
+
+def _from_pydantic(error: Mapping[str, Any], where: Locator) -> LoadProblem:
+    loc: list[str | int] = [part for part in error.get("loc", ()) if part != "function-before[_step(), StepSpec]"]
+    kind = error.get("type", "")
+    message = str(error.get("msg", "is not valid"))
+    if loc and loc[-1] == "[key]":
+        loc.pop()
+        message = f"the name “{loc[-1]}” must start with a lowercase letter and use only a-z, 0-9, - and _"
+    elif kind == "missing":
+        message = "is required"
+    elif kind == "extra_forbidden":
+        known = _known_keys(tuple(loc[:-1]))
+        key = str(loc[-1])
+        message = f"unknown key “{key}”{_did_you_mean(key, known)}"
+        if known:
+            message += f" (allowed here: {', '.join(known)})"
+    elif kind == "string_pattern_mismatch":
+        pattern = str(error.get("ctx", {}).get("pattern", ""))
+        message = _PATTERN_HINTS.get(pattern, "must start with a lowercase letter and use only a-z, 0-9, - and _")
+    elif kind == "too_short":
+        message = "must not be empty"
+    else:
+        message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        message = message.replace("Input should be", "must be")
+    path = tuple(loc)
+    return LoadProblem(format_path(path), message, where(path))
+
+
+def _known_keys(path: Path) -> list[str]:
+    """The keys a mapping at ``path`` accepts, walking the spec models (for "did you mean")."""
+    annotation: Any = GovernanceSpec
+    for part in path:
+        annotation = _unwrap(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel) and isinstance(part, str):
+            field = annotation.model_fields.get(part)
+            annotation = field.annotation if field else None
+        elif get_origin(annotation) in (dict, list):
+            annotation = get_args(annotation)[-1]
+        else:
+            return []
+    annotation = _unwrap(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [f.alias or name for name, f in annotation.model_fields.items() if name != "always"]
+    return []
+
+
+def _unwrap(annotation: Any) -> Any:
+    while True:
+        args = get_args(annotation)
+        if hasattr(annotation, "__metadata__"):
+            annotation = args[0]
+        elif args and type(None) in args:
+            annotation = next(a for a in args if a is not type(None))
+        else:
+            return annotation

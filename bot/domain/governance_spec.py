@@ -1,0 +1,215 @@
+"""The governance file (``signoff.yaml``) as Pydantic models: its shape, one model per section.
+
+These models check what each section looks like on its own. What needs the whole file
+(a rule naming a field of its kind, a group that exists) is checked when it is compiled,
+in ``bot.domain.governance``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from enum import StrEnum
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from bot.domain.cron import parse_cron
+from bot.domain.durations import parse_duration
+from bot.domain.fields import FieldSpec
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _duration(value: object) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"expected a duration such as 90s, 15m, 8h, 14d or 2w, got {value!r}")
+    return parse_duration(value)
+
+
+def _cron(value: object) -> str:
+    parse_cron(value)  # type: ignore[arg-type]  # raises with a located message
+    assert isinstance(value, str)
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+CronText = Annotated[str, BeforeValidator(_cron)]
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,39}$")]
+UserId = Annotated[str, StringConstraints(pattern=r"^[UW][A-Z0-9]{2,}$")]
+ChannelId = Annotated[str, StringConstraints(pattern=r"^[CG][A-Z0-9]{2,}$")]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class Category(StrEnum):
+    APPROVAL = "approval"
+    EXCEPTION = "exception"
+
+
+class Decision(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+
+
+class Outcome(StrEnum):
+    """What the governance decided for a request: decided by a rule, or routed to people."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
+    ROUTE = "route"
+
+
+class LimitScope(StrEnum):
+    REQUESTER = "requester"
+    KIND = "kind"
+
+
+def _step(value: object) -> object:
+    return {"group": value} if isinstance(value, str) else value
+
+
+class StepSpec(StrictModel):
+    """An approval step: ``approvals`` distinct eligible people of ``group``."""
+
+    group: Name
+    approvals: int = Field(default=1, ge=1, le=25)
+
+
+Step = Annotated[StepSpec, BeforeValidator(_step)]
+
+
+class LimitSpec(StrictModel):
+    """How often an approve rule may decide: a count, or a budget over a numeric field."""
+
+    count: int | None = Field(default=None, ge=1)
+    sum: str | None = None
+    max: float | None = Field(default=None, gt=0)
+    per: LimitScope = LimitScope.REQUESTER
+    window: Duration
+
+    @model_validator(mode="after")
+    def _one_kind_of_limit(self) -> Self:
+        if self.count is not None and (self.sum is not None or self.max is not None):
+            raise ValueError("a limit is either a count or a budget (sum + max), not both")
+        if self.count is None and (self.sum is None or self.max is None):
+            raise ValueError("a limit needs either count, or both sum (a number field) and max")
+        return self
+
+
+class RuleSpec(StrictModel):
+    """A governed default: when it applies, what it decides (or which step it adds), and why."""
+
+    id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
+    when: dict[str, Any] | None = None
+    decide: Decision | None = None
+    require: Step | None = None
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
+    limit: LimitSpec | None = None
+
+    @model_validator(mode="after")
+    def _one_effect(self) -> Self:
+        if (self.decide is None) == (self.require is None):
+            raise ValueError("a rule has exactly one of decide (approve or reject) or require (a group)")
+        if self.limit is not None and self.decide is not Decision.APPROVE:
+            raise ValueError("limit only applies to rules that decide: approve")
+        return self
+
+
+class KindTestSpec(StrictModel):
+    """An example request and what the governance must do with it (``signoff test``)."""
+
+    name: str | None = None
+    fields: dict[str, Any]
+    requester: UserId | None = None
+    at: datetime | None = None
+    expect: Outcome
+    rule: str | None = None
+    steps: list[Name] | None = None
+
+
+def _approvers(value: object) -> object:
+    return [value] if isinstance(value, str | dict) else value
+
+
+class KindSpec(StrictModel):
+    title: Annotated[str, StringConstraints(min_length=1, max_length=80, strip_whitespace=True)]
+    category: Category = Category.APPROVAL
+    description: str | None = Field(default=None, max_length=300)
+    owner: UserId
+    fields: dict[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")], FieldSpec] = Field(min_length=1, max_length=25)
+    approvers: Annotated[list[Step], BeforeValidator(_approvers), Field(min_length=1)]
+    sla: Duration | None = None
+    escalate: list[Name] = Field(default_factory=list)
+    expire_after: Duration | None = None
+    valid_until: str | None = None
+    max_duration: Duration | None = None
+    warn_before: Duration = timedelta(days=3)
+    rules: list[RuleSpec] = Field(default_factory=list)
+    tests: list[KindTestSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _time_boxed_only_if_exception(self) -> Self:
+        boxed = self.valid_until is not None or self.max_duration is not None
+        if self.category is Category.EXCEPTION and not boxed:
+            raise ValueError("an exception kind is time-boxed: set valid_until (a date field) and/or max_duration")
+        if self.category is Category.APPROVAL and boxed:
+            raise ValueError("valid_until and max_duration only apply to kinds of category exception")
+        return self
+
+
+class GroupSpec(StrictModel):
+    members: list[UserId] = Field(min_length=1)
+    channel: ChannelId | None = None
+    digest: CronText | None = None
+
+    @field_validator("members")
+    @classmethod
+    def _unique(cls, members: list[str]) -> list[str]:
+        if len(set(members)) != len(members):
+            raise ValueError("members are listed more than once")
+        return members
+
+
+def _clock(value: object) -> object:
+    if isinstance(value, int) and not isinstance(value, bool):
+        # YAML 1.1 reads an unquoted 18:00 as the number 1080 (base 60).
+        raise ValueError(f'write times in quotes, e.g. "{value // 60:02d}:{value % 60:02d}"')
+    return value
+
+
+Clock = Annotated[time, BeforeValidator(_clock)]
+
+
+class WorkingHours(StrictModel):
+    """When scheduled messages may reach people; ``always`` turns the restriction off."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    always: bool = False
+    days: list[Weekday] = Field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], min_length=1)
+    start: Clock = Field(default=time(8, 0), alias="from")
+    end: Clock = Field(default=time(18, 0), alias="to")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if not self.always and self.start >= self.end:
+            raise ValueError("working hours must start before they end")
+        return self
+
+
+def _working_hours(value: object) -> object:
+    if value == "always":
+        return {"always": True}
+    return value
+
+
+class GovernanceSpec(StrictModel):
+    version: Literal[1]
+    timezone: str = "UTC"
+    digest: CronText = "0 9 * * MON-FRI"
+    working_hours: Annotated[WorkingHours, BeforeValidator(_working_hours)] = WorkingHours()
+    groups: dict[Name, GroupSpec] = Field(min_length=1)
+    kinds: dict[Name, KindSpec] = Field(min_length=1)

@@ -1,0 +1,255 @@
+"""Resolve a request against its kind's governed defaults (DESIGN §3.3).
+
+Every rule of the kind is evaluated; order in the file does not matter. Precedence:
+1. any matching ``decide: reject`` → rejected by that rule;
+2. else any matching ``require`` → routed: the default steps plus one per matching require;
+3. else any matching ``decide: approve`` whose limit is not used up → approved by that rule;
+4. else → routed to the default steps: no governed default covers it.
+This function is the one place that knows that order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import cached_property
+from typing import Any, Protocol
+
+from bot.domain.conditions import LeafTrace
+from bot.domain.durations import format_duration
+from bot.domain.fields import FieldValue, render_value
+from bot.domain.governance import Governance, Kind, Rule
+from bot.domain.governance_spec import LimitScope, Outcome, StepSpec
+
+
+@dataclass(frozen=True)
+class LimitUsage:
+    """How much of a rule's limit its own automatic approvals used in the window."""
+
+    count: int = 0
+    total: float = 0.0
+
+
+class UsageLookup(Protocol):
+    """Storage's answer to "how often did this rule approve since then" (per requester or kind)."""
+
+    def __call__(self, *, kind: str, rule: str, requester: str | None, since: datetime, sum_field: str | None) -> LimitUsage: ...
+
+
+def no_usage(*, kind: str, rule: str, requester: str | None, since: datetime, sum_field: str | None) -> LimitUsage:
+    """A lookup for dry runs and file tests: no earlier automatic approvals."""
+    return LimitUsage()
+
+
+@dataclass(frozen=True)
+class LimitCheck:
+    rule: str
+    used: float
+    allowed: float
+    window: timedelta
+    ok: bool
+
+    def describe(self) -> str:
+        state = "available" if self.ok else "used up"
+        return f"limit {state}: {render_value(self.used)} of {render_value(self.allowed)} in {format_duration(self.window)}"
+
+
+@dataclass(frozen=True)
+class RuleTrace:
+    """One rule as evaluated for a request."""
+
+    rule: str
+    effect: str
+    matched: bool
+    conditions: tuple[LeafTrace, ...]
+    note: str | None = None
+
+    def failing(self) -> list[LeafTrace]:
+        return [c for c in self.conditions if c.result is not True]
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What the governance decided for one request, and everything needed to explain it."""
+
+    outcome: Outcome
+    rule: str | None
+    rules: tuple[str, ...]
+    steps: tuple[StepSpec, ...]
+    reason: str
+    governance: str
+    kind: str
+    fields: Mapping[str, FieldValue]
+    requester: str
+    at: datetime
+    limits: tuple[LimitCheck, ...] = ()
+    _kind: Kind | None = field(default=None, repr=False, compare=False)
+    _facts: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @cached_property
+    def trace(self) -> tuple[RuleTrace, ...]:
+        """Every rule of the kind with every condition it checked (computed on first use)."""
+        if self._kind is None:
+            return ()
+        return _trace(self._kind.rules, self._facts, self.limits)
+
+    def receipt(self) -> dict[str, Any]:
+        """The JSON-ready receipt a decision carries: rule, governance version, inputs and trace."""
+        return {
+            "outcome": str(self.outcome),
+            "rule": self.rule,
+            "rules": list(self.rules),
+            "reason": self.reason,
+            "steps": [{"group": s.group, "approvals": s.approvals} for s in self.steps],
+            "governance": self.governance,
+            "kind": self.kind,
+            "inputs": {
+                "fields": {k: _jsonable(v) for k, v in self.fields.items()},
+                "requester": self.requester,
+                "at": self.at.isoformat(),
+            },
+            "trace": [trace_json(t) for t in self.trace],
+        }
+
+
+def trace_json(rule: RuleTrace) -> dict[str, Any]:
+    return {
+        "rule": rule.rule,
+        "effect": rule.effect,
+        "matched": rule.matched,
+        "note": rule.note,
+        "conditions": [
+            {
+                "field": c.field,
+                "op": c.op,
+                "expected": _jsonable(c.expected),
+                "actual": _jsonable(c.actual),
+                "result": bool(c.result),
+                **({"note": c.note} if c.note else {}),
+            }
+            for c in rule.conditions
+        ],
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, list | tuple | frozenset | set):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "describe"):
+        return value.describe()
+    return render_value(value)
+
+
+def resolve(
+    governance: Governance,
+    kind: Kind,
+    fields: Mapping[str, FieldValue],
+    *,
+    requester: str,
+    at: datetime,
+    usage: UsageLookup = no_usage,
+) -> Resolution:
+    """Decide a request by its kind's rules, or say which steps of people it needs."""
+    facts = governance.facts(kind, fields, requester=requester, at=at)
+    rejects = [r for r in kind.rejects if r.condition.truth(facts) is True]
+    requires = [r for r in kind.requires if r.condition.truth(facts) is True] if not rejects else []
+    limits: list[LimitCheck] = []
+    approves: list[Rule] = []
+    if not rejects and not requires:
+        for rule in kind.approves:
+            if rule.condition.truth(facts) is True:
+                check = _check_limit(kind, rule, fields, requester, at, usage)
+                if check is not None:
+                    limits.append(check)
+                if check is None or check.ok:
+                    approves.append(rule)
+
+    def result(outcome: Outcome, deciding: list[Rule], steps: tuple[StepSpec, ...], reason: str) -> Resolution:
+        return Resolution(
+            outcome=outcome,
+            rule=deciding[0].id if deciding and outcome is not Outcome.ROUTE else None,
+            rules=tuple(r.id for r in deciding),
+            steps=steps,
+            reason=reason,
+            governance=governance.version,
+            kind=kind.name,
+            fields=fields,
+            requester=requester,
+            at=at,
+            limits=tuple(limits),
+            _kind=kind,
+            _facts=facts,
+        )
+
+    if rejects:
+        return result(Outcome.REJECT, rejects, (), rejects[0].reason)
+    if requires:
+        steps = _merge_steps(kind.default_steps, [r.require for r in requires if r.require is not None])
+        return result(Outcome.ROUTE, requires, steps, " ".join(r.reason for r in requires))
+    if approves:
+        return result(Outcome.APPROVE, approves, (), approves[0].reason)
+    return result(Outcome.ROUTE, [], kind.default_steps, _uncovered_reason(kind, facts, limits))
+
+
+def _check_limit(
+    kind: Kind, rule: Rule, fields: Mapping[str, FieldValue], requester: str, at: datetime, usage: UsageLookup
+) -> LimitCheck | None:
+    limit = rule.limit
+    if limit is None:
+        return None
+    used = usage(
+        kind=kind.name,
+        rule=rule.id,
+        requester=requester if limit.per is LimitScope.REQUESTER else None,
+        since=at - limit.window,
+        sum_field=limit.sum,
+    )
+    if limit.count is not None:
+        return LimitCheck(rule.id, used.count, limit.count, limit.window, used.count < limit.count)
+    amount = fields.get(limit.sum or "", 0)
+    value = amount if isinstance(amount, int | float) and not isinstance(amount, bool) else 0
+    allowed = limit.max or 0.0
+    return LimitCheck(rule.id, used.total, allowed, limit.window, used.total + value <= allowed)
+
+
+def _merge_steps(defaults: tuple[StepSpec, ...], extra: list[StepSpec]) -> tuple[StepSpec, ...]:
+    """Default steps plus required ones; a group named twice is one step with the larger quorum."""
+    merged: dict[str, int] = {}
+    for step in (*defaults, *extra):
+        merged[step.group] = max(merged.get(step.group, 0), step.approvals)
+    return tuple(StepSpec(group=g, approvals=n) for g, n in merged.items())
+
+
+def _uncovered_reason(kind: Kind, facts: Mapping[str, Any], limits: list[LimitCheck]) -> str:
+    """Why a person must decide: which defaults almost applied, and what they would need."""
+    misses = []
+    for rule in _trace(kind.approves, facts, limits):
+        if rule.matched and rule.note:
+            misses.append(f"{rule.rule} applies, but its {rule.note}")
+        elif not rule.matched:
+            needs = [
+                f"{c.as_requirement()} ({'not set' if c.result is None else 'got ' + render_value(c.actual)})"
+                for c in rule.failing()
+            ]
+            if needs:
+                misses.append(f"{rule.rule} applies when {' and '.join(needs)}")
+    if not misses:
+        return "No governed default covers this."
+    return "No governed default covers this: " + "; ".join(misses) + "."
+
+
+def _trace(rules: Iterable[Rule], facts: Mapping[str, Any], limits: Iterable[LimitCheck]) -> tuple[RuleTrace, ...]:
+    by_rule = {check.rule: check for check in limits}
+    traces = []
+    for rule in rules:
+        sink: list[LeafTrace] = []
+        truth = rule.condition.trace(facts, sink)
+        check = by_rule.get(rule.id)
+        note = check.describe() if check is not None else None
+        if truth is None:
+            note = "cannot be evaluated: " + "; ".join(c.note or "" for c in sink if c.result is None)
+        traces.append(RuleTrace(rule.id, rule.effect, truth is True, tuple(sink), note))
+    return tuple(traces)

@@ -1,0 +1,1 @@
+"""Outbound Slack: gateway, Block Kit renderers and the emulator."""

@@ -1,0 +1,1 @@
+"""Inbound Slack surfaces: parse, call one service, answer."""
