@@ -17,10 +17,10 @@ from typing import TextIO
 
 from bot import __version__
 from bot.domain.contracts import ContractError
+from bot.domain.explain import render_explanation
 from bot.domain.filetests import TEST_REQUESTER, run_file_tests
 from bot.domain.governance import Governance, GovernanceInvalid, UnknownKind
 from bot.domain.outcome import resolve
-from bot.domain.explain import render_explanation
 from bot.governance_file import load_governance_file
 
 DEFAULT_CONFIG = "signoff.yaml"

@@ -38,7 +38,7 @@ def load_governance_text(text: str | bytes) -> Governance:
     _index(root, (), lines, duplicates)
     if duplicates:
         raise GovernanceInvalid(duplicates)
-    data = yaml.load(content.decode("utf-8"), Loader=yaml.SafeLoader)  # noqa: S506 - SafeLoader
+    data = yaml.load(content.decode("utf-8"), Loader=yaml.SafeLoader)
     if not isinstance(data, dict):
         raise GovernanceInvalid([LoadProblem("", "the file must be a mapping with version, groups and kinds", 1)])
 
@@ -57,7 +57,9 @@ def load_governance_file(path: str | FilePath) -> Governance:
     try:
         content = FilePath(path).read_bytes()
     except FileNotFoundError:
-        raise GovernanceInvalid([LoadProblem("", f"{path} does not exist; `signoff init` writes a starter file")]) from None
+        raise GovernanceInvalid(
+            [LoadProblem("", f"{path} does not exist; `signoff init` writes a starter file")]
+        ) from None
     except OSError as exc:
         raise GovernanceInvalid([LoadProblem("", f"cannot read {path}: {exc.strerror}")]) from None
     return load_governance_text(content)

@@ -202,7 +202,9 @@ class Leaf(Condition):
         if self.relative is not None and self.relative.anchor in facts:
             expected = replace(self.relative, resolved=facts[self.relative.anchor] + self.relative.delta)
         note = f"{self.subject} is not set" if result is None else None
-        sink.append(LeafTrace(self.subject, str(self.op), expected, None if actual is _MISSING else actual, result, note))
+        sink.append(
+            LeafTrace(self.subject, str(self.op), expected, None if actual is _MISSING else actual, result, note)
+        )
         return result
 
     def leaves(self) -> list[Leaf]:
@@ -435,7 +437,9 @@ class _Compiler:
                 raise ValueError(f"expected text in quotes for {name}, got {expected!r}")
             if field.type is FieldType.CHOICE or field.type is FieldType.MULTI_CHOICE:
                 if not isinstance(expected, str) or expected not in (field.options or ()):
-                    raise ValueError(f"{expected!r} is not an option of {name} (options: {', '.join(field.options or ())})")
+                    raise ValueError(
+                        f"{expected!r} is not an option of {name} (options: {', '.join(field.options or ())})"
+                    )
                 return expected
             try:
                 return coerce(field, expected, tz=self.tz)

@@ -59,7 +59,8 @@ class Contract:
         self.fields = dict(fields)
         definitions: dict[str, Any] = {}
         for name, spec in self.fields.items():
-            annotation = Annotated[_PYTHON_TYPES.get(spec.type, str), BeforeValidator(partial(_coerce_input, spec, tz))]
+            python_type = _PYTHON_TYPES.get(spec.type, str)
+            annotation = Annotated[python_type, BeforeValidator(partial(_coerce_input, spec, tz))]  # type: ignore[valid-type]
             definitions[name] = (annotation, ...) if spec.required else (annotation | None, None)
         self.model: type[BaseModel] = create_model(
             f"{_camel(kind)}Fields",

@@ -11,7 +11,13 @@ from datetime import datetime, timedelta
 
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-_FIELDS = (("minute", 0, 59, ()), ("hour", 0, 23, ()), ("day of month", 1, 31, ()), ("month", 1, 12, _MONTHS), ("weekday", 0, 7, _DAYS))
+_FIELDS = (
+    ("minute", 0, 59, ()),
+    ("hour", 0, 23, ()),
+    ("day of month", 1, 31, ()),
+    ("month", 1, 12, _MONTHS),
+    ("weekday", 0, 7, _DAYS),
+)
 
 
 @dataclass(frozen=True)
@@ -64,10 +70,12 @@ class Cron:
 def parse_cron(expression: str) -> Cron:
     """Parse a cron expression; raise ``ValueError`` naming the part that is wrong."""
     if not isinstance(expression, str):
-        raise ValueError("a schedule is a cron expression in quotes, such as \"0 9 * * MON-FRI\"")
+        raise ValueError('a schedule is a cron expression in quotes, such as "0 9 * * MON-FRI"')
     parts = expression.split()
     if len(parts) != 5:
-        raise ValueError(f"a cron expression has 5 parts (minute hour day month weekday), got {len(parts)}: {expression!r}")
+        raise ValueError(
+            f"a cron expression has 5 parts (minute hour day month weekday), got {len(parts)}: {expression!r}"
+        )
     sets = [_parse_part(part, *spec) for part, spec in zip(parts, _FIELDS, strict=True)]
     weekdays = frozenset(d % 7 for d in sets[4])  # 7 is Sunday too
     return Cron(

@@ -21,8 +21,9 @@ def describe_outcome(governance: Governance, resolution: Resolution) -> str:
 
 def render_explanation(governance: Governance, resolution: Resolution) -> str:
     kind = governance.kind(resolution.kind)
+    when = resolution.at.astimezone(governance.tz)
     lines = [
-        f"{kind.title} ({kind.name}), requested by {resolution.requester} at {resolution.at.astimezone(governance.tz):%Y-%m-%d %H:%M %Z}",
+        f"{kind.title} ({kind.name}), requested by {resolution.requester} at {when:%Y-%m-%d %H:%M %Z}",
         f"Outcome: {describe_outcome(governance, resolution)}",
         f"Why: {resolution.reason}",
         "Rules:",

@@ -195,7 +195,9 @@ class Governance:
         self._check_validity(kind, values, at, values)
         return values
 
-    def _check_validity(self, kind: Kind, values: Mapping[str, FieldValue], at: datetime, raw: Mapping[str, object]) -> None:
+    def _check_validity(
+        self, kind: Kind, values: Mapping[str, FieldValue], at: datetime, raw: Mapping[str, object]
+    ) -> None:
         field = kind.spec.valid_until
         if field is None:
             return
@@ -229,7 +231,9 @@ def build_governance(data: object, *, version: str, locate: Locator | None = Non
     return Governance(spec, version=version, kinds=kinds, tz=tz)
 
 
-def _compile_kind(name: str, spec: KindSpec, governance: GovernanceSpec, tz: ZoneInfo, fail: Callable[[Path, str], None]) -> Kind:
+def _compile_kind(
+    name: str, spec: KindSpec, governance: GovernanceSpec, tz: ZoneInfo, fail: Callable[[Path, str], None]
+) -> Kind:
     at: Path = ("kinds", name)
     groups = governance.groups
 
@@ -237,7 +241,7 @@ def _compile_kind(name: str, spec: KindSpec, governance: GovernanceSpec, tz: Zon
         if group not in groups:
             fail(path, f"unknown group “{group}”{_did_you_mean(group, groups)} (groups: {', '.join(groups)})")
 
-    for field_name, field in spec.fields.items():
+    for field_name in spec.fields:
         if field_name in RESERVED_NAMES:
             fail((*at, "fields", field_name), f"“{field_name}” is reserved for conditions; choose another field name")
     for i, step in enumerate(spec.approvers):
@@ -250,7 +254,9 @@ def _compile_kind(name: str, spec: KindSpec, governance: GovernanceSpec, tz: Zon
         target = spec.fields.get(spec.valid_until)
         if target is None or target.type is not FieldType.DATE:
             dates = [n for n, f in spec.fields.items() if f.type is FieldType.DATE]
-            fail((*at, "valid_until"), f"must name a date field of this kind (date fields: {', '.join(dates) or 'none'})")
+            fail(
+                (*at, "valid_until"), f"must name a date field of this kind (date fields: {', '.join(dates) or 'none'})"
+            )
         elif not target.required and spec.max_duration is None:
             fail((*at, "valid_until"), f"{spec.valid_until} is optional, so set max_duration too or make it required")
     if spec.max_duration is not None and spec.max_duration < timedelta(days=1):
@@ -270,7 +276,10 @@ def _compile_kind(name: str, spec: KindSpec, governance: GovernanceSpec, tz: Zon
             summed = spec.fields.get(rule.limit.sum)
             if summed is None or not summed.is_numeric:
                 numbers = [n for n, f in spec.fields.items() if f.is_numeric]
-                fail((*rule_at, "limit", "sum"), f"must name a number or money field (here: {', '.join(numbers) or 'none'})")
+                fail(
+                    (*rule_at, "limit", "sum"),
+                    f"must name a number or money field (here: {', '.join(numbers) or 'none'})",
+                )
         try:
             condition = compile_condition(rule.when, fields=spec.fields, groups=list(groups), tz=tz)
         except ConditionError as exc:

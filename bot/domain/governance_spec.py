@@ -42,6 +42,7 @@ Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,39}$")]
 UserId = Annotated[str, StringConstraints(pattern=r"^[UW][A-Z0-9]{2,}$")]
 ChannelId = Annotated[str, StringConstraints(pattern=r"^[CG][A-Z0-9]{2,}$")]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+_WORKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
 
 
 class Category(StrEnum):
@@ -139,7 +140,9 @@ class KindSpec(StrictModel):
     category: Category = Category.APPROVAL
     description: str | None = Field(default=None, max_length=300)
     owner: UserId
-    fields: dict[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")], FieldSpec] = Field(min_length=1, max_length=25)
+    fields: dict[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")], FieldSpec] = Field(
+        min_length=1, max_length=25
+    )
     approvers: Annotated[list[Step], BeforeValidator(_approvers), Field(min_length=1)]
     sla: Duration | None = None
     escalate: list[Name] = Field(default_factory=list)
@@ -189,7 +192,7 @@ class WorkingHours(StrictModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     always: bool = False
-    days: list[Weekday] = Field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], min_length=1)
+    days: list[Weekday] = Field(default_factory=lambda: list(_WORKDAYS), min_length=1)
     start: Clock = Field(default=time(8, 0), alias="from")
     end: Clock = Field(default=time(18, 0), alias="to")
 

@@ -34,7 +34,9 @@ class LimitUsage:
 class UsageLookup(Protocol):
     """Storage's answer to "how often did this rule approve since then" (per requester or kind)."""
 
-    def __call__(self, *, kind: str, rule: str, requester: str | None, since: datetime, sum_field: str | None) -> LimitUsage: ...
+    def __call__(
+        self, *, kind: str, rule: str, requester: str | None, since: datetime, sum_field: str | None
+    ) -> LimitUsage: ...
 
 
 def no_usage(*, kind: str, rule: str, requester: str | None, since: datetime, sum_field: str | None) -> LimitUsage:
@@ -52,7 +54,8 @@ class LimitCheck:
 
     def describe(self) -> str:
         state = "available" if self.ok else "used up"
-        return f"limit {state}: {render_value(self.used)} of {render_value(self.allowed)} in {format_duration(self.window)}"
+        used, allowed = render_value(self.used), render_value(self.allowed)
+        return f"limit {state}: {used} of {allowed} in {format_duration(self.window)}"
 
 
 @dataclass(frozen=True)

@@ -114,7 +114,7 @@ def decode_slack_value(raw: str, field_type: FieldType | None) -> str:
     stripped = raw.strip()
     whole = _MARKUP.fullmatch(stripped)
     if whole is not None:
-        target, _, label = whole.group(1).partition("|")
+        target = whole.group(1).partition("|")[0]
         if field_type is FieldType.USER and target.startswith("@"):
             return target[1:]
         if field_type is FieldType.CHANNEL and target.startswith("#"):

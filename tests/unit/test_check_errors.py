@@ -1,0 +1,172 @@
+"""`signoff check` on broken files: every problem named by path, line and a plain message."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from bot.domain.governance import GovernanceInvalid, LoadProblem
+from bot.governance_file import load_governance_text
+
+BASE = """\
+version: 1
+timezone: Europe/Berlin
+groups:
+  finance:
+    members: [U0FIN1, U0FIN2]
+  cmo-office:
+    members: [U0CMO]
+kinds:
+  discount:
+    title: Discount approval
+    owner: U0FINLEAD
+    fields:
+      account: {type: text, required: true}
+      amount_pct: {type: number, required: true, min: 0, max: 100}
+      launch: {type: date}
+    approvers: finance
+    rules:
+      - id: small-discount
+        when: {amount_pct: {lte: 10}}
+        decide: approve
+        reason: Small discounts are pre-approved.
+"""
+
+
+def problems_of(text: str) -> list[LoadProblem]:
+    with pytest.raises(GovernanceInvalid) as caught:
+        load_governance_text(textwrap.dedent(text))
+    return caught.value.problems
+
+
+def broken(old: str, new: str) -> str:
+    assert old in BASE
+    return BASE.replace(old, new)
+
+
+CASES = [
+    pytest.param(
+        broken("when: {amount_pct: {lte: 10}}", "when: {amount_pct: {contains: 10}}"),
+        (19, "kinds.discount.rules[0].when.amount_pct.contains", "operator contains does not apply to number fields"),
+        id="operator-does-not-fit-type",
+    ),
+    pytest.param(
+        broken("when: {amount_pct: {lte: 10}}", "when: {amount: {lte: 10}}"),
+        (19, "kinds.discount.rules[0].when.amount", "unknown field “amount” (this kind has: account, amount_pct"),
+        id="unknown-field-in-rule",
+    ),
+    pytest.param(
+        broken("when: {amount_pct: {lte: 10}}", "when: {amount_pct: {lte: ten}}"),
+        (19, "kinds.discount.rules[0].when.amount_pct.lte", "expected a number for amount_pct, got 'ten'"),
+        id="value-does-not-fit-type",
+    ),
+    pytest.param(
+        broken("approvers: finance", "approvers: finanse"),
+        (16, "kinds.discount.approvers", "unknown group “finanse” — did you mean “finance”?"),
+        id="unknown-approver-group",
+    ),
+    pytest.param(
+        broken(
+            "        reason: Small discounts are pre-approved.\n",
+            "        reason: Small discounts are pre-approved.\n      - {id: small-discount, when: {amount_pct: {gt: 90}}, decide: reject, reason: No.}\n",
+        ),
+        (22, "kinds.discount.rules[1].id", "rule id “small-discount” is already used by rules[0]"),
+        id="duplicate-rule-id",
+    ),
+    pytest.param(
+        broken("    owner: U0FINLEAD", "    owner: finlead"),
+        (11, "kinds.discount.owner", "must be a Slack user id such as U012AB3CD"),
+        id="owner-not-a-user-id",
+    ),
+    pytest.param(
+        broken("        decide: approve\n", "        decide: approve\n        require: cmo-office\n"),
+        (18, "kinds.discount.rules[0]", "a rule has exactly one of decide (approve or reject) or require (a group)"),
+        id="decide-and-require",
+    ),
+    pytest.param(
+        broken("    approvers: finance\n", "    approvers: finance\n    escalation: [cmo-office]\n"),
+        (17, "kinds.discount.escalation", "unknown key “escalation” — did you mean “escalate”?"),
+        id="typo-in-key",
+    ),
+    pytest.param(
+        broken("    owner: U0FINLEAD\n", "    owner: U0FINLEAD\n    category: exception\n"),
+        (9, "kinds.discount", "an exception kind is time-boxed: set valid_until (a date field) and/or max_duration"),
+        id="exception-not-time-boxed",
+    ),
+    pytest.param(
+        broken("    owner: U0FINLEAD\n", "    owner: U0FINLEAD\n    category: exception\n    valid_until: account\n"),
+        (13, "kinds.discount.valid_until", "must name a date field of this kind (date fields: launch)"),
+        id="valid-until-not-a-date",
+    ),
+    pytest.param(
+        broken("timezone: Europe/Berlin", "timezone: Europe/Berlni"),
+        (2, "timezone", "unknown timezone “Europe/Berlni”"),
+        id="unknown-timezone",
+    ),
+    pytest.param(
+        broken("    approvers: finance\n", "    approvers: finance\n    sla: 8 hours\n"),
+        (17, "kinds.discount.sla", "expected a duration such as 90s, 15m, 8h, 14d or 2w, got '8 hours'"),
+        id="bad-duration",
+    ),
+    pytest.param(
+        broken(
+            "  cmo-office:\n    members: [U0CMO]\n", '  cmo-office:\n    members: [U0CMO]\n    digest: "0 25 * * *"\n'
+        ),
+        (8, "groups.cmo-office.digest", "hour: “25” is not a number from 0 to 23"),
+        id="bad-cron",
+    ),
+    pytest.param(
+        broken("      launch: {type: date}", "      launch: {type: date, max: 5}"),
+        (15, "kinds.discount.fields.launch", "max does not apply to a date field"),
+        id="field-attribute-does-not-fit-type",
+    ),
+    pytest.param(
+        broken("timezone: Europe/Berlin\n", 'timezone: Europe/Berlin\nworking_hours: {from: "08:00", to: 18:00}\n'),
+        (3, "working_hours.to", 'write times in quotes, e.g. "18:00"'),
+        id="unquoted-time",
+    ),
+    pytest.param(
+        broken(
+            "        reason: Small discounts are pre-approved.\n",
+            "        reason: Small discounts are pre-approved.\n        limit: {sum: account, max: 100, window: 30d}\n",
+        ),
+        (22, "kinds.discount.rules[0].limit.sum", "must name a number or money field (here: amount_pct)"),
+        id="budget-on-text-field",
+    ),
+    pytest.param(
+        broken("  cmo-office:\n", "  finance:\n    members: [U0X1]\n  cmo-office:\n"),
+        (6, "groups.finance", "is given twice; the last one would silently win"),
+        id="duplicate-key",
+    ),
+    pytest.param(
+        broken("      - id: small-discount\n", "      - id: small-discount\n    x: [\n"),
+        (21, "", "not valid YAML"),
+        id="yaml-syntax",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), CASES)
+def test_broken_file_is_refused_with_a_located_message(text: str, expected: tuple[int, str, str]) -> None:
+    line, path, fragment = expected
+    found = problems_of(text)
+    assert any(p.line == line and p.path == path and fragment in p.message for p in found), [str(p) for p in found]
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    text = broken("approvers: finance", "approvers: finanse").replace(
+        "owner: U0FINLEAD", "owner: U0FINLEAD\n    sla: soon"
+    )
+    found = problems_of(text)
+    assert [p.path for p in found] == ["kinds.discount.sla"]  # shape errors first; the rest after they are fixed
+    text = broken("approvers: finance", "approvers: finanse").replace("{lte: 10}", "{lte: x}")
+    assert [p.path for p in problems_of(text)] == [
+        "kinds.discount.approvers",
+        "kinds.discount.rules[0].when.amount_pct.lte",
+    ]
+
+
+def test_an_empty_file_says_how_to_start() -> None:
+    (problem,) = problems_of("")
+    assert "signoff init" in problem.message
