@@ -15,16 +15,17 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta, tzinfo
 from enum import StrEnum
 from functools import partial
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from bot.domain.durations import parse_duration
 from bot.domain.fields import FieldSpec, FieldType, coerce, is_user_id, render_value
 
+T = TypeVar("T")
 Facts = Mapping[str, Any]
 Truth = bool | None
 """True, False, or None when the condition could not be evaluated (a field is not set)."""
@@ -172,6 +173,8 @@ class Leaf(Condition):
         self.op = op
         self.expected = expected
         self.relative = relative
+        #: ``test(actual)`` when the leaf needs nothing but the subject's value (see ``MatchPlan``).
+        self.direct_test: Callable[[Any], bool] | None = test if op is not Op.SET and relative is None else None
         subject_ = subject
         missing = _MISSING
         if op is Op.SET:
@@ -268,6 +271,51 @@ class Not(Condition):
 
     def leaves(self) -> list[Leaf]:
         return self.child.leaves()
+
+
+class MatchPlan(Generic[T]):
+    """Finds which of many conditions hold, fast: the hot path of resolving a request.
+
+    Most rules are one comparison on one field. Those are grouped by field, so each field's
+    value is looked up once and compared by C-level callables without a Python frame per
+    rule; other conditions are evaluated as trees. ``matching`` returns the payloads of the
+    conditions that are plainly true, in the order they were given.
+    """
+
+    def __init__(self, entries: Sequence[tuple[Condition, T]]):
+        groups: dict[str, tuple[list[Callable[[Any], bool]], list[int]]] = {}
+        trees: list[tuple[Callable[[Facts], Truth], int]] = []
+        for position, (condition, _) in enumerate(entries):
+            test = condition.direct_test if isinstance(condition, Leaf) else None
+            if test is not None and isinstance(condition, Leaf):
+                tests, positions = groups.setdefault(condition.subject, ([], []))
+                tests.append(test)
+                positions.append(position)
+            else:
+                trees.append((condition.truth, position))
+        self._groups = tuple(
+            (subject, tuple(zip(tests, positions, strict=True))) for subject, (tests, positions) in groups.items()
+        )
+        self._trees = tuple(trees)
+        self._payloads = tuple(payload for _, payload in entries)
+        # Hits come out grouped by field; they need sorting back into file order only when
+        # there is more than one group or tree.
+        self._ordered = len(groups) + bool(trees) <= 1
+
+    def matching(self, facts: Facts) -> list[T]:
+        hits: list[int] = []
+        for subject, tests in self._groups:
+            value = facts.get(subject, _MISSING)
+            if value is not _MISSING:
+                for test, position in tests:
+                    if test(value):
+                        hits.append(position)
+        if self._trees:
+            hits.extend([position for truth, position in self._trees if truth(facts) is True])
+        if not self._ordered:
+            hits.sort()
+        payloads = self._payloads
+        return [payloads[position] for position in hits]
 
 
 def _all(results: list[Truth]) -> Truth:

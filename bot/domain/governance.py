@@ -27,6 +27,7 @@ from bot.domain.conditions import (
     WEEKDAYS,
     Condition,
     ConditionError,
+    MatchPlan,
     compile_condition,
 )
 from bot.domain.contracts import Contract, ContractError, FieldProblem
@@ -111,6 +112,9 @@ class Kind:
         self.rejects = tuple(r for r in rules if r.decision is Decision.REJECT)
         self.requires = tuple(r for r in rules if r.require is not None)
         self.approves = tuple(r for r in rules if r.decision is Decision.APPROVE)
+        self.reject_plan = MatchPlan([(r.condition, r) for r in self.rejects])
+        self.require_plan = MatchPlan([(r.condition, r) for r in self.requires])
+        self.approve_plan = MatchPlan([(r.condition, r) for r in self.approves])
         subjects = {leaf.subject for rule in rules for leaf in rule.condition.leaves()}
         relatives = {leaf.relative.anchor for rule in rules for leaf in rule.condition.leaves() if leaf.relative}
         self.needs_groups = REQUESTER_GROUP in subjects

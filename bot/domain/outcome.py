@@ -10,7 +10,7 @@ This function is the one place that knows that order.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -72,15 +72,18 @@ class RuleTrace:
         return [c for c in self.conditions if c.result is not True]
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class Resolution:
-    """What the governance decided for one request, and everything needed to explain it."""
+    """What the governance decided for one request, and everything needed to explain it.
+
+    Treat it as immutable. (It is not a frozen dataclass because building a frozen one costs
+    more than resolving a typical request, and this is on every submission's path.)
+    """
 
     outcome: Outcome
     rule: str | None
     rules: tuple[str, ...]
     steps: tuple[StepSpec, ...]
-    reason: str
     governance: str
     kind: str
     fields: Mapping[str, FieldValue]
@@ -89,13 +92,27 @@ class Resolution:
     limits: tuple[LimitCheck, ...] = ()
     _kind: Kind | None = field(default=None, repr=False, compare=False)
     _facts: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    _reason: str | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def reason(self) -> str:
+        """Why, for people: the deciding rules' reasons, or which defaults almost applied.
+
+        Computed on first use, like the trace, because only a routed request needs the
+        near-miss explanation and it costs more than the decision itself.
+        """
+        if self._reason is not None:
+            return self._reason
+        if self._kind is None:
+            return "No governed default covers this."
+        return _uncovered_reason(self._kind, self._facts, self.limits)
 
     @cached_property
     def trace(self) -> tuple[RuleTrace, ...]:
         """Every rule of the kind with every condition it checked (computed on first use)."""
         if self._kind is None:
             return ()
-        return _trace(self._kind.rules, self._facts, self.limits)
+        return tuple(_trace(self._kind.rules, self._facts, self.limits))
 
     def receipt(self) -> dict[str, Any]:
         """The JSON-ready receipt a decision carries: rule, governance version, inputs and trace."""
@@ -157,26 +174,27 @@ def resolve(
 ) -> Resolution:
     """Decide a request by its kind's rules, or say which steps of people it needs."""
     facts = governance.facts(kind, fields, requester=requester, at=at)
-    rejects = [r for r in kind.rejects if r.condition.truth(facts) is True]
-    requires = [r for r in kind.requires if r.condition.truth(facts) is True] if not rejects else []
+    rejects = kind.reject_plan.matching(facts)
+    requires = kind.require_plan.matching(facts) if not rejects else []
     limits: list[LimitCheck] = []
     approves: list[Rule] = []
     if not rejects and not requires:
-        for rule in kind.approves:
-            if rule.condition.truth(facts) is True:
-                check = _check_limit(kind, rule, fields, requester, at, usage)
-                if check is not None:
-                    limits.append(check)
-                if check is None or check.ok:
-                    approves.append(rule)
+        # Exactly one approve rule decides (the first in the file whose limit allows it), so that
+        # each automatic approval is counted against one rule's limit only.
+        for rule in kind.approve_plan.matching(facts):
+            check = _check_limit(kind, rule, fields, requester, at, usage) if rule.limit is not None else None
+            if check is not None:
+                limits.append(check)
+            if check is None or check.ok:
+                approves.append(rule)
+                break
 
-    def result(outcome: Outcome, deciding: list[Rule], steps: tuple[StepSpec, ...], reason: str) -> Resolution:
+    def result(outcome: Outcome, deciding: list[Rule], steps: tuple[StepSpec, ...], reason: str | None) -> Resolution:
         return Resolution(
             outcome=outcome,
             rule=deciding[0].id if deciding and outcome is not Outcome.ROUTE else None,
             rules=tuple(r.id for r in deciding),
             steps=steps,
-            reason=reason,
             governance=governance.version,
             kind=kind.name,
             fields=fields,
@@ -185,6 +203,7 @@ def resolve(
             limits=tuple(limits),
             _kind=kind,
             _facts=facts,
+            _reason=reason,
         )
 
     if rejects:
@@ -194,7 +213,7 @@ def resolve(
         return result(Outcome.ROUTE, requires, steps, " ".join(r.reason for r in requires))
     if approves:
         return result(Outcome.APPROVE, approves, (), approves[0].reason)
-    return result(Outcome.ROUTE, [], kind.default_steps, _uncovered_reason(kind, facts, limits))
+    return result(Outcome.ROUTE, [], kind.default_steps, None)
 
 
 def _check_limit(
@@ -226,10 +245,18 @@ def _merge_steps(defaults: tuple[StepSpec, ...], extra: list[StepSpec]) -> tuple
     return tuple(StepSpec(group=g, approvals=n) for g, n in merged.items())
 
 
+#: How many approve rules that almost applied a reason names before it says "and N other defaults".
+_NEAR_MISSES = 3
+
+
 def _uncovered_reason(kind: Kind, facts: Mapping[str, Any], limits: list[LimitCheck]) -> str:
     """Why a person must decide: which defaults almost applied, and what they would need."""
-    misses = []
-    for rule in _trace(kind.approves, facts, limits):
+    misses: list[str] = []
+    for seen, rule in enumerate(_trace(kind.approves, facts, limits)):
+        if len(misses) == _NEAR_MISSES:
+            others = len(kind.approves) - seen
+            misses.append(f"and {others} other default{'s' if others != 1 else ''}")
+            break
         if rule.matched and rule.note:
             misses.append(f"{rule.rule} applies, but its {rule.note}")
         elif not rule.matched:
@@ -244,9 +271,8 @@ def _uncovered_reason(kind: Kind, facts: Mapping[str, Any], limits: list[LimitCh
     return "No governed default covers this: " + "; ".join(misses) + "."
 
 
-def _trace(rules: Iterable[Rule], facts: Mapping[str, Any], limits: Iterable[LimitCheck]) -> tuple[RuleTrace, ...]:
+def _trace(rules: Iterable[Rule], facts: Mapping[str, Any], limits: Iterable[LimitCheck]) -> Iterator[RuleTrace]:
     by_rule = {check.rule: check for check in limits}
-    traces = []
     for rule in rules:
         sink: list[LeafTrace] = []
         truth = rule.condition.trace(facts, sink)
@@ -254,5 +280,4 @@ def _trace(rules: Iterable[Rule], facts: Mapping[str, Any], limits: Iterable[Lim
         note = check.describe() if check is not None else None
         if truth is None:
             note = "cannot be evaluated: " + "; ".join(c.note or "" for c in sink if c.result is None)
-        traces.append(RuleTrace(rule.id, rule.effect, truth is True, tuple(sink), note))
-    return tuple(traces)
+        yield RuleTrace(rule.id, rule.effect, truth is True, tuple(sink), note)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.domain.conditions import OPERATORS, ConditionError, LeafTrace, Op, compile_condition
+from bot.domain.conditions import OPERATORS, ConditionError, LeafTrace, MatchPlan, Op, compile_condition
 from bot.domain.fields import FieldSpec, FieldType
 
 FIELDS = {
@@ -250,3 +250,21 @@ def test_trace_records_every_leaf_with_what_it_saw() -> None:
         "n 25 lte 10 → false",
         "m gte 100 → cannot evaluate: m is not set",
     ]
+
+
+def test_match_plan_returns_matches_in_the_order_given_across_fields_and_trees() -> None:
+    def leaf(when: dict[str, Any]) -> Any:
+        return compile_condition(when, fields=FIELDS, groups=GROUPS, tz=UTC)
+
+    entries = [
+        (leaf({"m": {"gte": 10}}), "first"),
+        (leaf({"any": [{"n": {"lte": 1}}, {"m": {"gt": 0}}]}), "second"),
+        (leaf({"n": {"lte": 10}}), "third"),
+        (leaf({"m": {"lt": 0}}), "never"),
+        (leaf({"n": {"gte": 5}}), "fifth"),
+        (leaf({"d": {"set": False}}), "sixth"),
+    ]
+    plan = MatchPlan(entries)
+    assert plan.matching({"n": 5, "m": 20}) == ["first", "second", "third", "fifth", "sixth"]
+    assert plan.matching({"n": 50}) == ["fifth", "sixth"]
+    assert plan.matching({}) == ["sixth"]

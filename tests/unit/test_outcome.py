@@ -64,9 +64,24 @@ def test_require_wins_over_approve_and_adds_steps_in_order(governance: Governanc
     assert result.reason == "Big deals need the CMO. Huge deals need legal."
 
 
-def test_approve_when_nothing_stronger_matches_names_the_first_matching_rule(governance: Governance) -> None:
+def test_approve_when_nothing_stronger_matches_is_decided_by_exactly_one_rule(governance: Governance) -> None:
     result = run(governance, pct=1)
-    assert (result.outcome, result.rule, result.rules) == (Outcome.APPROVE, "small", ("small", "tiny"))
+    assert (result.outcome, result.rule, result.rules) == (Outcome.APPROVE, "small", ("small",))
+    assert [t.rule for t in result.trace if t.matched] == ["small", "tiny"]
+
+
+def test_when_the_first_approve_rule_is_used_up_the_next_one_decides() -> None:
+    governance = governance_from(
+        LIMITED.replace(
+            "        limit: {count: 5, per: requester, window: 30d}\n",
+            "        limit: {count: 5, per: requester, window: 30d}\n"
+            "      - {id: tiny, when: {pct: {lte: 2}}, decide: approve, reason: Tiny discounts are always fine.}\n",
+        )
+    )
+    kind = governance.kind("discount")
+    result = resolve(governance, kind, {"pct": 1}, requester="U0SAM", at=AT, usage=RecordingUsage(LimitUsage(count=5)))
+    assert (result.outcome, result.rule) == (Outcome.APPROVE, "tiny")
+    assert [(c.rule, c.ok) for c in result.limits] == [("small", False)]
 
 
 def test_nothing_matches_routes_to_the_default_step_and_says_what_would_have_applied(governance: Governance) -> None:
