@@ -249,7 +249,7 @@ def _merge_steps(defaults: tuple[StepSpec, ...], extra: list[StepSpec]) -> tuple
 _NEAR_MISSES = 3
 
 
-def _uncovered_reason(kind: Kind, facts: Mapping[str, Any], limits: list[LimitCheck]) -> str:
+def _uncovered_reason(kind: Kind, facts: Mapping[str, Any], limits: Iterable[LimitCheck]) -> str:
     """Why a person must decide: which defaults almost applied, and what they would need."""
     misses: list[str] = []
     for seen, rule in enumerate(_trace(kind.approves, facts, limits)):
