@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.domain.durations import DURATION_HINT, format_duration, parse_duration
 
@@ -85,6 +85,13 @@ class FieldSpec(BaseModel):
     integer: bool | None = None
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     options: tuple[str, ...] | None = None
+
+    @field_validator("options", mode="before")
+    @classmethod
+    def _options_are_text(cls, value: object) -> object:
+        if isinstance(value, list) and any(isinstance(v, bool) for v in value):
+            raise ValueError('YAML reads unquoted yes/no/on/off as true/false: quote such options, e.g. "yes"')
+        return value
 
     @model_validator(mode="after")
     def _fits_type(self) -> Self:

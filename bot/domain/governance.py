@@ -306,19 +306,22 @@ def _did_you_mean(word: str, choices: Mapping[str, Any] | list[str]) -> str:
     return f" — did you mean “{close[0]}”?" if close else ""
 
 
+_NAME_HINT = "must start with a lowercase letter and use only a-z, 0-9, - and _"
 _PATTERN_HINTS = {
+    "^[a-z][a-z0-9_]{0,39}$": "must start with a lowercase letter and use only a-z, 0-9 and _",
     "^[UW][A-Z0-9]{2,}$": "must be a Slack user id such as U012AB3CD",
     "^[CG][A-Z0-9]{2,}$": "must be a Slack channel id such as C012AB3CD",
 }
 
 
 def _from_pydantic(error: Mapping[str, Any], where: Locator) -> LoadProblem:
-    loc: list[str | int] = [part for part in error.get("loc", ()) if part != "function-before[_step(), StepSpec]"]
+    loc: list[str | int] = list(error.get("loc", ()))
     kind = error.get("type", "")
     message = str(error.get("msg", "is not valid"))
+    pattern = str(error.get("ctx", {}).get("pattern", ""))
     if loc and loc[-1] == "[key]":
         loc.pop()
-        message = f"the name “{loc[-1]}” must start with a lowercase letter and use only a-z, 0-9, - and _"
+        message = f"the name “{loc[-1]}” {_PATTERN_HINTS.get(pattern, _NAME_HINT)}"
     elif kind == "missing":
         message = "is required"
     elif kind == "extra_forbidden":
@@ -328,13 +331,14 @@ def _from_pydantic(error: Mapping[str, Any], where: Locator) -> LoadProblem:
         if known:
             message += f" (allowed here: {', '.join(known)})"
     elif kind == "string_pattern_mismatch":
-        pattern = str(error.get("ctx", {}).get("pattern", ""))
-        message = _PATTERN_HINTS.get(pattern, "must start with a lowercase letter and use only a-z, 0-9, - and _")
+        message = _PATTERN_HINTS.get(pattern, _NAME_HINT)
     elif kind == "too_short":
         message = "must not be empty"
     else:
         message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
         message = message.replace("Input should be", "must be")
+        if kind in ("dict_type", "model_type"):
+            message = "must be a mapping (key: value)"
     path = tuple(loc)
     return LoadProblem(format_path(path), message, where(path))
 

@@ -206,6 +206,8 @@ class WorkingHours(StrictModel):
 def _working_hours(value: object) -> object:
     if value == "always":
         return {"always": True}
+    if not isinstance(value, dict):
+        raise ValueError('expected `always` or a mapping such as {days: [mon, tue], from: "08:00", to: "18:00"}')
     return value
 
 

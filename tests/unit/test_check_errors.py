@@ -170,3 +170,31 @@ def test_every_problem_is_reported_at_once() -> None:
 def test_an_empty_file_says_how_to_start() -> None:
     (problem,) = problems_of("")
     assert "signoff init" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "timezone: Europe/Berlin",
+            "timezone: Europe/Berlin\nworking_hours: sometimes",
+            "working_hours: expected `always` or a mapping",
+        ),
+        ("      launch: {type: date}", "      launch: {type: choice, options: [yes, no]}", "quote such options"),
+        (
+            "      account: {type: text, required: true}",
+            "      Account: {type: text}",
+            "the name “Account” must start with a lowercase letter and use only a-z, 0-9 and _",
+        ),
+        ("approvers: finance", "approvers: [finance, {grup: x}]", "unknown key “grup” — did you mean “group”?"),
+        (
+            "    approvers: finance\n",
+            "    approvers: finance\n    tests: {a: 1}\n",
+            "kinds.discount.tests: must be a valid list",
+        ),
+    ],
+)
+def test_yaml_pitfalls_get_a_hint(old: str, new: str, expected: str) -> None:
+    assert any(expected in str(p) for p in problems_of(broken(old, new))), [
+        str(p) for p in problems_of(broken(old, new))
+    ]
