@@ -6,6 +6,7 @@ Every command exits 0 on success and non-zero with a message on stderr otherwise
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import sys
@@ -15,6 +16,9 @@ from importlib import resources
 from pathlib import Path
 from typing import TextIO
 
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot import __version__
 from bot.domain.contracts import ContractError
 from bot.domain.explain import render_explanation
@@ -22,6 +26,11 @@ from bot.domain.filetests import TEST_REQUESTER, run_file_tests
 from bot.domain.governance import Governance, GovernanceInvalid, UnknownKind
 from bot.domain.outcome import resolve
 from bot.governance_file import load_governance_file
+from bot.services.audit import export_audit, verify_audit
+from bot.settings import Settings
+from storage.engine import create_db_engine, session_factory
+from storage.migrate import current_revision, upgrade
+from storage.uow import SqlUnitOfWorkFactory
 
 DEFAULT_CONFIG = "signoff.yaml"
 
@@ -62,6 +71,21 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("--at", type=_timestamp, help="submission time, ISO 8601 (default: now)")
     explain.add_argument("--json", action="store_true", help="print the machine-readable receipt")
     explain.set_defaults(run=_explain)
+
+    audit = commands.add_parser("audit", help="the tamper-evident audit log").add_subparsers(
+        dest="audit_command", required=True
+    )
+    verify = audit.add_parser("verify", help="recompute the hash chain; name the first broken event")
+    verify.set_defaults(run=_audit_verify)
+    export = audit.add_parser("export", help="print every event, as JSON lines or CSV")
+    export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    export.add_argument("--since", type=_timestamp, help="only events at or after this time (ISO 8601)")
+    export.add_argument("--kind", help="only events of requests of this kind")
+    export.set_defaults(run=_audit_export)
+
+    database = commands.add_parser("db", help="the database schema").add_subparsers(dest="db_command", required=True)
+    upgrade = database.add_parser("upgrade", help="apply pending migrations ($SIGNOFF_DATABASE_URL)")
+    upgrade.set_defaults(run=_db_upgrade)
 
     init = commands.add_parser("init", help="write a starter signoff.yaml and .env.example")
     init.add_argument("--dir", default=".", help="where to write them (default: here)")
@@ -161,6 +185,77 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write("\n")
     else:
         print(render_explanation(governance, resolution), file=out)
+    return 0
+
+
+def _database(err: TextIO) -> Engine | None:
+    settings = Settings()
+    try:
+        engine = create_db_engine(settings.database_url)
+        with engine.connect():
+            pass
+    except (SQLAlchemyError, ValueError) as exc:
+        print(f"signoff: cannot open the database at $SIGNOFF_DATABASE_URL: {exc.__class__.__name__}: {exc}", file=err)
+        return None
+    return engine
+
+
+def _db_upgrade(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    engine = _database(err)
+    if engine is None:
+        return 1
+    before = current_revision(engine)
+    upgrade(engine)
+    after = current_revision(engine)
+    print(
+        f"database at revision {after}"
+        + (" (already up to date)" if before == after else f" (was {before or 'empty'})"),
+        file=out,
+    )
+    return 0
+
+
+def _audit_uow(err: TextIO) -> SqlUnitOfWorkFactory | None:
+    engine = _database(err)
+    if engine is None:
+        return None
+    if current_revision(engine) is None:
+        print("signoff: the database has no Signoff tables yet; run `signoff db upgrade`", file=err)
+        return None
+    return SqlUnitOfWorkFactory(session_factory(engine))
+
+
+def _audit_verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    uow = _audit_uow(err)
+    if uow is None:
+        return 1
+    broken = verify_audit(uow=uow)
+    if broken is not None:
+        print(f"audit log is NOT intact: {broken}", file=err)
+        return 1
+    with uow() as unit:
+        seq, head = unit.audit.head()
+    print(f"audit log intact: {seq} events, head {head[:12]}", file=out)
+    return 0
+
+
+def _audit_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    uow = _audit_uow(err)
+    if uow is None:
+        return 1
+    since = args.since.replace(tzinfo=UTC) if args.since is not None and args.since.tzinfo is None else args.since
+    events = export_audit(uow=uow, since=since, kind=args.kind)
+    if args.format == "jsonl":
+        for event in events:
+            out.write(json.dumps(event.as_json(), ensure_ascii=False, sort_keys=True) + "\n")
+        return 0
+    writer = csv.writer(out)
+    columns = ["seq", "request_id", "at", "actor", "action", "data", "prev_hash", "hash"]
+    writer.writerow(columns)
+    for event in events:
+        row = event.as_json()
+        row["data"] = json.dumps(row["data"], ensure_ascii=False, sort_keys=True)
+        writer.writerow([row[c] for c in columns])
     return 0
 
 

@@ -49,7 +49,7 @@ def load_governance_text(text: str | bytes) -> Governance:
                 return line
         return None
 
-    return build_governance(data, version=governance_version(content), locate=locate)
+    return build_governance(data, version=governance_version(content), locate=locate, source=content.decode("utf-8"))
 
 
 def load_governance_file(path: str | FilePath) -> Governance:

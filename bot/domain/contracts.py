@@ -77,16 +77,20 @@ class Contract:
             raise ContractError(self.kind, problems, partial_values=_as_text(raw)) from None
         return {name: value for name, value in instance.__dict__.items() if value is not None}
 
-    def parse_slash_pairs(self, pairs: Mapping[str, str]) -> dict[str, FieldValue]:
-        """Validate ``key=value`` pairs as Slack sent them (markup and entities still in place)."""
+    def decode_slash_pairs(self, pairs: Mapping[str, str]) -> dict[str, str]:
+        """``key=value`` pairs as Slack sent them, as plain text per field type (not yet validated)."""
         decoded = {}
         for key, value in pairs.items():
             spec = self.fields.get(key)
             decoded[key] = decode_slack_value(value, spec.type if spec else None)
-        return self.validate(decoded)
+        return decoded
 
     def parse_slash_text(self, text: str) -> dict[str, FieldValue]:
         """Validate the ``key=value`` part of a command's text; leading words are not allowed."""
+        return self.validate(self.decode_slash_text(text))
+
+    def decode_slash_text(self, text: str) -> dict[str, str]:
+        """The ``key=value`` pairs of a command's text as plain text, or ``ContractError`` if malformed."""
         try:
             parsed = split_slash_text(text)
         except SlashTextError as exc:
@@ -98,7 +102,7 @@ class Contract:
                 [FieldProblem(None, f"expected field=value pairs, got “{words}”")],
                 partial_values=parsed.pairs,
             )
-        return self.parse_slash_pairs(parsed.pairs)
+        return self.decode_slash_pairs(parsed.pairs)
 
     def usage(self) -> str:
         """One line per field: name, what it takes, and whether it is required."""

@@ -143,9 +143,11 @@ class Kind:
 class Governance:
     """The governance in force, identified by ``version`` (the content hash of its file)."""
 
-    def __init__(self, spec: GovernanceSpec, *, version: str, kinds: dict[str, Kind], tz: ZoneInfo):
+    def __init__(self, spec: GovernanceSpec, *, version: str, kinds: dict[str, Kind], tz: ZoneInfo, source: str = ""):
         self.spec = spec
         self.version = version
+        #: The file's text, stored once per version so every decision can be traced to its rules.
+        self.source = source
         self.kinds = kinds
         self.tz = tz
         memberships: dict[str, set[str]] = {}
@@ -212,7 +214,7 @@ class Governance:
             raise ContractError(kind.name, [problem], partial_values={k: str(v) for k, v in raw.items()})
 
 
-def build_governance(data: object, *, version: str, locate: Locator | None = None) -> Governance:
+def build_governance(data: object, *, version: str, locate: Locator | None = None, source: str = "") -> Governance:
     """Validate and compile a parsed governance file; raise ``GovernanceInvalid`` with every problem."""
     where = locate or (lambda path: None)
     try:
@@ -232,7 +234,7 @@ def build_governance(data: object, *, version: str, locate: Locator | None = Non
     kinds = {name: _compile_kind(name, kind, spec, tz, fail) for name, kind in spec.kinds.items()}
     if problems:
         raise GovernanceInvalid(problems)
-    return Governance(spec, version=version, kinds=kinds, tz=tz)
+    return Governance(spec, version=version, kinds=kinds, tz=tz, source=source)
 
 
 def _compile_kind(

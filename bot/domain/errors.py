@@ -1,0 +1,66 @@
+"""Typed errors of the request lifecycle: what a person did that Signoff refuses, and why.
+
+Each one carries what the Slack surface needs to answer in a sentence; none of them is a bug.
+"""
+
+from __future__ import annotations
+
+
+class SignoffError(Exception):
+    """Base of every refusal a user can see. ``str(error)`` is the sentence to show them."""
+
+
+class RequestNotFound(SignoffError):
+    def __init__(self, request_id: int):
+        self.request_id = request_id
+        super().__init__(f"there is no request REQ-{request_id}")
+
+
+class NotAllowed(SignoffError):
+    """The person may not do this to this request (not the requester, not an approver, …)."""
+
+
+class AlreadyDecided(SignoffError):
+    """The request left the state the action needs; ``by`` is who (or which rule) closed it."""
+
+    def __init__(self, request_id: int, state: str, by: str | None):
+        self.request_id = request_id
+        self.state = state
+        self.by = by
+        who = f" by {_mention(by)}" if by else ""
+        super().__init__(f"REQ-{request_id} was already {state}{who}")
+
+
+class AlreadyVoted(SignoffError):
+    def __init__(self, request_id: int, verdict: str):
+        self.request_id = request_id
+        self.verdict = verdict
+        super().__init__(f"you already voted on REQ-{request_id} ({verdict})")
+
+
+class WrongCategory(SignoffError):
+    """A kind filed with the wrong command: an approval kind with /exception, or the reverse."""
+
+
+class ConcurrencyConflict(SignoffError):
+    """Someone changed the request between reading and writing it; the use case may retry."""
+
+    def __init__(self, request_id: int):
+        self.request_id = request_id
+        super().__init__(f"REQ-{request_id} changed while you were acting on it; please try again")
+
+
+class DuplicateKey(Exception):
+    """Storage refused a second row with the same unique key (an idempotency key, a run key)."""
+
+    def __init__(self, key: str):
+        self.key = key
+        super().__init__(key)
+
+
+def _mention(actor: str) -> str:
+    if actor.startswith("rule:"):
+        return f"rule {actor.removeprefix('rule:')}"
+    if actor == "system":
+        return "Signoff"
+    return f"<@{actor}>"

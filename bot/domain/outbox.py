@@ -1,0 +1,83 @@
+"""Slack side effects as data: intents written with the state change, delivered later.
+
+Every intent has an idempotency key, unique in the outbox, so that the same effect is never
+queued (or sent) twice. Cards are rendered when delivered, from the request as it is then,
+so a card posted late still shows the latest state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class IntentKind(StrEnum):
+    POST_CARD = "post_card"  # the approval card, to a channel or a person's DM
+    UPDATE_CARDS = "update_cards"  # every posted copy of a request's card
+    NOTIFY = "notify"  # a DM to one person about one request (requester, owner, approver)
+
+
+@dataclass(frozen=True)
+class Intent:
+    kind: IntentKind
+    key: str
+    payload: dict[str, Any]
+    request_id: int | None = None
+
+
+def post_card(request_id: int, recipient: str, *, round_: int) -> Intent:
+    """Post the card of a request to ``recipient`` (a channel id, or a user id for a DM).
+
+    ``round_`` distinguishes a new posting after an amend from the first one.
+    """
+    return Intent(
+        IntentKind.POST_CARD, f"req:{request_id}:card:{recipient}:{round_}", {"recipient": recipient}, request_id
+    )
+
+
+def update_cards(request_id: int, *, version: int) -> Intent:
+    return Intent(IntentKind.UPDATE_CARDS, f"req:{request_id}:update:{version}", {}, request_id)
+
+
+def notify(request_id: int, user: str, *, event: str, text: str, version: int, **extra: Any) -> Intent:
+    """A direct message to ``user`` about ``event`` on a request; ``text`` is its plain-text fallback."""
+    payload = {"user": user, "event": event, "text": text, **extra}
+    return Intent(IntentKind.NOTIFY, f"req:{request_id}:{event}:{user}:{version}", payload, request_id)
+
+
+class DeliveryError(Exception):
+    """Slack did not take a delivery. ``permanent`` errors are not retried; ``retry_after`` is Slack's ask."""
+
+    def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None):
+        self.permanent = permanent
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"  # claimed by a relay until its lease runs out
+    SENT = "sent"
+    DEAD = "dead"
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """A claimed outbox row, as the relay sees it."""
+
+    id: int
+    kind: IntentKind
+    key: str
+    payload: dict[str, Any]
+    request_id: int | None
+    attempts: int
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """Where a card was posted, so later updates edit the same message."""
+
+    channel: str
+    ts: str
+    recipient: str = ""

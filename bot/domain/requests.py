@@ -1,0 +1,104 @@
+"""A request as the lifecycle sees it, and the canonical JSON its fields are stored and hashed as."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from bot.domain.durations import format_duration
+from bot.domain.governance_spec import Category, StepSpec
+from bot.domain.lifecycle import State
+from bot.domain.routing import Ballot
+
+JsonValue = Any
+
+
+def to_json_value(value: object) -> JsonValue:
+    """A typed field value in the JSON form it is stored, hashed and exported in."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return format_duration(value)
+    if isinstance(value, tuple | list):
+        return [to_json_value(v) for v in value]
+    return value
+
+
+def fields_to_json(fields: Mapping[str, object]) -> dict[str, JsonValue]:
+    return {name: to_json_value(value) for name, value in fields.items()}
+
+
+def canonical_json(data: object) -> str:
+    """One spelling per value: sorted keys, no spaces, UTF-8 kept. What hashes are taken over."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def fields_hash(fields_json: Mapping[str, JsonValue]) -> str:
+    """What an approval binds to: the hash of the exact fields the approver saw."""
+    return hashlib.sha256(canonical_json(fields_json).encode()).hexdigest()
+
+
+def format_request_id(request_id: int) -> str:
+    return f"REQ-{request_id}"
+
+
+def parse_request_id(text: str) -> int | None:
+    """``REQ-42``, ``req-42`` or ``42`` → 42; anything else → None."""
+    cleaned = text.strip().upper().removeprefix("REQ-").removeprefix("#")
+    return int(cleaned) if cleaned.isdigit() and len(cleaned) < 12 else None
+
+
+@dataclass
+class Request:
+    """One ask: what was asked, by whom, where it stands, and what governance said about it."""
+
+    kind: str
+    category: Category
+    fields: dict[str, JsonValue]
+    requester: str
+    state: State
+    governance: str
+    created_at: datetime
+    steps: tuple[StepSpec, ...] = ()
+    rule_ids: tuple[str, ...] = ()
+    reason: str = ""
+    receipt: dict[str, Any] = field(default_factory=dict)
+    escalation_level: int = 0
+    next_escalation_at: datetime | None = None
+    expires_at: datetime | None = None
+    lapses_at: datetime | None = None
+    lapse_warn_at: datetime | None = None
+    decided_at: datetime | None = None
+    decided_by: str | None = None
+    decision_note: str | None = None
+    auto_rule: str | None = None
+    idempotency_key: str | None = None
+    id: int | None = None
+    version: int = 0
+    updated_at: datetime | None = None
+
+    @property
+    def fields_hash(self) -> str:
+        return fields_hash(self.fields)
+
+    @property
+    def ref(self) -> str:
+        return format_request_id(self.id or 0)
+
+    def require_id(self) -> int:
+        if self.id is None:
+            raise ValueError("the request has not been stored yet")
+        return self.id
+
+
+@dataclass(frozen=True)
+class Vote:
+    """A stored vote: a ballot plus when it was cast and the reason given."""
+
+    ballot: Ballot
+    at: datetime
+    reason: str | None = None

@@ -1,0 +1,78 @@
+"""The requester changes a pending request: it is evaluated again from scratch."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from bot.domain.audit import Action
+from bot.domain.errors import AlreadyDecided, NotAllowed, RequestNotFound
+from bot.domain.governance_spec import Outcome
+from bot.domain.lifecycle import submission_event
+from bot.domain.outbox import Intent, post_card, update_cards
+from bot.domain.outcome import resolve
+from bot.domain.requests import fields_to_json
+from bot.services.routing import card_recipients, eligibility
+from bot.services.runtime import Runtime
+from bot.services.submit import Submission, apply_resolution_times
+from bot.services.transitions import record_transition
+
+
+def amend_request(
+    *,
+    runtime: Runtime,
+    request_id: int,
+    requester: str,
+    fields: Mapping[str, object] | None = None,
+    text: str | None = None,
+) -> Submission:
+    """Change some fields of an open request (the rest stay) and evaluate it again.
+
+    Earlier approvals stop counting (they saw other fields); a rule may now decide it, or it
+    may need other steps. Cards already posted are updated; new approvers get new cards.
+    Only the requester may amend. Raises ``ContractError`` for invalid fields.
+    """
+    governance = runtime.governance()
+    now = runtime.clock.now()
+    today = governance.today(now)
+    with runtime.uow() as uow:
+        request = uow.requests.get(request_id, for_update=True)
+        if request is None:
+            raise RequestNotFound(request_id)
+        if request.requester != requester:
+            raise NotAllowed(f"only <@{request.requester}>, who filed {request.ref}, can amend it")
+        if not request.state.is_open:
+            raise AlreadyDecided(request_id, str(request.state), request.decided_by)
+        kind = governance.kind(request.kind)
+        changes = dict(fields or {})
+        if text is not None:
+            changes = dict(kind.contract.decode_slash_text(text))
+        if not changes:
+            raise NotAllowed(f"say what to change, e.g. `amend {request.ref} field=value`")
+        values = governance.validate_fields(kind, {**request.fields, **changes}, at=now)
+        resolution = resolve(
+            governance, kind, values, requester=request.requester, at=now, usage=uow.requests.limit_usage
+        )
+        previous_hash = request.fields_hash
+        request.fields = fields_to_json(values)
+        request.steps, request.rule_ids, request.reason = resolution.steps, resolution.rules, resolution.reason
+        request.receipt = resolution.receipt()
+        request.governance = governance.version
+        uow.governance_versions.ensure(governance.version, governance.source, now=now)
+        apply_resolution_times(governance, request, resolution, now)
+        version = request.version + 1
+        intents: list[Intent] = [update_cards(request_id, version=version)]
+        if resolution.outcome is Outcome.ROUTE:
+            who = eligibility(governance, kind, request, [], uow.delegations.active(today=today), today)
+            intents += [post_card(request_id, r, round_=version) for r in card_recipients(governance, request, who)]
+        data = {
+            "fields": request.fields,
+            "previous_fields_hash": previous_hash,
+            "outcome": str(resolution.outcome),
+            "receipt": request.receipt,
+        }
+        event = submission_event(resolution.outcome, amend=True)
+        record_transition(
+            uow, request, event, at=now, actor=requester, action=Action.AMENDED, data=data, intents=intents
+        )
+        uow.commit()
+    return Submission.of(governance, request)

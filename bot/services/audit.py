@@ -1,0 +1,23 @@
+"""Reading the audit log: verify its chain, export it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+from bot.domain.audit import AuditEvent, ChainBreak, verify_chain
+from bot.services.ports import UnitOfWorkFactory
+
+
+def verify_audit(*, uow: UnitOfWorkFactory) -> ChainBreak | None:
+    """Recompute the whole chain; the first broken event, or None when it is intact."""
+    with uow() as unit:
+        return verify_chain(unit.audit.events(), head=unit.audit.head())
+
+
+def export_audit(
+    *, uow: UnitOfWorkFactory, since: datetime | None = None, kind: str | None = None
+) -> Iterator[AuditEvent]:
+    """Every event (optionally from ``since``, or of one kind's requests), in order."""
+    with uow() as unit:
+        yield from unit.audit.events(since=since, kind=kind)

@@ -1,0 +1,137 @@
+"""A person decides: approve, reject with a reason, or ask for changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.domain.audit import Action
+from bot.domain.errors import AlreadyDecided, AlreadyVoted, NotAllowed, RequestNotFound
+from bot.domain.lifecycle import Event, State
+from bot.domain.outbox import Intent, notify, update_cards
+from bot.domain.requests import Request, Vote
+from bot.domain.routing import Ballot, Verdict
+from bot.services.routing import eligibility as eligibility_of
+from bot.services.routing import exception_lapse
+from bot.services.runtime import Runtime
+from bot.services.transitions import record_transition
+
+
+@dataclass(frozen=True)
+class Decision:
+    request_id: int
+    ref: str
+    state: State
+    progress: tuple[str, ...]
+    on_behalf_of: str | None
+
+
+def decide_request(
+    *,
+    runtime: Runtime,
+    request_id: int,
+    voter: str,
+    verdict: Verdict,
+    reason: str | None = None,
+    seen_fields_hash: str | None = None,
+) -> Decision:
+    """Record one person's decision; approve the request once every step is met.
+
+    ``seen_fields_hash`` is the hash of the fields on the card the person clicked: an
+    approval binds to exactly what they saw, so a click on a card that an amend made stale is
+    refused. Raises ``RequestNotFound``, ``AlreadyDecided``, ``AlreadyVoted`` or ``NotAllowed``
+    (not eligible, own request, missing reason) and changes nothing then.
+    """
+    note = (reason or "").strip() or None
+    if verdict is not Verdict.APPROVE and note is None:
+        raise NotAllowed(
+            "say why: a reason is required to " + ("reject" if verdict is Verdict.REJECT else "ask for changes")
+        )
+    governance = runtime.governance()
+    now = runtime.clock.now()
+    today = governance.today(now)
+    with runtime.uow() as uow:
+        request = uow.requests.get(request_id, for_update=True)
+        if request is None:
+            raise RequestNotFound(request_id)
+        if request.state is not State.PENDING:
+            raise AlreadyDecided(request_id, _state_words(request), request.decided_by)
+        if voter == request.requester:
+            raise NotAllowed(f"you filed {request.ref}, so someone else has to decide it")
+        if seen_fields_hash is not None and seen_fields_hash != request.fields_hash:
+            raise NotAllowed(f"{request.ref} was amended after this card was shown; decide on the updated card")
+        kind = governance.kind(request.kind)
+        votes = uow.votes.for_request(request_id)
+        who = eligibility_of(governance, kind, request, votes, uow.delegations.active(today=today), today)
+        principals = who.principals_for(voter)
+        if not principals:
+            groups = ", ".join(step.group for step in request.steps)
+            raise NotAllowed(f"you are not an approver of {request.ref} ({groups} decide it)")
+        earlier = next(
+            (v for v in votes if v.ballot.voter == voter and v.ballot.fields_hash == request.fields_hash), None
+        )
+        if earlier is not None:
+            raise AlreadyVoted(request_id, str(earlier.ballot.verdict))
+        on_behalf_of = None if who.acts_in_own_right(voter) else principals[0]
+        ballot = Ballot(voter, verdict, request.fields_hash, on_behalf_of)
+        uow.votes.add(request_id, Vote(ballot, now, note))
+        data: dict[str, object] = {
+            "verdict": str(verdict),
+            "reason": note,
+            "on_behalf_of": on_behalf_of,
+            "fields_hash": request.fields_hash,
+        }
+
+        if verdict is Verdict.APPROVE:
+            after = eligibility_of(
+                governance, kind, request, [*votes, Vote(ballot, now)], uow.delegations.active(today=today), today
+            )
+            data["progress"] = [step.progress() for step in after.progress]
+            if after.all_met:
+                _close(request, voter, now, None)
+                lapse = exception_lapse(governance, kind, request, now)
+                if lapse is not None:
+                    request.lapses_at, request.lapse_warn_at = lapse
+                event, action = Event.APPROVE, Action.APPROVED
+            else:
+                event, action = Event.VOTE, Action.VOTED
+        elif verdict is Verdict.REJECT:
+            _close(request, voter, now, note)
+            event, action = Event.REJECT, Action.REJECTED
+        else:
+            request.decision_note = note
+            event, action = Event.REQUEST_CHANGES, Action.CHANGES_REQUESTED
+
+        version = request.version + 1
+        intents: list[Intent] = [update_cards(request_id, version=version)]
+        if event is not Event.VOTE:
+            intents.append(_tell_requester(request, event, voter, note, version))
+        record_transition(uow, request, event, at=now, actor=voter, action=action, data=data, intents=intents)
+        uow.commit()
+    progress = tuple(step.progress() for step in (after.progress if verdict is Verdict.APPROVE else who.progress))
+    return Decision(request_id, request.ref, request.state, progress, on_behalf_of)
+
+
+def _close(request: Request, voter: str, now: datetime, note: str | None) -> None:
+    request.decided_by = voter
+    request.decided_at = now
+    request.decision_note = note
+    request.next_escalation_at = None
+    request.expires_at = None
+
+
+def _state_words(request: Request) -> str:
+    if request.state is State.CHANGES_REQUESTED:
+        return "sent back for changes"
+    return str(request.state).replace("_", " ")
+
+
+def _tell_requester(request: Request, event: Event, voter: str, note: str | None, version: int) -> Intent:
+    ref = request.ref
+    if event is Event.APPROVE:
+        text = f"{ref} was approved by <@{voter}>."
+    elif event is Event.REJECT:
+        text = f"{ref} was rejected by <@{voter}>: {note}"
+    else:
+        text = f"<@{voter}> asked for changes to {ref}: {note}"
+    return notify(request.require_id(), request.requester, event=str(event), text=text, version=version)

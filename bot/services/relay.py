@@ -1,0 +1,133 @@
+"""The outbox relay: delivers queued Slack side effects, outside any transaction.
+
+It claims due rows (a lease, with ``SKIP LOCKED`` on PostgreSQL, so relays on several
+replicas never take the same row), commits the claim, calls Slack, then records the result
+in a second short transaction. Slack's ``Retry-After`` is honoured; other failures back off
+exponentially; permanent errors, or too many attempts, mark the row dead with its error.
+A relay that dies mid-delivery leaves its claim to lapse, and the row is delivered again.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Protocol
+
+from bot.domain.cards import Card
+from bot.domain.outbox import DeliveryError, IntentKind, MessageRef, OutboxItem
+from bot.services.routing import build_card, eligibility
+from bot.services.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=2)
+MAX_ATTEMPTS = 8
+FIRST_BACKOFF = timedelta(seconds=5)
+MAX_BACKOFF = timedelta(minutes=15)
+
+
+class SlackGateway(Protocol):
+    """Outbound Slack, as the relay needs it. Raises ``DeliveryError`` when Slack does not take it."""
+
+    def post_card(self, *, recipient: str, card: Card) -> MessageRef: ...
+
+    def update_card(self, *, ref: MessageRef, card: Card) -> None: ...
+
+    def notify(self, *, user: str, text: str, event: str, card: Card | None) -> None: ...
+
+
+@dataclass
+class RelayReport:
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def handled(self) -> int:
+        return self.sent + self.retried + self.dead
+
+
+def relay_outbox(
+    *, runtime: Runtime, gateway: SlackGateway, batch_size: int = 50, lease: timedelta = LEASE
+) -> RelayReport:
+    """Deliver one batch of due outbox rows; returns what happened to them."""
+    report = RelayReport()
+    with runtime.uow() as uow:
+        items = uow.outbox.claim_due(now=runtime.clock.now(), limit=batch_size, lease=lease)
+        uow.commit()
+    for item in items:
+        try:
+            _deliver(runtime, gateway, item)
+        except DeliveryError as error:
+            _failed(runtime, item, error, report)
+        else:
+            with runtime.uow() as uow:
+                uow.outbox.mark_sent(item.id, now=runtime.clock.now())
+                uow.commit()
+            report.sent += 1
+    return report
+
+
+def _deliver(runtime: Runtime, gateway: SlackGateway, item: OutboxItem) -> None:
+    card, refs = _current_card(runtime, item)
+    if item.kind is IntentKind.NOTIFY:
+        gateway.notify(user=item.payload["user"], text=item.payload["text"], event=item.payload["event"], card=card)
+    elif item.kind is IntentKind.POST_CARD:
+        if card is None:
+            return
+        recipient = item.payload["recipient"]
+        existing = [ref for ref in refs if ref.recipient == recipient]
+        if existing:  # already posted (an earlier round): bring it up to date instead of posting twice
+            for ref in existing:
+                gateway.update_card(ref=ref, card=card)
+            return
+        ref = gateway.post_card(recipient=recipient, card=card)
+        with runtime.uow() as uow:
+            uow.messages.add(card.request_id, MessageRef(ref.channel, ref.ts, recipient), now=runtime.clock.now())
+            uow.commit()
+    elif item.kind is IntentKind.UPDATE_CARDS and card is not None:
+        for ref in refs:
+            gateway.update_card(ref=ref, card=card)
+
+
+def _current_card(runtime: Runtime, item: OutboxItem) -> tuple[Card | None, list[MessageRef]]:
+    """The request's card as it is now (cards are rendered at delivery, never stale), and its copies."""
+    if item.request_id is None:
+        return None, []
+    governance = runtime.governance()
+    today = governance.today(runtime.clock.now())
+    with runtime.uow() as uow:
+        request = uow.requests.get(item.request_id)
+        if request is None:
+            return None, []
+        kind = governance.kinds.get(request.kind)
+        who = None
+        if kind is not None and request.steps:
+            votes = uow.votes.for_request(item.request_id)
+            who = eligibility(governance, kind, request, votes, uow.delegations.active(today=today), today)
+        return build_card(governance, request, who), uow.messages.for_request(item.request_id)
+
+
+def _failed(runtime: Runtime, item: OutboxItem, error: DeliveryError, report: RelayReport) -> None:
+    now = runtime.clock.now()
+    message = str(error)
+    with runtime.uow() as uow:
+        if error.retry_after is not None:
+            # Rate limited: Slack said when to come back. Not the row's fault, so no attempt is counted.
+            uow.outbox.retry_later(
+                item.id, at=now + timedelta(seconds=error.retry_after), error=message, count_attempt=False
+            )
+            report.retried += 1
+        elif error.permanent or item.attempts + 1 >= MAX_ATTEMPTS:
+            uow.outbox.mark_dead(item.id, now=now, error=message)
+            log.error("outbox %s (%s) is dead after %d attempts: %s", item.id, item.key, item.attempts + 1, message)
+            report.dead += 1
+        else:
+            backoff = min(FIRST_BACKOFF * 2**item.attempts, MAX_BACKOFF)
+            uow.outbox.retry_later(item.id, at=now + backoff, error=message)
+            log.warning("outbox %s (%s) failed, retrying in %s: %s", item.id, item.key, backoff, message)
+            report.retried += 1
+        uow.commit()
+    report.errors.append(f"{item.key}: {message}")

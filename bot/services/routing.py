@@ -1,0 +1,134 @@
+"""Who may decide a stored request right now, and who gets its card. Shared by the use cases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from bot.domain.cards import Card, card_fields
+from bot.domain.governance import Governance, Kind
+from bot.domain.governance_spec import Category
+from bot.domain.requests import Request, Vote
+from bot.domain.routing import Approvers, Delegation, StepTally, eligible_approvers, escalation_chain, tally
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """Per step of a request: who may approve it, and how far it got."""
+
+    approvers: dict[str, Approvers]
+    progress: tuple[StepTally, ...]
+
+    @property
+    def all_met(self) -> bool:
+        return all(step.met for step in self.progress)
+
+    def principals_for(self, voter: str) -> tuple[str, ...]:
+        found: list[str] = []
+        for approvers in self.approvers.values():
+            for principal in approvers.principals_for(voter):
+                if principal not in found:
+                    found.append(principal)
+        return tuple(found)
+
+    def acts_in_own_right(self, voter: str) -> bool:
+        return any(voter in approvers.direct for approvers in self.approvers.values())
+
+    def everyone(self) -> frozenset[str]:
+        return frozenset().union(*(a.everyone for a in self.approvers.values())) if self.approvers else frozenset()
+
+
+def eligibility(
+    governance: Governance,
+    kind: Kind,
+    request: Request,
+    votes: Iterable[Vote],
+    delegations: Sequence[Delegation],
+    today: date,
+) -> Eligibility:
+    approvers = {
+        step.group: eligible_approvers(
+            governance,
+            kind,
+            step,
+            requester=request.requester,
+            escalation_level=request.escalation_level,
+            delegations=delegations,
+            today=today,
+        )
+        for step in request.steps
+    }
+    progress = tally(request.steps, [v.ballot for v in votes], approvers, fields_hash=request.fields_hash)
+    return Eligibility(approvers, progress)
+
+
+def card_recipients(governance: Governance, request: Request, who: Eligibility) -> list[str]:
+    """Where the cards go: a step's group channel when it has one, else a DM to each eligible person."""
+    recipients: list[str] = []
+    for step in request.steps:
+        group = governance.groups.get(step.group)
+        channel = group.channel if group is not None else None
+        for recipient in [channel] if channel else sorted(who.approvers[step.group].everyone):
+            if recipient not in recipients:
+                recipients.append(recipient)
+    return recipients
+
+
+def escalation_recipients(governance: Governance, kind: Kind, level: int, requester: str) -> list[str]:
+    """Who joins at escalation ``level`` (1 = the first stop): a channel, or the stop's members."""
+    chain = escalation_chain(governance, kind)
+    if not 1 <= level <= len(chain):
+        return []
+    stop = chain[level - 1]
+    group = governance.groups.get(stop.name) if not stop.is_owner else None
+    if group is not None and group.channel:
+        return [group.channel]
+    return sorted(stop.members - {requester})
+
+
+def build_card(governance: Governance, request: Request, who: Eligibility | None) -> Card:
+    kind = governance.kinds.get(request.kind)
+    specs = dict(kind.contract.fields) if kind is not None else {}
+    progress = tuple(step.progress() for step in who.progress) if who is not None else ()
+    return Card(
+        request_id=request.require_id(),
+        ref=request.ref,
+        kind=request.kind,
+        title=kind.title if kind is not None else request.kind,
+        requester=request.requester,
+        state=request.state,
+        fields=card_fields(specs, request.fields),
+        reason=request.reason,
+        progress=progress,
+        due_at=request.next_escalation_at,
+        fields_hash=request.fields_hash,
+        decided_by=request.decided_by,
+        decided_at=request.decided_at,
+        decision_note=request.decision_note,
+        escalation_level=request.escalation_level,
+    )
+
+
+def exception_lapse(
+    governance: Governance, kind: Kind, request: Request, approved_at: datetime
+) -> tuple[datetime, datetime] | None:
+    """When an approved exception lapses, and when to warn before (never before approval).
+
+    It holds until the end of its ``valid_until`` day in the governance timezone, or until
+    ``max_duration`` after approval, whichever comes first (DESIGN §3.5).
+    """
+    if kind.category is not Category.EXCEPTION:
+        return None
+    candidates: list[datetime] = []
+    field = kind.spec.valid_until
+    if field is not None and isinstance(request.fields.get(field), str):
+        last_day = date.fromisoformat(request.fields[field])
+        end_of_day = datetime.combine(last_day + timedelta(days=1), datetime.min.time(), tzinfo=governance.tz)
+        candidates.append(end_of_day.astimezone(approved_at.tzinfo))
+    if kind.spec.max_duration is not None:
+        candidates.append(approved_at + kind.spec.max_duration)
+    if not candidates:
+        return None
+    lapses_at = min(candidates)
+    return lapses_at, max(approved_at, lapses_at - kind.spec.warn_before)

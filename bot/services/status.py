@@ -1,0 +1,85 @@
+"""What a person may see of requests: one request's status, and their own summary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.domain.cards import Card
+from bot.domain.errors import RequestNotFound
+from bot.domain.lifecycle import State
+from bot.domain.requests import format_request_id
+from bot.services.routing import build_card, eligibility
+from bot.services.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class StatusView:
+    """A request as ``viewer`` may see it: everything (``card``), or only its id and state."""
+
+    request_id: int
+    ref: str
+    state: State
+    card: Card | None
+    receipt: dict[str, Any] = field(default_factory=dict)
+    lapses_at: datetime | None = None
+
+    @property
+    def visible(self) -> bool:
+        return self.card is not None
+
+
+def request_status(*, runtime: Runtime, request_id: int, viewer: str) -> StatusView:
+    """The requester, the eligible approvers and the kind's owner see fields, receipt and trace."""
+    governance = runtime.governance()
+    today = governance.today(runtime.clock.now())
+    with runtime.uow() as uow:
+        request = uow.requests.get(request_id)
+        if request is None:
+            raise RequestNotFound(request_id)
+        kind = governance.kinds.get(request.kind)
+        who = None
+        if kind is not None and request.steps:
+            who = eligibility(
+                governance, kind, request, uow.votes.for_request(request_id), uow.delegations.active(today=today), today
+            )
+    insiders = {request.requester} | (who.everyone() if who else frozenset()) | ({kind.owner} if kind else set())
+    if viewer not in insiders:
+        return StatusView(request_id, format_request_id(request_id), request.state, None)
+    return StatusView(
+        request_id,
+        request.ref,
+        request.state,
+        build_card(governance, request, who),
+        dict(request.receipt),
+        request.lapses_at,
+    )
+
+
+@dataclass(frozen=True)
+class Summary:
+    waiting_on_me: tuple[Card, ...]
+    my_requests: tuple[Card, ...]
+
+
+def summary_for(*, runtime: Runtime, user: str, limit: int = 20) -> Summary:
+    """What waits on ``user`` (pending, eligible, not yet voted on these fields) and their open requests."""
+    governance = runtime.governance()
+    today = governance.today(runtime.clock.now())
+    waiting: list[Card] = []
+    with runtime.uow() as uow:
+        delegations = uow.delegations.active(today=today)
+        for request in uow.requests.open_requests(limit=1000):
+            kind = governance.kinds.get(request.kind)
+            if kind is None or request.requester == user:
+                continue
+            votes = uow.votes.for_request(request.require_id())
+            who = eligibility(governance, kind, request, votes, delegations, today)
+            voted = any(v.ballot.voter == user and v.ballot.fields_hash == request.fields_hash for v in votes)
+            if user in who.everyone() and not voted:
+                waiting.append(build_card(governance, request, who))
+            if len(waiting) >= limit:
+                break
+        mine = [build_card(governance, r, None) for r in uow.requests.of_requester(user, open_only=True, limit=limit)]
+    return Summary(tuple(waiting), tuple(mine))

@@ -1,0 +1,162 @@
+"""Submit a request: validate its contract, resolve it, store it with its audit event and cards."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.domain.audit import Action
+from bot.domain.errors import DuplicateKey, WrongCategory
+from bot.domain.governance import Governance
+from bot.domain.governance_spec import Category, Outcome, StepSpec
+from bot.domain.lifecycle import State, submission_event, transition
+from bot.domain.outbox import post_card
+from bot.domain.outcome import Resolution, resolve
+from bot.domain.requests import Request, fields_to_json
+from bot.services.routing import card_recipients, eligibility, exception_lapse
+from bot.services.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class Submission:
+    """The answer to a submission, as the requester sees it in the acknowledgement."""
+
+    request_id: int
+    ref: str
+    kind: str
+    title: str
+    state: State
+    rule: str | None
+    reason: str
+    owner: str
+    steps: tuple[StepSpec, ...]
+    due_at: datetime | None
+    lapses_at: datetime | None
+    replayed: bool = False
+
+    @classmethod
+    def of(cls, governance: Governance, request: Request, *, replayed: bool = False) -> Submission:
+        kind = governance.kinds.get(request.kind)
+        return cls(
+            request_id=request.require_id(),
+            ref=request.ref,
+            kind=request.kind,
+            title=kind.title if kind is not None else request.kind,
+            state=request.state,
+            rule=request.auto_rule
+            or (request.rule_ids[0] if request.state is State.REJECTED and request.rule_ids else None),
+            reason=request.reason,
+            owner=kind.owner if kind is not None else "",
+            steps=request.steps,
+            due_at=request.next_escalation_at,
+            lapses_at=request.lapses_at,
+            replayed=replayed,
+        )
+
+
+def submit_request(
+    *,
+    runtime: Runtime,
+    kind: str,
+    requester: str,
+    fields: Mapping[str, object] | None = None,
+    text: str | None = None,
+    idempotency_key: str | None = None,
+    category: Category | None = None,
+) -> Submission:
+    """File a request; a governed default may decide it at once, else it goes to people.
+
+    ``text`` is slash-command text as Slack sent it; ``fields`` are values from a modal.
+    ``category`` is the command's (``/exception`` files only exception kinds). The same
+    ``idempotency_key`` (a Slack trigger_id) twice stores one request and answers the same.
+    Raises ``UnknownKind``, ``WrongCategory`` or ``ContractError`` and stores nothing then.
+    """
+    governance = runtime.governance()
+    spec = governance.kind(kind)
+    if category is not None and spec.category is not category:
+        command = "/request" if spec.category is Category.APPROVAL else "/exception"
+        raise WrongCategory(f"{spec.name} is an {spec.category} kind: file it with {command}")
+    now = runtime.clock.now()
+    if text is not None:
+        values = governance.parse_slash_text(spec, text, at=now)
+    else:
+        values = governance.validate_fields(spec, fields or {}, at=now)
+
+    if idempotency_key is not None:
+        with runtime.uow() as uow:
+            earlier = uow.requests.by_idempotency_key(idempotency_key)
+        if earlier is not None:
+            return Submission.of(governance, earlier, replayed=True)
+
+    try:
+        with runtime.uow() as uow:
+            resolution = resolve(governance, spec, values, requester=requester, at=now, usage=uow.requests.limit_usage)
+            request = _new_request(governance, resolution, idempotency_key, now)
+            uow.governance_versions.ensure(governance.version, governance.source, now=now)
+            request_id = uow.requests.add(request)
+            data = {"kind": spec.name, "fields": request.fields, "receipt": request.receipt}
+            action = {Outcome.APPROVE: Action.AUTO_APPROVED, Outcome.REJECT: Action.AUTO_REJECTED}.get(
+                resolution.outcome, Action.SUBMITTED
+            )
+            actor = f"rule:{resolution.rule}" if resolution.rule else requester
+            uow.audit.append(request_id=request_id, at=now, actor=actor, action=action, data=data)
+            if request.state is State.PENDING:
+                who = eligibility(
+                    governance,
+                    spec,
+                    request,
+                    [],
+                    uow.delegations.active(today=governance.today(now)),
+                    governance.today(now),
+                )
+                for recipient in card_recipients(governance, request, who):
+                    uow.outbox.add(post_card(request_id, recipient, round_=request.version), now=now)
+            uow.commit()
+    except DuplicateKey:
+        # The same delivery raced us here and won; answer what it stored.
+        with runtime.uow() as uow:
+            earlier = uow.requests.by_idempotency_key(idempotency_key or "")
+        if earlier is None:
+            raise
+        return Submission.of(governance, earlier, replayed=True)
+    return Submission.of(governance, request)
+
+
+def _new_request(governance: Governance, resolution: Resolution, idempotency_key: str | None, now: datetime) -> Request:
+    kind = governance.kind(resolution.kind)
+    request = Request(
+        kind=kind.name,
+        category=kind.category,
+        fields=fields_to_json(resolution.fields),
+        requester=resolution.requester,
+        state=transition(None, submission_event(resolution.outcome)),
+        governance=governance.version,
+        created_at=now,
+        updated_at=now,
+        steps=resolution.steps,
+        rule_ids=resolution.rules,
+        reason=resolution.reason,
+        receipt=resolution.receipt(),
+        idempotency_key=idempotency_key,
+    )
+    apply_resolution_times(governance, request, resolution, now)
+    return request
+
+
+def apply_resolution_times(governance: Governance, request: Request, resolution: Resolution, now: datetime) -> None:
+    """Set the decision and the clocks that follow from a (re-)evaluation at ``now``."""
+    kind = governance.kind(request.kind)
+    request.escalation_level = 0
+    request.next_escalation_at = request.expires_at = request.lapses_at = request.lapse_warn_at = None
+    request.decided_at = request.decided_by = request.auto_rule = request.decision_note = None
+    if resolution.outcome is Outcome.ROUTE:
+        request.next_escalation_at = now + kind.spec.sla if kind.spec.sla else None
+        request.expires_at = now + kind.spec.expire_after if kind.spec.expire_after else None
+        return
+    request.decided_at, request.decided_by = now, f"rule:{resolution.rule}"
+    if resolution.outcome is Outcome.APPROVE:
+        request.auto_rule = resolution.rule
+        lapse = exception_lapse(governance, kind, request, now)
+        if lapse is not None:
+            request.lapses_at, request.lapse_warn_at = lapse

@@ -1,0 +1,145 @@
+"""Time-driven transitions: SLA escalation, expiry, and the lapse of approved exceptions.
+
+Each due request is handled in its own unit of work and re-checked under its row lock, so
+running a sweep twice, or on two workers at once, changes each request once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from bot.domain.audit import Action
+from bot.domain.governance import Governance
+from bot.domain.lifecycle import Event, State
+from bot.domain.outbox import Intent, notify, post_card, update_cards
+from bot.domain.requests import Request
+from bot.domain.routing import escalation_chain
+from bot.services.ports import UnitOfWork
+from bot.services.routing import eligibility, escalation_recipients
+from bot.services.runtime import Runtime
+from bot.services.transitions import record_transition
+
+Handler = Callable[[UnitOfWork, Governance, Request, datetime], bool]
+
+
+def _sweep(runtime: Runtime, column: str, handle: Handler) -> int:
+    now = runtime.clock.now()
+    governance = runtime.governance()
+    with runtime.uow() as uow:
+        due = uow.requests.open_ids(due_before=now, column=column)
+    changed = 0
+    for request_id in due:
+        with runtime.uow() as uow:
+            request = uow.requests.get(request_id, for_update=True)
+            when = getattr(request, column) if request is not None else None
+            if request is None or when is None or when > now or request.kind not in governance.kinds:
+                continue  # someone else got there first, or the kind is gone from the file
+            if handle(uow, governance, request, now):
+                uow.commit()
+                changed += 1
+    return changed
+
+
+def escalate_due(*, runtime: Runtime) -> int:
+    """Past its SLA: remind the current approvers once and make the next escalation stop eligible."""
+    return _sweep(runtime, "next_escalation_at", _escalate)
+
+
+def _escalate(uow: UnitOfWork, governance: Governance, request: Request, now: datetime) -> bool:
+    if request.state is not State.PENDING:
+        request.next_escalation_at = None
+        uow.requests.save(request)
+        return True
+    kind = governance.kind(request.kind)
+    chain = escalation_chain(governance, kind)
+    today = governance.today(now)
+    before = eligibility(
+        governance,
+        kind,
+        request,
+        uow.votes.for_request(request.require_id()),
+        uow.delegations.active(today=today),
+        today,
+    )
+    request.escalation_level += 1
+    level = request.escalation_level
+    sla = kind.spec.sla
+    request.next_escalation_at = (
+        request.next_escalation_at + sla if sla and level < len(chain) and request.next_escalation_at else None
+    )
+    version = request.version + 1
+    request_id = request.require_id()
+    text = f"Reminder: {request.ref} ({kind.title}) is past its SLA and waits on a decision."
+    intents: list[Intent] = [
+        notify(request_id, person, event=f"reminder-{level}", text=text, version=version)
+        for person in sorted(before.everyone())
+    ]
+    intents += [
+        post_card(request_id, r, round_=version)
+        for r in escalation_recipients(governance, kind, level, request.requester)
+    ]
+    intents.append(update_cards(request_id, version=version))
+    stop = chain[level - 1].name if level <= len(chain) else None
+    data = {"level": level, "stop": stop, "reminded": sorted(before.everyone())}
+    record_transition(
+        uow, request, Event.ESCALATE, at=now, actor="system", action=Action.ESCALATED, data=data, intents=intents
+    )
+    return True
+
+
+def expire_due(*, runtime: Runtime) -> int:
+    """Open longer than ``expire_after``: expired; the requester is told and the cards updated."""
+    return _sweep(runtime, "expires_at", _expire)
+
+
+def _expire(uow: UnitOfWork, governance: Governance, request: Request, now: datetime) -> bool:
+    request.decided_at, request.decided_by = now, "system"
+    request.next_escalation_at = request.expires_at = None
+    version = request.version + 1
+    text = f"{request.ref} expired: nobody decided it in time. File it again if it is still needed."
+    intents = [
+        update_cards(request.require_id(), version=version),
+        notify(request.require_id(), request.requester, event="expired", text=text, version=version),
+    ]
+    record_transition(
+        uow, request, Event.EXPIRE, at=now, actor="system", action=Action.EXPIRED, data={}, intents=intents
+    )
+    return True
+
+
+def lapse_due(*, runtime: Runtime) -> int:
+    """Approved exceptions: warn the requester and owner ahead of the end, then lapse them."""
+    warned = _sweep(runtime, "lapse_warn_at", _warn)
+    return warned + _sweep(runtime, "lapses_at", _lapse)
+
+
+def _warn(uow: UnitOfWork, governance: Governance, request: Request, now: datetime) -> bool:
+    kind = governance.kind(request.kind)
+    request.lapse_warn_at = None
+    version = request.version + 1
+    until = request.lapses_at.astimezone(governance.tz).strftime("%a %d %b %H:%M") if request.lapses_at else "soon"
+    text = f"The exception {request.ref} ({kind.title}) ends {until}."
+    intents = [
+        notify(request.require_id(), person, event="lapse-warning", text=text, version=version)
+        for person in dict.fromkeys([request.requester, kind.owner])
+    ]
+    data = {"lapses_at": request.lapses_at.isoformat() if request.lapses_at else None}
+    record_transition(
+        uow, request, Event.WARN_LAPSE, at=now, actor="system", action=Action.LAPSE_WARNED, data=data, intents=intents
+    )
+    return True
+
+
+def _lapse(uow: UnitOfWork, governance: Governance, request: Request, now: datetime) -> bool:
+    kind = governance.kind(request.kind)
+    request.lapse_warn_at = None
+    version = request.version + 1
+    text = f"The exception {request.ref} ({kind.title}) has ended."
+    intents: list[Intent] = [update_cards(request.require_id(), version=version)]
+    intents += [
+        notify(request.require_id(), person, event="lapsed", text=text, version=version)
+        for person in dict.fromkeys([request.requester, kind.owner])
+    ]
+    record_transition(uow, request, Event.LAPSE, at=now, actor="system", action=Action.LAPSED, data={}, intents=intents)
+    return True

@@ -1,0 +1,20 @@
+"""Runtime settings from the environment (DESIGN §5). Built once by the CLI and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    slack_bot_token: SecretStr | None = Field(default=None, alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = Field(default=None, alias="SLACK_APP_TOKEN")
+    config: Path = Field(default=Path("signoff.yaml"), alias="SIGNOFF_CONFIG")
+    database_url: str = Field(default="sqlite:///signoff.db", alias="SIGNOFF_DATABASE_URL")
+    slack_api_url: str = Field(default="https://slack.com/api/", alias="SIGNOFF_SLACK_API_URL")
+    port: int = Field(default=3000, alias="SIGNOFF_PORT", ge=1, le=65535)

@@ -1,0 +1,57 @@
+"""Fakes at the edges: a Slack gateway that records what it was asked to deliver."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+
+from bot.domain.cards import Card
+from bot.domain.outbox import DeliveryError, MessageRef
+
+
+@dataclass
+class Delivered:
+    action: str
+    target: str
+    card: Card | None = None
+    text: str = ""
+    event: str = ""
+
+
+@dataclass
+class FakeGateway:
+    """Records deliveries; ``fail_next`` queues errors to raise on the next calls, in order."""
+
+    delivered: list[Delivered] = field(default_factory=list)
+    fail_next: list[DeliveryError] = field(default_factory=list)
+    _ts: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _maybe_fail(self) -> None:
+        if self.fail_next:
+            raise self.fail_next.pop(0)
+
+    def post_card(self, *, recipient: str, card: Card) -> MessageRef:
+        with self._lock:
+            self._maybe_fail()
+            self._ts += 1
+            channel = recipient if recipient.startswith("C") else "D" + recipient[1:]
+            self.delivered.append(Delivered("post", recipient, card))
+            return MessageRef(channel, f"1700000000.{self._ts:06d}", recipient)
+
+    def update_card(self, *, ref: MessageRef, card: Card) -> None:
+        with self._lock:
+            self._maybe_fail()
+            self.delivered.append(Delivered("update", f"{ref.channel}/{ref.ts}", card))
+
+    def notify(self, *, user: str, text: str, event: str, card: Card | None) -> None:
+        with self._lock:
+            self._maybe_fail()
+            self.delivered.append(Delivered("notify", user, card, text, event))
+
+    def of(self, action: str) -> list[Delivered]:
+        return [d for d in self.delivered if d.action == action]
+
+    def counts(self) -> Counter[tuple[str, str]]:
+        return Counter((d.action, d.target) for d in self.delivered)
