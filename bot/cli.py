@@ -10,7 +10,8 @@ import csv
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -188,35 +189,43 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
-def _database(err: TextIO) -> Engine | None:
+@contextmanager
+def _database(err: TextIO) -> Iterator[Engine | None]:
+    """The engine for $SIGNOFF_DATABASE_URL (None, with a message, when it cannot be opened)."""
     settings = Settings()
     try:
         engine = create_db_engine(settings.database_url)
+    except (SQLAlchemyError, ValueError) as exc:
+        print(f"signoff: $SIGNOFF_DATABASE_URL is not usable: {exc}", file=err)
+        yield None
+        return
+    try:
         with engine.connect():
             pass
-    except (SQLAlchemyError, ValueError) as exc:
+    except SQLAlchemyError as exc:
         print(f"signoff: cannot open the database at $SIGNOFF_DATABASE_URL: {exc.__class__.__name__}: {exc}", file=err)
-        return None
-    return engine
+        engine.dispose()
+        yield None
+        return
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def _db_upgrade(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    engine = _database(err)
-    if engine is None:
-        return 1
-    before = current_revision(engine)
-    upgrade(engine)
-    after = current_revision(engine)
-    print(
-        f"database at revision {after}"
-        + (" (already up to date)" if before == after else f" (was {before or 'empty'})"),
-        file=out,
-    )
+    with _database(err) as engine:
+        if engine is None:
+            return 1
+        before = current_revision(engine)
+        upgrade(engine)
+        after = current_revision(engine)
+    state = " (already up to date)" if before == after else f" (was {before or 'empty'})"
+    print(f"database at revision {after}{state}", file=out)
     return 0
 
 
-def _audit_uow(err: TextIO) -> SqlUnitOfWorkFactory | None:
-    engine = _database(err)
+def _audit_uow(engine: Engine | None, err: TextIO) -> SqlUnitOfWorkFactory | None:
     if engine is None:
         return None
     if current_revision(engine) is None:
@@ -226,36 +235,38 @@ def _audit_uow(err: TextIO) -> SqlUnitOfWorkFactory | None:
 
 
 def _audit_verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    uow = _audit_uow(err)
-    if uow is None:
-        return 1
-    broken = verify_audit(uow=uow)
-    if broken is not None:
-        print(f"audit log is NOT intact: {broken}", file=err)
-        return 1
-    with uow() as unit:
-        seq, head = unit.audit.head()
+    with _database(err) as engine:
+        uow = _audit_uow(engine, err)
+        if uow is None:
+            return 1
+        broken = verify_audit(uow=uow)
+        if broken is not None:
+            print(f"audit log is NOT intact: {broken}", file=err)
+            return 1
+        with uow() as unit:
+            seq, head = unit.audit.head()
     print(f"audit log intact: {seq} events, head {head[:12]}", file=out)
     return 0
 
 
 def _audit_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    uow = _audit_uow(err)
-    if uow is None:
-        return 1
     since = args.since.replace(tzinfo=UTC) if args.since is not None and args.since.tzinfo is None else args.since
-    events = export_audit(uow=uow, since=since, kind=args.kind)
-    if args.format == "jsonl":
+    with _database(err) as engine:
+        uow = _audit_uow(engine, err)
+        if uow is None:
+            return 1
+        events = export_audit(uow=uow, since=since, kind=args.kind)
+        if args.format == "jsonl":
+            for event in events:
+                out.write(json.dumps(event.as_json(), ensure_ascii=False, sort_keys=True) + "\n")
+            return 0
+        writer = csv.writer(out)
+        columns = ["seq", "request_id", "at", "actor", "action", "data", "prev_hash", "hash"]
+        writer.writerow(columns)
         for event in events:
-            out.write(json.dumps(event.as_json(), ensure_ascii=False, sort_keys=True) + "\n")
-        return 0
-    writer = csv.writer(out)
-    columns = ["seq", "request_id", "at", "actor", "action", "data", "prev_hash", "hash"]
-    writer.writerow(columns)
-    for event in events:
-        row = event.as_json()
-        row["data"] = json.dumps(row["data"], ensure_ascii=False, sort_keys=True)
-        writer.writerow([row[c] for c in columns])
+            row = event.as_json()
+            row["data"] = json.dumps(row["data"], ensure_ascii=False, sort_keys=True)
+            writer.writerow([row[c] for c in columns])
     return 0
 
 

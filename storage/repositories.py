@@ -6,7 +6,7 @@ They translate between domain objects and records and never commit: the unit of 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Generator
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -239,7 +239,7 @@ class SqlAuditLog:
         self.session.flush()
         return event
 
-    def events(self, *, since: datetime | None = None, kind: str | None = None) -> Iterator[AuditEvent]:
+    def events(self, *, since: datetime | None = None, kind: str | None = None) -> Generator[AuditEvent, None, None]:
         query = select(AuditEventRecord).order_by(AuditEventRecord.seq)
         if since is not None:
             query = query.where(AuditEventRecord.at >= since)
@@ -247,17 +247,21 @@ class SqlAuditLog:
             query = query.where(
                 AuditEventRecord.request_id.in_(select(RequestRecord.id).where(RequestRecord.kind == kind))
             )
-        for record in self.session.scalars(query.execution_options(yield_per=500)):
-            yield AuditEvent(
-                record.seq,
-                record.request_id,
-                record.at,
-                record.actor,
-                record.action,
-                json.loads(record.data),
-                record.prev_hash,
-                record.hash,
-            )
+        records = self.session.scalars(query.execution_options(yield_per=500))
+        try:
+            for record in records:
+                yield AuditEvent(
+                    record.seq,
+                    record.request_id,
+                    record.at,
+                    record.actor,
+                    record.action,
+                    json.loads(record.data),
+                    record.prev_hash,
+                    record.hash,
+                )
+        finally:
+            records.close()  # a reader that stops early (verify at the first break) frees the cursor
 
     def head(self) -> tuple[int, str]:
         head = self.session.get(AuditHeadRecord, AUDIT_HEAD_ID)

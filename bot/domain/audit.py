@@ -89,6 +89,8 @@ def verify_chain(events: Iterable[AuditEvent], *, head: tuple[int, str] | None =
     prev_hash, expected_seq = GENESIS, 1
     last: AuditEvent | None = None
     for event in events:
+        if head is not None and event.seq > head[0]:
+            return ChainBreak(event.seq, "it comes after the log's recorded head (inserted)")
         if event.seq != expected_seq:
             missing = "missing" if event.seq > expected_seq else "out of order"
             return ChainBreak(min(event.seq, expected_seq), f"event {expected_seq} is {missing}")

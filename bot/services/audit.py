@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import datetime
 
 from bot.domain.audit import AuditEvent, ChainBreak, verify_chain
@@ -11,8 +12,8 @@ from bot.services.ports import UnitOfWorkFactory
 
 def verify_audit(*, uow: UnitOfWorkFactory) -> ChainBreak | None:
     """Recompute the whole chain; the first broken event, or None when it is intact."""
-    with uow() as unit:
-        return verify_chain(unit.audit.events(), head=unit.audit.head())
+    with uow() as unit, closing(unit.audit.events()) as events:
+        return verify_chain(events, head=unit.audit.head())
 
 
 def export_audit(

@@ -7,7 +7,7 @@ rolls everything back.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -57,7 +57,9 @@ class AuditLog(Protocol):
         self, *, request_id: int | None, at: datetime, actor: str, action: str, data: dict[str, Any]
     ) -> AuditEvent: ...
 
-    def events(self, *, since: datetime | None = None, kind: str | None = None) -> Iterator[AuditEvent]: ...
+    def events(
+        self, *, since: datetime | None = None, kind: str | None = None
+    ) -> Generator[AuditEvent, None, None]: ...
 
     def head(self) -> tuple[int, str]: ...
 
