@@ -38,7 +38,8 @@ def create_db_engine(url: str, *, pool_size: int = 10) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
+    # No pre-ping: it costs a round trip per use case. Stale connections are recycled instead.
+    return create_engine(url, pool_recycle=1800, pool_size=pool_size, max_overflow=pool_size)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -8,11 +8,10 @@ from __future__ import annotations
 import json
 from collections.abc import Generator
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.domain.audit import GENESIS, AuditEvent, event_hash
@@ -41,7 +40,56 @@ def _is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _to_request(record: RequestRecord) -> Request:
+_IGNORING_CONFLICTS: dict[tuple[str, str, str, bool], Any] = {}
+
+
+def _insert_ignoring_conflicts(session: Session, table: Table, unique: str, *, returning_id: bool = False) -> Any:
+    """``INSERT … ON CONFLICT (unique) DO NOTHING`` in the session's dialect, built once per process."""
+    key = (session.get_bind().dialect.name, table.name, unique, returning_id)
+    statement = _IGNORING_CONFLICTS.get(key)
+    if statement is None:
+        dialect = postgresql if key[0] == "postgresql" else sqlite
+        statement = dialect.insert(table).on_conflict_do_nothing(index_elements=[unique])
+        if returning_id:
+            statement = statement.returning(table.c.id)
+        _IGNORING_CONFLICTS[key] = statement
+    return statement
+
+
+# Repositories use Core statements, not ORM flushes: each use case is a handful of single-row
+# reads and writes. Hot-path statements are built once and only bind parameters per call;
+# building one with .values(...) each time costs more than SQLite takes to run it.
+REQUESTS = cast(Table, RequestRecord.__table__)
+VOTES = cast(Table, VoteRecord.__table__)
+AUDIT_EVENTS = cast(Table, AuditEventRecord.__table__)
+AUDIT_HEAD = cast(Table, AuditHeadRecord.__table__)
+OUTBOX = cast(Table, OutboxRecord.__table__)
+MESSAGES = cast(Table, MessageRecord.__table__)
+DELEGATIONS = cast(Table, DelegationRecord.__table__)
+GOVERNANCE_VERSIONS = cast(Table, GovernanceVersionRecord.__table__)
+
+_INSERT_REQUEST = insert(REQUESTS).returning(REQUESTS.c.id)
+_SELECT_REQUEST = select(REQUESTS).where(REQUESTS.c.id == bindparam("request_id"))
+_SELECT_REQUEST_FOR_UPDATE = _SELECT_REQUEST.with_for_update()
+_UPDATE_REQUEST = (
+    update(REQUESTS)
+    .where(REQUESTS.c.id == bindparam("request_id"), REQUESTS.c.version == bindparam("expected_version"))
+    .values(version=REQUESTS.c.version + 1)
+)
+_INSERT_VOTE = insert(VOTES)
+_SELECT_VOTES = select(VOTES).where(VOTES.c.request_id == bindparam("request_id")).order_by(VOTES.c.id)
+_SELECT_HEAD = select(AUDIT_HEAD).where(AUDIT_HEAD.c.id == bindparam("head_id"))
+_SELECT_HEAD_FOR_UPDATE = _SELECT_HEAD.with_for_update()
+_INSERT_AUDIT_EVENT = insert(AUDIT_EVENTS)
+_UPDATE_HEAD = update(AUDIT_HEAD).where(AUDIT_HEAD.c.id == bindparam("head_id"))
+_INSERT_MESSAGE = insert(MESSAGES)
+_SELECT_MESSAGES = select(MESSAGES).where(MESSAGES.c.request_id == bindparam("request_id")).order_by(MESSAGES.c.id)
+_SELECT_ACTIVE_DELEGATIONS = select(DELEGATIONS).where(
+    DELEGATIONS.c.ended_at.is_(None), DELEGATIONS.c.until >= bindparam("today")
+)
+
+
+def _to_request(record: Any) -> Request:
     return Request(
         id=record.id,
         kind=record.kind,
@@ -101,50 +149,48 @@ class SqlRequestRepository:
         self.session = session
 
     def add(self, request: Request) -> int:
-        record = RequestRecord(
-            **_columns(request), idempotency_key=request.idempotency_key, created_at=request.created_at, version=1
-        )
-        self.session.add(record)
-        try:
-            with self.session.begin_nested():
-                self.session.flush()
-        except IntegrityError:
-            raise DuplicateKey(request.idempotency_key or "") from None
-        request.id, request.version = record.id, record.version
-        return record.id
+        values = {
+            **_columns(request),
+            "idempotency_key": request.idempotency_key,
+            "created_at": request.created_at,
+            "version": 1,
+        }
+        if request.idempotency_key is None:
+            statement = _INSERT_REQUEST
+        else:
+            statement = _insert_ignoring_conflicts(self.session, REQUESTS, "idempotency_key", returning_id=True)
+        request_id = self.session.execute(statement, values).scalar()
+        if request_id is None:
+            raise DuplicateKey(request.idempotency_key or "")
+        request.id, request.version = int(request_id), 1
+        return request.id
 
     def get(self, request_id: int, *, for_update: bool = False) -> Request | None:
-        query = select(RequestRecord).where(RequestRecord.id == request_id)
-        if for_update:
-            query = query.with_for_update()
-        record = self.session.scalars(query.execution_options(populate_existing=True)).first()
-        return _to_request(record) if record is not None else None
+        query = _SELECT_REQUEST_FOR_UPDATE if for_update else _SELECT_REQUEST
+        row = self.session.execute(query, {"request_id": request_id}).first()
+        return _to_request(row) if row is not None else None
 
     def save(self, request: Request) -> None:
-        result = self.session.execute(
-            update(RequestRecord)
-            .where(RequestRecord.id == request.require_id(), RequestRecord.version == request.version)
-            .values(**_columns(request), version=RequestRecord.version + 1)
-            .execution_options(synchronize_session=False)
-        )
+        params = {**_columns(request), "request_id": request.require_id(), "expected_version": request.version}
+        result = self.session.execute(_UPDATE_REQUEST, params)
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise ConcurrencyConflict(request.require_id())
         request.version += 1
 
     def by_idempotency_key(self, key: str) -> Request | None:
-        record = self.session.scalars(select(RequestRecord).where(RequestRecord.idempotency_key == key)).first()
-        return _to_request(record) if record is not None else None
+        row = self.session.execute(select(REQUESTS).where(REQUESTS.c.idempotency_key == key)).first()
+        return _to_request(row) if row is not None else None
 
     def limit_usage(
         self, *, kind: str, rule: str, requester: str | None, since: datetime, sum_field: str | None
     ) -> LimitUsage:
-        query = select(RequestRecord.fields).where(
-            RequestRecord.kind == kind, RequestRecord.auto_rule == rule, RequestRecord.created_at >= since
+        query = select(REQUESTS.c.fields).where(
+            REQUESTS.c.kind == kind, REQUESTS.c.auto_rule == rule, REQUESTS.c.created_at >= since
         )
         if requester is not None:
-            query = query.where(RequestRecord.requester == requester)
+            query = query.where(REQUESTS.c.requester == requester)
         count, total = 0, 0.0
-        for fields in self.session.scalars(query):
+        for fields in self.session.execute(query).scalars():
             count += 1
             value = fields.get(sum_field) if sum_field else None
             if isinstance(value, int | float) and not isinstance(value, bool):
@@ -152,29 +198,24 @@ class SqlRequestRepository:
         return LimitUsage(count=count, total=total)
 
     def open_ids(self, *, due_before: datetime, column: str) -> list[int]:
-        attribute = getattr(RequestRecord, column)
+        due = REQUESTS.c[column]
         states = [str(State.APPROVED)] if column in ("lapses_at", "lapse_warn_at") else [str(s) for s in OPEN_STATES]
         query = (
-            select(RequestRecord.id)
-            .where(RequestRecord.state.in_(states), attribute.is_not(None), attribute <= due_before)
-            .order_by(attribute, RequestRecord.id)
+            select(REQUESTS.c.id)
+            .where(REQUESTS.c.state.in_(states), due.is_not(None), due <= due_before)
+            .order_by(due, REQUESTS.c.id)
         )
-        return list(self.session.scalars(query))
+        return list(self.session.execute(query).scalars())
 
     def of_requester(self, requester: str, *, open_only: bool, limit: int) -> list[Request]:
-        query = select(RequestRecord).where(RequestRecord.requester == requester)
+        query = select(REQUESTS).where(REQUESTS.c.requester == requester)
         if open_only:
-            query = query.where(RequestRecord.state.in_([str(s) for s in OPEN_STATES]))
-        return [_to_request(r) for r in self.session.scalars(query.order_by(RequestRecord.id.desc()).limit(limit))]
+            query = query.where(REQUESTS.c.state.in_([str(s) for s in OPEN_STATES]))
+        return [_to_request(r) for r in self.session.execute(query.order_by(REQUESTS.c.id.desc()).limit(limit))]
 
     def open_requests(self, *, limit: int) -> list[Request]:
-        query = (
-            select(RequestRecord)
-            .where(RequestRecord.state == str(State.PENDING))
-            .order_by(RequestRecord.id)
-            .limit(limit)
-        )
-        return [_to_request(r) for r in self.session.scalars(query)]
+        query = select(REQUESTS).where(REQUESTS.c.state == str(State.PENDING)).order_by(REQUESTS.c.id).limit(limit)
+        return [_to_request(r) for r in self.session.execute(query)]
 
 
 class SqlVoteRepository:
@@ -183,24 +224,21 @@ class SqlVoteRepository:
 
     def add(self, request_id: int, vote: Vote) -> None:
         ballot = vote.ballot
-        self.session.add(
-            VoteRecord(
-                request_id=request_id,
-                voter=ballot.voter,
-                on_behalf_of=ballot.on_behalf_of,
-                verdict=str(ballot.verdict),
-                reason=vote.reason,
-                fields_hash=ballot.fields_hash,
-                created_at=vote.at,
-            )
-        )
-        self.session.flush()
+        values = {
+            "request_id": request_id,
+            "voter": ballot.voter,
+            "on_behalf_of": ballot.on_behalf_of,
+            "verdict": str(ballot.verdict),
+            "reason": vote.reason,
+            "fields_hash": ballot.fields_hash,
+            "created_at": vote.at,
+        }
+        self.session.execute(_INSERT_VOTE, values)
 
     def for_request(self, request_id: int) -> list[Vote]:
-        query = select(VoteRecord).where(VoteRecord.request_id == request_id).order_by(VoteRecord.id)
         return [
             Vote(Ballot(r.voter, Verdict(r.verdict), r.fields_hash, r.on_behalf_of), r.created_at, r.reason)
-            for r in self.session.scalars(query)
+            for r in self.session.execute(_SELECT_VOTES, {"request_id": request_id})
         ]
 
 
@@ -211,61 +249,58 @@ class SqlAuditLog:
     def append(
         self, *, request_id: int | None, at: datetime, actor: str, action: str, data: dict[str, Any]
     ) -> AuditEvent:
-        # The head row is locked for the rest of the transaction: appends are serialized, so the
+        # The head row stays locked until the transaction ends: appends are serialized, so the
         # chain can never fork. (SQLite transactions already hold the write lock from BEGIN.)
-        head = self.session.scalars(
-            select(AuditHeadRecord).where(AuditHeadRecord.id == AUDIT_HEAD_ID).with_for_update()
-        ).one()
+        head = self.session.execute(_SELECT_HEAD_FOR_UPDATE, {"head_id": AUDIT_HEAD_ID}).one()
         canonical = canonical_json(data)
         stored = json.loads(canonical)
         seq = head.seq + 1
         digest = event_hash(
             prev_hash=head.hash, seq=seq, request_id=request_id, at=at, actor=actor, action=action, data=stored
         )
-        self.session.add(
-            AuditEventRecord(
-                seq=seq,
-                request_id=request_id,
-                at=at,
-                actor=actor,
-                action=action,
-                data=canonical,
-                prev_hash=head.hash,
-                hash=digest,
-            )
-        )
-        event = AuditEvent(seq, request_id, at, actor, action, stored, head.hash, digest)
-        head.seq, head.hash = seq, digest
-        self.session.flush()
-        return event
+        event = {"seq": seq, "request_id": request_id, "at": at, "actor": actor, "action": action}
+        self.session.execute(_INSERT_AUDIT_EVENT, {**event, "data": canonical, "prev_hash": head.hash, "hash": digest})
+        self.session.execute(_UPDATE_HEAD, {"head_id": AUDIT_HEAD_ID, "seq": seq, "hash": digest})
+        return AuditEvent(seq, request_id, at, actor, action, stored, head.hash, digest)
 
     def events(self, *, since: datetime | None = None, kind: str | None = None) -> Generator[AuditEvent, None, None]:
-        query = select(AuditEventRecord).order_by(AuditEventRecord.seq)
+        query = select(AUDIT_EVENTS).order_by(AUDIT_EVENTS.c.seq)
         if since is not None:
-            query = query.where(AuditEventRecord.at >= since)
+            query = query.where(AUDIT_EVENTS.c.at >= since)
         if kind is not None:
-            query = query.where(
-                AuditEventRecord.request_id.in_(select(RequestRecord.id).where(RequestRecord.kind == kind))
-            )
-        records = self.session.scalars(query.execution_options(yield_per=500))
+            query = query.where(AUDIT_EVENTS.c.request_id.in_(select(REQUESTS.c.id).where(REQUESTS.c.kind == kind)))
+        rows = self.session.execute(query.execution_options(yield_per=500))
         try:
-            for record in records:
+            for row in rows:
                 yield AuditEvent(
-                    record.seq,
-                    record.request_id,
-                    record.at,
-                    record.actor,
-                    record.action,
-                    json.loads(record.data),
-                    record.prev_hash,
-                    record.hash,
+                    row.seq,
+                    row.request_id,
+                    row.at,
+                    row.actor,
+                    row.action,
+                    json.loads(row.data),
+                    row.prev_hash,
+                    row.hash,
                 )
         finally:
-            records.close()  # a reader that stops early (verify at the first break) frees the cursor
+            rows.close()  # a reader that stops early (verify, at the first break) frees the cursor
 
     def head(self) -> tuple[int, str]:
-        head = self.session.get(AuditHeadRecord, AUDIT_HEAD_ID)
+        head = self.session.execute(_SELECT_HEAD, {"head_id": AUDIT_HEAD_ID}).first()
         return (head.seq, head.hash) if head is not None else (0, GENESIS)
+
+
+def _outbox_row(intent: Intent, now: datetime) -> dict[str, Any]:
+    return {
+        "kind": str(intent.kind),
+        "payload": intent.payload,
+        "idempotency_key": intent.key,
+        "request_id": intent.request_id,
+        "status": str(OutboxStatus.PENDING),
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
 
 
 class SqlOutbox:
@@ -273,72 +308,49 @@ class SqlOutbox:
         self.session = session
 
     def add(self, intent: Intent, *, now: datetime) -> bool:
-        values = {
-            "kind": str(intent.kind),
-            "payload": intent.payload,
-            "idempotency_key": intent.key,
-            "request_id": intent.request_id,
-            "status": str(OutboxStatus.PENDING),
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-        }
-        dialect = self.session.get_bind().dialect.name
-        statement: Any
-        if dialect == "postgresql":
-            statement = (
-                postgresql.insert(OutboxRecord)
-                .values(**values)
-                .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            )
-        elif dialect == "sqlite":
-            statement = (
-                sqlite.insert(OutboxRecord).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"])
-            )
-        else:  # pragma: no cover - only the two supported backends
-            statement = insert(OutboxRecord).values(**values)
-        result = self.session.execute(statement)
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        statement = _insert_ignoring_conflicts(self.session, OUTBOX, "idempotency_key")
+        return bool(self.session.execute(statement, _outbox_row(intent, now)).rowcount)  # type: ignore[attr-defined]
+
+    def add_many(self, intents: list[Intent], *, now: datetime) -> None:
+        """Queue several intents in one round trip; those whose key is already queued are skipped."""
+        if intents:
+            statement = _insert_ignoring_conflicts(self.session, OUTBOX, "idempotency_key")
+            self.session.execute(statement, [_outbox_row(intent, now) for intent in intents])
 
     def claim_due(self, *, now: datetime, limit: int, lease: timedelta) -> list[OutboxItem]:
-        due = or_(
-            and_(OutboxRecord.status == str(OutboxStatus.PENDING), OutboxRecord.next_attempt_at <= now),
-            # A claim whose lease ran out belongs to a relay that died mid-delivery.
-            and_(OutboxRecord.status == str(OutboxStatus.SENDING), OutboxRecord.next_attempt_at <= now),
+        due = and_(
+            # A "sending" row whose lease ran out belongs to a relay that died mid-delivery.
+            OUTBOX.c.status.in_([str(OutboxStatus.PENDING), str(OutboxStatus.SENDING)]),
+            OUTBOX.c.next_attempt_at <= now,
         )
-        query = select(OutboxRecord).where(due).order_by(OutboxRecord.id).limit(limit)
+        query = select(OUTBOX).where(due).order_by(OUTBOX.c.id).limit(limit)
         if _is_postgres(self.session):
             query = query.with_for_update(skip_locked=True)
-        records = list(self.session.scalars(query))
-        for record in records:
-            record.status = str(OutboxStatus.SENDING)
-            record.next_attempt_at = now + lease
-        self.session.flush()
+        rows = self.session.execute(query).all()
+        if rows:
+            claimed = {"status": str(OutboxStatus.SENDING), "next_attempt_at": now + lease}
+            self.session.execute(update(OUTBOX).where(OUTBOX.c.id.in_([r.id for r in rows])).values(**claimed))
         return [
             OutboxItem(r.id, IntentKind(r.kind), r.idempotency_key, dict(r.payload), r.request_id, r.attempts)
-            for r in records
+            for r in rows
         ]
 
     def _set(self, item_id: int, **values: Any) -> None:
-        self.session.execute(update(OutboxRecord).where(OutboxRecord.id == item_id).values(**values))
+        self.session.execute(update(OUTBOX).where(OUTBOX.c.id == item_id).values(**values))
 
     def mark_sent(self, item_id: int, *, now: datetime) -> None:
-        self._set(
-            item_id, status=str(OutboxStatus.SENT), sent_at=now, attempts=OutboxRecord.attempts + 1, last_error=None
-        )
+        self._set(item_id, status=str(OutboxStatus.SENT), sent_at=now, attempts=OUTBOX.c.attempts + 1, last_error=None)
 
     def retry_later(self, item_id: int, *, at: datetime, error: str, count_attempt: bool = True) -> None:
-        attempts = OutboxRecord.attempts + 1 if count_attempt else OutboxRecord.attempts
+        attempts = OUTBOX.c.attempts + 1 if count_attempt else OUTBOX.c.attempts
         self._set(item_id, status=str(OutboxStatus.PENDING), next_attempt_at=at, attempts=attempts, last_error=error)
 
     def mark_dead(self, item_id: int, *, now: datetime, error: str) -> None:
-        self._set(
-            item_id, status=str(OutboxStatus.DEAD), attempts=OutboxRecord.attempts + 1, last_error=error, sent_at=None
-        )
+        self._set(item_id, status=str(OutboxStatus.DEAD), attempts=OUTBOX.c.attempts + 1, last_error=error)
 
     def counts(self) -> dict[str, int]:
-        rows = self.session.execute(select(OutboxRecord.status, func.count()).group_by(OutboxRecord.status))
-        return dict(rows.tuples().all())
+        rows = self.session.execute(select(OUTBOX.c.status, func.count()).group_by(OUTBOX.c.status))
+        return {str(status): int(count) for status, count in rows}
 
 
 class SqlMessageRepository:
@@ -346,16 +358,18 @@ class SqlMessageRepository:
         self.session = session
 
     def add(self, request_id: int, ref: MessageRef, *, now: datetime) -> None:
-        self.session.add(
-            MessageRecord(
-                request_id=request_id, recipient=ref.recipient, channel=ref.channel, ts=ref.ts, created_at=now
-            )
-        )
-        self.session.flush()
+        values = {
+            "request_id": request_id,
+            "recipient": ref.recipient,
+            "channel": ref.channel,
+            "ts": ref.ts,
+            "created_at": now,
+        }
+        self.session.execute(_INSERT_MESSAGE, values)
 
     def for_request(self, request_id: int) -> list[MessageRef]:
-        query = select(MessageRecord).where(MessageRecord.request_id == request_id).order_by(MessageRecord.id)
-        return [MessageRef(r.channel, r.ts, r.recipient) for r in self.session.scalars(query)]
+        rows = self.session.execute(_SELECT_MESSAGES, {"request_id": request_id})
+        return [MessageRef(r.channel, r.ts, r.recipient) for r in rows]
 
 
 class SqlDelegationRepository:
@@ -363,40 +377,39 @@ class SqlDelegationRepository:
         self.session = session
 
     def active(self, *, today: date) -> list[Delegation]:
-        query = select(DelegationRecord).where(DelegationRecord.ended_at.is_(None), DelegationRecord.until >= today)
-        return [Delegation(r.delegator, r.delegate, r.until) for r in self.session.scalars(query)]
+        rows = self.session.execute(_SELECT_ACTIVE_DELEGATIONS, {"today": today})
+        return [Delegation(r.delegator, r.delegate, r.until) for r in rows]
 
     def start(self, delegation: Delegation, *, now: datetime) -> None:
         self.end(delegation.delegator, now=now)
-        self.session.add(
-            DelegationRecord(
-                delegator=delegation.delegator, delegate=delegation.delegate, until=delegation.until, created_at=now
-            )
-        )
-        self.session.flush()
+        values = {
+            "delegator": delegation.delegator,
+            "delegate": delegation.delegate,
+            "until": delegation.until,
+            "created_at": now,
+        }
+        self.session.execute(insert(DELEGATIONS).values(**values))
 
     def end(self, delegator: str, *, now: datetime) -> Delegation | None:
-        query = select(DelegationRecord).where(
-            DelegationRecord.delegator == delegator, DelegationRecord.ended_at.is_(None)
-        )
-        ended = None
-        for record in self.session.scalars(query):
-            record.ended_at = now
-            ended = Delegation(record.delegator, record.delegate, record.until)
-        self.session.flush()
-        return ended
+        current = DELEGATIONS.c.delegator == delegator, DELEGATIONS.c.ended_at.is_(None)
+        rows = self.session.execute(select(DELEGATIONS).where(*current)).all()
+        if not rows:
+            return None
+        self.session.execute(update(DELEGATIONS).where(*current).values(ended_at=now))
+        return Delegation(rows[-1].delegator, rows[-1].delegate, rows[-1].until)
 
 
 class SqlGovernanceVersionRepository:
-    def __init__(self, session: Session):
+    """Records each governance version once; ``known`` remembers, per process, versions already stored."""
+
+    def __init__(self, session: Session, known: set[str]):
         self.session = session
+        self.known = known
 
     def ensure(self, version: str, content: str, *, now: datetime) -> None:
-        if self.session.get(GovernanceVersionRecord, version) is not None:
+        if version in self.known:
             return
-        record = GovernanceVersionRecord(hash=version, content=content, first_seen_at=now)
-        try:
-            with self.session.begin_nested():
-                self.session.add(record)
-        except IntegrityError:
-            pass  # another transaction recorded the same version first: same content, nothing to do
+        statement = _insert_ignoring_conflicts(self.session, GOVERNANCE_VERSIONS, "hash")
+        self.session.execute(statement, {"hash": version, "content": content, "first_seen_at": now})
+        # Remembered only once this transaction commits: a rollback must not leave it "known".
+        self.session.info.setdefault("governance_versions", set()).add(version)

@@ -27,9 +27,10 @@ class SqlUnitOfWork:
     delegations: SqlDelegationRepository
     governance_versions: SqlGovernanceVersionRepository
 
-    def __init__(self, sessions: sessionmaker[Session]):
+    def __init__(self, sessions: sessionmaker[Session], known_versions: set[str] | None = None):
         self._sessions = sessions
         self._session: Session | None = None
+        self._known_versions = known_versions if known_versions is not None else set()
 
     def __enter__(self) -> Self:
         session = self._sessions()
@@ -41,7 +42,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(session)
         self.messages = SqlMessageRepository(session)
         self.delegations = SqlDelegationRepository(session)
-        self.governance_versions = SqlGovernanceVersionRepository(session)
+        self.governance_versions = SqlGovernanceVersionRepository(session, self._known_versions)
         return self
 
     def __exit__(
@@ -62,6 +63,7 @@ class SqlUnitOfWork:
         if self._session is None:
             raise RuntimeError("commit outside of `with unit_of_work:`")
         self._session.commit()
+        self._known_versions.update(self._session.info.pop("governance_versions", ()))
 
 
 class SqlUnitOfWorkFactory:
@@ -69,6 +71,7 @@ class SqlUnitOfWorkFactory:
 
     def __init__(self, sessions: sessionmaker[Session]):
         self.sessions = sessions
+        self.known_versions: set[str] = set()
 
     def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.sessions)
+        return SqlUnitOfWork(self.sessions, self.known_versions)

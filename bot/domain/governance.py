@@ -334,6 +334,8 @@ def _from_pydantic(error: Mapping[str, Any], where: Locator) -> LoadProblem:
             message += f" (allowed here: {', '.join(known)})"
     elif kind == "string_pattern_mismatch":
         message = _PATTERN_HINTS.get(pattern, _NAME_HINT)
+    elif kind == "string_type" and isinstance(error.get("input"), bool):
+        message = "YAML reads unquoted yes/no/on/off/true/false as a boolean: put this text in quotes"
     elif kind == "too_short":
         message = "must not be empty"
     else:

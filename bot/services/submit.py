@@ -110,8 +110,10 @@ def submit_request(
                     uow.delegations.active(today=governance.today(now)),
                     governance.today(now),
                 )
-                for recipient in card_recipients(governance, request, who):
-                    uow.outbox.add(post_card(request_id, recipient, round_=request.version), now=now)
+                cards = [
+                    post_card(request_id, r, round_=request.version) for r in card_recipients(governance, request, who)
+                ]
+                uow.outbox.add_many(cards, now=now)
             uow.commit()
     except DuplicateKey:
         # The same delivery raced us here and won; answer what it stored.

@@ -31,5 +31,4 @@ def record_transition(
     request.updated_at = at
     uow.requests.save(request)
     uow.audit.append(request_id=request.require_id(), at=at, actor=actor, action=action, data=data)
-    for intent in intents or ():
-        uow.outbox.add(intent, now=at)
+    uow.outbox.add_many(intents or [], now=at)

@@ -1,0 +1,77 @@
+"""Entry points for tests that kill real processes: submit-then-hang and relay-then-hang.
+
+Run as ``python -c "from tests.processes import …; …()"`` with SIGNOFF_DATABASE_URL,
+SIGNOFF_CONFIG and, for the relay, DELIVERIES (a file each delivery is appended to).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+
+from bot.domain.cards import Card
+from bot.domain.clock import SystemClock
+from bot.domain.outbox import MessageRef
+from bot.governance_file import load_governance_file
+from bot.services.relay import relay_outbox
+from bot.services.runtime import Runtime
+from bot.services.submit import submit_request
+from storage.engine import create_db_engine, session_factory
+from storage.uow import SqlUnitOfWorkFactory
+
+
+def _runtime() -> Runtime:
+    governance = load_governance_file(os.environ["SIGNOFF_CONFIG"])
+    engine = create_db_engine(os.environ["SIGNOFF_DATABASE_URL"])
+    return Runtime(
+        uow=SqlUnitOfWorkFactory(session_factory(engine)), governance=lambda: governance, clock=SystemClock()
+    )
+
+
+def submit_then_hang() -> None:
+    """Commit some routed requests (their cards queued), say so, and wait to be killed."""
+    runtime = _runtime()
+    count = int(os.environ.get("REQUESTS", "5"))
+    for n in range(count):
+        submit_request(runtime=runtime, kind="discount", requester="U0SAM", text=f"account=Acme-{n} amount_pct=25")
+    print(f"committed {count}", flush=True)
+    threading.Event().wait()
+
+
+class FileGateway:
+    """Appends each delivery to a file (fsynced) and hangs forever before delivery number ``hang_at``."""
+
+    def __init__(self, path: str, hang_at: int):
+        self.path = path
+        self.hang_at = hang_at
+        self.calls = 0
+
+    def _record(self, line: str) -> None:
+        self.calls += 1
+        if self.calls == self.hang_at:
+            print("hanging", flush=True)
+            threading.Event().wait()
+        with open(self.path, "a", encoding="utf-8") as out:
+            out.write(line + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+
+    def post_card(self, *, recipient: str, card: Card) -> MessageRef:
+        self._record(f"post {card.request_id} {recipient}")
+        return MessageRef("D" + recipient[1:], f"{card.request_id}.{self.calls}", recipient)
+
+    def update_card(self, *, ref: MessageRef, card: Card) -> None:
+        self._record(f"update {card.request_id} {ref.channel}")
+
+    def notify(self, *, user: str, text: str, event: str, card: Card | None) -> None:
+        self._record(f"notify {event} {user}")
+
+
+def relay_then_hang() -> None:
+    runtime = _runtime()
+    gateway = FileGateway(os.environ["DELIVERIES"], int(os.environ["HANG_AT"]))
+    while relay_outbox(runtime=runtime, gateway=gateway, batch_size=3).handled:
+        pass
+    print("drained", flush=True)
+    sys.exit(0)
