@@ -62,7 +62,8 @@ def decide_request(
             raise NotAllowed(f"{request.ref} was amended after this card was shown; decide on the updated card")
         kind = governance.kind(request.kind)
         votes = uow.votes.for_request(request_id)
-        who = eligibility_of(governance, kind, request, votes, uow.delegations.active(today=today), today)
+        delegations = uow.delegations.active(today=today)
+        who = eligibility_of(governance, kind, request, votes, delegations, today)
         principals = who.principals_for(voter)
         if not principals:
             groups = ", ".join(step.group for step in request.steps)
@@ -83,9 +84,7 @@ def decide_request(
         }
 
         if verdict is Verdict.APPROVE:
-            after = eligibility_of(
-                governance, kind, request, [*votes, Vote(ballot, now)], uow.delegations.active(today=today), today
-            )
+            after = eligibility_of(governance, kind, request, [*votes, Vote(ballot, now)], delegations, today)
             data["progress"] = [step.progress() for step in after.progress]
             if after.all_met:
                 _close(request, voter, now, None)
