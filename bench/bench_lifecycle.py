@@ -32,7 +32,7 @@ from bot.governance_file import load_governance_text
 from bot.services.decide import decide_request
 from bot.services.runtime import Runtime
 from bot.services.submit import submit_request
-from storage.engine import create_db_engine, session_factory
+from storage.engine import create_db_engine
 from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWorkFactory
 
@@ -100,9 +100,7 @@ def bench(name: str, engine: Engine) -> None:
             session.commit()
 
     governance = load_governance_text(GOVERNANCE)
-    runtime = Runtime(
-        uow=SqlUnitOfWorkFactory(session_factory(engine)), governance=lambda: governance, clock=SystemClock()
-    )
+    runtime = Runtime(uow=SqlUnitOfWorkFactory(engine), governance=lambda: governance, clock=SystemClock())
     pending: list[int] = []
 
     def submit(n: int) -> None:

@@ -29,7 +29,7 @@ from bot.domain.outcome import resolve
 from bot.governance_file import load_governance_file
 from bot.services.audit import export_audit, verify_audit
 from bot.settings import Settings
-from storage.engine import create_db_engine, session_factory
+from storage.engine import create_db_engine
 from storage.migrate import current_revision, upgrade
 from storage.uow import SqlUnitOfWorkFactory
 
@@ -231,7 +231,7 @@ def _audit_uow(engine: Engine | None, err: TextIO) -> SqlUnitOfWorkFactory | Non
     if current_revision(engine) is None:
         print("signoff: the database has no Signoff tables yet; run `signoff db upgrade`", file=err)
         return None
-    return SqlUnitOfWorkFactory(session_factory(engine))
+    return SqlUnitOfWorkFactory(engine)
 
 
 def _audit_verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

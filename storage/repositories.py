@@ -10,11 +10,10 @@ from collections.abc import Generator
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 
-from bot.domain.audit import GENESIS, AuditEvent, event_hash
+from bot.domain.audit import GENESIS, AuditEvent, event_hash_of_text
 from bot.domain.errors import ConcurrencyConflict, DuplicateKey
 from bot.domain.governance_spec import Category, StepSpec
 from bot.domain.lifecycle import OPEN_STATES, State
@@ -36,16 +35,16 @@ from storage.records import (
 AUDIT_HEAD_ID = 1
 
 
-def _is_postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
+def _is_postgres(connection: Connection) -> bool:
+    return connection.dialect.name == "postgresql"
 
 
 _IGNORING_CONFLICTS: dict[tuple[str, str, str, bool], Any] = {}
 
 
-def _insert_ignoring_conflicts(session: Session, table: Table, unique: str, *, returning_id: bool = False) -> Any:
-    """``INSERT … ON CONFLICT (unique) DO NOTHING`` in the session's dialect, built once per process."""
-    key = (session.get_bind().dialect.name, table.name, unique, returning_id)
+def _insert_ignoring_conflicts(connection: Connection, table: Table, unique: str, *, returning_id: bool = False) -> Any:
+    """``INSERT … ON CONFLICT (unique) DO NOTHING`` in the connection's dialect, built once per process."""
+    key = (connection.dialect.name, table.name, unique, returning_id)
     statement = _IGNORING_CONFLICTS.get(key)
     if statement is None:
         dialect = postgresql if key[0] == "postgresql" else sqlite
@@ -145,8 +144,8 @@ def _columns(request: Request) -> dict[str, Any]:
 
 
 class SqlRequestRepository:
-    def __init__(self, session: Session):
-        self.session = session
+    def __init__(self, connection: Connection):
+        self.connection = connection
 
     def add(self, request: Request) -> int:
         values = {
@@ -158,8 +157,8 @@ class SqlRequestRepository:
         if request.idempotency_key is None:
             statement = _INSERT_REQUEST
         else:
-            statement = _insert_ignoring_conflicts(self.session, REQUESTS, "idempotency_key", returning_id=True)
-        request_id = self.session.execute(statement, values).scalar()
+            statement = _insert_ignoring_conflicts(self.connection, REQUESTS, "idempotency_key", returning_id=True)
+        request_id = self.connection.execute(statement, values).scalar()
         if request_id is None:
             raise DuplicateKey(request.idempotency_key or "")
         request.id, request.version = int(request_id), 1
@@ -167,18 +166,18 @@ class SqlRequestRepository:
 
     def get(self, request_id: int, *, for_update: bool = False) -> Request | None:
         query = _SELECT_REQUEST_FOR_UPDATE if for_update else _SELECT_REQUEST
-        row = self.session.execute(query, {"request_id": request_id}).first()
+        row = self.connection.execute(query, {"request_id": request_id}).first()
         return _to_request(row) if row is not None else None
 
     def save(self, request: Request) -> None:
         params = {**_columns(request), "request_id": request.require_id(), "expected_version": request.version}
-        result = self.session.execute(_UPDATE_REQUEST, params)
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        result = self.connection.execute(_UPDATE_REQUEST, params)
+        if result.rowcount != 1:
             raise ConcurrencyConflict(request.require_id())
         request.version += 1
 
     def by_idempotency_key(self, key: str) -> Request | None:
-        row = self.session.execute(select(REQUESTS).where(REQUESTS.c.idempotency_key == key)).first()
+        row = self.connection.execute(select(REQUESTS).where(REQUESTS.c.idempotency_key == key)).first()
         return _to_request(row) if row is not None else None
 
     def limit_usage(
@@ -190,7 +189,7 @@ class SqlRequestRepository:
         if requester is not None:
             query = query.where(REQUESTS.c.requester == requester)
         count, total = 0, 0.0
-        for fields in self.session.execute(query).scalars():
+        for fields in self.connection.execute(query).scalars():
             count += 1
             value = fields.get(sum_field) if sum_field else None
             if isinstance(value, int | float) and not isinstance(value, bool):
@@ -205,22 +204,22 @@ class SqlRequestRepository:
             .where(REQUESTS.c.state.in_(states), due.is_not(None), due <= due_before)
             .order_by(due, REQUESTS.c.id)
         )
-        return list(self.session.execute(query).scalars())
+        return list(self.connection.execute(query).scalars())
 
     def of_requester(self, requester: str, *, open_only: bool, limit: int) -> list[Request]:
         query = select(REQUESTS).where(REQUESTS.c.requester == requester)
         if open_only:
             query = query.where(REQUESTS.c.state.in_([str(s) for s in OPEN_STATES]))
-        return [_to_request(r) for r in self.session.execute(query.order_by(REQUESTS.c.id.desc()).limit(limit))]
+        return [_to_request(r) for r in self.connection.execute(query.order_by(REQUESTS.c.id.desc()).limit(limit))]
 
     def open_requests(self, *, limit: int) -> list[Request]:
         query = select(REQUESTS).where(REQUESTS.c.state == str(State.PENDING)).order_by(REQUESTS.c.id).limit(limit)
-        return [_to_request(r) for r in self.session.execute(query)]
+        return [_to_request(r) for r in self.connection.execute(query)]
 
 
 class SqlVoteRepository:
-    def __init__(self, session: Session):
-        self.session = session
+    def __init__(self, connection: Connection):
+        self.connection = connection
 
     def add(self, request_id: int, vote: Vote) -> None:
         ballot = vote.ballot
@@ -233,35 +232,36 @@ class SqlVoteRepository:
             "fields_hash": ballot.fields_hash,
             "created_at": vote.at,
         }
-        self.session.execute(_INSERT_VOTE, values)
+        self.connection.execute(_INSERT_VOTE, values)
 
     def for_request(self, request_id: int) -> list[Vote]:
         return [
             Vote(Ballot(r.voter, Verdict(r.verdict), r.fields_hash, r.on_behalf_of), r.created_at, r.reason)
-            for r in self.session.execute(_SELECT_VOTES, {"request_id": request_id})
+            for r in self.connection.execute(_SELECT_VOTES, {"request_id": request_id})
         ]
 
 
 class SqlAuditLog:
-    def __init__(self, session: Session):
-        self.session = session
+    def __init__(self, connection: Connection):
+        self.connection = connection
 
     def append(
         self, *, request_id: int | None, at: datetime, actor: str, action: str, data: dict[str, Any]
     ) -> AuditEvent:
         # The head row stays locked until the transaction ends: appends are serialized, so the
         # chain can never fork. (SQLite transactions already hold the write lock from BEGIN.)
-        head = self.session.execute(_SELECT_HEAD_FOR_UPDATE, {"head_id": AUDIT_HEAD_ID}).one()
+        head = self.connection.execute(_SELECT_HEAD_FOR_UPDATE, {"head_id": AUDIT_HEAD_ID}).one()
         canonical = canonical_json(data)
-        stored = json.loads(canonical)
         seq = head.seq + 1
-        digest = event_hash(
-            prev_hash=head.hash, seq=seq, request_id=request_id, at=at, actor=actor, action=action, data=stored
+        digest = event_hash_of_text(
+            prev_hash=head.hash, seq=seq, request_id=request_id, at=at, actor=actor, action=action, data_json=canonical
         )
         event = {"seq": seq, "request_id": request_id, "at": at, "actor": actor, "action": action}
-        self.session.execute(_INSERT_AUDIT_EVENT, {**event, "data": canonical, "prev_hash": head.hash, "hash": digest})
-        self.session.execute(_UPDATE_HEAD, {"head_id": AUDIT_HEAD_ID, "seq": seq, "hash": digest})
-        return AuditEvent(seq, request_id, at, actor, action, stored, head.hash, digest)
+        self.connection.execute(
+            _INSERT_AUDIT_EVENT, {**event, "data": canonical, "prev_hash": head.hash, "hash": digest}
+        )
+        self.connection.execute(_UPDATE_HEAD, {"head_id": AUDIT_HEAD_ID, "seq": seq, "hash": digest})
+        return AuditEvent(seq, request_id, at, actor, action, json.loads(canonical), head.hash, digest)
 
     def events(self, *, since: datetime | None = None, kind: str | None = None) -> Generator[AuditEvent, None, None]:
         query = select(AUDIT_EVENTS).order_by(AUDIT_EVENTS.c.seq)
@@ -269,7 +269,7 @@ class SqlAuditLog:
             query = query.where(AUDIT_EVENTS.c.at >= since)
         if kind is not None:
             query = query.where(AUDIT_EVENTS.c.request_id.in_(select(REQUESTS.c.id).where(REQUESTS.c.kind == kind)))
-        rows = self.session.execute(query.execution_options(yield_per=500))
+        rows = self.connection.execute(query.execution_options(yield_per=500))
         try:
             for row in rows:
                 yield AuditEvent(
@@ -286,7 +286,7 @@ class SqlAuditLog:
             rows.close()  # a reader that stops early (verify, at the first break) frees the cursor
 
     def head(self) -> tuple[int, str]:
-        head = self.session.execute(_SELECT_HEAD, {"head_id": AUDIT_HEAD_ID}).first()
+        head = self.connection.execute(_SELECT_HEAD, {"head_id": AUDIT_HEAD_ID}).first()
         return (head.seq, head.hash) if head is not None else (0, GENESIS)
 
 
@@ -304,18 +304,18 @@ def _outbox_row(intent: Intent, now: datetime) -> dict[str, Any]:
 
 
 class SqlOutbox:
-    def __init__(self, session: Session):
-        self.session = session
+    def __init__(self, connection: Connection):
+        self.connection = connection
 
     def add(self, intent: Intent, *, now: datetime) -> bool:
-        statement = _insert_ignoring_conflicts(self.session, OUTBOX, "idempotency_key")
-        return bool(self.session.execute(statement, _outbox_row(intent, now)).rowcount)  # type: ignore[attr-defined]
+        statement = _insert_ignoring_conflicts(self.connection, OUTBOX, "idempotency_key")
+        return bool(self.connection.execute(statement, _outbox_row(intent, now)).rowcount)
 
     def add_many(self, intents: list[Intent], *, now: datetime) -> None:
         """Queue several intents in one round trip; those whose key is already queued are skipped."""
         if intents:
-            statement = _insert_ignoring_conflicts(self.session, OUTBOX, "idempotency_key")
-            self.session.execute(statement, [_outbox_row(intent, now) for intent in intents])
+            statement = _insert_ignoring_conflicts(self.connection, OUTBOX, "idempotency_key")
+            self.connection.execute(statement, [_outbox_row(intent, now) for intent in intents])
 
     def claim_due(self, *, now: datetime, limit: int, lease: timedelta) -> list[OutboxItem]:
         due = and_(
@@ -324,19 +324,19 @@ class SqlOutbox:
             OUTBOX.c.next_attempt_at <= now,
         )
         query = select(OUTBOX).where(due).order_by(OUTBOX.c.id).limit(limit)
-        if _is_postgres(self.session):
+        if _is_postgres(self.connection):
             query = query.with_for_update(skip_locked=True)
-        rows = self.session.execute(query).all()
+        rows = self.connection.execute(query).all()
         if rows:
             claimed = {"status": str(OutboxStatus.SENDING), "next_attempt_at": now + lease}
-            self.session.execute(update(OUTBOX).where(OUTBOX.c.id.in_([r.id for r in rows])).values(**claimed))
+            self.connection.execute(update(OUTBOX).where(OUTBOX.c.id.in_([r.id for r in rows])).values(**claimed))
         return [
             OutboxItem(r.id, IntentKind(r.kind), r.idempotency_key, dict(r.payload), r.request_id, r.attempts)
             for r in rows
         ]
 
     def _set(self, item_id: int, **values: Any) -> None:
-        self.session.execute(update(OUTBOX).where(OUTBOX.c.id == item_id).values(**values))
+        self.connection.execute(update(OUTBOX).where(OUTBOX.c.id == item_id).values(**values))
 
     def mark_sent(self, item_id: int, *, now: datetime) -> None:
         self._set(item_id, status=str(OutboxStatus.SENT), sent_at=now, attempts=OUTBOX.c.attempts + 1, last_error=None)
@@ -349,13 +349,13 @@ class SqlOutbox:
         self._set(item_id, status=str(OutboxStatus.DEAD), attempts=OUTBOX.c.attempts + 1, last_error=error)
 
     def counts(self) -> dict[str, int]:
-        rows = self.session.execute(select(OUTBOX.c.status, func.count()).group_by(OUTBOX.c.status))
+        rows = self.connection.execute(select(OUTBOX.c.status, func.count()).group_by(OUTBOX.c.status))
         return {str(status): int(count) for status, count in rows}
 
 
 class SqlMessageRepository:
-    def __init__(self, session: Session):
-        self.session = session
+    def __init__(self, connection: Connection):
+        self.connection = connection
 
     def add(self, request_id: int, ref: MessageRef, *, now: datetime) -> None:
         values = {
@@ -365,19 +365,19 @@ class SqlMessageRepository:
             "ts": ref.ts,
             "created_at": now,
         }
-        self.session.execute(_INSERT_MESSAGE, values)
+        self.connection.execute(_INSERT_MESSAGE, values)
 
     def for_request(self, request_id: int) -> list[MessageRef]:
-        rows = self.session.execute(_SELECT_MESSAGES, {"request_id": request_id})
+        rows = self.connection.execute(_SELECT_MESSAGES, {"request_id": request_id})
         return [MessageRef(r.channel, r.ts, r.recipient) for r in rows]
 
 
 class SqlDelegationRepository:
-    def __init__(self, session: Session):
-        self.session = session
+    def __init__(self, connection: Connection):
+        self.connection = connection
 
     def active(self, *, today: date) -> list[Delegation]:
-        rows = self.session.execute(_SELECT_ACTIVE_DELEGATIONS, {"today": today})
+        rows = self.connection.execute(_SELECT_ACTIVE_DELEGATIONS, {"today": today})
         return [Delegation(r.delegator, r.delegate, r.until) for r in rows]
 
     def start(self, delegation: Delegation, *, now: datetime) -> None:
@@ -388,28 +388,29 @@ class SqlDelegationRepository:
             "until": delegation.until,
             "created_at": now,
         }
-        self.session.execute(insert(DELEGATIONS).values(**values))
+        self.connection.execute(insert(DELEGATIONS).values(**values))
 
     def end(self, delegator: str, *, now: datetime) -> Delegation | None:
         current = DELEGATIONS.c.delegator == delegator, DELEGATIONS.c.ended_at.is_(None)
-        rows = self.session.execute(select(DELEGATIONS).where(*current)).all()
+        rows = self.connection.execute(select(DELEGATIONS).where(*current)).all()
         if not rows:
             return None
-        self.session.execute(update(DELEGATIONS).where(*current).values(ended_at=now))
+        self.connection.execute(update(DELEGATIONS).where(*current).values(ended_at=now))
         return Delegation(rows[-1].delegator, rows[-1].delegate, rows[-1].until)
 
 
 class SqlGovernanceVersionRepository:
     """Records each governance version once; ``known`` remembers, per process, versions already stored."""
 
-    def __init__(self, session: Session, known: set[str]):
-        self.session = session
+    def __init__(self, connection: Connection, known: set[str]):
+        self.connection = connection
         self.known = known
+        #: Versions written in this transaction, "known" once it commits (a rollback must not leave them so).
+        self.pending: set[str] = set()
 
     def ensure(self, version: str, content: str, *, now: datetime) -> None:
         if version in self.known:
             return
-        statement = _insert_ignoring_conflicts(self.session, GOVERNANCE_VERSIONS, "hash")
-        self.session.execute(statement, {"hash": version, "content": content, "first_seen_at": now})
-        # Remembered only once this transaction commits: a rollback must not leave it "known".
-        self.session.info.setdefault("governance_versions", set()).add(version)
+        statement = _insert_ignoring_conflicts(self.connection, GOVERNANCE_VERSIONS, "hash")
+        self.connection.execute(statement, {"hash": version, "content": content, "first_seen_at": now})
+        self.pending.add(version)

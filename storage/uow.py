@@ -1,11 +1,15 @@
-"""The unit of work: one transaction per use case, committed once, rolled back by default."""
+"""The unit of work: one transaction per use case, committed once, rolled back by default.
+
+It holds a Core connection, not an ORM session: the repositories speak Core, and a
+connection costs less per use case than a session would.
+"""
 
 from __future__ import annotations
 
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Connection, Engine
 
 from storage.repositories import (
     SqlAuditLog,
@@ -27,51 +31,52 @@ class SqlUnitOfWork:
     delegations: SqlDelegationRepository
     governance_versions: SqlGovernanceVersionRepository
 
-    def __init__(self, sessions: sessionmaker[Session], known_versions: set[str] | None = None):
-        self._sessions = sessions
-        self._session: Session | None = None
-        self._known_versions = known_versions if known_versions is not None else set()
+    def __init__(self, engine: Engine, known_versions: set[str]):
+        self._engine = engine
+        self._connection: Connection | None = None
+        self._known_versions = known_versions
 
     def __enter__(self) -> Self:
-        session = self._sessions()
-        session.begin()
-        self._session = session
-        self.requests = SqlRequestRepository(session)
-        self.votes = SqlVoteRepository(session)
-        self.audit = SqlAuditLog(session)
-        self.outbox = SqlOutbox(session)
-        self.messages = SqlMessageRepository(session)
-        self.delegations = SqlDelegationRepository(session)
-        self.governance_versions = SqlGovernanceVersionRepository(session, self._known_versions)
+        connection = self._engine.connect()
+        connection.begin()
+        self._connection = connection
+        self.requests = SqlRequestRepository(connection)
+        self.votes = SqlVoteRepository(connection)
+        self.audit = SqlAuditLog(connection)
+        self.outbox = SqlOutbox(connection)
+        self.messages = SqlMessageRepository(connection)
+        self.delegations = SqlDelegationRepository(connection)
+        self.governance_versions = SqlGovernanceVersionRepository(connection, self._known_versions)
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        session, self._session = self._session, None
-        if session is not None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
             try:
-                session.rollback()  # a no-op after commit; otherwise nothing of this use case is kept
+                connection.rollback()  # a no-op after commit; otherwise nothing of this use case is kept
             finally:
-                session.close()
+                connection.close()
 
     def rollback(self) -> None:
-        if self._session is not None:
-            self._session.rollback()
+        if self._connection is not None:
+            self._connection.rollback()
 
     def commit(self) -> None:
-        if self._session is None:
+        if self._connection is None:
             raise RuntimeError("commit outside of `with unit_of_work:`")
-        self._session.commit()
-        self._known_versions.update(self._session.info.pop("governance_versions", ()))
+        self._connection.commit()
+        self._known_versions.update(self.governance_versions.pending)
+        self.governance_versions.pending.clear()
 
 
 class SqlUnitOfWorkFactory:
     """Makes a fresh unit of work per use case; one per process, shared by every thread."""
 
-    def __init__(self, sessions: sessionmaker[Session]):
-        self.sessions = sessions
+    def __init__(self, engine: Engine):
+        self.engine = engine
         self.known_versions: set[str] = set()
 
     def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.sessions, self.known_versions)
+        return SqlUnitOfWork(self.engine, self.known_versions)

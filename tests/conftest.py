@@ -17,7 +17,7 @@ from bot.domain.clock import FixedClock
 from bot.domain.governance import Governance
 from bot.governance_file import load_governance_text
 from bot.services.runtime import Runtime
-from storage.engine import create_db_engine, session_factory
+from storage.engine import create_db_engine
 from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWorkFactory
 
@@ -85,4 +85,4 @@ def clock() -> FixedClock:
 
 
 def make_runtime(engine: Engine, governance: Governance, clock: FixedClock) -> Runtime:
-    return Runtime(uow=SqlUnitOfWorkFactory(session_factory(engine)), governance=lambda: governance, clock=clock)
+    return Runtime(uow=SqlUnitOfWorkFactory(engine), governance=lambda: governance, clock=clock)

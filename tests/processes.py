@@ -17,16 +17,14 @@ from bot.governance_file import load_governance_file
 from bot.services.relay import relay_outbox
 from bot.services.runtime import Runtime
 from bot.services.submit import submit_request
-from storage.engine import create_db_engine, session_factory
+from storage.engine import create_db_engine
 from storage.uow import SqlUnitOfWorkFactory
 
 
 def _runtime() -> Runtime:
     governance = load_governance_file(os.environ["SIGNOFF_CONFIG"])
     engine = create_db_engine(os.environ["SIGNOFF_DATABASE_URL"])
-    return Runtime(
-        uow=SqlUnitOfWorkFactory(session_factory(engine)), governance=lambda: governance, clock=SystemClock()
-    )
+    return Runtime(uow=SqlUnitOfWorkFactory(engine), governance=lambda: governance, clock=SystemClock())
 
 
 def submit_then_hang() -> None:

@@ -65,8 +65,28 @@ class AuditEvent:
 def event_hash(
     *, prev_hash: str, seq: int, request_id: int | None, at: datetime, actor: str, action: str, data: Mapping[str, Any]
 ) -> str:
-    body = canonical_json(
-        {"seq": seq, "request_id": request_id, "at": at.isoformat(), "actor": actor, "action": action, "data": data}
+    return event_hash_of_text(
+        prev_hash=prev_hash,
+        seq=seq,
+        request_id=request_id,
+        at=at,
+        actor=actor,
+        action=action,
+        data_json=canonical_json(data),
+    )
+
+
+def event_hash_of_text(
+    *, prev_hash: str, seq: int, request_id: int | None, at: datetime, actor: str, action: str, data_json: str
+) -> str:
+    """The hash over ``data_json`` exactly as stored (it must be ``canonical_json`` of the data).
+
+    The body is the canonical JSON of the whole event, spelled out with its keys in sorted
+    order, so the data's text is hashed as is instead of being parsed and written again.
+    """
+    body = (
+        f'{{"action":{canonical_json(action)},"actor":{canonical_json(actor)},"at":{canonical_json(at.isoformat())},'
+        f'"data":{data_json},"request_id":{canonical_json(request_id)},"seq":{seq}}}'
     )
     return hashlib.sha256((prev_hash + body).encode()).hexdigest()
 
