@@ -6,6 +6,7 @@ They translate between domain objects and records and never commit: the unit of 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Generator
 from datetime import date, datetime, timedelta
 from typing import Any, cast
@@ -81,6 +82,11 @@ _SELECT_HEAD = select(AUDIT_HEAD).where(AUDIT_HEAD.c.id == bindparam("head_id"))
 _SELECT_HEAD_FOR_UPDATE = _SELECT_HEAD.with_for_update()
 _INSERT_AUDIT_EVENT = insert(AUDIT_EVENTS)
 _UPDATE_HEAD = update(AUDIT_HEAD).where(AUDIT_HEAD.c.id == bindparam("head_id"))
+_ADVANCE_HEAD = update(AUDIT_HEAD).where(
+    AUDIT_HEAD.c.id == bindparam("head_id"),
+    AUDIT_HEAD.c.seq == bindparam("seen_seq"),
+    AUDIT_HEAD.c.hash == bindparam("seen_hash"),
+)
 _INSERT_MESSAGE = insert(MESSAGES)
 _SELECT_MESSAGES = select(MESSAGES).where(MESSAGES.c.request_id == bindparam("request_id")).order_by(MESSAGES.c.id)
 _SELECT_ACTIVE_DELEGATIONS = select(DELEGATIONS).where(
@@ -241,27 +247,76 @@ class SqlVoteRepository:
         ]
 
 
+class AuditHead:
+    """This process's last known audit head (seq, hash), shared by its units of work.
+
+    Appending normally takes three statements: lock and read the head, insert the event,
+    move the head. With a known head it takes two: move the head *if it is still where we
+    last saw it* (which locks it), then insert. If another process or thread appended in the
+    meantime the guarded move changes nothing and the append falls back to reading the head
+    under its lock, so the chain is exactly as safe either way.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._head: tuple[int, str] | None = None
+
+    def get(self) -> tuple[int, str] | None:
+        with self._lock:
+            return self._head
+
+    def committed(self, head: tuple[int, str]) -> None:
+        with self._lock:
+            if self._head is None or head[0] > self._head[0]:
+                self._head = head
+
+
 class SqlAuditLog:
-    def __init__(self, connection: Connection):
+    def __init__(self, connection: Connection, known_head: AuditHead | None = None):
         self.connection = connection
+        self.known_head = known_head or AuditHead()
+        #: The head after this transaction's appends; published to ``known_head`` on commit.
+        self.pending_head: tuple[int, str] | None = None
 
     def append(
         self, *, request_id: int | None, at: datetime, actor: str, action: str, data: dict[str, Any]
     ) -> AuditEvent:
-        # The head row stays locked until the transaction ends: appends are serialized, so the
-        # chain can never fork. (SQLite transactions already hold the write lock from BEGIN.)
-        head = self.connection.execute(_SELECT_HEAD_FOR_UPDATE, {"head_id": AUDIT_HEAD_ID}).one()
         canonical = canonical_json(data)
-        seq = head.seq + 1
-        digest = event_hash_of_text(
-            prev_hash=head.hash, seq=seq, request_id=request_id, at=at, actor=actor, action=action, data_json=canonical
-        )
-        event = {"seq": seq, "request_id": request_id, "at": at, "actor": actor, "action": action}
+        event: dict[str, Any] = {"request_id": request_id, "at": at, "actor": actor, "action": action}
+
+        def digest_of(seq: int, prev_hash: str) -> str:
+            return event_hash_of_text(
+                prev_hash=prev_hash,
+                seq=seq,
+                request_id=request_id,
+                at=at,
+                actor=actor,
+                action=action,
+                data_json=canonical,
+            )
+
+        guess = self.pending_head or self.known_head.get()
+        if guess is not None:
+            seq, prev_hash = guess[0] + 1, guess[1]
+            digest = digest_of(seq, prev_hash)
+            moved = self.connection.execute(
+                _ADVANCE_HEAD,
+                {"head_id": AUDIT_HEAD_ID, "seen_seq": guess[0], "seen_hash": prev_hash, "seq": seq, "hash": digest},
+            )
+            if moved.rowcount != 1:
+                guess = None
+        if guess is None:
+            # The head row stays locked until the transaction ends: appends are serialized, so
+            # the chain never forks. (SQLite transactions hold the write lock from BEGIN anyway.)
+            head = self.connection.execute(_SELECT_HEAD_FOR_UPDATE, {"head_id": AUDIT_HEAD_ID}).one()
+            seq, prev_hash = head.seq + 1, head.hash
+            digest = digest_of(seq, prev_hash)
+            self.connection.execute(_UPDATE_HEAD, {"head_id": AUDIT_HEAD_ID, "seq": seq, "hash": digest})
         self.connection.execute(
-            _INSERT_AUDIT_EVENT, {**event, "data": canonical, "prev_hash": head.hash, "hash": digest}
+            _INSERT_AUDIT_EVENT, {**event, "seq": seq, "data": canonical, "prev_hash": prev_hash, "hash": digest}
         )
-        self.connection.execute(_UPDATE_HEAD, {"head_id": AUDIT_HEAD_ID, "seq": seq, "hash": digest})
-        return AuditEvent(seq, request_id, at, actor, action, json.loads(canonical), head.hash, digest)
+        self.pending_head = (seq, digest)
+        return AuditEvent(seq, request_id, at, actor, action, data, prev_hash, digest)
 
     def events(self, *, since: datetime | None = None, kind: str | None = None) -> Generator[AuditEvent, None, None]:
         query = select(AUDIT_EVENTS).order_by(AUDIT_EVENTS.c.seq)

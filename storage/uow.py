@@ -12,6 +12,7 @@ from typing import Self
 from sqlalchemy import Connection, Engine
 
 from storage.repositories import (
+    AuditHead,
     SqlAuditLog,
     SqlDelegationRepository,
     SqlGovernanceVersionRepository,
@@ -31,10 +32,11 @@ class SqlUnitOfWork:
     delegations: SqlDelegationRepository
     governance_versions: SqlGovernanceVersionRepository
 
-    def __init__(self, engine: Engine, known_versions: set[str]):
+    def __init__(self, engine: Engine, known_versions: set[str], audit_head: AuditHead):
         self._engine = engine
         self._connection: Connection | None = None
         self._known_versions = known_versions
+        self._audit_head = audit_head
 
     def __enter__(self) -> Self:
         connection = self._engine.connect()
@@ -42,7 +44,7 @@ class SqlUnitOfWork:
         self._connection = connection
         self.requests = SqlRequestRepository(connection)
         self.votes = SqlVoteRepository(connection)
-        self.audit = SqlAuditLog(connection)
+        self.audit = SqlAuditLog(connection, self._audit_head)
         self.outbox = SqlOutbox(connection)
         self.messages = SqlMessageRepository(connection)
         self.delegations = SqlDelegationRepository(connection)
@@ -69,6 +71,9 @@ class SqlUnitOfWork:
         self._connection.commit()
         self._known_versions.update(self.governance_versions.pending)
         self.governance_versions.pending.clear()
+        if self.audit.pending_head is not None:
+            self._audit_head.committed(self.audit.pending_head)
+            self.audit.pending_head = None
 
 
 class SqlUnitOfWorkFactory:
@@ -77,6 +82,7 @@ class SqlUnitOfWorkFactory:
     def __init__(self, engine: Engine):
         self.engine = engine
         self.known_versions: set[str] = set()
+        self.audit_head = AuditHead()
 
     def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self.known_versions)
+        return SqlUnitOfWork(self.engine, self.known_versions, self.audit_head)

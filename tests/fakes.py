@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 from bot.domain.cards import Card
 from bot.domain.outbox import DeliveryError, MessageRef
+from bot.services.relay import relay_outbox
+from bot.services.runtime import Runtime
 
 
 @dataclass
@@ -55,3 +57,9 @@ class FakeGateway:
 
     def counts(self) -> Counter[tuple[str, str]]:
         return Counter((d.action, d.target) for d in self.delivered)
+
+
+def drain(runtime: Runtime, gateway: FakeGateway) -> None:
+    """Run the relay until nothing is due (fan-outs queue cards that go out on the next pass)."""
+    while relay_outbox(runtime=runtime, gateway=gateway).handled:
+        pass

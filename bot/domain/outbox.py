@@ -13,6 +13,7 @@ from typing import Any
 
 
 class IntentKind(StrEnum):
+    ROUTE_CARDS = "route_cards"  # fan out: one POST_CARD per recipient, decided at delivery time
     POST_CARD = "post_card"  # the approval card, to a channel or a person's DM
     UPDATE_CARDS = "update_cards"  # every posted copy of a request's card
     NOTIFY = "notify"  # a DM to one person about one request (requester, owner, approver)
@@ -24,6 +25,16 @@ class Intent:
     key: str
     payload: dict[str, Any]
     request_id: int | None = None
+
+
+def route_cards(request_id: int, *, round_: int) -> Intent:
+    """Send the request's card to everyone who may decide it, as they are when this is delivered.
+
+    The relay expands it into one ``post_card`` per recipient, so each delivery (and each
+    failure, say a user who left) stands on its own, and a delegation that started in the
+    meantime is honoured. ``round_`` is the request version that asked for it.
+    """
+    return Intent(IntentKind.ROUTE_CARDS, f"req:{request_id}:route:{round_}", {"round": round_}, request_id)
 
 
 def post_card(request_id: int, recipient: str, *, round_: int) -> Intent:

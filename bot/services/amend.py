@@ -8,10 +8,9 @@ from bot.domain.audit import Action
 from bot.domain.errors import AlreadyDecided, NotAllowed, RequestNotFound
 from bot.domain.governance_spec import Outcome
 from bot.domain.lifecycle import submission_event
-from bot.domain.outbox import Intent, post_card, update_cards
+from bot.domain.outbox import Intent, route_cards, update_cards
 from bot.domain.outcome import resolve
 from bot.domain.requests import fields_to_json
-from bot.services.routing import card_recipients, eligibility
 from bot.services.runtime import Runtime
 from bot.services.submit import Submission, apply_resolution_times
 from bot.services.transitions import record_transition
@@ -33,7 +32,6 @@ def amend_request(
     """
     governance = runtime.governance()
     now = runtime.clock.now()
-    today = governance.today(now)
     with runtime.uow() as uow:
         request = uow.requests.get(request_id, for_update=True)
         if request is None:
@@ -62,8 +60,7 @@ def amend_request(
         version = request.version + 1
         intents: list[Intent] = [update_cards(request_id, version=version)]
         if resolution.outcome is Outcome.ROUTE:
-            who = eligibility(governance, kind, request, [], uow.delegations.active(today=today), today)
-            intents += [post_card(request_id, r, round_=version) for r in card_recipients(governance, request, who)]
+            intents.append(route_cards(request_id, round_=version))
         data = {
             "fields": request.fields,
             "previous_fields_hash": previous_hash,

@@ -15,8 +15,9 @@ from datetime import timedelta
 from typing import Protocol
 
 from bot.domain.cards import Card
-from bot.domain.outbox import DeliveryError, IntentKind, MessageRef, OutboxItem
-from bot.services.routing import build_card, eligibility
+from bot.domain.lifecycle import State
+from bot.domain.outbox import DeliveryError, IntentKind, MessageRef, OutboxItem, post_card
+from bot.services.routing import build_card, card_recipients, eligibility
 from bot.services.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,9 @@ def relay_outbox(
 
 
 def _deliver(runtime: Runtime, gateway: SlackGateway, item: OutboxItem) -> None:
+    if item.kind is IntentKind.ROUTE_CARDS:
+        _fan_out(runtime, item)
+        return
     card, refs = _current_card(runtime, item)
     if item.kind is IntentKind.NOTIFY:
         gateway.notify(user=item.payload["user"], text=item.payload["text"], event=item.payload["event"], card=card)
@@ -90,6 +94,26 @@ def _deliver(runtime: Runtime, gateway: SlackGateway, item: OutboxItem) -> None:
     elif item.kind is IntentKind.UPDATE_CARDS and card is not None:
         for ref in refs:
             gateway.update_card(ref=ref, card=card)
+
+
+def _fan_out(runtime: Runtime, item: OutboxItem) -> None:
+    """Queue one card per person (or channel) who may decide the request now; no Slack call."""
+    if item.request_id is None:
+        return
+    governance = runtime.governance()
+    now = runtime.clock.now()
+    today = governance.today(now)
+    with runtime.uow() as uow:
+        request = uow.requests.get(item.request_id)
+        kind = governance.kinds.get(request.kind) if request is not None else None
+        if request is None or kind is None or request.state is not State.PENDING:
+            return  # decided (or gone) before its cards went out: nothing to ask anyone
+        votes = uow.votes.for_request(item.request_id)
+        who = eligibility(governance, kind, request, votes, uow.delegations.active(today=today), today)
+        round_ = int(item.payload.get("round", request.version))
+        cards = [post_card(item.request_id, r, round_=round_) for r in card_recipients(governance, request, who)]
+        uow.outbox.add_many(cards, now=now)
+        uow.commit()
 
 
 def _current_card(runtime: Runtime, item: OutboxItem) -> tuple[Card | None, list[MessageRef]]:

@@ -11,10 +11,10 @@ from bot.domain.errors import DuplicateKey, WrongCategory
 from bot.domain.governance import Governance
 from bot.domain.governance_spec import Category, Outcome, StepSpec
 from bot.domain.lifecycle import State, submission_event, transition
-from bot.domain.outbox import post_card
+from bot.domain.outbox import route_cards
 from bot.domain.outcome import Resolution, resolve
 from bot.domain.requests import Request, fields_to_json
-from bot.services.routing import card_recipients, eligibility, exception_lapse
+from bot.services.routing import exception_lapse
 from bot.services.runtime import Runtime
 
 
@@ -102,18 +102,7 @@ def submit_request(
             actor = f"rule:{resolution.rule}" if resolution.rule else requester
             uow.audit.append(request_id=request_id, at=now, actor=actor, action=action, data=data)
             if request.state is State.PENDING:
-                who = eligibility(
-                    governance,
-                    spec,
-                    request,
-                    [],
-                    uow.delegations.active(today=governance.today(now)),
-                    governance.today(now),
-                )
-                cards = [
-                    post_card(request_id, r, round_=request.version) for r in card_recipients(governance, request, who)
-                ]
-                uow.outbox.add_many(cards, now=now)
+                uow.outbox.add(route_cards(request_id, round_=request.version), now=now)
             uow.commit()
     except DuplicateKey:
         # The same delivery raced us here and won; answer what it stored.

@@ -17,7 +17,7 @@ from bot.services.relay import MAX_ATTEMPTS, relay_outbox
 from bot.services.runtime import Runtime
 from bot.services.submit import submit_request
 from storage.records import MessageRecord, OutboxRecord
-from tests.fakes import FakeGateway
+from tests.fakes import FakeGateway, drain
 
 
 def routed(runtime: Runtime) -> int:
@@ -34,8 +34,9 @@ def outbox_rows(engine: Engine) -> list[OutboxRecord]:
 def test_cards_are_posted_then_every_copy_updated_and_the_requester_told(runtime: Runtime, engine: Engine) -> None:
     gateway = FakeGateway()
     request_id = routed(runtime)
-    report = relay_outbox(runtime=runtime, gateway=gateway)
-    assert report.sent == 2
+    assert relay_outbox(runtime=runtime, gateway=gateway).sent == 1  # the fan-out queues one card per approver
+    assert gateway.delivered == []
+    assert relay_outbox(runtime=runtime, gateway=gateway).sent == 2
     assert [(d.action, d.target) for d in gateway.delivered] == [("post", "U0FIN1"), ("post", "U0FIN2")]
     assert gateway.delivered[0].card is not None and gateway.delivered[0].card.progress == ("finance 0/1",)
     with engine.connect() as connection:
@@ -43,7 +44,7 @@ def test_cards_are_posted_then_every_copy_updated_and_the_requester_told(runtime
     assert [channel for channel, _ in refs] == ["D0FIN1", "D0FIN2"]
 
     decide_request(runtime=runtime, request_id=request_id, voter="U0FIN1", verdict=Verdict.APPROVE)
-    relay_outbox(runtime=runtime, gateway=gateway)
+    drain(runtime, gateway)
     updates = gateway.of("update")
     assert [u.target for u in updates] == [f"{c}/{ts}" for c, ts in refs]
     assert all(u.card is not None and not u.card.is_open and u.card.decided_by == "U0FIN1" for u in updates)
@@ -60,11 +61,11 @@ def test_rate_limits_wait_for_retry_after_without_spending_attempts(
     gateway = FakeGateway(
         fail_next=[DeliveryError("ratelimited", retry_after=30), DeliveryError("ratelimited", retry_after=30)]
     )
+    relay_outbox(runtime=runtime, gateway=gateway)  # the fan-out
     report = relay_outbox(runtime=runtime, gateway=gateway)
     assert (report.sent, report.retried) == (0, 2)
-    assert all(
-        row.attempts == 0 and row.next_attempt_at == clock.now() + timedelta(seconds=30) for row in outbox_rows(engine)
-    )
+    cards = [row for row in outbox_rows(engine) if row.kind == "post_card"]
+    assert all(row.attempts == 0 and row.next_attempt_at == clock.now() + timedelta(seconds=30) for row in cards)
     clock.advance(timedelta(seconds=29))
     assert relay_outbox(runtime=runtime, gateway=gateway).handled == 0
     clock.advance(timedelta(seconds=1))
@@ -78,7 +79,7 @@ def test_server_errors_back_off_and_each_card_arrives_once(runtime: Runtime, eng
     backoffs = []
     while not gateway.delivered:
         if relay_outbox(runtime=runtime, gateway=gateway).retried:
-            (row,) = outbox_rows(engine)
+            (row,) = [row for row in outbox_rows(engine) if row.kind == "post_card"]
             backoffs.append((row.attempts, row.next_attempt_at - clock.now()))
             clock.set(row.next_attempt_at)
     assert backoffs == [(n, timedelta(seconds=5 * 2 ** (n - 1))) for n in range(1, 6)]
@@ -91,15 +92,14 @@ def test_permanent_errors_and_exhausted_attempts_mark_the_row_dead(
     submit_request(runtime=runtime, kind="contract", requester="U0SAM", fields={"counterparty": "Initech"})
     gateway = FakeGateway(fail_next=[DeliveryError("channel_not_found", permanent=True)])
     with caplog.at_level(logging.ERROR, logger="bot.services.relay"):
-        report = relay_outbox(runtime=runtime, gateway=gateway)
-    assert report.dead == 1
-    (row,) = outbox_rows(engine)
+        drain(runtime, gateway)
+    (row,) = [row for row in outbox_rows(engine) if row.kind == "post_card"]
     assert (row.status, row.last_error) == ("dead", "channel_not_found")
     assert "is dead after 1 attempts: channel_not_found" in caplog.text
 
     submit_request(runtime=runtime, kind="contract", requester="U0SAM", fields={"counterparty": "Globex"})
     gateway = FakeGateway(fail_next=[DeliveryError("service_unavailable") for _ in range(MAX_ATTEMPTS)])
-    for _ in range(MAX_ATTEMPTS):
+    for _ in range(MAX_ATTEMPTS + 1):  # the fan-out, then every attempt of the card
         relay_outbox(runtime=runtime, gateway=gateway)
         clock.advance(timedelta(hours=1))
     last = outbox_rows(engine)[-1]
@@ -109,10 +109,11 @@ def test_permanent_errors_and_exhausted_attempts_mark_the_row_dead(
 
 def test_a_claim_left_by_a_dead_relay_is_delivered_after_its_lease(runtime: Runtime, clock: FixedClock) -> None:
     routed(runtime)
-    with runtime.uow() as uow:  # a relay claims and dies before delivering
+    gateway = FakeGateway()
+    relay_outbox(runtime=runtime, gateway=gateway)  # fan-out: two cards due
+    with runtime.uow() as uow:  # a relay claims them and dies before delivering
         assert len(uow.outbox.claim_due(now=clock.now(), limit=10, lease=timedelta(minutes=2))) == 2
         uow.commit()
-    gateway = FakeGateway()
     assert relay_outbox(runtime=runtime, gateway=gateway).handled == 0
     clock.advance(timedelta(minutes=2))
     assert relay_outbox(runtime=runtime, gateway=gateway).sent == 2

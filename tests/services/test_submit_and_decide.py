@@ -20,6 +20,7 @@ from bot.services.delegate import end_delegation, start_delegation
 from bot.services.runtime import Runtime
 from bot.services.status import request_status, summary_for
 from bot.services.submit import submit_request
+from tests.fakes import FakeGateway, drain
 from tests.services.conftest import Tables
 
 
@@ -40,11 +41,17 @@ def test_a_routine_request_is_approved_by_its_rule_with_a_receipt(runtime: Runti
     assert tables.outbox_keys() == []  # the acknowledgement tells the requester; no cards
 
 
-def test_a_routed_request_queues_a_card_per_approver_or_one_per_channel(runtime: Runtime, tables: Tables) -> None:
+def test_a_routed_request_sends_a_card_per_approver_or_one_per_channel(runtime: Runtime, tables: Tables) -> None:
     request_id = routed(runtime)
-    assert tables.outbox_keys() == [f"req:{request_id}:card:U0FIN1:1", f"req:{request_id}:card:U0FIN2:1"]
+    assert tables.outbox_keys() == [f"req:{request_id}:route:1"]  # fanned out when delivered
     contract = submit_request(runtime=runtime, kind="contract", requester="U0SAM", fields={"counterparty": "Initech"})
-    assert tables.outbox_keys()[-1] == f"req:{contract.request_id}:card:C0LEGAL:1"
+    gateway = FakeGateway()
+    drain(runtime, gateway)
+    assert [(d.action, d.target, d.card.request_id) for d in gateway.delivered if d.card] == [
+        ("post", "U0FIN1", request_id),
+        ("post", "U0FIN2", request_id),
+        ("post", "C0LEGAL", contract.request_id),
+    ]
     assert tables.audit_actions() == ["submitted", "submitted"]
 
 
@@ -236,7 +243,9 @@ def test_a_delegate_approves_on_behalf_and_the_audit_says_so(
 ) -> None:
     start_delegation(runtime=runtime, delegator="U0FIN1", delegate="U0DANA", until=clock.now().date())
     request_id = routed(runtime)
-    assert f"req:{request_id}:card:U0DANA:1" in tables.outbox_keys()  # the delegate gets the card
+    gateway = FakeGateway()
+    drain(runtime, gateway)
+    assert [d.target for d in gateway.of("post")] == ["U0DANA", "U0FIN1", "U0FIN2"]  # the delegate gets the card
     decision = decide_request(runtime=runtime, request_id=request_id, voter="U0DANA", verdict=Verdict.APPROVE)
     assert (decision.state, decision.on_behalf_of) == (State.APPROVED, "U0FIN1")
     assert end_delegation(runtime=runtime, delegator="U0FIN1") is not None

@@ -16,6 +16,7 @@ from bot.services.decide import decide_request
 from bot.services.runtime import Runtime
 from bot.services.submit import submit_request
 from storage.records import AuditEventRecord
+from storage.uow import SqlUnitOfWorkFactory
 
 
 @pytest.fixture
@@ -132,3 +133,26 @@ def test_db_upgrade_is_idempotent_and_audit_needs_a_migrated_database(
     assert out.strip() == "database at revision 0001 (already up to date)"
     code, out, _ = cli(capsys, monkeypatch, url, "audit", "verify")
     assert (code, out.split(",")[0]) == (0, "audit log intact: 0 events")
+
+
+def test_processes_appending_in_turn_keep_one_chain(engine: Engine, runtime: Runtime) -> None:
+    """Each process remembers the head it last wrote; another process's appends make it stale."""
+    other = SqlUnitOfWorkFactory(engine)  # a second process: its own remembered head
+    for n in range(6):
+        factory = runtime.uow if n % 2 == 0 else other
+        with factory() as uow:
+            uow.audit.append(request_id=None, at=runtime.clock.now(), actor="system", action="escalated", data={"n": n})
+            uow.commit()
+    with runtime.uow() as uow:  # rolled back: nothing of it is written, nor remembered
+        uow.audit.append(
+            request_id=None, at=runtime.clock.now(), actor="system", action="escalated", data={"n": "lost"}
+        )
+    with runtime.uow() as uow:
+        event = uow.audit.append(
+            request_id=None, at=runtime.clock.now(), actor="system", action="escalated", data={"n": 6}
+        )
+        uow.commit()
+    assert event.seq == 7
+    assert verify_audit(uow=runtime.uow) is None
+    with runtime.uow() as uow:
+        assert [e.data["n"] for e in uow.audit.events()] == [0, 1, 2, 3, 4, 5, 6]
