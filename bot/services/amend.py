@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bot.domain.audit import Action
-from bot.domain.errors import AlreadyDecided, NotAllowed, RequestNotFound
+from bot.domain.errors import NotAllowed
 from bot.domain.governance_spec import Outcome
 from bot.domain.lifecycle import submission_event
 from bot.domain.outbox import Intent, route_cards, update_cards
@@ -13,7 +13,7 @@ from bot.domain.outcome import resolve
 from bot.domain.requests import fields_to_json
 from bot.services.runtime import Runtime
 from bot.services.submit import Submission, apply_resolution_times
-from bot.services.transitions import record_transition
+from bot.services.transitions import record_transition, requesters_open_request
 
 
 def amend_request(
@@ -33,13 +33,7 @@ def amend_request(
     governance = runtime.governance()
     now = runtime.clock.now()
     with runtime.uow() as uow:
-        request = uow.requests.get(request_id, for_update=True)
-        if request is None:
-            raise RequestNotFound(request_id)
-        if request.requester != requester:
-            raise NotAllowed(f"only <@{request.requester}>, who filed {request.ref}, can amend it")
-        if not request.state.is_open:
-            raise AlreadyDecided(request_id, str(request.state), request.decided_by)
+        request = requesters_open_request(uow, request_id, requester, verb="amend")
         kind = governance.kind(request.kind)
         changes = dict(fields or {})
         if text is not None:

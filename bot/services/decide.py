@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.domain.audit import Action
-from bot.domain.errors import AlreadyDecided, AlreadyVoted, NotAllowed, RequestNotFound
+from bot.domain.errors import AlreadyDecided, AlreadyVoted, NotAllowed
 from bot.domain.lifecycle import Event, State
 from bot.domain.outbox import Intent, notify, update_cards
 from bot.domain.requests import Request, Vote
@@ -14,7 +14,7 @@ from bot.domain.routing import Ballot, Verdict
 from bot.services.routing import eligibility as eligibility_of
 from bot.services.routing import exception_lapse
 from bot.services.runtime import Runtime
-from bot.services.transitions import record_transition
+from bot.services.transitions import locked_request, record_transition
 
 
 @dataclass(frozen=True)
@@ -51,9 +51,7 @@ def decide_request(
     now = runtime.clock.now()
     today = governance.today(now)
     with runtime.uow() as uow:
-        request = uow.requests.get(request_id, for_update=True)
-        if request is None:
-            raise RequestNotFound(request_id)
+        request = locked_request(uow, request_id)
         if request.state is not State.PENDING:
             raise AlreadyDecided(request_id, _state_words(request), request.decided_by)
         if voter == request.requester:

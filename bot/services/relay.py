@@ -53,7 +53,10 @@ class RelayReport:
 def relay_outbox(
     *, runtime: Runtime, gateway: SlackGateway, batch_size: int = 50, lease: timedelta = LEASE
 ) -> RelayReport:
-    """Deliver one batch of due outbox rows; returns what happened to them."""
+    """Deliver one batch of due outbox rows; returns what happened to them.
+
+    Cards that a fan-out queues are due at once and go out with the next batch.
+    """
     report = RelayReport()
     with runtime.uow() as uow:
         items = uow.outbox.claim_due(now=runtime.clock.now(), limit=batch_size, lease=lease)

@@ -44,8 +44,7 @@ class Submission:
             kind=request.kind,
             title=kind.title if kind is not None else request.kind,
             state=request.state,
-            rule=request.auto_rule
-            or (request.rule_ids[0] if request.state is State.REJECTED and request.rule_ids else None),
+            rule=request.decided_by.removeprefix("rule:") if (request.decided_by or "").startswith("rule:") else None,
             reason=request.reason,
             owner=kind.owner if kind is not None else "",
             steps=request.steps,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bot.domain.errors import AlreadyDecided, NotAllowed, RequestNotFound
 from bot.domain.lifecycle import Event, transition
 from bot.domain.outbox import Intent
 from bot.domain.requests import Request
@@ -32,3 +33,21 @@ def record_transition(
     uow.requests.save(request)
     uow.audit.append(request_id=request.require_id(), at=at, actor=actor, action=action, data=data)
     uow.outbox.add_many(intents or [], now=at)
+
+
+def locked_request(uow: UnitOfWork, request_id: int) -> Request:
+    """The request, locked for the rest of the unit of work; ``RequestNotFound`` if there is none."""
+    request = uow.requests.get(request_id, for_update=True)
+    if request is None:
+        raise RequestNotFound(request_id)
+    return request
+
+
+def requesters_open_request(uow: UnitOfWork, request_id: int, requester: str, *, verb: str) -> Request:
+    """The request, locked, if ``requester`` filed it and it is still open; only they may ``verb`` it."""
+    request = locked_request(uow, request_id)
+    if request.requester != requester:
+        raise NotAllowed(f"only <@{request.requester}>, who filed {request.ref}, can {verb} it")
+    if not request.state.is_open:
+        raise AlreadyDecided(request_id, str(request.state), request.decided_by)
+    return request
