@@ -44,7 +44,7 @@ class Submission:
             kind=request.kind,
             title=kind.title if kind is not None else request.kind,
             state=request.state,
-            rule=request.decided_by.removeprefix("rule:") if (request.decided_by or "").startswith("rule:") else None,
+            rule=_deciding_rule(request),
             reason=request.reason,
             owner=kind.owner if kind is not None else "",
             steps=request.steps,
@@ -52,6 +52,11 @@ class Submission:
             lapses_at=request.lapses_at,
             replayed=replayed,
         )
+
+
+def _deciding_rule(request: Request) -> str | None:
+    decided_by = request.decided_by or ""
+    return decided_by.removeprefix("rule:") if decided_by.startswith("rule:") else None
 
 
 def submit_request(
