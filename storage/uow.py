@@ -11,13 +11,11 @@ from typing import Self
 
 from sqlalchemy import Connection, Engine
 
+from storage.audit_log import AuditHead, SqlAuditLog
+from storage.outbox_store import SqlMessageRepository, SqlOutbox
 from storage.repositories import (
-    AuditHead,
-    SqlAuditLog,
     SqlDelegationRepository,
     SqlGovernanceVersionRepository,
-    SqlMessageRepository,
-    SqlOutbox,
     SqlRequestRepository,
     SqlVoteRepository,
 )

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ValidationError
 
+from bot.domain.condition_compiler import compile_condition
 from bot.domain.conditions import (
     HOUR,
     NOW,
@@ -28,7 +29,6 @@ from bot.domain.conditions import (
     Condition,
     ConditionError,
     MatchPlan,
-    compile_condition,
 )
 from bot.domain.contracts import Contract, ContractError, FieldProblem
 from bot.domain.fields import FieldType, FieldValue

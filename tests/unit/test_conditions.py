@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from bot.domain.conditions import OPERATORS, ConditionError, LeafTrace, MatchPlan, Op, compile_condition
+from bot.domain.condition_compiler import compile_condition
+from bot.domain.conditions import OPERATORS, ConditionError, LeafTrace, MatchPlan, Op
 from bot.domain.fields import FieldSpec, FieldType
 
 FIELDS = {

@@ -1,0 +1,289 @@
+"""Compiling ``when`` conditions: every leaf checked against its field's type, once.
+
+Compilation turns each leaf into a closure built from the ``operator`` module (or a small
+named helper), so evaluating it never meets a value it cannot compare and never runs
+anything written in the governance file.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable, Collection, Mapping
+from datetime import timedelta, tzinfo
+from functools import partial
+from typing import Any
+
+from bot.domain.conditions import (
+    HOUR,
+    NOW,
+    OPERATORS,
+    RELATIVE_OFFSET,
+    REQUESTER,
+    REQUESTER_GROUP,
+    SUBJECT_OPERATORS,
+    TODAY,
+    WEEKDAY,
+    WEEKDAYS,
+    All,
+    Always,
+    AnyOf,
+    Condition,
+    ConditionError,
+    Leaf,
+    Not,
+    Op,
+    Problem,
+    RelativeValue,
+)
+from bot.domain.durations import parse_duration
+from bot.domain.fields import FieldSpec, FieldType, coerce, is_user_id, render_value
+
+
+def compile_condition(
+    when: object,
+    *,
+    fields: Mapping[str, FieldSpec],
+    groups: Collection[str],
+    tz: tzinfo,
+) -> Condition:
+    """Compile a ``when`` mapping against a kind's fields; raise ``ConditionError`` listing every problem."""
+    problems: list[Problem] = []
+    if when is None or when == {}:
+        return Always()
+    node = _Compiler(fields, groups, tz, problems).node(when, ())
+    if problems:
+        raise ConditionError(problems)
+    assert node is not None
+    return node
+
+
+class _Compiler:
+    def __init__(self, fields: Mapping[str, FieldSpec], groups: Collection[str], tz: tzinfo, problems: list[Problem]):
+        self.fields = fields
+        self.tz = tz
+        self.groups = groups
+        self.problems = problems
+
+    def fail(self, path: tuple[str | int, ...], message: str) -> None:
+        self.problems.append((path, message))
+
+    def node(self, when: object, path: tuple[str | int, ...]) -> Condition | None:
+        if not isinstance(when, Mapping) or not when:
+            self.fail(path, "a condition is a non-empty mapping of field: {operator: value}")
+            return None
+        parts: list[Condition] = []
+        for key, spec in when.items():
+            key = str(key)
+            sub = (*path, key)
+            part: Condition | None
+            if key in ("all", "any"):
+                if not isinstance(spec, list) or not spec:
+                    self.fail(sub, f"{key} takes a non-empty list of conditions")
+                    continue
+                children = [self.node(item, (*sub, i)) for i, item in enumerate(spec)]
+                kept = [c for c in children if c is not None]
+                part = (All(kept) if key == "all" else AnyOf(kept)) if len(kept) == len(children) else None
+            elif key == "not":
+                child = self.node(spec, sub)
+                part = Not(child) if child is not None else None
+            else:
+                part = self.subject(key, spec, sub)
+            if part is not None:
+                parts.append(part)
+        return parts[0] if len(parts) == 1 else All(parts)
+
+    def subject(self, name: str, spec: object, path: tuple[str | int, ...]) -> Condition | None:
+        field = self.fields.get(name)
+        if field is not None:
+            allowed = OPERATORS[field.type]
+        elif name in SUBJECT_OPERATORS:
+            allowed = SUBJECT_OPERATORS[name]
+        else:
+            known = ", ".join([*self.fields, REQUESTER, REQUESTER_GROUP, WEEKDAY, HOUR])
+            self.fail(path, f"unknown field “{name}” (this kind has: {known})")
+            return None
+        if not isinstance(spec, Mapping):
+            spec = {"eq": spec}  # `region: emea` is shorthand for `region: {eq: emea}`
+        if not spec:
+            self.fail(path, "needs at least one operator")
+            return None
+        leaves: list[Condition] = []
+        for op_name, expected in spec.items():
+            sub = (*path, str(op_name))
+            try:
+                op = Op(str(op_name))
+            except ValueError:
+                self.fail(sub, f"unknown operator “{op_name}” (operators: {', '.join(o.value for o in Op)})")
+                continue
+            if op not in allowed:
+                what = f"{field.type} fields" if field is not None else name
+                ops = ", ".join(o.value for o in Op if o in allowed)
+                self.fail(sub, f"operator {op} does not apply to {what} (use one of: {ops})")
+                continue
+            try:
+                leaves.append(self.leaf(name, field, op, expected))
+            except ValueError as exc:
+                self.fail(sub, str(exc))
+        if len(leaves) != len(spec):
+            return None
+        return leaves[0] if len(leaves) == 1 else All(leaves)
+
+    def leaf(self, name: str, field: FieldSpec | None, op: Op, expected: object) -> Leaf:
+        if op is Op.SET:
+            if not isinstance(expected, bool):
+                raise ValueError("set takes true or false")
+            return Leaf(name, op, expected, _never, None)
+        if op in (Op.IN, Op.NOT_IN):
+            if not isinstance(expected, list) or not expected:
+                raise ValueError(f"{op} takes a non-empty list")
+            values = [self.value(name, field, v) for v in expected]
+            members = frozenset(values)
+            if name == REQUESTER_GROUP:
+                test: Callable[..., bool] = members.isdisjoint if op is Op.NOT_IN else _intersects(members)
+            else:
+                test = members.__contains__ if op is Op.IN else _not_in(members)
+            return Leaf(name, op, values, test, None)
+        if op is Op.BETWEEN:
+            if not isinstance(expected, list) or len(expected) != 2:
+                raise ValueError("between takes a list of two values, [low, high]")
+            low, high = (self.value(name, field, v) for v in expected)
+            if low > high:
+                raise ValueError(f"between: {render_value(low)} is larger than {render_value(high)}")
+            return Leaf(name, op, [low, high], partial(_between, low, high), None)
+        if op is Op.MATCHES:
+            if not isinstance(expected, str):
+                raise ValueError("matches takes a regular expression in quotes")
+            try:
+                pattern = re.compile(expected)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from None
+            return Leaf(name, op, expected, _searches(pattern), None)
+        if op is Op.CONTAINS:
+            if field is not None and field.type is FieldType.MULTI_CHOICE:
+                option = self.value(name, field, expected)
+                return Leaf(name, op, option, _has(option), None)
+            if not isinstance(expected, str) or not expected:
+                raise ValueError("contains takes a non-empty text")
+            return Leaf(name, op, expected, _has(expected), None)
+        if name == REQUESTER_GROUP:
+            group = self.value(name, field, expected)
+            return Leaf(name, op, group, _has(group) if op is Op.EQ else _lacks(group), None)
+        relative = self.relative(field, expected)
+        if relative is not None:
+            compare = _COMPARE[op]
+            return Leaf(name, op, relative, lambda actual, resolved: compare(actual, resolved), relative)
+        value = self.value(name, field, expected)
+        return Leaf(name, op, value, partial(_COMPARE_REVERSED[op], value), None)
+
+    def relative(self, field: FieldSpec | None, expected: object) -> RelativeValue | None:
+        if field is None or field.type not in (FieldType.DATE, FieldType.DATETIME):
+            return None
+        if not isinstance(expected, str) or not RELATIVE_OFFSET.match(expected):
+            return None
+        written = expected.replace(" ", "")
+        delta = parse_duration(written[1:])
+        delta = -delta if written.startswith("-") else delta
+        if field.type is FieldType.DATE:
+            if delta % timedelta(days=1):
+                raise ValueError(f"a date compares with whole days or weeks, not {written}")
+            return RelativeValue(written, delta, TODAY)
+        return RelativeValue(written, delta, NOW)
+
+    def value(self, name: str, field: FieldSpec | None, expected: object) -> Any:
+        """One expected value, checked and typed like the field (or the special subject)."""
+        if field is not None:
+            if field.is_numeric and not (isinstance(expected, int | float) and not isinstance(expected, bool)):
+                raise ValueError(f"expected a number for {name}, got {expected!r}")
+            if field.type is FieldType.BOOL and not isinstance(expected, bool):
+                raise ValueError(f"expected true or false for {name}, got {expected!r}")
+            if field.type in (FieldType.TEXT, FieldType.URL, FieldType.EMAIL) and not isinstance(expected, str):
+                raise ValueError(f"expected text in quotes for {name}, got {expected!r}")
+            if field.type is FieldType.CHOICE or field.type is FieldType.MULTI_CHOICE:
+                if not isinstance(expected, str) or expected not in (field.options or ()):
+                    raise ValueError(
+                        f"{expected!r} is not an option of {name} (options: {', '.join(field.options or ())})"
+                    )
+                return expected
+            try:
+                return coerce(field, expected, tz=self.tz)
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from None
+        if name == REQUESTER:
+            if not is_user_id(expected):
+                raise ValueError(f"expected a Slack user id such as U012AB3CD, got {expected!r}")
+            return expected
+        if name == REQUESTER_GROUP:
+            if expected not in self.groups:
+                raise ValueError(f"unknown group {expected!r} (groups: {', '.join(self.groups)})")
+            return expected
+        if name == WEEKDAY:
+            day = str(expected).lower()[:3]
+            if not isinstance(expected, str) or day not in WEEKDAYS:
+                raise ValueError(f"expected a weekday ({', '.join(WEEKDAYS)}), got {expected!r}")
+            return day
+        if not isinstance(expected, int) or isinstance(expected, bool) or not 0 <= expected <= 23:
+            raise ValueError(f"expected an hour from 0 to 23, got {expected!r}")
+        return expected
+
+
+def _never(_: object) -> bool:
+    return False
+
+
+def _between(low: Any, high: Any, actual: Any) -> bool:
+    return bool(low <= actual <= high)
+
+
+def _searches(pattern: re.Pattern[str]) -> Callable[[str], bool]:
+    def test(actual: str) -> bool:
+        return pattern.search(actual) is not None
+
+    return test
+
+
+def _has(item: object) -> Callable[[Any], bool]:
+    def test(actual: Any) -> bool:
+        return item in actual
+
+    return test
+
+
+def _lacks(item: object) -> Callable[[Any], bool]:
+    def test(actual: Any) -> bool:
+        return item not in actual
+
+    return test
+
+
+def _not_in(members: frozenset[Any]) -> Callable[[Any], bool]:
+    def test(actual: Any) -> bool:
+        return actual not in members
+
+    return test
+
+
+def _intersects(members: frozenset[Any]) -> Callable[[frozenset[str]], bool]:
+    def test(actual: frozenset[str]) -> bool:
+        return not members.isdisjoint(actual)
+
+    return test
+
+
+_COMPARE: dict[Op, Callable[[Any, Any], bool]] = {
+    Op.EQ: operator.eq,
+    Op.NE: operator.ne,
+    Op.LT: operator.lt,
+    Op.LTE: operator.le,
+    Op.GT: operator.gt,
+    Op.GTE: operator.ge,
+}
+#: ``partial(f, expected)(actual)`` must mean ``actual <op> expected``; the operands swap.
+_COMPARE_REVERSED: dict[Op, Callable[[Any, Any], bool]] = {
+    Op.EQ: operator.eq,
+    Op.NE: operator.ne,
+    Op.LT: operator.gt,
+    Op.LTE: operator.ge,
+    Op.GT: operator.lt,
+    Op.GTE: operator.le,
+}

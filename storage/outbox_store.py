@@ -1,0 +1,101 @@
+"""The outbox and the posted messages it leaves behind, in the database."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
+
+from bot.domain.outbox import Intent, IntentKind, MessageRef, OutboxItem, OutboxStatus
+from storage.tables import (
+    MESSAGES,
+    OUTBOX,
+    insert_ignoring_conflicts,
+    is_postgres,
+)
+
+_INSERT_MESSAGE = insert(MESSAGES)
+_SELECT_MESSAGES = select(MESSAGES).where(MESSAGES.c.request_id == bindparam("request_id")).order_by(MESSAGES.c.id)
+
+
+def _outbox_row(intent: Intent, now: datetime) -> dict[str, Any]:
+    return {
+        "kind": str(intent.kind),
+        "payload": intent.payload,
+        "idempotency_key": intent.key,
+        "request_id": intent.request_id,
+        "status": str(OutboxStatus.PENDING),
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
+class SqlOutbox:
+    def __init__(self, connection: Connection):
+        self.connection = connection
+
+    def add(self, intent: Intent, *, now: datetime) -> bool:
+        statement = insert_ignoring_conflicts(self.connection, OUTBOX, "idempotency_key")
+        return bool(self.connection.execute(statement, _outbox_row(intent, now)).rowcount)
+
+    def add_many(self, intents: list[Intent], *, now: datetime) -> None:
+        """Queue several intents in one round trip; those whose key is already queued are skipped."""
+        if intents:
+            statement = insert_ignoring_conflicts(self.connection, OUTBOX, "idempotency_key")
+            self.connection.execute(statement, [_outbox_row(intent, now) for intent in intents])
+
+    def claim_due(self, *, now: datetime, limit: int, lease: timedelta) -> list[OutboxItem]:
+        due = and_(
+            # A "sending" row whose lease ran out belongs to a relay that died mid-delivery.
+            OUTBOX.c.status.in_([str(OutboxStatus.PENDING), str(OutboxStatus.SENDING)]),
+            OUTBOX.c.next_attempt_at <= now,
+        )
+        query = select(OUTBOX).where(due).order_by(OUTBOX.c.id).limit(limit)
+        if is_postgres(self.connection):
+            query = query.with_for_update(skip_locked=True)
+        rows = self.connection.execute(query).all()
+        if rows:
+            claimed = {"status": str(OutboxStatus.SENDING), "next_attempt_at": now + lease}
+            self.connection.execute(update(OUTBOX).where(OUTBOX.c.id.in_([r.id for r in rows])).values(**claimed))
+        return [
+            OutboxItem(r.id, IntentKind(r.kind), r.idempotency_key, dict(r.payload), r.request_id, r.attempts)
+            for r in rows
+        ]
+
+    def _set(self, item_id: int, **values: Any) -> None:
+        self.connection.execute(update(OUTBOX).where(OUTBOX.c.id == item_id).values(**values))
+
+    def mark_sent(self, item_id: int, *, now: datetime) -> None:
+        self._set(item_id, status=str(OutboxStatus.SENT), sent_at=now, attempts=OUTBOX.c.attempts + 1, last_error=None)
+
+    def retry_later(self, item_id: int, *, at: datetime, error: str, count_attempt: bool = True) -> None:
+        attempts = OUTBOX.c.attempts + 1 if count_attempt else OUTBOX.c.attempts
+        self._set(item_id, status=str(OutboxStatus.PENDING), next_attempt_at=at, attempts=attempts, last_error=error)
+
+    def mark_dead(self, item_id: int, *, now: datetime, error: str) -> None:
+        self._set(item_id, status=str(OutboxStatus.DEAD), attempts=OUTBOX.c.attempts + 1, last_error=error)
+
+    def counts(self) -> dict[str, int]:
+        rows = self.connection.execute(select(OUTBOX.c.status, func.count()).group_by(OUTBOX.c.status))
+        return {str(status): int(count) for status, count in rows}
+
+
+class SqlMessageRepository:
+    def __init__(self, connection: Connection):
+        self.connection = connection
+
+    def add(self, request_id: int, ref: MessageRef, *, now: datetime) -> None:
+        values = {
+            "request_id": request_id,
+            "recipient": ref.recipient,
+            "channel": ref.channel,
+            "ts": ref.ts,
+            "created_at": now,
+        }
+        self.connection.execute(_INSERT_MESSAGE, values)
+
+    def for_request(self, request_id: int) -> list[MessageRef]:
+        rows = self.connection.execute(_SELECT_MESSAGES, {"request_id": request_id})
+        return [MessageRef(r.channel, r.ts, r.recipient) for r in rows]
