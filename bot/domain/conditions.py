@@ -90,7 +90,7 @@ class ConditionError(ValueError):
         super().__init__("; ".join(message for _, message in problems))
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class LeafTrace:
     """One leaf as evaluated: what it compared and whether it held (None: could not evaluate)."""
 
@@ -203,7 +203,7 @@ class Leaf(Condition):
             expected = replace(self.relative, resolved=facts[self.relative.anchor] + self.relative.delta)
         note = f"{self.subject} is not set" if result is None else None
         sink.append(
-            LeafTrace(self.subject, str(self.op), expected, None if actual is _MISSING else actual, result, note)
+            LeafTrace(self.subject, self.op.value, expected, None if actual is _MISSING else actual, result, note)
         )
         return result
 

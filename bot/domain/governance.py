@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date, datetime, timedelta
 from typing import Any, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -93,7 +94,7 @@ class Rule:
     limit: LimitSpec | None
     condition: Condition
 
-    @property
+    @cached_property
     def effect(self) -> str:
         if self.require is not None:
             quorum = f" ×{self.require.approvals}" if self.require.approvals > 1 else ""

@@ -58,7 +58,7 @@ class LimitCheck:
         return f"limit {state}: {used} of {allowed} in {format_duration(self.window)}"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class RuleTrace:
     """One rule as evaluated for a request."""
 
