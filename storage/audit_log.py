@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
-from bot.domain.audit import GENESIS, AuditEvent, event_hash_of_text
+from bot.domain.audit import GENESIS, Action, AuditEvent, event_hash_of_text
 from bot.domain.requests import canonical_json
 from storage.tables import (
     AUDIT_EVENTS,
@@ -19,9 +19,17 @@ from storage.tables import (
 )
 
 AUDIT_HEAD_ID = 1
+#: The events that carry a receipt: the request was evaluated against the governance.
+EVALUATIONS = [str(a) for a in (Action.SUBMITTED, Action.AUTO_APPROVED, Action.AUTO_REJECTED, Action.AMENDED)]
 
 _SELECT_HEAD = select(AUDIT_HEAD).where(AUDIT_HEAD.c.id == bindparam("head_id"))
 _SELECT_HEAD_FOR_UPDATE = _SELECT_HEAD.with_for_update()
+_SELECT_LATEST_EVALUATION = (
+    select(AUDIT_EVENTS.c.data)
+    .where(AUDIT_EVENTS.c.request_id == bindparam("request_id"), AUDIT_EVENTS.c.action.in_(EVALUATIONS))
+    .order_by(AUDIT_EVENTS.c.seq.desc())
+    .limit(1)
+)
 _INSERT_AUDIT_EVENT = insert(AUDIT_EVENTS)
 _UPDATE_HEAD = update(AUDIT_HEAD).where(AUDIT_HEAD.c.id == bindparam("head_id"))
 _ADVANCE_HEAD = update(AUDIT_HEAD).where(
@@ -123,6 +131,13 @@ class SqlAuditLog:
                 )
         finally:
             rows.close()  # a reader that stops early (verify, at the first break) frees the cursor
+
+    def latest_receipt(self, request_id: int) -> dict[str, Any] | None:
+        row = self.connection.execute(_SELECT_LATEST_EVALUATION, {"request_id": request_id}).first()
+        if row is None:
+            return None
+        receipt = json.loads(row.data).get("receipt")
+        return receipt if isinstance(receipt, dict) else None
 
     def head(self) -> tuple[int, str]:
         head = self.connection.execute(_SELECT_HEAD, {"head_id": AUDIT_HEAD_ID}).first()

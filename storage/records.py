@@ -88,7 +88,6 @@ class RequestRecord(Base):
     steps: Mapped[list[dict[str, Any]]] = mapped_column(Json)
     rule_ids: Mapped[list[str]] = mapped_column(Json)
     reason: Mapped[str] = mapped_column(Text)
-    receipt: Mapped[dict[str, Any]] = mapped_column(Json)
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     next_escalation_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -66,7 +66,6 @@ class Request:
     steps: tuple[StepSpec, ...] = ()
     rule_ids: tuple[str, ...] = ()
     reason: str = ""
-    receipt: dict[str, Any] = field(default_factory=dict)
     escalation_level: int = 0
     next_escalation_at: datetime | None = None
     expires_at: datetime | None = None

@@ -47,7 +47,7 @@ def amend_request(
         previous_hash = request.fields_hash
         request.fields = fields_to_json(values)
         request.steps, request.rule_ids, request.reason = resolution.steps, resolution.rules, resolution.reason
-        request.receipt = resolution.receipt()
+        receipt = resolution.receipt()
         request.governance = governance.version
         uow.governance_versions.ensure(governance.version, governance.source, now=now)
         apply_resolution_times(governance, request, resolution, now)
@@ -59,7 +59,7 @@ def amend_request(
             "fields": request.fields,
             "previous_fields_hash": previous_hash,
             "outcome": str(resolution.outcome),
-            "receipt": request.receipt,
+            "receipt": receipt,
         }
         event = submission_event(resolution.outcome, amend=True)
         record_transition(

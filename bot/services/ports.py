@@ -63,6 +63,10 @@ class AuditLog(Protocol):
 
     def head(self) -> tuple[int, str]: ...
 
+    def latest_receipt(self, request_id: int) -> dict[str, Any] | None:
+        """The receipt of the request's latest evaluation (its submission or last amend)."""
+        ...
+
 
 class OutboxRepository(Protocol):
     def add(self, intent: Intent, *, now: datetime) -> bool:

@@ -44,6 +44,7 @@ def request_status(*, runtime: Runtime, request_id: int, viewer: str) -> StatusV
             who = eligibility(
                 governance, kind, request, uow.votes.for_request(request_id), uow.delegations.active(today=today), today
             )
+        receipt = uow.audit.latest_receipt(request_id) or {}
     insiders = {request.requester} | (who.everyone() if who else frozenset()) | ({kind.owner} if kind else set())
     if viewer not in insiders:
         return StatusView(request_id, format_request_id(request_id), request.state, None)
@@ -52,7 +53,7 @@ def request_status(*, runtime: Runtime, request_id: int, viewer: str) -> StatusV
         request.ref,
         request.state,
         build_card(governance, request, who),
-        dict(request.receipt),
+        receipt,
         request.lapses_at,
     )
 

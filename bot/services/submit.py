@@ -99,7 +99,7 @@ def submit_request(
             request = _new_request(governance, resolution, idempotency_key, now)
             uow.governance_versions.ensure(governance.version, governance.source, now=now)
             request_id = uow.requests.add(request)
-            data = {"kind": spec.name, "fields": request.fields, "receipt": request.receipt}
+            data = {"kind": spec.name, "fields": request.fields, "receipt": resolution.receipt()}
             action = {Outcome.APPROVE: Action.AUTO_APPROVED, Outcome.REJECT: Action.AUTO_REJECTED}.get(
                 resolution.outcome, Action.SUBMITTED
             )
@@ -132,7 +132,6 @@ def _new_request(governance: Governance, resolution: Resolution, idempotency_key
         steps=resolution.steps,
         rule_ids=resolution.rules,
         reason=resolution.reason,
-        receipt=resolution.receipt(),
         idempotency_key=idempotency_key,
     )
     apply_resolution_times(governance, request, resolution, now)

@@ -192,6 +192,7 @@ def test_changes_then_amend_evaluates_again_and_old_approvals_stop_counting(runt
     assert status.card is not None
     assert status.card.progress == ("brand-council 0/2",)  # U0BR1's approval saw the old asset
     assert {f.label: f.value for f in status.card.fields}["Asset"] == "https://a.io/y.png"
+    assert status.receipt["inputs"]["fields"]["asset"] == "https://a.io/y.png"  # the receipt of the latest evaluation
     decide_request(
         runtime=runtime, request_id=request_id, voter="U0BR1", verdict=Verdict.APPROVE
     )  # may vote again on new fields

@@ -119,9 +119,6 @@ def upgrade() -> None:
             "rule_ids", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column("reason", sa.Text(), nullable=False),
-        sa.Column(
-            "receipt", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
-        ),
         sa.Column("escalation_level", sa.Integer(), nullable=False),
         sa.Column("next_escalation_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
