@@ -1,0 +1,396 @@
+"""Block Kit renderers: pure functions from Signoff's data to Slack message and view payloads.
+
+Everything a person typed is escaped wherever Slack reads mrkdwn, so nobody can inject
+``<!channel>`` or a disguised link. Every Block Kit limit is respected by construction:
+long values are cut with an ellipsis, long lists are paginated with "and N more".
+Times are written with Slack's ``<!date^…>`` token, so each reader sees their own timezone.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from bot.domain.cards import Card
+from bot.domain.fields import FieldSpec, FieldType
+from bot.domain.lifecycle import State
+
+Block = dict[str, Any]
+
+MAX_MESSAGE_BLOCKS = 50
+MAX_VIEW_BLOCKS = 100
+MAX_SECTION_TEXT = 3000
+MAX_BUTTON_TEXT = 75
+MAX_ACTION_ID = 255
+MAX_MODAL_TITLE = 24
+MAX_FIELD_VALUE = 600  # per field on a card, so 25 fields still fit comfortably
+
+APPROVE, REJECT, CHANGES, AMEND, PICK_KIND = (
+    "signoff.approve",
+    "signoff.reject",
+    "signoff.changes",
+    "signoff.amend",
+    "signoff.pick_kind",
+)
+REQUEST_VIEW, REASON_VIEW = "signoff.request", "signoff.reason"
+
+_STATE_WORDS = {
+    State.APPROVED: "Approved",
+    State.REJECTED: "Rejected",
+    State.CANCELLED: "Cancelled",
+    State.EXPIRED: "Expired",
+    State.LAPSED: "Lapsed",
+    State.CHANGES_REQUESTED: "Changes requested",
+}
+_STATE_EMOJI = {
+    State.PENDING: ":hourglass_flowing_sand:",
+    State.APPROVED: ":white_check_mark:",
+    State.REJECTED: ":x:",
+    State.CANCELLED: ":heavy_multiplication_x:",
+    State.EXPIRED: ":alarm_clock:",
+    State.LAPSED: ":calendar:",
+    State.CHANGES_REQUESTED: ":pencil2:",
+}
+
+
+def escape(text: str) -> str:
+    """Escape text for mrkdwn: only ``&``, ``<`` and ``>`` are special to Slack."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def clip(text: str, limit: int) -> str:
+    """Cut ``text`` to ``limit`` characters, ending with an ellipsis when it was longer."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def mention(user: str) -> str:
+    if user.startswith("rule:"):
+        return f"rule `{escape(user.removeprefix('rule:'))}`"
+    if user == "system":
+        return "Signoff"
+    return f"<@{user}>"
+
+
+def slack_time(moment: datetime, *, style: str = "{date_short_pretty} {time}") -> str:
+    """A time every reader sees in their own timezone (with a UTC fallback)."""
+    fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(moment.timestamp())}^{style}|{fallback}>"
+
+
+def _section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, MAX_SECTION_TEXT)}}
+
+
+def _context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, MAX_SECTION_TEXT)}]}
+
+
+def _button(text: str, action_id: str, value: str, style: str | None = None) -> Block:
+    button: Block = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": clip(text, MAX_BUTTON_TEXT), "emoji": True},
+        "action_id": action_id[:MAX_ACTION_ID],
+        "value": value,
+    }
+    if style:
+        button["style"] = style
+    return button
+
+
+def button_value(card: Card) -> str:
+    """What a card's buttons carry: the request and the hash of the fields it shows."""
+    return json.dumps({"r": card.request_id, "h": card.fields_hash}, separators=(",", ":"))
+
+
+def parse_button_value(value: str) -> tuple[int, str | None]:
+    data = json.loads(value)
+    return int(data["r"]), data.get("h")
+
+
+def card_text(card: Card) -> str:
+    """The plain-text fallback (notifications, screen readers)."""
+    state = "" if card.state is State.PENDING else f" — {_STATE_WORDS.get(card.state, str(card.state))}"
+    return clip(f"{card.ref} {card.title} from {card.requester}{state}", 3000).replace("<", "").replace(">", "")
+
+
+def _field_lines(card: Card) -> list[str]:
+    return [f"*{escape(field.label)}:* {escape(clip(field.value, MAX_FIELD_VALUE))}" for field in card.fields]
+
+
+def _chunks(lines: Sequence[str], limit: int = MAX_SECTION_TEXT) -> list[str]:
+    """Join lines into texts of at most ``limit`` characters (each line is already short)."""
+    texts: list[str] = []
+    current = ""
+    for line in lines:
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit and current:
+            texts.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        texts.append(current)
+    return texts
+
+
+def card_blocks(card: Card, *, buttons: bool = True) -> list[Block]:
+    """The approval card: what is asked, why it needs a human, progress, due time, and the buttons."""
+    emoji = _STATE_EMOJI.get(card.state, "")
+    blocks: list[Block] = [
+        _section(f"{emoji} *{escape(card.title)}* · `{card.ref}`\nRequested by {mention(card.requester)}"),
+    ]
+    blocks += [_section(text) for text in _chunks(_field_lines(card))]
+    if card.state is State.PENDING and card.reason:
+        blocks.append(_section(f"*Why it needs a human:* {escape(card.reason)}"))
+    status: list[str] = []
+    if card.progress:
+        status.append(" · ".join(escape(step) for step in card.progress))
+    if card.state is State.PENDING and card.due_at is not None:
+        status.append(f"due {slack_time(card.due_at)}")
+    if card.escalation_level:
+        status.append(f"escalated ×{card.escalation_level}")
+    if status:
+        blocks.append(_context("  |  ".join(status)))
+    if card.state is State.PENDING and buttons:
+        value = button_value(card)
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": f"decide:{card.request_id}",
+                "elements": [
+                    _button("Approve", APPROVE, value, "primary"),
+                    _button("Reject", REJECT, value, "danger"),
+                    _button("Ask for changes", CHANGES, value),
+                ],
+            }
+        )
+    elif card.state is not State.PENDING:
+        blocks.append(_context(decided_line(card)))
+    return blocks[:MAX_MESSAGE_BLOCKS]
+
+
+def decided_line(card: Card) -> str:
+    words = _STATE_WORDS.get(card.state, str(card.state))
+    line = f"{_STATE_EMOJI.get(card.state, '')} *{words}*"
+    if card.decided_by:
+        line += f" by {mention(card.decided_by)}"
+    if card.decided_at is not None:
+        line += f" at {slack_time(card.decided_at)}"
+    if card.decision_note:
+        line += f": {escape(card.decision_note)}"
+    return line
+
+
+def notification_blocks(text: str, card: Card | None, *, event: str) -> list[Block]:
+    """A DM about a request: the sentence, the request's fields, and Amend when changes are asked."""
+    blocks: list[Block] = [_section(escape(text))]
+    if card is not None:
+        blocks += card_blocks(card, buttons=False)[1:]
+        if event == "request_changes" and card.state is State.CHANGES_REQUESTED:
+            blocks.append({"type": "actions", "elements": [_button("Amend", AMEND, button_value(card), "primary")]})
+    return blocks[:MAX_MESSAGE_BLOCKS]
+
+
+def _input(name: str, spec: FieldSpec, value: object, *, optional_hint: bool = True) -> Block:
+    label = clip(spec.display_name(name), 2000)
+    element: Block
+    initial = "" if value is None else str(value)
+    match spec.type:
+        case FieldType.NUMBER | FieldType.MONEY:
+            element = {"type": "number_input", "is_decimal_allowed": not spec.integer}
+            if spec.min is not None:
+                element["min_value"] = f"{spec.min:g}"
+            if spec.max is not None:
+                element["max_value"] = f"{spec.max:g}"
+            if initial:
+                element["initial_value"] = initial
+        case FieldType.CHOICE | FieldType.MULTI_CHOICE:
+            options = [_option(o) for o in (spec.options or ())][:100]
+            multi = spec.type is FieldType.MULTI_CHOICE
+            element = {"type": "multi_static_select" if multi else "static_select", "options": options}
+            chosen = [o for o in options if o["value"] in _as_list(value)]
+            if chosen:
+                element["initial_options" if multi else "initial_option"] = chosen if multi else chosen[0]
+        case FieldType.BOOL:
+            options = [_option("yes"), _option("no")]
+            element = {"type": "radio_buttons", "options": options}
+            if initial.lower() in ("yes", "true", "no", "false"):
+                element["initial_option"] = options[0 if initial.lower() in ("yes", "true") else 1]
+        case FieldType.DATE:
+            element = {"type": "datepicker"}
+            if initial:
+                element["initial_date"] = initial[:10]
+        case FieldType.USER:
+            element = {"type": "users_select"}
+            if initial:
+                element["initial_user"] = initial
+        case FieldType.CHANNEL:
+            element = {"type": "conversations_select"}
+            if initial:
+                element["initial_conversation"] = initial
+        case FieldType.URL:
+            element = {"type": "url_text_input"}
+            if initial:
+                element["initial_value"] = initial
+        case FieldType.EMAIL:
+            element = {"type": "email_text_input"}
+            if initial:
+                element["initial_value"] = initial
+        case _:
+            element = {"type": "plain_text_input", "multiline": bool(spec.multiline)}
+            if spec.type is FieldType.TEXT and spec.max_length:
+                element["max_length"] = spec.max_length
+            if initial:
+                element["initial_value"] = clip(initial, 3000)
+    element["action_id"] = "value"
+    block: Block = {
+        "type": "input",
+        "block_id": name,
+        "label": {"type": "plain_text", "text": label},
+        "element": element,
+        "optional": not spec.required,
+    }
+    hint = spec.help or (spec.describe() if spec.type in (FieldType.DATETIME, FieldType.DURATION) else None)
+    if hint:
+        block["hint"] = {"type": "plain_text", "text": clip(hint, 2000)}
+    return block
+
+
+def _option(value: str) -> Block:
+    return {"text": {"type": "plain_text", "text": clip(value, 75)}, "value": value[:150]}
+
+
+def _as_list(value: object) -> list[str]:
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value]
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return [] if value is None else [str(value)]
+
+
+def request_modal(
+    *,
+    kind: str,
+    title: str,
+    fields: Mapping[str, FieldSpec],
+    values: Mapping[str, object] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    notice: str | None = None,
+) -> Block:
+    """The modal for one kind: one input per field of its contract, prefilled with ``values``."""
+    blocks: list[Block] = []
+    if notice:
+        blocks.append(_section(f":warning: {escape(notice)}"))
+    blocks += [_input(name, spec, (values or {}).get(name)) for name, spec in fields.items()]
+    return {
+        "type": "modal",
+        "callback_id": REQUEST_VIEW,
+        "title": {"type": "plain_text", "text": clip(title, MAX_MODAL_TITLE)},
+        "submit": {"type": "plain_text", "text": "Submit"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "private_metadata": json.dumps({"kind": kind, **(metadata or {})}, separators=(",", ":")),
+        "blocks": blocks[:MAX_VIEW_BLOCKS],
+    }
+
+
+def kind_picker_modal(kinds: Iterable[tuple[str, str]], *, metadata: Mapping[str, Any] | None = None) -> Block:
+    """Pick a kind first; choosing one replaces this view with that kind's form."""
+    options = [{"text": {"type": "plain_text", "text": clip(title, 75)}, "value": name} for name, title in kinds][:100]
+    return {
+        "type": "modal",
+        "callback_id": REQUEST_VIEW,
+        "title": {"type": "plain_text", "text": "New request"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "private_metadata": json.dumps({"kind": None, **(metadata or {})}, separators=(",", ":")),
+        "blocks": [
+            {
+                "type": "section",
+                "block_id": "kind",
+                "text": {"type": "mrkdwn", "text": "What do you need decided?"},
+                "accessory": {"type": "static_select", "action_id": PICK_KIND, "options": options},
+            }
+        ],
+    }
+
+
+def reason_modal(*, verdict: str, request_id: int, ref: str, fields_hash: str | None) -> Block:
+    """Reject, or ask for changes: a required reason before anything is recorded."""
+    rejecting = verdict == "reject"
+    return {
+        "type": "modal",
+        "callback_id": REASON_VIEW,
+        "title": {
+            "type": "plain_text",
+            "text": clip(f"{'Reject' if rejecting else 'Changes to'} {ref}", MAX_MODAL_TITLE),
+        },
+        "submit": {"type": "plain_text", "text": "Reject" if rejecting else "Send back"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "private_metadata": json.dumps({"r": request_id, "h": fields_hash, "verdict": verdict}, separators=(",", ":")),
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "reason",
+                "label": {"type": "plain_text", "text": "Why?" if rejecting else "What needs to change?"},
+                "element": {"type": "plain_text_input", "action_id": "value", "multiline": True, "max_length": 1000},
+            }
+        ],
+    }
+
+
+def home_view(*, waiting: Sequence[Card], mine: Sequence[Card], delegation: str | None, more_waiting: int = 0) -> Block:
+    """App Home: what waits on me (with buttons), my requests, and my delegation."""
+    blocks: list[Block] = [{"type": "header", "text": {"type": "plain_text", "text": "Waiting on you"}}]
+    budget = MAX_VIEW_BLOCKS - 8  # room for the other sections
+    shown = 0
+    if not waiting:
+        blocks.append(_section("Nothing waits on you. :sparkles:"))
+    for card in waiting:
+        rendered = _compact(card, buttons=True)
+        if len(blocks) + len(rendered) > budget // 2:
+            break
+        blocks += rendered
+        shown += 1
+    hidden = len(waiting) - shown + more_waiting
+    if hidden > 0:
+        blocks.append(_context(f"…and {hidden} more waiting on you."))
+    blocks.append({"type": "header", "text": {"type": "plain_text", "text": "Your requests"}})
+    if not mine:
+        blocks.append(_section("You have no open requests. File one with `/request`."))
+    listed = 0
+    for card in mine:
+        if len(blocks) + 1 > budget:
+            break
+        blocks.append(_compact(card, buttons=False)[0])
+        listed += 1
+    if len(mine) > listed:
+        blocks.append(_context(f"…and {len(mine) - listed} more."))
+    blocks.append({"type": "divider"})
+    blocks.append(
+        _context(delegation or "You have not delegated your approvals. `/signoff delegate @someone until YYYY-MM-DD`")
+    )
+    return {"type": "home", "blocks": blocks[:MAX_VIEW_BLOCKS]}
+
+
+def _compact(card: Card, *, buttons: bool) -> list[Block]:
+    summary = "; ".join(f"{escape(f.label)}: {escape(clip(f.value, 80))}" for f in card.fields[:4])
+    progress = " · ".join(escape(step) for step in card.progress)
+    state = "" if card.state is State.PENDING else f" — {_STATE_WORDS.get(card.state, '')}"
+    text = f"*{escape(card.title)}* `{card.ref}` from {mention(card.requester)}{state}\n{summary}"
+    if progress:
+        text += f"\n{progress}"
+    blocks: list[Block] = [_section(text)]
+    if buttons:
+        value = button_value(card)
+        blocks.append(
+            {
+                "type": "actions",
+                "elements": [
+                    _button("Approve", APPROVE, value, "primary"),
+                    _button("Reject", REJECT, value, "danger"),
+                    _button("Ask for changes", CHANGES, value),
+                ],
+            }
+        )
+    return blocks

@@ -1,0 +1,421 @@
+"""A local Slack Web API for tests and demos: no workspace, no network beyond loopback.
+
+Point a ``WebClient`` (or ``SIGNOFF_SLACK_API_URL``) at ``emulator.api_url``. The emulator
+
+- answers the Web API methods Signoff calls (chat, conversations.open, views, users.info,
+  auth.test) and ``response_url`` posts, keeping the messages and views it was given;
+- checks every call the way Slack does: the method must exist in Slack's published Web API
+  description, required arguments must be present (``invalid_arguments``), the token must
+  look like one (``not_authed`` / ``invalid_auth``), and Block Kit limits must hold
+  (``invalid_blocks``: 50 blocks per message, 100 per view, 3000 characters per section
+  text, 75 per button text, 255 per action_id, 24 per modal title);
+- records every call, and lets a test wait for calls with a bounded wait;
+- injects faults on demand: HTTP 429 with ``Retry-After``, 5xx, slow answers, or any Slack
+  error (``invalid_auth``, ``channel_not_found``, …), for a number of calls.
+
+It is a supported module: use it in your own tests as ``with SlackEmulator() as slack: …``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+JSON_FIELDS = ("blocks", "attachments", "view", "metadata")
+
+
+@dataclass(frozen=True)
+class Call:
+    """One Web API call as the emulator received it (arguments decoded) and answered it."""
+
+    method: str
+    args: dict[str, Any]
+    ok: bool
+    error: str | None = None
+    status: int = 200
+
+
+@dataclass
+class Fault:
+    status: int = 200
+    error: str | None = None
+    retry_after: int | None = None
+    delay: float = 0.0
+    times: int = 1
+
+
+@dataclass
+class Message:
+    channel: str
+    ts: str
+    text: str
+    blocks: list[dict[str, Any]]
+    updates: int = 0
+
+
+@cache
+def web_api_methods() -> dict[str, frozenset[str]]:
+    """Method name → its required arguments (besides ``token``), from Slack's Web API description."""
+    spec_file = resources.files("bot.slack") / "spec" / "slack_web_openapi_v2.json"
+    spec = json.loads(spec_file.read_text(encoding="utf-8"))
+    methods: dict[str, frozenset[str]] = {}
+    for path, operations in spec["paths"].items():
+        required: set[str] = set()
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("required") and parameter.get("name") != "token":
+                    required.add(parameter["name"])
+        methods[path.lstrip("/")] = frozenset(required)
+    return methods
+
+
+def block_problems(blocks: list[Any], *, limit: int) -> list[str]:
+    """What Slack would refuse in ``blocks``; empty when they are valid as far as we check."""
+    problems: list[str] = []
+    if len(blocks) > limit:
+        problems.append(f"{len(blocks)} blocks (at most {limit})")
+    for index, block in enumerate(blocks):
+        if not isinstance(block, dict) or "type" not in block:
+            problems.append(f"block {index} has no type")
+            continue
+        text = block.get("text")
+        if block["type"] == "section" and isinstance(text, dict) and len(text.get("text", "")) > 3000:
+            problems.append(f"block {index}: section text of {len(text['text'])} characters (at most 3000)")
+        if block["type"] == "section" and len(block.get("fields", [])) > 10:
+            problems.append(f"block {index}: more than 10 section fields")
+        for element in _elements(block):
+            if element.get("type") == "button" and len(element.get("text", {}).get("text", "")) > 75:
+                problems.append(f"block {index}: button text over 75 characters")
+            if len(str(element.get("action_id", ""))) > 255:
+                problems.append(f"block {index}: action_id over 255 characters")
+    return problems
+
+
+def _elements(block: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    for key in ("elements", "accessory", "element"):
+        value = block.get(key)
+        if isinstance(value, dict):
+            yield value
+        elif isinstance(value, list):
+            yield from (v for v in value if isinstance(v, dict))
+
+
+class SlackEmulator:
+    """A Slack Web API on 127.0.0.1, in a background thread. Use as a context manager."""
+
+    def __init__(
+        self, *, host: str = "127.0.0.1", port: int = 0, bot_user: str = "U0SIGNOFF", team: str = "T0EMULATOR"
+    ):
+        self.bot_user = bot_user
+        self.team = team
+        self.calls: list[Call] = []
+        self.responses: list[tuple[str, dict[str, Any]]] = []
+        self.messages: dict[tuple[str, str], Message] = {}
+        self.home_views: dict[str, dict[str, Any]] = {}
+        self.views: dict[str, dict[str, Any]] = {}
+        self.user_timezones: dict[str, str] = {}
+        self._faults: dict[str, list[Fault]] = {}
+        self._used_triggers: set[str] = set()
+        self._ts = itertools.count(1)
+        self._condition = threading.Condition()
+        self._server = ThreadingHTTPServer((host, port), self._handler())
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def api_url(self) -> str:
+        """The Web API base URL, with its trailing slash, for ``WebClient(base_url=…)``."""
+        return f"{self.base_url}/api/"
+
+    def response_url(self, key: str = "cmd") -> str:
+        return f"{self.base_url}/response/{key}"
+
+    def start(self) -> SlackEmulator:
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="slack-emulator", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> SlackEmulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- what tests use --------------------------------------------------------------------------
+
+    def fail(
+        self,
+        method: str,
+        *,
+        status: int = 200,
+        error: str | None = None,
+        retry_after: int | None = None,
+        delay: float = 0.0,
+        times: int = 1,
+    ) -> None:
+        """Answer the next ``times`` calls of ``method`` with a fault (429 needs ``retry_after``)."""
+        if status == 429 and retry_after is None:
+            retry_after = 1
+        with self._condition:
+            self._faults.setdefault(method, []).append(Fault(status, error, retry_after, delay, times))
+
+    def calls_to(self, method: str, *, ok: bool | None = True) -> list[Call]:
+        with self._condition:
+            return [c for c in self.calls if c.method == method and (ok is None or c.ok is ok)]
+
+    def wait_for(self, predicate: Callable[[SlackEmulator], bool], *, timeout: float = 10.0) -> bool:
+        """Wait until ``predicate(self)`` holds (re-checked at every call), at most ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        with self._condition:
+            while not predicate(self):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._condition.wait(remaining)
+            return True
+
+    def messages_in(self, channel: str) -> list[Message]:
+        with self._condition:
+            return [m for (c, _), m in self.messages.items() if c == channel]
+
+    # -- the Web API -----------------------------------------------------------------------------
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        emulator = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                self._dispatch()
+
+            def do_POST(self) -> None:
+                self._dispatch()
+
+            def _dispatch(self) -> None:
+                url = urlparse(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                args = _decode(body, self.headers.get("Content-Type", ""), url.query)
+                if url.path.startswith("/response/"):
+                    emulator._record_response(url.path.removeprefix("/response/"), args)
+                    self._send(200, {"ok": True})
+                    return
+                if not url.path.startswith("/api/"):
+                    self._send(404, {"ok": False, "error": "not_found"})
+                    return
+                method = url.path.removeprefix("/api/")
+                auth = self.headers.get("Authorization", "")
+                token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else args.get("token")
+                status, payload, headers = emulator._answer(method, args, token)
+                self._send(status, payload, headers)
+
+            def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+        return Handler
+
+    def _record_response(self, key: str, args: dict[str, Any]) -> None:
+        with self._condition:
+            self.responses.append((key, args))
+            self._condition.notify_all()
+
+    def _answer(
+        self, method: str, args: dict[str, Any], token: str | None
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        fault = self._next_fault(method)
+        if fault is not None and fault.delay:
+            time.sleep(fault.delay)  # a slow Slack, on purpose: the caller's timeout is under test
+        headers: dict[str, str] = {}
+        if fault is not None and (fault.status != 200 or fault.error):
+            # A refused call has no effect: nothing is posted, updated or opened.
+            status = fault.status
+            payload = {"ok": False, "error": fault.error or ("ratelimited" if status == 429 else "fatal_error")}
+            if fault.retry_after is not None:
+                headers["Retry-After"] = str(fault.retry_after)
+        else:
+            status, payload = 200, self._call(method, args, token)
+        with self._condition:
+            self.calls.append(Call(method, args, bool(payload.get("ok")), payload.get("error"), status))
+            self._condition.notify_all()
+        return status, payload, headers
+
+    def _next_fault(self, method: str) -> Fault | None:
+        with self._condition:
+            queue = self._faults.get(method)
+            if not queue:
+                return None
+            fault = queue[0]
+            fault.times -= 1
+            if fault.times <= 0:
+                queue.pop(0)
+            return fault
+
+    def _call(self, method: str, args: dict[str, Any], token: str | None) -> dict[str, Any]:
+        methods = web_api_methods()
+        if method not in methods:
+            return {"ok": False, "error": "unknown_method"}
+        if not token:
+            return {"ok": False, "error": "not_authed"}
+        if not token.startswith(("xoxb-", "xoxp-")):
+            return {"ok": False, "error": "invalid_auth"}
+        missing = sorted(name for name in methods[method] if args.get(name) in (None, ""))
+        if missing:
+            return {
+                "ok": False,
+                "error": "invalid_arguments",
+                "response_metadata": {"messages": [f"missing {m}" for m in missing]},
+            }
+        problems = self._block_problems(args)
+        if problems:
+            return {"ok": False, "error": "invalid_blocks", "response_metadata": {"messages": problems}}
+        handler = getattr(self, "_m_" + method.replace(".", "_"), None)
+        return handler(args) if handler is not None else {"ok": True}
+
+    def _block_problems(self, args: dict[str, Any]) -> list[str]:
+        problems: list[str] = []
+        if isinstance(args.get("blocks"), list):
+            problems += block_problems(args["blocks"], limit=50)
+        view = args.get("view")
+        if isinstance(view, dict):
+            problems += block_problems(view.get("blocks", []), limit=100)
+            title = view.get("title", {}).get("text", "")
+            if len(title) > 24:
+                problems.append(f"view title of {len(title)} characters (at most 24)")
+        return problems
+
+    def _m_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "url": "https://emulator.slack.test/",
+            "team": "Emulator",
+            "user": "signoff",
+            "team_id": self.team,
+            "user_id": self.bot_user,
+            "bot_id": "B0SIGNOFF",
+        }
+
+    def _m_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args["channel"])
+        if channel.startswith("U"):
+            channel = "D" + channel[1:]
+        ts = f"{1_700_000_000 + next(self._ts)}.000100"
+        message = Message(channel, ts, str(args.get("text", "")), list(args.get("blocks") or []))
+        with self._condition:
+            self.messages[(channel, ts)] = message
+        return {"ok": True, "channel": channel, "ts": ts, "message": {"text": message.text, "ts": ts}}
+
+    def _m_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        key = (str(args["channel"]), str(args["ts"]))
+        with self._condition:
+            message = self.messages.get(key)
+            if message is None:
+                return {"ok": False, "error": "message_not_found"}
+            message.text = str(args.get("text", message.text))
+            message.blocks = list(args.get("blocks") or [])
+            message.updates += 1
+        return {"ok": True, "channel": key[0], "ts": key[1]}
+
+    def _m_chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "message_ts": f"{1_700_000_000 + next(self._ts)}.000200"}
+
+    def _m_conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        users = str(args.get("users") or "")
+        if not users:
+            return {"ok": False, "error": "users_list_not_supplied"}
+        first = users.split(",")[0]
+        if not first.startswith(("U", "W")):
+            return {"ok": False, "error": "user_not_found"}
+        return {"ok": True, "channel": {"id": "D" + first[1:]}}
+
+    def _m_users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        user = str(args.get("user") or "")
+        if not user.startswith(("U", "W")):
+            return {"ok": False, "error": "user_not_found"}
+        tz = self.user_timezones.get(user, "Europe/Berlin")
+        return {"ok": True, "user": {"id": user, "name": user.lower(), "tz": tz, "is_bot": False}}
+
+    def _open_view(self, args: dict[str, Any]) -> dict[str, Any]:
+        trigger = str(args.get("trigger_id"))
+        with self._condition:
+            if trigger in self._used_triggers:
+                return {"ok": False, "error": "invalid_trigger_id"}
+            self._used_triggers.add(trigger)
+            view_id = f"V{next(self._ts):08d}"
+            view = {**args["view"], "id": view_id}
+            self.views[view_id] = view
+        return {"ok": True, "view": view}
+
+    def _m_views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        return self._open_view(args)
+
+    def _m_views_push(self, args: dict[str, Any]) -> dict[str, Any]:
+        return self._open_view(args)
+
+    def _m_views_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        view_id = str(args.get("view_id") or "")
+        with self._condition:
+            if view_id not in self.views:
+                return {"ok": False, "error": "not_found"}
+            view = {**args.get("view", {}), "id": view_id}
+            self.views[view_id] = view
+        return {"ok": True, "view": view}
+
+    def _m_views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
+        with self._condition:
+            self.home_views[str(args["user_id"])] = args["view"]
+        return {"ok": True, "view": args["view"]}
+
+
+def _decode(body: bytes, content_type: str, query: str) -> dict[str, Any]:
+    args: dict[str, Any] = {k: v[-1] for k, v in parse_qs(query).items()}
+    if body:
+        if "json" in content_type:
+            decoded = json.loads(body.decode() or "{}")
+            if isinstance(decoded, dict):
+                args.update(decoded)
+        else:
+            args.update({k: v[-1] for k, v in parse_qs(body.decode()).items()})
+    for name in JSON_FIELDS:
+        if isinstance(args.get(name), str):
+            with contextlib.suppress(ValueError):
+                args[name] = json.loads(args[name])
+    return args
+
+
+__all__ = ["Call", "SlackEmulator", "block_problems", "web_api_methods"]

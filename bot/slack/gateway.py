@@ -1,0 +1,117 @@
+"""Outbound Slack for the outbox relay: cards, card updates and DMs through the Web API.
+
+Failures become ``DeliveryError``s the relay understands: a 429 carries Slack's
+``Retry-After``; errors that will not go away by retrying (the channel is gone, the bot is
+not in it, the user left) are permanent; everything else (5xx, timeouts, connection errors)
+is retried with backoff.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from urllib.error import URLError
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
+
+from bot.domain.cards import Card
+from bot.domain.outbox import DeliveryError, MessageRef
+from bot.slack.blocks import card_blocks, card_text, notification_blocks
+
+log = logging.getLogger(__name__)
+
+PERMANENT_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "user_not_found",
+        "user_disabled",
+        "account_inactive",
+        "cannot_dm_bot",
+        "message_not_found",
+        "cant_update_message",
+        "invalid_blocks",
+        "invalid_arguments",
+        "msg_too_long",
+        "no_text",
+    }
+)
+
+
+def make_web_client(*, token: str, base_url: str, timeout: int = 10) -> WebClient:
+    """A Web API client for ``base_url`` that retries dropped connections itself.
+
+    Rate limits and 5xx answers are not retried in the client: the relay honours
+    ``Retry-After`` and backs off without holding a thread.
+    """
+    retry_handlers = [ConnectionErrorRetryHandler(max_retry_count=2)]
+    return WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=retry_handlers)
+
+
+class SlackGateway:
+    """Implements the relay's gateway with a ``WebClient``."""
+
+    def __init__(self, client: WebClient):
+        self.client = client
+        self._dm_channels: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def post_card(self, *, recipient: str, card: Card) -> MessageRef:
+        channel = self._channel_for(recipient)
+        response = self._call(
+            "chat.postMessage", channel=channel, text=card_text(card), blocks=card_blocks(card), unfurl_links=False
+        )
+        return MessageRef(str(response["channel"]), str(response["ts"]), recipient)
+
+    def update_card(self, *, ref: MessageRef, card: Card) -> None:
+        self._call("chat.update", channel=ref.channel, ts=ref.ts, text=card_text(card), blocks=card_blocks(card))
+
+    def notify(self, *, user: str, text: str, event: str, card: Card | None) -> None:
+        channel = self._channel_for(user)
+        self._call(
+            "chat.postMessage",
+            channel=channel,
+            text=text,
+            blocks=notification_blocks(text, card, event=event),
+            unfurl_links=False,
+        )
+
+    def _channel_for(self, recipient: str) -> str:
+        """A channel id as is; a person's DM channel, opened once and remembered."""
+        if not recipient.startswith(("U", "W")):
+            return recipient
+        with self._lock:
+            known = self._dm_channels.get(recipient)
+        if known is not None:
+            return known
+        response = self._call("conversations.open", users=recipient)
+        opened = response.get("channel")
+        if not isinstance(opened, dict) or "id" not in opened:
+            raise DeliveryError(f"conversations.open gave no channel for {recipient}")
+        channel = str(opened["id"])
+        with self._lock:
+            self._dm_channels[recipient] = channel
+        return channel
+
+    def _call(self, method: str, **arguments: object) -> dict[str, object]:
+        try:
+            response = self.client.api_call(method, json=arguments)
+        except SlackApiError as exc:
+            raise _delivery_error(method, exc) from None
+        except (SlackClientError, URLError, TimeoutError, OSError) as exc:
+            raise DeliveryError(f"{method}: {exc.__class__.__name__}: {exc}") from None
+        return dict(response.data) if isinstance(response.data, dict) else {}
+
+
+def _delivery_error(method: str, exc: SlackApiError) -> DeliveryError:
+    response = exc.response
+    error = str(response.get("error") or "unknown_error") if isinstance(response.data, dict) else "unknown_error"
+    if response.status_code == 429:
+        retry_after = float(response.headers.get("Retry-After", response.headers.get("retry-after", 1)))
+        return DeliveryError(f"{method}: ratelimited", retry_after=retry_after)
+    if error in PERMANENT_ERRORS:
+        return DeliveryError(f"{method}: {error}", permanent=True)
+    return DeliveryError(f"{method}: {error} (HTTP {response.status_code})")

@@ -1,0 +1,77 @@
+"""The relay delivering through the real Web API client to the emulator, Slack faults included."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import Engine, select
+
+from bot.domain.clock import FixedClock
+from bot.domain.routing import Verdict
+from bot.services.decide import decide_request
+from bot.services.relay import relay_outbox
+from bot.services.runtime import Runtime
+from bot.services.submit import submit_request
+from bot.slack.emulator import SlackEmulator
+from bot.slack.gateway import SlackGateway, make_web_client
+from storage.records import OutboxRecord
+
+
+def gateway_for(slack: SlackEmulator) -> SlackGateway:
+    return SlackGateway(make_web_client(token="xoxb-test", base_url=slack.api_url, timeout=5))
+
+
+def drain(runtime: Runtime, gateway: SlackGateway, clock: FixedClock, *, rounds: int = 30) -> None:
+    """Relay until nothing is due, moving the clock past every backoff (bounded)."""
+    for _ in range(rounds):
+        report = relay_outbox(runtime=runtime, gateway=gateway)
+        if not report.handled:
+            with runtime.uow() as uow:
+                if not uow.outbox.claim_due(now=clock.now() + timedelta(hours=1), limit=1, lease=timedelta(0)):
+                    return
+            clock.advance(timedelta(minutes=20))
+
+
+def test_cards_go_to_dms_and_are_updated_in_place(runtime: Runtime, slack: SlackEmulator, clock: FixedClock) -> None:
+    gateway = gateway_for(slack)
+    request = submit_request(runtime=runtime, kind="discount", requester="U0SAM", text="account=&lt;!channel&gt; &amp; Co amount_pct=25")
+    drain(runtime, gateway, clock)
+    posted = {m.channel: m for m in slack.messages.values()}
+    assert set(posted) == {"D0FIN1", "D0FIN2"}
+    card = posted["D0FIN1"]
+    text = " ".join(b.get("text", {}).get("text", "") for b in card.blocks if b["type"] == "section")
+    assert "*Account:* &lt;!channel&gt; &amp; Co" in text  # stored as typed, escaped again when shown
+    assert any(b["type"] == "actions" for b in card.blocks)
+
+    decide_request(runtime=runtime, request_id=request.request_id, voter="U0FIN1", verdict=Verdict.APPROVE)
+    drain(runtime, gateway, clock)
+    for message in posted.values():
+        assert message.updates == 1
+        assert not any(b["type"] == "actions" for b in message.blocks)  # buttons gone
+        assert "Approved* by <@U0FIN1>" in str(message.blocks)
+    dms = slack.messages_in("D0SAM")
+    assert [m.text for m in dms] == [f"{request.ref} was approved by <@U0FIN1>."]
+
+
+def test_rate_limits_and_server_errors_still_deliver_each_card_once(
+    runtime: Runtime, slack: SlackEmulator, clock: FixedClock
+) -> None:
+    slack.fail("chat.postMessage", status=429, retry_after=2, times=2)
+    slack.fail("chat.postMessage", status=500, times=5)
+    submit_request(runtime=runtime, kind="contract", requester="U0SAM", fields={"counterparty": "Initech"})
+    drain(runtime, gateway_for(slack), clock)
+    assert len(slack.messages_in("C0LEGAL")) == 1
+    statuses = [c.status for c in slack.calls_to("chat.postMessage", ok=None)]
+    assert statuses.count(429) == 2 and statuses.count(500) == 5 and statuses[-1] == 200
+
+
+def test_a_channel_that_is_gone_marks_the_row_dead_with_its_error(
+    runtime: Runtime, slack: SlackEmulator, engine: Engine, clock: FixedClock
+) -> None:
+    slack.fail("chat.postMessage", error="channel_not_found")
+    submit_request(runtime=runtime, kind="contract", requester="U0SAM", fields={"counterparty": "Initech"})
+    drain(runtime, gateway_for(slack), clock)
+    with engine.connect() as connection:
+        row = connection.execute(select(OutboxRecord.status, OutboxRecord.last_error).where(OutboxRecord.kind == "post_card")).one()
+    assert tuple(row) == ("dead", "chat.postMessage: channel_not_found")
+    assert len(slack.calls_to("chat.postMessage", ok=None)) == 1  # not retried
