@@ -271,7 +271,8 @@ class SlackEmulator:
         else:
             status, payload = 200, self._call(method, args, token)
         with self._condition:
-            self.calls.append(Call(method, args, bool(payload.get("ok")), payload.get("error"), status))
+            error = payload.get("error")
+            self.calls.append(Call(method, args, bool(payload.get("ok")), str(error) if error else None, status))
             self._condition.notify_all()
         return status, payload, headers
 

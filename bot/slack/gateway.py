@@ -14,6 +14,7 @@ from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry import RetryHandler
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 
 from bot.domain.cards import Card
@@ -47,7 +48,7 @@ def make_web_client(*, token: str, base_url: str, timeout: int = 10) -> WebClien
     Rate limits and 5xx answers are not retried in the client: the relay honours
     ``Retry-After`` and backs off without holding a thread.
     """
-    retry_handlers = [ConnectionErrorRetryHandler(max_retry_count=2)]
+    retry_handlers: list[RetryHandler] = [ConnectionErrorRetryHandler(max_retry_count=2)]
     return WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=retry_handlers)
 
 

@@ -34,7 +34,9 @@ def drain(runtime: Runtime, gateway: SlackGateway, clock: FixedClock, *, rounds:
 
 def test_cards_go_to_dms_and_are_updated_in_place(runtime: Runtime, slack: SlackEmulator, clock: FixedClock) -> None:
     gateway = gateway_for(slack)
-    request = submit_request(runtime=runtime, kind="discount", requester="U0SAM", text="account=&lt;!channel&gt; &amp; Co amount_pct=25")
+    request = submit_request(
+        runtime=runtime, kind="discount", requester="U0SAM", text="account=&lt;!channel&gt; &amp; Co amount_pct=25"
+    )
     drain(runtime, gateway, clock)
     posted = {m.channel: m for m in slack.messages.values()}
     assert set(posted) == {"D0FIN1", "D0FIN2"}
@@ -72,6 +74,8 @@ def test_a_channel_that_is_gone_marks_the_row_dead_with_its_error(
     submit_request(runtime=runtime, kind="contract", requester="U0SAM", fields={"counterparty": "Initech"})
     drain(runtime, gateway_for(slack), clock)
     with engine.connect() as connection:
-        row = connection.execute(select(OutboxRecord.status, OutboxRecord.last_error).where(OutboxRecord.kind == "post_card")).one()
+        row = connection.execute(
+            select(OutboxRecord.status, OutboxRecord.last_error).where(OutboxRecord.kind == "post_card")
+        ).one()
     assert tuple(row) == ("dead", "chat.postMessage: channel_not_found")
     assert len(slack.calls_to("chat.postMessage", ok=None)) == 1  # not retried
