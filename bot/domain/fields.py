@@ -51,6 +51,8 @@ _COMMON = frozenset({"type", "required", "label", "help"})
 
 #: Slack limits a plain_text_input to 3000 characters; longer text could never be entered.
 TEXT_LIMIT = 3000
+#: Slack's limits for a select menu: how many options, and how long each one's text.
+MAX_OPTIONS, MAX_OPTION_LENGTH = 100, 75
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
@@ -105,6 +107,12 @@ class FieldSpec(BaseModel):
                 raise ValueError(f"a {self.type} field needs a non-empty list of options")
             if len({o.casefold() for o in self.options}) != len(self.options):
                 raise ValueError("options must be unique")
+            if len(self.options) > MAX_OPTIONS:
+                raise ValueError(
+                    f"a Slack menu shows at most {MAX_OPTIONS} options; this field has {len(self.options)}"
+                )
+            if any(len(o) > MAX_OPTION_LENGTH for o in self.options):
+                raise ValueError(f"options are at most {MAX_OPTION_LENGTH} characters (Slack's limit for menu text)")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"min ({self.min:g}) is larger than max ({self.max:g})")
         if self.pattern is not None:

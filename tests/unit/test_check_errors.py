@@ -198,3 +198,9 @@ def test_yaml_pitfalls_get_a_hint(old: str, new: str, expected: str) -> None:
     assert any(expected in str(p) for p in problems_of(broken(old, new))), [
         str(p) for p in problems_of(broken(old, new))
     ]
+
+
+def test_choices_must_fit_a_slack_menu() -> None:
+    options = ", ".join(f"o{n}" for n in range(101))
+    found = problems_of(broken("      launch: {type: date}", f"      launch: {{type: choice, options: [{options}]}}"))
+    assert any("at most 100 options; this field has 101" in p.message for p in found)
