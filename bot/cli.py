@@ -8,7 +8,9 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import logging
 import os
+import signal
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -17,10 +19,12 @@ from importlib import resources
 from pathlib import Path
 from typing import TextIO
 
+import waitress
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import __version__
+from bot.app import MAX_BODY_BYTES, ConfigurationError, Signoff, build_signoff
 from bot.domain.contracts import ContractError
 from bot.domain.explain import render_explanation
 from bot.domain.filetests import TEST_REQUESTER, run_file_tests
@@ -87,6 +91,13 @@ def _parser() -> argparse.ArgumentParser:
     database = commands.add_parser("db", help="the database schema").add_subparsers(dest="db_command", required=True)
     upgrade = database.add_parser("upgrade", help="apply pending migrations ($SIGNOFF_DATABASE_URL)")
     upgrade.set_defaults(run=_db_upgrade)
+
+    serve = commands.add_parser("serve", help="run Signoff: Slack listener, outbox relay and sweeps")
+    serve.add_argument("--no-worker", action="store_true", help="serve Slack only (run `signoff worker` elsewhere)")
+    serve.add_argument("--host", default="0.0.0.0", help="HTTP address to listen on (default: all)")  # noqa: S104
+    serve.set_defaults(run=_serve)
+    worker = commands.add_parser("worker", help="run only the outbox relay and the scheduled sweeps")
+    worker.set_defaults(run=_worker)
 
     init = commands.add_parser("init", help="write a starter signoff.yaml and .env.example")
     init.add_argument("--dir", default=".", help="where to write them (default: here)")
@@ -268,6 +279,71 @@ def _audit_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             row["data"] = json.dumps(row["data"], ensure_ascii=False, sort_keys=True)
             writer.writerow([row[c] for c in columns])
     return 0
+
+
+def _start(err: TextIO, *, http: bool) -> Signoff | None:
+    try:
+        return build_signoff(Settings(), http=http)
+    except ConfigurationError as exc:
+        print(f"signoff: {exc}", file=err)
+    except GovernanceInvalid as exc:
+        print(f"signoff: the governance file cannot be used:\n{exc}", file=err)
+    except SQLAlchemyError as exc:
+        print(f"signoff: cannot open the database at $SIGNOFF_DATABASE_URL: {exc.__class__.__name__}: {exc}", file=err)
+    return None
+
+
+def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    settings = Settings()
+    socket_mode = settings.slack_app_token is not None
+    signoff = _start(err, http=not socket_mode)
+    if signoff is None:
+        return 1
+    _log_setup()
+    signal.signal(signal.SIGHUP, lambda *_: signoff.governance.reload())
+    if not args.no_worker:
+        signoff.run_worker()
+    if socket_mode:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        assert settings.slack_app_token is not None
+        SocketModeHandler(signoff.bolt, settings.slack_app_token.get_secret_value()).connect()  # type: ignore[no-untyped-call]
+        app = signoff.health_only()
+        print(f"signoff: Socket Mode; health check on :{settings.port}/healthz", file=out, flush=True)
+    else:
+        app = signoff.wsgi()
+        print(f"signoff: listening on {args.host}:{settings.port} (/slack/events, /healthz)", file=out, flush=True)
+    waitress.serve(
+        app,
+        host=args.host,
+        port=settings.port,
+        threads=16,
+        max_request_body_size=MAX_BODY_BYTES,
+        ident="signoff",
+        _quiet=True,
+    )
+    signoff.stopping.set()
+    return 0
+
+
+def _worker(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    signoff = _start(err, http=False)
+    if signoff is None:
+        return 1
+    _log_setup()
+    signal.signal(signal.SIGHUP, lambda *_: signoff.governance.reload())
+    signal.signal(signal.SIGTERM, lambda *_: signoff.stopping.set())
+    print("signoff: worker running (outbox relay, sweeps)", file=out, flush=True)
+    for thread in signoff.run_worker():
+        while thread.is_alive():
+            thread.join(timeout=1)
+    return 0
+
+
+def _log_setup() -> None:
+    logging.basicConfig(
+        level=os.environ.get("SIGNOFF_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
 
 def _init(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

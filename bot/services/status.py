@@ -24,6 +24,8 @@ class StatusView:
     card: Card | None
     receipt: dict[str, Any] = field(default_factory=dict)
     lapses_at: datetime | None = None
+    #: The fields as stored (for an Amend form to start from); empty for outsiders.
+    fields: dict[str, Any] = field(default_factory=dict)
 
     @property
     def visible(self) -> bool:
@@ -55,6 +57,7 @@ def request_status(*, runtime: Runtime, request_id: int, viewer: str) -> StatusV
         build_card(governance, request, who),
         receipt,
         request.lapses_at,
+        dict(request.fields),
     )
 
 
@@ -62,6 +65,8 @@ def request_status(*, runtime: Runtime, request_id: int, viewer: str) -> StatusV
 class Summary:
     waiting_on_me: tuple[Card, ...]
     my_requests: tuple[Card, ...]
+    #: "Dana approves for you until 2026-12-24", or None.
+    delegation: str | None = None
 
 
 def summary_for(*, runtime: Runtime, user: str, limit: int = 20) -> Summary:
@@ -83,4 +88,11 @@ def summary_for(*, runtime: Runtime, user: str, limit: int = 20) -> Summary:
             if len(waiting) >= limit:
                 break
         mine = [build_card(governance, r, None) for r in uow.requests.of_requester(user, open_only=True, limit=limit)]
-    return Summary(tuple(waiting), tuple(mine))
+    mine_out = next((d for d in delegations if d.delegator == user), None)
+    mine_in = [d.delegator for d in delegations if d.delegate == user]
+    notes = []
+    if mine_out is not None:
+        notes.append(f"<@{mine_out.delegate}> approves for you until the end of {mine_out.until.isoformat()}.")
+    if mine_in:
+        notes.append("You approve for " + ", ".join(f"<@{d}>" for d in mine_in) + ".")
+    return Summary(tuple(waiting), tuple(mine), " ".join(notes) or None)

@@ -1,0 +1,169 @@
+"""The composition root: everything Signoff runs is built here from ``Settings``, nothing at import.
+
+``build_signoff`` makes the engine, the runtime the use cases share, the Bolt app with its
+listeners, and the outbox relay and scheduled sweeps. ``serve`` and ``worker`` in the CLI
+start what they need of it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from sqlalchemy import Engine
+
+import handlers
+from bot.domain.clock import Clock, SystemClock
+from bot.domain.governance import Governance, GovernanceInvalid
+from bot.governance_file import load_governance_file
+from bot.services.relay import relay_outbox
+from bot.services.runtime import Runtime
+from bot.services.sweeps import escalate_due, expire_due, lapse_due
+from bot.settings import Settings
+from bot.slack.gateway import SlackGateway, make_web_client
+from storage.engine import create_db_engine
+from storage.migrate import upgrade
+from storage.uow import SqlUnitOfWorkFactory
+
+log = logging.getLogger("signoff")
+
+#: Bolt runs each listener on a pool; its default of 5 threads starves under a burst of clicks.
+LISTENER_THREADS = 32
+#: Requests larger than this are refused (413) before their body is read.
+MAX_BODY_BYTES = 1024 * 1024
+SWEEP_SECONDS = 30
+
+
+class GovernanceHolder:
+    """The governance in force; ``reload`` swaps it only for a file that loads without errors."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._current = load_governance_file(path)
+        self._lock = threading.Lock()
+
+    def current(self) -> Governance:
+        return self._current
+
+    def reload(self) -> bool:
+        try:
+            fresh = load_governance_file(self.path)
+        except GovernanceInvalid as exc:
+            log.error("governance reload refused, keeping %s:\n%s", self._current.version[:12], exc)
+            return False
+        with self._lock:
+            self._current = fresh
+        log.info("governance %s loaded from %s", fresh.version[:12], self.path)
+        return True
+
+
+@dataclass
+class Signoff:
+    settings: Settings
+    engine: Engine
+    governance: GovernanceHolder
+    runtime: Runtime
+    bolt: App
+    gateway: SlackGateway
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+    def wsgi(self) -> Any:
+        """The HTTP app: Slack at ``/slack/events``, a health check at ``/healthz``, 413 for huge bodies."""
+        slack = SlackRequestHandler(self.bolt)
+
+        def application(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+            path = environ.get("PATH_INFO", "")
+            if path == "/healthz":
+                start_response("200 OK", [("Content-Type", "text/plain")])
+                return [b"ok"]
+            try:
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            if length > MAX_BODY_BYTES:
+                start_response("413 Payload Too Large", [("Content-Type", "text/plain")])
+                return [b"request body too large"]
+            return slack(environ, start_response)
+
+        return application
+
+    def health_only(self) -> Any:
+        def application(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+            ok = environ.get("PATH_INFO", "") == "/healthz"
+            start_response("200 OK" if ok else "404 Not Found", [("Content-Type", "text/plain")])
+            return [b"ok" if ok else b"not found"]
+
+        return application
+
+    def run_worker(self, *, relay_pause: float = 1.0) -> list[threading.Thread]:
+        """Start the outbox relay and the sweeps in background threads (until ``stopping`` is set)."""
+        threads = [
+            threading.Thread(target=self._relay_loop, args=(relay_pause,), name="signoff-relay", daemon=True),
+            threading.Thread(target=self._sweep_loop, name="signoff-sweeps", daemon=True),
+        ]
+        for thread in threads:
+            thread.start()
+        return threads
+
+    def _relay_loop(self, pause: float) -> None:
+        while not self.stopping.is_set():
+            try:
+                report = relay_outbox(runtime=self.runtime, gateway=self.gateway)
+            except Exception:  # the loop must outlive a database hiccup; the row stays due
+                log.exception("outbox relay pass failed; retrying")
+                report = None
+            if report is None or not report.handled:
+                self.stopping.wait(pause)
+
+    def _sweep_loop(self) -> None:
+        while True:
+            for sweep in (escalate_due, expire_due, lapse_due):
+                try:
+                    sweep(runtime=self.runtime)
+                except Exception:  # one failing sweep must not stop the others, nor the next pass
+                    log.exception("%s failed; it runs again in %ss", sweep.__name__, SWEEP_SECONDS)
+            if self.stopping.wait(SWEEP_SECONDS):
+                return
+
+
+class ConfigurationError(Exception):
+    """Settings that cannot work; the message says which and how to fix it."""
+
+
+def build_signoff(
+    settings: Settings, *, http: bool = True, clock: Clock | None = None, migrate: bool = True
+) -> Signoff:
+    """Build every part of Signoff from settings. Fails early, with a clear message, on bad config.
+
+    In HTTP mode every request's signature is verified, so the signing secret is required.
+    """
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    if not token:
+        raise ConfigurationError("SLACK_BOT_TOKEN is required (xoxb-…)")
+    if http and settings.slack_signing_secret is None:
+        raise ConfigurationError(
+            "SLACK_SIGNING_SECRET is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)"
+        )
+    holder = GovernanceHolder(settings.config)
+    engine = create_db_engine(settings.database_url)
+    if migrate:
+        upgrade(engine)
+    runtime = Runtime(uow=SqlUnitOfWorkFactory(engine), governance=holder.current, clock=clock or SystemClock())
+    client = make_web_client(token=token, base_url=settings.slack_api_url)
+    secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    bolt = App(
+        signing_secret=secret,
+        client=client,
+        token_verification_enabled=False,
+        request_verification_enabled=http,
+        listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="signoff-listener"),
+    )
+    handlers.register(bolt, runtime)  # the bot token travels in `client`
+    return Signoff(settings, engine, holder, runtime, bolt, SlackGateway(client))

@@ -1,0 +1,165 @@
+"""Slash commands: /request, /exception and /signoff. Parse, call one service, answer in the ack."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.domain.contracts import ContractError
+from bot.domain.errors import SignoffError
+from bot.domain.explain import render_explanation
+from bot.domain.governance import UnknownKind
+from bot.domain.governance_spec import Category
+from bot.domain.requests import parse_request_id
+from bot.domain.slash_text import SlashTextError, split_slash_text
+from bot.services.amend import amend_request
+from bot.services.cancel import cancel_request
+from bot.services.delegate import end_delegation, start_delegation
+from bot.services.explain import explain_request
+from bot.services.runtime import Runtime
+from bot.services.status import request_status, summary_for
+from bot.services.submit import submit_request
+from bot.slack.blocks import escape, kind_picker_modal, request_modal
+from handlers.replies import contract_problems, help_text, status_reply, submission_reply, summary_reply, unknown_kind
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App, runtime: Runtime) -> None:
+    def file_request(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
+        category = Category.EXCEPTION if command["command"].endswith("exception") else Category.APPROVAL
+        _file(runtime, ack, command, client, category)
+
+    for name in ("/request", "/exception"):
+        app.command(name)(file_request)
+
+    @app.command("/signoff")
+    def signoff(ack: Ack, command: dict[str, Any]) -> None:
+        ack(_signoff(runtime, command))
+
+
+def _file(runtime: Runtime, ack: Ack, command: dict[str, Any], client: WebClient, category: Category) -> None:
+    governance = runtime.governance()
+    text = str(command.get("text") or "").strip()
+    word, _, rest = text.partition(" ")
+    if word.lower() in ("help", "?"):
+        ack(help_text(governance, command=command["command"]))
+        return
+    if not word:
+        ack()
+        kinds = [(n, k.title) for n, k in sorted(governance.kinds.items()) if k.category is category]
+        _open(
+            client,
+            command,
+            kind_picker_modal(kinds, metadata={"category": str(category)}),
+            fallback=help_text(governance),
+        )
+        return
+    try:
+        kind = governance.kind(word)
+        if not rest.strip():
+            ack()
+            modal = request_modal(kind=kind.name, title=kind.title, fields=kind.contract.fields)
+            _open(client, command, modal, fallback=help_text(governance))
+            return
+        submission = submit_request(
+            runtime=runtime,
+            kind=word,
+            text=rest,
+            requester=command["user_id"],
+            idempotency_key=command.get("trigger_id"),
+            category=category,
+        )
+    except UnknownKind as exc:
+        ack(unknown_kind(exc.name, exc.known))
+    except ContractError as exc:
+        # Nothing was stored. Show the form with what they typed and what is wrong; where no
+        # form can open, the reply names every bad field and the usage.
+        ack()
+        kind = governance.kind(word)
+        notice = "; ".join(str(p) for p in exc.problems)
+        modal = request_modal(
+            kind=kind.name, title=kind.title, fields=kind.contract.fields, values=exc.partial_values, notice=notice
+        )
+        _open(client, command, modal, fallback=contract_problems(exc, governance))
+    except SignoffError as exc:
+        ack(f":no_entry: {exc}")
+    else:
+        ack(submission_reply(submission))
+
+
+def _open(client: WebClient, command: dict[str, Any], view: dict[str, Any], *, fallback: str) -> None:
+    """Open a modal on the command's trigger_id; if Slack refuses, say the fallback instead."""
+    try:
+        client.views_open(trigger_id=command["trigger_id"], view=view)
+    except SlackApiError as exc:
+        log.warning("views.open failed (%s); answering in text", exc.response.get("error"))
+        client.chat_postEphemeral(channel=command["channel_id"], user=command["user_id"], text=fallback)
+
+
+def _signoff(runtime: Runtime, command: dict[str, Any]) -> str:
+    governance = runtime.governance()
+    user = command["user_id"]
+    text = str(command.get("text") or "").strip()
+    verb, _, rest = text.partition(" ")
+    verb = verb.lower()
+    try:
+        if verb == "":
+            return summary_reply(summary_for(runtime=runtime, user=user))
+        if verb in ("help", "?"):
+            return help_text(governance)
+        if verb in ("status", "cancel", "amend"):
+            ref, _, more = rest.strip().partition(" ")
+            request_id = parse_request_id(ref)
+            if request_id is None:
+                return f"Which request? Try `/signoff {verb} REQ-42`."
+            if verb == "status":
+                return status_reply(request_status(runtime=runtime, request_id=request_id, viewer=user))
+            if verb == "cancel":
+                cancel_request(runtime=runtime, request_id=request_id, requester=user)
+                return f"`REQ-{request_id}` is cancelled; its cards are updated."
+            return submission_reply(
+                amend_request(runtime=runtime, request_id=request_id, requester=user, text=more), amended=True
+            )
+        if verb == "explain":
+            kind, _, fields = rest.strip().partition(" ")
+            resolution = explain_request(runtime=runtime, kind=kind, text=fields, requester=user)
+            return (
+                "```"
+                + render_explanation(governance, resolution).replace("```", "'''")
+                + "```\n_Dry run: nothing was stored._"
+            )
+        if verb == "delegate":
+            return _delegate(runtime, user, rest)
+    except UnknownKind as exc:
+        return unknown_kind(exc.name, exc.known)
+    except ContractError as exc:
+        return contract_problems(exc, governance)
+    except SignoffError as exc:
+        return f":no_entry: {exc}"
+    return f"I don't know `{escape(verb)}`.\n" + help_text(governance)
+
+
+def _delegate(runtime: Runtime, user: str, rest: str) -> str:
+    if rest.strip().lower() == "off":
+        ended = end_delegation(runtime=runtime, delegator=user)
+        return f"Delegation to <@{ended.delegate}> ended." if ended else "You had no delegation."
+    try:
+        words = split_slash_text(rest).words
+    except SlashTextError as exc:
+        return f"{escape(str(exc))}. Try `/signoff delegate @dana until 2026-12-24`."
+    delegate = next((w[2:].split("|")[0].rstrip(">") for w in words if w.startswith("<@")), None)
+    until_text = words[words.index("until") + 1] if "until" in words and words.index("until") + 1 < len(words) else None
+    if delegate is None or until_text is None:
+        return "Try `/signoff delegate @dana until 2026-12-24` (or `/signoff delegate off`)."
+    try:
+        until = date.fromisoformat(until_text)
+    except ValueError:
+        return f"`{escape(until_text)}` is not a date; write it as YYYY-MM-DD."
+    delegation = start_delegation(runtime=runtime, delegator=user, delegate=delegate, until=until)
+    return f"Until the end of {delegation.until.isoformat()}, <@{delegation.delegate}> may approve wherever you may."

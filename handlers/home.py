@@ -1,0 +1,25 @@
+"""App Home: published when someone opens it — what waits on them, their requests, their delegation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.services.runtime import Runtime
+from bot.services.status import summary_for
+from bot.slack.blocks import home_view
+
+
+def register(app: App, runtime: Runtime) -> None:
+    @app.event("app_home_opened")
+    def publish_home(event: dict[str, Any], client: WebClient) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        user = event["user"]
+        summary = summary_for(runtime=runtime, user=user, limit=200)
+        client.views_publish(
+            user_id=user,
+            view=home_view(waiting=summary.waiting_on_me, mine=summary.my_requests, delegation=summary.delegation),
+        )

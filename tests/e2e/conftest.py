@@ -1,0 +1,181 @@
+"""`signoff serve` as a subprocess over HTTP, its Web API pointed at the emulator, requests signed like Slack."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from bot.slack.emulator import SlackEmulator
+from tests.conftest import ROOT
+from tests.services.conftest import LIFECYCLE
+
+SECRET = "e2e-signing-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Reply:
+    status: int
+    body: str
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class SignoffProcess:
+    """A running `signoff serve`, and ways to talk to it as Slack would."""
+
+    def __init__(self, url: str, slack: SlackEmulator, process: subprocess.Popen[str]):
+        self.url = url
+        self.slack = slack
+        self.process = process
+        self._triggers = 0
+
+    def trigger(self) -> str:
+        self._triggers += 1
+        return f"trigger-{self._triggers}-{time.monotonic_ns()}"
+
+    def post(self, body: bytes, content_type: str, *, timestamp: int | None = None, secret: str = SECRET) -> Reply:
+        stamp = str(timestamp if timestamp is not None else int(time.time()))
+        signature = "v0=" + hmac.new(secret.encode(), f"v0:{stamp}:".encode() + body, hashlib.sha256).hexdigest()
+        request = urllib.request.Request(
+            f"{self.url}/slack/events",
+            data=body,
+            headers={"Content-Type": content_type, "X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": signature},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return Reply(response.status, response.read().decode())
+        except urllib.error.HTTPError as exc:
+            return Reply(exc.code, exc.read().decode())
+
+    def command(self, command: str, text: str, *, user: str = "U0SAM", trigger: str | None = None, **kw: Any) -> Reply:
+        form = {
+            "command": command,
+            "text": text,
+            "user_id": user,
+            "user_name": user.lower(),
+            "channel_id": "C0GENERAL",
+            "team_id": "T0EMULATOR",
+            "trigger_id": trigger or self.trigger(),
+            "response_url": self.slack.response_url(f"cmd-{user}"),
+            **kw,
+        }
+        return self.post(urlencode(form).encode(), "application/x-www-form-urlencoded")
+
+    def interact(self, payload: dict[str, Any]) -> Reply:
+        payload.setdefault("trigger_id", self.trigger())
+        payload.setdefault("team", {"id": "T0EMULATOR"})
+        payload.setdefault("api_app_id", "A0SIGNOFF")
+        return self.post(urlencode({"payload": json.dumps(payload)}).encode(), "application/x-www-form-urlencoded")
+
+    def click(self, action_id: str, value: str, *, user: str) -> Reply:
+        return self.interact(
+            {
+                "type": "block_actions",
+                "user": {"id": user},
+                "actions": [{"action_id": action_id, "value": value, "type": "button", "block_id": "b"}],
+                "response_url": self.slack.response_url(f"click-{user}"),
+                "container": {"type": "message"},
+                "channel": {"id": "D0X"},
+            }
+        )
+
+    def submit_view(self, view: dict[str, Any], values: dict[str, dict[str, Any]], *, user: str) -> Reply:
+        state = {"values": {block: {"value": element} for block, element in values.items()}}
+        return self.interact({"type": "view_submission", "user": {"id": user}, "view": {**view, "state": state}})
+
+    def event(self, event: dict[str, Any]) -> Reply:
+        body = {
+            "type": "event_callback",
+            "team_id": "T0EMULATOR",
+            "api_app_id": "A0SIGNOFF",
+            "event": event,
+            "event_id": f"Ev{time.monotonic_ns()}",
+        }
+        return self.post(json.dumps(body).encode(), "application/json")
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen[str], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"signoff serve exited: {process.stderr.read() if process.stderr else ''}")
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.05)  # polling a port that is not open yet: there is no event to wait on
+    raise AssertionError("signoff serve did not answer /healthz in time")
+
+
+def start_serve(tmp: Path, slack: SlackEmulator, *, extra_env: dict[str, str] | None = None) -> SignoffProcess:
+    config = tmp / "signoff.yaml"
+    config.write_text(LIFECYCLE)
+    port = free_port()
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": "xoxb-e2e",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SIGNOFF_SLACK_API_URL": slack.api_url,
+        "SIGNOFF_DATABASE_URL": f"sqlite:///{tmp / 'signoff.db'}",
+        "SIGNOFF_CONFIG": str(config),
+        "SIGNOFF_PORT": str(port),
+        **(extra_env or {}),
+    }
+    env.pop("SLACK_APP_TOKEN", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_until_healthy(url, process)
+    return SignoffProcess(url, slack, process)
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+    for stream in (process.stdout, process.stderr):
+        if stream is not None:
+            stream.close()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SignoffProcess]:
+    with SlackEmulator() as slack:
+        signoff = start_serve(tmp_path_factory.mktemp("serve"), slack)
+        try:
+            yield signoff
+        finally:
+            stop(signoff.process)

@@ -1,0 +1,210 @@
+"""End to end: `signoff serve` over HTTP, requests signed as Slack signs them, the Web API emulated."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from bot.slack.blocks import APPROVE, CHANGES, REJECT
+from bot.slack.emulator import Message, SlackEmulator
+from tests.e2e.conftest import SignoffProcess
+
+WAIT = 15.0
+
+
+def cards_of(slack: SlackEmulator, ref: str) -> list[Message]:
+    with slack._condition:
+        return [m for m in slack.messages.values() if f"`{ref}`" in json.dumps(m.blocks)]
+
+
+def wait_cards(served: SignoffProcess, ref: str, count: int) -> list[Message]:
+    assert served.slack.wait_for(lambda s: len(cards_of(s, ref)) >= count, timeout=WAIT), (
+        f"{ref}: fewer than {count} cards"
+    )
+    return cards_of(served.slack, ref)
+
+
+def button(message: Message, action_id: str) -> str:
+    for block in message.blocks:
+        for element in block.get("elements", []):
+            if element.get("action_id") == action_id:
+                return str(element["value"])
+    raise AssertionError(f"no {action_id} button on the card")
+
+
+def has_buttons(message: Message) -> bool:
+    return any(b["type"] == "actions" for b in message.blocks)
+
+
+def ref_in(text: str) -> str:
+    start = text.index("`REQ-") + 1
+    return text[start : text.index("`", start)]
+
+
+def dms_to(slack: SlackEmulator, user: str) -> list[str]:
+    return [m.text for m in slack.messages_in("D" + user[1:])]
+
+
+def test_a_bad_or_stale_signature_is_refused(served: SignoffProcess) -> None:
+    body = b"command=%2Frequest&text=help&user_id=U0SAM"
+    assert served.post(body, "application/x-www-form-urlencoded", secret="wrong").status == 401
+    stale = int(time.time()) - 6 * 60
+    assert served.post(body, "application/x-www-form-urlencoded", timestamp=stale).status == 401
+    assert served.post(body, "application/x-www-form-urlencoded").status == 200
+
+
+def test_routine_requests_are_decided_in_the_acknowledgement(served: SignoffProcess) -> None:
+    approved = served.command("/request", "discount account=Acme amount_pct=5", user="U0AUTO1")
+    assert approved.status == 200
+    assert "approved by rule `small`: Small is fine. (owner <@U0FINLEAD>)" in approved.body
+    assert "`REQ-" in approved.body
+    rejected = served.command("/request", "discount account=Acme amount_pct=50", user="U0AUTO1")
+    assert "rejected by rule `over-limit`: Too much." in rejected.body
+
+
+def test_route_then_approve_updates_every_card_and_tells_the_requester_once(served: SignoffProcess) -> None:
+    reply = served.command("/request", 'discount account="Globex Corp" amount_pct=25', user="U0REQ1")
+    assert "sent to *finance*" in reply.body
+    ref = ref_in(reply.body)
+    cards = wait_cards(served, ref, 2)
+    assert {c.channel for c in cards} == {"D0FIN1", "D0FIN2"}
+    first, second = button(cards[0], APPROVE), button(cards[1], APPROVE)
+    assert served.click(APPROVE, first, user="U0FIN1").status == 200
+    assert served.slack.wait_for(lambda s: all(not has_buttons(c) for c in cards_of(s, ref)), timeout=WAIT)
+    assert all("Approved* by <@U0FIN1>" in json.dumps(c.blocks) for c in cards_of(served.slack, ref))
+    assert served.slack.wait_for(lambda s: any(ref in t for t in dms_to(s, "U0REQ1")), timeout=WAIT)
+    assert [t for t in dms_to(served.slack, "U0REQ1") if ref in t] == [f"{ref} was approved by <@U0FIN1>."]
+    again = served.click(APPROVE, second, user="U0FIN2")  # a click on the other copy, just after
+    assert again.status == 200
+    assert served.slack.wait_for(
+        lambda s: any("already approved by <@U0FIN1>" in str(r[1]) for r in s.responses), timeout=WAIT
+    )
+
+
+def test_reject_asks_for_a_reason_and_passes_it_on(served: SignoffProcess) -> None:
+    ref = ref_in(served.command("/request", "discount account=Initech amount_pct=30", user="U0REQ2").body)
+    card = wait_cards(served, ref, 1)[0]
+    served.click(REJECT, button(card, REJECT), user="U0FIN2")
+    assert served.slack.wait_for(
+        lambda s: any(c.args["view"].get("callback_id") == "signoff.reason" for c in s.calls_to("views.open")),
+        timeout=WAIT,
+    )
+    view = [c for c in served.slack.calls_to("views.open") if c.args["view"].get("callback_id") == "signoff.reason"][
+        -1
+    ].args["view"]
+    empty = served.submit_view(view, {"reason": {"type": "plain_text_input", "value": ""}}, user="U0FIN2")
+    assert empty.json()["response_action"] == "errors"
+    done = served.submit_view(
+        view, {"reason": {"type": "plain_text_input", "value": "Margin below floor"}}, user="U0FIN2"
+    )
+    assert done.status == 200 and done.body in ("", "{}")
+    assert served.slack.wait_for(lambda s: any("Margin below floor" in t for t in dms_to(s, "U0REQ2")), timeout=WAIT)
+
+
+def test_ask_for_changes_then_amend_then_approve(served: SignoffProcess) -> None:
+    ref = ref_in(served.command("/request", "discount account=Umbrella amount_pct=35", user="U0REQ3").body)
+    card = wait_cards(served, ref, 1)[0]
+    served.click(CHANGES, button(card, CHANGES), user="U0FIN1")
+    assert served.slack.wait_for(
+        lambda s: (
+            len(
+                [
+                    c
+                    for c in s.calls_to("views.open")
+                    if ref.split("-")[1] in json.dumps(c.args["view"].get("private_metadata", ""))
+                ]
+            )
+            >= 1
+        ),
+        timeout=WAIT,
+    )
+    view = [c for c in served.slack.calls_to("views.open") if c.args["view"].get("callback_id") == "signoff.reason"][
+        -1
+    ].args["view"]
+    served.submit_view(
+        view, {"reason": {"type": "plain_text_input", "value": "Attach the signed quote"}}, user="U0FIN1"
+    )
+    assert served.slack.wait_for(
+        lambda s: any("asked for changes" in t and ref in t for t in dms_to(s, "U0REQ3")), timeout=WAIT
+    )
+    amended = served.command("/signoff", f"amend {ref} amount_pct=30", user="U0REQ3")
+    assert "amended and sent to *finance*" in amended.body
+    assert served.slack.wait_for(lambda s: any(has_buttons(c) for c in cards_of(s, ref)), timeout=WAIT)
+    fresh = [c for c in cards_of(served.slack, ref) if has_buttons(c)]
+    served.click(APPROVE, button(fresh[0], APPROVE), user="U0FIN2")
+    assert served.slack.wait_for(lambda s: any(f"{ref} was approved" in t for t in dms_to(s, "U0REQ3")), timeout=WAIT)
+
+
+def test_quorum_self_approval_and_strangers(served: SignoffProcess) -> None:
+    reply = served.command("/exception", "brand asset=https://cdn.example.com/a.png until=2099-12-31", user="U0BR1")
+    assert "sent to *brand-council* (2 approvals)" in reply.body
+    ref = ref_in(reply.body)
+    card = wait_cards(served, ref, 2)[0]
+    value = button(card, APPROVE)
+    served.click(APPROVE, value, user="U0BR1")  # the requester
+    served.click(APPROVE, value, user="U0NOBODY")
+    assert served.slack.wait_for(
+        lambda s: any("someone else has to decide it" in str(r[1]) for r in s.responses), timeout=WAIT
+    )
+    assert served.slack.wait_for(
+        lambda s: any("you are not an approver" in str(r[1]) for r in s.responses), timeout=WAIT
+    )
+    served.click(APPROVE, value, user="U0BR2")
+    assert served.slack.wait_for(
+        lambda s: any("brand-council 1/2" in json.dumps(c.blocks) for c in cards_of(s, ref)), timeout=WAIT
+    )
+    served.click(APPROVE, value, user="U0BR3")
+    assert served.slack.wait_for(lambda s: any(f"{ref} was approved" in t for t in dms_to(s, "U0BR1")), timeout=WAIT)
+
+
+def test_exception_commands_and_categories(served: SignoffProcess) -> None:
+    wrong = served.command("/exception", "discount account=A amount_pct=5")
+    assert "discount is an approval kind: file it with /request" in wrong.body
+    trigger = served.trigger()
+    past = served.command("/exception", "brand asset=https://a.io/x.png until=2001-01-01", trigger=trigger)
+    assert past.status == 200
+    assert served.slack.wait_for(
+        lambda s: any(c.args.get("trigger_id") == trigger for c in s.calls_to("views.open")), timeout=WAIT
+    )
+    view = next(c for c in served.slack.calls_to("views.open") if c.args.get("trigger_id") == trigger).args["view"]
+    assert "until: must be today or later" in view["blocks"][0]["text"]["text"]
+
+
+def test_missing_fields_open_the_form_with_the_errors(served: SignoffProcess) -> None:
+    trigger = served.trigger()
+    reply = served.command("/request", "discount amount_pct=500", trigger=trigger)
+    assert reply.status == 200
+    assert served.slack.wait_for(
+        lambda s: any(c.args.get("trigger_id") == trigger for c in s.calls_to("views.open")), timeout=WAIT
+    )
+    view = next(c for c in served.slack.calls_to("views.open") if c.args.get("trigger_id") == trigger).args["view"]
+    notice = view["blocks"][0]["text"]["text"]
+    assert "account: is required" in notice and "amount_pct: must be at most 100 (got 500)" in notice
+    amount = next(b for b in view["blocks"] if b.get("block_id") == "amount_pct")
+    assert amount["element"]["initial_value"] == "500"
+
+
+def test_unknown_kind_lists_the_kinds(served: SignoffProcess) -> None:
+    reply = served.command("/request", "refund amount=5")
+    assert "There is no kind `refund`. Kinds: `brand`, `contract`, `discount`" in reply.body
+
+
+def test_app_home_is_published(served: SignoffProcess) -> None:
+    served.command("/request", "discount account=HomeCo amount_pct=20", user="U0REQ4")
+    assert served.event({"type": "app_home_opened", "user": "U0FIN2", "tab": "home"}).status == 200
+    assert served.slack.wait_for(lambda s: "U0FIN2" in s.home_views, timeout=WAIT)
+    assert "HomeCo" in json.dumps(served.slack.home_views["U0FIN2"])
+
+
+def test_mrkdwn_injection_is_escaped_on_the_card(served: SignoffProcess) -> None:
+    reply = served.command(
+        "/request", "discount account=&lt;!channel&gt; &lt;https://evil.example|bank&gt; amount_pct=22", user="U0REQ5"
+    )
+    card = wait_cards(served, ref_in(reply.body), 1)[0]
+    rendered = json.dumps(card.blocks)
+    assert "<!channel>" not in rendered and "<https://evil" not in rendered
+    assert "&lt;!channel&gt; &lt;https://evil.example|bank&gt;" in rendered
+
+
+def test_huge_bodies_are_refused(served: SignoffProcess) -> None:
+    assert served.post(b"x" * (1024 * 1024 + 1), "application/x-www-form-urlencoded").status == 413
