@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -115,7 +116,8 @@ class Signoff:
     def _relay_loop(self, pause: float) -> None:
         while not self.stopping.is_set():
             try:
-                report = relay_outbox(runtime=self.runtime, gateway=self.gateway)
+                backoff = timedelta(seconds=self.settings.retry_backoff_seconds)
+                report = relay_outbox(runtime=self.runtime, gateway=self.gateway, first_backoff=backoff)
             except Exception:  # the loop must outlive a database hiccup; the row stays due
                 log.exception("outbox relay pass failed; retrying")
                 report = None

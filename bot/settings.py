@@ -18,3 +18,5 @@ class Settings(BaseSettings):
     database_url: str = Field(default="sqlite:///signoff.db", alias="SIGNOFF_DATABASE_URL")
     slack_api_url: str = Field(default="https://slack.com/api/", alias="SIGNOFF_SLACK_API_URL")
     port: int = Field(default=3000, alias="SIGNOFF_PORT", ge=1, le=65535)
+    #: The relay's first wait after a failed delivery; each further failure doubles it (at most 15 min).
+    retry_backoff_seconds: float = Field(default=5.0, alias="SIGNOFF_RETRY_BACKOFF", gt=0, le=900)

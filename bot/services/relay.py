@@ -16,7 +16,8 @@ from typing import Protocol
 
 from bot.domain.cards import Card
 from bot.domain.lifecycle import State
-from bot.domain.outbox import DeliveryError, IntentKind, MessageRef, OutboxItem, post_card
+from bot.domain.outbox import DeliveryError, Intent, IntentKind, MessageRef, OutboxItem, notify, post_card
+from bot.services.ports import UnitOfWork
 from bot.services.routing import build_card, card_recipients, eligibility
 from bot.services.runtime import Runtime
 
@@ -51,7 +52,12 @@ class RelayReport:
 
 
 def relay_outbox(
-    *, runtime: Runtime, gateway: SlackGateway, batch_size: int = 50, lease: timedelta = LEASE
+    *,
+    runtime: Runtime,
+    gateway: SlackGateway,
+    batch_size: int = 50,
+    lease: timedelta = LEASE,
+    first_backoff: timedelta = FIRST_BACKOFF,
 ) -> RelayReport:
     """Deliver one batch of due outbox rows; returns what happened to them.
 
@@ -65,7 +71,7 @@ def relay_outbox(
         try:
             _deliver(runtime, gateway, item)
         except DeliveryError as error:
-            _failed(runtime, item, error, report)
+            _failed(runtime, item, error, report, first_backoff)
         else:
             with runtime.uow() as uow:
                 uow.outbox.mark_sent(item.id, now=runtime.clock.now())
@@ -137,7 +143,26 @@ def _current_card(runtime: Runtime, item: OutboxItem) -> tuple[Card | None, list
         return build_card(governance, request, who), uow.messages.for_request(item.request_id)
 
 
-def _failed(runtime: Runtime, item: OutboxItem, error: DeliveryError, report: RelayReport) -> None:
+def _tell_owner(runtime: Runtime, uow: UnitOfWork, item: OutboxItem, message: str) -> Intent | None:
+    """A DM to the kind's owner that a card could not be delivered (never about a failed DM itself)."""
+    if item.kind is not IntentKind.POST_CARD or item.request_id is None:
+        return None
+    request = uow.requests.get(item.request_id)
+    kind = runtime.governance().kinds.get(request.kind) if request is not None else None
+    if request is None or kind is None:
+        return None
+    recipient = str(item.payload.get("recipient", ""))
+    where = f"<#{recipient}>" if recipient.startswith(("C", "G")) else f"<@{recipient}>"
+    text = (
+        f"Signoff could not deliver the card of {request.ref} ({kind.title}) to {where}: {message}. "
+        "Check the governance file (is the bot in that channel, is the member still here?)."
+    )
+    return notify(item.request_id, kind.owner, event=f"undeliverable-{item.id}", text=text, version=request.version)
+
+
+def _failed(
+    runtime: Runtime, item: OutboxItem, error: DeliveryError, report: RelayReport, first_backoff: timedelta
+) -> None:
     now = runtime.clock.now()
     message = str(error)
     with runtime.uow() as uow:
@@ -150,9 +175,12 @@ def _failed(runtime: Runtime, item: OutboxItem, error: DeliveryError, report: Re
         elif error.permanent or item.attempts + 1 >= MAX_ATTEMPTS:
             uow.outbox.mark_dead(item.id, now=now, error=message)
             log.error("outbox %s (%s) is dead after %d attempts: %s", item.id, item.key, item.attempts + 1, message)
+            owner_notice = _tell_owner(runtime, uow, item, message)
+            if owner_notice is not None:
+                uow.outbox.add(owner_notice, now=now)
             report.dead += 1
         else:
-            backoff = min(FIRST_BACKOFF * 2**item.attempts, MAX_BACKOFF)
+            backoff = min(first_backoff * 2**item.attempts, MAX_BACKOFF)
             uow.outbox.retry_later(item.id, at=now + backoff, error=message)
             log.warning("outbox %s (%s) failed, retrying in %s: %s", item.id, item.key, backoff, message)
             report.retried += 1

@@ -78,4 +78,17 @@ def test_a_channel_that_is_gone_marks_the_row_dead_with_its_error(
             select(OutboxRecord.status, OutboxRecord.last_error).where(OutboxRecord.kind == "post_card")
         ).one()
     assert tuple(row) == ("dead", "chat.postMessage: channel_not_found")
-    assert len(slack.calls_to("chat.postMessage", ok=None)) == 1  # not retried
+    assert (
+        len([c for c in slack.calls_to("chat.postMessage", ok=None) if c.args["channel"] == "C0LEGAL"]) == 1
+    )  # not retried
+
+
+def test_the_kind_owner_is_told_when_a_card_cannot_be_delivered(
+    runtime: Runtime, slack: SlackEmulator, clock: FixedClock
+) -> None:
+    slack.fail("chat.postMessage", error="not_in_channel")
+    request = submit_request(runtime=runtime, kind="contract", requester="U0SAM", fields={"counterparty": "Initech"})
+    drain(runtime, gateway_for(slack), clock)
+    (notice,) = [m.text for m in slack.messages_in("D0LAWLEAD")]
+    assert notice.startswith(f"Signoff could not deliver the card of {request.ref} (Contract review) to <#C0LEGAL>")
+    assert "not_in_channel" in notice
