@@ -301,8 +301,16 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 1
     _log_setup()
     signal.signal(signal.SIGHUP, lambda *_: signoff.governance.reload())
-    if not args.no_worker:
-        signoff.run_worker()
+    workers = [] if args.no_worker else signoff.run_worker()
+
+    def shutdown(*_: object) -> None:
+        # Let a delivery in flight finish and be recorded, so a restart does not send it again.
+        signoff.stopping.set()
+        for thread in workers:
+            thread.join(timeout=15)
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, shutdown)
     if socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 

@@ -184,6 +184,11 @@ class SlackEmulator:
         with self._condition:
             self._faults.setdefault(method, []).append(Fault(status, error, retry_after, delay, times))
 
+    def clear_faults(self) -> None:
+        """Slack recovers: every queued fault is dropped."""
+        with self._condition:
+            self._faults.clear()
+
     def calls_to(self, method: str, *, ok: bool | None = True) -> list[Call]:
         with self._condition:
             return [c for c in self.calls if c.method == method and (ok is None or c.ok is ok)]

@@ -25,6 +25,8 @@ from tests.conftest import ROOT
 from tests.services.conftest import LIFECYCLE
 
 SECRET = "e2e-signing-secret"
+#: The longest a test waits for something `signoff serve` does in the background.
+WAIT_SECONDS = 15.0
 
 
 def free_port() -> int:
@@ -133,7 +135,8 @@ def wait_until_healthy(url: str, process: subprocess.Popen[str], timeout: float 
 
 def start_serve(tmp: Path, slack: SlackEmulator, *, extra_env: dict[str, str] | None = None) -> SignoffProcess:
     config = tmp / "signoff.yaml"
-    config.write_text(LIFECYCLE)
+    if not config.exists():
+        config.write_text(LIFECYCLE)
     port = free_port()
     env = {
         **os.environ,

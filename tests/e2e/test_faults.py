@@ -1,0 +1,74 @@
+"""End to end with Slack misbehaving: rate limits, server errors, and the bot killed meanwhile."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.slack.emulator import SlackEmulator
+from tests.e2e.conftest import WAIT_SECONDS, start_serve, stop
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackEmulator]:
+    with SlackEmulator() as emulator:
+        yield emulator
+
+
+def legal_cards(slack: SlackEmulator) -> int:
+    return len(slack.messages_in("C0LEGAL"))
+
+
+def test_429_twice_and_500_five_times_still_deliver_each_card_once(tmp_path: Path, slack: SlackEmulator) -> None:
+    slack.fail("chat.postMessage", status=429, retry_after=1, times=2)
+    slack.fail("chat.postMessage", status=500, times=5)
+    served = start_serve(tmp_path, slack, extra_env={"SIGNOFF_RETRY_BACKOFF": "0.2"})
+    try:
+        reply = served.command("/request", "contract counterparty=Initech", user="U0SAM")
+        assert "sent to *legal*" in reply.body
+        assert slack.wait_for(lambda s: legal_cards(s) == 1, timeout=WAIT_SECONDS * 2)
+        statuses = [c.status for c in slack.calls_to("chat.postMessage", ok=None) if c.args.get("channel") == "C0LEGAL"]
+        assert statuses == [429, 429, 500, 500, 500, 500, 500, 200]
+    finally:
+        stop(served.process)
+    assert legal_cards(slack) == 1
+
+
+def outbox_state(database: Path) -> list[tuple[str, int]]:
+    with sqlite3.connect(database) as connection:
+        return connection.execute("SELECT status, attempts FROM outbox WHERE kind = 'post_card'").fetchall()
+
+
+def test_killed_while_slack_fails_and_restarted_the_card_still_arrives_once(
+    tmp_path: Path, slack: SlackEmulator
+) -> None:
+    slack.fail("chat.postMessage", status=500, times=10_000)
+    env = {"SIGNOFF_RETRY_BACKOFF": "2"}
+    served = start_serve(tmp_path, slack, extra_env=env)
+    served.command("/request", "contract counterparty=Globex", user="U0SAM")
+    database = tmp_path / "signoff.db"
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not any(status == "pending" and attempts >= 2 for status, attempts in outbox_state(database)):
+        assert time.monotonic() < deadline, outbox_state(database)
+        time.sleep(0.05)  # polling another process's database: no event to wait on
+    served.process.send_signal(signal.SIGKILL)  # between attempts, while Slack is failing
+    served.process.wait(timeout=10)
+    stop(served.process)
+    slack.clear_faults()
+    restarted = start_serve(tmp_path, slack, extra_env=env)
+    try:
+        assert slack.wait_for(lambda s: legal_cards(s) == 1, timeout=WAIT_SECONDS * 2)
+        deadline = time.monotonic() + WAIT_SECONDS
+        while outbox_state(database)[0][0] != "sent":  # the relay records the delivery just after Slack took it
+            assert time.monotonic() < deadline, outbox_state(database)
+            time.sleep(0.05)
+    finally:
+        stop(restarted.process)
+    assert legal_cards(slack) == 1
+    ((status, attempts),) = outbox_state(database)
+    assert status == "sent" and attempts >= 3
