@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot import __version__
 from bot.app import MAX_BODY_BYTES, ConfigurationError, Signoff, build_signoff
+from bot.demo import run_demo
 from bot.domain.contracts import ContractError
 from bot.domain.explain import render_explanation
 from bot.domain.filetests import TEST_REQUESTER, run_file_tests
@@ -51,7 +52,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)
         return 2
-    code: int = args.run(args, sys.stdout, sys.stderr)
+    try:
+        code: int = args.run(args, sys.stdout, sys.stderr)
+    except BrokenPipeError:  # `signoff … | head`: the reader left, nothing to report
+        sys.stderr.close()
+        return 0
     return code
 
 
@@ -98,6 +103,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=_serve)
     worker = commands.add_parser("worker", help="run only the outbox relay and the scheduled sweeps")
     worker.set_defaults(run=_worker)
+
+    demo = commands.add_parser("demo", help="a scripted walk-through against the built-in Slack emulator")
+    demo.set_defaults(run=lambda args, out, err: run_demo(out))
 
     init = commands.add_parser("init", help="write a starter signoff.yaml and .env.example")
     init.add_argument("--dir", default=".", help="where to write them (default: here)")
