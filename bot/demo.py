@@ -59,10 +59,6 @@ class Demo:
             "x-slack-request-timestamp": stamp,
             "x-slack-signature": signature,
         }
-            "content-type": content_type,
-            "x-slack-request-timestamp": stamp,
-            "x-slack-signature": signature,
-        }
         response = self.signoff.bolt.dispatch(BoltRequest(body=body, headers=headers))
         return str(response.body or "")
 
