@@ -25,4 +25,6 @@ ENV SIGNOFF_CONFIG=/config/signoff.yaml \
     SIGNOFF_PORT=3000
 VOLUME ["/data"]
 EXPOSE 3000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
+    CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('SIGNOFF_PORT', '3000'), timeout=3)"
 CMD ["signoff", "serve"]
