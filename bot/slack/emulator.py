@@ -31,7 +31,11 @@ from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from bot.slack.socket_mode_emulator import SocketModeEmulator
+
 JSON_FIELDS = ("blocks", "attachments", "view", "metadata")
+#: Methods Slack added after the published description was made (2020), with their required arguments.
+NEWER_METHODS: dict[str, frozenset[str]] = {"apps.connections.open": frozenset()}
 
 
 @dataclass(frozen=True)
@@ -76,7 +80,7 @@ def web_api_methods() -> dict[str, frozenset[str]]:
                 if parameter.get("required") and parameter.get("name") != "token":
                     required.add(parameter["name"])
         methods[path.lstrip("/")] = frozenset(required)
-    return methods
+    return {**NEWER_METHODS, **methods}
 
 
 def block_problems(blocks: list[Any], *, limit: int) -> list[str]:
@@ -114,8 +118,15 @@ class SlackEmulator:
     """A Slack Web API on 127.0.0.1, in a background thread. Use as a context manager."""
 
     def __init__(
-        self, *, host: str = "127.0.0.1", port: int = 0, bot_user: str = "U0SIGNOFF", team: str = "T0EMULATOR"
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        bot_user: str = "U0SIGNOFF",
+        team: str = "T0EMULATOR",
+        socket_mode: SocketModeEmulator | None = None,
     ):
+        self.socket_mode = socket_mode
         self.bot_user = bot_user
         self.team = team
         self.calls: list[Call] = []
@@ -148,6 +159,8 @@ class SlackEmulator:
         return f"{self.base_url}/response/{key}"
 
     def start(self) -> SlackEmulator:
+        if self.socket_mode is not None:
+            self.socket_mode.start()
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="slack-emulator", daemon=True
         )
@@ -155,6 +168,8 @@ class SlackEmulator:
         return self
 
     def stop(self) -> None:
+        if self.socket_mode is not None:
+            self.socket_mode.stop()
         self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:
@@ -298,8 +313,9 @@ class SlackEmulator:
             return {"ok": False, "error": "unknown_method"}
         if not token:
             return {"ok": False, "error": "not_authed"}
-        if not token.startswith(("xoxb-", "xoxp-")):
-            return {"ok": False, "error": "invalid_auth"}
+        app_level = method == "apps.connections.open"
+        if not token.startswith(("xapp-",) if app_level else ("xoxb-", "xoxp-")):
+            return {"ok": False, "error": "not_allowed_token_type" if app_level else "invalid_auth"}
         missing = sorted(name for name in methods[method] if args.get(name) in (None, ""))
         if missing:
             return {
@@ -324,6 +340,11 @@ class SlackEmulator:
             if len(title) > 24:
                 problems.append(f"view title of {len(title)} characters (at most 24)")
         return problems
+
+    def _m_apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        if self.socket_mode is None:
+            return {"ok": False, "error": "socket_mode_not_enabled"}
+        return {"ok": True, "url": self.socket_mode.url}
 
     def _m_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {

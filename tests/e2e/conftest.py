@@ -139,7 +139,7 @@ def start_serve(tmp: Path, slack: SlackEmulator, *, extra_env: dict[str, str] | 
         config.write_text(LIFECYCLE)
     port = free_port()
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "SLACK_APP_TOKEN"},
         "SLACK_BOT_TOKEN": "xoxb-e2e",
         "SLACK_SIGNING_SECRET": SECRET,
         "SIGNOFF_SLACK_API_URL": slack.api_url,
@@ -148,7 +148,6 @@ def start_serve(tmp: Path, slack: SlackEmulator, *, extra_env: dict[str, str] | 
         "SIGNOFF_PORT": str(port),
         **(extra_env or {}),
     }
-    env.pop("SLACK_APP_TOKEN", None)
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1"],
         cwd=ROOT,
