@@ -87,12 +87,6 @@ def submit_request(
     else:
         values = governance.validate_fields(spec, fields or {}, at=now)
 
-    if idempotency_key is not None:
-        with runtime.uow() as uow:
-            earlier = uow.requests.by_idempotency_key(idempotency_key)
-        if earlier is not None:
-            return Submission.of(governance, earlier, replayed=True)
-
     try:
         with runtime.uow() as uow:
             resolution = resolve(governance, spec, values, requester=requester, at=now, usage=uow.requests.limit_usage)
@@ -109,7 +103,8 @@ def submit_request(
                 uow.outbox.add(route_cards(request_id, round_=request.version), now=now)
             uow.commit()
     except DuplicateKey:
-        # The same delivery raced us here and won; answer what it stored.
+        # The same delivery was seen before (a retry, or a redelivery racing us): nothing new is
+        # stored, and the answer is the one the first delivery got.
         with runtime.uow() as uow:
             earlier = uow.requests.by_idempotency_key(idempotency_key or "")
         if earlier is None:

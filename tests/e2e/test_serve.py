@@ -208,3 +208,77 @@ def test_mrkdwn_injection_is_escaped_on_the_card(served: SignoffProcess) -> None
 
 def test_huge_bodies_are_refused(served: SignoffProcess) -> None:
     assert served.post(b"x" * (1024 * 1024 + 1), "application/x-www-form-urlencoded").status == 413
+
+
+def test_the_form_path_pick_a_kind_fill_it_in_and_amend_from_the_dm(served: SignoffProcess) -> None:
+    trigger = served.trigger()
+    served.command("/request", "", user="U0REQ6", trigger=trigger)
+    assert served.slack.wait_for(
+        lambda s: any(c.args.get("trigger_id") == trigger for c in s.calls_to("views.open")), timeout=WAIT
+    )
+    picker = next(c for c in served.slack.calls_to("views.open") if c.args.get("trigger_id") == trigger).args["view"]
+    opened = next(v for v in served.slack.views.values() if v.get("private_metadata") == picker["private_metadata"])
+    served.interact(
+        {
+            "type": "block_actions",
+            "user": {"id": "U0REQ6"},
+            "view": opened,
+            "actions": [
+                {"action_id": "signoff.pick_kind", "selected_option": {"value": "discount"}, "type": "static_select"}
+            ],
+        }
+    )
+    assert served.slack.wait_for(
+        lambda s: any(c.args.get("view_id") == opened["id"] for c in s.calls_to("views.update")), timeout=WAIT
+    )
+    form = next(c for c in served.slack.calls_to("views.update") if c.args.get("view_id") == opened["id"]).args["view"]
+    assert [b["block_id"] for b in form["blocks"]] == ["account", "amount_pct", "deal_value"]
+    invalid = served.submit_view(
+        {**form, "id": opened["id"]},
+        {
+            "account": {"type": "plain_text_input", "value": "Hooli"},
+            "amount_pct": {"type": "number_input", "value": "120"},
+        },
+        user="U0REQ6",
+    )
+    assert invalid.json() == {"response_action": "errors", "errors": {"amount_pct": "must be at most 100 (got 120)"}}
+    done = served.submit_view(
+        {**form, "id": opened["id"]},
+        {
+            "account": {"type": "plain_text_input", "value": "Hooli"},
+            "amount_pct": {"type": "number_input", "value": "33"},
+        },
+        user="U0REQ6",
+    )
+    assert done.json()["response_action"] == "update"
+    ref = ref_in(done.json()["view"]["blocks"][0]["text"]["text"])
+    card = wait_cards(served, ref, 1)[0]
+    served.click(CHANGES, button(card, CHANGES), user="U0FIN1")
+    assert served.slack.wait_for(
+        lambda s: any(ref in c.args["view"]["title"]["text"] for c in s.calls_to("views.open")), timeout=WAIT
+    )
+    reason = [c for c in served.slack.calls_to("views.open") if ref in c.args["view"]["title"]["text"]][-1].args["view"]
+    served.submit_view(reason, {"reason": {"type": "plain_text_input", "value": "Lower it a bit"}}, user="U0FIN1")
+    assert served.slack.wait_for(
+        lambda s: any(ref in m.text and "asked for changes" in m.text for m in s.messages_in("D0REQ6")), timeout=WAIT
+    )
+    dm = next(m for m in served.slack.messages_in("D0REQ6") if ref in m.text and "asked for changes" in m.text)
+    amend_value = button(dm, "signoff.amend")
+    served.click("signoff.amend", amend_value, user="U0REQ6")
+    assert served.slack.wait_for(
+        lambda s: any(f"Amend {ref}" == c.args["view"]["title"]["text"] for c in s.calls_to("views.open")), timeout=WAIT
+    )
+    amend_form = next(
+        c for c in served.slack.calls_to("views.open") if c.args["view"]["title"]["text"] == f"Amend {ref}"
+    ).args["view"]
+    prefilled = {b["block_id"]: b["element"].get("initial_value") for b in amend_form["blocks"]}
+    assert prefilled["account"] == "Hooli" and prefilled["amount_pct"] == "33"
+    amended = served.submit_view(
+        {**amend_form, "id": "VAMEND"},
+        {
+            "account": {"type": "plain_text_input", "value": "Hooli"},
+            "amount_pct": {"type": "number_input", "value": "8"},
+        },
+        user="U0REQ6",
+    )
+    assert "amended and approved by rule `small`" in json.dumps(amended.json())
