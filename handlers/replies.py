@@ -6,11 +6,12 @@ from collections.abc import Sequence
 
 from bot.domain.cards import Card
 from bot.domain.contracts import ContractError
+from bot.domain.errors import mention
 from bot.domain.governance import Governance
 from bot.domain.lifecycle import State
 from bot.services.status import StatusView, Summary
 from bot.services.submit import Submission
-from bot.slack.blocks import decided_line, escape, mention, slack_time
+from bot.slack.blocks import decided_line, escape, slack_time
 
 
 def submission_reply(submission: Submission, *, amended: bool = False) -> str:

@@ -27,7 +27,7 @@ class AlreadyDecided(SignoffError):
         self.request_id = request_id
         self.state = state
         self.by = by
-        who = f" by {_mention(by)}" if by else ""
+        who = f" by {mention(by)}" if by else ""
         super().__init__(f"REQ-{request_id} was already {state}{who}")
 
 
@@ -58,7 +58,8 @@ class DuplicateKey(Exception):
         super().__init__(key)
 
 
-def _mention(actor: str) -> str:
+def mention(actor: str) -> str:
+    """Who acted, as Slack text: a person's mention, ``rule <id>``, or Signoff itself."""
     if actor.startswith("rule:"):
         return f"rule {actor.removeprefix('rule:')}"
     if actor == "system":

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain.cards import Card
+from bot.domain.errors import mention
 from bot.domain.fields import FieldSpec, FieldType
 from bot.domain.lifecycle import State
 
@@ -63,14 +64,6 @@ def escape(text: str) -> str:
 def clip(text: str, limit: int) -> str:
     """Cut ``text`` to ``limit`` characters, ending with an ellipsis when it was longer."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def mention(user: str) -> str:
-    if user.startswith("rule:"):
-        return f"rule `{escape(user.removeprefix('rule:'))}`"
-    if user == "system":
-        return "Signoff"
-    return f"<@{user}>"
 
 
 def slack_time(moment: datetime, *, style: str = "{date_short_pretty} {time}") -> str:
