@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 
 def register(app: App, runtime: Runtime) -> None:
     def file_request(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
-        category = Category.EXCEPTION if command["command"].endswith("exception") else Category.APPROVAL
+        # /request files any kind; /exception only exception kinds (the kind checks which).
+        category = Category.EXCEPTION if command["command"].endswith("exception") else None
         _file(runtime, ack, command, client, category)
 
     for name in ("/request", "/exception"):
@@ -43,7 +44,7 @@ def register(app: App, runtime: Runtime) -> None:
         ack(_signoff(runtime, command))
 
 
-def _file(runtime: Runtime, ack: Ack, command: dict[str, Any], client: WebClient, category: Category) -> None:
+def _file(runtime: Runtime, ack: Ack, command: dict[str, Any], client: WebClient, category: Category | None) -> None:
     governance = runtime.governance()
     text = str(command.get("text") or "").strip()
     word, _, rest = text.partition(" ")
@@ -52,19 +53,21 @@ def _file(runtime: Runtime, ack: Ack, command: dict[str, Any], client: WebClient
         return
     if not word:
         ack()
-        kinds = [(n, k.title) for n, k in sorted(governance.kinds.items()) if k.category is category]
+        kinds = [(n, k.title) for n, k in sorted(governance.kinds.items()) if category in (None, k.category)]
         _open(
             client,
             command,
-            kind_picker_modal(kinds, metadata={"category": str(category)}),
+            kind_picker_modal(kinds, metadata={"category": str(category)} if category else {}),
             fallback=help_text(governance),
         )
         return
     try:
         kind = governance.kind(word)
         if not rest.strip():
+            kind.check_filed_with(category)
             ack()
-            modal = request_modal(kind=kind.name, title=kind.title, fields=kind.contract.fields)
+            metadata = {"category": str(category)} if category else {}
+            modal = request_modal(kind=kind.name, title=kind.title, fields=kind.contract.fields, metadata=metadata)
             _open(client, command, modal, fallback=help_text(governance))
             return
         submission = submit_request(

@@ -32,6 +32,7 @@ from bot.domain.conditions import (
     MatchPlan,
 )
 from bot.domain.contracts import Contract, ContractError, FieldProblem
+from bot.domain.errors import WrongCategory
 from bot.domain.fields import FieldType, FieldValue
 from bot.domain.governance_spec import (
     Category,
@@ -136,6 +137,11 @@ class Kind:
     @property
     def default_steps(self) -> tuple[StepSpec, ...]:
         return tuple(self.spec.approvers)
+
+    def check_filed_with(self, command_category: Category | None) -> None:
+        """``/request`` files any kind; ``/exception`` only exception kinds (``WrongCategory`` otherwise)."""
+        if command_category is Category.EXCEPTION and self.category is not Category.EXCEPTION:
+            raise WrongCategory(f"{self.name} is an approval kind: file it with /request")
 
     def rule(self, rule_id: str) -> Rule | None:
         return next((r for r in self.rules if r.id == rule_id), None)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.domain.audit import Action
-from bot.domain.errors import DuplicateKey, WrongCategory
+from bot.domain.errors import DuplicateKey
 from bot.domain.governance import Governance
 from bot.domain.governance_spec import Category, Outcome, StepSpec
 from bot.domain.lifecycle import State, submission_event, transition
@@ -72,15 +72,13 @@ def submit_request(
     """File a request; a governed default may decide it at once, else it goes to people.
 
     ``text`` is slash-command text as Slack sent it; ``fields`` are values from a modal.
-    ``category`` is the command's (``/exception`` files only exception kinds). The same
+    ``category`` is the command's: ``/exception`` files only exception kinds. The same
     ``idempotency_key`` (a Slack trigger_id) twice stores one request and answers the same.
     Raises ``UnknownKind``, ``WrongCategory`` or ``ContractError`` and stores nothing then.
     """
     governance = runtime.governance()
     spec = governance.kind(kind)
-    if category is not None and spec.category is not category:
-        command = "/request" if spec.category is Category.APPROVAL else "/exception"
-        raise WrongCategory(f"{spec.name} is an {spec.category} kind: file it with {command}")
+    spec.check_filed_with(category)
     now = runtime.clock.now()
     if text is not None:
         values = governance.parse_slash_text(spec, text, at=now)

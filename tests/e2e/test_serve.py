@@ -160,6 +160,9 @@ def test_quorum_self_approval_and_strangers(served: SignoffProcess) -> None:
 def test_exception_commands_and_categories(served: SignoffProcess) -> None:
     wrong = served.command("/exception", "discount account=A amount_pct=5")
     assert "discount is an approval kind: file it with /request" in wrong.body
+    assert "file it with /request" in served.command("/exception", "discount").body  # not a form either
+    anything = served.command("/request", "brand asset=https://a.io/b.png until=2099-01-31", user="U0REQ7")
+    assert "sent to *brand-council* (2 approvals)" in anything.body  # /request files any kind
     trigger = served.trigger()
     past = served.command("/exception", "brand asset=https://a.io/x.png until=2001-01-01", trigger=trigger)
     assert past.status == 200
