@@ -16,6 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import Engine
@@ -24,9 +25,9 @@ import handlers
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.governance import Governance, GovernanceInvalid
 from bot.governance_file import load_governance_file
+from bot.jobs import start_scheduler
 from bot.services.relay import relay_outbox
 from bot.services.runtime import Runtime
-from bot.services.sweeps import escalate_due, expire_due, lapse_due
 from bot.settings import Settings
 from bot.slack.gateway import SlackGateway, make_web_client
 from storage.engine import create_db_engine
@@ -39,7 +40,6 @@ log = logging.getLogger("signoff")
 LISTENER_THREADS = 32
 #: Requests larger than this are refused (413) before their body is read.
 MAX_BODY_BYTES = 1024 * 1024
-SWEEP_SECONDS = 30
 
 
 class GovernanceHolder:
@@ -74,6 +74,7 @@ class Signoff:
     bolt: App
     gateway: SlackGateway
     stopping: threading.Event = field(default_factory=threading.Event)
+    scheduler: BackgroundScheduler | None = None
 
     def wsgi(self) -> Any:
         """The HTTP app: Slack at ``/slack/events``, a health check at ``/healthz``, 413 for huge bodies."""
@@ -104,14 +105,16 @@ class Signoff:
         return application
 
     def run_worker(self, *, relay_pause: float = 1.0) -> list[threading.Thread]:
-        """Start the outbox relay and the sweeps in background threads (until ``stopping`` is set)."""
-        threads = [
-            threading.Thread(target=self._relay_loop, args=(relay_pause,), name="signoff-relay", daemon=True),
-            threading.Thread(target=self._sweep_loop, name="signoff-sweeps", daemon=True),
-        ]
-        for thread in threads:
-            thread.start()
-        return threads
+        """Start the outbox relay thread and the scheduler (sweeps, digests) until ``stop``."""
+        relay = threading.Thread(target=self._relay_loop, args=(relay_pause,), name="signoff-relay", daemon=True)
+        relay.start()
+        self.scheduler = start_scheduler(self.runtime, self.gateway.timezone_of)
+        return [relay]
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=True)
 
     def _relay_loop(self, pause: float) -> None:
         while not self.stopping.is_set():
@@ -123,16 +126,6 @@ class Signoff:
                 report = None
             if report is None or not report.handled:
                 self.stopping.wait(pause)
-
-    def _sweep_loop(self) -> None:
-        while True:
-            for sweep in (escalate_due, expire_due, lapse_due):
-                try:
-                    sweep(runtime=self.runtime)
-                except Exception:  # one failing sweep must not stop the others, nor the next pass
-                    log.exception("%s failed; it runs again in %ss", sweep.__name__, SWEEP_SECONDS)
-            if self.stopping.wait(SWEEP_SECONDS):
-                return
 
 
 class ConfigurationError(Exception):

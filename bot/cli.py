@@ -313,7 +313,7 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     def shutdown(*_: object) -> None:
         # Let a delivery in flight finish and be recorded, so a restart does not send it again.
-        signoff.stopping.set()
+        signoff.stop()
         for thread in workers:
             thread.join(timeout=15)
         raise SystemExit(0)
@@ -338,7 +338,7 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         ident="signoff",
         _quiet=True,
     )
-    signoff.stopping.set()
+    signoff.stop()
     return 0
 
 
@@ -348,7 +348,7 @@ def _worker(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 1
     _log_setup()
     signal.signal(signal.SIGHUP, lambda *_: signoff.governance.reload())
-    signal.signal(signal.SIGTERM, lambda *_: signoff.stopping.set())
+    signal.signal(signal.SIGTERM, lambda *_: signoff.stop())
     print("signoff: worker running (outbox relay, sweeps)", file=out, flush=True)
     for thread in signoff.run_worker():
         while thread.is_alive():

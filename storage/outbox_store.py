@@ -27,7 +27,7 @@ def _outbox_row(intent: Intent, now: datetime) -> dict[str, Any]:
         "request_id": intent.request_id,
         "status": str(OutboxStatus.PENDING),
         "attempts": 0,
-        "next_attempt_at": now,
+        "next_attempt_at": intent.not_before or now,
         "created_at": now,
     }
 
@@ -37,8 +37,9 @@ class SqlOutbox:
         self.connection = connection
 
     def add(self, intent: Intent, *, now: datetime) -> bool:
-        statement = insert_ignoring_conflicts(self.connection, OUTBOX, "idempotency_key")
-        return bool(self.connection.execute(statement, _outbox_row(intent, now)).rowcount)
+        # RETURNING, not rowcount: psycopg reports -1 rows for an INSERT … ON CONFLICT it skipped.
+        statement = insert_ignoring_conflicts(self.connection, OUTBOX, "idempotency_key", returning_id=True)
+        return self.connection.execute(statement, _outbox_row(intent, now)).first() is not None
 
     def add_many(self, intents: list[Intent], *, now: datetime) -> None:
         """Queue several intents in one round trip; those whose key is already queued are skipped."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from bot.domain.errors import ConcurrencyConflict, DuplicateKey
 from bot.domain.governance_spec import Category, StepSpec
@@ -22,6 +22,7 @@ from bot.domain.routing import Ballot, Delegation, Verdict
 from storage.tables import (
     DELEGATIONS,
     GOVERNANCE_VERSIONS,
+    JOB_RUNS,
     REQUESTS,
     VOTES,
     insert_ignoring_conflicts,
@@ -164,6 +165,13 @@ class SqlRequestRepository:
             query = query.where(REQUESTS.c.state.in_([str(s) for s in OPEN_STATES]))
         return [_to_request(r) for r in self.connection.execute(query.order_by(REQUESTS.c.id.desc()).limit(limit))]
 
+    def count_auto_decided(self, *, since: datetime, until: datetime) -> int:
+        """How many requests governed defaults decided in [since, until)."""
+        query = select(func.count()).where(
+            REQUESTS.c.decided_by.like("rule:%"), REQUESTS.c.decided_at >= since, REQUESTS.c.decided_at < until
+        )
+        return int(self.connection.execute(query).scalar_one())
+
     def open_requests(self, *, limit: int) -> list[Request]:
         query = select(REQUESTS).where(REQUESTS.c.state == str(State.PENDING)).order_by(REQUESTS.c.id).limit(limit)
         return [_to_request(r) for r in self.connection.execute(query)]
@@ -185,6 +193,18 @@ class SqlVoteRepository:
             "created_at": vote.at,
         }
         self.connection.execute(_INSERT_VOTE, values)
+
+    def for_requests(self, request_ids: list[int]) -> dict[int, list[Vote]]:
+        """Votes of many requests at once (digests look at every pending request)."""
+        found: dict[int, list[Vote]] = {request_id: [] for request_id in request_ids}
+        for start in range(0, len(request_ids), 500):
+            chunk = request_ids[start : start + 500]
+            rows = self.connection.execute(select(VOTES).where(VOTES.c.request_id.in_(chunk)).order_by(VOTES.c.id))
+            for r in rows:
+                found[r.request_id].append(
+                    Vote(Ballot(r.voter, Verdict(r.verdict), r.fields_hash, r.on_behalf_of), r.created_at, r.reason)
+                )
+        return found
 
     def for_request(self, request_id: int) -> list[Vote]:
         return [
@@ -235,3 +255,17 @@ class SqlGovernanceVersionRepository:
         statement = insert_ignoring_conflicts(self.connection, GOVERNANCE_VERSIONS, "hash")
         self.connection.execute(statement, {"hash": version, "content": content, "first_seen_at": now})
         self.pending.add(version)
+
+
+class SqlJobRuns:
+    """Claims of scheduled runs: the first process to insert a run's key does that run."""
+
+    def __init__(self, connection: Connection):
+        self.connection = connection
+
+    def claim(self, key: str, *, owner: str, now: datetime) -> bool:
+        statement = insert_ignoring_conflicts(self.connection, JOB_RUNS, "key")
+        inserted = self.connection.execute(
+            statement.returning(JOB_RUNS.c.key), {"key": key, "owner": owner, "claimed_at": now}
+        )
+        return inserted.first() is not None

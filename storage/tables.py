@@ -12,6 +12,7 @@ from storage.records import (
     AuditHeadRecord,
     DelegationRecord,
     GovernanceVersionRecord,
+    JobRunRecord,
     MessageRecord,
     OutboxRecord,
     RequestRecord,
@@ -50,3 +51,4 @@ OUTBOX = cast(Table, OutboxRecord.__table__)
 MESSAGES = cast(Table, MessageRecord.__table__)
 DELEGATIONS = cast(Table, DelegationRecord.__table__)
 GOVERNANCE_VERSIONS = cast(Table, GovernanceVersionRecord.__table__)
+JOB_RUNS = cast(Table, JobRunRecord.__table__)

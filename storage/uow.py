@@ -17,6 +17,7 @@ from storage.outbox_store import SqlMessageRepository, SqlOutbox
 from storage.repositories import (
     SqlDelegationRepository,
     SqlGovernanceVersionRepository,
+    SqlJobRuns,
     SqlRequestRepository,
     SqlVoteRepository,
 )
@@ -30,6 +31,7 @@ class SqlUnitOfWork:
     messages: SqlMessageRepository
     delegations: SqlDelegationRepository
     governance_versions: SqlGovernanceVersionRepository
+    job_runs: SqlJobRuns
 
     def __init__(
         self, engine: Engine, known_versions: set[str], audit_head: AuditHead, writer_lock: threading.Lock | None = None
@@ -58,6 +60,7 @@ class SqlUnitOfWork:
         self.messages = SqlMessageRepository(connection)
         self.delegations = SqlDelegationRepository(connection)
         self.governance_versions = SqlGovernanceVersionRepository(connection, self._known_versions)
+        self.job_runs = SqlJobRuns(connection)
         return self
 
     def __exit__(

@@ -52,6 +52,12 @@ class FakeGateway:
             self._maybe_fail()
             self.delivered.append(Delivered("notify", user, card, text, event))
 
+    def send_digest(self, *, user: str, cards: list[Card], more: int, auto_resolved: int) -> None:
+        with self._lock:
+            self._maybe_fail()
+            text = f"{len(cards)}+{more} waiting; {auto_resolved} resolved by rule"
+            self.delivered.append(Delivered("digest", user, None, text, ",".join(c.ref for c in cards)))
+
     def of(self, action: str) -> list[Delivered]:
         return [d for d in self.delivered if d.action == action]
 

@@ -62,6 +62,9 @@ class FileGateway:
     def update_card(self, *, ref: MessageRef, card: Card) -> None:
         self._record(f"update {card.request_id} {ref.channel}")
 
+    def send_digest(self, *, user: str, cards: list[Card], more: int, auto_resolved: int) -> None:
+        self._record(f"digest {user}")
+
     def notify(self, *, user: str, text: str, event: str, card: Card | None) -> None:
         self._record(f"notify {event} {user}")
 

@@ -8,6 +8,7 @@ so a card posted late still shows the latest state.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -17,6 +18,7 @@ class IntentKind(StrEnum):
     POST_CARD = "post_card"  # the approval card, to a channel or a person's DM
     UPDATE_CARDS = "update_cards"  # every posted copy of a request's card
     NOTIFY = "notify"  # a DM to one person about one request (requester, owner, approver)
+    DIGEST = "digest"  # a DM to one approver: what waits on them, overdue first
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,8 @@ class Intent:
     key: str
     payload: dict[str, Any]
     request_id: int | None = None
+    #: Not delivered before this time (working hours); None: as soon as possible.
+    not_before: datetime | None = None
 
 
 def route_cards(request_id: int, *, round_: int) -> Intent:
@@ -55,6 +59,20 @@ def notify(request_id: int, user: str, *, event: str, text: str, version: int, *
     """A direct message to ``user`` about ``event`` on a request; ``text`` is its plain-text fallback."""
     payload = {"user": user, "event": event, "text": text, **extra}
     return Intent(IntentKind.NOTIFY, f"req:{request_id}:{event}:{user}:{version}", payload, request_id)
+
+
+def digest(
+    user: str, *, period: datetime, request_ids: list[int], more: int, auto_resolved: int, not_before: datetime
+) -> Intent:
+    """One approver's digest for one period of their schedule: at most one per (person, period)."""
+    payload = {
+        "user": user,
+        "period": period.isoformat(),
+        "request_ids": request_ids,
+        "more": more,
+        "auto_resolved": auto_resolved,
+    }
+    return Intent(IntentKind.DIGEST, f"digest:{user}:{period.isoformat()}", payload, None, not_before)
 
 
 class DeliveryError(Exception):

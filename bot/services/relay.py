@@ -38,6 +38,8 @@ class SlackGateway(Protocol):
 
     def notify(self, *, user: str, text: str, event: str, card: Card | None) -> None: ...
 
+    def send_digest(self, *, user: str, cards: list[Card], more: int, auto_resolved: int) -> None: ...
+
 
 @dataclass
 class RelayReport:
@@ -84,6 +86,9 @@ def _deliver(runtime: Runtime, gateway: SlackGateway, item: OutboxItem) -> None:
     if item.kind is IntentKind.ROUTE_CARDS:
         _fan_out(runtime, item)
         return
+    if item.kind is IntentKind.DIGEST:
+        _send_digest(runtime, gateway, item)
+        return
     card, refs = _current_card(runtime, item)
     if item.kind is IntentKind.NOTIFY:
         gateway.notify(user=item.payload["user"], text=item.payload["text"], event=item.payload["event"], card=card)
@@ -123,6 +128,25 @@ def _fan_out(runtime: Runtime, item: OutboxItem) -> None:
         cards = [post_card(item.request_id, r, round_=round_) for r in card_recipients(governance, request, who)]
         uow.outbox.add_many(cards, now=now)
         uow.commit()
+
+
+def _send_digest(runtime: Runtime, gateway: SlackGateway, item: OutboxItem) -> None:
+    """The digest as things stand now: items decided since it was queued are left out."""
+    governance = runtime.governance()
+    today = governance.today(runtime.clock.now())
+    cards = []
+    with runtime.uow() as uow:
+        delegations = uow.delegations.active(today=today)
+        for request_id in item.payload.get("request_ids", []):
+            request = uow.requests.get(int(request_id))
+            kind = governance.kinds.get(request.kind) if request is not None else None
+            if request is None or kind is None or request.state is not State.PENDING:
+                continue
+            who = eligibility(governance, kind, request, uow.votes.for_request(int(request_id)), delegations, today)
+            cards.append(build_card(governance, request, who))
+    if cards:
+        more, auto = int(item.payload.get("more", 0)), int(item.payload.get("auto_resolved", 0))
+        gateway.send_digest(user=item.payload["user"], cards=cards, more=more, auto_resolved=auto)
 
 
 def _current_card(runtime: Runtime, item: OutboxItem) -> tuple[Card | None, list[MessageRef]]:

@@ -387,3 +387,32 @@ def _compact(card: Card, *, buttons: bool) -> list[Block]:
             }
         )
     return blocks
+
+
+def digest_blocks(cards: Sequence[Card], *, more: int, auto_resolved: int) -> list[Block]:
+    """What waits on one approver, overdue first: each item with its buttons, the rest counted."""
+    total = len(cards) + more
+    blocks: list[Block] = [
+        {"type": "header", "text": {"type": "plain_text", "text": f"{total} waiting on your decision"}},
+    ]
+    room = MAX_MESSAGE_BLOCKS - 3
+    shown = 0
+    for card in cards:
+        rendered = _compact(card, buttons=True)
+        if card.due_at is not None:
+            rendered[0]["text"]["text"] = clip(
+                rendered[0]["text"]["text"] + f"\ndue {slack_time(card.due_at)}", MAX_SECTION_TEXT
+            )
+        if len(blocks) + len(rendered) > room:
+            break
+        blocks += rendered
+        shown += 1
+    hidden = total - shown
+    if hidden > 0:
+        blocks.append(_context(f"…and {hidden} more — see the Signoff Home tab."))
+    if auto_resolved:
+        noun = "request" if auto_resolved == 1 else "requests"
+        blocks.append(
+            _context(f":robot_face: Governed defaults resolved {auto_resolved} {noun} since the last digest.")
+        )
+    return blocks[:MAX_MESSAGE_BLOCKS]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from urllib.error import URLError
 
 from slack_sdk import WebClient
@@ -19,10 +20,11 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 
 from bot.domain.cards import Card
 from bot.domain.outbox import DeliveryError, MessageRef
-from bot.slack.blocks import card_blocks, card_text, notification_blocks
+from bot.slack.blocks import card_blocks, card_text, digest_blocks, notification_blocks
 
 log = logging.getLogger(__name__)
 
+TIMEZONE_TTL_SECONDS = 24 * 3600
 PERMANENT_ERRORS = frozenset(
     {
         "channel_not_found",
@@ -58,6 +60,7 @@ class SlackGateway:
     def __init__(self, client: WebClient):
         self.client = client
         self._dm_channels: dict[str, str] = {}
+        self._timezones: dict[str, tuple[str | None, float]] = {}
         self._lock = threading.Lock()
 
     def post_card(self, *, recipient: str, card: Card) -> MessageRef:
@@ -79,6 +82,30 @@ class SlackGateway:
             blocks=notification_blocks(text, card, event=event),
             unfurl_links=False,
         )
+
+    def send_digest(self, *, user: str, cards: list[Card], more: int, auto_resolved: int) -> None:
+        channel = self._channel_for(user)
+        text = f"{len(cards) + more} request{'s' if len(cards) + more != 1 else ''} wait on your decision."
+        blocks = digest_blocks(cards, more=more, auto_resolved=auto_resolved)
+        self._call("chat.postMessage", channel=channel, text=text, blocks=blocks, unfurl_links=False)
+
+    def timezone_of(self, user: str) -> str | None:
+        """The person's timezone from users.info, remembered for a day; None when Slack cannot say."""
+        now = time.monotonic()
+        with self._lock:
+            known = self._timezones.get(user)
+        if known is not None and now - known[1] < TIMEZONE_TTL_SECONDS:
+            return known[0]
+        try:
+            response = self.client.users_info(user=user)
+        except (SlackApiError, SlackClientError, URLError, OSError) as exc:
+            log.warning("users.info for %s failed (%s); using the governance timezone", user, exc)
+            return known[0] if known else None
+        profile = response.get("user")
+        tz = str(profile.get("tz")) if isinstance(profile, dict) and profile.get("tz") else None
+        with self._lock:
+            self._timezones[user] = (tz, now)
+        return tz
 
     def _channel_for(self, recipient: str) -> str:
         """A channel id as is; a person's DM channel, opened once and remembered."""

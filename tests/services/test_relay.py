@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from bot.domain.clock import FixedClock
-from bot.domain.outbox import DeliveryError
+from bot.domain.outbox import DeliveryError, notify
 from bot.domain.routing import Verdict
 from bot.services.decide import decide_request
 from bot.services.relay import MAX_ATTEMPTS, relay_outbox
@@ -139,3 +139,10 @@ def test_relays_running_at_once_never_deliver_a_row_twice(runtime: Runtime) -> N
         thread.join(timeout=60)
     assert len(gateway.delivered) == 30
     assert set(gateway.counts().values()) == {15}
+
+
+def test_queueing_the_same_key_twice_is_refused_and_said_so(runtime: Runtime, clock: FixedClock) -> None:
+    intent = notify(1, "U0SAM", event="x", text="hello", version=1)
+    with runtime.uow() as uow:
+        assert uow.outbox.add(intent, now=clock.now()) is True
+        assert uow.outbox.add(intent, now=clock.now()) is False

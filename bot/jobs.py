@@ -1,0 +1,65 @@
+"""Scheduled work, registered explicitly with APScheduler: sweeps and digests.
+
+Every job works from the database and the runtime's clock, never from in-process state, so
+any number of workers may run them. Sweeps re-check each request under its row lock; a
+digest run is claimed in the database per minute (``job_runs``), and each digest has an
+outbox key per (person, period), so none is ever sent twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from datetime import UTC
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from bot.services.digests import TimezoneOf, queue_digests
+from bot.services.runtime import Runtime
+from bot.services.sweeps import escalate_due, expire_due, lapse_due
+
+log = logging.getLogger("signoff.jobs")
+
+SWEEP_SECONDS = 30
+DIGEST_SECONDS = 60
+SWEEPS_JOB, DIGESTS_JOB = "signoff.sweeps", "signoff.digests"
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def run_sweeps(runtime: Runtime) -> None:
+    for sweep in (escalate_due, expire_due, lapse_due):
+        try:
+            sweep(runtime=runtime)
+        except Exception:  # one failing sweep must not stop the others, nor the next run
+            log.exception("%s failed; it runs again in %ss", sweep.__name__, SWEEP_SECONDS)
+
+
+def run_digests(runtime: Runtime, timezone_of: TimezoneOf) -> bool:
+    """Queue due digests, if this worker claims this minute's run; True when it did."""
+    now = runtime.clock.now()
+    key = f"digests:{now.replace(second=0, microsecond=0).isoformat()}"
+    with runtime.uow() as uow:
+        claimed = uow.job_runs.claim(key, owner=worker_name(), now=now)
+        uow.commit()
+    if claimed:
+        report = queue_digests(runtime=runtime, timezone_of=timezone_of)
+        if report.queued:
+            log.info("queued %d digests", report.queued)
+    return claimed
+
+
+def start_scheduler(runtime: Runtime, timezone_of: TimezoneOf) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(
+        timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": SWEEP_SECONDS}
+    )
+    now = runtime.clock.now()
+    scheduler.add_job(run_sweeps, "interval", seconds=SWEEP_SECONDS, id=SWEEPS_JOB, args=[runtime], next_run_time=now)
+    scheduler.add_job(
+        run_digests, "interval", seconds=DIGEST_SECONDS, id=DIGESTS_JOB, args=[runtime, timezone_of], next_run_time=now
+    )
+    scheduler.start()
+    return scheduler

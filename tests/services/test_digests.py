@@ -1,0 +1,120 @@
+"""Digests with a controlled clock: content and order, nothing empty, nothing twice, working hours."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, select
+
+from bot.domain.clock import FixedClock
+from bot.domain.routing import Verdict
+from bot.services.decide import decide_request
+from bot.services.digests import queue_digests
+from bot.services.relay import relay_outbox
+from bot.services.runtime import Runtime
+from bot.services.submit import submit_request
+from bot.services.sweeps import escalate_due
+from storage.records import OutboxRecord
+from tests.fakes import FakeGateway, drain
+
+NOBODY_ABROAD: dict[str, str] = {}
+
+
+def routed(runtime: Runtime, account: str, requester: str = "U0SAM") -> str:
+    return submit_request(
+        runtime=runtime, kind="discount", requester=requester, text=f"account={account} amount_pct=25"
+    ).ref
+
+
+def digest_rows(engine: Engine) -> list[tuple[str, datetime]]:
+    with engine.connect() as connection:
+        query = select(OutboxRecord.idempotency_key, OutboxRecord.next_attempt_at).where(OutboxRecord.kind == "digest")
+        return [(key, at) for key, at in connection.execute(query.order_by(OutboxRecord.id))]
+
+
+def test_each_approver_gets_what_waits_on_them_overdue_first_then_oldest(runtime: Runtime, clock: FixedClock) -> None:
+    clock.set(datetime.fromisoformat("2026-03-02T09:30:00+01:00"))  # Monday
+    oldest = routed(runtime, "Oldest")
+    clock.advance(timedelta(hours=1))
+    middle = routed(runtime, "Middle")
+    clock.advance(timedelta(hours=1))
+    newest = routed(runtime, "Newest")
+    clock.set(datetime.fromisoformat("2026-03-03T09:00:00+01:00"))
+    escalate_due(runtime=runtime)  # all three are past their 8 h SLA now
+    submission = submit_request(runtime=runtime, kind="discount", requester="U0KIM", text="account=Today amount_pct=30")
+    clock.advance(timedelta(minutes=5))
+    report = queue_digests(runtime=runtime, timezone_of=NOBODY_ABROAD.get)
+    assert report.recipients == 3  # both of finance, and the CMO office the escalation added
+    gateway = FakeGateway()
+    drain(runtime, gateway)
+    digests = {d.target: d.event.split(",") for d in gateway.of("digest")}
+    assert digests["U0FIN1"] == [oldest, middle, newest, submission.ref]
+    assert digests["U0CMO"] == [oldest, middle, newest]
+
+
+def test_no_pending_items_no_digest_and_a_period_is_sent_once(
+    runtime: Runtime, clock: FixedClock, engine: Engine
+) -> None:
+    assert queue_digests(runtime=runtime, timezone_of=NOBODY_ABROAD.get).queued == 0
+    routed(runtime, "Acme")
+    assert queue_digests(runtime=runtime, timezone_of=NOBODY_ABROAD.get).queued == 2
+    clock.advance(timedelta(hours=3))
+    assert queue_digests(runtime=runtime, timezone_of=NOBODY_ABROAD.get).queued == 0  # same period
+    assert [key for key, _ in digest_rows(engine)] == [
+        "digest:U0FIN1:2026-03-04T08:00:00+00:00",
+        "digest:U0FIN2:2026-03-04T08:00:00+00:00",
+    ]
+    clock.advance(timedelta(days=1))
+    assert queue_digests(runtime=runtime, timezone_of=NOBODY_ABROAD.get).queued == 2  # the next weekday's period
+
+
+def test_a_vote_on_the_current_fields_takes_the_item_off_that_persons_digest(runtime: Runtime) -> None:
+    request = submit_request(
+        runtime=runtime, kind="brand", requester="U0SAM", text="asset=https://a.io/x.png until=2026-03-20"
+    )
+    decide_request(runtime=runtime, request_id=request.request_id, voter="U0BR1", verdict=Verdict.APPROVE)
+    queue_digests(runtime=runtime, timezone_of=NOBODY_ABROAD.get)
+    gateway = FakeGateway()
+    drain(runtime, gateway)
+    assert sorted(d.target for d in gateway.of("digest")) == ["U0BR2", "U0BR3"]
+
+
+def test_digests_wait_for_working_hours_in_the_recipients_timezone(
+    runtime: Runtime, clock: FixedClock, engine: Engine
+) -> None:
+    routed(runtime, "Acme")  # Wednesday 10:00 in Berlin is 01:00 in Los Angeles
+    queue_digests(runtime=runtime, timezone_of={"U0FIN1": "America/Los_Angeles"}.get)
+    due = dict(digest_rows(engine))
+    assert due["digest:U0FIN1:2026-03-04T08:00:00+00:00"] == datetime.fromisoformat("2026-03-04T08:00:00-08:00")
+    assert due["digest:U0FIN2:2026-03-04T08:00:00+00:00"] == clock.now()
+    gateway = FakeGateway()
+    drain(runtime, gateway)
+    assert [d.target for d in gateway.of("digest")] == ["U0FIN2"]
+    clock.set(datetime.fromisoformat("2026-03-04T08:00:00-08:00"))
+    drain(runtime, gateway)
+    assert [d.target for d in gateway.of("digest")] == ["U0FIN2", "U0FIN1"]
+
+
+def test_an_operator_run_ignores_working_hours_but_not_the_period(
+    runtime: Runtime, clock: FixedClock, engine: Engine
+) -> None:
+    clock.set(datetime.fromisoformat("2026-03-07T12:00:00+01:00"))  # Saturday
+    routed(runtime, "Weekend")
+    assert queue_digests(runtime=runtime, timezone_of=NOBODY_ABROAD.get, operator_run=True).queued == 2
+    assert all(at == clock.now() for _, at in digest_rows(engine))
+    assert queue_digests(runtime=runtime, timezone_of=NOBODY_ABROAD.get, operator_run=True).queued == 0
+
+
+def test_the_digest_counts_what_governed_defaults_resolved_since_the_last_one(
+    runtime: Runtime, clock: FixedClock
+) -> None:
+    clock.set(datetime.fromisoformat("2026-03-03T11:00:00+01:00"))  # Tuesday, after Tuesday's digest
+    for requester in ("U0A1", "U0A2", "U0A3"):
+        submit_request(runtime=runtime, kind="discount", requester=requester, text="account=X amount_pct=5")
+    routed(runtime, "Pending")
+    clock.set(datetime.fromisoformat("2026-03-04T09:01:00+01:00"))
+    queue_digests(runtime=runtime, timezone_of=NOBODY_ABROAD.get)
+    gateway = FakeGateway()
+    relay_outbox(runtime=runtime, gateway=gateway)
+    relay_outbox(runtime=runtime, gateway=gateway)
+    assert {d.text for d in gateway.of("digest")} == {"1+0 waiting; 3 resolved by rule"}
