@@ -108,7 +108,9 @@ class Signoff:
         """Start the outbox relay thread and the scheduler (sweeps, digests) until ``stop``."""
         relay = threading.Thread(target=self._relay_loop, args=(relay_pause,), name="signoff-relay", daemon=True)
         relay.start()
-        self.scheduler = start_scheduler(self.runtime, self.gateway.timezone_of)
+        self.scheduler = start_scheduler(
+            self.runtime, self.gateway.timezone_of, digest_seconds=self.settings.digest_check_seconds
+        )
         return [relay]
 
     def stop(self) -> None:

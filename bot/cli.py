@@ -33,6 +33,8 @@ from bot.domain.governance import Governance, GovernanceInvalid, UnknownKind
 from bot.domain.outcome import resolve
 from bot.governance_file import load_governance_file
 from bot.services.audit import export_audit, verify_audit
+from bot.services.digests import queue_digests
+from bot.services.relay import relay_outbox
 from bot.settings import Settings
 from storage.engine import create_db_engine
 from storage.migrate import current_revision, upgrade
@@ -103,6 +105,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=_serve)
     worker = commands.add_parser("worker", help="run only the outbox relay and the scheduled sweeps")
     worker.set_defaults(run=_worker)
+
+    digest = commands.add_parser("digest", help="send this period's digests now (an operator's run)")
+    digest.add_argument("--now", action="store_true", required=True, help="send now, outside working hours too")
+    digest.add_argument("--group", help="only this group's members")
+    digest.set_defaults(run=_digest)
 
     demo = commands.add_parser("demo", help="a scripted walk-through against the built-in Slack emulator")
     demo.set_defaults(run=lambda args, out, err: run_demo(out))
@@ -354,6 +361,28 @@ def _worker(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         while thread.is_alive():
             thread.join(timeout=1)
     return 0
+
+
+def _digest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    signoff = _start(err, http=False)
+    if signoff is None:
+        return 1
+    try:
+        if args.group is not None and args.group not in signoff.governance.current().groups:
+            print(f"signoff digest: there is no group “{args.group}”", file=err)
+            return 1
+        report = queue_digests(
+            runtime=signoff.runtime, timezone_of=signoff.gateway.timezone_of, group=args.group, operator_run=True
+        )
+        while True:  # deliver what is due now; rows that failed wait for a worker's next try
+            delivered = relay_outbox(runtime=signoff.runtime, gateway=signoff.gateway)
+            if not delivered.handled or delivered.retried or delivered.dead:
+                break
+        already = report.recipients - report.queued
+        print(f"digests: {report.queued} sent for this period, {already} had been sent already", file=out)
+        return 0
+    finally:
+        signoff.engine.dispose()
 
 
 def _log_setup() -> None:

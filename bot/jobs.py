@@ -52,14 +52,16 @@ def run_digests(runtime: Runtime, timezone_of: TimezoneOf) -> bool:
     return claimed
 
 
-def start_scheduler(runtime: Runtime, timezone_of: TimezoneOf) -> BackgroundScheduler:
+def start_scheduler(
+    runtime: Runtime, timezone_of: TimezoneOf, *, digest_seconds: float = DIGEST_SECONDS
+) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(
         timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": SWEEP_SECONDS}
     )
     now = runtime.clock.now()
     scheduler.add_job(run_sweeps, "interval", seconds=SWEEP_SECONDS, id=SWEEPS_JOB, args=[runtime], next_run_time=now)
     scheduler.add_job(
-        run_digests, "interval", seconds=DIGEST_SECONDS, id=DIGESTS_JOB, args=[runtime, timezone_of], next_run_time=now
+        run_digests, "interval", seconds=digest_seconds, id=DIGESTS_JOB, args=[runtime, timezone_of], next_run_time=now
     )
     scheduler.start()
     return scheduler

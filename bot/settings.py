@@ -19,4 +19,6 @@ class Settings(BaseSettings):
     slack_api_url: str = Field(default="https://slack.com/api/", alias="SIGNOFF_SLACK_API_URL")
     port: int = Field(default=3000, alias="SIGNOFF_PORT", ge=1, le=65535)
     #: The relay's first wait after a failed delivery; each further failure doubles it (at most 15 min).
+    #: How often workers look for digests that are due (each digest still goes once per period).
+    digest_check_seconds: float = Field(default=60.0, alias="SIGNOFF_DIGEST_CHECK_SECONDS", gt=0, le=3600)
     retry_backoff_seconds: float = Field(default=5.0, alias="SIGNOFF_RETRY_BACKOFF", gt=0, le=900)

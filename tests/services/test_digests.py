@@ -8,6 +8,7 @@ from sqlalchemy import Engine, select
 
 from bot.domain.clock import FixedClock
 from bot.domain.routing import Verdict
+from bot.jobs import run_digests
 from bot.services.decide import decide_request
 from bot.services.digests import queue_digests
 from bot.services.relay import relay_outbox
@@ -15,6 +16,7 @@ from bot.services.runtime import Runtime
 from bot.services.submit import submit_request
 from bot.services.sweeps import escalate_due
 from storage.records import OutboxRecord
+from storage.uow import SqlUnitOfWorkFactory
 from tests.fakes import FakeGateway, drain
 
 NOBODY_ABROAD: dict[str, str] = {}
@@ -118,3 +120,15 @@ def test_the_digest_counts_what_governed_defaults_resolved_since_the_last_one(
     relay_outbox(runtime=runtime, gateway=gateway)
     relay_outbox(runtime=runtime, gateway=gateway)
     assert {d.text for d in gateway.of("digest")} == {"1+0 waiting; 3 resolved by rule"}
+
+
+def test_a_digest_run_is_claimed_once_per_minute_across_workers(
+    runtime: Runtime, clock: FixedClock, engine: Engine
+) -> None:
+    routed(runtime, "Acme")
+    other_worker = Runtime(uow=SqlUnitOfWorkFactory(engine), governance=runtime.governance, clock=clock)
+    assert run_digests(runtime, NOBODY_ABROAD.get) is True
+    assert run_digests(other_worker, NOBODY_ABROAD.get) is False  # same minute: the other worker skips
+    clock.advance(timedelta(minutes=1))
+    assert run_digests(other_worker, NOBODY_ABROAD.get) is True  # next minute: claimed, but nothing new to send
+    assert len(digest_rows(engine)) == 2
