@@ -30,10 +30,10 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def run_sweeps(runtime: Runtime) -> None:
+def run_sweeps(runtime: Runtime, timezone_of: TimezoneOf) -> None:
     for sweep in (escalate_due, expire_due, lapse_due):
         try:
-            sweep(runtime=runtime)
+            sweep(runtime=runtime, timezone_of=timezone_of)
         except Exception:  # one failing sweep must not stop the others, nor the next run
             log.exception("%s failed; it runs again in %ss", sweep.__name__, SWEEP_SECONDS)
 
@@ -59,7 +59,9 @@ def start_scheduler(
         timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": SWEEP_SECONDS}
     )
     now = runtime.clock.now()
-    scheduler.add_job(run_sweeps, "interval", seconds=SWEEP_SECONDS, id=SWEEPS_JOB, args=[runtime], next_run_time=now)
+    scheduler.add_job(
+        run_sweeps, "interval", seconds=SWEEP_SECONDS, id=SWEEPS_JOB, args=[runtime, timezone_of], next_run_time=now
+    )
     scheduler.add_job(
         run_digests, "interval", seconds=digest_seconds, id=DIGESTS_JOB, args=[runtime, timezone_of], next_run_time=now
     )

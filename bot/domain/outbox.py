@@ -41,24 +41,25 @@ def route_cards(request_id: int, *, round_: int) -> Intent:
     return Intent(IntentKind.ROUTE_CARDS, f"req:{request_id}:route:{round_}", {"round": round_}, request_id)
 
 
-def post_card(request_id: int, recipient: str, *, round_: int) -> Intent:
+def post_card(request_id: int, recipient: str, *, round_: int, not_before: datetime | None = None) -> Intent:
     """Post the card of a request to ``recipient`` (a channel id, or a user id for a DM).
 
     ``round_`` distinguishes a new posting after an amend from the first one.
     """
-    return Intent(
-        IntentKind.POST_CARD, f"req:{request_id}:card:{recipient}:{round_}", {"recipient": recipient}, request_id
-    )
+    key = f"req:{request_id}:card:{recipient}:{round_}"
+    return Intent(IntentKind.POST_CARD, key, {"recipient": recipient}, request_id, not_before)
 
 
 def update_cards(request_id: int, *, version: int) -> Intent:
     return Intent(IntentKind.UPDATE_CARDS, f"req:{request_id}:update:{version}", {}, request_id)
 
 
-def notify(request_id: int, user: str, *, event: str, text: str, version: int, **extra: Any) -> Intent:
+def notify(
+    request_id: int, user: str, *, event: str, text: str, version: int, not_before: datetime | None = None, **extra: Any
+) -> Intent:
     """A direct message to ``user`` about ``event`` on a request; ``text`` is its plain-text fallback."""
     payload = {"user": user, "event": event, "text": text, **extra}
-    return Intent(IntentKind.NOTIFY, f"req:{request_id}:{event}:{user}:{version}", payload, request_id)
+    return Intent(IntentKind.NOTIFY, f"req:{request_id}:{event}:{user}:{version}", payload, request_id, not_before)
 
 
 def digest(

@@ -112,9 +112,12 @@ def queue_digests(
             )
         )
     queued = 0
+    resolved: dict[tuple[datetime, datetime], int] = {}  # one count per schedule's period, not per person
     with runtime.uow() as uow:
         for person, fire, before, ids, more, not_before in intents:
-            auto = uow.requests.count_auto_decided(since=before, until=fire)
+            if (before, fire) not in resolved:
+                resolved[(before, fire)] = uow.requests.count_auto_decided(since=before, until=fire)
+            auto = resolved[(before, fire)]
             intent = digest(person, period=fire, request_ids=ids, more=more, auto_resolved=auto, not_before=not_before)
             queued += int(uow.outbox.add(intent, now=now))
         uow.commit()

@@ -7,6 +7,7 @@ running a sweep twice, or on two workers at once, changes each request once.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from bot.domain.audit import Action
@@ -15,17 +16,39 @@ from bot.domain.lifecycle import Event, State
 from bot.domain.outbox import Intent, notify, post_card, update_cards
 from bot.domain.requests import Request
 from bot.domain.routing import escalation_chain
+from bot.domain.schedule import next_allowed, zone
 from bot.services.ports import UnitOfWork
 from bot.services.routing import eligibility, escalation_recipients
 from bot.services.runtime import Runtime
 from bot.services.transitions import record_transition
 
-Handler = Callable[[UnitOfWork, Governance, Request, datetime], bool]
+TimezoneOf = Callable[[str], str | None]
 
 
-def _sweep(runtime: Runtime, column: str, handle: Handler) -> int:
+@dataclass(frozen=True)
+class Moment:
+    """The sweep's now, and when a message to someone may go out (their working hours)."""
+
+    now: datetime
+    governance: Governance
+    timezone_of: TimezoneOf
+
+    def for_person(self, person: str) -> datetime:
+        tz = zone(self.timezone_of(person), self.governance.tz) if person.startswith(("U", "W")) else self.governance.tz
+        return next_allowed(self.now, self.governance.spec.working_hours, tz)
+
+
+Handler = Callable[[UnitOfWork, Governance, Request, Moment], bool]
+
+
+def _nobody_abroad(person: str) -> str | None:
+    return None
+
+
+def _sweep(runtime: Runtime, column: str, handle: Handler, timezone_of: TimezoneOf) -> int:
     now = runtime.clock.now()
     governance = runtime.governance()
+    moment = Moment(now, governance, timezone_of)
     with runtime.uow() as uow:
         due = uow.requests.open_ids(due_before=now, column=column)
     changed = 0
@@ -35,18 +58,22 @@ def _sweep(runtime: Runtime, column: str, handle: Handler) -> int:
             when = getattr(request, column) if request is not None else None
             if request is None or when is None or when > now or request.kind not in governance.kinds:
                 continue  # someone else got there first, or the kind is gone from the file
-            if handle(uow, governance, request, now):
+            if handle(uow, governance, request, moment):
                 uow.commit()
                 changed += 1
     return changed
 
 
-def escalate_due(*, runtime: Runtime) -> int:
-    """Past its SLA: remind the current approvers once and make the next escalation stop eligible."""
-    return _sweep(runtime, "next_escalation_at", _escalate)
+def escalate_due(*, runtime: Runtime, timezone_of: TimezoneOf = _nobody_abroad) -> int:
+    """Past its SLA: remind the current approvers once and make the next escalation stop eligible.
+
+    Eligibility changes at once; the reminders and new cards wait for each person's working hours.
+    """
+    return _sweep(runtime, "next_escalation_at", _escalate, timezone_of)
 
 
-def _escalate(uow: UnitOfWork, governance: Governance, request: Request, now: datetime) -> bool:
+def _escalate(uow: UnitOfWork, governance: Governance, request: Request, moment: Moment) -> bool:
+    now = moment.now
     if request.state is not State.PENDING:
         request.next_escalation_at = None
         uow.requests.save(request)
@@ -72,11 +99,18 @@ def _escalate(uow: UnitOfWork, governance: Governance, request: Request, now: da
     request_id = request.require_id()
     text = f"Reminder: {request.ref} ({kind.title}) is past its SLA and waits on a decision."
     intents: list[Intent] = [
-        notify(request_id, person, event=f"reminder-{level}", text=text, version=version)
+        notify(
+            request_id,
+            person,
+            event=f"reminder-{level}",
+            text=text,
+            version=version,
+            not_before=moment.for_person(person),
+        )
         for person in sorted(before.everyone())
     ]
     intents += [
-        post_card(request_id, r, round_=version)
+        post_card(request_id, r, round_=version, not_before=moment.for_person(r))
         for r in escalation_recipients(governance, kind, level, request.requester)
     ]
     intents.append(update_cards(request_id, version=version))
@@ -88,19 +122,27 @@ def _escalate(uow: UnitOfWork, governance: Governance, request: Request, now: da
     return True
 
 
-def expire_due(*, runtime: Runtime) -> int:
+def expire_due(*, runtime: Runtime, timezone_of: TimezoneOf = _nobody_abroad) -> int:
     """Open longer than ``expire_after``: expired; the requester is told and the cards updated."""
-    return _sweep(runtime, "expires_at", _expire)
+    return _sweep(runtime, "expires_at", _expire, timezone_of)
 
 
-def _expire(uow: UnitOfWork, governance: Governance, request: Request, now: datetime) -> bool:
+def _expire(uow: UnitOfWork, governance: Governance, request: Request, moment: Moment) -> bool:
+    now = moment.now
     request.decided_at, request.decided_by = now, "system"
     request.next_escalation_at = request.expires_at = None
     version = request.version + 1
     text = f"{request.ref} expired: nobody decided it in time. File it again if it is still needed."
     intents = [
         update_cards(request.require_id(), version=version),
-        notify(request.require_id(), request.requester, event="expired", text=text, version=version),
+        notify(
+            request.require_id(),
+            request.requester,
+            event="expired",
+            text=text,
+            version=version,
+            not_before=moment.for_person(request.requester),
+        ),
     ]
     record_transition(
         uow, request, Event.EXPIRE, at=now, actor="system", action=Action.EXPIRED, data={}, intents=intents
@@ -108,20 +150,28 @@ def _expire(uow: UnitOfWork, governance: Governance, request: Request, now: date
     return True
 
 
-def lapse_due(*, runtime: Runtime) -> int:
+def lapse_due(*, runtime: Runtime, timezone_of: TimezoneOf = _nobody_abroad) -> int:
     """Approved exceptions: warn the requester and owner ahead of the end, then lapse them."""
-    warned = _sweep(runtime, "lapse_warn_at", _warn)
-    return warned + _sweep(runtime, "lapses_at", _lapse)
+    warned = _sweep(runtime, "lapse_warn_at", _warn, timezone_of)
+    return warned + _sweep(runtime, "lapses_at", _lapse, timezone_of)
 
 
-def _warn(uow: UnitOfWork, governance: Governance, request: Request, now: datetime) -> bool:
+def _warn(uow: UnitOfWork, governance: Governance, request: Request, moment: Moment) -> bool:
+    now = moment.now
     kind = governance.kind(request.kind)
     request.lapse_warn_at = None
     version = request.version + 1
     until = request.lapses_at.astimezone(governance.tz).strftime("%a %d %b %H:%M") if request.lapses_at else "soon"
     text = f"The exception {request.ref} ({kind.title}) ends {until}."
     intents = [
-        notify(request.require_id(), person, event="lapse-warning", text=text, version=version)
+        notify(
+            request.require_id(),
+            person,
+            event="lapse-warning",
+            text=text,
+            version=version,
+            not_before=moment.for_person(person),
+        )
         for person in dict.fromkeys([request.requester, kind.owner])
     ]
     data = {"lapses_at": request.lapses_at.isoformat() if request.lapses_at else None}
@@ -131,14 +181,22 @@ def _warn(uow: UnitOfWork, governance: Governance, request: Request, now: dateti
     return True
 
 
-def _lapse(uow: UnitOfWork, governance: Governance, request: Request, now: datetime) -> bool:
+def _lapse(uow: UnitOfWork, governance: Governance, request: Request, moment: Moment) -> bool:
+    now = moment.now
     kind = governance.kind(request.kind)
     request.lapse_warn_at = None
     version = request.version + 1
     text = f"The exception {request.ref} ({kind.title}) has ended."
     intents: list[Intent] = [update_cards(request.require_id(), version=version)]
     intents += [
-        notify(request.require_id(), person, event="lapsed", text=text, version=version)
+        notify(
+            request.require_id(),
+            person,
+            event="lapsed",
+            text=text,
+            version=version,
+            not_before=moment.for_person(person),
+        )
         for person in dict.fromkeys([request.requester, kind.owner])
     ]
     record_transition(uow, request, Event.LAPSE, at=now, actor="system", action=Action.LAPSED, data={}, intents=intents)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import Engine, select
+
 from bot.domain.clock import FixedClock
 from bot.domain.lifecycle import State
 from bot.domain.routing import Verdict
@@ -12,6 +14,7 @@ from bot.services.runtime import Runtime
 from bot.services.status import request_status
 from bot.services.submit import submit_request
 from bot.services.sweeps import escalate_due, expire_due, lapse_due
+from storage.records import OutboxRecord
 from tests.services.conftest import Tables
 
 
@@ -90,3 +93,23 @@ def test_max_duration_caps_validity_and_warnings_never_precede_approval(runtime:
         decide_request(runtime=runtime, request_id=request_id, voter=voter, verdict=Verdict.APPROVE)
     status = request_status(runtime=runtime, request_id=request_id, viewer="U0SAM")
     assert status.lapses_at == clock.now() + timedelta(days=30)
+
+
+def test_escalation_takes_effect_at_once_but_its_messages_wait_for_working_hours(
+    runtime: Runtime, engine: Engine, clock: FixedClock
+) -> None:
+    clock.set(datetime.fromisoformat("2026-03-06T12:00:00+01:00"))  # Friday noon in Berlin
+    request_id = routed(runtime)
+    clock.set(datetime.fromisoformat("2026-03-06T20:00:00+01:00"))  # SLA passed, after hours
+    assert escalate_due(runtime=runtime, timezone_of={"U0FIN2": "Asia/Tokyo"}.get) == 1
+    with engine.connect() as connection:
+        due = dict(connection.execute(select(OutboxRecord.idempotency_key, OutboxRecord.next_attempt_at)).all())
+    monday_berlin = datetime.fromisoformat("2026-03-09T08:00:00+01:00")
+    assert due[f"req:{request_id}:reminder-1:U0FIN1:2"] == monday_berlin
+    assert due[f"req:{request_id}:reminder-1:U0FIN2:2"] == datetime.fromisoformat(
+        "2026-03-09T08:00:00+09:00"
+    )  # Saturday 4:00 there
+    assert due[f"req:{request_id}:card:U0CMO:2"] == monday_berlin
+    assert due[f"req:{request_id}:update:2"] == clock.now()  # the cards show the escalation now
+    decision = decide_request(runtime=runtime, request_id=request_id, voter="U0CMO", verdict=Verdict.APPROVE)
+    assert decision.state is State.APPROVED  # eligible at once
