@@ -97,7 +97,9 @@ def _escalate(uow: UnitOfWork, governance: Governance, request: Request, moment:
     )
     version = request.version + 1
     request_id = request.require_id()
-    text = f"Reminder: {request.ref} ({kind.title}) is past its SLA and waits on a decision."
+    stop = chain[level - 1] if level <= len(chain) else None
+    joined = "" if stop is None else f"; it now also goes to {'its owner' if stop.is_owner else stop.name}"
+    text = f"Reminder: {request.ref} ({kind.title}) is past its SLA and waits on a decision{joined}."
     intents: list[Intent] = [
         notify(
             request_id,
@@ -114,8 +116,7 @@ def _escalate(uow: UnitOfWork, governance: Governance, request: Request, moment:
         for r in escalation_recipients(governance, kind, level, request.requester)
     ]
     intents.append(update_cards(request_id, version=version))
-    stop = chain[level - 1].name if level <= len(chain) else None
-    data = {"level": level, "stop": stop, "reminded": sorted(before.everyone())}
+    data = {"level": level, "stop": stop.name if stop else None, "reminded": sorted(before.everyone())}
     record_transition(
         uow, request, Event.ESCALATE, at=now, actor="system", action=Action.ESCALATED, data=data, intents=intents
     )
