@@ -32,6 +32,7 @@ class Card:
     decided_at: datetime | None = None
     decision_note: str | None = None
     escalation_level: int = 0
+    created_at: datetime | None = None
 
     @property
     def is_open(self) -> bool:

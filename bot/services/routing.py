@@ -107,6 +107,7 @@ def build_card(governance: Governance, request: Request, who: Eligibility | None
         decided_at=request.decided_at,
         decision_note=request.decision_note,
         escalation_level=request.escalation_level,
+        created_at=request.created_at,
     )
 
 

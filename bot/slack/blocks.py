@@ -399,10 +399,13 @@ def digest_blocks(cards: Sequence[Card], *, more: int, auto_resolved: int) -> li
     shown = 0
     for card in cards:
         rendered = _compact(card, buttons=True)
+        timing = []
+        if card.created_at is not None:
+            timing.append(f"filed {slack_time(card.created_at, style='{ago}')}")
         if card.due_at is not None:
-            rendered[0]["text"]["text"] = clip(
-                rendered[0]["text"]["text"] + f"\ndue {slack_time(card.due_at)}", MAX_SECTION_TEXT
-            )
+            timing.append(f"due {slack_time(card.due_at)}")
+        if timing:
+            rendered[0]["text"]["text"] = clip(rendered[0]["text"]["text"] + "\n" + ", ".join(timing), MAX_SECTION_TEXT)
         if len(blocks) + len(rendered) > room:
             break
         blocks += rendered

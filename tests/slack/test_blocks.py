@@ -9,6 +9,7 @@ from bot.domain.fields import FieldSpec, FieldType
 from bot.domain.lifecycle import State
 from bot.slack.blocks import (
     card_blocks,
+    digest_blocks,
     escape,
     home_view,
     notification_blocks,
@@ -116,3 +117,14 @@ def test_request_modal_for_25_fields_of_every_type() -> None:
         reason_modal(verdict="reject", request_id=1, ref="REQ-123456789", fields_hash=None)["title"]["text"]
         == "Reject REQ-123456789"
     )
+
+
+def test_a_digest_lists_items_with_age_and_due_time_and_counts_the_rest() -> None:
+    cards = [card(request_id=n, ref=f"REQ-{n}", created_at=AT) for n in range(30)]
+    blocks = digest_blocks(cards, more=170, auto_resolved=12)
+    assert block_problems(blocks, limit=50) == []
+    rendered = texts(blocks)
+    assert "200 waiting on your decision" in rendered
+    assert f"filed <!date^{int(AT.timestamp())}^{{ago}}|" in rendered and "due <!date^" in rendered
+    assert "more — see the Signoff Home tab" in rendered
+    assert "Governed defaults resolved 12 requests since the last digest" in rendered
