@@ -162,19 +162,9 @@ def _warn(uow: UnitOfWork, governance: Governance, request: Request, moment: Mom
     kind = governance.kind(request.kind)
     request.lapse_warn_at = None
     version = request.version + 1
-    until = request.lapses_at.astimezone(governance.tz).strftime("%a %d %b %H:%M") if request.lapses_at else "soon"
+    until = request.lapses_at.astimezone(governance.tz).strftime("%a %d %b %H:%M %Z") if request.lapses_at else "soon"
     text = f"The exception {request.ref} ({kind.title}) ends {until}."
-    intents = [
-        notify(
-            request.require_id(),
-            person,
-            event="lapse-warning",
-            text=text,
-            version=version,
-            not_before=moment.for_person(person),
-        )
-        for person in dict.fromkeys([request.requester, kind.owner])
-    ]
+    intents = _tell_requester_and_owner(request, kind.owner, moment, event="lapse-warning", text=text, version=version)
     data = {"lapses_at": request.lapses_at.isoformat() if request.lapses_at else None}
     record_transition(
         uow, request, Event.WARN_LAPSE, at=now, actor="system", action=Action.LAPSE_WARNED, data=data, intents=intents
@@ -189,16 +179,18 @@ def _lapse(uow: UnitOfWork, governance: Governance, request: Request, moment: Mo
     version = request.version + 1
     text = f"The exception {request.ref} ({kind.title}) has ended."
     intents: list[Intent] = [update_cards(request.require_id(), version=version)]
-    intents += [
-        notify(
-            request.require_id(),
-            person,
-            event="lapsed",
-            text=text,
-            version=version,
-            not_before=moment.for_person(person),
-        )
-        for person in dict.fromkeys([request.requester, kind.owner])
-    ]
+    intents += _tell_requester_and_owner(request, kind.owner, moment, event="lapsed", text=text, version=version)
     record_transition(uow, request, Event.LAPSE, at=now, actor="system", action=Action.LAPSED, data={}, intents=intents)
     return True
+
+
+def _tell_requester_and_owner(
+    request: Request, owner: str, moment: Moment, *, event: str, text: str, version: int
+) -> list[Intent]:
+    """A DM to the requester and to the kind's owner (once if they are the same), in their working hours."""
+    return [
+        notify(
+            request.require_id(), person, event=event, text=text, version=version, not_before=moment.for_person(person)
+        )
+        for person in dict.fromkeys([request.requester, owner])
+    ]
