@@ -15,7 +15,7 @@ from bot.domain.governance import UnknownKind
 from bot.domain.governance_spec import Category
 from bot.domain.routing import Verdict
 from bot.services.amend import amend_request
-from bot.services.decide import decide_request
+from bot.services.decide import check_may_decide, decide_request
 from bot.services.runtime import Runtime
 from bot.services.status import request_status
 from bot.services.submit import submit_request
@@ -42,9 +42,14 @@ def register(app: App, runtime: Runtime) -> None:
         except SignoffError as exc:
             respond(text=f":no_entry: {exc}", response_type="ephemeral", replace_original=False)
 
-    def ask_reason(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+    def ask_reason(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
         request_id, seen = parse_button_value(action["value"])
+        try:  # refuse now, not after they typed a reason
+            check_may_decide(runtime=runtime, request_id=request_id, voter=body["user"]["id"], seen_fields_hash=seen)
+        except SignoffError as exc:
+            respond(text=f":no_entry: {exc}", response_type="ephemeral", replace_original=False)
+            return
         verdict = "reject" if action["action_id"] == blocks.REJECT else "changes"
         client.views_open(
             trigger_id=body["trigger_id"],

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from bot.domain.audit import Action
 from bot.domain.errors import AlreadyDecided, AlreadyVoted, NotAllowed
+from bot.domain.governance import Governance
 from bot.domain.lifecycle import Event, State
 from bot.domain.outbox import Intent, notify, update_cards
 from bot.domain.requests import Request, Vote
-from bot.domain.routing import Ballot, Verdict
+from bot.domain.routing import Ballot, Delegation, Verdict
+from bot.services.routing import Eligibility, exception_lapse
 from bot.services.routing import eligibility as eligibility_of
-from bot.services.routing import exception_lapse
 from bot.services.runtime import Runtime
 from bot.services.transitions import locked_request, record_transition
 
@@ -52,25 +53,10 @@ def decide_request(
     today = governance.today(now)
     with runtime.uow() as uow:
         request = locked_request(uow, request_id)
-        if request.state is not State.PENDING:
-            raise AlreadyDecided(request_id, _state_words(request), request.decided_by)
-        if voter == request.requester:
-            raise NotAllowed(f"you filed {request.ref}, so someone else has to decide it")
-        if seen_fields_hash is not None and seen_fields_hash != request.fields_hash:
-            raise NotAllowed(f"{request.ref} was amended after this card was shown; decide on the updated card")
-        kind = governance.kind(request.kind)
         votes = uow.votes.for_request(request_id)
         delegations = uow.delegations.active(today=today)
-        who = eligibility_of(governance, kind, request, votes, delegations, today)
-        principals = who.principals_for(voter)
-        if not principals:
-            groups = ", ".join(step.group for step in request.steps)
-            raise NotAllowed(f"you are not an approver of {request.ref} ({groups} decide it)")
-        earlier = next(
-            (v for v in votes if v.ballot.voter == voter and v.ballot.fields_hash == request.fields_hash), None
-        )
-        if earlier is not None:
-            raise AlreadyVoted(request_id, str(earlier.ballot.verdict))
+        who, principals = _may_decide(governance, request, votes, delegations, today, voter, seen_fields_hash)
+        kind = governance.kind(request.kind)
         on_behalf_of = None if who.acts_in_own_right(voter) else principals[0]
         ballot = Ballot(voter, verdict, request.fields_hash, on_behalf_of)
         uow.votes.add(request_id, Vote(ballot, now, note))
@@ -107,6 +93,49 @@ def decide_request(
         uow.commit()
     progress = tuple(step.progress() for step in (after.progress if verdict is Verdict.APPROVE else who.progress))
     return Decision(request_id, request.ref, request.state, progress, on_behalf_of)
+
+
+def check_may_decide(*, runtime: Runtime, request_id: int, voter: str, seen_fields_hash: str | None = None) -> None:
+    """Raise what ``decide_request`` would refuse with, before asking the person for a reason.
+
+    Nothing is written: a Reject click by someone who may not decide is answered at once,
+    instead of after they typed why.
+    """
+    governance = runtime.governance()
+    today = governance.today(runtime.clock.now())
+    with runtime.uow() as uow:
+        request = locked_request(uow, request_id)
+        votes = uow.votes.for_request(request_id)
+        delegations = uow.delegations.active(today=today)
+        _may_decide(governance, request, votes, delegations, today, voter, seen_fields_hash)
+
+
+def _may_decide(
+    governance: Governance,
+    request: Request,
+    votes: list[Vote],
+    delegations: list[Delegation],
+    today: date,
+    voter: str,
+    seen_fields_hash: str | None,
+) -> tuple[Eligibility, tuple[str, ...]]:
+    """Who may decide, and whose approval ``voter``'s counts as; the typed refusal otherwise."""
+    if request.state is not State.PENDING:
+        raise AlreadyDecided(request.require_id(), _state_words(request), request.decided_by)
+    if voter == request.requester:
+        raise NotAllowed(f"you filed {request.ref}, so someone else has to decide it")
+    if seen_fields_hash is not None and seen_fields_hash != request.fields_hash:
+        raise NotAllowed(f"{request.ref} was amended after this card was shown; decide on the updated card")
+    kind = governance.kind(request.kind)
+    who = eligibility_of(governance, kind, request, votes, delegations, today)
+    principals = who.principals_for(voter)
+    if not principals:
+        groups = ", ".join(step.group for step in request.steps)
+        raise NotAllowed(f"you are not an approver of {request.ref} ({groups} decide it)")
+    earlier = next((v for v in votes if v.ballot.voter == voter and v.ballot.fields_hash == request.fields_hash), None)
+    if earlier is not None:
+        raise AlreadyVoted(request.require_id(), str(earlier.ballot.verdict))
+    return who, principals
 
 
 def _close(request: Request, voter: str, now: datetime, note: str | None) -> None:

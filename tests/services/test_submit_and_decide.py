@@ -15,7 +15,7 @@ from bot.domain.lifecycle import State
 from bot.domain.routing import Verdict
 from bot.services.amend import amend_request
 from bot.services.cancel import cancel_request
-from bot.services.decide import decide_request
+from bot.services.decide import check_may_decide, decide_request
 from bot.services.delegate import end_delegation, start_delegation
 from bot.services.runtime import Runtime
 from bot.services.status import request_status, summary_for
@@ -287,3 +287,14 @@ def test_summary_lists_what_waits_on_me_and_my_open_requests(runtime: Runtime) -
     assert [c.request_id for c in waiting.waiting_on_me] == [second]
     mine = summary_for(runtime=runtime, user="U0SAM")
     assert [c.request_id for c in mine.my_requests] == [second]
+
+
+def test_who_may_decide_is_known_before_anyone_types_a_reason(runtime: Runtime, tables: Tables) -> None:
+    request_id = routed(runtime)
+    before = tables.snapshot()
+    check_may_decide(runtime=runtime, request_id=request_id, voter="U0FIN1")
+    with pytest.raises(NotAllowed, match="you are not an approver"):
+        check_may_decide(runtime=runtime, request_id=request_id, voter="U0NOBODY")
+    with pytest.raises(NotAllowed, match="someone else has to decide it"):
+        check_may_decide(runtime=runtime, request_id=request_id, voter="U0SAM")
+    assert tables.snapshot() == before
