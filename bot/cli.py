@@ -386,9 +386,9 @@ def _digest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _log_setup() -> None:
-    logging.basicConfig(
-        level=os.environ.get("SIGNOFF_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    level = os.environ.get("SIGNOFF_LOG_LEVEL", "INFO")
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per job run is noise
 
 
 def _init(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import selectors
 import signal
 import sqlite3
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -72,3 +74,38 @@ def test_killed_while_slack_fails_and_restarted_the_card_still_arrives_once(
     assert legal_cards(slack) == 1
     ((status, attempts),) = outbox_state(database)
     assert status == "sent" and attempts >= 3
+
+
+def wait_for_log(process: subprocess.Popen[str], text: str, timeout: float) -> bool:
+    """Read the server's log until ``text`` appears (a bounded wait on its own words)."""
+    assert process.stderr is not None
+    selector = selectors.DefaultSelector()
+    selector.register(process.stderr, selectors.EVENT_READ)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if selector.select(deadline - time.monotonic()) and text in process.stderr.readline():
+            return True
+    return False
+
+
+def test_sighup_reloads_the_governance_file_and_refuses_a_broken_one(tmp_path: Path, slack: SlackEmulator) -> None:
+    served = start_serve(tmp_path, slack)
+    config = tmp_path / "signoff.yaml"
+    try:
+        assert "sent to *finance*" in served.command("/request", "discount account=A amount_pct=12", user="U0H1").body
+        config.write_text(config.read_text().replace("{amount_pct: {lte: 10}}", "{amount_pct: {lte: 15}}"))
+        served.process.send_signal(signal.SIGHUP)
+        assert wait_for_log(served.process, "loaded from", WAIT_SECONDS)
+        assert (
+            "approved by rule `small`"
+            in served.command("/request", "discount account=A amount_pct=12", user="U0H2").body
+        )
+        config.write_text("version: 1\nkinds: [this is not valid]\n")
+        served.process.send_signal(signal.SIGHUP)
+        assert wait_for_log(served.process, "governance reload refused", WAIT_SECONDS)
+        assert (
+            "approved by rule `small`"
+            in served.command("/request", "discount account=A amount_pct=14", user="U0H3").body
+        )
+    finally:
+        stop(served.process)
