@@ -285,3 +285,28 @@ def test_the_form_path_pick_a_kind_fill_it_in_and_amend_from_the_dm(served: Sign
         user="U0REQ6",
     )
     assert "amended and approved by rule `small`" in json.dumps(amended.json())
+
+
+def test_the_signoff_command_summary_status_explain_delegate_cancel(served: SignoffProcess) -> None:
+    ref = ref_in(served.command("/request", "discount account=Stark amount_pct=26", user="U0REQ8").body)
+    summary = served.command("/signoff", "", user="U0FIN1").body
+    assert "*Waiting on you*" in summary and f"`{ref}`" in summary
+    insider = served.command("/signoff", f"status {ref}", user="U0REQ8").body
+    assert (
+        "*Discount approval*" in insider
+        and "Account:* Stark" in insider
+        and "finance 0/1" in insider
+        and "_Receipt:" in insider
+    )
+    outsider = served.command("/signoff", f"status {ref}", user="U0STRANGER").body
+    assert outsider.startswith(f"`{ref}` is pending.") and "Stark" not in outsider
+    explained = served.command("/signoff", "explain discount account=X amount_pct=50", user="U0REQ8").body
+    assert "Outcome: rejected by rule over-limit" in explained and "Dry run: nothing was stored" in explained
+    delegated = served.command("/signoff", "delegate <@U0DANA|dana> until 2099-12-31", user="U0FIN1").body
+    assert "Until the end of 2099-12-31, <@U0DANA> may approve wherever you may." in delegated
+    assert f"`{ref}`" in served.command("/signoff", "", user="U0DANA").body  # it now waits on Dana too
+    assert "Delegation to <@U0DANA> ended." in served.command("/signoff", "delegate off", user="U0FIN1").body
+    assert "can cancel it" in served.command("/signoff", f"cancel {ref}", user="U0FIN1").body
+    assert f"`{ref}` is cancelled" in served.command("/signoff", f"cancel {ref}", user="U0REQ8").body
+    assert "Which request?" in served.command("/signoff", "status", user="U0REQ8").body
+    assert "I don't know `frobnicate`" in served.command("/signoff", "frobnicate", user="U0REQ8").body
