@@ -9,22 +9,19 @@ however many workers, the pass runs. A digest waits for the person's working hou
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from bot.domain.cron import parse_cron
 from bot.domain.governance import Governance
 from bot.domain.outbox import digest
-from bot.domain.requests import Request, Vote
-from bot.domain.routing import Delegation
 from bot.domain.schedule import last_fire, next_allowed, previous_fire, zone
-from bot.services.routing import eligibility
+from bot.services.routing import PENDING_SCAN, most_urgent_first, waiting_by_person
 from bot.services.runtime import Runtime
 
 #: Items listed in one digest message; the rest are counted ("and N more — see Home").
 DIGEST_ITEMS = 20
-PENDING_SCAN = 100_000
 
 TimezoneOf = Callable[[str], str | None]
 """A person's IANA timezone (from Slack's users.info), or None when unknown."""
@@ -42,27 +39,6 @@ def _schedule_of(governance: Governance, user: str, group: str | None) -> str:
         if user in spec.members and spec.digest and (group is None or name == group):
             return spec.digest
     return governance.spec.digest
-
-
-def waiting_by_person(
-    governance: Governance,
-    requests: list[Request],
-    votes: Mapping[int, list[Vote]],
-    delegations: list[Delegation],
-    today: date,
-) -> dict[str, list[Request]]:
-    """Who may decide which pending request and has not voted on its current fields."""
-    waiting: dict[str, list[Request]] = {}
-    for request in requests:
-        kind = governance.kinds.get(request.kind)
-        if kind is None:
-            continue
-        request_votes = votes.get(request.require_id(), [])
-        who = eligibility(governance, kind, request, request_votes, delegations, today)
-        voted = {v.ballot.voter for v in request_votes if v.ballot.fields_hash == request.fields_hash}
-        for person in who.everyone() - voted - {request.requester}:
-            waiting.setdefault(person, []).append(request)
-    return waiting
 
 
 def queue_digests(
@@ -98,7 +74,7 @@ def queue_digests(
             fire = last_fire(cron, now, governance.tz)
             periods[schedule] = (fire, previous_fire(cron, fire, governance.tz))
         fire, before = periods[schedule]
-        ordered = sorted(items, key=lambda r: (not _overdue(r, now), r.created_at))
+        ordered = most_urgent_first(items, now)
         person_zone = zone(timezone_of(person), governance.tz)
         not_before = now if operator_run else next_allowed(now, governance.spec.working_hours, person_zone)
         intents.append(
@@ -122,9 +98,3 @@ def queue_digests(
             queued += int(uow.outbox.add(intent, now=now))
         uow.commit()
     return DigestReport(queued=queued, recipients=len(intents))
-
-
-def _overdue(request: Request, now: datetime) -> bool:
-    """Past its SLA: escalated already, or due now."""
-    due = request.next_escalation_at
-    return request.escalation_level > 0 or (due is not None and due <= now)

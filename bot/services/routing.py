@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -11,6 +11,9 @@ from bot.domain.governance import Governance, Kind
 from bot.domain.governance_spec import Category
 from bot.domain.requests import Request, Vote
 from bot.domain.routing import Approvers, Delegation, StepTally, eligible_approvers, escalation_chain, tally
+
+#: How many pending requests a "what waits on whom" pass reads at most.
+PENDING_SCAN = 100_000
 
 
 @dataclass(frozen=True)
@@ -133,3 +136,35 @@ def exception_lapse(
         return None
     lapses_at = min(candidates)
     return lapses_at, max(approved_at, lapses_at - kind.spec.warn_before)
+
+
+def waiting_by_person(
+    governance: Governance,
+    requests: list[Request],
+    votes: Mapping[int, list[Vote]],
+    delegations: list[Delegation],
+    today: date,
+) -> dict[str, list[Request]]:
+    """Who may decide which pending request and has not voted on its current fields."""
+    waiting: dict[str, list[Request]] = {}
+    for request in requests:
+        kind = governance.kinds.get(request.kind)
+        if kind is None:
+            continue
+        request_votes = votes.get(request.require_id(), [])
+        who = eligibility(governance, kind, request, request_votes, delegations, today)
+        voted = {v.ballot.voter for v in request_votes if v.ballot.fields_hash == request.fields_hash}
+        for person in who.everyone() - voted - {request.requester}:
+            waiting.setdefault(person, []).append(request)
+    return waiting
+
+
+def most_urgent_first(requests: Iterable[Request], now: datetime) -> list[Request]:
+    """Overdue first (past their SLA), then the oldest: the order people see what waits on them."""
+    return sorted(requests, key=lambda r: (not _overdue(r, now), r.created_at))
+
+
+def _overdue(request: Request, now: datetime) -> bool:
+    """Past its SLA: escalated already, or due now."""
+    due = request.next_escalation_at
+    return request.escalation_level > 0 or (due is not None and due <= now)

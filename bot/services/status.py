@@ -10,7 +10,7 @@ from bot.domain.cards import Card
 from bot.domain.errors import RequestNotFound
 from bot.domain.lifecycle import State
 from bot.domain.requests import format_request_id
-from bot.services.routing import build_card, eligibility
+from bot.services.routing import PENDING_SCAN, build_card, eligibility, most_urgent_first, waiting_by_person
 from bot.services.runtime import Runtime
 
 
@@ -73,20 +73,17 @@ def summary_for(*, runtime: Runtime, user: str, limit: int = 20) -> Summary:
     """What waits on ``user`` (pending, eligible, not yet voted on these fields) and their open requests."""
     governance = runtime.governance()
     today = governance.today(runtime.clock.now())
-    waiting: list[Card] = []
     with runtime.uow() as uow:
         delegations = uow.delegations.active(today=today)
-        for request in uow.requests.open_requests(limit=1000):
-            kind = governance.kinds.get(request.kind)
-            if kind is None or request.requester == user:
-                continue
-            votes = uow.votes.for_request(request.require_id())
-            who = eligibility(governance, kind, request, votes, delegations, today)
-            voted = any(v.ballot.voter == user and v.ballot.fields_hash == request.fields_hash for v in votes)
-            if user in who.everyone() and not voted:
-                waiting.append(build_card(governance, request, who))
-            if len(waiting) >= limit:
-                break
+        pending = uow.requests.open_requests(limit=PENDING_SCAN)
+        votes = uow.votes.for_requests([r.require_id() for r in pending])
+        # The same "who waits on what" as digests, so Home and the digest always agree.
+        mine_to_decide = waiting_by_person(governance, pending, votes, delegations, today).get(user, [])
+        waiting = []
+        for request in most_urgent_first(mine_to_decide, runtime.clock.now())[:limit]:
+            kind = governance.kind(request.kind)
+            who = eligibility(governance, kind, request, votes[request.require_id()], delegations, today)
+            waiting.append(build_card(governance, request, who))
         mine = [build_card(governance, r, None) for r in uow.requests.of_requester(user, open_only=True, limit=limit)]
     mine_out = next((d for d in delegations if d.delegator == user), None)
     mine_in = [d.delegator for d in delegations if d.delegate == user]
