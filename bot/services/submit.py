@@ -98,7 +98,7 @@ def submit_request(
             actor = f"rule:{resolution.rule}" if resolution.rule else requester
             uow.audit.append(request_id=request_id, at=now, actor=actor, action=action, data=data)
             if request.state is State.PENDING:
-                uow.outbox.add(route_cards(request_id, round_=request.version), now=now)
+                uow.outbox.add_many([route_cards(request_id, round_=request.version)], now=now)
             uow.commit()
     except DuplicateKey:
         # The same delivery was seen before (a retry, or a redelivery racing us): nothing new is
