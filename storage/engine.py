@@ -13,6 +13,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: Execution option marking a connection whose transaction only reads.
+READ_ONLY = "signoff_read_only"
 
 
 def create_db_engine(url: str, *, pool_size: int = 10) -> Engine:
@@ -34,7 +36,9 @@ def create_db_engine(url: str, *, pool_size: int = 10) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            # Writers take the lock up front; readers see a snapshot and never block anyone (WAL).
+            read_only = connection.get_execution_options().get(READ_ONLY, False)
+            connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     # No pre-ping: it costs a round trip per use case. Stale connections are recycled instead.

@@ -13,6 +13,7 @@ from typing import Self
 from sqlalchemy import Connection, Engine
 
 from storage.audit_log import AuditHead, SqlAuditLog
+from storage.engine import READ_ONLY
 from storage.outbox_store import SqlMessageRepository, SqlOutbox
 from storage.repositories import (
     SqlDelegationRepository,
@@ -34,19 +35,28 @@ class SqlUnitOfWork:
     job_runs: SqlJobRuns
 
     def __init__(
-        self, engine: Engine, known_versions: set[str], audit_head: AuditHead, writer_lock: threading.Lock | None = None
+        self,
+        engine: Engine,
+        known_versions: set[str],
+        audit_head: AuditHead,
+        writer_lock: threading.Lock | None = None,
+        *,
+        read_only: bool = False,
     ):
         self._engine = engine
         self._connection: Connection | None = None
         self._known_versions = known_versions
         self._audit_head = audit_head
-        self._writer_lock = writer_lock
+        self._writer_lock = None if read_only else writer_lock
+        self._read_only = read_only
 
     def __enter__(self) -> Self:
         if self._writer_lock is not None:
             self._writer_lock.acquire()
         try:
             connection = self._engine.connect()
+            if self._read_only:
+                connection = connection.execution_options(**{READ_ONLY: True})
             connection.begin()
         except BaseException:
             if self._writer_lock is not None:
@@ -105,5 +115,5 @@ class SqlUnitOfWorkFactory:
         # latency under concurrent clicks. Other processes still meet the busy timeout.
         self.writer_lock = threading.Lock() if engine.dialect.name == "sqlite" else None
 
-    def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self.known_versions, self.audit_head, self.writer_lock)
+    def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, self.known_versions, self.audit_head, self.writer_lock, read_only=read_only)

@@ -12,7 +12,7 @@ from bot.services.ports import UnitOfWorkFactory
 
 def verify_audit(*, uow: UnitOfWorkFactory) -> ChainBreak | None:
     """Recompute the whole chain; the first broken event, or None when it is intact."""
-    with uow() as unit, closing(unit.audit.events()) as events:
+    with uow(read_only=True) as unit, closing(unit.audit.events()) as events:
         return verify_chain(events, head=unit.audit.head())
 
 
@@ -20,5 +20,5 @@ def export_audit(
     *, uow: UnitOfWorkFactory, since: datetime | None = None, kind: str | None = None
 ) -> Iterator[AuditEvent]:
     """Every event (optionally from ``since``, or of one kind's requests), in order."""
-    with uow() as unit:
+    with uow(read_only=True) as unit:
         yield from unit.audit.events(since=since, kind=kind)

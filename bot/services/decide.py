@@ -103,7 +103,7 @@ def check_may_decide(*, runtime: Runtime, request_id: int, voter: str, seen_fiel
     """
     governance = runtime.governance()
     today = governance.today(runtime.clock.now())
-    with runtime.uow() as uow:
+    with runtime.uow(read_only=True) as uow:
         request = locked_request(uow, request_id)
         votes = uow.votes.for_request(request_id)
         delegations = uow.delegations.active(today=today)

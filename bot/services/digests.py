@@ -56,7 +56,7 @@ def queue_digests(
     governance = runtime.governance()
     now = runtime.clock.now()
     today = governance.today(now)
-    with runtime.uow() as uow:
+    with runtime.uow(read_only=True) as uow:
         pending = uow.requests.open_requests(limit=PENDING_SCAN)
         votes = uow.votes.for_requests([r.require_id() for r in pending])
         delegations = uow.delegations.active(today=today)

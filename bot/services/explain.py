@@ -15,5 +15,5 @@ def explain_request(*, runtime: Runtime, kind: str, text: str, requester: str) -
     spec = governance.kind(kind)
     now = runtime.clock.now()
     fields = governance.parse_slash_text(spec, text, at=now)
-    with runtime.uow() as uow:
+    with runtime.uow(read_only=True) as uow:
         return resolve(governance, spec, fields, requester=requester, at=now, usage=uow.requests.limit_usage)

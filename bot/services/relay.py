@@ -135,7 +135,7 @@ def _send_digest(runtime: Runtime, gateway: SlackGateway, item: OutboxItem) -> N
     governance = runtime.governance()
     today = governance.today(runtime.clock.now())
     cards = []
-    with runtime.uow() as uow:
+    with runtime.uow(read_only=True) as uow:
         delegations = uow.delegations.active(today=today)
         for request_id in item.payload.get("request_ids", []):
             request = uow.requests.get(int(request_id))
@@ -155,7 +155,7 @@ def _current_card(runtime: Runtime, item: OutboxItem) -> tuple[Card | None, list
         return None, []
     governance = runtime.governance()
     today = governance.today(runtime.clock.now())
-    with runtime.uow() as uow:
+    with runtime.uow(read_only=True) as uow:
         request = uow.requests.get(item.request_id)
         if request is None:
             return None, []

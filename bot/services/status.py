@@ -36,7 +36,7 @@ def request_status(*, runtime: Runtime, request_id: int, viewer: str) -> StatusV
     """The requester, the eligible approvers and the kind's owner see fields, receipt and trace."""
     governance = runtime.governance()
     today = governance.today(runtime.clock.now())
-    with runtime.uow() as uow:
+    with runtime.uow(read_only=True) as uow:
         request = uow.requests.get(request_id)
         if request is None:
             raise RequestNotFound(request_id)
@@ -73,7 +73,7 @@ def summary_for(*, runtime: Runtime, user: str, limit: int = 20) -> Summary:
     """What waits on ``user`` (pending, eligible, not yet voted on these fields) and their open requests."""
     governance = runtime.governance()
     today = governance.today(runtime.clock.now())
-    with runtime.uow() as uow:
+    with runtime.uow(read_only=True) as uow:
         delegations = uow.delegations.active(today=today)
         pending = uow.requests.open_requests(limit=PENDING_SCAN)
         votes = uow.votes.for_requests([r.require_id() for r in pending])

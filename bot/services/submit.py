@@ -103,7 +103,7 @@ def submit_request(
     except DuplicateKey:
         # The same delivery was seen before (a retry, or a redelivery racing us): nothing new is
         # stored, and the answer is the one the first delivery got.
-        with runtime.uow() as uow:
+        with runtime.uow(read_only=True) as uow:
             earlier = uow.requests.by_idempotency_key(idempotency_key or "")
         if earlier is None:
             raise

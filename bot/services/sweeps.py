@@ -49,7 +49,7 @@ def _sweep(runtime: Runtime, column: str, handle: Handler, timezone_of: Timezone
     now = runtime.clock.now()
     governance = runtime.governance()
     moment = Moment(now, governance, timezone_of)
-    with runtime.uow() as uow:
+    with runtime.uow(read_only=True) as uow:
         due = uow.requests.open_ids(due_before=now, column=column)
     changed = 0
     for request_id in due:
