@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, insert, select, update
 
 from bot.domain.outbox import Intent, IntentKind, MessageRef, OutboxItem, OutboxStatus
 from storage.tables import (
@@ -77,10 +77,6 @@ class SqlOutbox:
 
     def mark_dead(self, item_id: int, *, now: datetime, error: str) -> None:
         self._set(item_id, status=str(OutboxStatus.DEAD), attempts=OUTBOX.c.attempts + 1, last_error=error)
-
-    def counts(self) -> dict[str, int]:
-        rows = self.connection.execute(select(OUTBOX.c.status, func.count()).group_by(OUTBOX.c.status))
-        return {str(status): int(count) for status, count in rows}
 
 
 class SqlMessageRepository:
