@@ -186,6 +186,16 @@ def notification_blocks(text: str, card: Card | None, *, event: str) -> list[Blo
     return blocks[:MAX_MESSAGE_BLOCKS]
 
 
+#: Field types with a Slack element of their own: (element type, the key of its initial value).
+_PICKERS: dict[FieldType, tuple[str, str]] = {
+    FieldType.DATE: ("datepicker", "initial_date"),
+    FieldType.USER: ("users_select", "initial_user"),
+    FieldType.CHANNEL: ("conversations_select", "initial_conversation"),
+    FieldType.URL: ("url_text_input", "initial_value"),
+    FieldType.EMAIL: ("email_text_input", "initial_value"),
+}
+
+
 def _input(name: str, spec: FieldSpec, value: object, *, optional_hint: bool = True) -> Block:
     label = clip(spec.display_name(name), 2000)
     element: Block
@@ -211,26 +221,11 @@ def _input(name: str, spec: FieldSpec, value: object, *, optional_hint: bool = T
             element = {"type": "radio_buttons", "options": options}
             if initial.lower() in ("yes", "true", "no", "false"):
                 element["initial_option"] = options[0 if initial.lower() in ("yes", "true") else 1]
-        case FieldType.DATE:
-            element = {"type": "datepicker"}
+        case FieldType.DATE | FieldType.USER | FieldType.CHANNEL | FieldType.URL | FieldType.EMAIL:
+            element_type, initial_key = _PICKERS[spec.type]
+            element = {"type": element_type}
             if initial:
-                element["initial_date"] = initial[:10]
-        case FieldType.USER:
-            element = {"type": "users_select"}
-            if initial:
-                element["initial_user"] = initial
-        case FieldType.CHANNEL:
-            element = {"type": "conversations_select"}
-            if initial:
-                element["initial_conversation"] = initial
-        case FieldType.URL:
-            element = {"type": "url_text_input"}
-            if initial:
-                element["initial_value"] = initial
-        case FieldType.EMAIL:
-            element = {"type": "email_text_input"}
-            if initial:
-                element["initial_value"] = initial
+                element[initial_key] = initial[:10] if spec.type is FieldType.DATE else initial
         case _:
             element = {"type": "plain_text_input", "multiline": bool(spec.multiline)}
             if spec.type is FieldType.TEXT and spec.max_length:
