@@ -11,6 +11,7 @@ changes need no new card. Nothing here calls Slack; the relay delivers what is q
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 
@@ -68,8 +69,9 @@ def cards_follow_eligibility(*, runtime: Runtime) -> FollowReport:
         ]
         intents += posts
         posted += len(posts)
-        if not outbox.updating and _stale(governance, kind, request, who, copies[request_id]):
-            intents.append(_update(request_id, now.isoformat()))
+        stale = _stale(governance, kind, request, who, copies[request_id])
+        if stale and not outbox.updating:
+            intents.append(_update(request_id, now.isoformat(), stale))
             updated += 1
     if intents:
         with runtime.uow() as uow:
@@ -92,12 +94,18 @@ def _missing(
     return [r for r in card_audience(governance, kind, request, who) if r not in covered]
 
 
-def _stale(governance: Governance, kind: Kind, request: Request, who: Eligibility, copies: list[MessageRef]) -> bool:
-    """Some copy shows buttons to someone who may no longer decide, or hides them from someone who may."""
+def _stale(governance: Governance, kind: Kind, request: Request, who: Eligibility, copies: list[MessageRef]) -> str:
+    """The copies that show buttons to someone who may no longer decide (``-U…``), or hide them from
+    someone who may (``+U…``); empty when every copy is right."""
     live = live_copies(governance, kind, request, who)
-    return any(ref.live != (ref.recipient in live) for ref in copies if ref.recipient)
+    wrong = [ref for ref in copies if ref.recipient and ref.live != (ref.recipient in live)]
+    return ",".join(sorted(f"{'+' if not ref.live else '-'}{ref.recipient}" for ref in wrong))
 
 
-def _update(request_id: int, at: str) -> Intent:
-    """Re-render every copy of the request (the relay decides, per copy, whether it shows buttons)."""
-    return Intent(IntentKind.UPDATE_CARDS, f"req:{request_id}:follow:{at}", {}, request_id)
+def _update(request_id: int, at: str, wrong: str) -> Intent:
+    """Re-render every copy of the request (the relay decides, per copy, whether it shows buttons).
+
+    When, and which copies are wrong, make the key: two passes that see the same thing at the
+    same moment queue it once; a later change of mind gets its own update."""
+    digest = hashlib.sha256(wrong.encode()).hexdigest()[:16]
+    return Intent(IntentKind.UPDATE_CARDS, f"req:{request_id}:follow:{at}:{digest}", {}, request_id)
