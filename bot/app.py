@@ -115,7 +115,7 @@ class Signoff:
         self.scheduler = scheduler = start_scheduler(
             self.runtime, self.gateway, digest_seconds=self.settings.digest_check_seconds
         )
-        self.governance.on_reload.append(lambda: wake(scheduler, self.runtime))
+        self.governance.on_reload.append(lambda: wake(scheduler, self.runtime, self.gateway))
         return [relay]
 
     def stop(self) -> None:

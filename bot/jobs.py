@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from datetime import UTC
+from datetime import UTC, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -32,7 +32,7 @@ DIGEST_SECONDS = 60
 PEOPLE_SECONDS = 30
 CARDS_SECONDS = 60
 SWEEPS_JOB, DIGESTS_JOB = "signoff.sweeps", "signoff.digests"
-PEOPLE_JOB, CARDS_JOB = "signoff.people", "signoff.cards"
+PEOPLE_JOB, CARDS_JOB, RELOAD_JOB = "signoff.people", "signoff.cards", "signoff.after-reload"
 
 
 def worker_name() -> str:
@@ -75,14 +75,18 @@ def run_cards(runtime: Runtime) -> None:
         log.info("cards follow eligibility: %d cards and %d updates queued", report.posted, report.updated)
 
 
-def wake(scheduler: BackgroundScheduler, runtime: Runtime) -> None:
-    """Run the people and cards jobs now (after a governance reload) instead of at their next interval."""
-    now = runtime.clock.now()
-    for job in (PEOPLE_JOB, CARDS_JOB):
-        try:
-            scheduler.modify_job(job, next_run_time=now)
-        except Exception:  # the scheduler is shutting down: the next start runs them anyway
-            log.warning("could not run %s now; it runs at its next interval", job)
+def run_after_reload(runtime: Runtime, source: PeopleSource) -> None:
+    """After a governance reload: ask Slack about everyone it names now, then make the cards follow."""
+    refresh_people(runtime=runtime, source=source, max_age=timedelta(0))
+    run_cards(runtime)
+
+
+def wake(scheduler: BackgroundScheduler, runtime: Runtime, source: PeopleSource) -> None:
+    """Schedule ``run_after_reload`` at once (one pending run: reloads in a burst coalesce)."""
+    try:
+        scheduler.add_job(run_after_reload, "date", id=RELOAD_JOB, args=[runtime, source], replace_existing=True)
+    except Exception:  # the scheduler is shutting down: the next start follows anyway
+        log.warning("could not follow the reload now; the %s job does it within %ss", CARDS_JOB, CARDS_SECONDS)
 
 
 def start_scheduler(
