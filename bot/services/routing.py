@@ -77,12 +77,19 @@ def eligibility(
 
 
 def card_recipients(governance: Governance, request: Request, who: Eligibility) -> list[str]:
-    """Where the cards go: a step's group channel when it has one, else a DM to each eligible person."""
+    """Where the cards go: a step's group channel when it has one, else a DM to each eligible person.
+
+    People eligible for a channel's step without being in its group (borrowed from the
+    escalation chain because the group is short, or escalated to) get a DM as well.
+    """
     recipients: list[str] = []
     for step in request.steps:
         group = governance.groups.get(step.group)
         channel = group.channel if group is not None else None
-        for recipient in [channel] if channel else sorted(who.approvers[step.group].everyone):
+        everyone = sorted(who.approvers[step.group].everyone)
+        if channel and group is not None:
+            everyone = [channel] + [p for p in everyone if p not in group.members]
+        for recipient in everyone:
             if recipient not in recipients:
                 recipients.append(recipient)
     return recipients

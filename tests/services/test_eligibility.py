@@ -273,3 +273,12 @@ def test_a_card_queued_for_someone_deactivated_before_it_went_out_is_not_posted(
     deactivate(runtime, workspace, "U0C")
     drain(runtime, gateway)
     assert posts_to(gateway, "U0C") == 1  # only the first request's
+
+
+def test_a_channel_group_short_of_active_members_borrows_and_the_borrowed_get_a_dm(signoff: Reloadable) -> None:
+    runtime, workspace, gateway = signoff.runtime, Workspace(), FakeGateway()
+    deactivate(runtime, workspace, "U0LAW1", "U0LAW2")
+    request_id = file(runtime, kind="contract", requester="U0SAM")
+    drain(runtime, gateway)
+    assert sorted(d.target for d in gateway.of("post")) == ["C0LEGAL", "U0LAWLEAD"]
+    assert approve(runtime, request_id, "U0LAWLEAD") is State.APPROVED
