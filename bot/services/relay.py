@@ -124,8 +124,8 @@ def _update_copies(
 ) -> None:
     """Re-render each copy: buttons only for recipients who may decide now (DESIGN §3.4).
 
-    A copy whose recipient has left Slack does not hold up the others: the error is logged,
-    and the people directory checks that person again.
+    A copy Slack refuses for good (its recipient left Slack, the channel is gone) does not
+    hold up the others: the error is logged, and the people directory checks that person again.
     """
     changed: list[tuple[MessageRef, bool]] = []
     for ref in refs:
@@ -133,12 +133,13 @@ def _update_copies(
         try:
             gateway.update_card(ref=ref, card=card, buttons=buttons)
         except DeliveryError as error:
-            if not (error.permanent and error.code in PERSON_GONE_ERRORS):
+            if not error.permanent:
                 raise
             log.warning("card %s of %s not updated for %s: %s", ref.ts, card.ref, ref.recipient, error)
-            with runtime.uow() as uow:
-                uow.people.mark_stale(ref.recipient)
-                uow.commit()
+            if error.code in PERSON_GONE_ERRORS and is_person(ref.recipient):
+                with runtime.uow() as uow:
+                    uow.people.mark_stale(ref.recipient)
+                    uow.commit()
             continue
         if buttons != ref.live:
             changed.append((ref, buttons))
