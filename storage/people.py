@@ -35,7 +35,7 @@ class SqlPeople:
         return {r.user_id: r.tz for r in rows}
 
     def due_for_check(self, people: Iterable[str], *, checked_before: datetime) -> list[str]:
-        """Those of ``people`` never checked, marked stale, or last checked before ``checked_before``."""
+        """Those of ``people`` never checked, marked stale, or last checked at or before ``checked_before``."""
         wanted = sorted(set(people))
         fresh: set[str] = set()
         for start in range(0, len(wanted), 500):
@@ -43,7 +43,7 @@ class SqlPeople:
             query = select(PEOPLE.c.user_id).where(
                 PEOPLE.c.user_id.in_(chunk),
                 PEOPLE.c.checked_at.is_not(None),
-                PEOPLE.c.checked_at >= checked_before,
+                PEOPLE.c.checked_at > checked_before,
             )
             fresh.update(self.connection.execute(query).scalars())
         return [person for person in wanted if person not in fresh]

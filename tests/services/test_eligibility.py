@@ -8,7 +8,7 @@ newly eligible get one card (once), and those who may no longer decide lose thei
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import Engine
@@ -19,6 +19,7 @@ from bot.domain.governance import Governance
 from bot.domain.lifecycle import State
 from bot.domain.outbox import DeliveryError, PersonInfo
 from bot.domain.routing import Verdict
+from bot.jobs import run_people
 from bot.services.decide import check_may_decide, decide_request
 from bot.services.delegate import start_delegation
 from bot.services.people import refresh_people
@@ -55,6 +56,9 @@ kinds:
     fields: {{counterparty: {{type: text, required: true}}}}
     approvers: legal
 """
+
+
+OWNERS = {"U0OWNER", "U0LOGOLEAD", "U0LAWLEAD"}
 
 
 def council(members: str = "U0A, U0B, U0C", legal: str = "U0LAW1, U0LAW2") -> Governance:
@@ -282,3 +286,23 @@ def test_a_channel_group_short_of_active_members_borrows_and_the_borrowed_get_a_
     drain(runtime, gateway)
     assert sorted(d.target for d in gateway.of("post")) == ["C0LEGAL", "U0LAWLEAD"]
     assert approve(runtime, request_id, "U0LAWLEAD") is State.APPROVED
+
+
+def test_the_people_job_asks_slack_hourly_and_cards_follow_a_deactivation(
+    signoff: Reloadable, clock: FixedClock
+) -> None:
+    runtime, workspace, gateway = signoff.runtime, Workspace(), FakeGateway()
+    file(runtime)
+    drain(runtime, gateway)
+    run_people(runtime, workspace)  # everyone named is new to the directory: all asked once
+    assert sorted(workspace.asked) == sorted({"U0A", "U0B", "U0C", "U0BAK", "U0LAW1", "U0LAW2"} | OWNERS)
+    workspace.asked.clear()
+    workspace.deactivated.add("U0C")
+    run_people(runtime, workspace)
+    assert workspace.asked == []  # checked less than an hour ago
+    clock.advance(timedelta(hours=1))
+    run_people(runtime, workspace)
+    drain(runtime, gateway)
+    assert "U0C" in workspace.asked
+    assert posts_to(gateway, "U0BAK") == 1
+    assert last_update_of(gateway, "U0C") is False
