@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -25,7 +25,7 @@ import handlers
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.governance import Governance, GovernanceInvalid
 from bot.governance_file import load_governance_file
-from bot.jobs import start_scheduler
+from bot.jobs import start_scheduler, wake
 from bot.services.relay import relay_outbox
 from bot.services.runtime import Runtime
 from bot.settings import Settings
@@ -49,6 +49,8 @@ class GovernanceHolder:
         self.path = path
         self._current = load_governance_file(path)
         self._lock = threading.Lock()
+        #: Called after each successful reload (the worker makes pending requests' cards follow).
+        self.on_reload: list[Callable[[], None]] = []
 
     def current(self) -> Governance:
         return self._current
@@ -62,6 +64,8 @@ class GovernanceHolder:
         with self._lock:
             self._current = fresh
         log.info("governance %s loaded from %s", fresh.version[:12], self.path)
+        for listener in self.on_reload:
+            listener()
         return True
 
 
@@ -108,9 +112,10 @@ class Signoff:
         """Start the outbox relay thread and the scheduler (sweeps, digests) until ``stop``."""
         relay = threading.Thread(target=self._relay_loop, args=(relay_pause,), name="signoff-relay", daemon=True)
         relay.start()
-        self.scheduler = start_scheduler(
-            self.runtime, self.gateway.timezone_of, digest_seconds=self.settings.digest_check_seconds
+        self.scheduler = scheduler = start_scheduler(
+            self.runtime, self.gateway, digest_seconds=self.settings.digest_check_seconds
         )
+        self.governance.on_reload.append(lambda: wake(scheduler, self.runtime, self.gateway))
         return [relay]
 
     def stop(self) -> None:

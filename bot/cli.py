@@ -34,6 +34,7 @@ from bot.domain.outcome import resolve
 from bot.governance_file import load_governance_file
 from bot.services.audit import export_audit, verify_audit
 from bot.services.digests import queue_digests
+from bot.services.people import directory_timezones
 from bot.services.relay import relay_outbox
 from bot.settings import Settings
 from storage.engine import create_db_engine
@@ -372,7 +373,10 @@ def _digest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             print(f"signoff digest: there is no group “{args.group}”", file=err)
             return 1
         report = queue_digests(
-            runtime=signoff.runtime, timezone_of=signoff.gateway.timezone_of, group=args.group, operator_run=True
+            runtime=signoff.runtime,
+            timezone_of=directory_timezones(signoff.runtime),
+            group=args.group,
+            operator_run=True,
         )
         while True:  # deliver what is due now; rows that failed wait for a worker's next try
             delivered = relay_outbox(runtime=signoff.runtime, gateway=signoff.gateway)

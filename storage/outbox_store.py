@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, insert, select, update
 
-from bot.domain.outbox import Intent, IntentKind, MessageRef, OutboxItem, OutboxStatus
+from bot.domain.outbox import CardWork, Intent, IntentKind, MessageRef, OutboxItem, OutboxStatus
 from storage.tables import (
     MESSAGES,
     OUTBOX,
@@ -90,9 +90,46 @@ class SqlMessageRepository:
             "channel": ref.channel,
             "ts": ref.ts,
             "created_at": now,
+            "live": ref.live,
         }
         self.connection.execute(_INSERT_MESSAGE, values)
 
     def for_request(self, request_id: int) -> list[MessageRef]:
         rows = self.connection.execute(_SELECT_MESSAGES, {"request_id": request_id})
-        return [MessageRef(r.channel, r.ts, r.recipient) for r in rows]
+        return [MessageRef(r.channel, r.ts, r.recipient, r.live) for r in rows]
+
+    def set_live(self, ref: MessageRef, live: bool) -> None:
+        """Record whether the copy at ``ref`` now shows its buttons."""
+        self.connection.execute(
+            update(MESSAGES).where(MESSAGES.c.channel == ref.channel, MESSAGES.c.ts == ref.ts).values(live=live)
+        )
+
+    def for_requests(self, request_ids: list[int]) -> dict[int, list[MessageRef]]:
+        """The posted copies of many requests at once."""
+        found: dict[int, list[MessageRef]] = {request_id: [] for request_id in request_ids}
+        for start in range(0, len(request_ids), 500):
+            chunk = request_ids[start : start + 500]
+            query = select(MESSAGES).where(MESSAGES.c.request_id.in_(chunk)).order_by(MESSAGES.c.id)
+            for r in self.connection.execute(query):
+                found[r.request_id].append(MessageRef(r.channel, r.ts, r.recipient, r.live))
+        return found
+
+    def card_work(self, request_ids: list[int]) -> dict[int, CardWork]:
+        """Per request with any card work in the outbox: recipients queued, update or fan-out waiting."""
+        found: dict[int, CardWork] = {}
+        kinds = [str(IntentKind.POST_CARD), str(IntentKind.UPDATE_CARDS), str(IntentKind.ROUTE_CARDS)]
+        waiting = (str(OutboxStatus.PENDING), str(OutboxStatus.SENDING))
+        for start in range(0, len(request_ids), 500):
+            chunk = request_ids[start : start + 500]
+            query = select(OUTBOX.c.request_id, OUTBOX.c.kind, OUTBOX.c.payload, OUTBOX.c.status).where(
+                OUTBOX.c.request_id.in_(chunk), OUTBOX.c.kind.in_(kinds)
+            )
+            for r in self.connection.execute(query):
+                work = found.setdefault(r.request_id, CardWork(set()))
+                if r.kind == str(IntentKind.POST_CARD):
+                    work.recipients.add(str(r.payload.get("recipient")))
+                elif r.kind == str(IntentKind.UPDATE_CARDS):
+                    work.updating = work.updating or r.status in waiting
+                else:
+                    work.routing = work.routing or r.status in waiting
+        return found

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     DateTime,
     Dialect,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -171,6 +173,8 @@ class MessageRecord(Base):
     channel: Mapped[str] = mapped_column(String(32))
     ts: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: Whether this copy shows the buttons (its recipient may still decide), as last rendered.
+    live: Mapped[bool] = mapped_column(Boolean, server_default=true(), default=True)
 
 
 class DelegationRecord(Base):
@@ -182,6 +186,18 @@ class DelegationRecord(Base):
     until: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PersonRecord(Base):
+    """The people directory: what Slack's users.info last said of a person (refreshed by the worker)."""
+
+    __tablename__ = "people"
+
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    deleted: Mapped[bool] = mapped_column(Boolean)
+    tz: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: None: unknown or stale (a delivery to them failed); checked again on the next pass.
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class JobRunRecord(Base):

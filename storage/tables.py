@@ -15,6 +15,7 @@ from storage.records import (
     JobRunRecord,
     MessageRecord,
     OutboxRecord,
+    PersonRecord,
     RequestRecord,
     VoteRecord,
 )
@@ -52,3 +53,4 @@ MESSAGES = cast(Table, MessageRecord.__table__)
 DELEGATIONS = cast(Table, DelegationRecord.__table__)
 GOVERNANCE_VERSIONS = cast(Table, GovernanceVersionRecord.__table__)
 JOB_RUNS = cast(Table, JobRunRecord.__table__)
+PEOPLE = cast(Table, PersonRecord.__table__)

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine
 from storage.audit_log import AuditHead, SqlAuditLog
 from storage.engine import READ_ONLY
 from storage.outbox_store import SqlMessageRepository, SqlOutbox
+from storage.people import SqlPeople
 from storage.repositories import (
     SqlDelegationRepository,
     SqlGovernanceVersionRepository,
@@ -33,6 +34,7 @@ class SqlUnitOfWork:
     delegations: SqlDelegationRepository
     governance_versions: SqlGovernanceVersionRepository
     job_runs: SqlJobRuns
+    people: SqlPeople
 
     def __init__(
         self,
@@ -71,6 +73,7 @@ class SqlUnitOfWork:
         self.delegations = SqlDelegationRepository(connection)
         self.governance_versions = SqlGovernanceVersionRepository(connection, self._known_versions)
         self.job_runs = SqlJobRuns(connection)
+        self.people = SqlPeople(connection)
         return self
 
     def __exit__(

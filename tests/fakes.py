@@ -19,6 +19,8 @@ class Delivered:
     card: Card | None = None
     text: str = ""
     event: str = ""
+    #: For card posts and updates: whether the copy shows the buttons.
+    buttons: bool = True
 
 
 @dataclass
@@ -42,10 +44,10 @@ class FakeGateway:
             self.delivered.append(Delivered("post", recipient, card))
             return MessageRef(channel, f"1700000000.{self._ts:06d}", recipient)
 
-    def update_card(self, *, ref: MessageRef, card: Card) -> None:
+    def update_card(self, *, ref: MessageRef, card: Card, buttons: bool = True) -> None:
         with self._lock:
             self._maybe_fail()
-            self.delivered.append(Delivered("update", f"{ref.channel}/{ref.ts}", card))
+            self.delivered.append(Delivered("update", f"{ref.channel}/{ref.ts}", card, buttons=buttons))
 
     def notify(self, *, user: str, text: str, event: str, card: Card | None) -> None:
         with self._lock:

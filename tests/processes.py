@@ -59,7 +59,7 @@ class FileGateway:
         self._record(f"post {card.request_id} {recipient}")
         return MessageRef("D" + recipient[1:], f"{card.request_id}.{self.calls}", recipient)
 
-    def update_card(self, *, ref: MessageRef, card: Card) -> None:
+    def update_card(self, *, ref: MessageRef, card: Card, buttons: bool = True) -> None:
         self._record(f"update {card.request_id} {ref.channel}")
 
     def send_digest(self, *, user: str, cards: list[Card], more: int, auto_resolved: int) -> None:

@@ -77,12 +77,20 @@ def digest(
 
 
 class DeliveryError(Exception):
-    """Slack did not take a delivery. ``permanent`` errors are not retried; ``retry_after`` is Slack's ask."""
+    """Slack did not take a delivery. ``permanent`` errors are not retried; ``retry_after`` is Slack's ask;
+    ``code`` is Slack's error code (``user_not_found``…) when it gave one."""
 
-    def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None):
+    def __init__(
+        self, message: str, *, permanent: bool = False, retry_after: float | None = None, code: str | None = None
+    ):
         self.permanent = permanent
         self.retry_after = retry_after
+        self.code = code
         super().__init__(message)
+
+
+#: Delivery errors that suggest the person has left Slack: the people directory checks them again.
+PERSON_GONE_ERRORS = frozenset({"user_not_found", "user_disabled", "account_inactive", "cannot_dm_bot"})
 
 
 class OutboxStatus(StrEnum):
@@ -104,6 +112,27 @@ class OutboxItem:
     attempts: int
 
 
+@dataclass
+class CardWork:
+    """What the outbox holds about one request's cards."""
+
+    #: Recipients a card was ever queued for (in any status, sent or dead included).
+    recipients: set[str]
+    #: An update of its copies still waits to be delivered.
+    updating: bool = False
+    #: Its fan-out (``route_cards``) still waits: who gets cards is not decided yet.
+    routing: bool = False
+
+
+@dataclass(frozen=True)
+class PersonInfo:
+    """What Slack's ``users.info`` says of a person: deactivated (or not a person at all), timezone."""
+
+    user: str
+    deleted: bool
+    tz: str | None = None
+
+
 @dataclass(frozen=True)
 class MessageRef:
     """Where a card was posted, so later updates edit the same message."""
@@ -111,3 +140,5 @@ class MessageRef:
     channel: str
     ts: str
     recipient: str = ""
+    #: Whether the copy shows the buttons, as last rendered (its recipient could decide then).
+    live: bool = True

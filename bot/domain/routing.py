@@ -2,6 +2,8 @@
 
 This module is the one place that knows eligibility. Its rules (DESIGN §3.4):
 - the requester is never eligible for their own request, not even as someone's delegate;
+- people Slack reports as deactivated (``inactive``) are eligible nowhere: not in their group,
+  not as an escalation stop or owner, not as anyone's delegate;
 - a step whose group has too few eligible people to reach its quorum borrows from the
   escalation chain (the kind's ``escalate`` groups in order, finally its owner);
 - each SLA breach makes the next stop of that chain eligible as well;
@@ -75,19 +77,25 @@ def eligible_approvers(
     escalation_level: int = 0,
     delegations: Iterable[Delegation] = (),
     today: date,
+    inactive: frozenset[str] = frozenset(),
 ) -> Approvers:
-    """Everyone who may approve ``step`` of a request by ``requester`` right now."""
+    """Everyone who may approve ``step`` of a request by ``requester`` right now.
+
+    ``inactive``: user ids deactivated in Slack; they count nowhere, so a group they leave
+    short borrows from the escalation chain like a group short of anyone else.
+    """
     chain = escalation_chain(governance, kind)
-    direct = set(governance.members(step.group)) - {requester}
+    unavailable = inactive | {requester}
+    direct = set(governance.members(step.group)) - unavailable
     next_stop = 0
     while len(direct) < step.approvals and next_stop < len(chain):
-        direct |= chain[next_stop].members - {requester}
+        direct |= chain[next_stop].members - unavailable
         next_stop += 1
     for stop in chain[: max(escalation_level, 0)]:
-        direct |= stop.members - {requester}
+        direct |= stop.members - unavailable
     stand_ins: dict[str, set[str]] = {}
     for delegation in delegations:
-        if delegation.delegator in direct and delegation.delegate != requester and delegation.active_on(today):
+        if delegation.delegator in direct and delegation.delegate not in unavailable and delegation.active_on(today):
             stand_ins.setdefault(delegation.delegate, set()).add(delegation.delegator)
     return Approvers(frozenset(direct), {d: frozenset(p) for d, p in stand_ins.items()})
 
@@ -116,13 +124,23 @@ class Ballot:
 class StepTally:
     step: StepSpec
     approved_by: tuple[str, ...]
+    #: How many distinct people may approve the step at all (None: not computed).
+    possible: int | None = None
 
     @property
     def met(self) -> bool:
         return len(self.approved_by) >= self.step.approvals
 
+    @property
+    def stuck(self) -> bool:
+        """Not met, and fewer people may approve it than its quorum needs, even with the escalation chain."""
+        return not self.met and self.possible is not None and self.possible < self.step.approvals
+
     def progress(self) -> str:
-        return f"{self.step.group} {min(len(self.approved_by), self.step.approvals)}/{self.step.approvals}"
+        shown = f"{self.step.group} {min(len(self.approved_by), self.step.approvals)}/{self.step.approvals}"
+        if self.stuck:
+            shown += " (no eligible approver)" if not self.possible else f" (only {self.possible} eligible)"
+        return shown
 
 
 def tally(
@@ -149,5 +167,5 @@ def tally(
                 ok = ballot.voter in eligible.direct
             if ok and ballot.principal not in counted:
                 counted.append(ballot.principal)
-        result.append(StepTally(step, tuple(counted)))
+        result.append(StepTally(step, tuple(counted), len(eligible.direct)))
     return tuple(result)

@@ -55,7 +55,10 @@ def decide_request(
         request = locked_request(uow, request_id)
         votes = uow.votes.for_request(request_id)
         delegations = uow.delegations.active(today=today)
-        who, principals = _may_decide(governance, request, votes, delegations, today, voter, seen_fields_hash)
+        inactive = uow.people.deactivated()
+        who, principals = _may_decide(
+            governance, request, votes, delegations, today, voter, seen_fields_hash, inactive=inactive
+        )
         kind = governance.kind(request.kind)
         on_behalf_of = None if who.acts_in_own_right(voter) else principals[0]
         ballot = Ballot(voter, verdict, request.fields_hash, on_behalf_of)
@@ -68,7 +71,9 @@ def decide_request(
         }
 
         if verdict is Verdict.APPROVE:
-            after = eligibility_of(governance, kind, request, [*votes, Vote(ballot, now)], delegations, today)
+            after = eligibility_of(
+                governance, kind, request, [*votes, Vote(ballot, now)], delegations, today, inactive=inactive
+            )
             data["progress"] = [step.progress() for step in after.progress]
             if after.all_met:
                 _close(request, voter, now, None)
@@ -107,7 +112,8 @@ def check_may_decide(*, runtime: Runtime, request_id: int, voter: str, seen_fiel
         request = locked_request(uow, request_id)
         votes = uow.votes.for_request(request_id)
         delegations = uow.delegations.active(today=today)
-        _may_decide(governance, request, votes, delegations, today, voter, seen_fields_hash)
+        inactive = uow.people.deactivated()
+        _may_decide(governance, request, votes, delegations, today, voter, seen_fields_hash, inactive=inactive)
 
 
 def _may_decide(
@@ -118,6 +124,8 @@ def _may_decide(
     today: date,
     voter: str,
     seen_fields_hash: str | None,
+    *,
+    inactive: frozenset[str],
 ) -> tuple[Eligibility, tuple[str, ...]]:
     """Who may decide, and whose approval ``voter``'s counts as; the typed refusal otherwise."""
     if request.state is not State.PENDING:
@@ -127,7 +135,7 @@ def _may_decide(
     if seen_fields_hash is not None and seen_fields_hash != request.fields_hash:
         raise NotAllowed(f"{request.ref} was amended after this card was shown; decide on the updated card")
     kind = governance.kind(request.kind)
-    who = eligibility_of(governance, kind, request, votes, delegations, today)
+    who = eligibility_of(governance, kind, request, votes, delegations, today, inactive=inactive)
     principals = who.principals_for(voter)
     if not principals:
         groups = ", ".join(step.group for step in request.steps)

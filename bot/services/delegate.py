@@ -26,6 +26,8 @@ def start_delegation(*, runtime: Runtime, delegator: str, delegate: str, until: 
         )
     delegation = Delegation(delegator, delegate, until)
     with runtime.uow() as uow:
+        if delegate in uow.people.deactivated():
+            raise NotAllowed("the person you named is deactivated in Slack, so they cannot approve for you")
         uow.delegations.start(delegation, now=now)
         data = {"delegator": delegator, "delegate": delegate, "until": until.isoformat()}
         uow.audit.append(request_id=None, at=now, actor=delegator, action=Action.DELEGATED, data=data)

@@ -60,7 +60,8 @@ def queue_digests(
         pending = uow.requests.open_requests(limit=PENDING_SCAN)
         votes = uow.votes.for_requests([r.require_id() for r in pending])
         delegations = uow.delegations.active(today=today)
-    waiting = waiting_by_person(governance, pending, votes, delegations, today)
+        inactive = uow.people.deactivated()
+    waiting = waiting_by_person(governance, pending, votes, delegations, today, inactive=inactive)
     if group is not None:
         members = set(governance.members(group))
         waiting = {person: items for person, items in waiting.items() if person in members}

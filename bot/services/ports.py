@@ -7,13 +7,13 @@ rolls everything back.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
 
 from bot.domain.audit import AuditEvent
-from bot.domain.outbox import Intent, MessageRef, OutboxItem
+from bot.domain.outbox import CardWork, Intent, MessageRef, OutboxItem
 from bot.domain.outcome import LimitUsage
 from bot.domain.requests import Request, Vote
 from bot.domain.routing import Delegation
@@ -95,6 +95,33 @@ class MessageRepository(Protocol):
 
     def for_request(self, request_id: int) -> list[MessageRef]: ...
 
+    def set_live(self, ref: MessageRef, live: bool) -> None: ...
+
+    def for_requests(self, request_ids: list[int]) -> dict[int, list[MessageRef]]: ...
+
+    def card_work(self, request_ids: list[int]) -> dict[int, CardWork]:
+        """Per request with any card work in the outbox: recipients a card was ever queued for
+        (any status), and whether an update or a fan-out still waits."""
+        ...
+
+
+class PeopleRepository(Protocol):
+    """The people directory: what Slack's users.info last said of each person."""
+
+    def deactivated(self) -> frozenset[str]: ...
+
+    def timezones(self) -> dict[str, str]: ...
+
+    def due_for_check(self, people: Iterable[str], *, checked_before: datetime) -> list[str]: ...
+
+    def record(self, person: str, *, deleted: bool, tz: str | None, now: datetime) -> bool:
+        """Store what Slack said; True when the person's deactivated flag changed."""
+        ...
+
+    def mark_stale(self, person: str) -> None: ...
+
+    def stale_or_unknown(self) -> list[str]: ...
+
 
 class DelegationRepository(Protocol):
     def active(self, *, today: date) -> list[Delegation]: ...
@@ -133,6 +160,8 @@ class UnitOfWork(Protocol):
     def governance_versions(self) -> GovernanceVersionRepository: ...
     @property
     def job_runs(self) -> JobRunRepository: ...
+    @property
+    def people(self) -> PeopleRepository: ...
 
     def __enter__(self) -> Self: ...
 

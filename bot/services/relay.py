@@ -16,9 +16,18 @@ from typing import Protocol
 
 from bot.domain.cards import Card
 from bot.domain.lifecycle import State
-from bot.domain.outbox import DeliveryError, Intent, IntentKind, MessageRef, OutboxItem, notify, post_card
+from bot.domain.outbox import (
+    PERSON_GONE_ERRORS,
+    DeliveryError,
+    Intent,
+    IntentKind,
+    MessageRef,
+    OutboxItem,
+    notify,
+    post_card,
+)
 from bot.services.ports import UnitOfWork
-from bot.services.routing import build_card, card_recipients, eligibility
+from bot.services.routing import build_card, card_recipients, eligibility, is_person, live_copies
 from bot.services.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -34,7 +43,7 @@ class SlackGateway(Protocol):
 
     def post_card(self, *, recipient: str, card: Card) -> MessageRef: ...
 
-    def update_card(self, *, ref: MessageRef, card: Card) -> None: ...
+    def update_card(self, *, ref: MessageRef, card: Card, buttons: bool = True) -> None: ...
 
     def notify(self, *, user: str, text: str, event: str, card: Card | None) -> None: ...
 
@@ -89,7 +98,7 @@ def _deliver(runtime: Runtime, gateway: SlackGateway, item: OutboxItem) -> None:
     if item.kind is IntentKind.DIGEST:
         _send_digest(runtime, gateway, item)
         return
-    card, refs = _current_card(runtime, item)
+    card, refs, live = _current_card(runtime, item)
     if item.kind is IntentKind.NOTIFY:
         gateway.notify(user=item.payload["user"], text=item.payload["text"], event=item.payload["event"], card=card)
     elif item.kind is IntentKind.POST_CARD:
@@ -98,16 +107,47 @@ def _deliver(runtime: Runtime, gateway: SlackGateway, item: OutboxItem) -> None:
         recipient = item.payload["recipient"]
         existing = [ref for ref in refs if ref.recipient == recipient]
         if existing:  # already posted (an earlier round): bring it up to date instead of posting twice
-            for ref in existing:
-                gateway.update_card(ref=ref, card=card)
+            _update_copies(runtime, gateway, card, existing, live)
             return
+        if card.is_open and recipient not in live:
+            return  # no longer eligible (deactivated, removed from the group) before their card went out
         ref = gateway.post_card(recipient=recipient, card=card)
         with runtime.uow() as uow:
             uow.messages.add(card.request_id, MessageRef(ref.channel, ref.ts, recipient), now=runtime.clock.now())
             uow.commit()
     elif item.kind is IntentKind.UPDATE_CARDS and card is not None:
-        for ref in refs:
-            gateway.update_card(ref=ref, card=card)
+        _update_copies(runtime, gateway, card, refs, live)
+
+
+def _update_copies(
+    runtime: Runtime, gateway: SlackGateway, card: Card, refs: list[MessageRef], live: frozenset[str]
+) -> None:
+    """Re-render each copy: buttons only for recipients who may decide now (DESIGN §3.4).
+
+    A copy Slack refuses for good (its recipient left Slack, the channel is gone) does not
+    hold up the others: the error is logged, and the people directory checks that person again.
+    """
+    changed: list[tuple[MessageRef, bool]] = []
+    for ref in refs:
+        buttons = card.is_open and ref.recipient in live
+        try:
+            gateway.update_card(ref=ref, card=card, buttons=buttons)
+        except DeliveryError as error:
+            if not error.permanent:
+                raise
+            log.warning("card %s of %s not updated for %s: %s", ref.ts, card.ref, ref.recipient, error)
+            if error.code in PERSON_GONE_ERRORS and is_person(ref.recipient):
+                with runtime.uow() as uow:
+                    uow.people.mark_stale(ref.recipient)
+                    uow.commit()
+            continue
+        if buttons != ref.live:
+            changed.append((ref, buttons))
+    if changed:
+        with runtime.uow() as uow:
+            for ref, buttons in changed:
+                uow.messages.set_live(ref, buttons)
+            uow.commit()
 
 
 def _fan_out(runtime: Runtime, item: OutboxItem) -> None:
@@ -123,7 +163,8 @@ def _fan_out(runtime: Runtime, item: OutboxItem) -> None:
         if request is None or kind is None or request.state is not State.PENDING:
             return  # decided (or gone) before its cards went out: nothing to ask anyone
         votes = uow.votes.for_request(item.request_id)
-        who = eligibility(governance, kind, request, votes, uow.delegations.active(today=today), today)
+        delegations, inactive = uow.delegations.active(today=today), uow.people.deactivated()
+        who = eligibility(governance, kind, request, votes, delegations, today, inactive=inactive)
         round_ = int(item.payload.get("round", request.version))
         cards = [post_card(item.request_id, r, round_=round_) for r in card_recipients(governance, request, who)]
         uow.outbox.add_many(cards, now=now)
@@ -136,35 +177,39 @@ def _send_digest(runtime: Runtime, gateway: SlackGateway, item: OutboxItem) -> N
     today = governance.today(runtime.clock.now())
     cards = []
     with runtime.uow(read_only=True) as uow:
-        delegations = uow.delegations.active(today=today)
+        delegations, inactive = uow.delegations.active(today=today), uow.people.deactivated()
         for request_id in item.payload.get("request_ids", []):
             request = uow.requests.get(int(request_id))
             kind = governance.kinds.get(request.kind) if request is not None else None
             if request is None or kind is None or request.state is not State.PENDING:
                 continue
-            who = eligibility(governance, kind, request, uow.votes.for_request(int(request_id)), delegations, today)
+            votes = uow.votes.for_request(int(request_id))
+            who = eligibility(governance, kind, request, votes, delegations, today, inactive=inactive)
             cards.append(build_card(governance, request, who))
     if cards:
         more, auto = int(item.payload.get("more", 0)), int(item.payload.get("auto_resolved", 0))
         gateway.send_digest(user=item.payload["user"], cards=cards, more=more, auto_resolved=auto)
 
 
-def _current_card(runtime: Runtime, item: OutboxItem) -> tuple[Card | None, list[MessageRef]]:
-    """The request's card as it is now (cards are rendered at delivery, never stale), and its copies."""
+def _current_card(runtime: Runtime, item: OutboxItem) -> tuple[Card | None, list[MessageRef], frozenset[str]]:
+    """The request's card as it is now (cards are rendered at delivery, never stale), its copies,
+    and the recipients whose copies show buttons (``live_copies``)."""
     if item.request_id is None:
-        return None, []
+        return None, [], frozenset()
     governance = runtime.governance()
     today = governance.today(runtime.clock.now())
     with runtime.uow(read_only=True) as uow:
         request = uow.requests.get(item.request_id)
         if request is None:
-            return None, []
+            return None, [], frozenset()
         kind = governance.kinds.get(request.kind)
-        who = None
+        who, live = None, frozenset[str]()
         if kind is not None and request.steps:
             votes = uow.votes.for_request(item.request_id)
-            who = eligibility(governance, kind, request, votes, uow.delegations.active(today=today), today)
-        return build_card(governance, request, who), uow.messages.for_request(item.request_id)
+            delegations, inactive = uow.delegations.active(today=today), uow.people.deactivated()
+            who = eligibility(governance, kind, request, votes, delegations, today, inactive=inactive)
+            live = live_copies(governance, kind, request, who)
+        return build_card(governance, request, who), uow.messages.for_request(item.request_id), live
 
 
 def _tell_owner(runtime: Runtime, uow: UnitOfWork, item: OutboxItem, message: str) -> Intent | None:
@@ -184,6 +229,13 @@ def _tell_owner(runtime: Runtime, uow: UnitOfWork, item: OutboxItem, message: st
     return notify(item.request_id, kind.owner, event=f"undeliverable-{item.id}", text=text, version=request.version)
 
 
+def _recheck_recipient(uow: UnitOfWork, item: OutboxItem, error: DeliveryError) -> None:
+    """A delivery to a person failed as if they had left Slack: the directory checks them again."""
+    person = str(item.payload.get("recipient") or item.payload.get("user") or "")
+    if error.code in PERSON_GONE_ERRORS and is_person(person):
+        uow.people.mark_stale(person)
+
+
 def _failed(
     runtime: Runtime, item: OutboxItem, error: DeliveryError, report: RelayReport, first_backoff: timedelta
 ) -> None:
@@ -199,6 +251,7 @@ def _failed(
         elif error.permanent or item.attempts + 1 >= MAX_ATTEMPTS:
             uow.outbox.mark_dead(item.id, now=now, error=message)
             log.error("outbox %s (%s) is dead after %d attempts: %s", item.id, item.key, item.attempts + 1, message)
+            _recheck_recipient(uow, item, error)
             owner_notice = _tell_owner(runtime, uow, item, message)
             if owner_notice is not None:
                 uow.outbox.add(owner_notice, now=now)

@@ -22,6 +22,8 @@ class Eligibility:
 
     approvers: dict[str, Approvers]
     progress: tuple[StepTally, ...]
+    #: The deactivated people left out (so followers of this result need not read them again).
+    inactive: frozenset[str] = frozenset()
 
     @property
     def all_met(self) -> bool:
@@ -49,7 +51,14 @@ def eligibility(
     votes: Iterable[Vote],
     delegations: Sequence[Delegation],
     today: date,
+    *,
+    inactive: frozenset[str],
 ) -> Eligibility:
+    """Who may approve each step of ``request`` now, and how far it got.
+
+    ``inactive`` is the people directory's deactivated user ids (``uow.people.deactivated()``):
+    they are eligible nowhere.
+    """
     approvers = {
         step.group: eligible_approvers(
             governance,
@@ -59,26 +68,36 @@ def eligibility(
             escalation_level=request.escalation_level,
             delegations=delegations,
             today=today,
+            inactive=inactive,
         )
         for step in request.steps
     }
     progress = tally(request.steps, [v.ballot for v in votes], approvers, fields_hash=request.fields_hash)
-    return Eligibility(approvers, progress)
+    return Eligibility(approvers, progress, inactive)
 
 
 def card_recipients(governance: Governance, request: Request, who: Eligibility) -> list[str]:
-    """Where the cards go: a step's group channel when it has one, else a DM to each eligible person."""
+    """Where the cards go: a step's group channel when it has one, else a DM to each eligible person.
+
+    People eligible for a channel's step without being in its group (borrowed from the
+    escalation chain because the group is short, or escalated to) get a DM as well.
+    """
     recipients: list[str] = []
     for step in request.steps:
         group = governance.groups.get(step.group)
         channel = group.channel if group is not None else None
-        for recipient in [channel] if channel else sorted(who.approvers[step.group].everyone):
+        everyone = sorted(who.approvers[step.group].everyone)
+        if channel and group is not None:
+            everyone = [channel] + [p for p in everyone if p not in group.members]
+        for recipient in everyone:
             if recipient not in recipients:
                 recipients.append(recipient)
     return recipients
 
 
-def escalation_recipients(governance: Governance, kind: Kind, level: int, requester: str) -> list[str]:
+def escalation_recipients(
+    governance: Governance, kind: Kind, level: int, requester: str, *, inactive: frozenset[str]
+) -> list[str]:
     """Who joins at escalation ``level`` (1 = the first stop): a channel, or the stop's members."""
     chain = escalation_chain(governance, kind)
     if not 1 <= level <= len(chain):
@@ -87,7 +106,29 @@ def escalation_recipients(governance: Governance, kind: Kind, level: int, reques
     group = governance.groups.get(stop.name) if not stop.is_owner else None
     if group is not None and group.channel:
         return [group.channel]
-    return sorted(stop.members - {requester})
+    return sorted(stop.members - {requester} - inactive)
+
+
+def card_audience(governance: Governance, kind: Kind, request: Request, who: Eligibility) -> list[str]:
+    """Every channel and person who should hold a card of ``request`` now: its routing
+    (``card_recipients``) and the escalation stops it reached (their channel, or their members)."""
+    wanted = card_recipients(governance, request, who)
+    for level in range(1, request.escalation_level + 1):
+        for recipient in escalation_recipients(governance, kind, level, request.requester, inactive=who.inactive):
+            if recipient not in wanted:
+                wanted.append(recipient)
+    return wanted
+
+
+def live_copies(governance: Governance, kind: Kind, request: Request, who: Eligibility) -> frozenset[str]:
+    """Whose copies of the card show buttons: people who may decide now, and the channels of the audience."""
+    channels = {r for r in card_audience(governance, kind, request, who) if not is_person(r)}
+    return who.everyone() | frozenset(channels)
+
+
+def is_person(recipient: str) -> bool:
+    """A user id (a DM) rather than a channel id."""
+    return recipient.startswith(("U", "W"))
 
 
 def build_card(governance: Governance, request: Request, who: Eligibility | None) -> Card:
@@ -144,6 +185,8 @@ def waiting_by_person(
     votes: Mapping[int, list[Vote]],
     delegations: list[Delegation],
     today: date,
+    *,
+    inactive: frozenset[str],
 ) -> dict[str, list[Request]]:
     """Who may decide which pending request and has not voted on its current fields."""
     waiting: dict[str, list[Request]] = {}
@@ -152,7 +195,7 @@ def waiting_by_person(
         if kind is None:
             continue
         request_votes = votes.get(request.require_id(), [])
-        who = eligibility(governance, kind, request, request_votes, delegations, today)
+        who = eligibility(governance, kind, request, request_votes, delegations, today, inactive=inactive)
         voted = {v.ballot.voter for v in request_votes if v.ballot.fields_hash == request.fields_hash}
         for person in who.everyone() - voted - {request.requester}:
             waiting.setdefault(person, []).append(request)

@@ -44,7 +44,13 @@ def request_status(*, runtime: Runtime, request_id: int, viewer: str) -> StatusV
         who = None
         if kind is not None and request.steps:
             who = eligibility(
-                governance, kind, request, uow.votes.for_request(request_id), uow.delegations.active(today=today), today
+                governance,
+                kind,
+                request,
+                uow.votes.for_request(request_id),
+                uow.delegations.active(today=today),
+                today,
+                inactive=uow.people.deactivated(),
             )
         receipt = uow.audit.latest_receipt(request_id) or {}
     insiders = {request.requester} | (who.everyone() if who else frozenset()) | ({kind.owner} if kind else set())
@@ -77,12 +83,17 @@ def summary_for(*, runtime: Runtime, user: str, limit: int = 20) -> Summary:
         delegations = uow.delegations.active(today=today)
         pending = uow.requests.open_requests(limit=PENDING_SCAN)
         votes = uow.votes.for_requests([r.require_id() for r in pending])
+        inactive = uow.people.deactivated()
         # The same "who waits on what" as digests, so Home and the digest always agree.
-        mine_to_decide = waiting_by_person(governance, pending, votes, delegations, today).get(user, [])
+        mine_to_decide = waiting_by_person(governance, pending, votes, delegations, today, inactive=inactive).get(
+            user, []
+        )
         waiting = []
         for request in most_urgent_first(mine_to_decide, runtime.clock.now())[:limit]:
             kind = governance.kind(request.kind)
-            who = eligibility(governance, kind, request, votes[request.require_id()], delegations, today)
+            who = eligibility(
+                governance, kind, request, votes[request.require_id()], delegations, today, inactive=inactive
+            )
             waiting.append(build_card(governance, request, who))
         mine = [build_card(governance, r, None) for r in uow.requests.of_requester(user, open_only=True, limit=limit)]
     mine_out = next((d for d in delegations if d.delegator == user), None)

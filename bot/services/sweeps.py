@@ -81,6 +81,7 @@ def _escalate(uow: UnitOfWork, governance: Governance, request: Request, moment:
     kind = governance.kind(request.kind)
     chain = escalation_chain(governance, kind)
     today = governance.today(now)
+    inactive = uow.people.deactivated()
     before = eligibility(
         governance,
         kind,
@@ -88,6 +89,7 @@ def _escalate(uow: UnitOfWork, governance: Governance, request: Request, moment:
         uow.votes.for_request(request.require_id()),
         uow.delegations.active(today=today),
         today,
+        inactive=inactive,
     )
     request.escalation_level += 1
     level = request.escalation_level
@@ -113,7 +115,7 @@ def _escalate(uow: UnitOfWork, governance: Governance, request: Request, moment:
     ]
     intents += [
         post_card(request_id, r, round_=version, not_before=moment.for_person(r))
-        for r in escalation_recipients(governance, kind, level, request.requester)
+        for r in escalation_recipients(governance, kind, level, request.requester, inactive=inactive)
     ]
     intents.append(update_cards(request_id, version=version))
     data = {"level": level, "stop": stop.name if stop else None, "reminded": sorted(before.everyone())}

@@ -135,6 +135,8 @@ class SlackEmulator:
         self.home_views: dict[str, dict[str, Any]] = {}
         self.views: dict[str, dict[str, Any]] = {}
         self.user_timezones: dict[str, str] = {}
+        #: Users whose users.info says ``deleted: true`` (deactivated in the workspace).
+        self.deactivated_users: set[str] = set()
         self._faults: dict[str, list[Fault]] = {}
         self._used_triggers: set[str] = set()
         self._ts = itertools.count(1)
@@ -395,7 +397,8 @@ class SlackEmulator:
         if not user.startswith(("U", "W")):
             return {"ok": False, "error": "user_not_found"}
         tz = self.user_timezones.get(user, "Europe/Berlin")
-        return {"ok": True, "user": {"id": user, "name": user.lower(), "tz": tz, "is_bot": False}}
+        deleted = user in self.deactivated_users
+        return {"ok": True, "user": {"id": user, "name": user.lower(), "tz": tz, "is_bot": False, "deleted": deleted}}
 
     def _open_view(self, args: dict[str, Any]) -> dict[str, Any]:
         trigger = str(args.get("trigger_id"))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from urllib.error import URLError
 
 from slack_sdk import WebClient
@@ -19,12 +18,11 @@ from slack_sdk.http_retry import RetryHandler
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 
 from bot.domain.cards import Card
-from bot.domain.outbox import DeliveryError, MessageRef
+from bot.domain.outbox import DeliveryError, MessageRef, PersonInfo
 from bot.slack.blocks import card_blocks, card_text, digest_blocks, notification_blocks
 
 log = logging.getLogger(__name__)
 
-TIMEZONE_TTL_SECONDS = 24 * 3600
 PERMANENT_ERRORS = frozenset(
     {
         "channel_not_found",
@@ -60,7 +58,6 @@ class SlackGateway:
     def __init__(self, client: WebClient):
         self.client = client
         self._dm_channels: dict[str, str] = {}
-        self._timezones: dict[str, tuple[str | None, float]] = {}
         self._lock = threading.Lock()
 
     def post_card(self, *, recipient: str, card: Card) -> MessageRef:
@@ -70,8 +67,10 @@ class SlackGateway:
         )
         return MessageRef(str(response["channel"]), str(response["ts"]), recipient)
 
-    def update_card(self, *, ref: MessageRef, card: Card) -> None:
-        self._call("chat.update", channel=ref.channel, ts=ref.ts, text=card_text(card), blocks=card_blocks(card))
+    def update_card(self, *, ref: MessageRef, card: Card, buttons: bool = True) -> None:
+        """Re-render a posted copy; ``buttons`` False for a recipient who may no longer decide."""
+        blocks = card_blocks(card, buttons=buttons)
+        self._call("chat.update", channel=ref.channel, ts=ref.ts, text=card_text(card), blocks=blocks)
 
     def notify(self, *, user: str, text: str, event: str, card: Card | None) -> None:
         channel = self._channel_for(user)
@@ -89,23 +88,28 @@ class SlackGateway:
         blocks = digest_blocks(cards, more=more, auto_resolved=auto_resolved)
         self._call("chat.postMessage", channel=channel, text=text, blocks=blocks, unfurl_links=False)
 
-    def timezone_of(self, user: str) -> str | None:
-        """The person's timezone from users.info, remembered for a day; None when Slack cannot say."""
-        now = time.monotonic()
-        with self._lock:
-            known = self._timezones.get(user)
-        if known is not None and now - known[1] < TIMEZONE_TTL_SECONDS:
-            return known[0]
+    def person(self, user: str) -> PersonInfo | None:
+        """What users.info says of ``user``: deactivated or not, and their timezone.
+
+        A user Slack does not know (``user_not_found``) counts as deactivated; None when Slack
+        could not answer (network, rate limit, 5xx): the directory keeps what it knew.
+        """
         try:
             response = self.client.users_info(user=user)
-        except (SlackApiError, SlackClientError, URLError, OSError) as exc:
-            log.warning("users.info for %s failed (%s); using the governance timezone", user, exc)
-            return known[0] if known else None
+        except SlackApiError as exc:
+            error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
+            if error in ("user_not_found", "user_not_visible"):
+                return PersonInfo(user, deleted=True, tz=None)
+            log.warning("users.info for %s failed (%s); keeping what the directory knew", user, error or exc)
+            return None
+        except (SlackClientError, URLError, OSError) as exc:
+            log.warning("users.info for %s failed (%s); keeping what the directory knew", user, exc)
+            return None
         profile = response.get("user")
-        tz = str(profile.get("tz")) if isinstance(profile, dict) and profile.get("tz") else None
-        with self._lock:
-            self._timezones[user] = (tz, now)
-        return tz
+        if not isinstance(profile, dict):
+            return None
+        tz = str(profile["tz"]) if profile.get("tz") else None
+        return PersonInfo(user, deleted=bool(profile.get("deleted")) or bool(profile.get("is_bot")), tz=tz)
 
     def _channel_for(self, recipient: str) -> str:
         """A channel id as is; a person's DM channel, opened once and remembered."""
@@ -141,5 +145,5 @@ def _delivery_error(method: str, exc: SlackApiError) -> DeliveryError:
         retry_after = float(response.headers.get("Retry-After", response.headers.get("retry-after", 1)))
         return DeliveryError(f"{method}: ratelimited", retry_after=retry_after)
     if error in PERMANENT_ERRORS:
-        return DeliveryError(f"{method}: {error}", permanent=True)
+        return DeliveryError(f"{method}: {error}", permanent=True, code=error)
     return DeliveryError(f"{method}: {error} (HTTP {response.status_code})")

@@ -7,6 +7,7 @@ import io
 import json
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, delete, select, update
 
 from bot.cli import main
@@ -15,6 +16,7 @@ from bot.services.audit import verify_audit
 from bot.services.decide import decide_request
 from bot.services.runtime import Runtime
 from bot.services.submit import submit_request
+from storage.migrate import _config
 from storage.records import AuditEventRecord
 from storage.uow import SqlUnitOfWorkFactory
 
@@ -128,9 +130,10 @@ def test_db_upgrade_is_idempotent_and_audit_needs_a_migrated_database(
     code, _, err = cli(capsys, monkeypatch, url, "audit", "verify")
     assert (code, "run `signoff db upgrade`" in err) == (1, True)
     code, out, _ = cli(capsys, monkeypatch, url, "db", "upgrade")
-    assert (code, out.strip()) == (0, "database at revision 0001 (was empty)")
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    assert (code, out.strip()) == (0, f"database at revision {head} (was empty)")
     code, out, _ = cli(capsys, monkeypatch, url, "db", "upgrade")
-    assert out.strip() == "database at revision 0001 (already up to date)"
+    assert out.strip() == f"database at revision {head} (already up to date)"
     code, out, _ = cli(capsys, monkeypatch, url, "audit", "verify")
     assert (code, out.split(",")[0]) == (0, "audit log intact: 0 events")
 
