@@ -26,7 +26,7 @@ from bot.app import Signoff, build_signoff
 from bot.services.relay import relay_outbox
 from bot.settings import Settings
 from bot.slack.blocks import APPROVE, REASON_VIEW, REJECT
-from bot.slack.emulator import SlackEmulator
+from bot.slack.emulator import Call, SlackEmulator
 
 SECRET = "demo-signing-secret"  # noqa: S105 - signs the demo's own requests to its in-process app
 NAMES = {
@@ -47,6 +47,7 @@ class Demo:
         self.out = out
         self.seen_calls = 0
         self.trigger = 0
+        self.reason_forms = 0  # reason forms already answered
 
     def say(self, text: str = "") -> None:
         print(text, file=self.out, flush=True)
@@ -92,8 +93,14 @@ class Demo:
         self._dispatch(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
 
     def submit_reason(self, user: str, reason: str) -> None:
-        calls = [c for c in self.slack.calls_to("views.open") if c.args["view"].get("callback_id") == REASON_VIEW]
-        view = calls[-1].args["view"]
+        # The form opens right after the click is acknowledged, on a listener thread: wait for it.
+        def forms(slack: SlackEmulator) -> list[Call]:
+            return [c for c in slack.calls_to("views.open") if c.args["view"].get("callback_id") == REASON_VIEW]
+
+        if not self.slack.wait_for(lambda slack: len(forms(slack)) > self.reason_forms, timeout=10):
+            raise RuntimeError("the reason form did not open within 10 s")
+        self.reason_forms += 1
+        view = forms(self.slack)[self.reason_forms - 1].args["view"]
         self.say(f"  a form asks {NAMES[user].split()[0]} why; they write: “{reason}”")
         state = {"values": {"reason": {"value": {"type": "plain_text_input", "value": reason}}}}
         payload = {"type": "view_submission", "user": {"id": user}, "view": {**view, "id": "VDEMO", "state": state}}
