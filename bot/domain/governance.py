@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from functools import cached_property
 from typing import Any, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -272,8 +272,6 @@ def _compile_kind(
             )
         elif not target.required and spec.max_duration is None:
             fail((*at, "valid_until"), f"{spec.valid_until} is optional, so set max_duration too or make it required")
-    if spec.max_duration is not None and spec.max_duration < timedelta(days=1):
-        fail((*at, "max_duration"), "an exception lasts at least a day")
 
     contract = Contract(name, spec.fields, tz=tz)
     rules: list[Rule] = []
