@@ -36,8 +36,6 @@ def load_governance_text(text: str | bytes) -> Governance:
     lines: dict[Path, int] = {}
     duplicates: list[LoadProblem] = []
     _index(root, (), lines, duplicates)
-    if duplicates:
-        raise GovernanceInvalid(duplicates)
     data = yaml.load(content.decode("utf-8"), Loader=yaml.SafeLoader)
     if not isinstance(data, dict):
         raise GovernanceInvalid([LoadProblem("", "the file must be a mapping with version, groups and kinds", 1)])
@@ -49,7 +47,15 @@ def load_governance_text(text: str | bytes) -> Governance:
                 return line
         return None
 
-    return build_governance(data, version=governance_version(content), locate=locate, source=content.decode("utf-8"))
+    try:
+        governance = build_governance(
+            data, version=governance_version(content), locate=locate, source=content.decode("utf-8")
+        )
+    except GovernanceInvalid as exc:  # a key given twice is one more problem, not the only one
+        raise GovernanceInvalid([*duplicates, *exc.problems]) from None
+    if duplicates:
+        raise GovernanceInvalid([*duplicates, *governance.warnings])
+    return governance
 
 
 def load_governance_file(path: str | FilePath) -> Governance:

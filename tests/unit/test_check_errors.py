@@ -301,16 +301,17 @@ def test_warn_before_longer_than_half_the_exception_is_a_warning() -> None:
             id="unclosed-bracket",
         ),
         pytest.param(
-            "version: 1\ngroups:\n  finance: {members: [U0FIN1]}\n  finance: {members: [U0FIN2]}\n",
-            4,
+            "version: 1\nkinds: {}\ngroups:\n  finance: {members: [U0FIN1]}\n  finance: {members: [U0FIN2]}\n",
+            5,
             "is given twice; the last one would silently win",
             id="duplicate-key",
         ),
     ],
 )
 def test_yaml_syntax_errors_name_the_line_in_plain_words(text: str, line: int, message: str) -> None:
-    (problem,) = problems_of(text)
-    assert problem.line == line and problem.message.startswith(message), str(problem)
+    found = problems_of(text)
+    (problem,) = [p for p in found if p.line == line]
+    assert problem.message.startswith(message), [str(p) for p in found]
     assert "<block" not in problem.message and "scanning" not in problem.message
 
 
@@ -351,3 +352,10 @@ def test_choices_must_fit_a_slack_menu() -> None:
     options = ", ".join(f"o{n}" for n in range(101))
     found = problems_of(broken("      launch: {type: date}", f"      launch: {{type: choice, options: [{options}]}}"))
     assert any("at most 100 options; this field has 101" in p.message for p in found)
+
+
+def test_a_key_given_twice_does_not_hide_the_other_problems() -> None:
+    text = broken("approvers: finance", "approvers: finanse").replace(
+        "    title: Discount approval\n", "    title: Discount approval\n    title: Discounts\n"
+    )
+    assert [p.path for p in problems_of(text)] == ["kinds.discount.title", "kinds.discount.approvers"]
