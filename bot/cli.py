@@ -38,6 +38,7 @@ from storage.migrate import current_revision, upgrade
 from storage.uow import SqlUnitOfWorkFactory
 
 DEFAULT_CONFIG = "signoff.yaml"
+_READS_ENV_CONFIG = ("serve", "worker", "digest")
 
 
 def config_path(explicit: str | None) -> Path:
@@ -54,6 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extras)}")
     if extras:
         args.fields = [*args.fields, *extras]
+    if args.config is not None and not getattr(args, "reads_config", False):
+        hint = " (it reads the governance file from $SIGNOFF_CONFIG)" if args.command in _READS_ENV_CONFIG else ""
+        parser.error(f"--config applies to check, test and explain, not to `signoff {args.command}`{hint}")
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)
         return 2
@@ -68,6 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="signoff", description="Governed approvals and exceptions for Slack.")
     parser.add_argument("--version", action="version", version=f"signoff {__version__}")
+    parser.add_argument("--config", help="governance file, for check, test and explain (also after the command)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     check = commands.add_parser("check", help="validate the governance file; list every problem with its line")
@@ -127,7 +132,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _config_option(command: argparse.ArgumentParser) -> None:
-    command.add_argument("--config", help=f"governance file (default: $SIGNOFF_CONFIG or ./{DEFAULT_CONFIG})")
+    # SUPPRESS: when not given here, a --config before the command (`signoff --config f check`) stays.
+    help_text = f"governance file (default: $SIGNOFF_CONFIG or ./{DEFAULT_CONFIG})"
+    command.add_argument("--config", default=argparse.SUPPRESS, help=help_text)
+    command.set_defaults(reads_config=True)
 
 
 def _format_option(command: argparse.ArgumentParser) -> None:

@@ -169,3 +169,25 @@ def test_unknown_options_are_still_refused_anywhere(starter: Path, capsys: pytes
     with pytest.raises(SystemExit):
         main(["check", "stray"])
     assert "unrecognized arguments: stray" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["check"], ["test"], ["explain", "discount", *FIELDS]])
+def test_config_may_also_come_before_the_command(
+    starter: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path, command: list[str]
+) -> None:
+    elsewhere = tmp_path / "elsewhere.yaml"
+    (starter / "signoff.yaml").rename(elsewhere)
+    code, _, err = run(capsys, "--config", str(elsewhere), *command)
+    assert (code, err) == (0, "")
+    code, _, err = run(capsys, *command)  # and without it, ./signoff.yaml is gone
+    assert code == 1 and "does not exist" in err
+
+
+def test_config_before_a_command_that_does_not_take_it_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--config", "f.yaml", "audit", "verify"])
+    assert exit_.value.code == 2
+    assert "--config applies to check, test and explain, not to `signoff audit`\n" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--config", "f.yaml", "worker"])
+    assert "not to `signoff worker` (it reads the governance file from $SIGNOFF_CONFIG)" in capsys.readouterr().err
