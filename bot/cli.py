@@ -55,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extras)}")
     if extras:
         args.fields = [*args.fields, *extras]
-    if args.config is not None and not getattr(args, "reads_config", False):
+    if args.config is not None and args.command and not getattr(args, "reads_config", False):
         hint = " (it reads the governance file from $SIGNOFF_CONFIG)" if args.command in _READS_ENV_CONFIG else ""
         parser.error(f"--config applies to check, test and explain, not to `signoff {args.command}`{hint}")
     if not getattr(args, "command", None):
