@@ -263,7 +263,7 @@ def build_governance(data: object, *, version: str, locate: Locator | None = Non
         spec = GovernanceSpec.model_validate(data)
     except ValidationError as exc:
         problems.extend(_from_pydantic(error, where) for error in exc.errors(include_url=False))
-        check_valid_parts(data, compile_kind=compile_kind, fail=fail, warn=warn)
+        check_valid_parts(data, compile_kind=compile_kind, timezone=_timezone, fail=fail, warn=warn)
         raise GovernanceInvalid(problems) from None
     tz = _timezone(spec.timezone, fail)
     kinds = {name: compile_kind(name, kind, spec.groups, tz, fail) for name, kind in spec.kinds.items()}

@@ -79,7 +79,14 @@ def _check_quorums(at: Path, spec: KindSpec, groups: Mapping[str, GroupSpec], fa
             )
 
 
-def check_valid_parts(data: object, *, compile_kind: CompileKind, fail: Report, warn: Report) -> None:
+def check_valid_parts(
+    data: object,
+    *,
+    compile_kind: CompileKind,
+    timezone: Callable[[str, Report], ZoneInfo],
+    fail: Report,
+    warn: Report,
+) -> None:
     """Run the semantic checks on every part of a file with schema errors whose shape is valid.
 
     A kind with a broken section is checked as far as its valid sections allow: its rules
@@ -88,12 +95,7 @@ def check_valid_parts(data: object, *, compile_kind: CompileKind, fail: Report, 
     if not isinstance(data, dict):
         return
     tz_name = data.get("timezone", "UTC")
-    tz = ZoneInfo("UTC")
-    if isinstance(tz_name, str):
-        try:
-            tz = ZoneInfo(tz_name)
-        except (KeyError, ValueError):
-            fail(("timezone",), f"unknown timezone “{tz_name}” (use an IANA name such as Europe/Berlin)")
+    tz = timezone(tz_name, fail) if isinstance(tz_name, str) else ZoneInfo("UTC")
     raw_groups = _mapping(data.get("groups"))
     names = {str(name): None for name in raw_groups}
     groups = {str(n): g for n, v in raw_groups.items() if (g := _valid(GroupSpec, v)) is not None}
