@@ -25,13 +25,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot import __version__
 from bot.app import MAX_BODY_BYTES, ConfigurationError, Signoff, build_signoff
+from bot.cli_governance import FORMATS, run_check, run_explain, run_tests
 from bot.demo import run_demo
-from bot.domain.contracts import ContractError
-from bot.domain.explain import render_explanation
-from bot.domain.filetests import TEST_REQUESTER, run_file_tests
-from bot.domain.governance import Governance, GovernanceInvalid, UnknownKind
-from bot.domain.outcome import resolve
-from bot.governance_file import load_governance_file
+from bot.domain.filetests import TEST_REQUESTER
+from bot.domain.governance import GovernanceInvalid
 from bot.services.audit import export_audit, verify_audit
 from bot.services.digests import queue_digests
 from bot.services.people import directory_timezones
@@ -42,6 +39,7 @@ from storage.migrate import current_revision, upgrade
 from storage.uow import SqlUnitOfWorkFactory
 
 DEFAULT_CONFIG = "signoff.yaml"
+_READS_ENV_CONFIG = ("serve", "worker", "digest")
 
 
 def config_path(explicit: str | None) -> Path:
@@ -51,7 +49,16 @@ def config_path(explicit: str | None) -> Path:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    # Options may come after positionals anywhere (`explain discount a=1 --config f.yaml b=2`):
+    # argparse stops a positional list at the first option, so the rest come back as extras.
+    args, extras = parser.parse_known_args(argv)
+    if extras and (not hasattr(args, "fields") or any(item.startswith("-") for item in extras)):
+        parser.error(f"unrecognized arguments: {' '.join(extras)}")
+    if extras:
+        args.fields = [*args.fields, *extras]
+    if args.config is not None and args.command and not getattr(args, "reads_config", False):
+        hint = " (it reads the governance file from $SIGNOFF_CONFIG)" if args.command in _READS_ENV_CONFIG else ""
+        parser.error(f"--config applies to check, test and explain, not to `signoff {args.command}`{hint}")
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)
         return 2
@@ -66,14 +73,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="signoff", description="Governed approvals and exceptions for Slack.")
     parser.add_argument("--version", action="version", version=f"signoff {__version__}")
+    parser.add_argument("--config", help="governance file, for check, test and explain (also after the command)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     check = commands.add_parser("check", help="validate the governance file; list every problem with its line")
     _config_option(check)
+    _format_option(check)
     check.set_defaults(run=_check)
 
     test = commands.add_parser("test", help="run the tests written in the governance file")
     _config_option(test)
+    _format_option(test)
     test.set_defaults(run=_test)
 
     explain = commands.add_parser("explain", help="dry run: what would happen to a request, and why")
@@ -123,7 +133,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _config_option(command: argparse.ArgumentParser) -> None:
-    command.add_argument("--config", help=f"governance file (default: $SIGNOFF_CONFIG or ./{DEFAULT_CONFIG})")
+    # SUPPRESS: when not given here, a --config before the command (`signoff --config f check`) stays.
+    help_text = f"governance file (default: $SIGNOFF_CONFIG or ./{DEFAULT_CONFIG})"
+    command.add_argument("--config", default=argparse.SUPPRESS, help=help_text)
+    command.set_defaults(reads_config=True)
+
+
+def _format_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--format", choices=FORMATS, default="text", help="text, or json for CI (default: text)")
 
 
 def _timestamp(text: str) -> datetime:
@@ -134,86 +151,25 @@ def _timestamp(text: str) -> datetime:
     return value
 
 
-def _load(args: argparse.Namespace, err: TextIO) -> tuple[Path, Governance | None]:
-    path = config_path(args.config)
-    try:
-        return path, load_governance_file(path)
-    except GovernanceInvalid as exc:
-        count = len(exc.problems)
-        print(f"{path}: {count} problem{'s' if count != 1 else ''}", file=err)
-        for problem in exc.problems:
-            where = f"{path}:{problem.line}" if problem.line else str(path)
-            print(f"  {where}: {problem.path or '(file)'}: {problem.message}", file=err)
-        return path, None
-
-
 def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    path, governance = _load(args, err)
-    if governance is None:
-        return 1
-    rules = sum(len(kind.rules) for kind in governance.kinds.values())
-    tests = sum(len(kind.spec.tests) for kind in governance.kinds.values())
-    print(
-        f"{path} is valid: {len(governance.kinds)} kinds, {len(governance.groups)} groups, "
-        f"{rules} rules, {tests} tests (governance {governance.version[:12]})",
-        file=out,
-    )
-    return 0
+    return run_check(config_path(args.config), fmt=args.format, out=out, err=err)
 
 
 def _test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    path, governance = _load(args, err)
-    if governance is None:
-        return 1
-    results = run_file_tests(governance, now=datetime.now(UTC))
-    for result in results:
-        print(f"{'PASS' if result.passed else 'FAIL'}  {result.title}", file=out)
-        for failure in result.failures:
-            print(f"      {failure}", file=out)
-        if not result.passed and result.resolution is not None:
-            for line in render_explanation(governance, result.resolution).splitlines():
-                print(f"      | {line}", file=out)
-    failed = sum(not r.passed for r in results)
-    print(f"{len(results) - failed} passed, {failed} failed", file=out)
-    if not results:
-        print(f"{path} has no tests; add some under kinds.<kind>.tests", file=err)
-    return 1 if failed else 0
+    return run_tests(config_path(args.config), fmt=args.format, out=out, err=err)
 
 
 def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    _, governance = _load(args, err)
-    if governance is None:
-        return 1
-    try:
-        kind = governance.kind(args.kind)
-    except UnknownKind as exc:
-        print(f"signoff explain: {exc}", file=err)
-        return 1
-    raw: dict[str, str] = {}
-    for item in args.fields:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            print(f"signoff explain: expected FIELD=VALUE, got {item!r}", file=err)
-            return 1
-        raw[key.strip().lower()] = value
-    at = args.at or datetime.now(UTC)
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=governance.tz)
-    try:
-        fields = governance.validate_fields(kind, raw, at=at)
-    except ContractError as exc:
-        print(f"signoff explain: the {kind.name} request is not valid:", file=err)
-        for problem in exc.problems:
-            print(f"  {problem}", file=err)
-        print(f"\n{kind.name} takes:\n  " + kind.contract.usage().replace("\n", "\n  "), file=err)
-        return 1
-    resolution = resolve(governance, kind, fields, requester=args.requester, at=at)
-    if args.json:
-        json.dump(resolution.receipt(), out, indent=2, ensure_ascii=False)
-        out.write("\n")
-    else:
-        print(render_explanation(governance, resolution), file=out)
-    return 0
+    return run_explain(
+        config_path(args.config),
+        kind_name=args.kind,
+        fields=args.fields,
+        requester=args.requester,
+        at=args.at,
+        as_json=args.json,
+        out=out,
+        err=err,
+    )
 
 
 @contextmanager

@@ -36,8 +36,6 @@ def load_governance_text(text: str | bytes) -> Governance:
     lines: dict[Path, int] = {}
     duplicates: list[LoadProblem] = []
     _index(root, (), lines, duplicates)
-    if duplicates:
-        raise GovernanceInvalid(duplicates)
     data = yaml.load(content.decode("utf-8"), Loader=yaml.SafeLoader)
     if not isinstance(data, dict):
         raise GovernanceInvalid([LoadProblem("", "the file must be a mapping with version, groups and kinds", 1)])
@@ -49,7 +47,15 @@ def load_governance_text(text: str | bytes) -> Governance:
                 return line
         return None
 
-    return build_governance(data, version=governance_version(content), locate=locate, source=content.decode("utf-8"))
+    try:
+        governance = build_governance(
+            data, version=governance_version(content), locate=locate, source=content.decode("utf-8")
+        )
+    except GovernanceInvalid as exc:  # a key given twice is one more problem, not the only one
+        raise GovernanceInvalid([*duplicates, *exc.problems]) from None
+    if duplicates:
+        raise GovernanceInvalid([*duplicates, *governance.warnings])
+    return governance
 
 
 def load_governance_file(path: str | FilePath) -> Governance:
@@ -66,10 +72,38 @@ def load_governance_file(path: str | FilePath) -> Governance:
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> LoadProblem:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc)
-    line = mark.line + 1 if mark is not None else None
-    return LoadProblem("", f"not valid YAML: {problem}", line)
+    """A YAML syntax error in plain words, at the line to fix (where a quote or bracket opened)."""
+    problem_mark = getattr(exc, "problem_mark", None)
+    context_mark = getattr(exc, "context_mark", None)
+    problem = str(getattr(exc, "problem", None) or exc)
+    context = str(getattr(exc, "context", None) or "")
+    line = problem_mark.line + 1 if problem_mark is not None else None
+    opened = context_mark.line + 1 if context_mark is not None else line
+    if "quoted scalar" in context and "end of stream" in problem:
+        return LoadProblem("", f"a quote opened on line {opened} is never closed", opened)
+    if "flow sequence" in context or "flow mapping" in context:
+        bracket = "[ … ]" if "sequence" in context else "{ … }"
+        return LoadProblem("", f"the {bracket} opened on line {opened} is not closed, or a comma is missing", opened)
+    return LoadProblem("", _plain_yaml_message(problem, context, opened), line)
+
+
+def _plain_yaml_message(problem: str, context: str, opened: int | None) -> str:
+    if "'\\t'" in problem or "\t" in problem:
+        return "a tab character: YAML indents with spaces only"
+    if problem.startswith("mapping values are not allowed"):
+        return "a mapping value is not allowed here — check the indentation or quote the value"
+    if problem.startswith(("expected <block end>", "did not find expected key")) or "block" in context:
+        return (
+            f"the indentation does not line up with the block that starts on line {opened} — "
+            "indent entries of the same mapping or list by the same number of spaces"
+        )
+    if problem.startswith("could not find expected ':'"):
+        return "a key without a colon — write `key: value`, or quote the text"
+    if problem.startswith("found undefined alias"):
+        return f"{problem.removeprefix('found ')}: `*name` needs an anchor `&name` above it"
+    if problem.startswith("found unknown escape character"):
+        return f"{problem.removeprefix('found ')} in double quotes — use single quotes, or write \\\\ for a backslash"
+    return f"not valid YAML: {problem}" + (f" ({context} on line {opened})" if context else "")
 
 
 def _index(node: Node, path: Path, lines: dict[Path, int], problems: list[LoadProblem]) -> None:

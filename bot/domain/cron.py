@@ -2,6 +2,8 @@
 
 Weekdays follow standard cron: 0 and 7 are Sunday, names ``MON``–``SUN`` work in any case.
 Day-of-month and weekday combine as in Vixie cron: when both are restricted, either matches.
+A field that starts with ``*`` (``*``, ``*/2``) counts as unrestricted for that rule, so
+``0 9 */2 * MON`` fires on Mondays that fall on an odd day, not on every odd day and every Monday.
 """
 
 from __future__ import annotations
@@ -85,8 +87,8 @@ def parse_cron(expression: str) -> Cron:
         days=sets[2],
         months=sets[3],
         weekdays=weekdays,
-        days_restricted=parts[2] != "*",
-        weekdays_restricted=parts[4] != "*",
+        days_restricted=not parts[2].startswith("*"),
+        weekdays_restricted=not parts[4].startswith("*"),
     )
 
 

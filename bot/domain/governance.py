@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from functools import cached_property
 from typing import Any, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -34,6 +34,7 @@ from bot.domain.conditions import (
 from bot.domain.contracts import Contract, ContractError, FieldProblem
 from bot.domain.errors import WrongCategory
 from bot.domain.fields import FieldType, FieldValue
+from bot.domain.governance_lint import check_valid_parts, lint_kind
 from bot.domain.governance_spec import (
     Category,
     Decision,
@@ -48,21 +49,31 @@ Path = tuple[str | int, ...]
 Locator = Callable[[Path], int | None]
 
 
+ERROR, WARNING = "error", "warning"
+
+
 @dataclass(frozen=True)
 class LoadProblem:
-    """One problem in a governance file: where it is and what is wrong."""
+    """One problem in a governance file: where it is, what is wrong, and whether it stops the file.
+
+    ``severity`` is ``"error"`` (the file cannot be used) or ``"warning"`` (it can, but
+    probably does not do what its author meant).
+    """
 
     path: str
     message: str
     line: int | None = None
+    severity: str = ERROR
 
     def __str__(self) -> str:
         where = f"line {self.line}: " if self.line else ""
-        return f"{where}{self.path or '(top level)'}: {self.message}"
+        level = "warning: " if self.severity == WARNING else ""
+        return f"{where}{level}{self.path or '(top level)'}: {self.message}"
 
 
 class GovernanceInvalid(ValueError):
-    """The governance file cannot be used; ``problems`` lists everything found, in file order."""
+    """The governance file cannot be used; ``problems`` lists everything found (errors and
+    warnings), in file order. At least one of them is an error."""
 
     def __init__(self, problems: list[LoadProblem]):
         self.problems = sorted(problems, key=lambda p: (p.line or 0, p.path))
@@ -150,9 +161,20 @@ class Kind:
 class Governance:
     """The governance in force, identified by ``version`` (the content hash of its file)."""
 
-    def __init__(self, spec: GovernanceSpec, *, version: str, kinds: dict[str, Kind], tz: ZoneInfo, source: str = ""):
+    def __init__(
+        self,
+        spec: GovernanceSpec,
+        *,
+        version: str,
+        kinds: dict[str, Kind],
+        tz: ZoneInfo,
+        source: str = "",
+        warnings: tuple[LoadProblem, ...] = (),
+    ):
         self.spec = spec
         self.version = version
+        #: What ``signoff check`` warns about: the file works, but probably not as meant.
+        self.warnings = warnings
         #: The file's text, stored once per version so every decision can be traced to its rules.
         self.source = source
         self.kinds = kinds
@@ -222,33 +244,53 @@ class Governance:
 
 
 def build_governance(data: object, *, version: str, locate: Locator | None = None, source: str = "") -> Governance:
-    """Validate and compile a parsed governance file; raise ``GovernanceInvalid`` with every problem."""
+    """Validate and compile a parsed governance file; raise ``GovernanceInvalid`` with every problem.
+
+    Every problem of the file is reported at once: schema errors, and the semantic checks of
+    every part that has a valid shape (``bot.domain.governance_lint``). Warnings alone do not
+    stop the file; they are kept in ``Governance.warnings``.
+    """
     where = locate or (lambda path: None)
-    try:
-        spec = GovernanceSpec.model_validate(data)
-    except ValidationError as exc:
-        raise GovernanceInvalid([_from_pydantic(error, where) for error in exc.errors(include_url=False)]) from None
     problems: list[LoadProblem] = []
 
     def fail(path: Path, message: str) -> None:
         problems.append(LoadProblem(format_path(path), message, where(path)))
 
+    def warn(path: Path, message: str) -> None:
+        problems.append(LoadProblem(format_path(path), message, where(path), WARNING))
+
     try:
-        tz = ZoneInfo(spec.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        fail(("timezone",), f"unknown timezone “{spec.timezone}” (use an IANA name such as Europe/Berlin)")
-        tz = ZoneInfo("UTC")
-    kinds = {name: _compile_kind(name, kind, spec, tz, fail) for name, kind in spec.kinds.items()}
-    if problems:
+        spec = GovernanceSpec.model_validate(data)
+    except ValidationError as exc:
+        problems.extend(_from_pydantic(error, where) for error in exc.errors(include_url=False))
+        check_valid_parts(data, compile_kind=compile_kind, timezone=_timezone, fail=fail, warn=warn)
+        raise GovernanceInvalid(problems) from None
+    tz = _timezone(spec.timezone, fail)
+    kinds = {name: compile_kind(name, kind, spec.groups, tz, fail) for name, kind in spec.kinds.items()}
+    for name, kind in spec.kinds.items():
+        lint_kind(name, kind, spec.groups, fail=fail, warn=warn)
+    if any(p.severity == ERROR for p in problems):
         raise GovernanceInvalid(problems)
-    return Governance(spec, version=version, kinds=kinds, tz=tz, source=source)
+    warnings = tuple(sorted(problems, key=lambda p: (p.line or 0, p.path)))
+    return Governance(spec, version=version, kinds=kinds, tz=tz, source=source, warnings=warnings)
 
 
-def _compile_kind(
-    name: str, spec: KindSpec, governance: GovernanceSpec, tz: ZoneInfo, fail: Callable[[Path, str], None]
+def _timezone(name: str, fail: Callable[[Path, str], None]) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        fail(("timezone",), f"unknown timezone “{name}” (use an IANA name such as Europe/Berlin)")
+        return ZoneInfo("UTC")
+
+
+def compile_kind(
+    name: str, spec: KindSpec, groups: Mapping[str, object], tz: ZoneInfo, fail: Callable[[Path, str], None]
 ) -> Kind:
+    """Compile one kind whose shape is valid, reporting what needs the whole file through ``fail``.
+
+    ``groups`` holds every group name of the file (the values are not used).
+    """
     at: Path = ("kinds", name)
-    groups = governance.groups
 
     def need_group(group: str, path: Path) -> None:
         if group not in groups:
@@ -272,8 +314,6 @@ def _compile_kind(
             )
         elif not target.required and spec.max_duration is None:
             fail((*at, "valid_until"), f"{spec.valid_until} is optional, so set max_duration too or make it required")
-    if spec.max_duration is not None and spec.max_duration < timedelta(days=1):
-        fail((*at, "max_duration"), "an exception lasts at least a day")
 
     contract = Contract(name, spec.fields, tz=tz)
     rules: list[Rule] = []

@@ -161,7 +161,8 @@ def exception_lapse(
     """When an approved exception lapses, and when to warn before (never before approval).
 
     It holds until the end of its ``valid_until`` day in the governance timezone, or until
-    ``max_duration`` after approval, whichever comes first (DESIGN §3.5).
+    ``max_duration`` after approval, whichever comes first (DESIGN §3.5). Any positive
+    duration works: hours for an emergency exception, seconds in a test.
     """
     if kind.category is not Category.EXCEPTION:
         return None
@@ -176,7 +177,15 @@ def exception_lapse(
     if not candidates:
         return None
     lapses_at = min(candidates)
-    return lapses_at, max(approved_at, lapses_at - kind.spec.warn_before)
+    return lapses_at, approved_at + warning_delay(approved_at, lapses_at, kind.spec.warn_before)
+
+
+def warning_delay(approved_at: datetime, lapses_at: datetime, warn_before: timedelta) -> timedelta:
+    """How long after approval the "ends soon" warning is due: ``warn_before`` ahead of the end,
+    but never in the first half of the validity, so a 4-hour exception with the default 3-day
+    ``warn_before`` is warned 2 hours in, not at the moment it is approved."""
+    validity = max(lapses_at - approved_at, timedelta(0))
+    return validity - min(warn_before, validity / 2)
 
 
 def waiting_by_person(

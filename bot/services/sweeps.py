@@ -23,6 +23,7 @@ from bot.services.runtime import Runtime
 from bot.services.transitions import record_transition
 
 TimezoneOf = Callable[[str], str | None]
+_TIME_FORMAT, _SECONDS_FORMAT = "%a %d %b %H:%M %Z", "%a %d %b %H:%M:%S %Z"
 
 
 @dataclass(frozen=True)
@@ -154,9 +155,13 @@ def _expire(uow: UnitOfWork, governance: Governance, request: Request, moment: M
 
 
 def lapse_due(*, runtime: Runtime, timezone_of: TimezoneOf = _nobody_abroad) -> int:
-    """Approved exceptions: warn the requester and owner ahead of the end, then lapse them."""
-    warned = _sweep(runtime, "lapse_warn_at", _warn, timezone_of)
-    return warned + _sweep(runtime, "lapses_at", _lapse, timezone_of)
+    """Approved exceptions: warn the requester and owner ahead of the end, then lapse them.
+
+    Lapses run first: an exception whose end has come is lapsed without a warning that
+    would arrive after it ended (a short exception, or a worker that was down).
+    """
+    lapsed = _sweep(runtime, "lapses_at", _lapse, timezone_of)
+    return lapsed + _sweep(runtime, "lapse_warn_at", _warn, timezone_of)
 
 
 def _warn(uow: UnitOfWork, governance: Governance, request: Request, moment: Moment) -> bool:
@@ -164,9 +169,19 @@ def _warn(uow: UnitOfWork, governance: Governance, request: Request, moment: Mom
     kind = governance.kind(request.kind)
     request.lapse_warn_at = None
     version = request.version + 1
-    until = request.lapses_at.astimezone(governance.tz).strftime("%a %d %b %H:%M %Z") if request.lapses_at else "soon"
+    ends = request.lapses_at
+    until = (
+        ends.astimezone(governance.tz).strftime(_TIME_FORMAT if ends.second == 0 else _SECONDS_FORMAT)
+        if ends
+        else "soon"
+    )
     text = f"The exception {request.ref} ({kind.title}) ends {until}."
-    intents = _tell_requester_and_owner(request, kind.owner, moment, event="lapse-warning", text=text, version=version)
+    intents = _tell_requester_and_owner(
+        request, kind.owner, moment, event="lapse-warning", text=text, version=version, before=ends
+    )
+    if not intents:  # nobody's working hours begin before the end: the lapse notice says it all
+        uow.requests.save(request)
+        return True
     data = {"lapses_at": request.lapses_at.isoformat() if request.lapses_at else None}
     record_transition(
         uow, request, Event.WARN_LAPSE, at=now, actor="system", action=Action.LAPSE_WARNED, data=data, intents=intents
@@ -187,12 +202,25 @@ def _lapse(uow: UnitOfWork, governance: Governance, request: Request, moment: Mo
 
 
 def _tell_requester_and_owner(
-    request: Request, owner: str, moment: Moment, *, event: str, text: str, version: int
+    request: Request,
+    owner: str,
+    moment: Moment,
+    *,
+    event: str,
+    text: str,
+    version: int,
+    before: datetime | None = None,
 ) -> list[Intent]:
-    """A DM to the requester and to the kind's owner (once if they are the same), in their working hours."""
-    return [
-        notify(
-            request.require_id(), person, event=event, text=text, version=version, not_before=moment.for_person(person)
-        )
-        for person in dict.fromkeys([request.requester, owner])
-    ]
+    """A DM to the requester and to the kind's owner (once if they are the same), in their working hours.
+
+    With ``before``, someone whose working hours would hold the DM until then is left out
+    (a warning that an exception ends is no use once it has ended).
+    """
+    intents = []
+    for person in dict.fromkeys([request.requester, owner]):
+        not_before = moment.for_person(person)
+        if before is None or not_before < before:
+            intents.append(
+                notify(request.require_id(), person, event=event, text=text, version=version, not_before=not_before)
+            )
+    return intents

@@ -141,7 +141,7 @@ CASES = [
     ),
     pytest.param(
         broken("      - id: small-discount\n", "      - id: small-discount\n    x: [\n"),
-        (21, "", "not valid YAML"),
+        (19, "", "the [ … ] opened on line 19 is not closed, or a comma is missing"),
         id="yaml-syntax",
     ),
 ]
@@ -155,16 +155,164 @@ def test_broken_file_is_refused_with_a_located_message(text: str, expected: tupl
 
 
 def test_every_problem_is_reported_at_once() -> None:
-    text = broken("approvers: finance", "approvers: finanse").replace(
-        "owner: U0FINLEAD", "owner: U0FINLEAD\n    sla: soon"
-    )
-    found = problems_of(text)
-    assert [p.path for p in found] == ["kinds.discount.sla"]  # shape errors first; the rest after they are fixed
     text = broken("approvers: finance", "approvers: finanse").replace("{lte: 10}", "{lte: x}")
     assert [p.path for p in problems_of(text)] == [
         "kinds.discount.approvers",
         "kinds.discount.rules[0].when.amount_pct.lte",
     ]
+
+
+def test_schema_errors_do_not_hide_the_semantic_ones() -> None:
+    # Three planted mistakes: one of shape (sla), two that need the whole file.
+    text = (
+        broken("approvers: finance", "approvers: finanse")
+        .replace("{lte: 10}", "{lte: x}")
+        .replace("owner: U0FINLEAD", "owner: U0FINLEAD\n    sla: soon")
+    )
+    assert [p.path for p in problems_of(text)] == [
+        "kinds.discount.sla",
+        "kinds.discount.approvers",
+        "kinds.discount.rules[0].when.amount_pct.lte",
+    ]
+
+
+CONTRACT = """\
+  contract:
+    title: Contract review
+    owner: U0LAWLEAD
+    fields: {counterparty: {type: text, required: true}}
+    approvers: finance
+    escalate: [cmo-offce]
+    rules:
+      - {id: no-acme, when: {counterparty: {eq: 5}}, decide: reject, reason: No.}
+      - {id: broken, decide: maybe, reason: Hm.}
+"""
+
+
+def test_every_kind_and_group_is_checked_past_the_first_broken_one() -> None:
+    text = (
+        BASE.replace("members: [U0CMO]", "members: [cmo]")
+        .replace("approvers: finance", "approvers: finanse")
+        .replace("      launch: {type: date}", "      launch: {type: date, max: 5}")
+    ) + CONTRACT
+    found = [(p.line, p.path) for p in problems_of(text)]
+    assert found == [
+        (7, "groups.cmo-office.members[0]"),  # shape
+        (15, "kinds.discount.fields.launch"),  # shape: the kind's rules cannot be checked without its fields
+        (16, "kinds.discount.approvers"),  # semantic, in the same broken kind
+        (27, "kinds.contract.escalate[0]"),  # semantic, in the next kind
+        (29, "kinds.contract.rules[0].when.counterparty.eq"),  # semantic, next to a broken rule
+        (30, "kinds.contract.rules[1].decide"),  # shape
+    ], [str(p) for p in problems_of(text)]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "approvers: finance",
+            "approvers: {group: finance, approvals: 4}",
+            (16, "kinds.discount.approvers", "needs 4 approvals but only 3 people can ever approve"),
+        ),
+        (
+            "approvers: finance",
+            "approvers: [cmo-office, {group: finance, approvals: 4}]",
+            (16, "kinds.discount.approvers[1]", "(finance and the owner): lower approvals or add members"),
+        ),
+        (
+            "        decide: approve\n",
+            "        require: {group: cmo-office, approvals: 3}\n",
+            (20, "kinds.discount.rules[0].require", "needs 3 approvals but only 2 people can ever approve"),
+        ),
+    ],
+)
+def test_a_quorum_that_can_never_be_met_is_an_error(old: str, new: str, expected: tuple[int, str, str]) -> None:
+    line, path, fragment = expected
+    found = problems_of(broken(old, new))
+    assert any(p.line == line and p.path == path and fragment in p.message for p in found), [str(p) for p in found]
+
+
+def test_the_escalation_chain_counts_towards_a_quorum() -> None:
+    text = broken(
+        "    approvers: finance\n", "    approvers: {group: finance, approvals: 4}\n    escalate: [cmo-office]\n"
+    )
+    assert load_governance_text(text).warnings == ()
+
+
+def test_a_reject_rule_without_when_is_a_warning_not_an_error() -> None:
+    text = BASE + "      - {id: freeze, decide: reject, reason: Frozen until Q3.}\n"
+    governance = load_governance_text(text)
+    (warning,) = governance.warnings
+    assert (warning.line, warning.path, warning.severity) == (22, "kinds.discount.rules[1]", "warning")
+    assert "no `when`: it rejects every discount request" in warning.message
+
+
+def test_a_warning_is_listed_with_the_errors_of_a_broken_file() -> None:
+    text = broken("approvers: finance", "approvers: finanse") + "      - {id: freeze, decide: reject, reason: No.}\n"
+    assert [(p.path, p.severity) for p in problems_of(text)] == [
+        ("kinds.discount.approvers", "error"),
+        ("kinds.discount.rules[1]", "warning"),
+    ]
+
+
+def test_warn_before_longer_than_half_the_exception_is_a_warning() -> None:
+    text = broken(
+        "    owner: U0FINLEAD\n",
+        "    owner: U0FINLEAD\n    category: exception\n    max_duration: 4h\n    warn_before: 3h\n",
+    )
+    (warning,) = load_governance_text(text).warnings
+    assert warning.path == "kinds.discount.warn_before"
+    assert "3h is more than half of max_duration (4h): the warning comes halfway through, 2h before the end" in (
+        warning.message
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        pytest.param(
+            "version: 1\ngroups:\n  finance:\n    members: [U0FIN1]\n   channel: C0FIN\n",
+            5,
+            "the indentation does not line up with the block that starts on line 3",
+            id="bad-indentation",
+        ),
+        pytest.param(
+            "version: 1\ngroups:\n  finance:\n    members: [U0FIN1]\nkinds:\n  a:\n    title: Discount: big\n",
+            7,
+            "a mapping value is not allowed here — check the indentation or quote the value",
+            id="colon-in-value",
+        ),
+        pytest.param(
+            'version: 1\ngroups:\n  finance:\n    channel: "C0FIN\n    members: [U0FIN1]\nkinds: {}\n',
+            4,
+            "a quote opened on line 4 is never closed",
+            id="unclosed-quote",
+        ),
+        pytest.param(
+            "version: 1\ngroups:\n  finance:\n\tmembers: [U0FIN1]\n",
+            4,
+            "a tab character: YAML indents with spaces only",
+            id="tab",
+        ),
+        pytest.param(
+            "version: 1\ngroups:\n  finance:\n    members: [U0FIN1, U0FIN2\n    channel: C0FIN\n",
+            4,
+            "the [ … ] opened on line 4 is not closed, or a comma is missing",
+            id="unclosed-bracket",
+        ),
+        pytest.param(
+            "version: 1\nkinds: {}\ngroups:\n  finance: {members: [U0FIN1]}\n  finance: {members: [U0FIN2]}\n",
+            5,
+            "is given twice; the last one would silently win",
+            id="duplicate-key",
+        ),
+    ],
+)
+def test_yaml_syntax_errors_name_the_line_in_plain_words(text: str, line: int, message: str) -> None:
+    found = problems_of(text)
+    (problem,) = [p for p in found if p.line == line]
+    assert problem.message.startswith(message), [str(p) for p in found]
+    assert "<block" not in problem.message and "scanning" not in problem.message
 
 
 def test_an_empty_file_says_how_to_start() -> None:
@@ -204,3 +352,10 @@ def test_choices_must_fit_a_slack_menu() -> None:
     options = ", ".join(f"o{n}" for n in range(101))
     found = problems_of(broken("      launch: {type: date}", f"      launch: {{type: choice, options: [{options}]}}"))
     assert any("at most 100 options; this field has 101" in p.message for p in found)
+
+
+def test_a_key_given_twice_does_not_hide_the_other_problems() -> None:
+    text = broken("approvers: finance", "approvers: finanse").replace(
+        "    title: Discount approval\n", "    title: Discount approval\n    title: Discounts\n"
+    )
+    assert [p.path for p in problems_of(text)] == ["kinds.discount.title", "kinds.discount.approvers"]

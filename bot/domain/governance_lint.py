@@ -1,0 +1,167 @@
+"""Checks of a governance file beyond the shape of each section.
+
+- ``lint_kind``: a step whose quorum can never be met is an error (DESIGN §3.4: the step's
+  group, then the escalation chain, then the owner are all the people who can ever approve);
+  a ``decide: reject`` rule with no ``when`` (it rejects everything) and a ``warn_before``
+  longer than half of ``max_duration`` are warnings.
+- ``check_valid_parts``: when the file has schema errors, the parts that do have a valid shape
+  are still checked, so that one run reports every problem of the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import cache
+from typing import Annotated, Any, Protocol, TypeVar
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from bot.domain.durations import format_duration
+from bot.domain.governance_spec import Decision, GroupSpec, KindSpec, KindTestSpec, RuleSpec, StepSpec
+
+Path = tuple[str | int, ...]
+M = TypeVar("M", bound=BaseModel)
+Report = Callable[[Path, str], None]
+
+
+class CompileKind(Protocol):
+    def __call__(
+        self, name: str, spec: KindSpec, groups: Mapping[str, object], tz: ZoneInfo, fail: Report
+    ) -> object: ...
+
+
+def lint_kind(
+    name: str, spec: KindSpec, groups: Mapping[str, GroupSpec], *, fail: Report, warn: Report, quorum: bool = True
+) -> None:
+    """Check one kind against the groups of the file: quorums that can be met, rules that make sense.
+
+    ``groups`` holds the groups whose shape is valid; steps naming other groups are not checked
+    here (an unknown group is reported by the compiler).
+    """
+    at: Path = ("kinds", name)
+    if quorum:
+        _check_quorums(at, spec, groups, fail)
+    for index, rule in enumerate(spec.rules):
+        if rule.decide is Decision.REJECT and rule.when is None:
+            warn(
+                (*at, "rules", index),
+                f"rule “{rule.id}” has decide: reject and no `when`: it rejects every {name} request",
+            )
+    longest = spec.max_duration
+    if "warn_before" in spec.model_fields_set and longest is not None and spec.warn_before * 2 > longest:
+        warn(
+            (*at, "warn_before"),
+            f"{format_duration(spec.warn_before)} is more than half of max_duration ({format_duration(longest)}): "
+            f"the warning comes halfway through, {format_duration(longest / 2)} before the end",
+        )
+
+
+def _check_quorums(at: Path, spec: KindSpec, groups: Mapping[str, GroupSpec], fail: Report) -> None:
+    if any(group not in groups for group in spec.escalate):
+        return
+    chain = {member for group in spec.escalate for member in groups[group].members}
+    steps: list[tuple[Path, StepSpec]] = [
+        ((*at, "approvers") if len(spec.approvers) == 1 else (*at, "approvers", i), step)
+        for i, step in enumerate(spec.approvers)
+    ]
+    steps += [((*at, "rules", i, "require"), r.require) for i, r in enumerate(spec.rules) if r.require is not None]
+    for path, step in steps:
+        if step.group not in groups:
+            continue
+        people = set(groups[step.group].members) | chain | {spec.owner}
+        if step.approvals > len(people):
+            via = ", the escalation chain" if spec.escalate else ""
+            fail(
+                path,
+                f"needs {step.approvals} approvals but only {len(people)} people can ever approve "
+                f"({step.group}{via} and the owner): lower approvals or add members",
+            )
+
+
+def check_valid_parts(
+    data: object,
+    *,
+    compile_kind: CompileKind,
+    timezone: Callable[[str, Report], ZoneInfo],
+    fail: Report,
+    warn: Report,
+) -> None:
+    """Run the semantic checks on every part of a file with schema errors whose shape is valid.
+
+    A kind with a broken section is checked as far as its valid sections allow: its rules
+    when its fields are valid, its tests when all its rules are.
+    """
+    if not isinstance(data, dict):
+        return
+    tz_name = data.get("timezone", "UTC")
+    tz = timezone(tz_name, fail) if isinstance(tz_name, str) else ZoneInfo("UTC")
+    raw_groups = _mapping(data.get("groups"))
+    names = {str(name): None for name in raw_groups}
+    groups = {str(n): g for n, v in raw_groups.items() if (g := _valid(GroupSpec, v)) is not None}
+    raw_kinds = _mapping(data.get("kinds"))
+    for name, value in raw_kinds.items():
+        whole = _valid(KindSpec, value)
+        kind, complete = (whole, True) if whole is not None else _valid_parts_of_kind(value)
+        if kind is None or not isinstance(name, str):
+            continue
+        compile_kind(name, kind, names, tz, fail)
+        lint_kind(name, kind, groups, fail=fail, warn=warn, quorum=complete)
+
+
+def _valid_parts_of_kind(value: object) -> tuple[KindSpec | None, bool]:
+    """A kind with only its valid sections (unchecked otherwise), and whether its routing is all valid."""
+    if not isinstance(value, dict):
+        return None, False
+    parts: dict[str, Any] = {}
+    for key in KindSpec.model_fields:
+        if key in value and key not in ("rules", "tests"):
+            ok, typed = _valid_field(key, value[key])
+            if ok:
+                parts[key] = typed
+    raw_rules = value.get("rules", [])
+    rules = (
+        [r for item in raw_rules if (r := _valid(RuleSpec, item)) is not None] if isinstance(raw_rules, list) else []
+    )
+    rules_complete = isinstance(raw_rules, list) and len(rules) == len(raw_rules)
+    raw_tests = value.get("tests", [])
+    tests = (
+        [t for item in raw_tests if (t := _valid(KindTestSpec, item)) is not None]
+        if isinstance(raw_tests, list)
+        else []
+    )
+    if "fields" not in parts:
+        rules, tests, parts["fields"] = [], [], {}
+        parts.pop("valid_until", None)
+    if not rules_complete:
+        tests = []  # a test may name a rule that is broken
+    complete = all(key in parts for key in ("owner", "approvers")) and ("escalate" in parts or "escalate" not in value)
+    parts.setdefault("approvers", [])
+    return KindSpec.model_construct(**parts, rules=rules, tests=tests), complete
+
+
+def _mapping(value: object) -> dict[Any, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _valid(model: type[M], value: object) -> M | None:
+    try:
+        return model.model_validate(value)
+    except ValidationError:
+        return None
+
+
+def _valid_field(key: str, value: object) -> tuple[bool, Any]:
+    try:
+        return True, _field_adapter(key).validate_python(value)
+    except ValidationError:
+        return False, None
+
+
+@cache
+def _field_adapter(key: str) -> TypeAdapter[Any]:
+    field = KindSpec.model_fields[key]
+    annotation: Any = field.annotation
+    if field.metadata:
+        annotation = Annotated[(annotation, *field.metadata)]
+    return TypeAdapter(annotation)
