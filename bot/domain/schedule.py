@@ -22,7 +22,7 @@ from bot.domain.governance_spec import WorkingHours
 #: How far back ``last_fire`` looks, widening until the schedule has fired (monthly and yearly crons).
 _LOOKBACK = (timedelta(hours=2), timedelta(days=1), timedelta(days=8), timedelta(days=32), timedelta(days=366 * 5))
 
-#: A held-back digest due within this long before the next period's fire merges into that one.
+#: A digest held back this long past its period, and due within this long of the next one, merges into it.
 MERGE_WINDOW = timedelta(hours=1)
 
 
@@ -71,14 +71,16 @@ def next_fire(cron: Cron, fire: datetime, tz: tzinfo) -> datetime:
     raise AssertionError("unreachable: fires() is unbounded")  # pragma: no cover
 
 
-def merged_into_next(now: datetime, due: datetime, following: datetime) -> bool:
-    """Whether a digest held back from ``now`` until ``due`` goes out as the next period's instead.
+def merged_into_next(period: datetime, due: datetime, following: datetime) -> bool:
+    """Whether the digest of ``period``, able to go out at ``due``, is left to the next period's.
 
-    A digest that working hours hold back (``due`` after ``now``) and that would then go out
-    within ``MERGE_WINDOW`` of the next period's fire ``following`` — or after it — is merged into
-    that period's digest: one digest a morning, not two an hour apart. All arguments are aware.
+    A digest held back (by working hours, or because its items came in after the period began)
+    until an hour or more after its period started, that would then go out within an hour of the
+    next period's start ``following`` — or after it — is merged into the next period's digest:
+    one digest a morning, not two an hour apart. A digest that goes out within the first hour of
+    its own period is never merged, so schedules an hour apart or closer never defer. All aware.
     """
-    return now < due and due >= following - MERGE_WINDOW
+    return due - period >= MERGE_WINDOW and following - due <= MERGE_WINDOW
 
 
 def next_allowed(moment: datetime, hours: WorkingHours, tz: tzinfo) -> datetime:

@@ -147,8 +147,12 @@ def test_a_monthly_schedule_has_a_period_too() -> None:
 
 
 def test_a_held_back_digest_merges_into_the_next_period_within_an_hour_of_it() -> None:
-    evening, next_morning = utc("2026-03-03T19:00+01:00"), utc("2026-03-04T09:00+01:00")
-    assert merged_into_next(evening, utc("2026-03-04T08:00+01:00"), next_morning)  # held back to 08:00
-    assert merged_into_next(evening, utc("2026-03-04T10:00+01:00"), next_morning)  # held back past it
-    assert not merged_into_next(evening, utc("2026-03-04T07:59+01:00"), next_morning)
-    assert not merged_into_next(next_morning, next_morning, utc("2026-03-04T09:30+01:00"))  # not held back
+    tuesday, wednesday = utc("2026-03-03T09:00+01:00"), utc("2026-03-04T09:00+01:00")
+    assert merged_into_next(tuesday, utc("2026-03-04T08:00+01:00"), wednesday)  # an evening's, held to 08:00
+    assert merged_into_next(tuesday, utc("2026-03-04T10:00+01:00"), wednesday)  # held back past the next
+    assert not merged_into_next(tuesday, utc("2026-03-04T07:59+01:00"), wednesday)
+    assert not merged_into_next(tuesday, utc("2026-03-03T17:00+01:00"), wednesday)
+    # Within the first hour of its own period a digest is never merged: hourly schedules never defer.
+    ten, eleven = utc("2026-03-04T10:00+01:00"), utc("2026-03-04T11:00+01:00")
+    assert not merged_into_next(ten, utc("2026-03-04T10:59+01:00"), eleven)
+    assert merged_into_next(ten, utc("2026-03-04T11:00+01:00"), eleven)
