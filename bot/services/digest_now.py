@@ -47,8 +47,8 @@ def send_digests_now(
         before = uow.outbox.statuses(keys)
         uow.outbox.make_due(keys, now=runtime.clock.now())
         uow.commit()
-    for _ in range(MAX_BATCHES):  # until nothing is due: rows that failed wait for their next try
-        if not relay_outbox(runtime=runtime, gateway=gateway).handled:
+    for _ in range(MAX_BATCHES):  # while batches deliver: rows that failed wait for their next try
+        if not relay_outbox(runtime=runtime, gateway=gateway).sent:
             break
     with runtime.uow(read_only=True) as uow:
         after = uow.outbox.statuses(keys)
