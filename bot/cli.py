@@ -30,9 +30,9 @@ from bot.demo import run_demo
 from bot.domain.filetests import TEST_REQUESTER
 from bot.domain.governance import GovernanceInvalid
 from bot.services.audit import export_audit, verify_audit
-from bot.services.digests import queue_digests
+from bot.services.digest_now import send_digests_now
+from bot.services.digest_now import summary as digest_summary
 from bot.services.people import directory_timezones
-from bot.services.relay import relay_outbox
 from bot.settings import Settings
 from storage.engine import create_db_engine
 from storage.migrate import current_revision, upgrade
@@ -328,19 +328,14 @@ def _digest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if args.group is not None and args.group not in signoff.governance.current().groups:
             print(f"signoff digest: there is no group “{args.group}”", file=err)
             return 1
-        report = queue_digests(
+        report = send_digests_now(
             runtime=signoff.runtime,
+            gateway=signoff.gateway,
             timezone_of=directory_timezones(signoff.runtime),
             group=args.group,
-            operator_run=True,
         )
-        while True:  # deliver what is due now; rows that failed wait for a worker's next try
-            delivered = relay_outbox(runtime=signoff.runtime, gateway=signoff.gateway)
-            if not delivered.handled or delivered.retried or delivered.dead:
-                break
-        already = report.recipients - report.queued
-        print(f"digests: {report.queued} sent for this period, {already} had been sent already", file=out)
-        return 0
+        print(digest_summary(report), file=out)
+        return 0 if not report.left else 1
     finally:
         signoff.engine.dispose()
 

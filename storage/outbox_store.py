@@ -65,6 +65,24 @@ class SqlOutbox:
             for r in rows
         ]
 
+    def make_due(self, keys: list[str], *, now: datetime) -> int:
+        """Bring queued rows with these keys that wait for a later time forward to ``now``; how many."""
+        if not keys:
+            return 0
+        waiting = and_(
+            OUTBOX.c.idempotency_key.in_(keys),
+            OUTBOX.c.status == str(OutboxStatus.PENDING),
+            OUTBOX.c.next_attempt_at > now,
+        )
+        return self.connection.execute(update(OUTBOX).where(waiting).values(next_attempt_at=now)).rowcount
+
+    def statuses(self, keys: list[str]) -> dict[str, OutboxStatus]:
+        """The status of each queued row among ``keys`` (keys never queued are absent)."""
+        if not keys:
+            return {}
+        query = select(OUTBOX.c.idempotency_key, OUTBOX.c.status).where(OUTBOX.c.idempotency_key.in_(keys))
+        return {key: OutboxStatus(status) for key, status in self.connection.execute(query)}
+
     def _set(self, item_id: int, **values: Any) -> None:
         self.connection.execute(update(OUTBOX).where(OUTBOX.c.id == item_id).values(**values))
 

@@ -4,19 +4,21 @@ One pass reads every pending request, works out who may decide each one (delegat
 included) and who has not voted on its current fields, and queues one digest per person
 for the current period of their schedule: their group's ``digest:`` cron, else the file's.
 The outbox key is (person, period), so a period is sent at most once however often, and on
-however many workers, the pass runs. A digest waits for the person's working hours.
+however many workers, the pass runs. A digest waits for the person's working hours; one held
+back until within an hour of the next period is merged into that period's digest.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from bot.domain.cron import parse_cron
 from bot.domain.governance import Governance
 from bot.domain.outbox import digest
-from bot.domain.schedule import last_fire, next_allowed, previous_fire, zone
+from bot.domain.requests import Request
+from bot.domain.schedule import last_fire, merged_into_next, next_allowed, next_fire, previous_fire, zone
 from bot.services.routing import PENDING_SCAN, most_urgent_first, waiting_by_person
 from bot.services.runtime import Runtime
 
@@ -29,8 +31,20 @@ TimezoneOf = Callable[[str], str | None]
 
 @dataclass(frozen=True)
 class DigestReport:
+    """``queued`` new digests of ``recipients`` people with pending items; ``keys``: this period's
+    outbox key per recipient (queued now or before); ``merged``: digests left to the next period's."""
+
     queued: int
     recipients: int
+    keys: tuple[str, ...] = ()
+    merged: int = 0
+
+
+@dataclass(frozen=True)
+class _Period:
+    fire: datetime  # this period's start (aware UTC): the digest's identity
+    before: datetime  # the previous period's start, for "resolved by rule since the last digest"
+    following: datetime  # the next period's start
 
 
 def _schedule_of(governance: Governance, user: str, group: str | None) -> str:
@@ -39,6 +53,12 @@ def _schedule_of(governance: Governance, user: str, group: str | None) -> str:
         if user in spec.members and spec.digest and (group is None or name == group):
             return spec.digest
     return governance.spec.digest
+
+
+def _period(schedule: str, now: datetime, tz: tzinfo) -> _Period:
+    cron = parse_cron(schedule)
+    fire = last_fire(cron, now, tz)
+    return _Period(fire, previous_fire(cron, fire, tz), next_fire(cron, fire, tz))
 
 
 def queue_digests(
@@ -50,11 +70,49 @@ def queue_digests(
 ) -> DigestReport:
     """Queue this period's digest for everyone with pending items (none twice for one period).
 
+    A digest waits for the recipient's working hours; one held back an hour or more past its
+    period that would then go out within an hour of the next period's is left to that one
+    (``merged_into_next``): one digest a morning.
     ``operator_run`` (``signoff digest --now``) sends at once, outside working hours too.
     ``group`` limits the run to that group's members.
     """
     governance = runtime.governance()
     now = runtime.clock.now()
+    waiting = _waiting(runtime, governance, now, group)
+    intents = []
+    periods: dict[str, _Period] = {}
+    keys, merged = [], 0
+    for person, items in sorted(waiting.items()):
+        schedule = _schedule_of(governance, person, group)
+        if schedule not in periods:
+            periods[schedule] = _period(schedule, now, governance.tz)
+        period = periods[schedule]
+        person_zone = zone(timezone_of(person), governance.tz)
+        not_before = now if operator_run else next_allowed(now, governance.spec.working_hours, person_zone)
+        if not operator_run and merged_into_next(period.fire, not_before, period.following):
+            merged += 1
+            continue
+        ordered = most_urgent_first(items, now)
+        ids = [r.require_id() for r in ordered[:DIGEST_ITEMS]]
+        intents.append((person, period, ids, max(len(ordered) - DIGEST_ITEMS, 0), not_before))
+    queued = 0
+    resolved: dict[_Period, int] = {}  # one count per schedule's period, not per person
+    with runtime.uow() as uow:
+        for person, period, ids, more, not_before in intents:
+            if period not in resolved:
+                resolved[period] = uow.requests.count_auto_decided(since=period.before, until=period.fire)
+            auto = resolved[period]
+            intent = digest(
+                person, period=period.fire, request_ids=ids, more=more, auto_resolved=auto, not_before=not_before
+            )
+            queued += int(uow.outbox.add(intent, now=now))
+            keys.append(intent.key)
+        uow.commit()
+    return DigestReport(queued=queued, recipients=len(intents), keys=tuple(keys), merged=merged)
+
+
+def _waiting(runtime: Runtime, governance: Governance, now: datetime, group: str | None) -> dict[str, list[Request]]:
+    """Who waits on what now (delegates included), limited to ``group``'s members when given."""
     today = governance.today(now)
     with runtime.uow(read_only=True) as uow:
         pending = uow.requests.open_requests(limit=PENDING_SCAN)
@@ -65,37 +123,4 @@ def queue_digests(
     if group is not None:
         members = set(governance.members(group))
         waiting = {person: items for person, items in waiting.items() if person in members}
-
-    intents = []
-    periods: dict[str, tuple[datetime, datetime]] = {}
-    for person, items in sorted(waiting.items()):
-        schedule = _schedule_of(governance, person, group)
-        if schedule not in periods:
-            cron = parse_cron(schedule)
-            fire = last_fire(cron, now, governance.tz)
-            periods[schedule] = (fire, previous_fire(cron, fire, governance.tz))
-        fire, before = periods[schedule]
-        ordered = most_urgent_first(items, now)
-        person_zone = zone(timezone_of(person), governance.tz)
-        not_before = now if operator_run else next_allowed(now, governance.spec.working_hours, person_zone)
-        intents.append(
-            (
-                person,
-                fire,
-                before,
-                [r.require_id() for r in ordered[:DIGEST_ITEMS]],
-                max(len(ordered) - DIGEST_ITEMS, 0),
-                not_before,
-            )
-        )
-    queued = 0
-    resolved: dict[tuple[datetime, datetime], int] = {}  # one count per schedule's period, not per person
-    with runtime.uow() as uow:
-        for person, fire, before, ids, more, not_before in intents:
-            if (before, fire) not in resolved:
-                resolved[(before, fire)] = uow.requests.count_auto_decided(since=before, until=fire)
-            auto = resolved[(before, fire)]
-            intent = digest(person, period=fire, request_ids=ids, more=more, auto_resolved=auto, not_before=not_before)
-            queued += int(uow.outbox.add(intent, now=now))
-        uow.commit()
-    return DigestReport(queued=queued, recipients=len(intents))
+    return waiting

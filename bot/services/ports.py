@@ -13,7 +13,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from bot.domain.audit import AuditEvent
-from bot.domain.outbox import CardWork, Intent, MessageRef, OutboxItem
+from bot.domain.outbox import CardWork, Intent, MessageRef, OutboxItem, OutboxStatus
 from bot.domain.outcome import LimitUsage
 from bot.domain.requests import Request, Vote
 from bot.domain.routing import Delegation
@@ -82,6 +82,14 @@ class OutboxRepository(Protocol):
         ...
 
     def claim_due(self, *, now: datetime, limit: int, lease: timedelta) -> list[OutboxItem]: ...
+
+    def make_due(self, keys: list[str], *, now: datetime) -> int:
+        """Make pending rows with these keys that wait for a later time due at ``now``; how many."""
+        ...
+
+    def statuses(self, keys: list[str]) -> dict[str, OutboxStatus]:
+        """Each queued key's status; keys never queued are absent."""
+        ...
 
     def mark_sent(self, item_id: int, *, now: datetime) -> None: ...
 

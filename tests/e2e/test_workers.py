@@ -131,9 +131,9 @@ def test_digest_now_sends_this_periods_digests_once(
             monkeypatch.setenv(name, value)
         monkeypatch.delenv("SLACK_APP_TOKEN", raising=False)
         assert main(["digest", "--now"]) == 0
-        assert "digests: 2 sent for this period, 0 had been sent already" in capsys.readouterr().out
+        assert "digests: 2 sent now, 0 had been sent already" in capsys.readouterr().out
         assert sorted(digests_sent(slack)) == ["D0FIN1", "D0FIN2"]
         assert main(["digest", "--now"]) == 0
-        assert "digests: 0 sent for this period, 2 had been sent already" in capsys.readouterr().out
+        assert "digests: 0 sent now, 2 had been sent already" in capsys.readouterr().out
         assert main(["digest", "--now", "--group", "nobody"]) == 1
     assert len(digests_sent(slack)) == 2

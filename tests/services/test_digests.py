@@ -7,9 +7,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, select
 
 from bot.domain.clock import FixedClock
+from bot.domain.outbox import DeliveryError
 from bot.domain.routing import Verdict
 from bot.jobs import run_digests
 from bot.services.decide import decide_request
+from bot.services.digest_now import send_digests_now, summary
 from bot.services.digests import queue_digests
 from bot.services.relay import relay_outbox
 from bot.services.runtime import Runtime
@@ -17,7 +19,9 @@ from bot.services.submit import submit_request
 from bot.services.sweeps import escalate_due
 from storage.records import OutboxRecord
 from storage.uow import SqlUnitOfWorkFactory
+from tests.conftest import governance_from
 from tests.fakes import FakeGateway, drain
+from tests.services.conftest import LIFECYCLE
 
 NOBODY_ABROAD: dict[str, str] = {}
 
@@ -132,3 +136,104 @@ def test_a_digest_run_is_claimed_once_per_minute_across_workers(
     clock.advance(timedelta(minutes=1))
     assert run_digests(other_worker, NOBODY_ABROAD.get) is True  # next minute: claimed, but nothing new to send
     assert len(digest_rows(engine)) == 2
+
+
+def digest_deliveries(
+    runtime: Runtime, other_worker: Runtime, clock: FixedClock, until: datetime
+) -> list[tuple[str, datetime]]:
+    """Two workers taking turns at the scheduled pass every 5 minutes, relaying after each: who got
+    a digest when."""
+    gateway, when = FakeGateway(), []
+    workers = [runtime, other_worker]
+    while clock.now() <= until:
+        for worker in workers:  # both try each tick; only one claims it
+            run_digests(worker, NOBODY_ABROAD.get)
+        workers.reverse()
+        before = len(gateway.of("digest"))
+        drain(runtime, gateway)
+        when += [(d.target, clock.now()) for d in gateway.of("digest")[before:]]
+        clock.advance(timedelta(minutes=5))
+    return when
+
+
+def test_an_evening_request_yields_one_digest_the_next_morning(
+    runtime: Runtime, clock: FixedClock, engine: Engine
+) -> None:
+    # Tuesday 19:00: Tuesday's period (09:00) has not had a digest, and working hours hold it back
+    # until 08:00 — an hour before Wednesday's period. One digest at 09:00, not two an hour apart.
+    clock.set(datetime.fromisoformat("2026-03-03T19:00:00+01:00"))
+    routed(runtime, "Evening")
+    other_worker = Runtime(uow=SqlUnitOfWorkFactory(engine), governance=runtime.governance, clock=clock)
+    deliveries = digest_deliveries(runtime, other_worker, clock, datetime.fromisoformat("2026-03-04T11:00:00+01:00"))
+    nine = datetime.fromisoformat("2026-03-04T09:00:00+01:00")
+    assert deliveries == [("U0FIN1", nine), ("U0FIN2", nine)]
+    assert [key for key, _ in digest_rows(engine)] == [
+        "digest:U0FIN1:2026-03-04T08:00:00+00:00",
+        "digest:U0FIN2:2026-03-04T08:00:00+00:00",
+    ]
+
+
+def test_a_digest_held_back_long_before_the_next_period_keeps_its_own(
+    runtime: Runtime, clock: FixedClock, engine: Engine
+) -> None:
+    # Wednesday 09:00 Berlin is 00:00 in Los Angeles: held back to 08:00 there (17:00 Berlin),
+    # sixteen hours before Thursday's period, so it goes out on its own that afternoon.
+    clock.set(datetime.fromisoformat("2026-03-04T09:00:00+01:00"))
+    routed(runtime, "Acme")
+    report = queue_digests(runtime=runtime, timezone_of={"U0FIN1": "America/Los_Angeles"}.get)
+    assert (report.queued, report.merged) == (2, 0)
+    assert dict(digest_rows(engine))["digest:U0FIN1:2026-03-04T08:00:00+00:00"] == datetime.fromisoformat(
+        "2026-03-04T08:00:00-08:00"
+    )
+
+
+def test_a_digest_for_a_time_the_fall_back_repeats_is_queued_once(engine: Engine, clock: FixedClock) -> None:
+    governance = governance_from(
+        LIFECYCLE.replace(
+            "timezone: Europe/Berlin", 'timezone: Europe/Berlin\ndigest: "30 2 * * *"\nworking_hours: always'
+        )
+    )
+    runtime = Runtime(uow=SqlUnitOfWorkFactory(engine), governance=lambda: governance, clock=clock)
+    # Berlin repeats 02:00–03:00 on Sunday 2026-10-25; the request comes in at 02:45, after the
+    # first 02:30. Through the second 02:00–03:00 the period stays Sunday's (not Saturday's again).
+    clock.set(datetime.fromisoformat("2026-10-25T02:45:00+02:00"))
+    routed(runtime, "Acme")
+    other_worker = Runtime(uow=SqlUnitOfWorkFactory(engine), governance=runtime.governance, clock=clock)
+    deliveries = digest_deliveries(runtime, other_worker, clock, datetime.fromisoformat("2026-10-25T12:00:00+01:00"))
+    at = datetime.fromisoformat("2026-10-25T02:45:00+02:00")
+    assert deliveries == [("U0FIN1", at), ("U0FIN2", at)]
+    assert {key for key, _ in digest_rows(engine)} == {
+        "digest:U0FIN1:2026-10-25T00:30:00+00:00",  # the first 02:30
+        "digest:U0FIN2:2026-10-25T00:30:00+00:00",
+    }
+
+
+def test_an_operator_run_delivers_the_digests_the_scheduled_pass_held_back(
+    runtime: Runtime, clock: FixedClock, engine: Engine
+) -> None:
+    clock.set(datetime.fromisoformat("2026-03-04T09:00:00+01:00"))
+    routed(runtime, "Acme")
+    gateway = FakeGateway()
+    queue_digests(runtime=runtime, timezone_of={"U0FIN1": "America/Los_Angeles"}.get)
+    drain(runtime, gateway)  # U0FIN2's goes out; U0FIN1's waits for 08:00 in Los Angeles
+    assert [d.target for d in gateway.of("digest")] == ["U0FIN2"]
+    clock.advance(timedelta(minutes=10))
+    report = send_digests_now(runtime=runtime, gateway=gateway, timezone_of={"U0FIN1": "America/Los_Angeles"}.get)
+    assert summary(report) == "digests: 1 sent now, 1 had been sent already"
+    assert report.left == 0
+    assert [d.target for d in gateway.of("digest")] == ["U0FIN2", "U0FIN1"]
+    again = send_digests_now(runtime=runtime, gateway=gateway, timezone_of=NOBODY_ABROAD.get)
+    assert summary(again) == "digests: 0 sent now, 2 had been sent already"
+    clock.set(datetime.fromisoformat("2026-03-04T08:00:00-08:00"))
+    drain(runtime, gateway)
+    assert [d.target for d in gateway.of("digest")] == ["U0FIN2", "U0FIN1"]  # and not again at 08:00 there
+
+
+def test_an_operator_run_counts_only_what_slack_took(runtime: Runtime, clock: FixedClock) -> None:
+    routed(runtime, "Acme")
+    drain(runtime, FakeGateway())  # the cards
+    gateway = FakeGateway(fail_next=[DeliveryError("slack is down")])
+    report = send_digests_now(runtime=runtime, gateway=gateway, timezone_of=NOBODY_ABROAD.get)
+    assert summary(report) == "digests: 1 sent now, 0 had been sent already, 1 failed (will retry)"
+    assert report.left == 1
+    assert len(gateway.of("digest")) == 1
