@@ -1,9 +1,10 @@
-"""Scheduled work, registered explicitly with APScheduler: sweeps and digests.
+"""Scheduled work, registered explicitly with APScheduler: sweeps, digests and retention.
 
 Every job works from the database and the runtime's clock, never from in-process state, so
 any number of workers may run them. Sweeps re-check each request under its row lock; a
 digest run is claimed in the database per minute (``job_runs``), and each digest has an
-outbox key per (person, period), so none is ever sent twice.
+outbox key per (person, period), so none is ever sent twice. Retention runs hourly, claimed
+the same way. Each run's result is reported to the runtime's observer (job runs metric).
 """
 
 from __future__ import annotations
@@ -11,11 +12,14 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.services.digests import TimezoneOf, queue_digests
+from bot.services.retention import prune_history
 from bot.services.runtime import Runtime
 from bot.services.sweeps import escalate_due, expire_due, lapse_due
 
@@ -23,7 +27,9 @@ log = logging.getLogger("signoff.jobs")
 
 SWEEP_SECONDS = 30
 DIGEST_SECONDS = 60
-SWEEPS_JOB, DIGESTS_JOB = "signoff.sweeps", "signoff.digests"
+RETENTION_SECONDS = 3600
+RETENTION_DAYS = 90
+SWEEPS_JOB, DIGESTS_JOB, RETENTION_JOB = "signoff.sweeps", "signoff.digests", "signoff.retention"
 
 
 def worker_name() -> str:
@@ -31,15 +37,45 @@ def worker_name() -> str:
 
 
 def run_sweeps(runtime: Runtime, timezone_of: TimezoneOf) -> None:
+    result = "ok"
     for sweep in (escalate_due, expire_due, lapse_due):
         try:
             sweep(runtime=runtime, timezone_of=timezone_of)
         except Exception:  # one failing sweep must not stop the others, nor the next run
             log.exception("%s failed; it runs again in %ss", sweep.__name__, SWEEP_SECONDS)
+            result = "error"
+    runtime.observer.job_ran(job=SWEEPS_JOB, result=result)
 
 
 def run_digests(runtime: Runtime, timezone_of: TimezoneOf) -> bool:
     """Queue due digests, if this worker claims this minute's run; True when it did."""
+    with _observed(runtime, DIGESTS_JOB) as outcome:
+        claimed = _run_digests(runtime, timezone_of)
+        outcome["result"] = "ok" if claimed else "skipped"
+    return claimed
+
+
+def run_retention(runtime: Runtime, days: int) -> bool:
+    """Delete sent outbox rows and run records older than ``days``, if this worker claims this hour's run."""
+    with _observed(runtime, RETENTION_JOB) as outcome:
+        pruned = prune_history(runtime=runtime, days=days, owner=worker_name())
+        outcome["result"] = "skipped" if pruned is None else "ok"
+    if pruned is not None and (pruned.outbox_rows or pruned.job_runs):
+        log.info("retention: deleted %d sent outbox rows, %d run records", pruned.outbox_rows, pruned.job_runs)
+    return pruned is not None
+
+
+@contextmanager
+def _observed(runtime: Runtime, job: str) -> Iterator[dict[str, str]]:
+    """Report the run's ``result`` (``error`` when it raised) to the runtime's observer."""
+    outcome = {"result": "error"}
+    try:
+        yield outcome
+    finally:
+        runtime.observer.job_ran(job=job, result=outcome["result"])
+
+
+def _run_digests(runtime: Runtime, timezone_of: TimezoneOf) -> bool:
     now = runtime.clock.now()
     key = f"digests:{now.replace(second=0, microsecond=0).isoformat()}"
     with runtime.uow() as uow:
@@ -53,7 +89,11 @@ def run_digests(runtime: Runtime, timezone_of: TimezoneOf) -> bool:
 
 
 def start_scheduler(
-    runtime: Runtime, timezone_of: TimezoneOf, *, digest_seconds: float = DIGEST_SECONDS
+    runtime: Runtime,
+    timezone_of: TimezoneOf,
+    *,
+    digest_seconds: float = DIGEST_SECONDS,
+    retention_days: int = RETENTION_DAYS,
 ) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(
         timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": SWEEP_SECONDS}
@@ -64,6 +104,14 @@ def start_scheduler(
     )
     scheduler.add_job(
         run_digests, "interval", seconds=digest_seconds, id=DIGESTS_JOB, args=[runtime, timezone_of], next_run_time=now
+    )
+    scheduler.add_job(
+        run_retention,
+        "interval",
+        seconds=RETENTION_SECONDS,
+        id=RETENTION_JOB,
+        args=[runtime, retention_days],
+        next_run_time=now,
     )
     scheduler.start()
     return scheduler
