@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -33,7 +33,7 @@ from bot.settings import Settings
 from bot.slack.gateway import SlackGateway, make_web_client
 from bot.slack.observed import ContextThreadPoolExecutor, ObservedApp
 from storage.engine import create_db_engine
-from storage.health import expected_revisions, readiness_problem, work_waiting
+from storage.health import ReadinessProbe, work_waiting
 from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWorkFactory
 
@@ -77,7 +77,7 @@ class Signoff:
     bolt: App
     gateway: SlackGateway
     metrics: SignoffMetrics = field(default_factory=SignoffMetrics)
-    expected_revisions: frozenset[str] = field(default_factory=expected_revisions)
+    readiness: Callable[[], str | None] = lambda: None
     stopping: threading.Event = field(default_factory=threading.Event)
     scheduler: BackgroundScheduler | None = None
 
@@ -100,10 +100,6 @@ class Signoff:
     def health_only(self, fallback: WsgiApp | None = None) -> WsgiApp:
         """``/healthz``, ``/readyz`` and ``/metrics`` (Socket Mode and workers serve only these)."""
         return ops_app(readiness=self.readiness, metrics=self.metrics.exposition, fallback=fallback)
-
-    def readiness(self) -> str | None:
-        """None when the database answers and its migrations are current; else why not (one line)."""
-        return readiness_problem(self.engine, self.expected_revisions)
 
     def run_worker(self, *, relay_pause: float = 1.0) -> list[threading.Thread]:
         """Start the outbox relay thread and the scheduler (sweeps, digests) until ``stop``."""
@@ -172,4 +168,5 @@ def build_signoff(
         ),
     )
     handlers.register(bolt, runtime)  # the bot token travels in `client`
-    return Signoff(settings, engine, holder, runtime, bolt, SlackGateway(client), metrics)
+    ready = ReadinessProbe(engine.url)  # None when the database answers and its migrations are current
+    return Signoff(settings, engine, holder, runtime, bolt, SlackGateway(client), metrics, ready)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import threading
+from types import TracebackType
 from typing import Any, Literal, TextIO
 
 from pythonjsonlogger.core import RESERVED_ATTRS
@@ -84,7 +86,16 @@ def configure_logging(*, level: str, fmt: Literal["text", "json"], stream: TextI
         for name in _CHATTY:
             logging.getLogger(name).setLevel(logging.INFO)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per job run is noise
+    sys.excepthook = _log_uncaught
+    threading.excepthook = lambda hook: _log_uncaught(hook.exc_type, hook.exc_value, hook.exc_traceback)
     return handler
+
+
+def _log_uncaught(kind: type[BaseException], error: BaseException | None, tb: TracebackType | None) -> None:
+    """An exception nothing caught is one record too, not a multi-line traceback on stderr."""
+    if error is None or issubclass(kind, KeyboardInterrupt | SystemExit):
+        return
+    logging.getLogger("signoff").critical("uncaught %s", kind.__name__, exc_info=(kind, error, tb))
 
 
 class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]

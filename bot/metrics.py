@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
 from bot.services.observer import DecidedBy
@@ -26,6 +25,8 @@ from storage.health import WorkWaiting
 
 log = logging.getLogger(__name__)
 
+#: The classic text format, which every Prometheus version scrapes (our names are plain ASCII).
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 #: Slack's acknowledgement deadline is 3 s; buckets resolve the fast path and the tail up to it.
 ACK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0)
 #: From queued to sent: immediate deliveries, retries with backoff, and working-hours holds.
@@ -128,4 +129,4 @@ class SignoffMetrics:
 
     def exposition(self) -> tuple[bytes, str]:
         """The Prometheus text format of every series, and its content type."""
-        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+        return generate_latest(self.registry), CONTENT_TYPE

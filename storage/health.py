@@ -7,8 +7,9 @@ from datetime import datetime
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, func, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import URL, Engine, create_engine, func, select
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
 from bot.domain.lifecycle import State
 from bot.domain.outbox import OutboxStatus
@@ -21,17 +22,31 @@ def expected_revisions() -> frozenset[str]:
     return frozenset(ScriptDirectory(str(MIGRATIONS)).get_heads())
 
 
-def readiness_problem(engine: Engine, expected: frozenset[str]) -> str | None:
-    """None when the database answers and is at ``expected``; else one line saying what is wrong."""
-    try:
-        with engine.connect() as connection:
-            current = frozenset(MigrationContext.configure(connection).get_current_heads())
-    except SQLAlchemyError as exc:
-        return f"database unreachable: {exc.__class__.__name__}: {str(exc).splitlines()[0]}"
-    if current != expected:
-        at = ", ".join(sorted(current)) or "no schema"
-        return f"database migrations not current: at {at}, expected {', '.join(sorted(expected))}"
-    return None
+class ReadinessProbe:
+    """Answers "is the database ready?" on a connection of its own each time (no pool).
+
+    A pooled connection could outlive the database behind it (a deleted SQLite file) or
+    wait on a busy pool; a fresh one checks that the database still answers at all.
+    """
+
+    def __init__(self, url: str | URL, expected: frozenset[str] | None = None):
+        self._engine = create_engine(url, poolclass=NullPool)
+        self.expected = expected if expected is not None else expected_revisions()
+
+    def __call__(self) -> str | None:
+        """None when the database answers and is at ``expected``; else one line saying what is wrong."""
+        try:
+            with self._engine.connect() as connection:
+                current = frozenset(MigrationContext.configure(connection).get_current_heads())
+        except SQLAlchemyError as exc:
+            return f"database unreachable: {exc.__class__.__name__}: {_first_line(exc)}"
+        if current != self.expected:
+            at = ", ".join(sorted(current)) or "no schema"
+            return f"database migrations not current: at {at}, expected {', '.join(sorted(self.expected))}"
+        return None
+
+    def dispose(self) -> None:
+        self._engine.dispose()
 
 
 @dataclass(frozen=True)
@@ -55,6 +70,12 @@ def work_waiting(engine: Engine, *, now: datetime) -> WorkWaiting:
             outbox_due=_counts(connection.execute(due.group_by(OUTBOX.c.kind))),
             outbox_dead=_counts(connection.execute(dead.group_by(OUTBOX.c.kind))),
         )
+
+
+def _first_line(exc: SQLAlchemyError) -> str:
+    """The driver's message without the SQL and the link SQLAlchemy appends."""
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    return (str(cause).strip().splitlines() or [""])[0]
 
 
 def _counts(rows: object) -> dict[str, int]:
