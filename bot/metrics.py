@@ -16,7 +16,14 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -106,6 +113,8 @@ class SignoffMetrics:
         )  # fmt: skip
         if work_waiting is not None:
             r.register(WorkWaitingCollector(work_waiting))
+        ProcessCollector(registry=r)  # process_cpu_seconds_total, process_resident_memory_bytes, …
+        PlatformCollector(registry=r)
 
     # -- the services' Observer ---------------------------------------------------------------
     def request_filed(self, *, kind: str, outcome: str) -> None:
