@@ -19,8 +19,17 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.slack.blocks import APPROVE
 from bot.slack.emulator import SlackEmulator
+from bot.slack.socket_mode_emulator import SocketModeEmulator
 from tests.conftest import ROOT
-from tests.e2e.conftest import SECRET, WAIT_SECONDS, SignoffProcess, free_port, stop, wait_until_healthy
+from tests.e2e.conftest import (
+    SECRET,
+    WAIT_SECONDS,
+    SignoffProcess,
+    free_port,
+    start_serve,
+    stop,
+    wait_until_healthy,
+)
 from tests.e2e.test_serve import wait_cards
 from tests.services.conftest import LIFECYCLE
 
@@ -185,3 +194,26 @@ def test_readiness_says_when_the_database_is_unreachable(slack: SlackEmulator, t
             stop(process)
     assert status == 503
     assert reason.startswith("not ready: database unreachable: OperationalError")
+
+
+def test_in_socket_mode_readiness_and_metrics_answer_on_the_port_and_acks_are_timed(tmp_path: Path) -> None:
+    socket_mode = SocketModeEmulator()
+    with SlackEmulator(socket_mode=socket_mode) as slack:
+        served = start_serve(tmp_path, slack, extra_env={"SLACK_APP_TOKEN": "xapp-e2e"})
+        try:
+            assert socket_mode.wait_connected(timeout=WAIT_SECONDS)
+            command = {
+                "command": "/request",
+                "text": "discount account=Acme amount_pct=5",
+                "user_id": "U0SAM",
+                "channel_id": "C0GENERAL",
+                "team_id": "T0EMULATOR",
+                "trigger_id": "socket-trigger-ops",
+                "response_url": slack.response_url("socket"),
+            }
+            assert socket_mode.wait_ack(socket_mode.send_envelope("slash_commands", command), timeout=WAIT_SECONDS)
+            assert get(f"{served.url}/readyz")[:3:2] == (200, "ready\n")
+            found = scrape_until(served.url, {"signoff_slack_ack_latency_seconds_count": {"type": "command"}})
+        finally:
+            stop(served.process)
+    assert value(found, "signoff_requests_total", kind="discount", outcome="approve") == 1
