@@ -26,7 +26,7 @@ from bot.app import Signoff, build_signoff
 from bot.services.relay import relay_outbox
 from bot.settings import Settings
 from bot.slack.blocks import APPROVE, REASON_VIEW, REJECT
-from bot.slack.emulator import SlackEmulator
+from bot.slack.emulator import Call, SlackEmulator
 
 SECRET = "demo-signing-secret"  # noqa: S105 - signs the demo's own requests to its in-process app
 NAMES = {
@@ -92,8 +92,11 @@ class Demo:
         self._dispatch(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
 
     def submit_reason(self, user: str, reason: str) -> None:
-        calls = [c for c in self.slack.calls_to("views.open") if c.args["view"].get("callback_id") == REASON_VIEW]
-        view = calls[-1].args["view"]
+        # The form opens right after the click's acknowledgement, on Bolt's listener thread: wait for it.
+        trigger = f"demo-{self.trigger}"
+        if not self.slack.wait_for(lambda s: any(_reason_form(c, trigger) for c in s.calls_to("views.open"))):
+            raise RuntimeError(f"no reason form opened for {user}")
+        view = next(c for c in self.slack.calls_to("views.open") if _reason_form(c, trigger)).args["view"]
         self.say(f"  a form asks {NAMES[user].split()[0]} why; they write: “{reason}”")
         state = {"values": {"reason": {"value": {"type": "plain_text_input", "value": reason}}}}
         payload = {"type": "view_submission", "user": {"id": user}, "view": {**view, "id": "VDEMO", "state": state}}
@@ -126,6 +129,10 @@ class Demo:
                         if element.get("action_id") == APPROVE:
                             return str(element["value"])
         raise RuntimeError(f"no card for {ref} in {channel}")
+
+
+def _reason_form(call: Call, trigger: str) -> bool:
+    return call.args.get("trigger_id") == trigger and call.args["view"].get("callback_id") == REASON_VIEW
 
 
 EMOJI = {
