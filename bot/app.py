@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -26,11 +25,15 @@ from bot.domain.clock import Clock, SystemClock
 from bot.domain.governance import Governance, GovernanceInvalid
 from bot.governance_file import load_governance_file
 from bot.jobs import start_scheduler, wake
+from bot.metrics import SignoffMetrics
+from bot.ops_http import WsgiApp, ops_app
 from bot.services.relay import relay_outbox
 from bot.services.runtime import Runtime
 from bot.settings import Settings
 from bot.slack.gateway import SlackGateway, make_web_client
+from bot.slack.observed import ContextThreadPoolExecutor, ObservedApp
 from storage.engine import create_db_engine
+from storage.health import ReadinessProbe, work_waiting
 from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWorkFactory
 
@@ -77,18 +80,16 @@ class Signoff:
     runtime: Runtime
     bolt: App
     gateway: SlackGateway
+    metrics: SignoffMetrics = field(default_factory=SignoffMetrics)
+    readiness: Callable[[], str | None] = lambda: None
     stopping: threading.Event = field(default_factory=threading.Event)
     scheduler: BackgroundScheduler | None = None
 
     def wsgi(self) -> Any:
-        """The HTTP app: Slack at ``/slack/events``, a health check at ``/healthz``, 413 for huge bodies."""
+        """The HTTP app: Slack at ``/slack/events``, ``/healthz``, ``/readyz``, ``/metrics``; 413 for huge bodies."""
         slack = SlackRequestHandler(self.bolt)
 
         def application(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-            path = environ.get("PATH_INFO", "")
-            if path == "/healthz":
-                start_response("200 OK", [("Content-Type", "text/plain")])
-                return [b"ok"]
             try:
                 length = int(environ.get("CONTENT_LENGTH") or 0)
             except ValueError:
@@ -98,22 +99,21 @@ class Signoff:
                 return [b"request body too large"]
             return slack(environ, start_response)
 
-        return application
+        return self.health_only(fallback=application)
 
-    def health_only(self) -> Any:
-        def application(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-            ok = environ.get("PATH_INFO", "") == "/healthz"
-            start_response("200 OK" if ok else "404 Not Found", [("Content-Type", "text/plain")])
-            return [b"ok" if ok else b"not found"]
-
-        return application
+    def health_only(self, fallback: WsgiApp | None = None) -> WsgiApp:
+        """``/healthz``, ``/readyz`` and ``/metrics`` (Socket Mode and workers serve only these)."""
+        return ops_app(readiness=self.readiness, metrics=self.metrics.exposition, fallback=fallback)
 
     def run_worker(self, *, relay_pause: float = 1.0) -> list[threading.Thread]:
         """Start the outbox relay thread and the scheduler (sweeps, digests) until ``stop``."""
         relay = threading.Thread(target=self._relay_loop, args=(relay_pause,), name="signoff-relay", daemon=True)
         relay.start()
         self.scheduler = scheduler = start_scheduler(
-            self.runtime, self.gateway, digest_seconds=self.settings.digest_check_seconds
+            self.runtime,
+            self.gateway,
+            digest_seconds=self.settings.digest_check_seconds,
+            retention_days=self.settings.retention_days,
         )
         self.governance.on_reload.append(lambda: wake(scheduler, self.runtime, self.gateway))
         return [relay]
@@ -157,15 +157,21 @@ def build_signoff(
     engine = create_db_engine(settings.database_url)
     if migrate:
         upgrade(engine)
-    runtime = Runtime(uow=SqlUnitOfWorkFactory(engine), governance=holder.current, clock=clock or SystemClock())
-    client = make_web_client(token=token, base_url=settings.slack_api_url)
+    clock = clock or SystemClock()
+    metrics = SignoffMetrics(lambda: work_waiting(engine, now=clock.now()))  # a registry per app
+    runtime = Runtime(uow=SqlUnitOfWorkFactory(engine), governance=holder.current, clock=clock, observer=metrics)
+    client = make_web_client(token=token, base_url=settings.slack_api_url, on_error=metrics.slack_error)
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
-    bolt = App(
+    bolt = ObservedApp(
+        on_ack=metrics.acknowledged,
         signing_secret=secret,
         client=client,
         token_verification_enabled=False,
         request_verification_enabled=http,
-        listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="signoff-listener"),
+        listener_executor=ContextThreadPoolExecutor(
+            max_workers=LISTENER_THREADS, thread_name_prefix="signoff-listener"
+        ),
     )
     handlers.register(bolt, runtime)  # the bot token travels in `client`
-    return Signoff(settings, engine, holder, runtime, bolt, SlackGateway(client))
+    ready = ReadinessProbe(engine.url)  # None when the database answers and its migrations are current
+    return Signoff(settings, engine, holder, runtime, bolt, SlackGateway(client), metrics, ready)

@@ -8,10 +8,10 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -20,8 +20,10 @@ from pathlib import Path
 from typing import TextIO
 
 import waitress
+from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
+from waitress.server import create_server
 
 from bot import __version__
 from bot.app import MAX_BODY_BYTES, ConfigurationError, Signoff, build_signoff
@@ -29,11 +31,12 @@ from bot.cli_governance import FORMATS, run_check, run_explain, run_tests
 from bot.demo import run_demo
 from bot.domain.filetests import TEST_REQUESTER
 from bot.domain.governance import GovernanceInvalid
+from bot.logs import configure_logging
 from bot.services.audit import export_audit, verify_audit
 from bot.services.digest_now import send_digests_now
 from bot.services.digest_now import summary as digest_summary
 from bot.services.people import directory_timezones
-from bot.settings import Settings
+from bot.settings import Settings, settings_problems
 from storage.engine import create_db_engine
 from storage.migrate import current_revision, upgrade
 from storage.uow import SqlUnitOfWorkFactory
@@ -64,6 +67,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         code: int = args.run(args, sys.stdout, sys.stderr)
+    except ValidationError as exc:  # a setting from the environment that cannot work
+        if exc.title != Settings.__name__:
+            raise
+        for line in settings_problems(exc):
+            print(f"signoff: {line}", file=sys.stderr)
+        return 2
     except BrokenPipeError:  # `signoff … | head`: the reader left, nothing to report
         sys.stderr.close()
         return 0
@@ -115,6 +124,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="0.0.0.0", help="HTTP address to listen on (default: all)")  # noqa: S104
     serve.set_defaults(run=_serve)
     worker = commands.add_parser("worker", help="run only the outbox relay and the scheduled sweeps")
+    worker.add_argument("--host", default="0.0.0.0", help="address of /healthz, /readyz, /metrics (default: all)")  # noqa: S104
     worker.set_defaults(run=_worker)
 
     digest = commands.add_parser("digest", help="send this period's digests now (an operator's run)")
@@ -267,11 +277,11 @@ def _start(err: TextIO, *, http: bool) -> Signoff | None:
 
 def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     settings = Settings()
+    _log_setup()
     socket_mode = settings.slack_app_token is not None
     signoff = _start(err, http=not socket_mode)
     if signoff is None:
         return 1
-    _log_setup()
     signal.signal(signal.SIGHUP, lambda *_: signoff.governance.reload())
     workers = [] if args.no_worker else signoff.run_worker()
 
@@ -307,17 +317,33 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _worker(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    _log_setup()
     signoff = _start(err, http=False)
     if signoff is None:
         return 1
-    _log_setup()
+    if not _serve_ops_endpoints(signoff, args.host, err):
+        signoff.engine.dispose()
+        return 2
     signal.signal(signal.SIGHUP, lambda *_: signoff.governance.reload())
     signal.signal(signal.SIGTERM, lambda *_: signoff.stop())
-    print("signoff: worker running (outbox relay, sweeps)", file=out, flush=True)
+    port = signoff.settings.port
+    print(f"signoff: worker running (outbox relay, sweeps); /healthz /readyz /metrics on :{port}", file=out, flush=True)
     for thread in signoff.run_worker():
         while thread.is_alive():
             thread.join(timeout=1)
     return 0
+
+
+def _serve_ops_endpoints(signoff: Signoff, host: str, err: TextIO) -> bool:
+    """Answer /healthz, /readyz and /metrics on SIGNOFF_PORT from a background thread (a worker's)."""
+    port = signoff.settings.port
+    try:
+        server = create_server(signoff.health_only(), host=host, port=port, threads=4, ident="signoff")
+    except OSError as exc:
+        print(f"signoff: SIGNOFF_PORT={port} cannot be used on {host} ({exc.strerror}); choose a free port", file=err)
+        return False
+    threading.Thread(target=server.run, name="signoff-ops-http", daemon=True).start()
+    return True
 
 
 def _digest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -341,9 +367,8 @@ def _digest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _log_setup() -> None:
-    level = os.environ.get("SIGNOFF_LOG_LEVEL", "INFO")
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per job run is noise
+    settings = Settings()
+    configure_logging(level=settings.log_level, fmt=settings.log_format)
 
 
 def _init(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

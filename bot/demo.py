@@ -47,7 +47,6 @@ class Demo:
         self.out = out
         self.seen_calls = 0
         self.trigger = 0
-        self.reason_forms = 0  # reason forms already answered
 
     def say(self, text: str = "") -> None:
         print(text, file=self.out, flush=True)
@@ -93,14 +92,11 @@ class Demo:
         self._dispatch(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
 
     def submit_reason(self, user: str, reason: str) -> None:
-        # The form opens right after the click is acknowledged, on a listener thread: wait for it.
-        def forms(slack: SlackEmulator) -> list[Call]:
-            return [c for c in slack.calls_to("views.open") if c.args["view"].get("callback_id") == REASON_VIEW]
-
-        if not self.slack.wait_for(lambda slack: len(forms(slack)) > self.reason_forms, timeout=10):
-            raise RuntimeError("the reason form did not open within 10 s")
-        self.reason_forms += 1
-        view = forms(self.slack)[self.reason_forms - 1].args["view"]
+        # The form opens right after the click's acknowledgement, on Bolt's listener thread: wait for it.
+        trigger = f"demo-{self.trigger}"
+        if not self.slack.wait_for(lambda s: any(_reason_form(c, trigger) for c in s.calls_to("views.open"))):
+            raise RuntimeError(f"no reason form opened for {user}")
+        view = next(c for c in self.slack.calls_to("views.open") if _reason_form(c, trigger)).args["view"]
         self.say(f"  a form asks {NAMES[user].split()[0]} why; they write: “{reason}”")
         state = {"values": {"reason": {"value": {"type": "plain_text_input", "value": reason}}}}
         payload = {"type": "view_submission", "user": {"id": user}, "view": {**view, "id": "VDEMO", "state": state}}
@@ -133,6 +129,10 @@ class Demo:
                         if element.get("action_id") == APPROVE:
                             return str(element["value"])
         raise RuntimeError(f"no card for {ref} in {channel}")
+
+
+def _reason_form(call: Call, trigger: str) -> bool:
+    return call.args.get("trigger_id") == trigger and call.args["view"].get("callback_id") == REASON_VIEW
 
 
 EMOJI = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, insert, select, update
 
 from bot.domain.outbox import CardWork, Intent, IntentKind, MessageRef, OutboxItem, OutboxStatus
 from storage.tables import (
@@ -61,7 +61,9 @@ class SqlOutbox:
             claimed = {"status": str(OutboxStatus.SENDING), "next_attempt_at": now + lease}
             self.connection.execute(update(OUTBOX).where(OUTBOX.c.id.in_([r.id for r in rows])).values(**claimed))
         return [
-            OutboxItem(r.id, IntentKind(r.kind), r.idempotency_key, dict(r.payload), r.request_id, r.attempts)
+            OutboxItem(
+                r.id, IntentKind(r.kind), r.idempotency_key, dict(r.payload), r.request_id, r.attempts, r.created_at
+            )
             for r in rows
         ]
 
@@ -95,6 +97,10 @@ class SqlOutbox:
 
     def mark_dead(self, item_id: int, *, now: datetime, error: str) -> None:
         self._set(item_id, status=str(OutboxStatus.DEAD), attempts=OUTBOX.c.attempts + 1, last_error=error)
+
+    def delete_sent_before(self, cutoff: datetime) -> int:
+        sent = OUTBOX.c.status == str(OutboxStatus.SENT), OUTBOX.c.sent_at < cutoff
+        return int(self.connection.execute(delete(OUTBOX).where(*sent)).rowcount)
 
 
 class SqlMessageRepository:

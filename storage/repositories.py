@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from bot.domain.errors import ConcurrencyConflict, DuplicateKey
 from bot.domain.governance_spec import Category, StepSpec
@@ -269,3 +269,6 @@ class SqlJobRuns:
             statement.returning(JOB_RUNS.c.key), {"key": key, "owner": owner, "claimed_at": now}
         )
         return inserted.first() is not None
+
+    def delete_before(self, cutoff: datetime) -> int:
+        return int(self.connection.execute(delete(JOB_RUNS).where(JOB_RUNS.c.claimed_at < cutoff)).rowcount)

@@ -110,6 +110,8 @@ class OutboxItem:
     payload: dict[str, Any]
     request_id: int | None
     attempts: int
+    #: When the row was queued (aware UTC); the relay reports how long it waited to be sent.
+    created_at: datetime | None = None
 
 
 @dataclass

@@ -66,4 +66,6 @@ def amend_request(
             uow, request, event, at=now, actor=requester, action=Action.AMENDED, data=data, intents=intents
         )
         uow.commit()
+    if resolution.outcome is not Outcome.ROUTE:
+        runtime.observer.decided(kind=kind.name, by="rule", rule=resolution.rule, verdict=str(resolution.outcome))
     return Submission.of(governance, request)

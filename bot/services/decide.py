@@ -96,6 +96,7 @@ def decide_request(
             intents.append(_tell_requester(request, event, voter, note, version))
         record_transition(uow, request, event, at=now, actor=voter, action=action, data=data, intents=intents)
         uow.commit()
+    runtime.observer.decided(kind=request.kind, by="person", rule=None, verdict=str(verdict))
     progress = tuple(step.progress() for step in (after.progress if verdict is Verdict.APPROVE else who.progress))
     return Decision(request_id, request.ref, request.state, progress, on_behalf_of)
 

@@ -97,6 +97,10 @@ class OutboxRepository(Protocol):
 
     def mark_dead(self, item_id: int, *, now: datetime, error: str) -> None: ...
 
+    def delete_sent_before(self, cutoff: datetime) -> int:
+        """Delete rows sent before ``cutoff``; returns how many. Pending and dead rows stay."""
+        ...
+
 
 class MessageRepository(Protocol):
     def add(self, request_id: int, ref: MessageRef, *, now: datetime) -> None: ...
@@ -148,6 +152,10 @@ class GovernanceVersionRepository(Protocol):
 class JobRunRepository(Protocol):
     def claim(self, key: str, *, owner: str, now: datetime) -> bool:
         """True for the one caller that claims ``key`` first; every later caller gets False."""
+        ...
+
+    def delete_before(self, cutoff: datetime) -> int:
+        """Delete run records claimed before ``cutoff``; returns how many."""
         ...
 
 

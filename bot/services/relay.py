@@ -26,6 +26,7 @@ from bot.domain.outbox import (
     notify,
     post_card,
 )
+from bot.log_context import log_context
 from bot.services.ports import UnitOfWork
 from bot.services.routing import build_card, card_recipients, eligibility, is_person, live_copies
 from bot.services.runtime import Runtime
@@ -79,16 +80,25 @@ def relay_outbox(
         items = uow.outbox.claim_due(now=runtime.clock.now(), limit=batch_size, lease=lease)
         uow.commit()
     for item in items:
-        try:
-            _deliver(runtime, gateway, item)
-        except DeliveryError as error:
-            _failed(runtime, item, error, report, first_backoff)
-        else:
-            with runtime.uow() as uow:
-                uow.outbox.mark_sent(item.id, now=runtime.clock.now())
-                uow.commit()
-            report.sent += 1
+        with log_context(request_id=f"REQ-{item.request_id}" if item.request_id is not None else None):
+            try:
+                _deliver(runtime, gateway, item)
+            except DeliveryError as error:
+                _failed(runtime, item, error, report, first_backoff)
+            else:
+                _sent(runtime, item)
+                report.sent += 1
     return report
+
+
+def _sent(runtime: Runtime, item: OutboxItem) -> None:
+    now = runtime.clock.now()
+    with runtime.uow() as uow:
+        uow.outbox.mark_sent(item.id, now=now)
+        uow.commit()
+    if item.created_at is not None:
+        waited = max((now - item.created_at).total_seconds(), 0.0)
+        runtime.observer.delivered(effect=str(item.kind), waited_seconds=waited)
 
 
 def _deliver(runtime: Runtime, gateway: SlackGateway, item: OutboxItem) -> None:

@@ -108,7 +108,15 @@ def submit_request(
         if earlier is None:
             raise
         return Submission.of(governance, earlier, replayed=True)
+    _observe(runtime, resolution)
     return Submission.of(governance, request)
+
+
+def _observe(runtime: Runtime, resolution: Resolution) -> None:
+    outcome = str(resolution.outcome)
+    runtime.observer.request_filed(kind=resolution.kind, outcome=outcome)
+    if resolution.outcome is not Outcome.ROUTE:
+        runtime.observer.decided(kind=resolution.kind, by="rule", rule=resolution.rule, verdict=outcome)
 
 
 def _new_request(governance: Governance, resolution: Resolution, idempotency_key: str | None, now: datetime) -> Request:

@@ -20,6 +20,7 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 from bot.domain.cards import Card
 from bot.domain.outbox import DeliveryError, MessageRef, PersonInfo
 from bot.slack.blocks import card_blocks, card_text, digest_blocks, notification_blocks
+from bot.slack.observed import ErrorHook, ObservedWebClient
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +43,16 @@ PERMANENT_ERRORS = frozenset(
 )
 
 
-def make_web_client(*, token: str, base_url: str, timeout: int = 10) -> WebClient:
+def make_web_client(*, token: str, base_url: str, timeout: int = 10, on_error: ErrorHook | None = None) -> WebClient:
     """A Web API client for ``base_url`` that retries dropped connections itself.
 
     Rate limits and 5xx answers are not retried in the client: the relay honours
-    ``Retry-After`` and backs off without holding a thread.
+    ``Retry-After`` and backs off without holding a thread. ``on_error`` hears of every failed call.
     """
     retry_handlers: list[RetryHandler] = [ConnectionErrorRetryHandler(max_retry_count=2)]
-    return WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=retry_handlers)
+    return ObservedWebClient(
+        token=token, base_url=base_url, timeout=timeout, retry_handlers=retry_handlers, on_error=on_error
+    )
 
 
 class SlackGateway:

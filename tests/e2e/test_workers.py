@@ -24,7 +24,7 @@ from storage.migrate import upgrade
 from storage.records import OutboxRecord
 from storage.uow import SqlUnitOfWorkFactory
 from tests.conftest import ROOT, database_url_for
-from tests.e2e.conftest import stop
+from tests.e2e.conftest import free_port, stop
 from tests.services.conftest import LIFECYCLE
 
 # Every minute is a digest period, nothing waits for working hours, and the SLA is one second,
@@ -73,9 +73,9 @@ def test_two_workers_send_every_digest_exactly_once_over_several_periods(tmp_pat
         }
         workers = [
             subprocess.Popen(
-                [sys.executable, "-m", "bot", "worker"],
+                [sys.executable, "-m", "bot", "worker", "--host", "127.0.0.1"],
                 cwd=ROOT,
-                env=env,
+                env={**env, "SIGNOFF_PORT": str(free_port())},  # each answers /healthz on a port of its own
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
