@@ -6,13 +6,14 @@ running a sweep twice, or on two workers at once, changes each request once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.domain.audit import Action
 from bot.domain.governance import Governance
 from bot.domain.lifecycle import Event, State
+from bot.domain.notices import Notice
 from bot.domain.outbox import Intent, notify, post_card, update_cards
 from bot.domain.requests import Request
 from bot.domain.routing import escalation_chain
@@ -98,14 +99,18 @@ def _escalate(uow: UnitOfWork, governance: Governance, request: Request, moment:
     version = request.version + 1
     request_id = request.require_id()
     stop = chain[level - 1] if level <= len(chain) else None
-    joined = "" if stop is None else f"; it now also goes to {'its owner' if stop.is_owner else stop.name}"
-    text = f"Reminder: {request.ref} ({kind.title}) is past its SLA and waits on a decision{joined}."
+    facts = {
+        "title": kind.title,
+        "stop": None if stop is None or stop.is_owner else stop.name,
+        "stop_is_owner": bool(stop and stop.is_owner),
+    }
     intents: list[Intent] = [
         notify(
             request_id,
             person,
+            notice=Notice.REMINDER,
             event=f"reminder-{level}",
-            text=text,
+            facts=facts,
             version=version,
             not_before=moment.for_person(person),
         )
@@ -133,14 +138,12 @@ def _expire(uow: UnitOfWork, governance: Governance, request: Request, moment: M
     request.decided_at, request.decided_by = now, "system"
     request.next_escalation_at = request.expires_at = None
     version = request.version + 1
-    text = f"{request.ref} expired: nobody decided it in time. File it again if it is still needed."
     intents = [
         update_cards(request.require_id(), version=version),
         notify(
             request.require_id(),
             request.requester,
-            event="expired",
-            text=text,
+            notice=Notice.EXPIRED,
             version=version,
             not_before=moment.for_person(request.requester),
         ),
@@ -162,10 +165,12 @@ def _warn(uow: UnitOfWork, governance: Governance, request: Request, moment: Mom
     kind = governance.kind(request.kind)
     request.lapse_warn_at = None
     version = request.version + 1
-    until = request.lapses_at.astimezone(governance.tz).strftime("%a %d %b %H:%M %Z") if request.lapses_at else "soon"
-    text = f"The exception {request.ref} ({kind.title}) ends {until}."
-    intents = _tell_requester_and_owner(request, kind.owner, moment, event="lapse-warning", text=text, version=version)
-    data = {"lapses_at": request.lapses_at.isoformat() if request.lapses_at else None}
+    lapses_at = request.lapses_at.isoformat() if request.lapses_at else None
+    facts = {"title": kind.title, "lapses_at": lapses_at, "tz": str(governance.tz)}
+    intents = _tell_requester_and_owner(
+        request, kind.owner, moment, notice=Notice.LAPSE_WARNING, event="lapse-warning", facts=facts, version=version
+    )
+    data = {"lapses_at": lapses_at}
     record_transition(
         uow, request, Event.WARN_LAPSE, at=now, actor="system", action=Action.LAPSE_WARNED, data=data, intents=intents
     )
@@ -177,20 +182,34 @@ def _lapse(uow: UnitOfWork, governance: Governance, request: Request, moment: Mo
     kind = governance.kind(request.kind)
     request.lapse_warn_at = None
     version = request.version + 1
-    text = f"The exception {request.ref} ({kind.title}) has ended."
     intents: list[Intent] = [update_cards(request.require_id(), version=version)]
-    intents += _tell_requester_and_owner(request, kind.owner, moment, event="lapsed", text=text, version=version)
+    intents += _tell_requester_and_owner(
+        request, kind.owner, moment, notice=Notice.LAPSED, event="lapsed", facts={"title": kind.title}, version=version
+    )
     record_transition(uow, request, Event.LAPSE, at=now, actor="system", action=Action.LAPSED, data={}, intents=intents)
     return True
 
 
 def _tell_requester_and_owner(
-    request: Request, owner: str, moment: Moment, *, event: str, text: str, version: int
+    request: Request,
+    owner: str,
+    moment: Moment,
+    *,
+    notice: Notice,
+    event: str,
+    facts: Mapping[str, object],
+    version: int,
 ) -> list[Intent]:
     """A DM to the requester and to the kind's owner (once if they are the same), in their working hours."""
     return [
         notify(
-            request.require_id(), person, event=event, text=text, version=version, not_before=moment.for_person(person)
+            request.require_id(),
+            person,
+            notice=notice,
+            event=event,
+            facts=facts,
+            version=version,
+            not_before=moment.for_person(person),
         )
         for person in dict.fromkeys([request.requester, owner])
     ]

@@ -176,16 +176,6 @@ def decided_line(card: Card) -> str:
     return line
 
 
-def notification_blocks(text: str, card: Card | None, *, event: str) -> list[Block]:
-    """A DM about a request: the sentence, the request's fields, and Amend when changes are asked."""
-    blocks: list[Block] = [_section(escape(text))]
-    if card is not None:
-        blocks += card_blocks(card, buttons=False)[1:]
-        if event == "request_changes" and card.state is State.CHANGES_REQUESTED:
-            blocks.append({"type": "actions", "elements": [_button("Amend", AMEND, button_value(card), "primary")]})
-    return blocks[:MAX_MESSAGE_BLOCKS]
-
-
 #: Field types with a Slack element of their own: (element type, the key of its initial value).
 _PICKERS: dict[FieldType, tuple[str, str]] = {
     FieldType.DATE: ("datepicker", "initial_date"),

@@ -19,8 +19,10 @@ from slack_sdk.http_retry import RetryHandler
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 
 from bot.domain.cards import Card
+from bot.domain.notices import Notification
 from bot.domain.outbox import DeliveryError, MessageRef
-from bot.slack.blocks import card_blocks, card_text, digest_blocks, notification_blocks
+from bot.slack.blocks import card_blocks, card_text, digest_blocks
+from bot.slack.messages import notification_blocks, notification_text
 
 log = logging.getLogger(__name__)
 
@@ -73,13 +75,13 @@ class SlackGateway:
     def update_card(self, *, ref: MessageRef, card: Card) -> None:
         self._call("chat.update", channel=ref.channel, ts=ref.ts, text=card_text(card), blocks=card_blocks(card))
 
-    def notify(self, *, user: str, text: str, event: str, card: Card | None) -> None:
-        channel = self._channel_for(user)
+    def notify(self, *, notification: Notification, card: Card | None) -> None:
+        channel = self._channel_for(notification.user)
         self._call(
             "chat.postMessage",
             channel=channel,
-            text=text,
-            blocks=notification_blocks(text, card, event=event),
+            text=notification_text(notification),
+            blocks=notification_blocks(notification, card),
             unfurl_links=False,
         )
 
