@@ -6,9 +6,8 @@ import logging
 from datetime import date
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.domain.contracts import ContractError
 from bot.domain.errors import SignoffError
@@ -25,12 +24,13 @@ from bot.services.runtime import Runtime
 from bot.services.status import request_status, summary_for
 from bot.services.submit import submit_request
 from bot.slack.blocks import escape, kind_picker_modal, request_modal
+from handlers.guard import GuardedApp
 from handlers.replies import contract_problems, help_text, status_reply, submission_reply, summary_reply, unknown_kind
 
 log = logging.getLogger(__name__)
 
 
-def register(app: App, runtime: Runtime) -> None:
+def register(app: GuardedApp, runtime: Runtime) -> None:
     def file_request(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
         # /request files any kind; /exception only exception kinds (the kind checks which).
         category = Category.EXCEPTION if command["command"].endswith("exception") else None
@@ -54,12 +54,8 @@ def _file(runtime: Runtime, ack: Ack, command: dict[str, Any], client: WebClient
     if not word:
         ack()
         kinds = [(n, k.title) for n, k in sorted(governance.kinds.items()) if category in (None, k.category)]
-        _open(
-            client,
-            command,
-            kind_picker_modal(kinds, metadata={"category": str(category)} if category else {}),
-            fallback=help_text(governance),
-        )
+        modal = kind_picker_modal(kinds, metadata={"category": str(category)} if category else {})
+        client.views_open(trigger_id=command["trigger_id"], view=modal)
         return
     try:
         kind = governance.kind(word)
@@ -68,7 +64,7 @@ def _file(runtime: Runtime, ack: Ack, command: dict[str, Any], client: WebClient
             ack()
             metadata = {"category": str(category)} if category else {}
             modal = request_modal(kind=kind.name, title=kind.title, fields=kind.contract.fields, metadata=metadata)
-            _open(client, command, modal, fallback=help_text(governance))
+            client.views_open(trigger_id=command["trigger_id"], view=modal)
             return
         submission = submit_request(
             runtime=runtime,
@@ -81,28 +77,18 @@ def _file(runtime: Runtime, ack: Ack, command: dict[str, Any], client: WebClient
     except UnknownKind as exc:
         ack(unknown_kind(exc.name, exc.known))
     except ContractError as exc:
-        # Nothing was stored. Show the form with what they typed and what is wrong; where no
-        # form can open, the reply names every bad field and the usage.
+        # Nothing was stored. Show the form with what they typed and what is wrong.
         ack()
         kind = governance.kind(word)
         notice = "; ".join(str(p) for p in exc.problems)
         modal = request_modal(
             kind=kind.name, title=kind.title, fields=kind.contract.fields, values=exc.partial_values, notice=notice
         )
-        _open(client, command, modal, fallback=contract_problems(exc, governance))
+        client.views_open(trigger_id=command["trigger_id"], view=modal)
     except SignoffError as exc:
         ack(f":no_entry: {exc}")
     else:
         ack(submission_reply(submission))
-
-
-def _open(client: WebClient, command: dict[str, Any], view: dict[str, Any], *, fallback: str) -> None:
-    """Open a modal on the command's trigger_id; if Slack refuses, say the fallback instead."""
-    try:
-        client.views_open(trigger_id=command["trigger_id"], view=view)
-    except SlackApiError as exc:
-        log.warning("views.open failed (%s); answering in text", exc.response.get("error"))
-        client.chat_postEphemeral(channel=command["channel_id"], user=command["user_id"], text=fallback)
 
 
 def _signoff(runtime: Runtime, command: dict[str, Any]) -> str:

@@ -6,7 +6,7 @@ import json
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
 from bot.domain.contracts import ContractError
@@ -21,12 +21,13 @@ from bot.services.status import request_status
 from bot.services.submit import submit_request
 from bot.slack import blocks
 from bot.slack.blocks import parse_button_value, reason_modal, request_modal
+from handlers.guard import GuardedApp
 from handlers.replies import submission_reply
 
 log = logging.getLogger(__name__)
 
 
-def register(app: App, runtime: Runtime) -> None:
+def register(app: GuardedApp, runtime: Runtime) -> None:
     @app.action(blocks.APPROVE)
     def approve(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()

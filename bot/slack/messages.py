@@ -9,7 +9,8 @@ ping anyone nor become a link. The same sentence is the message's plain-text fal
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain.cards import Card
@@ -44,6 +45,16 @@ def person(actor: str) -> str:
 def place(recipient: str) -> str:
     """Where a card goes: ``<#C…>`` for a channel, ``<@U…>`` for a person's DM."""
     return f"<#{recipient}>" if _CHANNEL.fullmatch(recipient) else person(recipient)
+
+
+def delegation_note(delegated_to: tuple[str, date] | None, approving_for: Sequence[str]) -> str | None:
+    """Home's line about delegations: who approves for the reader, and for whom they approve; None if neither."""
+    notes = []
+    if delegated_to is not None:
+        notes.append(f"{person(delegated_to[0])} approves for you until the end of {delegated_to[1].isoformat()}.")
+    if approving_for:
+        notes.append("You approve for " + ", ".join(person(p) for p in approving_for) + ".")
+    return " ".join(notes) or None
 
 
 def notification_text(message: Notification, *, in_blocks: bool = False) -> str:

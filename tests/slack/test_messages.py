@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from bot.domain.cards import Card
 from bot.domain.lifecycle import State
 from bot.domain.notices import Notice, Notification
-from bot.slack.messages import notification_blocks, notification_text
+from bot.slack.messages import delegation_note, notification_blocks, notification_text
 
 EVIL = "<!here> <https://evil.example|bank> & <@U0BOSS>"
 SHOWN = "&lt;!here&gt; &lt;https://evil.example|bank&gt; &amp; &lt;@U0BOSS&gt;"
@@ -83,3 +84,10 @@ def test_changes_requested_dm_offers_amend() -> None:
     message = Notification("U0SAM", Notice.CHANGES_REQUESTED, "REQ-42", "changes_requested", {"actor": "U0FIN1"})
     blocks = notification_blocks(message, card)
     assert blocks[-1]["elements"][0]["action_id"] == "signoff.amend"
+
+
+def test_homes_delegation_line_mentions_the_people() -> None:
+    assert delegation_note(None, ()) is None
+    assert delegation_note(("U0DANA", date(2026, 12, 24)), ("U0FIN1", "U0FIN2")) == (
+        "<@U0DANA> approves for you until the end of 2026-12-24. You approve for <@U0FIN1>, <@U0FIN2>."
+    )
