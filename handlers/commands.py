@@ -15,7 +15,7 @@ from bot.domain.explain import render_explanation
 from bot.domain.governance import UnknownKind
 from bot.domain.governance_spec import Category
 from bot.domain.requests import parse_request_id
-from bot.domain.slash_text import SlashTextError, split_slash_text
+from bot.domain.slash_text import SlashTextError, decode_slack_value, split_slash_text
 from bot.services.amend import amend_request
 from bot.services.cancel import cancel_request
 from bot.services.delegate import end_delegation, start_delegation
@@ -118,11 +118,8 @@ def _signoff(runtime: Runtime, command: dict[str, Any]) -> str:
         if verb == "explain":
             kind, _, fields = rest.strip().partition(" ")
             resolution = explain_request(runtime=runtime, kind=kind, text=fields, requester=user)
-            return (
-                "```"
-                + render_explanation(governance, resolution).replace("```", "'''")
-                + "```\n_Dry run: nothing was stored._"
-            )
+            explained = escape(render_explanation(governance, resolution).replace("```", "'''"))
+            return f"```{explained}```\n_Dry run: nothing was stored._"
         if verb == "delegate":
             return _delegate(runtime, user, rest)
     except UnknownKind as exc:
@@ -131,7 +128,7 @@ def _signoff(runtime: Runtime, command: dict[str, Any]) -> str:
         return contract_problems(exc, governance)
     except SignoffError as exc:
         return f":no_entry: {exc}"
-    return f"I don't know `{escape(verb)}`.\n" + help_text(governance)
+    return f"I don't know `{escape(decode_slack_value(verb, None))}`.\n" + help_text(governance)
 
 
 def _delegate(runtime: Runtime, user: str, rest: str) -> str:
@@ -141,7 +138,7 @@ def _delegate(runtime: Runtime, user: str, rest: str) -> str:
     try:
         words = split_slash_text(rest).words
     except SlashTextError as exc:
-        return f"{escape(str(exc))}. Try `/signoff delegate @dana until 2026-12-24`."
+        return f"{escape(decode_slack_value(str(exc), None))}. Try `/signoff delegate @dana until 2026-12-24`."
     delegate = next((w[2:].split("|")[0].rstrip(">") for w in words if w.startswith("<@")), None)
     until_text = words[words.index("until") + 1] if "until" in words and words.index("until") + 1 < len(words) else None
     if delegate is None or until_text is None:

@@ -9,6 +9,7 @@ from bot.domain.contracts import ContractError
 from bot.domain.errors import mention
 from bot.domain.governance import Governance
 from bot.domain.lifecycle import State
+from bot.domain.slash_text import decode_slack_value
 from bot.services.status import StatusView, Summary
 from bot.services.submit import Submission
 from bot.slack.blocks import decided_line, escape, slack_time
@@ -71,7 +72,8 @@ def help_text(governance: Governance, *, command: str = "/request") -> str:
 
 
 def unknown_kind(name: str, known: Sequence[str]) -> str:
-    return f"There is no kind `{escape(name)}`. Kinds: " + ", ".join(f"`{k}`" for k in known) + ". Try `/request help`."
+    shown = escape(decode_slack_value(name, None))
+    return f"There is no kind `{shown}`. Kinds: " + ", ".join(f"`{k}`" for k in known) + ". Try `/request help`."
 
 
 def status_reply(view: StatusView) -> str:
