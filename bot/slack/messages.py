@@ -8,7 +8,6 @@ ping anyone nor become a link. The same sentence is the message's plain-text fal
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,7 +17,9 @@ from bot.domain.lifecycle import State
 from bot.domain.notices import Notice, Notification
 from bot.slack.blocks import (
     AMEND,
+    CHANNEL_ID,
     MAX_MESSAGE_BLOCKS,
+    USER_ID,
     Block,
     button_value,
     card_blocks,
@@ -27,13 +28,10 @@ from bot.slack.blocks import (
     slack_time,
 )
 
-_PERSON = re.compile(r"[UW][A-Z0-9]{2,20}")
-_CHANNEL = re.compile(r"[CG][A-Z0-9]{2,20}")
-
 
 def person(actor: str) -> str:
     """A person as mrkdwn: ``<@U…>`` for a Slack user id, ``rule <id>`` for a rule, Signoff for itself."""
-    if _PERSON.fullmatch(actor):
+    if USER_ID.fullmatch(actor):
         return f"<@{actor}>"
     if actor.startswith("rule:"):
         return "rule " + escape(actor.removeprefix("rule:"))
@@ -44,7 +42,7 @@ def person(actor: str) -> str:
 
 def place(recipient: str) -> str:
     """Where a card goes: ``<#C…>`` for a channel, ``<@U…>`` for a person's DM."""
-    return f"<#{recipient}>" if _CHANNEL.fullmatch(recipient) else person(recipient)
+    return f"<#{recipient}>" if CHANNEL_ID.fullmatch(recipient) else person(recipient)
 
 
 def delegation_note(delegated_to: tuple[str, date] | None, approving_for: Sequence[str]) -> str | None:

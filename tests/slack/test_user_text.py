@@ -49,8 +49,8 @@ SHOWN = [
     ),
     ("account=x link=<https://evil.example/pay|bank.example>", "*Link:* https://evil.example/pay"),
     ("account=x mail=<mailto:ana@acme.io|Ana>", "*Mail:* ana@acme.io"),
-    ("account=x who=<@U0SAM|sam>", "*Who:* U0SAM"),
-    ("account=x room=<#C0DEALS|deals>", "*Room:* C0DEALS"),
+    ("account=x who=<@U0SAM|sam>", "*Who:* <@U0SAM>"),
+    ("account=x room=<#C0DEALS|deals>", "*Room:* <#C0DEALS>"),
 ]
 
 
