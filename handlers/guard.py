@@ -6,11 +6,13 @@ click then shows an error). ``GuardedApp`` registers every listener wrapped so t
 failure (``views.open`` on an expired trigger, ``chat.postEphemeral``, ``users.info`` …) never
 escapes: Slack is acknowledged (at once, if the listener had not yet) and the person is told
 what did not work and what to do, by the ``response_url``, an ephemeral message, or a DM.
+Any other error after the ack is logged with an id the person is given, for the same reason.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from typing import Any
 from urllib.error import URLError
@@ -65,6 +67,10 @@ def guarded(listener: Listener) -> Listener:
             listener(**{name: getattr(args, name) for name in names})
         except SLACK_FAILURES as exc:
             tell_person(args, exc)
+        except Exception as exc:
+            if args.ack.response is None:
+                raise  # not yet acknowledged: the app's error handler answers Slack
+            _unexpected_after_ack(args, exc)
 
     run.__name__ = run.__qualname__ = getattr(listener, "__name__", "listener")
     return run
@@ -100,6 +106,18 @@ def _deliver(args: Args, body: dict[str, Any], message: str) -> None:
         args.client.chat_postEphemeral(channel=channel, user=user, text=message)
     elif user and body.get("type") in ("block_actions", "view_submission", "shortcut"):
         args.client.chat_postMessage(channel=user, text=message)  # Home tab or a modal: their DM with Signoff
+
+
+def _unexpected_after_ack(args: Args, exc: Exception) -> None:
+    """A bug after the ack: raising would make Bolt drop the ack, so log it and tell the person here."""
+    error_id = uuid.uuid4().hex[:8]
+    body = args.body or {}
+    log.error("error %s while handling %s", error_id, _what(body), exc_info=exc)
+    text = f":warning: Something went wrong on our side (error `{error_id}`). Please try again."
+    try:
+        _deliver(args, body, text)
+    except SLACK_FAILURES as again:
+        log.warning("could not tell the person either (%s)", describe(again)[1])
 
 
 def describe(exc: Exception) -> tuple[str, str]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -120,3 +122,23 @@ def test_a_failure_before_the_ack_is_answered_in_the_ack(signoff: Signoff, slack
     status, body, seconds = dispatch(signoff, {**slash(slack, ""), "command": "/lookup"})
     assert status == 200 and seconds < 2.5
     assert body == ":warning: Signoff could not look the person up in Slack (`user_not_found`); run /lookup again."
+
+
+def test_a_bug_after_the_ack_still_answers_slack_and_names_an_error_id(
+    signoff: Signoff, slack: SlackEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(ack: Ack) -> None:
+        ack()
+        raise RuntimeError("kaboom")
+
+    GuardedApp(signoff.bolt).command("/broken")(broken)
+    with caplog.at_level(logging.ERROR, logger="signoff.slack"):
+        status, _, seconds = dispatch(signoff, {**slash(slack, ""), "command": "/broken"})
+        assert status == 200 and seconds < 2.5
+        assert slack.wait_for(lambda s: bool(ephemeral_answers(s, "cmd")), timeout=5)
+    (answer,) = ephemeral_answers(slack, "cmd")
+    match = re.fullmatch(
+        r":warning: Something went wrong on our side \(error `([0-9a-f]{8})`\)\. Please try again\.", answer
+    )
+    assert match is not None, answer
+    assert f"error {match.group(1)} while handling /broken" in caplog.text and "RuntimeError: kaboom" in caplog.text
