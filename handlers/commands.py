@@ -25,6 +25,7 @@ from bot.services.status import request_status, summary_for
 from bot.services.submit import submit_request
 from bot.slack.blocks import escape, kind_picker_modal, request_modal
 from handlers.guard import GuardedApp
+from handlers.refusals import refusal_text
 from handlers.replies import contract_problems, help_text, status_reply, submission_reply, summary_reply, unknown_kind
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ def _file(runtime: Runtime, ack: Ack, command: dict[str, Any], client: WebClient
         )
         client.views_open(trigger_id=command["trigger_id"], view=modal)
     except SignoffError as exc:
-        ack(f":no_entry: {exc}")
+        ack(refusal_text(exc))
     else:
         ack(submission_reply(submission))
 
@@ -127,7 +128,7 @@ def _signoff(runtime: Runtime, command: dict[str, Any]) -> str:
     except ContractError as exc:
         return contract_problems(exc, governance)
     except SignoffError as exc:
-        return f":no_entry: {exc}"
+        return refusal_text(exc)
     return f"I don't know `{escape(decode_slack_value(verb, None))}`.\n" + help_text(governance)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,9 +10,14 @@ import pytest
 
 from bot.app import Signoff, build_signoff
 from bot.domain.cards import Card, card_fields
+from bot.domain.errors import AlreadyDecided, NotAllowed
 from bot.domain.lifecycle import State
-from bot.slack.blocks import card_blocks, home_view
+from bot.domain.routing import Verdict
+from bot.services.decide import decide_request
+from bot.services.submit import submit_request
+from bot.slack.blocks import REASON_VIEW, card_blocks, home_view
 from bot.slack.emulator import SlackEmulator
+from handlers.refusals import refusal_text
 from tests.conftest import AT, governance_from
 from tests.slack.test_app import dispatch, settings_for
 
@@ -101,3 +107,38 @@ def test_explain_escapes_the_values_it_quotes(signoff: Signoff) -> None:
 def test_an_unknown_kind_or_verb_is_quoted_as_typed(signoff: Signoff) -> None:
     assert dispatch(signoff, command("/request", "<!channel>")).startswith("There is no kind `@channel`.")
     assert dispatch(signoff, command("/signoff", "<!here>")).startswith("I don't know `@here`.")
+
+
+def test_a_refusal_in_a_form_names_the_person_and_in_a_message_mentions_them(
+    tmp_path: Path, slack: SlackEmulator
+) -> None:
+    built = build_signoff(settings_for(tmp_path, slack))  # the lifecycle file: finance decides discounts
+    try:
+        request = submit_request(
+            runtime=built.runtime, kind="discount", requester="U0SAM", text="account=Acme amount_pct=25"
+        )
+        decide_request(runtime=built.runtime, request_id=request.request_id, voter="U0FIN1", verdict=Verdict.APPROVE)
+        view = {
+            "id": "V1",
+            "type": "modal",
+            "callback_id": REASON_VIEW,
+            "private_metadata": json.dumps({"r": request.request_id, "h": None, "verdict": "reject"}),
+            "state": {"values": {"reason": {"value": {"type": "plain_text_input", "value": "too late"}}}},
+        }
+        submission = {"type": "view_submission", "user": {"id": "U0FIN2"}, "team": {"id": "T0"}, "view": view}
+        answer = json.loads(dispatch(built, {"payload": json.dumps(submission)}))
+        assert answer == {
+            "response_action": "errors",
+            "errors": {"reason": f"{request.ref} was already approved by @u0fin1"},
+        }
+    finally:
+        built.engine.dispose()
+
+
+def test_a_refusal_message_mentions_people_and_escapes_the_rest() -> None:
+    error = NotAllowed("only {requester}, who filed REQ-1 for <team & co>, can cancel it", requester="U0SAM")
+    assert str(error) == "only <@U0SAM>, who filed REQ-1 for <team & co>, can cancel it"
+    assert refusal_text(error) == ":no_entry: only <@U0SAM>, who filed REQ-1 for &lt;team &amp; co&gt;, can cancel it"
+    assert refusal_text(AlreadyDecided(1, "rejected", "rule:over-limit")) == (
+        ":no_entry: REQ-1 was already rejected by rule over-limit"
+    )
