@@ -24,6 +24,8 @@ class Notice(StrEnum):
     LAPSE_WARNING = "lapse_warning"  # title, lapses_at (ISO 8601, aware), tz (IANA name)
     LAPSED = "lapsed"  # title
     UNDELIVERABLE = "undeliverable"  # title, recipient (channel or user id), error (Slack's error)
+    #: title, channel (id), group, error: a group's channel refused its card, its members got DMs
+    CHANNEL_UNREACHABLE = "channel_unreachable"
     TEXT = "text"  # a row queued before notices were facts: ``text`` is shown as plain text
 
 

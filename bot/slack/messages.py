@@ -86,6 +86,12 @@ def notification_text(message: Notification, *, in_blocks: bool = False) -> str:
                 f"{escape(message.fact('error'))}. "
                 "Check the governance file (is the bot in that channel, is the member still here?)."
             )
+        case Notice.CHANNEL_UNREACHABLE:
+            return (
+                f"Signoff could not post {ref} ({title}) in {place(message.fact('channel'))} for "
+                f"{escape(message.fact('group'))} ({escape(message.fact('error'))}), so its members got it by DM. "
+                "Invite the bot to that channel, or fix the group's `channel` in the governance file."
+            )
         case _:
             return escape(message.fact("text"))
 

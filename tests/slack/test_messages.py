@@ -51,6 +51,12 @@ CASES: list[tuple[Notice, dict[str, Any], str]] = [
         "Signoff could not deliver the card of REQ-7 (Contract review) to <@U0GONE>: chat.postMessage: "
         "user_not_found. Check the governance file (is the bot in that channel, is the member still here?).",
     ),
+    (
+        Notice.CHANNEL_UNREACHABLE,
+        {"title": "Contract review", "channel": "C0LEGAL", "group": "legal", "error": "not_in_channel"},
+        "Signoff could not post REQ-7 (Contract review) in <#C0LEGAL> for legal (not_in_channel), so its members "
+        "got it by DM. Invite the bot to that channel, or fix the group's `channel` in the governance file.",
+    ),
     (Notice.TEXT, {"text": "queued <@U0X> before the upgrade"}, "queued &lt;@U0X&gt; before the upgrade"),
 ]
 
