@@ -92,8 +92,14 @@ class Demo:
         self._dispatch(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
 
     def submit_reason(self, user: str, reason: str) -> None:
-        calls = [c for c in self.slack.calls_to("views.open") if c.args["view"].get("callback_id") == REASON_VIEW]
-        view = calls[-1].args["view"]
+        trigger = f"demo-{self.trigger}"  # the click's: its listener opens the form after acknowledging
+
+        def opened(slack: SlackEmulator) -> list[Any]:
+            calls = [c for c in slack.calls_to("views.open") if c.args["view"].get("callback_id") == REASON_VIEW]
+            return [c for c in calls if c.args.get("trigger_id") == trigger]
+
+        self.slack.wait_for(lambda s: bool(opened(s)), timeout=10)
+        view = opened(self.slack)[-1].args["view"]
         self.say(f"  a form asks {NAMES[user].split()[0]} why; they write: “{reason}”")
         state = {"values": {"reason": {"value": {"type": "plain_text_input", "value": reason}}}}
         payload = {"type": "view_submission", "user": {"id": user}, "view": {**view, "id": "VDEMO", "state": state}}
