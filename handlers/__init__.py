@@ -9,8 +9,10 @@ from bot.services.runtime import Runtime
 
 def register(app: App, runtime: Runtime) -> None:
     from handlers import commands, errors, home, interactions
+    from handlers.guard import GuardedApp
 
-    commands.register(app, runtime)
-    interactions.register(app, runtime)
-    home.register(app, runtime)
+    guarded = GuardedApp(app)  # a failed Slack call in any listener is answered, never raised
+    commands.register(guarded, runtime)
+    interactions.register(guarded, runtime)
+    home.register(guarded, runtime)
     errors.register(app)

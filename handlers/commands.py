@@ -6,9 +6,8 @@ import logging
 from datetime import date
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.domain.contracts import ContractError
 from bot.domain.errors import SignoffError
@@ -16,7 +15,7 @@ from bot.domain.explain import render_explanation
 from bot.domain.governance import UnknownKind
 from bot.domain.governance_spec import Category
 from bot.domain.requests import parse_request_id
-from bot.domain.slash_text import SlashTextError, split_slash_text
+from bot.domain.slash_text import SlashTextError, decode_slack_value, split_slash_text
 from bot.services.amend import amend_request
 from bot.services.cancel import cancel_request
 from bot.services.delegate import end_delegation, start_delegation
@@ -25,12 +24,14 @@ from bot.services.runtime import Runtime
 from bot.services.status import request_status, summary_for
 from bot.services.submit import submit_request
 from bot.slack.blocks import escape, kind_picker_modal, request_modal
+from handlers.guard import GuardedApp
+from handlers.refusals import refusal_text
 from handlers.replies import contract_problems, help_text, status_reply, submission_reply, summary_reply, unknown_kind
 
 log = logging.getLogger(__name__)
 
 
-def register(app: App, runtime: Runtime) -> None:
+def register(app: GuardedApp, runtime: Runtime) -> None:
     def file_request(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
         # /request files any kind; /exception only exception kinds (the kind checks which).
         category = Category.EXCEPTION if command["command"].endswith("exception") else None
@@ -54,12 +55,8 @@ def _file(runtime: Runtime, ack: Ack, command: dict[str, Any], client: WebClient
     if not word:
         ack()
         kinds = [(n, k.title) for n, k in sorted(governance.kinds.items()) if category in (None, k.category)]
-        _open(
-            client,
-            command,
-            kind_picker_modal(kinds, metadata={"category": str(category)} if category else {}),
-            fallback=help_text(governance),
-        )
+        modal = kind_picker_modal(kinds, metadata={"category": str(category)} if category else {})
+        client.views_open(trigger_id=command["trigger_id"], view=modal)
         return
     try:
         kind = governance.kind(word)
@@ -68,7 +65,7 @@ def _file(runtime: Runtime, ack: Ack, command: dict[str, Any], client: WebClient
             ack()
             metadata = {"category": str(category)} if category else {}
             modal = request_modal(kind=kind.name, title=kind.title, fields=kind.contract.fields, metadata=metadata)
-            _open(client, command, modal, fallback=help_text(governance))
+            client.views_open(trigger_id=command["trigger_id"], view=modal)
             return
         submission = submit_request(
             runtime=runtime,
@@ -81,28 +78,18 @@ def _file(runtime: Runtime, ack: Ack, command: dict[str, Any], client: WebClient
     except UnknownKind as exc:
         ack(unknown_kind(exc.name, exc.known))
     except ContractError as exc:
-        # Nothing was stored. Show the form with what they typed and what is wrong; where no
-        # form can open, the reply names every bad field and the usage.
+        # Nothing was stored. Show the form with what they typed and what is wrong.
         ack()
         kind = governance.kind(word)
         notice = "; ".join(str(p) for p in exc.problems)
         modal = request_modal(
             kind=kind.name, title=kind.title, fields=kind.contract.fields, values=exc.partial_values, notice=notice
         )
-        _open(client, command, modal, fallback=contract_problems(exc, governance))
+        client.views_open(trigger_id=command["trigger_id"], view=modal)
     except SignoffError as exc:
-        ack(f":no_entry: {exc}")
+        ack(refusal_text(exc))
     else:
         ack(submission_reply(submission))
-
-
-def _open(client: WebClient, command: dict[str, Any], view: dict[str, Any], *, fallback: str) -> None:
-    """Open a modal on the command's trigger_id; if Slack refuses, say the fallback instead."""
-    try:
-        client.views_open(trigger_id=command["trigger_id"], view=view)
-    except SlackApiError as exc:
-        log.warning("views.open failed (%s); answering in text", exc.response.get("error"))
-        client.chat_postEphemeral(channel=command["channel_id"], user=command["user_id"], text=fallback)
 
 
 def _signoff(runtime: Runtime, command: dict[str, Any]) -> str:
@@ -132,11 +119,8 @@ def _signoff(runtime: Runtime, command: dict[str, Any]) -> str:
         if verb == "explain":
             kind, _, fields = rest.strip().partition(" ")
             resolution = explain_request(runtime=runtime, kind=kind, text=fields, requester=user)
-            return (
-                "```"
-                + render_explanation(governance, resolution).replace("```", "'''")
-                + "```\n_Dry run: nothing was stored._"
-            )
+            explained = escape(render_explanation(governance, resolution).replace("```", "'''"))
+            return f"```{explained}```\n_Dry run: nothing was stored._"
         if verb == "delegate":
             return _delegate(runtime, user, rest)
     except UnknownKind as exc:
@@ -144,8 +128,8 @@ def _signoff(runtime: Runtime, command: dict[str, Any]) -> str:
     except ContractError as exc:
         return contract_problems(exc, governance)
     except SignoffError as exc:
-        return f":no_entry: {exc}"
-    return f"I don't know `{escape(verb)}`.\n" + help_text(governance)
+        return refusal_text(exc)
+    return f"I don't know `{escape(decode_slack_value(verb, None))}`.\n" + help_text(governance)
 
 
 def _delegate(runtime: Runtime, user: str, rest: str) -> str:
@@ -155,7 +139,7 @@ def _delegate(runtime: Runtime, user: str, rest: str) -> str:
     try:
         words = split_slash_text(rest).words
     except SlashTextError as exc:
-        return f"{escape(str(exc))}. Try `/signoff delegate @dana until 2026-12-24`."
+        return f"{escape(decode_slack_value(str(exc), None))}. Try `/signoff delegate @dana until 2026-12-24`."
     delegate = next((w[2:].split("|")[0].rstrip(">") for w in words if w.startswith("<@")), None)
     until_text = words[words.index("until") + 1] if "until" in words and words.index("until") + 1 < len(words) else None
     if delegate is None or until_text is None:

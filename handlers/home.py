@@ -4,22 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.services.runtime import Runtime
 from bot.services.status import summary_for
 from bot.slack.blocks import home_view
+from bot.slack.messages import delegation_note
+from handlers.guard import GuardedApp
 
 
-def register(app: App, runtime: Runtime) -> None:
+def register(app: GuardedApp, runtime: Runtime) -> None:
     @app.event("app_home_opened")
     def publish_home(event: dict[str, Any], client: WebClient) -> None:
         if event.get("tab", "home") != "home":
             return
         user = event["user"]
         summary = summary_for(runtime=runtime, user=user, limit=200)
+        delegation = delegation_note(summary.delegated_to, summary.approving_for)
         client.views_publish(
-            user_id=user,
-            view=home_view(waiting=summary.waiting_on_me, mine=summary.my_requests, delegation=summary.delegation),
+            user_id=user, view=home_view(waiting=summary.waiting_on_me, mine=summary.my_requests, delegation=delegation)
         )

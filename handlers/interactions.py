@@ -6,7 +6,7 @@ import json
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
 from bot.domain.contracts import ContractError
@@ -21,12 +21,14 @@ from bot.services.status import request_status
 from bot.services.submit import submit_request
 from bot.slack import blocks
 from bot.slack.blocks import parse_button_value, reason_modal, request_modal
+from handlers.guard import GuardedApp
+from handlers.refusals import refusal_plain, refusal_text
 from handlers.replies import submission_reply
 
 log = logging.getLogger(__name__)
 
 
-def register(app: App, runtime: Runtime) -> None:
+def register(app: GuardedApp, runtime: Runtime) -> None:
     @app.action(blocks.APPROVE)
     def approve(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
@@ -40,7 +42,7 @@ def register(app: App, runtime: Runtime) -> None:
                 seen_fields_hash=seen,
             )
         except SignoffError as exc:
-            respond(text=f":no_entry: {exc}", response_type="ephemeral", replace_original=False)
+            respond(text=refusal_text(exc), response_type="ephemeral", replace_original=False)
 
     def ask_reason(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
@@ -48,7 +50,7 @@ def register(app: App, runtime: Runtime) -> None:
         try:  # refuse now, not after they typed a reason
             check_may_decide(runtime=runtime, request_id=request_id, voter=body["user"]["id"], seen_fields_hash=seen)
         except SignoffError as exc:
-            respond(text=f":no_entry: {exc}", response_type="ephemeral", replace_original=False)
+            respond(text=refusal_text(exc), response_type="ephemeral", replace_original=False)
             return
         verdict = "reject" if action["action_id"] == blocks.REJECT else "changes"
         client.views_open(
@@ -94,7 +96,7 @@ def register(app: App, runtime: Runtime) -> None:
         client.views_update(view_id=body["view"]["id"], hash=body["view"].get("hash"), view=modal)
 
     @app.view(blocks.REQUEST_VIEW)
-    def submit_form(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+    def submit_form(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
         metadata = json.loads(view.get("private_metadata") or "{}")
         fields = form_values(view)
         user = body["user"]["id"]
@@ -123,7 +125,8 @@ def register(app: App, runtime: Runtime) -> None:
             ack(response_action="errors", errors=errors)
             return
         except (SignoffError, UnknownKind) as exc:
-            ack(response_action="errors", errors={next(iter(fields), "kind"): str(exc)})
+            message = refusal_plain(exc, client) if isinstance(exc, SignoffError) else str(exc)
+            ack(response_action="errors", errors={next(iter(fields), "kind"): message})
             return
         done = {
             "type": "modal",
@@ -139,7 +142,7 @@ def register(app: App, runtime: Runtime) -> None:
         ack(response_action="update", view=done)
 
     @app.view(blocks.REASON_VIEW)
-    def give_reason(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+    def give_reason(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
         metadata = json.loads(view.get("private_metadata") or "{}")
         reason = form_values(view).get("reason", "")
         verdict = Verdict.REJECT if metadata.get("verdict") == "reject" else Verdict.CHANGES
@@ -153,7 +156,7 @@ def register(app: App, runtime: Runtime) -> None:
                 seen_fields_hash=metadata.get("h"),
             )
         except SignoffError as exc:
-            ack(response_action="errors", errors={"reason": str(exc)})
+            ack(response_action="errors", errors={"reason": refusal_plain(exc, client)})
             return
         ack()
 

@@ -9,9 +9,10 @@ from bot.domain.contracts import ContractError
 from bot.domain.errors import mention
 from bot.domain.governance import Governance
 from bot.domain.lifecycle import State
+from bot.domain.slash_text import decode_slack_value
 from bot.services.status import StatusView, Summary
 from bot.services.submit import Submission
-from bot.slack.blocks import decided_line, escape, slack_time
+from bot.slack.blocks import decided_line, escape, field_value, slack_time
 
 
 def submission_reply(submission: Submission, *, amended: bool = False) -> str:
@@ -71,7 +72,8 @@ def help_text(governance: Governance, *, command: str = "/request") -> str:
 
 
 def unknown_kind(name: str, known: Sequence[str]) -> str:
-    return f"There is no kind `{escape(name)}`. Kinds: " + ", ".join(f"`{k}`" for k in known) + ". Try `/request help`."
+    shown = escape(decode_slack_value(name, None))
+    return f"There is no kind `{shown}`. Kinds: " + ", ".join(f"`{k}`" for k in known) + ". Try `/request help`."
 
 
 def status_reply(view: StatusView) -> str:
@@ -83,7 +85,7 @@ def status_reply(view: StatusView) -> str:
     lines = [
         f"*{escape(card.title)}* `{card.ref}` from {mention(card.requester)} — {str(card.state).replace('_', ' ')}"
     ]
-    lines += [f"• *{escape(f.label)}:* {escape(f.value)}" for f in card.fields]
+    lines += [f"• *{escape(f.label)}:* {field_value(f, 3000)}" for f in card.fields]
     if card.progress:
         lines.append(" · ".join(escape(p) for p in card.progress))
     if card.state is not State.PENDING:

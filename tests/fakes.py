@@ -7,9 +7,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from bot.domain.cards import Card
+from bot.domain.notices import Notification
 from bot.domain.outbox import DeliveryError, MessageRef
 from bot.services.relay import relay_outbox
 from bot.services.runtime import Runtime
+from bot.slack.messages import notification_text
 
 
 @dataclass
@@ -49,10 +51,11 @@ class FakeGateway:
             self._maybe_fail()
             self.delivered.append(Delivered("update", f"{ref.channel}/{ref.ts}", card, buttons=buttons))
 
-    def notify(self, *, user: str, text: str, event: str, card: Card | None) -> None:
+    def notify(self, *, notification: Notification, card: Card | None) -> None:
         with self._lock:
             self._maybe_fail()
-            self.delivered.append(Delivered("notify", user, card, text, event))
+            text = notification_text(notification)
+            self.delivered.append(Delivered("notify", notification.user, card, text, notification.event))
 
     def send_digest(self, *, user: str, cards: list[Card], more: int, auto_resolved: int) -> None:
         with self._lock:

@@ -12,6 +12,7 @@ import threading
 
 from bot.domain.cards import Card
 from bot.domain.clock import SystemClock
+from bot.domain.notices import Notification
 from bot.domain.outbox import MessageRef
 from bot.governance_file import load_governance_file
 from bot.services.relay import relay_outbox
@@ -65,8 +66,8 @@ class FileGateway:
     def send_digest(self, *, user: str, cards: list[Card], more: int, auto_resolved: int) -> None:
         self._record(f"digest {user}")
 
-    def notify(self, *, user: str, text: str, event: str, card: Card | None) -> None:
-        self._record(f"notify {event} {user}")
+    def notify(self, *, notification: Notification, card: Card | None) -> None:
+        self._record(f"notify {notification.event} {notification.user}")
 
 
 def relay_then_hang() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.domain.fields import FieldSpec
+from bot.domain.fields import FieldSpec, FieldType
 from bot.domain.lifecycle import State
 
 
@@ -13,6 +13,8 @@ from bot.domain.lifecycle import State
 class CardField:
     label: str
     value: str
+    #: What the value names: "user" or "channel" (a Slack id, shown as a mention), or None (text).
+    names: str | None = None
 
 
 @dataclass(frozen=True)
@@ -49,5 +51,6 @@ def card_fields(specs: dict[str, FieldSpec], values: dict[str, object]) -> tuple
         text = ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
         if isinstance(value, bool):
             text = "yes" if value else "no"
-        shown.append(CardField(label, text))
+        names = str(spec.type) if spec is not None and spec.type in (FieldType.USER, FieldType.CHANNEL) else None
+        shown.append(CardField(label, text, names))
     return tuple(shown)

@@ -94,13 +94,13 @@ class Contract:
         try:
             parsed = split_slash_text(text)
         except SlashTextError as exc:
-            raise ContractError(self.kind, [FieldProblem(None, str(exc))]) from None
+            raise ContractError(self.kind, [FieldProblem(None, decode_slack_value(str(exc), None))]) from None
         if parsed.words:
-            words = " ".join(parsed.words)
+            words = decode_slack_value(" ".join(parsed.words), None)
             raise ContractError(
                 self.kind,
                 [FieldProblem(None, f"expected field=value pairs, got “{words}”")],
-                partial_values=parsed.pairs,
+                partial_values=self.decode_slash_pairs(parsed.pairs),
             )
         return self.decode_slash_pairs(parsed.pairs)
 

@@ -7,7 +7,18 @@ from __future__ import annotations
 
 
 class SignoffError(Exception):
-    """Base of every refusal a user can see. ``str(error)`` is the sentence to show them."""
+    """Base of every refusal a user can see.
+
+    ``template`` is the sentence, with a ``{name}`` placeholder for each person (or rule) it
+    names, and ``people`` maps those names to actors (a user id, ``rule:<id>``, ``system``), so
+    that an adapter can write them as mentions or names. ``str(error)`` is the plain sentence,
+    people written ``<@U…>`` as in Slack's plain-text fallbacks.
+    """
+
+    def __init__(self, template: str, **people: str):
+        self.template = template
+        self.people = people
+        super().__init__(template.format(**{k: mention(v) for k, v in people.items()}) if people else template)
 
 
 class RequestNotFound(SignoffError):
@@ -27,8 +38,10 @@ class AlreadyDecided(SignoffError):
         self.request_id = request_id
         self.state = state
         self.by = by
-        who = f" by {mention(by)}" if by else ""
-        super().__init__(f"REQ-{request_id} was already {state}{who}")
+        if by:
+            super().__init__(f"REQ-{request_id} was already {state} by {{by}}", by=by)
+        else:
+            super().__init__(f"REQ-{request_id} was already {state}")
 
 
 class AlreadyVoted(SignoffError):

@@ -7,10 +7,14 @@ so a card posted late still shows the latest state.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+from bot.domain.notices import Notice, Notification
+from bot.domain.requests import format_request_id
 
 
 class IntentKind(StrEnum):
@@ -55,11 +59,26 @@ def update_cards(request_id: int, *, version: int) -> Intent:
 
 
 def notify(
-    request_id: int, user: str, *, event: str, text: str, version: int, not_before: datetime | None = None, **extra: Any
+    request_id: int,
+    user: str,
+    *,
+    notice: Notice,
+    version: int,
+    facts: Mapping[str, Any] | None = None,
+    event: str | None = None,
+    not_before: datetime | None = None,
 ) -> Intent:
-    """A direct message to ``user`` about ``event`` on a request; ``text`` is its plain-text fallback."""
-    payload = {"user": user, "event": event, "text": text, **extra}
-    return Intent(IntentKind.NOTIFY, f"req:{request_id}:{event}:{user}:{version}", payload, request_id, not_before)
+    """A direct message to ``user`` about a request: ``notice`` and its ``facts``, never text.
+
+    The Slack adapter writes the sentence at delivery (see ``bot.domain.notices``). ``event``
+    (default: the notice) is the part of the idempotency key that tells two notices of the
+    same kind on the same version apart, e.g. ``reminder-2``.
+    """
+    name = event or str(notice)
+    message = Notification(user, notice, format_request_id(request_id), name, dict(facts or {}))
+    return Intent(
+        IntentKind.NOTIFY, f"req:{request_id}:{name}:{user}:{version}", message.payload(), request_id, not_before
+    )
 
 
 def digest(

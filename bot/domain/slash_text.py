@@ -108,8 +108,12 @@ def unescape_entities(text: str) -> str:
 def decode_slack_value(raw: str, field_type: FieldType | None) -> str:
     """Turn a value as Slack sent it into plain text for a field of ``field_type``.
 
-    Ids for people and channels, the address for links and emails, and otherwise the text the
-    person saw (``<@U1|sam>`` → ``@sam``, ``<https://a.io|a.io>`` → ``a.io``).
+    A user or channel field that is one mention gets the id, a url field the link's real
+    target and an email field the address. Anything else becomes the text the person saw,
+    with no markup left that could ping or hide a link: ``<@U1|sam>`` → ``@sam``,
+    ``<!here>`` → ``@here``, ``<!subteam^S1|@legal>`` → ``@legal``, ``<http://a.io|a.io>`` →
+    ``a.io``, and a link whose label is not its address keeps both:
+    ``<https://evil.example|bank.com>`` → ``bank.com (https://evil.example)``.
     """
     stripped = raw.strip()
     whole = _MARKUP.fullmatch(stripped)
@@ -119,7 +123,7 @@ def decode_slack_value(raw: str, field_type: FieldType | None) -> str:
             return target[1:]
         if field_type is FieldType.CHANNEL and target.startswith("#"):
             return target[1:]
-        if field_type is FieldType.URL:
+        if field_type is FieldType.URL and not target.startswith(("@", "#", "!")):
             return unescape_entities(target)
         if field_type is FieldType.EMAIL and target.startswith("mailto:"):
             return unescape_entities(target.removeprefix("mailto:"))
@@ -128,11 +132,26 @@ def decode_slack_value(raw: str, field_type: FieldType | None) -> str:
 
 def _visible_text(match: re.Match[str]) -> str:
     target, _, label = match.group(1).partition("|")
-    if target.startswith("@"):
-        return "@" + (label or target[1:])
-    if target.startswith("#"):
-        return "#" + (label or target[1:])
+    if target.startswith(("@", "#")):
+        return target[0] + (label.removeprefix(target[0]) or target[1:])
     if target.startswith("!"):
-        name = target[1:].split("^", 1)[0]
-        return label or "@" + name
-    return label or target.removeprefix("mailto:")
+        command, _, argument = target[1:].partition("^")
+        if label:
+            return label if command == "date" or label.startswith("@") else "@" + label
+        return "@" + (argument if command == "subteam" and argument else command)
+    address = target.removeprefix("mailto:")
+    if not label or _same_address(label, address):
+        return label or address
+    return f"{label} ({address})"
+
+
+def _same_address(label: str, address: str) -> bool:
+    """Whether a link's label is its own address, as Slack writes a typed ``acme.io`` (``<http://acme.io|acme.io>``)."""
+
+    def bare(text: str) -> str:
+        text = unescape_entities(text).strip().lower()
+        for prefix in ("https://", "http://", "mailto:"):
+            text = text.removeprefix(prefix)
+        return text.removeprefix("www.").rstrip("/")
+
+    return bare(label) == bare(address)

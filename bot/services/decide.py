@@ -9,6 +9,7 @@ from bot.domain.audit import Action
 from bot.domain.errors import AlreadyDecided, AlreadyVoted, NotAllowed
 from bot.domain.governance import Governance
 from bot.domain.lifecycle import Event, State
+from bot.domain.notices import Notice
 from bot.domain.outbox import Intent, notify, update_cards
 from bot.domain.requests import Request, Vote
 from bot.domain.routing import Ballot, Delegation, Verdict
@@ -161,12 +162,16 @@ def _state_words(request: Request) -> str:
     return str(request.state).replace("_", " ")
 
 
+_NOTICES = {
+    Event.APPROVE: Notice.APPROVED,
+    Event.REJECT: Notice.REJECTED,
+    Event.REQUEST_CHANGES: Notice.CHANGES_REQUESTED,
+}
+
+
 def _tell_requester(request: Request, event: Event, voter: str, note: str | None, version: int) -> Intent:
-    ref = request.ref
-    if event is Event.APPROVE:
-        text = f"{ref} was approved by <@{voter}>."
-    elif event is Event.REJECT:
-        text = f"{ref} was rejected by <@{voter}>: {note}"
-    else:
-        text = f"<@{voter}> asked for changes to {ref}: {note}"
-    return notify(request.require_id(), request.requester, event=str(event), text=text, version=version)
+    """The requester hears who decided, and the reason they gave (the adapter writes the sentence)."""
+    facts = {"actor": voter, "reason": note}
+    return notify(
+        request.require_id(), request.requester, notice=_NOTICES[event], event=str(event), facts=facts, version=version
+    )

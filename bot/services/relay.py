@@ -16,6 +16,7 @@ from typing import Protocol
 
 from bot.domain.cards import Card
 from bot.domain.lifecycle import State
+from bot.domain.notices import Notice, Notification
 from bot.domain.outbox import (
     PERSON_GONE_ERRORS,
     DeliveryError,
@@ -46,7 +47,7 @@ class SlackGateway(Protocol):
 
     def update_card(self, *, ref: MessageRef, card: Card, buttons: bool = True) -> None: ...
 
-    def notify(self, *, user: str, text: str, event: str, card: Card | None) -> None: ...
+    def notify(self, *, notification: Notification, card: Card | None) -> None: ...
 
     def send_digest(self, *, user: str, cards: list[Card], more: int, auto_resolved: int) -> None: ...
 
@@ -110,7 +111,8 @@ def _deliver(runtime: Runtime, gateway: SlackGateway, item: OutboxItem) -> None:
         return
     card, refs, live = _current_card(runtime, item)
     if item.kind is IntentKind.NOTIFY:
-        gateway.notify(user=item.payload["user"], text=item.payload["text"], event=item.payload["event"], card=card)
+        about = card.ref if card is not None else f"REQ-{item.request_id}"
+        gateway.notify(notification=Notification.from_payload(item.payload, ref=about), card=card)
     elif item.kind is IntentKind.POST_CARD:
         if card is None:
             return
@@ -231,12 +233,15 @@ def _tell_owner(runtime: Runtime, uow: UnitOfWork, item: OutboxItem, message: st
     if request is None or kind is None:
         return None
     recipient = str(item.payload.get("recipient", ""))
-    where = f"<#{recipient}>" if recipient.startswith(("C", "G")) else f"<@{recipient}>"
-    text = (
-        f"Signoff could not deliver the card of {request.ref} ({kind.title}) to {where}: {message}. "
-        "Check the governance file (is the bot in that channel, is the member still here?)."
+    facts = {"title": kind.title, "recipient": recipient, "error": message}
+    return notify(
+        item.request_id,
+        kind.owner,
+        notice=Notice.UNDELIVERABLE,
+        event=f"undeliverable-{item.id}",
+        facts=facts,
+        version=request.version,
     )
-    return notify(item.request_id, kind.owner, event=f"undeliverable-{item.id}", text=text, version=request.version)
 
 
 def _recheck_recipient(uow: UnitOfWork, item: OutboxItem, error: DeliveryError) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from bot.domain.cards import Card
@@ -71,8 +71,10 @@ def request_status(*, runtime: Runtime, request_id: int, viewer: str) -> StatusV
 class Summary:
     waiting_on_me: tuple[Card, ...]
     my_requests: tuple[Card, ...]
-    #: "Dana approves for you until 2026-12-24", or None.
-    delegation: str | None = None
+    #: Whom ``user`` delegated to, and the last day it holds; None when they have not.
+    delegated_to: tuple[str, date] | None = None
+    #: The people ``user`` approves for (their delegate), by user id.
+    approving_for: tuple[str, ...] = ()
 
 
 def summary_for(*, runtime: Runtime, user: str, limit: int = 20) -> Summary:
@@ -98,9 +100,5 @@ def summary_for(*, runtime: Runtime, user: str, limit: int = 20) -> Summary:
         mine = [build_card(governance, r, None) for r in uow.requests.of_requester(user, open_only=True, limit=limit)]
     mine_out = next((d for d in delegations if d.delegator == user), None)
     mine_in = [d.delegator for d in delegations if d.delegate == user]
-    notes = []
-    if mine_out is not None:
-        notes.append(f"<@{mine_out.delegate}> approves for you until the end of {mine_out.until.isoformat()}.")
-    if mine_in:
-        notes.append("You approve for " + ", ".join(f"<@{d}>" for d in mine_in) + ".")
-    return Summary(tuple(waiting), tuple(mine), " ".join(notes) or None)
+    delegated_to = (mine_out.delegate, mine_out.until) if mine_out is not None else None
+    return Summary(tuple(waiting), tuple(mine), delegated_to, tuple(mine_in))

@@ -6,13 +6,14 @@ running a sweep twice, or on two workers at once, changes each request once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.domain.audit import Action
 from bot.domain.governance import Governance
 from bot.domain.lifecycle import Event, State
+from bot.domain.notices import Notice
 from bot.domain.outbox import Intent, notify, post_card, update_cards
 from bot.domain.requests import Request
 from bot.domain.routing import escalation_chain
@@ -23,7 +24,6 @@ from bot.services.runtime import Runtime
 from bot.services.transitions import record_transition
 
 TimezoneOf = Callable[[str], str | None]
-_TIME_FORMAT, _SECONDS_FORMAT = "%a %d %b %H:%M %Z", "%a %d %b %H:%M:%S %Z"
 
 
 @dataclass(frozen=True)
@@ -101,14 +101,18 @@ def _escalate(uow: UnitOfWork, governance: Governance, request: Request, moment:
     version = request.version + 1
     request_id = request.require_id()
     stop = chain[level - 1] if level <= len(chain) else None
-    joined = "" if stop is None else f"; it now also goes to {'its owner' if stop.is_owner else stop.name}"
-    text = f"Reminder: {request.ref} ({kind.title}) is past its SLA and waits on a decision{joined}."
+    facts = {
+        "title": kind.title,
+        "stop": None if stop is None or stop.is_owner else stop.name,
+        "stop_is_owner": bool(stop and stop.is_owner),
+    }
     intents: list[Intent] = [
         notify(
             request_id,
             person,
+            notice=Notice.REMINDER,
             event=f"reminder-{level}",
-            text=text,
+            facts=facts,
             version=version,
             not_before=moment.for_person(person),
         )
@@ -136,14 +140,12 @@ def _expire(uow: UnitOfWork, governance: Governance, request: Request, moment: M
     request.decided_at, request.decided_by = now, "system"
     request.next_escalation_at = request.expires_at = None
     version = request.version + 1
-    text = f"{request.ref} expired: nobody decided it in time. File it again if it is still needed."
     intents = [
         update_cards(request.require_id(), version=version),
         notify(
             request.require_id(),
             request.requester,
-            event="expired",
-            text=text,
+            notice=Notice.EXPIRED,
             version=version,
             not_before=moment.for_person(request.requester),
         ),
@@ -170,19 +172,22 @@ def _warn(uow: UnitOfWork, governance: Governance, request: Request, moment: Mom
     request.lapse_warn_at = None
     version = request.version + 1
     ends = request.lapses_at
-    until = (
-        ends.astimezone(governance.tz).strftime(_TIME_FORMAT if ends.second == 0 else _SECONDS_FORMAT)
-        if ends
-        else "soon"
-    )
-    text = f"The exception {request.ref} ({kind.title}) ends {until}."
+    lapses_at = ends.isoformat() if ends else None
+    facts = {"title": kind.title, "lapses_at": lapses_at, "tz": str(governance.tz)}
     intents = _tell_requester_and_owner(
-        request, kind.owner, moment, event="lapse-warning", text=text, version=version, before=ends
+        request,
+        kind.owner,
+        moment,
+        notice=Notice.LAPSE_WARNING,
+        event="lapse-warning",
+        facts=facts,
+        version=version,
+        before=ends,
     )
     if not intents:  # nobody's working hours begin before the end: the lapse notice says it all
         uow.requests.save(request)
         return True
-    data = {"lapses_at": request.lapses_at.isoformat() if request.lapses_at else None}
+    data = {"lapses_at": lapses_at}
     record_transition(
         uow, request, Event.WARN_LAPSE, at=now, actor="system", action=Action.LAPSE_WARNED, data=data, intents=intents
     )
@@ -194,9 +199,10 @@ def _lapse(uow: UnitOfWork, governance: Governance, request: Request, moment: Mo
     kind = governance.kind(request.kind)
     request.lapse_warn_at = None
     version = request.version + 1
-    text = f"The exception {request.ref} ({kind.title}) has ended."
     intents: list[Intent] = [update_cards(request.require_id(), version=version)]
-    intents += _tell_requester_and_owner(request, kind.owner, moment, event="lapsed", text=text, version=version)
+    intents += _tell_requester_and_owner(
+        request, kind.owner, moment, notice=Notice.LAPSED, event="lapsed", facts={"title": kind.title}, version=version
+    )
     record_transition(uow, request, Event.LAPSE, at=now, actor="system", action=Action.LAPSED, data={}, intents=intents)
     return True
 
@@ -206,8 +212,9 @@ def _tell_requester_and_owner(
     owner: str,
     moment: Moment,
     *,
+    notice: Notice,
     event: str,
-    text: str,
+    facts: Mapping[str, object],
     version: int,
     before: datetime | None = None,
 ) -> list[Intent]:
@@ -221,6 +228,14 @@ def _tell_requester_and_owner(
         not_before = moment.for_person(person)
         if before is None or not_before < before:
             intents.append(
-                notify(request.require_id(), person, event=event, text=text, version=version, not_before=not_before)
+                notify(
+                    request.require_id(),
+                    person,
+                    notice=notice,
+                    event=event,
+                    facts=facts,
+                    version=version,
+                    not_before=not_before,
+                )
             )
     return intents

@@ -47,7 +47,7 @@ def requesters_open_request(uow: UnitOfWork, request_id: int, requester: str, *,
     """The request, locked, if ``requester`` filed it and it is still open; only they may ``verb`` it."""
     request = locked_request(uow, request_id)
     if request.requester != requester:
-        raise NotAllowed(f"only <@{request.requester}>, who filed {request.ref}, can {verb} it")
+        raise NotAllowed(f"only {{requester}}, who filed {request.ref}, can {verb} it", requester=request.requester)
     if not request.state.is_open:
         raise AlreadyDecided(request_id, str(request.state), request.decided_by)
     return request

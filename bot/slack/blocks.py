@@ -9,16 +9,20 @@ Times are written with Slack's ``<!date^…>`` token, so each reader sees their 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.domain.cards import Card
+from bot.domain.cards import Card, CardField
 from bot.domain.errors import mention
 from bot.domain.fields import FieldSpec, FieldType
 from bot.domain.lifecycle import State
 
 Block = dict[str, Any]
+
+USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
+CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,20}")
 
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
@@ -108,8 +112,17 @@ def card_text(card: Card) -> str:
     return clip(f"{card.ref} {card.title} from {card.requester}{state}", 3000).replace("<", "").replace(">", "")
 
 
+def field_value(field: CardField, limit: int = MAX_FIELD_VALUE) -> str:
+    """A field's value as mrkdwn: a user or channel field's id as a mention, any other value escaped."""
+    if field.names == "user" and USER_ID.fullmatch(field.value):
+        return f"<@{field.value}>"
+    if field.names == "channel" and CHANNEL_ID.fullmatch(field.value):
+        return f"<#{field.value}>"
+    return escape(clip(field.value, limit))
+
+
 def _field_lines(card: Card) -> list[str]:
-    return [f"*{escape(field.label)}:* {escape(clip(field.value, MAX_FIELD_VALUE))}" for field in card.fields]
+    return [f"*{escape(field.label)}:* {field_value(field)}" for field in card.fields]
 
 
 def _chunks(lines: Sequence[str], limit: int = MAX_SECTION_TEXT) -> list[str]:
@@ -174,16 +187,6 @@ def decided_line(card: Card) -> str:
     if card.decision_note:
         line += f": {escape(card.decision_note)}"
     return line
-
-
-def notification_blocks(text: str, card: Card | None, *, event: str) -> list[Block]:
-    """A DM about a request: the sentence, the request's fields, and Amend when changes are asked."""
-    blocks: list[Block] = [_section(escape(text))]
-    if card is not None:
-        blocks += card_blocks(card, buttons=False)[1:]
-        if event == "request_changes" and card.state is State.CHANGES_REQUESTED:
-            blocks.append({"type": "actions", "elements": [_button("Amend", AMEND, button_value(card), "primary")]})
-    return blocks[:MAX_MESSAGE_BLOCKS]
 
 
 #: Field types with a Slack element of their own: (element type, the key of its initial value).
@@ -362,7 +365,7 @@ def home_view(*, waiting: Sequence[Card], mine: Sequence[Card], delegation: str 
 
 
 def _compact(card: Card, *, buttons: bool) -> list[Block]:
-    summary = "; ".join(f"{escape(f.label)}: {escape(clip(f.value, 80))}" for f in card.fields[:4])
+    summary = "; ".join(f"{escape(f.label)}: {field_value(f, 80)}" for f in card.fields[:4])
     progress = " · ".join(escape(step) for step in card.progress)
     state = "" if card.state is State.PENDING else f" — {_STATE_WORDS.get(card.state, '')}"
     text = f"*{escape(card.title)}* `{card.ref}` from {mention(card.requester)}{state}\n{summary}"

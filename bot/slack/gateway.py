@@ -18,8 +18,10 @@ from slack_sdk.http_retry import RetryHandler
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 
 from bot.domain.cards import Card
+from bot.domain.notices import Notification
 from bot.domain.outbox import DeliveryError, MessageRef, PersonInfo
-from bot.slack.blocks import card_blocks, card_text, digest_blocks, notification_blocks
+from bot.slack.blocks import card_blocks, card_text, digest_blocks
+from bot.slack.messages import notification_blocks, notification_text
 from bot.slack.observed import ErrorHook, ObservedWebClient
 
 log = logging.getLogger(__name__)
@@ -75,13 +77,13 @@ class SlackGateway:
         blocks = card_blocks(card, buttons=buttons)
         self._call("chat.update", channel=ref.channel, ts=ref.ts, text=card_text(card), blocks=blocks)
 
-    def notify(self, *, user: str, text: str, event: str, card: Card | None) -> None:
-        channel = self._channel_for(user)
+    def notify(self, *, notification: Notification, card: Card | None) -> None:
+        channel = self._channel_for(notification.user)
         self._call(
             "chat.postMessage",
             channel=channel,
-            text=text,
-            blocks=notification_blocks(text, card, event=event),
+            text=notification_text(notification),
+            blocks=notification_blocks(notification, card),
             unfurl_links=False,
         )
 

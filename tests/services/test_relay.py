@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from bot.domain.clock import FixedClock
+from bot.domain.notices import Notice
 from bot.domain.outbox import DeliveryError, notify
 from bot.domain.routing import Verdict
 from bot.services.decide import decide_request
@@ -142,7 +143,7 @@ def test_relays_running_at_once_never_deliver_a_row_twice(runtime: Runtime) -> N
 
 
 def test_queueing_the_same_key_twice_is_refused_and_said_so(runtime: Runtime, clock: FixedClock) -> None:
-    intent = notify(1, "U0SAM", event="x", text="hello", version=1)
+    intent = notify(1, "U0SAM", notice=Notice.EXPIRED, event="x", version=1)
     with runtime.uow() as uow:
         assert uow.outbox.add(intent, now=clock.now()) is True
         assert uow.outbox.add(intent, now=clock.now()) is False

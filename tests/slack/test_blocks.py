@@ -12,7 +12,6 @@ from bot.slack.blocks import (
     digest_blocks,
     escape,
     home_view,
-    notification_blocks,
     parse_button_value,
     reason_modal,
     request_modal,
@@ -80,11 +79,6 @@ def test_a_decided_card_has_no_buttons_and_says_who_and_when() -> None:
     assert f"*Approved* by <@U0FIN1> at <!date^{int(AT.timestamp())}^" in texts(blocks)
     by_rule = card_blocks(card(state=State.REJECTED, decided_by="rule:over-limit", decided_at=AT))
     assert "by rule over-limit" in texts(by_rule)
-
-
-def test_changes_requested_dm_offers_amend() -> None:
-    blocks = notification_blocks("Needs a new logo", card(state=State.CHANGES_REQUESTED), event="request_changes")
-    assert blocks[-1]["elements"][0]["action_id"] == "signoff.amend"
 
 
 def test_home_view_with_200_pending_items_paginates_inside_100_blocks() -> None:

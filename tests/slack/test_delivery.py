@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import Engine, select
 
 from bot.domain.clock import FixedClock
@@ -92,3 +93,43 @@ def test_the_kind_owner_is_told_when_a_card_cannot_be_delivered(
     (notice,) = [m.text for m in slack.messages_in("D0LAWLEAD")]
     assert notice.startswith(f"Signoff could not deliver the card of {request.ref} (Contract review) to <#C0LEGAL>")
     assert "not_in_channel" in notice
+
+
+REASON = "<!channel> see <https://evil.example|bank> & <@U0BOSS>"
+ESCAPED_REASON = "&lt;!channel&gt; see &lt;https://evil.example|bank&gt; &amp; &lt;@U0BOSS&gt;"
+
+
+@pytest.mark.parametrize(
+    ("verdict", "reason", "expected"),
+    [
+        (Verdict.APPROVE, None, "{ref} was approved by <@U0FIN1>."),
+        (Verdict.REJECT, REASON, "{ref} was rejected by <@U0FIN1>: " + ESCAPED_REASON),
+        (Verdict.CHANGES, REASON, "<@U0FIN1> asked for changes to {ref}: " + ESCAPED_REASON),
+    ],
+)
+def test_the_requesters_dm_mentions_the_approver_and_escapes_the_reason(
+    runtime: Runtime, slack: SlackEmulator, clock: FixedClock, verdict: Verdict, reason: str | None, expected: str
+) -> None:
+    gateway = gateway_for(slack)
+    request = submit_request(runtime=runtime, kind="discount", requester="U0SAM", text="account=Acme amount_pct=25")
+    drain(runtime, gateway, clock)
+    decide_request(runtime=runtime, request_id=request.request_id, voter="U0FIN1", verdict=verdict, reason=reason)
+    drain(runtime, gateway, clock)
+    (dm,) = slack.messages_in("D0SAM")
+    sentence = expected.format(ref=request.ref)
+    assert dm.blocks[0]["text"]["text"] == sentence  # the message people read: a real mention
+    assert dm.text == sentence  # the notification's fallback
+
+
+def test_the_owners_undeliverable_notice_links_the_channel(
+    runtime: Runtime, slack: SlackEmulator, clock: FixedClock
+) -> None:
+    slack.fail("chat.postMessage", error="not_in_channel")
+    request = submit_request(runtime=runtime, kind="contract", requester="U0SAM", fields={"counterparty": "Initech"})
+    drain(runtime, gateway_for(slack), clock)
+    (notice,) = slack.messages_in("D0LAWLEAD")
+    assert notice.blocks[0]["text"]["text"] == (
+        f"Signoff could not deliver the card of {request.ref} (Contract review) to <#C0LEGAL>: "
+        "chat.postMessage: not_in_channel. "
+        "Check the governance file (is the bot in that channel, is the member still here?)."
+    )

@@ -170,3 +170,52 @@ def test_arbitrary_text_never_raises_anything_but_a_clean_parse_error(text: str)
 
 
 _GOVERNANCE = governance_from(ALL_TYPES)
+
+
+# What Slack sends for each field type → what is stored: the text the person saw, ids for
+# people and channels, a link's real target, and never markup that could ping or hide a link.
+DECODED = [
+    ("<!channel>", FieldType.TEXT, "@channel"),
+    ("<!here>", FieldType.TEXT, "@here"),
+    ("<!everyone>", FieldType.TEXT, "@everyone"),
+    ("<!here|@here> now", FieldType.TEXT, "@here now"),
+    ("<!subteam^S0LEGAL|@legal-team>", FieldType.TEXT, "@legal-team"),
+    ("<!subteam^S0LEGAL>", FieldType.TEXT, "@S0LEGAL"),
+    ("ask <@U0SAM|sam>", FieldType.TEXT, "ask @sam"),
+    ("ask <@U0SAM>", FieldType.TEXT, "ask @U0SAM"),
+    ("in <#C0DEALS|deals>", FieldType.TEXT, "in #deals"),
+    ("in <#C0DEALS>", FieldType.TEXT, "in #C0DEALS"),
+    ("see <https://evil.example/pay|bank.example>", FieldType.TEXT, "see bank.example (https://evil.example/pay)"),
+    ("<https://evil.example|https://good.example>", FieldType.TEXT, "https://good.example (https://evil.example)"),
+    ("<http://acme.io|acme.io>", FieldType.TEXT, "acme.io"),
+    ("<https://acme.io/brief>", FieldType.TEXT, "https://acme.io/brief"),
+    ("<https://a.io/?x=1&amp;y=2|a &lt;b&gt;>", FieldType.TEXT, "a <b> (https://a.io/?x=1&y=2)"),
+    ("<mailto:ana@acme.io|ana@acme.io>", FieldType.TEXT, "ana@acme.io"),
+    ("<mailto:ana@evil.example|Ana>", FieldType.TEXT, "Ana (ana@evil.example)"),
+    ("<!date^1700000000^{date}|Nov 14>", FieldType.TEXT, "Nov 14"),
+    ("a &amp;lt; b &lt;!channel&gt;", FieldType.TEXT, "a &lt; b <!channel>"),
+    ("line 1\n<!channel> line 2", FieldType.TEXT, "line 1\n@channel line 2"),
+    ("<https://evil.example/pay|bank.example>", FieldType.URL, "https://evil.example/pay"),
+    ("<https://acme.io/?a=1&amp;b=2>", FieldType.URL, "https://acme.io/?a=1&b=2"),
+    ("<@U0SAM|sam>", FieldType.URL, "@sam"),
+    ("<mailto:ana@acme.io|Ana>", FieldType.EMAIL, "ana@acme.io"),
+    ("<https://evil.example|ana@acme.io>", FieldType.EMAIL, "ana@acme.io (https://evil.example)"),
+    ("<@U0SAM|sam>", FieldType.USER, "U0SAM"),
+    ("<!channel>", FieldType.USER, "@channel"),
+    ("<#C0DEALS|deals>", FieldType.CHANNEL, "C0DEALS"),
+    ("<!here>", FieldType.CHANNEL, "@here"),
+    ("<!channel>", FieldType.CHOICE, "@channel"),
+]
+
+
+@pytest.mark.parametrize(("raw", "field_type", "stored"), DECODED)
+def test_slack_markup_is_stored_as_what_the_person_saw(raw: str, field_type: FieldType, stored: str) -> None:
+    assert decode_slack_value(raw, field_type) == stored
+
+
+def test_words_and_parse_errors_quote_what_the_person_saw(governance: Governance) -> None:
+    (stray,) = problems(governance, "<!channel> account=<https://evil.example|bank>")
+    assert stray == "expected field=value pairs, got “@channel”"
+    with pytest.raises(ContractError) as caught:
+        parse(governance, "<!channel> account=<https://evil.example|bank>")
+    assert caught.value.partial_values == {"account": "bank (https://evil.example)"}

@@ -1,0 +1,129 @@
+"""Signoff's own sentences, written at delivery from an event and its facts (``bot.domain.notices``).
+
+Ids become mentions (``<@U…>``, ``<#C…>``) only when they look like Slack ids; everything a
+person typed (a reason) and every name from the governance file is escaped, so it can neither
+ping anyone nor become a link. The same sentence is the message's plain-text fallback
+(``text`` of ``chat.postMessage``), where Slack shows mentions by name as well.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.domain.cards import Card
+from bot.domain.lifecycle import State
+from bot.domain.notices import Notice, Notification
+from bot.slack.blocks import (
+    AMEND,
+    CHANNEL_ID,
+    MAX_MESSAGE_BLOCKS,
+    USER_ID,
+    Block,
+    button_value,
+    card_blocks,
+    clip,
+    escape,
+    slack_time,
+)
+
+
+def person(actor: str) -> str:
+    """A person as mrkdwn: ``<@U…>`` for a Slack user id, ``rule <id>`` for a rule, Signoff for itself."""
+    if USER_ID.fullmatch(actor):
+        return f"<@{actor}>"
+    if actor.startswith("rule:"):
+        return "rule " + escape(actor.removeprefix("rule:"))
+    if actor == "system":
+        return "Signoff"
+    return escape(actor)
+
+
+def place(recipient: str) -> str:
+    """Where a card goes: ``<#C…>`` for a channel, ``<@U…>`` for a person's DM."""
+    return f"<#{recipient}>" if CHANNEL_ID.fullmatch(recipient) else person(recipient)
+
+
+def delegation_note(delegated_to: tuple[str, date] | None, approving_for: Sequence[str]) -> str | None:
+    """Home's line about delegations: who approves for the reader, and for whom they approve; None if neither."""
+    notes = []
+    if delegated_to is not None:
+        notes.append(f"{person(delegated_to[0])} approves for you until the end of {delegated_to[1].isoformat()}.")
+    if approving_for:
+        notes.append("You approve for " + ", ".join(person(p) for p in approving_for) + ".")
+    return " ".join(notes) or None
+
+
+def notification_text(message: Notification, *, in_blocks: bool = False) -> str:
+    """The sentence of a notification, as mrkdwn; also its plain-text fallback (``in_blocks=False``).
+
+    The two differ only in how a time is written: in blocks each reader sees their own
+    timezone (``<!date^…>``); in the fallback it is written in the governance timezone.
+    """
+    ref, title = message.ref, escape(message.fact("title"))
+    actor, reason = person(message.fact("actor")), escape(message.fact("reason"))
+    match message.notice:
+        case Notice.APPROVED:
+            return f"{ref} was approved by {actor}."
+        case Notice.REJECTED:
+            return f"{ref} was rejected by {actor}: {reason}"
+        case Notice.CHANGES_REQUESTED:
+            return f"{actor} asked for changes to {ref}: {reason}"
+        case Notice.REMINDER:
+            stop = "its owner" if message.facts.get("stop_is_owner") else escape(message.fact("stop"))
+            joined = f"; it now also goes to {stop}" if stop else ""
+            return f"Reminder: {ref} ({title}) is past its SLA and waits on a decision{joined}."
+        case Notice.EXPIRED:
+            return f"{ref} expired: nobody decided it in time. File it again if it is still needed."
+        case Notice.LAPSE_WARNING:
+            return f"The exception {ref} ({title}) ends {_when(message, in_blocks=in_blocks)}."
+        case Notice.LAPSED:
+            return f"The exception {ref} ({title}) has ended."
+        case Notice.UNDELIVERABLE:
+            return (
+                f"Signoff could not deliver the card of {ref} ({title}) to {place(message.fact('recipient'))}: "
+                f"{escape(message.fact('error'))}. "
+                "Check the governance file (is the bot in that channel, is the member still here?)."
+            )
+        case Notice.CHANNEL_UNREACHABLE:
+            return (
+                f"Signoff could not post {ref} ({title}) in {place(message.fact('channel'))} for "
+                f"{escape(message.fact('group'))} ({escape(message.fact('error'))}), so its members got it by DM. "
+                "Invite the bot to that channel, or fix the group's `channel` in the governance file."
+            )
+        case _:
+            return escape(message.fact("text"))
+
+
+def _when(message: Notification, *, in_blocks: bool) -> str:
+    try:
+        moment = datetime.fromisoformat(message.fact("lapses_at"))
+    except ValueError:
+        return "soon"
+    whole_minute = moment.second == 0  # a short exception may end on any second
+    if in_blocks:
+        return slack_time(moment, style="{date_short_pretty} " + ("{time}" if whole_minute else "{time_secs}"))
+    try:
+        tz = ZoneInfo(message.fact("tz") or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        tz = ZoneInfo("UTC")
+    return moment.astimezone(tz).strftime("%a %d %b %H:%M %Z" if whole_minute else "%a %d %b %H:%M:%S %Z")
+
+
+def notification_blocks(message: Notification, card: Card | None) -> list[Block]:
+    """A DM about a request: the sentence, the request's fields, and Amend when changes are asked."""
+    sentence = notification_text(message, in_blocks=True)
+    blocks: list[Block] = [{"type": "section", "text": {"type": "mrkdwn", "text": clip(sentence, 3000)}}]
+    if card is not None:
+        blocks += card_blocks(card, buttons=False)[1:]
+        if message.notice is Notice.CHANGES_REQUESTED and card.state is State.CHANGES_REQUESTED:
+            amend = {
+                "type": "button",
+                "text": {"type": "plain_text", "text": "Amend", "emoji": True},
+                "action_id": AMEND,
+                "value": button_value(card),
+                "style": "primary",
+            }
+            blocks.append({"type": "actions", "elements": [amend]})
+    return blocks[:MAX_MESSAGE_BLOCKS]

@@ -1,0 +1,162 @@
+"""The one place a failed Slack call inside a listener is caught, and told to the person in a sentence.
+
+Bolt answers Slack with whatever a listener acknowledged, but when the listener raises after
+its ``ack()``, Bolt throws the acknowledgement away and Slack gets no answer within 3 s (a
+click then shows an error). ``GuardedApp`` registers every listener wrapped so that a Web API
+failure (``views.open`` on an expired trigger, ``chat.postEphemeral``, ``users.info`` …) never
+escapes: Slack is acknowledged (at once, if the listener had not yet) and the person is told
+what did not work and what to do, by the ``response_url``, an ephemeral message, or a DM.
+Any other error after the ack is logged with an id the person is given, for the same reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+from urllib.error import URLError
+
+from slack_bolt import App
+from slack_bolt.kwargs_injection.args import Args
+from slack_bolt.util.utils import get_arg_names_of_callable
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+log = logging.getLogger("signoff.slack")
+
+Listener = Callable[..., Any]
+#: What a Web API call raises when Slack refuses it, answers 5xx, or cannot be reached.
+SLACK_FAILURES: tuple[type[Exception], ...] = (SlackApiError, SlackClientError, URLError, TimeoutError)
+
+_FORM_METHODS = {"views.open": "open", "views.push": "open", "views.update": "update"}
+
+
+class GuardedApp:
+    """The parts of a Bolt ``App`` the handlers register with; every listener is guarded."""
+
+    def __init__(self, app: App):
+        self.app = app
+
+    def command(self, name: str) -> Callable[[Listener], Listener]:
+        return self._wrap(self.app.command(name))
+
+    def action(self, action_id: str) -> Callable[[Listener], Listener]:
+        return self._wrap(self.app.action(action_id))
+
+    def view(self, callback_id: str) -> Callable[[Listener], Listener]:
+        return self._wrap(self.app.view(callback_id))
+
+    def event(self, event_type: str) -> Callable[[Listener], Listener]:
+        return self._wrap(self.app.event(event_type))
+
+    @staticmethod
+    def _wrap(register: Callable[[Listener], Any]) -> Callable[[Listener], Listener]:
+        def decorator(listener: Listener) -> Listener:
+            register(guarded(listener))
+            return listener
+
+        return decorator
+
+
+def guarded(listener: Listener) -> Listener:
+    """``listener`` run with Bolt's arguments; a failed Slack call in it is answered, never raised."""
+    names = get_arg_names_of_callable(listener)
+
+    def run(args: Args) -> None:
+        try:
+            listener(**{name: getattr(args, name) for name in names})
+        except SLACK_FAILURES as exc:
+            tell_person(args, exc)
+        except Exception as exc:
+            if args.ack.response is None:
+                raise  # not yet acknowledged: the app's error handler answers Slack
+            _unexpected_after_ack(args, exc)
+
+    run.__name__ = run.__qualname__ = getattr(listener, "__name__", "listener")
+    return run
+
+
+def tell_person(args: Args, exc: Exception) -> None:
+    """Acknowledge Slack if the listener had not, then tell the person what failed (best effort)."""
+    method, error = describe(exc)
+    body = args.body or {}
+    message = failure_message(method, error, again=_again(body))
+    log.warning("Slack refused %s (%s) while handling %s", method, error, _what(body))
+    if args.ack.response is None:
+        if body.get("type") == "view_submission":
+            blocks = body.get("view", {}).get("state", {}).get("values", {})
+            args.ack(response_action="errors", errors={next(iter(blocks), "reason"): message})
+            return
+        if body.get("command"):
+            args.ack(text=message)
+            return
+        args.ack()
+    try:
+        _deliver(args, body, message)
+    except SLACK_FAILURES as again:
+        log.warning("could not tell the person either (%s)", describe(again)[1])
+
+
+def _deliver(args: Args, body: dict[str, Any], message: str) -> None:
+    user = args.context.user_id
+    channel = args.context.channel_id
+    if args.respond is not None and body.get("response_url"):
+        args.respond(text=message, response_type="ephemeral", replace_original=False)
+    elif user and channel:
+        args.client.chat_postEphemeral(channel=channel, user=user, text=message)
+    elif user and body.get("type") in ("block_actions", "view_submission", "shortcut"):
+        args.client.chat_postMessage(channel=user, text=message)  # Home tab or a modal: their DM with Signoff
+
+
+def _unexpected_after_ack(args: Args, exc: Exception) -> None:
+    """A bug after the ack: raising would make Bolt drop the ack, so log it and tell the person here."""
+    error_id = uuid.uuid4().hex[:8]
+    body = args.body or {}
+    log.error("error %s while handling %s", error_id, _what(body), exc_info=exc)
+    text = f":warning: Something went wrong on our side (error `{error_id}`). Please try again."
+    try:
+        _deliver(args, body, text)
+    except SLACK_FAILURES as again:
+        log.warning("could not tell the person either (%s)", describe(again)[1])
+
+
+def describe(exc: Exception) -> tuple[str, str]:
+    """The Web API method that failed and Slack's error code (or the transport failure)."""
+    if isinstance(exc, SlackApiError):
+        url = str(getattr(exc.response, "api_url", "") or "")
+        method = url.rsplit("/", 1)[-1] or "a Slack call"
+        data = exc.response.data if isinstance(exc.response.data, dict) else {}
+        error = str(data.get("error") or f"HTTP {exc.response.status_code}")
+        return method, error
+    return "a Slack call", "Slack could not be reached" if isinstance(exc, URLError | TimeoutError) else str(exc)
+
+
+def failure_message(method: str, error: str, *, again: str) -> str:
+    """What the person reads: what did not work, in Signoff's words, and what to do now.
+
+    ``again`` is how to retry ("run /request again", "click the button again").
+    """
+    if method in _FORM_METHODS:
+        verb = _FORM_METHODS[method]
+        if error == "expired_trigger_id":
+            return f":warning: The form could not {verb} because Slack's trigger expired — {again}."
+        return f":warning: The form could not {verb}: Slack answered `{error}`. Nothing was changed; {again}."
+    if method == "users.info":
+        return f":warning: Signoff could not look the person up in Slack (`{error}`); {again}."
+    if method == "chat.postEphemeral":
+        return f":warning: Signoff could not answer in this conversation (`{error}`); {again}."
+    return f":warning: Slack refused `{method}` (`{error}`), so this did not finish; {again}."
+
+
+def _again(body: dict[str, Any]) -> str:
+    if body.get("command"):
+        return f"run {body['command']} again"
+    if body.get("type") == "view_submission":
+        return "submit the form again"
+    if body.get("type") == "block_actions":
+        return "click the button again"
+    return "please try again"
+
+
+def _what(body: dict[str, Any]) -> str:
+    return str(body.get("command") or body.get("type") or body.get("event", {}).get("type") or "a request")

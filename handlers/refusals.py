@@ -1,0 +1,38 @@
+"""A refusal (``SignoffError``) in Slack's words: people as mentions in messages, by name in forms."""
+
+from __future__ import annotations
+
+from string import Formatter
+
+from slack_sdk import WebClient
+
+from bot.domain.errors import SignoffError
+from bot.slack.blocks import USER_ID, escape
+from bot.slack.messages import person
+from handlers.guard import SLACK_FAILURES
+
+
+def refusal_text(error: SignoffError) -> str:
+    """The refusal as mrkdwn, after ``:no_entry:``: people it names are mentions, the rest escaped."""
+    return ":no_entry: " + "".join(
+        escape(literal) + (person(error.people[name]) if name else "")
+        for literal, name, _, _ in Formatter().parse(error.template)
+    )
+
+
+def refusal_plain(error: SignoffError, client: WebClient) -> str:
+    """The refusal as plain text (a form's error, where Slack shows no mentions): people by their name."""
+    names = {key: _name_of(actor, client) for key, actor in error.people.items()}
+    return error.template.format(**names) if names else error.template
+
+
+def _name_of(actor: str, client: WebClient) -> str:
+    if not USER_ID.fullmatch(actor):
+        return actor.replace("rule:", "rule ").replace("system", "Signoff")
+    try:
+        user = client.users_info(user=actor).get("user") or {}
+    except SLACK_FAILURES:
+        return "@" + actor  # Slack cannot say: the id is still exact
+    profile = user.get("profile") or {}
+    shown = profile.get("display_name") or profile.get("real_name") or user.get("real_name") or user.get("name")
+    return "@" + str(shown or actor)
