@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import Engine, func, select
 
 from bot.domain.clock import FixedClock
+from bot.domain.notices import Notice
 from bot.domain.outbox import DeliveryError, notify
 from bot.jobs import RETENTION_JOB, run_retention
 from bot.services.audit import verify_audit
@@ -48,13 +49,15 @@ def test_sent_rows_and_run_records_older_than_the_period_are_deleted_and_nothing
     drain(runtime, gateway)  # its fan-out and two cards: sent now, 100 days before the run
     with runtime.uow() as uow:
         uow.job_runs.claim("digests:long-ago", owner="w", now=clock.now())
-        uow.outbox.add(notify(old.request_id, "U0GONE", event="x", text="t", version=1), now=clock.now())
+        uow.outbox.add(notify(old.request_id, "U0GONE", notice=Notice.EXPIRED, event="x", version=1), now=clock.now())
         uow.commit()
     gateway.fail_next.append(DeliveryError("user_not_found", permanent=True))
     drain(runtime, gateway)  # that DM is dead: kept, someone may need to see why
     with runtime.uow() as uow:  # and one that waits for working hours, far away
         later = clock.now() + timedelta(days=200)
-        uow.outbox.add(notify(old.request_id, "U0SAM", event="y", text="t", version=1, not_before=later), now=later)
+        uow.outbox.add(
+            notify(old.request_id, "U0SAM", notice=Notice.EXPIRED, event="y", version=1, not_before=later), now=later
+        )
         uow.commit()
 
     clock.advance(timedelta(days=20))
