@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from datetime import datetime
 
 from bot.domain.cards import Card
 from bot.domain.clock import SystemClock
@@ -55,18 +56,21 @@ class FileGateway:
             out.flush()
             os.fsync(out.fileno())
 
-    def post_card(self, *, recipient: str, card: Card) -> MessageRef:
+    def post_card(self, *, recipient: str, card: Card, key: str = "") -> MessageRef:
         self._record(f"post {card.request_id} {recipient}")
         return MessageRef("D" + recipient[1:], f"{card.request_id}.{self.calls}", recipient)
 
     def update_card(self, *, ref: MessageRef, card: Card) -> None:
         self._record(f"update {card.request_id} {ref.channel}")
 
-    def send_digest(self, *, user: str, cards: list[Card], more: int, auto_resolved: int) -> None:
+    def send_digest(self, *, user: str, cards: list[Card], more: int, auto_resolved: int, key: str = "") -> None:
         self._record(f"digest {user}")
 
-    def notify(self, *, user: str, text: str, event: str, card: Card | None) -> None:
+    def notify(self, *, user: str, text: str, event: str, card: Card | None, key: str = "") -> None:
         self._record(f"notify {event} {user}")
+
+    def find_posted(self, *, recipient: str, key: str, since: datetime) -> MessageRef | None:
+        return None  # the row this relay hangs on never reached its file: nothing to find
 
 
 def relay_then_hang() -> None:

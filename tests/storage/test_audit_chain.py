@@ -128,9 +128,9 @@ def test_db_upgrade_is_idempotent_and_audit_needs_a_migrated_database(
     code, _, err = cli(capsys, monkeypatch, url, "audit", "verify")
     assert (code, "run `signoff db upgrade`" in err) == (1, True)
     code, out, _ = cli(capsys, monkeypatch, url, "db", "upgrade")
-    assert (code, out.strip()) == (0, "database at revision 0001 (was empty)")
+    assert (code, out.strip()) == (0, "database at revision 0002_relay (was empty)")
     code, out, _ = cli(capsys, monkeypatch, url, "db", "upgrade")
-    assert out.strip() == "database at revision 0001 (already up to date)"
+    assert out.strip() == "database at revision 0002_relay (already up to date)"
     code, out, _ = cli(capsys, monkeypatch, url, "audit", "verify")
     assert (code, out.split(",")[0]) == (0, "audit log intact: 0 events")
 
