@@ -28,23 +28,28 @@ class FakeGateway:
     """Records deliveries; ``fail_next`` queues errors to raise on the next calls, in order.
 
     Like Slack, it remembers each post's outbox key (its message metadata), so ``find_posted``
-    finds what was posted; ``lookups`` counts those checks.
+    finds what was posted; ``lookups`` counts those checks. ``channel_errors`` (channel → Slack
+    error) are channels the bot cannot post in.
     """
 
     delivered: list[Delivered] = field(default_factory=list)
     fail_next: list[DeliveryError] = field(default_factory=list)
     posted: dict[str, MessageRef] = field(default_factory=dict)
+    channel_errors: dict[str, str] = field(default_factory=dict)
     lookups: int = 0
     _ts: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def _maybe_fail(self) -> None:
+    def _maybe_fail(self, channel: str = "") -> None:
+        if channel in self.channel_errors:
+            code = self.channel_errors[channel]
+            raise DeliveryError(f"chat.postMessage: {code}", unreachable=True, code=code)
         if self.fail_next:
             raise self.fail_next.pop(0)
 
     def post_card(self, *, recipient: str, card: Card, key: str = "") -> MessageRef:
         with self._lock:
-            self._maybe_fail()
+            self._maybe_fail(recipient)
             self._ts += 1
             channel = recipient if recipient.startswith(("C", "G")) else "D" + recipient[1:]
             self.delivered.append(Delivered("post", recipient, card, key=key))
@@ -54,7 +59,7 @@ class FakeGateway:
 
     def update_card(self, *, ref: MessageRef, card: Card) -> None:
         with self._lock:
-            self._maybe_fail()
+            self._maybe_fail(ref.channel)
             self.delivered.append(Delivered("update", f"{ref.channel}/{ref.ts}", card))
 
     def notify(self, *, user: str, text: str, event: str, card: Card | None, key: str = "") -> None:
