@@ -135,8 +135,7 @@ def _deliver(runtime: Runtime, gateway: SlackGateway, item: OutboxItem) -> None:
         recipient = item.payload["recipient"]
         existing = [ref for ref in refs if ref.recipient == recipient]
         if existing:  # already posted (an earlier round): bring it up to date instead of posting twice
-            for ref in existing:
-                gateway.update_card(ref=ref, card=card)
+            _update_every_copy(gateway, existing, card)
             return
         found = _posted_before(gateway, item, recipient)
         if found is not None:  # posted by a relay that died before recording it: adopt that copy
@@ -146,8 +145,23 @@ def _deliver(runtime: Runtime, gateway: SlackGateway, item: OutboxItem) -> None:
             uow.messages.add(card.request_id, MessageRef(ref.channel, ref.ts, recipient), now=runtime.clock.now())
             uow.commit()
     elif item.kind is IntentKind.UPDATE_CARDS and card is not None:
-        for ref in refs:
+        _update_every_copy(gateway, refs, card)
+
+
+def _update_every_copy(gateway: SlackGateway, refs: list[MessageRef], card: Card) -> None:
+    """Edit each copy; one that cannot be edited (its channel archived, …) does not keep the others stale.
+
+    Raises the first error after trying every copy: a passing one first (the row is retried and
+    re-edits all, which is harmless), else a permanent one (the row is dead, naming it).
+    """
+    errors: list[DeliveryError] = []
+    for ref in refs:
+        try:
             gateway.update_card(ref=ref, card=card)
+        except DeliveryError as error:
+            errors.append(error)
+    if errors:
+        raise next((e for e in errors if not e.permanent), errors[0])
 
 
 def _fan_out(runtime: Runtime, item: OutboxItem) -> None:

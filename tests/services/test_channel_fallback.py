@@ -48,3 +48,17 @@ def test_a_request_no_longer_pending_gets_no_fallback_cards(runtime: Runtime) ->
     drain(runtime, slack)
     assert slack.of("post") == []  # decided before its card went out: nobody needs a DM card
     assert [d.target for d in slack.of("notify") if "C0LEGAL" in d.text] == ["U0LAWLEAD"]
+
+
+def test_a_copy_that_can_no_longer_be_edited_does_not_keep_the_others_stale(runtime: Runtime) -> None:
+    request_id = submit_request(
+        runtime=runtime, kind="discount", requester="U0SAM", text="account=A amount_pct=25"
+    ).request_id
+    slack = FakeGateway()
+    drain(runtime, slack)
+    assert len(slack.of("post")) == 2
+    slack.channel_errors["D0FIN1"] = "is_archived"  # that copy's conversation went away
+    decide_request(runtime=runtime, request_id=request_id, voter="U0FIN2", verdict=Verdict.APPROVE)
+    drain(runtime, slack)
+    closed = [d.target for d in slack.of("update") if d.card is not None and not d.card.is_open]
+    assert [target.split("/")[0] for target in closed] == ["D0FIN2"]
