@@ -26,7 +26,7 @@ from bot.app import Signoff, build_signoff
 from bot.services.relay import relay_outbox
 from bot.settings import Settings
 from bot.slack.blocks import APPROVE, REASON_VIEW, REJECT
-from bot.slack.emulator import SlackEmulator
+from bot.slack.emulator import Call, SlackEmulator
 
 SECRET = "demo-signing-secret"  # noqa: S105 - signs the demo's own requests to its in-process app
 NAMES = {
@@ -92,8 +92,11 @@ class Demo:
         self._dispatch(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
 
     def submit_reason(self, user: str, reason: str) -> None:
-        calls = [c for c in self.slack.calls_to("views.open") if c.args["view"].get("callback_id") == REASON_VIEW]
-        view = calls[-1].args["view"]
+        def reason_views(slack: SlackEmulator) -> list[Call]:
+            return [c for c in slack.calls_to("views.open") if c.args["view"].get("callback_id") == REASON_VIEW]
+
+        self.slack.wait_for(lambda s: bool(reason_views(s)), timeout=10)  # the click's listener opens it
+        view = reason_views(self.slack)[-1].args["view"]
         self.say(f"  a form asks {NAMES[user].split()[0]} why; they write: “{reason}”")
         state = {"values": {"reason": {"value": {"type": "plain_text_input", "value": reason}}}}
         payload = {"type": "view_submission", "user": {"id": user}, "view": {**view, "id": "VDEMO", "state": state}}

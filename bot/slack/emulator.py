@@ -39,6 +39,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from bot.slack.emulator_history import history_page, valid_metadata
 from bot.slack.socket_mode_emulator import SocketModeEmulator
 
 JSON_FIELDS = ("blocks", "attachments", "view", "metadata")
@@ -407,7 +408,7 @@ class SlackEmulator:
         if channel in self.channel_errors:
             return {"ok": False, "error": self.channel_errors[channel]}
         metadata = args.get("metadata")
-        if metadata is not None and not _valid_metadata(metadata):
+        if metadata is not None and not valid_metadata(metadata):
             return {"ok": False, "error": "invalid_metadata_format"}
         ts = self._next_ts()
         message = Message(channel, ts, str(args.get("text", "")), list(args.get("blocks") or []), metadata=metadata)
@@ -416,43 +417,14 @@ class SlackEmulator:
         return {"ok": True, "channel": channel, "ts": ts, "message": {"text": message.text, "ts": ts}}
 
     def _m_conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Newest first, between ``oldest`` and ``latest`` (exclusive unless ``inclusive``), paged by cursor."""
         channel = str(args.get("channel") or "")
         if not channel:
             return {"ok": False, "error": "channel_not_found"}
         if channel in self.channel_errors:
             return {"ok": False, "error": self.channel_errors[channel]}
-        try:
-            oldest, latest = float(args.get("oldest") or 0), float(args.get("latest") or "inf")
-            limit, start = min(int(args.get("limit") or 100), 999), int(str(args.get("cursor") or "c0")[1:])
-        except ValueError:
-            return {"ok": False, "error": "invalid_arguments"}
-        inclusive = _flag(args.get("inclusive"))
         with self._condition:
-            found = [
-                m
-                for (c, _), m in self.messages.items()
-                if c == channel and (oldest <= float(m.ts) <= latest if inclusive else oldest < float(m.ts) < latest)
-            ]
-        found.sort(key=lambda m: float(m.ts), reverse=True)
-        page = [self._as_history(m, _flag(args.get("include_all_metadata"))) for m in found[start : start + limit]]
-        more = start + limit < len(found)
-        return {
-            "ok": True,
-            "messages": page,
-            "has_more": more,
-            "pin_count": 0,
-            "channel_actions_ts": None,
-            "channel_actions_count": 0,
-            "response_metadata": {"next_cursor": f"c{start + limit}" if more else ""},
-        }
-
-    def _as_history(self, message: Message, with_metadata: bool) -> dict[str, Any]:
-        shown: dict[str, Any] = {"type": "message", "user": self.bot_user, "bot_id": "B0SIGNOFF"}
-        shown |= {"text": message.text, "ts": message.ts, "blocks": message.blocks}
-        if with_metadata and message.metadata is not None:
-            shown["metadata"] = message.metadata
-        return shown
+            messages = [m for (c, _), m in self.messages.items() if c == channel]
+        return history_page(messages, args, bot_user=self.bot_user)
 
     def _m_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
         key = (str(args["channel"]), str(args["ts"]))
@@ -516,20 +488,6 @@ class SlackEmulator:
         with self._condition:
             self.home_views[str(args["user_id"])] = args["view"]
         return {"ok": True, "view": args["view"]}
-
-
-def _flag(value: Any) -> bool:
-    return str(value).lower() in ("1", "true")
-
-
-def _valid_metadata(metadata: Any) -> bool:
-    """Slack's message metadata: an ``event_type`` string and an ``event_payload`` object."""
-    return (
-        isinstance(metadata, dict)
-        and isinstance(metadata.get("event_type"), str)
-        and bool(metadata["event_type"])
-        and isinstance(metadata.get("event_payload"), dict)
-    )
 
 
 def _decode(body: bytes, content_type: str, query: str) -> dict[str, Any]:
