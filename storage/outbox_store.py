@@ -33,7 +33,10 @@ def _outbox_row(intent: Intent, now: datetime) -> dict[str, Any]:
 
 
 def _claimed_item(row: Any) -> OutboxItem:
-    in_doubt = row.claimed_at is not None and (row.status == str(OutboxStatus.SENDING) or row.attempts > 0)
+    # Claimed before, and then: still "sending" (its relay died), or failed (a failure may have come
+    # after Slack took the post, and a rate-limited check of such a row must not forget the doubt).
+    failed_before = row.attempts > 0 or row.last_error is not None
+    in_doubt = row.claimed_at is not None and (row.status == str(OutboxStatus.SENDING) or failed_before)
     return OutboxItem(
         row.id,
         IntentKind(row.kind),
@@ -65,7 +68,7 @@ class SqlOutbox:
         """Claim up to ``limit`` due rows until ``now + lease``; a "sending" row whose lease ran out is due.
 
         Such a row belonged to a relay that died mid-delivery: it comes back ``in_doubt``, as does
-        a row whose last attempt failed without saying whether Slack took it (attempts > 0).
+        a row that failed before (a failure does not always say whether Slack took the post).
         """
         due = and_(
             OUTBOX.c.status.in_([str(OutboxStatus.PENDING), str(OutboxStatus.SENDING)]),

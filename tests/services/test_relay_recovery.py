@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, select
@@ -189,3 +189,27 @@ def test_a_post_that_failed_without_an_answer_is_looked_for_before_the_retry(
     assert sorted(d.target for d in slack.of("post")) == ["U0FIN1", "U0FIN2"]  # one post each, no second
     with runtime.uow(read_only=True) as uow:
         assert len(uow.messages.for_request(request_id)) == 2  # the adopted copy is the one updates will edit
+
+
+def test_a_rate_limited_check_does_not_forget_the_doubt(runtime: Runtime, clock: FixedClock) -> None:
+    queue_card(runtime, clock)
+    slack = DiesAfterSlackTookIt()
+    with pytest.raises(Killed):
+        relay_outbox(runtime=runtime, gateway=slack)
+
+    class RateLimitedOnce(DiesAfterSlackTookIt):
+        limited = False
+
+        def find_posted(self, *, recipient: str, key: str, since: datetime) -> MessageRef | None:
+            if not self.limited:
+                self.limited = True
+                raise DeliveryError("conversations.history: ratelimited", retry_after=1)
+            return super().find_posted(recipient=recipient, key=key, since=since)
+
+    after = RateLimitedOnce(posted=slack.posted)
+    after.died = True
+    clock.advance(LEASE)
+    drain(runtime, after)
+    clock.advance(timedelta(seconds=2))
+    drain(runtime, after)
+    assert len(slack.of("post") + after.of("post")) == 2  # the card Slack took is not posted again
