@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-import pytest
+from datetime import timedelta
 
+import pytest
+from sqlalchemy import Engine
+
+from bot.domain.clock import FixedClock
 from bot.domain.routing import Verdict
 from bot.services.amend import amend_request
 from bot.services.decide import decide_request
 from bot.services.relay import relay_outbox
 from bot.services.runtime import Runtime
 from bot.services.submit import submit_request
+from bot.services.sweeps import escalate_due
+from tests.conftest import governance_from, make_runtime
 from tests.fakes import FakeGateway, drain
+from tests.services.conftest import LIFECYCLE
 
 CHANNEL_ERRORS = ["not_in_channel", "channel_not_found", "is_archived", "restricted_action"]
 
@@ -62,3 +69,17 @@ def test_a_copy_that_can_no_longer_be_edited_does_not_keep_the_others_stale(runt
     drain(runtime, slack)
     closed = [d.target for d in slack.of("update") if d.card is not None and not d.card.is_open]
     assert [target.split("/")[0] for target in closed] == ["D0FIN2"]
+
+
+def test_an_escalation_channel_the_bot_is_not_in_reaches_that_group_by_dm(engine: Engine, clock: FixedClock) -> None:
+    with_channel = LIFECYCLE.replace("cmo-office: {members: [U0CMO]}", "cmo-office: {members: [U0CMO], channel: C0CMO}")
+    runtime = make_runtime(engine, governance_from(with_channel), clock)
+    submit_request(runtime=runtime, kind="discount", requester="U0SAM", text="account=A amount_pct=25")
+    slack = FakeGateway(channel_errors={"C0CMO": "is_archived"})
+    drain(runtime, slack)
+    clock.advance(timedelta(hours=8))  # the SLA: the CMO office joins, through its channel
+    assert escalate_due(runtime=runtime) == 1
+    clock.advance(timedelta(days=1))  # past any working-hours hold of the escalation card
+    drain(runtime, slack)
+    assert sorted(d.target for d in slack.of("post")) == ["U0CMO", "U0FIN1", "U0FIN2"]
+    assert [d.target for d in slack.of("notify") if "C0CMO" in d.text] == ["U0FINLEAD"]
