@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, update
 
 from bot.domain.outbox import CardWork, Intent, IntentKind, MessageRef, OutboxItem, OutboxStatus
 from storage.tables import (
@@ -32,6 +32,24 @@ def _outbox_row(intent: Intent, now: datetime) -> dict[str, Any]:
     }
 
 
+def _claimed_item(row: Any) -> OutboxItem:
+    # Claimed before, and then: still "sending" (its relay died), or failed (a failure may have come
+    # after Slack took the post, and a rate-limited check of such a row must not forget the doubt).
+    failed_before = row.attempts > 0 or row.last_error is not None
+    in_doubt = row.claimed_at is not None and (row.status == str(OutboxStatus.SENDING) or failed_before)
+    return OutboxItem(
+        row.id,
+        IntentKind(row.kind),
+        row.idempotency_key,
+        dict(row.payload),
+        row.request_id,
+        row.attempts,
+        in_doubt=in_doubt,
+        claimed_at=row.claimed_at,
+        created_at=row.created_at,
+    )
+
+
 class SqlOutbox:
     def __init__(self, connection: Connection):
         self.connection = connection
@@ -48,8 +66,12 @@ class SqlOutbox:
             self.connection.execute(statement, [_outbox_row(intent, now) for intent in intents])
 
     def claim_due(self, *, now: datetime, limit: int, lease: timedelta) -> list[OutboxItem]:
+        """Claim up to ``limit`` due rows until ``now + lease``; a "sending" row whose lease ran out is due.
+
+        Such a row belonged to a relay that died mid-delivery: it comes back ``in_doubt``, as does
+        a row that failed before (a failure does not always say whether Slack took the post).
+        """
         due = and_(
-            # A "sending" row whose lease ran out belongs to a relay that died mid-delivery.
             OUTBOX.c.status.in_([str(OutboxStatus.PENDING), str(OutboxStatus.SENDING)]),
             OUTBOX.c.next_attempt_at <= now,
         )
@@ -58,14 +80,16 @@ class SqlOutbox:
             query = query.with_for_update(skip_locked=True)
         rows = self.connection.execute(query).all()
         if rows:
-            claimed = {"status": str(OutboxStatus.SENDING), "next_attempt_at": now + lease}
+            first_claim = func.coalesce(OUTBOX.c.claimed_at, bindparam("now", now, type_=OUTBOX.c.claimed_at.type))
+            claimed = {"status": str(OutboxStatus.SENDING), "next_attempt_at": now + lease, "claimed_at": first_claim}
             self.connection.execute(update(OUTBOX).where(OUTBOX.c.id.in_([r.id for r in rows])).values(**claimed))
-        return [
-            OutboxItem(
-                r.id, IntentKind(r.kind), r.idempotency_key, dict(r.payload), r.request_id, r.attempts, r.created_at
-            )
-            for r in rows
-        ]
+        return [_claimed_item(r) for r in rows]
+
+    def renew(self, item_ids: list[int], *, until: datetime) -> None:
+        """Extend the lease of rows still being sent (the relay holding them is alive) to ``until``."""
+        if item_ids:
+            held = and_(OUTBOX.c.id.in_(item_ids), OUTBOX.c.status == str(OutboxStatus.SENDING))
+            self.connection.execute(update(OUTBOX).where(held).values(next_attempt_at=until))
 
     def make_due(self, keys: list[str], *, now: datetime) -> int:
         """Bring queued rows with these keys that wait for a later time forward to ``now``; how many."""

@@ -159,6 +159,8 @@ class OutboxRecord(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: When a relay first claimed the row: a post whose outcome is unknown is looked for from then on.
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class MessageRecord(Base):

@@ -1,7 +1,9 @@
 """Entry points for tests that kill real processes: submit-then-hang and relay-then-hang.
 
 Run as ``python -c "from tests.processes import …; …()"`` with SIGNOFF_DATABASE_URL,
-SIGNOFF_CONFIG and, for the relay, DELIVERIES (a file each delivery is appended to).
+SIGNOFF_CONFIG and, for the relay, DELIVERIES (a file each delivery is appended to, as
+``action request target<TAB>outbox key``) and HANG_AT or HANG_AFTER (the delivery number to hang
+before, or just after it reached the file: Slack took it, the relay never heard back).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from datetime import datetime
 
 from bot.domain.cards import Card
 from bot.domain.clock import SystemClock
@@ -39,40 +42,51 @@ def submit_then_hang() -> None:
 
 
 class FileGateway:
-    """Appends each delivery to a file (fsynced) and hangs forever before delivery number ``hang_at``."""
+    """Appends each delivery to a file (fsynced) and hangs forever before (or after) delivery ``hang_at``."""
 
-    def __init__(self, path: str, hang_at: int):
+    def __init__(self, path: str, hang_at: int, *, after: bool = False):
         self.path = path
         self.hang_at = hang_at
+        self.after = after
         self.calls = 0
 
-    def _record(self, line: str) -> None:
+    def _hang(self) -> None:
+        print("hanging", flush=True)
+        threading.Event().wait()
+
+    def _record(self, line: str, key: str = "") -> None:
         self.calls += 1
-        if self.calls == self.hang_at:
-            print("hanging", flush=True)
-            threading.Event().wait()
+        if self.calls == self.hang_at and not self.after:
+            self._hang()
         with open(self.path, "a", encoding="utf-8") as out:
-            out.write(line + "\n")
+            out.write(f"{line}\t{key}\n")
             out.flush()
             os.fsync(out.fileno())
+        if self.calls == self.hang_at and self.after:
+            self._hang()
 
-    def post_card(self, *, recipient: str, card: Card) -> MessageRef:
-        self._record(f"post {card.request_id} {recipient}")
+    def post_card(self, *, recipient: str, card: Card, key: str = "") -> MessageRef:
+        self._record(f"post {card.request_id} {recipient}", key)
         return MessageRef("D" + recipient[1:], f"{card.request_id}.{self.calls}", recipient)
 
     def update_card(self, *, ref: MessageRef, card: Card, buttons: bool = True) -> None:
         self._record(f"update {card.request_id} {ref.channel}")
 
-    def send_digest(self, *, user: str, cards: list[Card], more: int, auto_resolved: int) -> None:
+    def send_digest(self, *, user: str, cards: list[Card], more: int, auto_resolved: int, key: str = "") -> None:
         self._record(f"digest {user}")
 
-    def notify(self, *, notification: Notification, card: Card | None) -> None:
+    def notify(self, *, notification: Notification, card: Card | None, key: str = "") -> None:
         self._record(f"notify {notification.event} {notification.user}")
+
+    def find_posted(self, *, recipient: str, key: str, since: datetime) -> MessageRef | None:
+        return None  # this relay runs first: nothing it has not sent can be in the file
 
 
 def relay_then_hang() -> None:
     runtime = _runtime()
-    gateway = FileGateway(os.environ["DELIVERIES"], int(os.environ["HANG_AT"]))
+    after = "HANG_AFTER" in os.environ
+    hang_at = int(os.environ["HANG_AFTER"] if after else os.environ["HANG_AT"])
+    gateway = FileGateway(os.environ["DELIVERIES"], hang_at, after=after)
     while relay_outbox(runtime=runtime, gateway=gateway, batch_size=3).handled:
         pass
     print("drained", flush=True)

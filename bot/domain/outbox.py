@@ -51,7 +51,7 @@ def post_card(request_id: int, recipient: str, *, round_: int, not_before: datet
     ``round_`` distinguishes a new posting after an amend from the first one.
     """
     key = f"req:{request_id}:card:{recipient}:{round_}"
-    return Intent(IntentKind.POST_CARD, key, {"recipient": recipient}, request_id, not_before)
+    return Intent(IntentKind.POST_CARD, key, {"recipient": recipient, "round": round_}, request_id, not_before)
 
 
 def update_cards(request_id: int, *, version: int) -> Intent:
@@ -96,14 +96,24 @@ def digest(
 
 
 class DeliveryError(Exception):
-    """Slack did not take a delivery. ``permanent`` errors are not retried; ``retry_after`` is Slack's ask;
-    ``code`` is Slack's error code (``user_not_found``…) when it gave one."""
+    """Slack did not take a delivery. ``permanent`` errors are not retried; ``retry_after`` is Slack's ask.
+
+    ``unreachable``: the destination itself cannot be posted to (the bot is not in the channel,
+    it is archived or gone, …); always permanent. ``code`` is Slack's error string, when it gave one.
+    """
 
     def __init__(
-        self, message: str, *, permanent: bool = False, retry_after: float | None = None, code: str | None = None
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        retry_after: float | None = None,
+        unreachable: bool = False,
+        code: str | None = None,
     ):
-        self.permanent = permanent
+        self.permanent = permanent or unreachable
         self.retry_after = retry_after
+        self.unreachable = unreachable
         self.code = code
         super().__init__(message)
 
@@ -129,6 +139,11 @@ class OutboxItem:
     payload: dict[str, Any]
     request_id: int | None
     attempts: int
+    #: An earlier delivery may have reached Slack without being recorded (its relay died while
+    #: sending, or the call failed in a way that does not say whether Slack took it): look first.
+    in_doubt: bool = False
+    #: When a relay first claimed the row (the earliest a copy of it can be in Slack); None: never.
+    claimed_at: datetime | None = None
     #: When the row was queued (aware UTC); the relay reports how long it waited to be sent.
     created_at: datetime | None = None
 

@@ -4,14 +4,28 @@ It claims due rows (a lease, with ``SKIP LOCKED`` on PostgreSQL, so relays on se
 replicas never take the same row), commits the claim, calls Slack, then records the result
 in a second short transaction. Slack's ``Retry-After`` is honoured; other failures back off
 exponentially; permanent errors, or too many attempts, mark the row dead with its error.
-A relay that dies mid-delivery leaves its claim to lapse, and the row is delivered again.
+
+A relay that dies (``kill -9``) mid-delivery stops renewing its claim: a claim is a 15-second
+lease, renewed every 5 s by a heartbeat thread (``bot.services.lease``) while the relay lives,
+so a dead relay's rows are due again within 15 s, for a restarted process or any other relay.
+Such a row, and one whose last attempt failed without saying whether Slack took it, is
+*in doubt*: the post may be in Slack already. Every post carries the row's idempotency key in
+its message metadata, so before sending an in-doubt row again the relay looks for that key in
+the conversation's history from shortly before the row was first claimed
+(``SlackGateway.find_posted``). Found: the copy is recorded (a card's channel/ts, so later
+updates edit it) and the row is sent; nobody sees two. This holds for cards, notifications and
+digests alike; card updates edit in place and need no check.
+
+A card for a group channel the bot cannot post to (not in it, archived, gone, …) goes to the
+group's eligible people as DM cards instead, and the owner is told once per request and
+channel (``bot.services.channel_fallback``).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.domain.cards import Card
@@ -28,13 +42,18 @@ from bot.domain.outbox import (
     post_card,
 )
 from bot.log_context import log_context
+from bot.services.channel_fallback import is_channel, unreachable_channel_intents
+from bot.services.lease import LeaseKeeper
 from bot.services.ports import UnitOfWork
 from bot.services.routing import build_card, card_recipients, eligibility, is_person, live_copies
 from bot.services.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=2)
+#: How long a claim holds without a heartbeat (renewed every third of it while the relay lives).
+LEASE = timedelta(seconds=15)
+#: How long before a row's first claim a copy of it is looked for (clock skew between us and Slack).
+LOOKBACK = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
 FIRST_BACKOFF = timedelta(seconds=5)
 MAX_BACKOFF = timedelta(minutes=15)
@@ -43,13 +62,17 @@ MAX_BACKOFF = timedelta(minutes=15)
 class SlackGateway(Protocol):
     """Outbound Slack, as the relay needs it. Raises ``DeliveryError`` when Slack does not take it."""
 
-    def post_card(self, *, recipient: str, card: Card) -> MessageRef: ...
+    def post_card(self, *, recipient: str, card: Card, key: str = "") -> MessageRef: ...
 
     def update_card(self, *, ref: MessageRef, card: Card, buttons: bool = True) -> None: ...
 
-    def notify(self, *, notification: Notification, card: Card | None) -> None: ...
+    def notify(self, *, notification: Notification, card: Card | None, key: str = "") -> None: ...
 
-    def send_digest(self, *, user: str, cards: list[Card], more: int, auto_resolved: int) -> None: ...
+    def send_digest(self, *, user: str, cards: list[Card], more: int, auto_resolved: int, key: str = "") -> None: ...
+
+    def find_posted(self, *, recipient: str, key: str, since: datetime) -> MessageRef | None:
+        """The message posted to ``recipient`` (channel or user) with outbox ``key`` since ``since``, if any."""
+        ...
 
 
 @dataclass
@@ -80,15 +103,19 @@ def relay_outbox(
     with runtime.uow() as uow:
         items = uow.outbox.claim_due(now=runtime.clock.now(), limit=batch_size, lease=lease)
         uow.commit()
-    for item in items:
-        with log_context(request_id=f"REQ-{item.request_id}" if item.request_id is not None else None):
-            try:
-                _deliver(runtime, gateway, item)
-            except DeliveryError as error:
-                _failed(runtime, item, error, report, first_backoff)
-            else:
-                _sent(runtime, item)
-                report.sent += 1
+    if not items:
+        return report
+    with LeaseKeeper(runtime, [item.id for item in items], lease) as keeper:
+        for item in items:
+            with log_context(request_id=f"REQ-{item.request_id}" if item.request_id is not None else None):
+                try:
+                    _deliver(runtime, gateway, item)
+                except DeliveryError as error:
+                    _failed(runtime, item, error, report, first_backoff)
+                else:
+                    _sent(runtime, item)
+                    report.sent += 1
+            keeper.release(item.id)
     return report
 
 
@@ -102,6 +129,13 @@ def _sent(runtime: Runtime, item: OutboxItem) -> None:
         runtime.observer.delivered(effect=str(item.kind), waited_seconds=waited)
 
 
+def _posted_before(gateway: SlackGateway, item: OutboxItem, recipient: str) -> MessageRef | None:
+    """For a row in doubt: its copy already in Slack, if a dead relay (or a lost answer) left one."""
+    if not item.in_doubt or item.claimed_at is None:
+        return None
+    return gateway.find_posted(recipient=recipient, key=item.key, since=item.claimed_at - LOOKBACK)
+
+
 def _deliver(runtime: Runtime, gateway: SlackGateway, item: OutboxItem) -> None:
     if item.kind is IntentKind.ROUTE_CARDS:
         _fan_out(runtime, item)
@@ -111,8 +145,10 @@ def _deliver(runtime: Runtime, gateway: SlackGateway, item: OutboxItem) -> None:
         return
     card, refs, live = _current_card(runtime, item)
     if item.kind is IntentKind.NOTIFY:
+        if _posted_before(gateway, item, item.payload["user"]) is not None:
+            return
         about = card.ref if card is not None else f"REQ-{item.request_id}"
-        gateway.notify(notification=Notification.from_payload(item.payload, ref=about), card=card)
+        gateway.notify(notification=Notification.from_payload(item.payload, ref=about), card=card, key=item.key)
     elif item.kind is IntentKind.POST_CARD:
         if card is None:
             return
@@ -123,7 +159,10 @@ def _deliver(runtime: Runtime, gateway: SlackGateway, item: OutboxItem) -> None:
             return
         if card.is_open and recipient not in live:
             return  # no longer eligible (deactivated, removed from the group) before their card went out
-        ref = gateway.post_card(recipient=recipient, card=card)
+        found = _posted_before(gateway, item, recipient)
+        if found is not None:  # posted by a relay that died before recording it: adopt that copy
+            gateway.update_card(ref=found, card=card, buttons=card.is_open)
+        ref = found or gateway.post_card(recipient=recipient, card=card, key=item.key)
         with runtime.uow() as uow:
             uow.messages.add(card.request_id, MessageRef(ref.channel, ref.ts, recipient), now=runtime.clock.now())
             uow.commit()
@@ -138,15 +177,19 @@ def _update_copies(
 
     A copy Slack refuses for good (its recipient left Slack, the channel is gone) does not
     hold up the others: the error is logged, and the people directory checks that person again.
+    A passing failure (a 5xx, a rate limit) is raised after every other copy was tried, so the
+    row is retried (editing a copy twice shows nothing new).
     """
     changed: list[tuple[MessageRef, bool]] = []
+    passing: list[DeliveryError] = []
     for ref in refs:
         buttons = card.is_open and ref.recipient in live
         try:
             gateway.update_card(ref=ref, card=card, buttons=buttons)
         except DeliveryError as error:
             if not error.permanent:
-                raise
+                passing.append(error)
+                continue
             log.warning("card %s of %s not updated for %s: %s", ref.ts, card.ref, ref.recipient, error)
             if error.code in PERSON_GONE_ERRORS and is_person(ref.recipient):
                 with runtime.uow() as uow:
@@ -160,6 +203,8 @@ def _update_copies(
             for ref, buttons in changed:
                 uow.messages.set_live(ref, buttons)
             uow.commit()
+    if passing:
+        raise passing[0]
 
 
 def _fan_out(runtime: Runtime, item: OutboxItem) -> None:
@@ -198,9 +243,9 @@ def _send_digest(runtime: Runtime, gateway: SlackGateway, item: OutboxItem) -> N
             votes = uow.votes.for_request(int(request_id))
             who = eligibility(governance, kind, request, votes, delegations, today, inactive=inactive)
             cards.append(build_card(governance, request, who))
-    if cards:
+    if cards and _posted_before(gateway, item, item.payload["user"]) is None:
         more, auto = int(item.payload.get("more", 0)), int(item.payload.get("auto_resolved", 0))
-        gateway.send_digest(user=item.payload["user"], cards=cards, more=more, auto_resolved=auto)
+        gateway.send_digest(user=item.payload["user"], cards=cards, more=more, auto_resolved=auto, key=item.key)
 
 
 def _current_card(runtime: Runtime, item: OutboxItem) -> tuple[Card | None, list[MessageRef], frozenset[str]]:
@@ -251,6 +296,15 @@ def _recheck_recipient(uow: UnitOfWork, item: OutboxItem, error: DeliveryError) 
         uow.people.mark_stale(person)
 
 
+def _after_dead(runtime: Runtime, uow: UnitOfWork, item: OutboxItem, error: DeliveryError) -> list[Intent]:
+    """What a dead row leaves to do: DMs instead of an unreachable channel, or a word to the owner."""
+    recipient = str(item.payload.get("recipient", ""))
+    if item.kind is IntentKind.POST_CARD and error.unreachable and is_channel(recipient):
+        return unreachable_channel_intents(runtime, uow, item, error)
+    owner_notice = _tell_owner(runtime, uow, item, str(error))
+    return [owner_notice] if owner_notice is not None else []
+
+
 def _failed(
     runtime: Runtime, item: OutboxItem, error: DeliveryError, report: RelayReport, first_backoff: timedelta
 ) -> None:
@@ -267,9 +321,7 @@ def _failed(
             uow.outbox.mark_dead(item.id, now=now, error=message)
             log.error("outbox %s (%s) is dead after %d attempts: %s", item.id, item.key, item.attempts + 1, message)
             _recheck_recipient(uow, item, error)
-            owner_notice = _tell_owner(runtime, uow, item, message)
-            if owner_notice is not None:
-                uow.outbox.add(owner_notice, now=now)
+            uow.outbox.add_many(_after_dead(runtime, uow, item, error), now=now)
             report.dead += 1
         else:
             backoff = min(first_backoff * 2**item.attempts, MAX_BACKOFF)

@@ -2,8 +2,11 @@
 
 Point a ``WebClient`` (or ``SIGNOFF_SLACK_API_URL``) at ``emulator.api_url``. The emulator
 
-- answers the Web API methods Signoff calls (chat, conversations.open, views, users.info,
-  auth.test) and ``response_url`` posts, keeping the messages and views it was given;
+- answers the Web API methods Signoff calls (chat, conversations.open, conversations.history,
+  views, users.info, auth.test) and ``response_url`` posts, keeping the messages (with their
+  ``metadata``) and views it was given; message timestamps follow the wall clock, as Slack's do;
+- knows channels the bot cannot post in (``channel_errors``: channel → ``not_in_channel``,
+  ``is_archived``, ``channel_not_found``, …), answered to posts, updates and history reads there;
 - checks every call the way Slack does: the method must exist in Slack's published Web API
   description, required arguments must be present (``invalid_arguments``), the token must
   look like one (``not_authed`` / ``invalid_auth``), and Block Kit limits must hold
@@ -11,7 +14,12 @@ Point a ``WebClient`` (or ``SIGNOFF_SLACK_API_URL``) at ``emulator.api_url``. Th
   text, 75 per button text, 255 per action_id, 24 per modal title);
 - records every call, and lets a test wait for calls with a bounded wait;
 - injects faults on demand: HTTP 429 with ``Retry-After``, 5xx, slow answers, or any Slack
-  error (``invalid_auth``, ``channel_not_found``, …), for a number of calls.
+  error (``invalid_auth``, ``channel_not_found``, …), for a number of calls;
+- runs a test's hook after a call took effect and before it is answered (``on_call``): for
+  example, kill the caller right after Slack accepted a post.
+
+``metadata`` and ``include_all_metadata`` are newer than the published description; they are
+checked and honoured as Slack documents them.
 
 It is a supported module: use it in your own tests as ``with SlackEmulator() as slack: …``.
 """
@@ -31,6 +39,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from bot.slack.emulator_history import history_page, valid_metadata
 from bot.slack.socket_mode_emulator import SocketModeEmulator
 
 JSON_FIELDS = ("blocks", "attachments", "view", "metadata")
@@ -65,6 +74,7 @@ class Message:
     text: str
     blocks: list[dict[str, Any]]
     updates: int = 0
+    metadata: dict[str, Any] | None = None
 
 
 @cache
@@ -137,7 +147,10 @@ class SlackEmulator:
         self.user_timezones: dict[str, str] = {}
         #: Users whose users.info says ``deleted: true`` (deactivated in the workspace).
         self.deactivated_users: set[str] = set()
+        self.channel_errors: dict[str, str] = {}
         self._faults: dict[str, list[Fault]] = {}
+        self._hooks: dict[str, list[tuple[Callable[[Call], bool], Callable[[Call], None]]]] = {}
+        self._last_ts = 0.0
         self._used_triggers: set[str] = set()
         self._ts = itertools.count(1)
         self._condition = threading.Condition()
@@ -201,6 +214,16 @@ class SlackEmulator:
         with self._condition:
             self._faults.setdefault(method, []).append(Fault(status, error, retry_after, delay, times))
 
+    def on_call(
+        self, method: str, hook: Callable[[Call], None], *, when: Callable[[Call], bool] = lambda call: True
+    ) -> None:
+        """Run ``hook(call)`` once, for the first successful ``method`` call that ``when`` accepts.
+
+        It runs after the call took effect (a post is stored) and before the answer is sent.
+        """
+        with self._condition:
+            self._hooks.setdefault(method, []).append((when, hook))
+
     def clear_faults(self) -> None:
         """Slack recovers: every queued fault is dropped."""
         with self._condition:
@@ -262,13 +285,16 @@ class SlackEmulator:
 
             def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
                 data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                for name, value in (headers or {}).items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json; charset=utf-8")
+                    self.send_header("Content-Length", str(len(data)))
+                    for name, value in (headers or {}).items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:  # the caller is gone (a test killed it mid-call): nobody to answer
+                    self.close_connection = True
 
         return Handler
 
@@ -294,9 +320,21 @@ class SlackEmulator:
             status, payload = 200, self._call(method, args, token)
         with self._condition:
             error = payload.get("error")
-            self.calls.append(Call(method, args, bool(payload.get("ok")), str(error) if error else None, status))
+            call = Call(method, args, bool(payload.get("ok")), str(error) if error else None, status)
+            self.calls.append(call)
             self._condition.notify_all()
+            hook = self._take_hook(call) if call.ok else None
+        if hook is not None:
+            hook(call)
         return status, payload, headers
+
+    def _take_hook(self, call: Call) -> Callable[[Call], None] | None:
+        hooks = self._hooks.get(call.method, [])
+        for index, (when, hook) in enumerate(hooks):
+            if when(call):
+                hooks.pop(index)
+                return hook
+        return None
 
     def _next_fault(self, method: str) -> Fault | None:
         with self._condition:
@@ -359,18 +397,41 @@ class SlackEmulator:
             "bot_id": "B0SIGNOFF",
         }
 
+    def _next_ts(self) -> str:
+        """A message timestamp: the wall clock in microseconds, unique and increasing."""
+        with self._condition:
+            self._last_ts = max(time.time(), self._last_ts + 0.000001)
+            return f"{self._last_ts:.6f}"
+
     def _m_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = str(args["channel"])
         if channel.startswith("U"):
             channel = "D" + channel[1:]
-        ts = f"{1_700_000_000 + next(self._ts)}.000100"
-        message = Message(channel, ts, str(args.get("text", "")), list(args.get("blocks") or []))
+        if channel in self.channel_errors:
+            return {"ok": False, "error": self.channel_errors[channel]}
+        metadata = args.get("metadata")
+        if metadata is not None and not valid_metadata(metadata):
+            return {"ok": False, "error": "invalid_metadata_format"}
+        ts = self._next_ts()
+        message = Message(channel, ts, str(args.get("text", "")), list(args.get("blocks") or []), metadata=metadata)
         with self._condition:
             self.messages[(channel, ts)] = message
         return {"ok": True, "channel": channel, "ts": ts, "message": {"text": message.text, "ts": ts}}
 
+    def _m_conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel") or "")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        if channel in self.channel_errors:
+            return {"ok": False, "error": self.channel_errors[channel]}
+        with self._condition:
+            messages = [m for (c, _), m in self.messages.items() if c == channel]
+        return history_page(messages, args, bot_user=self.bot_user)
+
     def _m_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
         key = (str(args["channel"]), str(args["ts"]))
+        if key[0] in self.channel_errors:
+            return {"ok": False, "error": self.channel_errors[key[0]]}
         with self._condition:
             message = self.messages.get(key)
             if message is None:
@@ -381,7 +442,7 @@ class SlackEmulator:
         return {"ok": True, "channel": key[0], "ts": key[1]}
 
     def _m_chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "message_ts": f"{1_700_000_000 + next(self._ts)}.000200"}
+        return {"ok": True, "message_ts": self._next_ts()}
 
     def _m_conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
         users = str(args.get("users") or "")

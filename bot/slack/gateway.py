@@ -3,13 +3,21 @@
 Failures become ``DeliveryError``s the relay understands: a 429 carries Slack's
 ``Retry-After``; errors that will not go away by retrying (the channel is gone, the bot is
 not in it, the user left) are permanent; everything else (5xx, timeouts, connection errors)
-is retried with backoff.
+is retried with backoff. Errors that mean the bot cannot post in that channel at all are
+also ``unreachable``, so the relay can send the card elsewhere.
+
+Every post carries its outbox idempotency key in the message ``metadata`` (event types
+``signoff_card``, ``signoff_notice``, ``signoff_digest``; payload ``{"outbox_key": …}``), and
+``find_posted`` looks for it with ``conversations.history``: how the relay checks, before sending
+again, whether a delivery whose outcome it does not know reached Slack. History needs
+``channels:history``, ``groups:history`` and ``im:history`` (see manifest.yml).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime
 from urllib.error import URLError
 
 from slack_sdk import WebClient
@@ -26,6 +34,25 @@ from bot.slack.observed import ErrorHook, ObservedWebClient
 
 log = logging.getLogger(__name__)
 
+#: Errors that mean the bot cannot post in the channel itself (not a problem of the message).
+CHANNEL_UNREACHABLE_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "channel_is_archived",
+        "restricted_action",
+        "restricted_action_read_only_channel",
+        "restricted_action_thread_only_channel",
+        "restricted_action_non_threadable_channel",
+        "ekm_access_denied",
+        "team_access_not_granted",
+    }
+)
+#: How many pages of history (of HISTORY_PAGE messages) ``find_posted`` reads at most.
+HISTORY_PAGES = 10
+HISTORY_PAGE = 200
+
 PERMANENT_ERRORS = frozenset(
     {
         "channel_not_found",
@@ -37,6 +64,7 @@ PERMANENT_ERRORS = frozenset(
         "cannot_dm_bot",
         "message_not_found",
         "cant_update_message",
+        *CHANNEL_UNREACHABLE_ERRORS,
         "invalid_blocks",
         "invalid_arguments",
         "msg_too_long",
@@ -65,10 +93,15 @@ class SlackGateway:
         self._dm_channels: dict[str, str] = {}
         self._lock = threading.Lock()
 
-    def post_card(self, *, recipient: str, card: Card) -> MessageRef:
+    def post_card(self, *, recipient: str, card: Card, key: str = "") -> MessageRef:
         channel = self._channel_for(recipient)
         response = self._call(
-            "chat.postMessage", channel=channel, text=card_text(card), blocks=card_blocks(card), unfurl_links=False
+            "chat.postMessage",
+            channel=channel,
+            text=card_text(card),
+            blocks=card_blocks(card),
+            unfurl_links=False,
+            metadata=_metadata("signoff_card", key),
         )
         return MessageRef(str(response["channel"]), str(response["ts"]), recipient)
 
@@ -77,7 +110,7 @@ class SlackGateway:
         blocks = card_blocks(card, buttons=buttons)
         self._call("chat.update", channel=ref.channel, ts=ref.ts, text=card_text(card), blocks=blocks)
 
-    def notify(self, *, notification: Notification, card: Card | None) -> None:
+    def notify(self, *, notification: Notification, card: Card | None, key: str = "") -> None:
         channel = self._channel_for(notification.user)
         self._call(
             "chat.postMessage",
@@ -85,13 +118,51 @@ class SlackGateway:
             text=notification_text(notification),
             blocks=notification_blocks(notification, card),
             unfurl_links=False,
+            metadata=_metadata("signoff_notice", key),
         )
 
-    def send_digest(self, *, user: str, cards: list[Card], more: int, auto_resolved: int) -> None:
+    def send_digest(self, *, user: str, cards: list[Card], more: int, auto_resolved: int, key: str = "") -> None:
         channel = self._channel_for(user)
         text = f"{len(cards) + more} request{'s' if len(cards) + more != 1 else ''} wait on your decision."
         blocks = digest_blocks(cards, more=more, auto_resolved=auto_resolved)
-        self._call("chat.postMessage", channel=channel, text=text, blocks=blocks, unfurl_links=False)
+        metadata = _metadata("signoff_digest", key)
+        self._call("chat.postMessage", channel=channel, text=text, blocks=blocks, unfurl_links=False, metadata=metadata)
+
+    def find_posted(self, *, recipient: str, key: str, since: datetime) -> MessageRef | None:
+        """The message with outbox ``key`` in ``recipient``'s conversation since ``since``; None if absent.
+
+        Reads at most HISTORY_PAGES pages of conversations.history (newest first, metadata
+        included). A person's messages are in the DM the bot has with them. Raises
+        ``DeliveryError`` as posting would (an unreachable channel, a rate limit); when the app
+        lacks a history scope it cannot tell, logs the scope to add and answers None.
+        """
+        channel = self._channel_for(recipient)
+        cursor = ""
+        for _ in range(HISTORY_PAGES):
+            try:
+                page = self._history(channel, oldest=f"{since.timestamp():.6f}", cursor=cursor)
+            except DeliveryError as error:
+                if error.code != "missing_scope":
+                    raise
+                log.warning("cannot check %s for %s: add the history scopes of manifest.yml", channel, key)
+                return None
+            messages = page.get("messages")
+            for message in messages if isinstance(messages, list) else []:
+                if isinstance(message, dict) and _outbox_key(message) == key:
+                    return MessageRef(channel, str(message["ts"]), recipient)
+            metadata = page.get("response_metadata")
+            cursor = str(metadata.get("next_cursor") or "") if isinstance(metadata, dict) else ""
+            if not page.get("has_more") or not cursor:
+                return None
+        log.warning(
+            "%s: no copy of %s in the newest %d messages; sending it", channel, key, HISTORY_PAGE * HISTORY_PAGES
+        )
+        return None
+
+    def _history(self, channel: str, *, oldest: str, cursor: str) -> dict[str, object]:
+        query: dict[str, object] = {"channel": channel, "oldest": oldest, "limit": HISTORY_PAGE}
+        query |= {"include_all_metadata": "true", **({"cursor": cursor} if cursor else {})}
+        return self._call("conversations.history", query=query)
 
     def person(self, user: str) -> PersonInfo | None:
         """What users.info says of ``user``: deactivated or not, and their timezone.
@@ -133,14 +204,31 @@ class SlackGateway:
             self._dm_channels[recipient] = channel
         return channel
 
-    def _call(self, method: str, **arguments: object) -> dict[str, object]:
+    def _call(self, method: str, *, query: dict[str, object] | None = None, **arguments: object) -> dict[str, object]:
+        """Call ``method`` with a JSON body, or with ``query`` as GET parameters (read methods)."""
         try:
-            response = self.client.api_call(method, json=arguments)
+            if query is not None:
+                response = self.client.api_call(method, http_verb="GET", params=query)
+            else:
+                response = self.client.api_call(method, json={k: v for k, v in arguments.items() if v is not None})
         except SlackApiError as exc:
             raise _delivery_error(method, exc) from None
         except (SlackClientError, URLError, TimeoutError, OSError) as exc:
             raise DeliveryError(f"{method}: {exc.__class__.__name__}: {exc}") from None
         return dict(response.data) if isinstance(response.data, dict) else {}
+
+
+def _metadata(event_type: str, key: str) -> dict[str, object] | None:
+    """``metadata`` for chat.postMessage naming the outbox row; None (left out) without a key."""
+    return {"event_type": event_type, "event_payload": {"outbox_key": key}} if key else None
+
+
+def _outbox_key(message: dict[str, object]) -> str | None:
+    metadata = message.get("metadata")
+    if not isinstance(metadata, dict) or not str(metadata.get("event_type", "")).startswith("signoff_"):
+        return None
+    payload = metadata.get("event_payload")
+    return str(payload.get("outbox_key")) if isinstance(payload, dict) else None
 
 
 def _delivery_error(method: str, exc: SlackApiError) -> DeliveryError:
@@ -149,6 +237,8 @@ def _delivery_error(method: str, exc: SlackApiError) -> DeliveryError:
     if response.status_code == 429:
         retry_after = float(response.headers.get("Retry-After", response.headers.get("retry-after", 1)))
         return DeliveryError(f"{method}: ratelimited", retry_after=retry_after)
+    if error in CHANNEL_UNREACHABLE_ERRORS:
+        return DeliveryError(f"{method}: {error}", unreachable=True, code=error)
     if error in PERMANENT_ERRORS:
         return DeliveryError(f"{method}: {error}", permanent=True, code=error)
-    return DeliveryError(f"{method}: {error} (HTTP {response.status_code})")
+    return DeliveryError(f"{method}: {error} (HTTP {response.status_code})", code=error)

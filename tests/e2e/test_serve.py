@@ -105,22 +105,13 @@ def test_ask_for_changes_then_amend_then_approve(served: SignoffProcess) -> None
     ref = ref_in(served.command("/request", "discount account=Umbrella amount_pct=35", user="U0REQ3").body)
     card = wait_cards(served, ref, 1)[0]
     served.click(CHANGES, button(card, CHANGES), user="U0FIN1")
-    assert served.slack.wait_for(
-        lambda s: (
-            len(
-                [
-                    c
-                    for c in s.calls_to("views.open")
-                    if ref.split("-")[1] in json.dumps(c.args["view"].get("private_metadata", ""))
-                ]
-            )
-            >= 1
-        ),
-        timeout=WAIT,
-    )
-    view = [c for c in served.slack.calls_to("views.open") if c.args["view"].get("callback_id") == "signoff.reason"][
-        -1
-    ].args["view"]
+
+    def reason_views(slack: SlackEmulator) -> list[dict[str, object]]:  # this request's, not an earlier test's
+        views = [c.args["view"] for c in slack.calls_to("views.open")]
+        return [v for v in views if v.get("callback_id") == "signoff.reason" and ref in v["title"]["text"].split()]
+
+    assert served.slack.wait_for(lambda s: bool(reason_views(s)), timeout=WAIT)
+    view = reason_views(served.slack)[-1]
     served.submit_view(
         view, {"reason": {"type": "plain_text_input", "value": "Attach the signed quote"}}, user="U0FIN1"
     )

@@ -14,7 +14,7 @@ from bot.domain.notices import Notice
 from bot.domain.outbox import DeliveryError, notify
 from bot.domain.routing import Verdict
 from bot.services.decide import decide_request
-from bot.services.relay import MAX_ATTEMPTS, relay_outbox
+from bot.services.relay import LEASE, MAX_ATTEMPTS, relay_outbox
 from bot.services.runtime import Runtime
 from bot.services.submit import submit_request
 from storage.records import MessageRecord, OutboxRecord
@@ -115,10 +115,10 @@ def test_a_claim_left_by_a_dead_relay_is_delivered_after_its_lease(runtime: Runt
     gateway = FakeGateway()
     relay_outbox(runtime=runtime, gateway=gateway)  # fan-out: two cards due
     with runtime.uow() as uow:  # a relay claims them and dies before delivering
-        assert len(uow.outbox.claim_due(now=clock.now(), limit=10, lease=timedelta(minutes=2))) == 2
+        assert len(uow.outbox.claim_due(now=clock.now(), limit=10, lease=LEASE)) == 2
         uow.commit()
     assert relay_outbox(runtime=runtime, gateway=gateway).handled == 0
-    clock.advance(timedelta(minutes=2))
+    clock.advance(LEASE)  # 15 s: a dead relay's rows do not wait minutes
     assert relay_outbox(runtime=runtime, gateway=gateway).sent == 2
 
 

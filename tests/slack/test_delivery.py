@@ -76,7 +76,9 @@ def test_a_channel_that_is_gone_marks_the_row_dead_with_its_error(
     drain(runtime, gateway_for(slack), clock)
     with engine.connect() as connection:
         row = connection.execute(
-            select(OutboxRecord.status, OutboxRecord.last_error).where(OutboxRecord.kind == "post_card")
+            select(OutboxRecord.status, OutboxRecord.last_error).where(
+                OutboxRecord.kind == "post_card", OutboxRecord.idempotency_key.contains("C0LEGAL")
+            )
         ).one()
     assert tuple(row) == ("dead", "chat.postMessage: channel_not_found")
     assert (
@@ -84,15 +86,15 @@ def test_a_channel_that_is_gone_marks_the_row_dead_with_its_error(
     )  # not retried
 
 
-def test_the_kind_owner_is_told_when_a_card_cannot_be_delivered(
+def test_a_channel_the_bot_is_not_in_sends_dm_cards_and_tells_the_kind_owner(
     runtime: Runtime, slack: SlackEmulator, clock: FixedClock
 ) -> None:
     slack.fail("chat.postMessage", error="not_in_channel")
     request = submit_request(runtime=runtime, kind="contract", requester="U0SAM", fields={"counterparty": "Initech"})
     drain(runtime, gateway_for(slack), clock)
     (notice,) = [m.text for m in slack.messages_in("D0LAWLEAD")]
-    assert notice.startswith(f"Signoff could not deliver the card of {request.ref} (Contract review) to <#C0LEGAL>")
-    assert "not_in_channel" in notice
+    assert "C0LEGAL" in notice and "not_in_channel" in notice and request.ref in notice
+    assert [len(slack.messages_in(dm)) for dm in ("D0LAW1", "D0LAW2")] == [1, 1]
 
 
 REASON = "<!channel> see <https://evil.example|bank> & <@U0BOSS>"
@@ -129,7 +131,7 @@ def test_the_owners_undeliverable_notice_links_the_channel(
     drain(runtime, gateway_for(slack), clock)
     (notice,) = slack.messages_in("D0LAWLEAD")
     assert notice.blocks[0]["text"]["text"] == (
-        f"Signoff could not deliver the card of {request.ref} (Contract review) to <#C0LEGAL>: "
-        "chat.postMessage: not_in_channel. "
-        "Check the governance file (is the bot in that channel, is the member still here?)."
+        f"Signoff could not post {request.ref} (Contract review) in <#C0LEGAL> for legal (not_in_channel), "
+        "so its members got it by DM. Invite the bot to that channel, or fix the group's `channel` in the "
+        "governance file."
     )

@@ -8,16 +8,18 @@ import signal
 import subprocess
 import sys
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
 from bot.domain.clock import FixedClock
+from bot.domain.outbox import MessageRef
 from bot.services.relay import LEASE, relay_outbox
 from bot.services.runtime import Runtime
-from storage.records import OutboxRecord
+from storage.records import MessageRecord, OutboxRecord
 from tests.conftest import ROOT
-from tests.fakes import FakeGateway
+from tests.fakes import FakeGateway, drain
 from tests.services.conftest import LIFECYCLE
 
 REQUESTS = 5  # each routed to finance: two DM cards apiece
@@ -70,7 +72,7 @@ def test_killed_between_commit_and_delivery_then_killed_mid_relay(
     relay = start("relay_then_hang", {**env, "DELIVERIES": str(deliveries), "HANG_AT": "5"})
     wait_for_line(relay, "hanging")
     kill(relay)  # four delivered and recorded; the fifth claimed but never sent
-    first = deliveries.read_text().splitlines()
+    first = [line.split("\t")[0] for line in deliveries.read_text().splitlines()]
     assert len(first) == 4
 
     clock.set(clock.now().replace(year=2100))  # long past the dead relay's lease
@@ -88,3 +90,41 @@ def test_killed_between_commit_and_delivery_then_killed_mid_relay(
         )
     assert statuses == {"sent": 3 * REQUESTS}  # a fan-out and two cards per request
     assert relay_outbox(runtime=runtime, gateway=gateway).handled == 0
+
+
+def test_killed_just_after_slack_took_a_card_every_approver_has_one_card_within_the_lease(
+    database_url: str, engine: Engine, runtime: Runtime, clock: FixedClock, tmp_path: Path
+) -> None:
+    config = tmp_path / "signoff.yaml"
+    config.write_text(LIFECYCLE)
+    env = {"SIGNOFF_DATABASE_URL": database_url, "SIGNOFF_CONFIG": str(config), "REQUESTS": str(REQUESTS)}
+    submitter = start("submit_then_hang", env)
+    wait_for_line(submitter, f"committed {REQUESTS}")
+    kill(submitter)
+
+    deliveries = tmp_path / "deliveries.txt"
+    relay = start("relay_then_hang", {**env, "DELIVERIES": str(deliveries), "HANG_AFTER": "2"})
+    wait_for_line(relay, "hanging")
+    kill(relay)  # the second card is in Slack, but its relay died before it heard back
+    killed_at = datetime.now(UTC)
+    first = [line.split("\t") for line in deliveries.read_text().splitlines()]
+    assert len(first) == 2
+    # Slack remembers what it was given, with the outbox key in each message's metadata.
+    slack = FakeGateway()
+    for n, (line, key) in enumerate(first):
+        _, request_id, target = line.split()
+        slack.posted[key] = MessageRef("D" + target[1:], f"{request_id}.{n}", target)
+
+    clock.set(killed_at + LEASE)  # no heartbeat since the kill: the dead relay's rows are due again
+    drain(runtime, slack)
+    after = [f"post {d.card.request_id} {d.target}" for d in slack.of("post") if d.card is not None]
+    everything = Counter([line for line, _ in first] + after)
+    assert len(everything) == 2 * REQUESTS
+    assert set(everything.values()) == {1}, everything  # one card per approver, none twice
+    with engine.connect() as connection:
+        statuses = dict(
+            connection.execute(select(OutboxRecord.status, func.count()).group_by(OutboxRecord.status)).all()
+        )
+        recorded = connection.execute(select(func.count()).select_from(MessageRecord)).scalar_one()
+    assert statuses == {"sent": 3 * REQUESTS}
+    assert recorded == 2 * REQUESTS  # the card posted before the kill is known, so decisions update it

@@ -1,7 +1,7 @@
 """The people directory (who Slack reports as deactivated, and their timezone), and whether a
 posted card copy shows its buttons.
 
-Revision ID: 0002_eligibility
+Revision ID: 0002
 Revises: 0001
 Create Date: 2026-12-01
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_eligibility"
+revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
