@@ -30,6 +30,7 @@ from bot.services.relay import relay_outbox
 from bot.services.runtime import Runtime
 from bot.settings import Settings
 from bot.slack.gateway import SlackGateway, make_web_client
+from bot.slack.prompt_ack import answer_promptly
 from storage.engine import create_db_engine
 from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWorkFactory
@@ -162,5 +163,6 @@ def build_signoff(
         request_verification_enabled=http,
         listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="signoff-listener"),
     )
+    answer_promptly(bolt)  # answer at ack(), not at Bolt's next 10 ms poll
     handlers.register(bolt, runtime)  # the bot token travels in `client`
     return Signoff(settings, engine, holder, runtime, bolt, SlackGateway(client))

@@ -26,7 +26,7 @@ from bot.app import Signoff, build_signoff
 from bot.services.relay import relay_outbox
 from bot.settings import Settings
 from bot.slack.blocks import APPROVE, REASON_VIEW, REJECT
-from bot.slack.emulator import SlackEmulator
+from bot.slack.emulator import Call, SlackEmulator
 
 SECRET = "demo-signing-secret"  # noqa: S105 - signs the demo's own requests to its in-process app
 NAMES = {
@@ -92,12 +92,22 @@ class Demo:
         self._dispatch(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
 
     def submit_reason(self, user: str, reason: str) -> None:
-        calls = [c for c in self.slack.calls_to("views.open") if c.args["view"].get("callback_id") == REASON_VIEW]
+        # The form opens just after the click was answered: wait for it, as a person would.
+        self.slack.wait_for(lambda s: bool(self._reason_forms(s)), timeout=10)
+        calls = self._reason_forms(self.slack)
         view = calls[-1].args["view"]
         self.say(f"  a form asks {NAMES[user].split()[0]} why; they write: “{reason}”")
         state = {"values": {"reason": {"value": {"type": "plain_text_input", "value": reason}}}}
         payload = {"type": "view_submission", "user": {"id": user}, "view": {**view, "id": "VDEMO", "state": state}}
         self._dispatch(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+
+    def _reason_forms(self, slack: SlackEmulator) -> list[Call]:
+        trigger = f"demo-{self.trigger}"
+        return [
+            c
+            for c in slack.calls_to("views.open")
+            if c.args["view"].get("callback_id") == REASON_VIEW and c.args.get("trigger_id") == trigger
+        ]
 
     def deliver(self) -> None:
         """Run the outbox relay until nothing is due, then tell what Slack received."""
