@@ -32,6 +32,7 @@ from bot.services.runtime import Runtime
 from bot.settings import Settings
 from bot.slack.gateway import SlackGateway, make_web_client
 from bot.slack.observed import ContextThreadPoolExecutor, ObservedApp
+from bot.slack.prompt_ack import answer_promptly
 from storage.engine import create_db_engine
 from storage.health import ReadinessProbe, work_waiting
 from storage.migrate import upgrade
@@ -172,6 +173,7 @@ def build_signoff(
             max_workers=LISTENER_THREADS, thread_name_prefix="signoff-listener"
         ),
     )
+    answer_promptly(bolt)  # answer at ack(), not at Bolt's next 10 ms poll
     handlers.register(bolt, runtime)  # the bot token travels in `client`
     ready = ReadinessProbe(engine.url)  # None when the database answers and its migrations are current
     return Signoff(settings, engine, holder, runtime, bolt, SlackGateway(client), metrics, ready)

@@ -99,6 +99,8 @@ def _columns(request: Request) -> dict[str, Any]:
 class SqlRequestRepository:
     def __init__(self, connection: Connection):
         self.connection = connection
+        #: Each request's columns as read or written in this unit of work: ``save`` writes only changes.
+        self._stored: dict[int, dict[str, Any]] = {}
 
     def add(self, request: Request) -> int:
         values = {
@@ -120,13 +122,25 @@ class SqlRequestRepository:
     def get(self, request_id: int, *, for_update: bool = False) -> Request | None:
         query = _SELECT_REQUEST_FOR_UPDATE if for_update else _SELECT_REQUEST
         row = self.connection.execute(query, {"request_id": request_id}).first()
-        return _to_request(row) if row is not None else None
+        if row is None:
+            return None
+        request = _to_request(row)
+        self._stored[request_id] = _columns(request)
+        return request
 
     def save(self, request: Request) -> None:
-        params = {**_columns(request), "request_id": request.require_id(), "expected_version": request.version}
+        """Write the request's changed columns and bump its version; ``ConcurrencyConflict`` if it moved on."""
+        request_id = request.require_id()
+        columns = _columns(request)
+        stored = self._stored.get(request_id)
+        # Unchanged columns are left out: re-encoding the fields' JSON and every timestamp costs
+        # more than the UPDATE itself.
+        changed = columns if stored is None else {k: v for k, v in columns.items() if stored.get(k) != v}
+        params = {**changed, "request_id": request_id, "expected_version": request.version}
         result = self.connection.execute(_UPDATE_REQUEST, params)
         if result.rowcount != 1:
-            raise ConcurrencyConflict(request.require_id())
+            raise ConcurrencyConflict(request_id)
+        self._stored[request_id] = columns
         request.version += 1
 
     def by_idempotency_key(self, key: str) -> Request | None:

@@ -21,6 +21,7 @@ from bot.domain.durations import format_duration
 from bot.domain.fields import FieldValue, render_value
 from bot.domain.governance import Governance, Kind, Rule
 from bot.domain.governance_spec import LimitScope, Outcome, StepSpec
+from bot.domain.receipt import jsonable, trace_plan
 
 
 @dataclass(frozen=True)
@@ -125,42 +126,12 @@ class Resolution:
             "governance": self.governance,
             "kind": self.kind,
             "inputs": {
-                "fields": {k: _jsonable(v) for k, v in self.fields.items()},
+                "fields": {k: jsonable(v) for k, v in self.fields.items()},
                 "requester": self.requester,
                 "at": self.at.isoformat(),
             },
-            "trace": [trace_json(t) for t in self.trace],
+            "trace": trace_plan(self._kind).trace_json(self._facts, self.limits) if self._kind is not None else [],
         }
-
-
-def trace_json(rule: RuleTrace) -> dict[str, Any]:
-    return {
-        "rule": rule.rule,
-        "effect": rule.effect,
-        "matched": rule.matched,
-        "note": rule.note,
-        "conditions": [
-            {
-                "field": c.field,
-                "op": c.op,
-                "expected": _jsonable(c.expected),
-                "actual": _jsonable(c.actual),
-                "result": bool(c.result),
-                **({"note": c.note} if c.note else {}),
-            }
-            for c in rule.conditions
-        ],
-    }
-
-
-def _jsonable(value: Any) -> Any:
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, list | tuple | frozenset | set):
-        return [_jsonable(v) for v in value]
-    if hasattr(value, "describe"):
-        return value.describe()
-    return render_value(value)
 
 
 def resolve(

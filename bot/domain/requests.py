@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -79,10 +79,16 @@ class Request:
     id: int | None = None
     version: int = 0
     updated_at: datetime | None = None
+    #: ``fields`` as last hashed, and its hash: a decision reads the hash several times.
+    _hashed: tuple[dict[str, JsonValue], str] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def fields_hash(self) -> str:
-        return fields_hash(self.fields)
+        """The hash of ``fields`` (see ``fields_hash``); ``fields`` is replaced, never changed in place."""
+        hashed = self._hashed
+        if hashed is None or hashed[0] is not self.fields:
+            hashed = self._hashed = (self.fields, fields_hash(self.fields))
+        return hashed[1]
 
     @property
     def ref(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 from bot.slack.blocks import APPROVE, CHANGES, REJECT
 from bot.slack.emulator import Message, SlackEmulator
@@ -81,17 +82,22 @@ def test_route_then_approve_updates_every_card_and_tells_the_requester_once(serv
     )
 
 
+def reason_form(served: SignoffProcess, ref: str) -> dict[str, Any]:
+    """The reason form opened for ``ref`` (it opens just after the click is answered)."""
+
+    def forms(slack: SlackEmulator) -> list[dict[str, Any]]:
+        views = [c.args["view"] for c in slack.calls_to("views.open")]
+        return [v for v in views if v.get("callback_id") == "signoff.reason" and ref in v["title"]["text"].split()]
+
+    assert served.slack.wait_for(lambda s: bool(forms(s)), timeout=WAIT)
+    return forms(served.slack)[-1]
+
+
 def test_reject_asks_for_a_reason_and_passes_it_on(served: SignoffProcess) -> None:
     ref = ref_in(served.command("/request", "discount account=Initech amount_pct=30", user="U0REQ2").body)
     card = wait_cards(served, ref, 1)[0]
     served.click(REJECT, button(card, REJECT), user="U0FIN2")
-    assert served.slack.wait_for(
-        lambda s: any(c.args["view"].get("callback_id") == "signoff.reason" for c in s.calls_to("views.open")),
-        timeout=WAIT,
-    )
-    view = [c for c in served.slack.calls_to("views.open") if c.args["view"].get("callback_id") == "signoff.reason"][
-        -1
-    ].args["view"]
+    view = reason_form(served, ref)
     empty = served.submit_view(view, {"reason": {"type": "plain_text_input", "value": ""}}, user="U0FIN2")
     assert empty.json()["response_action"] == "errors"
     done = served.submit_view(
@@ -105,13 +111,7 @@ def test_ask_for_changes_then_amend_then_approve(served: SignoffProcess) -> None
     ref = ref_in(served.command("/request", "discount account=Umbrella amount_pct=35", user="U0REQ3").body)
     card = wait_cards(served, ref, 1)[0]
     served.click(CHANGES, button(card, CHANGES), user="U0FIN1")
-
-    def reason_views(slack: SlackEmulator) -> list[dict[str, object]]:  # this request's, not an earlier test's
-        views = [c.args["view"] for c in slack.calls_to("views.open")]
-        return [v for v in views if v.get("callback_id") == "signoff.reason" and ref in v["title"]["text"].split()]
-
-    assert served.slack.wait_for(lambda s: bool(reason_views(s)), timeout=WAIT)
-    view = reason_views(served.slack)[-1]
+    view = reason_form(served, ref)
     served.submit_view(
         view, {"reason": {"type": "plain_text_input", "value": "Attach the signed quote"}}, user="U0FIN1"
     )
