@@ -19,23 +19,24 @@ from importlib import resources
 from pathlib import Path
 from typing import TextIO
 
-import waitress
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import __version__
-from bot.app import MAX_BODY_BYTES, ConfigurationError, Signoff, build_signoff
-from bot.demo import run_demo
+from bot.app import ConfigurationError, Signoff, build_signoff
 from bot.domain.contracts import ContractError
 from bot.domain.explain import render_explanation
 from bot.domain.filetests import TEST_REQUESTER, run_file_tests
 from bot.domain.governance import Governance, GovernanceInvalid, UnknownKind
 from bot.domain.outcome import resolve
 from bot.governance_file import load_governance_file
+from bot.lifecycle import StopSignal, bind_http, run_until_stopped
 from bot.services.audit import export_audit, verify_audit
 from bot.services.digests import queue_digests
 from bot.services.relay import relay_outbox
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError, load_settings
+from bot.slack.startup import SlackUnreachable
 from storage.engine import create_db_engine
 from storage.migrate import current_revision, upgrade
 from storage.uow import SqlUnitOfWorkFactory
@@ -44,8 +45,8 @@ DEFAULT_CONFIG = "signoff.yaml"
 
 
 def config_path(explicit: str | None) -> Path:
-    """``--config``, else ``SIGNOFF_CONFIG``, else ``./signoff.yaml``."""
-    return Path(explicit or os.environ.get("SIGNOFF_CONFIG") or DEFAULT_CONFIG)
+    """``--config``, else ``SIGNOFF_CONFIG`` (environment, then ``.env``), else ``./signoff.yaml``."""
+    return Path(explicit) if explicit else load_settings().config
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -59,6 +60,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `signoff … | head`: the reader left, nothing to report
         sys.stderr.close()
         return 0
+    except SettingsError as exc:  # an operator's mistake: one line per setting, exit 2
+        for line in exc.lines:
+            print(f"signoff: {line}", file=sys.stderr)
+        return 2
+    except ConfigurationError as exc:
+        print(f"signoff: {exc}", file=sys.stderr)
+        return 2
     return code
 
 
@@ -112,7 +120,7 @@ def _parser() -> argparse.ArgumentParser:
     digest.set_defaults(run=_digest)
 
     demo = commands.add_parser("demo", help="a scripted walk-through against the built-in Slack emulator")
-    demo.set_defaults(run=lambda args, out, err: run_demo(out))
+    demo.set_defaults(run=_demo)
 
     init = commands.add_parser("init", help="write a starter signoff.yaml and .env.example")
     init.add_argument("--dir", default=".", help="where to write them (default: here)")
@@ -216,9 +224,17 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 @contextmanager
-def _database(err: TextIO) -> Iterator[Engine | None]:
-    """The engine for $SIGNOFF_DATABASE_URL (None, with a message, when it cannot be opened)."""
-    settings = Settings()
+def _database(err: TextIO, *, create: bool = True) -> Iterator[Engine | None]:
+    """The engine for $SIGNOFF_DATABASE_URL (None, with a message, when it cannot be opened).
+
+    Without ``create``, a SQLite file that does not exist is reported, not created.
+    """
+    settings = load_settings()
+    missing = _missing_sqlite_file(settings.database_url)
+    if missing is not None and not create:
+        print(f"signoff: there is no database at {missing} (SIGNOFF_DATABASE_URL); nothing to read", file=err)
+        yield None
+        return
     try:
         engine = create_db_engine(settings.database_url)
     except (SQLAlchemyError, ValueError) as exc:
@@ -237,6 +253,14 @@ def _database(err: TextIO) -> Iterator[Engine | None]:
         yield engine
     finally:
         engine.dispose()
+
+
+def _missing_sqlite_file(url: str) -> Path | None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    path = Path(parsed.database)
+    return None if path.exists() else path
 
 
 def _db_upgrade(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -261,7 +285,7 @@ def _audit_uow(engine: Engine | None, err: TextIO) -> SqlUnitOfWorkFactory | Non
 
 
 def _audit_verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    with _database(err) as engine:
+    with _database(err, create=False) as engine:
         uow = _audit_uow(engine, err)
         if uow is None:
             return 1
@@ -277,7 +301,7 @@ def _audit_verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _audit_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     since = args.since.replace(tzinfo=UTC) if args.since is not None and args.since.tzinfo is None else args.since
-    with _database(err) as engine:
+    with _database(err, create=False) as engine:
         uow = _audit_uow(engine, err)
         if uow is None:
             return 1
@@ -296,10 +320,11 @@ def _audit_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
-def _start(err: TextIO, *, http: bool) -> Signoff | None:
+def _start(err: TextIO, settings: Settings, *, http: bool) -> Signoff | None:
+    """Build Signoff; None (with one message) when a dependency is missing. Raises ``ConfigurationError``."""
     try:
-        return build_signoff(Settings(), http=http)
-    except ConfigurationError as exc:
+        return build_signoff(settings, http=http)
+    except SlackUnreachable as exc:
         print(f"signoff: {exc}", file=err)
     except GovernanceInvalid as exc:
         print(f"signoff: the governance file cannot be used:\n{exc}", file=err)
@@ -309,62 +334,48 @@ def _start(err: TextIO, *, http: bool) -> Signoff | None:
 
 
 def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    settings = Settings()
+    settings = load_settings()
     socket_mode = settings.slack_app_token is not None
-    signoff = _start(err, http=not socket_mode)
+    stop = StopSignal()  # from here on SIGTERM/SIGINT stop in order, exit 0
+    signoff = _start(err, settings, http=not socket_mode)
     if signoff is None:
         return 1
     _log_setup()
     signal.signal(signal.SIGHUP, lambda *_: signoff.governance.reload())
-    workers = [] if args.no_worker else signoff.run_worker()
-
-    def shutdown(*_: object) -> None:
-        # Let a delivery in flight finish and be recorded, so a restart does not send it again.
-        signoff.stop()
-        for thread in workers:
-            thread.join(timeout=15)
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, shutdown)
+    try:
+        server = bind_http(signoff.health_only() if socket_mode else signoff.wsgi(), host=args.host, port=settings.port)
+    except ConfigurationError:
+        signoff.engine.dispose()
+        raise
+    on_stop = None
     if socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
         assert settings.slack_app_token is not None
-        SocketModeHandler(signoff.bolt, settings.slack_app_token.get_secret_value()).connect()  # type: ignore[no-untyped-call]
-        app = signoff.health_only()
+        socket = SocketModeHandler(signoff.bolt, settings.slack_app_token.get_secret_value())
+        socket.connect()  # type: ignore[no-untyped-call]
+        on_stop = socket.close  # no new envelopes while deliveries in flight finish
         print(f"signoff: Socket Mode; health check on :{settings.port}/healthz", file=out, flush=True)
     else:
-        app = signoff.wsgi()
         print(f"signoff: listening on {args.host}:{settings.port} (/slack/events, /healthz)", file=out, flush=True)
-    waitress.serve(
-        app,
-        host=args.host,
-        port=settings.port,
-        threads=16,
-        max_request_body_size=MAX_BODY_BYTES,
-        ident="signoff",
-        _quiet=True,
-    )
-    signoff.stop()
+    run_until_stopped(signoff, stop, server=server, worker=not args.no_worker, on_stop=on_stop)
     return 0
 
 
 def _worker(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    signoff = _start(err, http=False)
+    stop = StopSignal()
+    signoff = _start(err, load_settings(), http=False)
     if signoff is None:
         return 1
     _log_setup()
     signal.signal(signal.SIGHUP, lambda *_: signoff.governance.reload())
-    signal.signal(signal.SIGTERM, lambda *_: signoff.stop())
     print("signoff: worker running (outbox relay, sweeps)", file=out, flush=True)
-    for thread in signoff.run_worker():
-        while thread.is_alive():
-            thread.join(timeout=1)
+    run_until_stopped(signoff, stop, server=None, worker=True)
     return 0
 
 
 def _digest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    signoff = _start(err, http=False)
+    signoff = _start(err, load_settings(), http=False)
     if signoff is None:
         return 1
     try:
@@ -389,6 +400,12 @@ def _log_setup() -> None:
     level = os.environ.get("SIGNOFF_LOG_LEVEL", "INFO")
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per job run is noise
+
+
+def _demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from bot.demo import run_demo  # the emulator is loaded for the demo only, never by serve or check
+
+    return run_demo(out)
 
 
 def _init(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
