@@ -12,7 +12,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import resources
@@ -335,42 +335,46 @@ def _start(err: TextIO, settings: Settings, *, http: bool) -> Signoff | None:
 
 def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     settings = load_settings()
-    socket_mode = settings.slack_app_token is not None
-    stop = StopSignal()  # from here on SIGTERM/SIGINT stop in order, exit 0
-    signoff = _start(err, settings, http=not socket_mode)
-    if signoff is None:
-        return 1
-    _log_setup()
-    signal.signal(signal.SIGHUP, lambda *_: signoff.governance.reload())
-    try:
-        server = bind_http(signoff.health_only() if socket_mode else signoff.wsgi(), host=args.host, port=settings.port)
-    except ConfigurationError:
-        signoff.engine.dispose()
-        raise
-    on_stop = None
-    if socket_mode:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-        assert settings.slack_app_token is not None
-        socket = SocketModeHandler(signoff.bolt, settings.slack_app_token.get_secret_value())
-        socket.connect()  # type: ignore[no-untyped-call]
-        on_stop = socket.close  # no new envelopes while deliveries in flight finish
-        print(f"signoff: Socket Mode; health check on :{settings.port}/healthz", file=out, flush=True)
-    else:
-        print(f"signoff: listening on {args.host}:{settings.port} (/slack/events, /healthz)", file=out, flush=True)
-    run_until_stopped(signoff, stop, server=server, worker=not args.no_worker, on_stop=on_stop)
+    with StopSignal() as stop:  # from here on SIGTERM/SIGINT stop in order, exit 0
+        signoff = _start(err, settings, http=not settings.slack_app_token)
+        if signoff is None:
+            return 1
+        _log_setup()
+        signal.signal(signal.SIGHUP, lambda *_: signoff.governance.reload())
+        try:
+            app = signoff.health_only() if settings.slack_app_token else signoff.wsgi()
+            server = bind_http(app, host=args.host, port=settings.port)
+        except ConfigurationError:
+            signoff.engine.dispose()
+            raise
+        on_stop = _connect_socket_mode(signoff, settings, out) if settings.slack_app_token else None
+        if on_stop is None:
+            print(f"signoff: listening on {args.host}:{settings.port} (/slack/events, /healthz)", file=out, flush=True)
+        run_until_stopped(signoff, stop, server=server, worker=not args.no_worker, on_stop=on_stop)
     return 0
 
 
+def _connect_socket_mode(signoff: Signoff, settings: Settings, out: TextIO) -> Callable[[], None]:
+    """Connect to Slack over Socket Mode; returns what closes it (no new envelopes while stopping)."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    assert settings.slack_app_token is not None
+    handler = SocketModeHandler(signoff.bolt, settings.slack_app_token.get_secret_value())
+    handler.connect()  # type: ignore[no-untyped-call]
+    print(f"signoff: Socket Mode; health check on :{settings.port}/healthz", file=out, flush=True)
+    return handler.close
+
+
 def _worker(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    stop = StopSignal()
-    signoff = _start(err, load_settings(), http=False)
-    if signoff is None:
-        return 1
-    _log_setup()
-    signal.signal(signal.SIGHUP, lambda *_: signoff.governance.reload())
-    print("signoff: worker running (outbox relay, sweeps)", file=out, flush=True)
-    run_until_stopped(signoff, stop, server=None, worker=True)
+    settings = load_settings()
+    with StopSignal() as stop:
+        signoff = _start(err, settings, http=False)
+        if signoff is None:
+            return 1
+        _log_setup()
+        signal.signal(signal.SIGHUP, lambda *_: signoff.governance.reload())
+        print("signoff: worker running (outbox relay, sweeps)", file=out, flush=True)
+        run_until_stopped(signoff, stop, server=None, worker=True)
     return 0
 
 

@@ -24,7 +24,7 @@ HTTP_THREADS = 16
 
 
 class StopSignal:
-    """Turns the first SIGTERM/SIGINT into an orderly stop; install it before serving.
+    """Turns the first SIGTERM/SIGINT into an orderly stop while in its ``with`` block.
 
     The handler touches no lock (a pipe wakes ``wait``; ``serve`` unwinds waitress's loop with
     ``SystemExit``, which waitress handles by closing its sockets).
@@ -34,8 +34,18 @@ class StopSignal:
         self.requested = False
         self._serving = False
         self._read, self._write = os.pipe()
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> StopSignal:
         for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, self._handle)
+            self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        os.close(self._read)
+        os.close(self._write)
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         if self.requested:
