@@ -56,8 +56,9 @@ def start_worker(tmp: Path, slack: SlackEmulator) -> subprocess.Popen[str]:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_serve_without_worker_stops_with_exit_0(tmp_path: Path, slack: SlackEmulator, sig: int) -> None:
-    served = start_serve(tmp_path, slack, args=("serve", "--no-worker"))
+@pytest.mark.parametrize("args", [("serve",), ("serve", "--no-worker")], ids=" ".join)
+def test_serve_stops_with_exit_0(tmp_path: Path, slack: SlackEmulator, args: tuple[str, ...], sig: int) -> None:
+    served = start_serve(tmp_path, slack, args=args)
     assert served.command("/request", "discount account=A amount_pct=5", user="U0SAM").status == 200
     stop(served.process, sig)
 
