@@ -92,8 +92,18 @@ class Demo:
         self._dispatch(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
 
     def submit_reason(self, user: str, reason: str) -> None:
-        calls = [c for c in self.slack.calls_to("views.open") if c.args["view"].get("callback_id") == REASON_VIEW]
-        view = calls[-1].args["view"]
+        trigger = f"demo-{self.trigger}"  # the click's: its listener opens the form just after the acknowledgement
+
+        def form(slack: SlackEmulator) -> list[Any]:
+            return [
+                c
+                for c in slack.calls_to("views.open")
+                if c.args.get("trigger_id") == trigger and c.args["view"].get("callback_id") == REASON_VIEW
+            ]
+
+        if not self.slack.wait_for(lambda s: bool(form(s)), timeout=10):
+            raise RuntimeError("the reason form did not open within 10 s")
+        view = form(self.slack)[-1].args["view"]
         self.say(f"  a form asks {NAMES[user].split()[0]} why; they write: “{reason}”")
         state = {"values": {"reason": {"value": {"type": "plain_text_input", "value": reason}}}}
         payload = {"type": "view_submission", "user": {"id": user}, "view": {**view, "id": "VDEMO", "state": state}}
