@@ -232,7 +232,11 @@ def _database(err: TextIO, *, create: bool = True) -> Iterator[Engine | None]:
     settings = load_settings()
     missing = _missing_sqlite_file(settings.database_url)
     if missing is not None and not create:
-        print(f"signoff: there is no database at {missing} (SIGNOFF_DATABASE_URL); nothing to read", file=err)
+        print(
+            f"signoff: there is no database at {missing} (SIGNOFF_DATABASE_URL), and none was created; "
+            "check the path, or run `signoff db upgrade` to create it",
+            file=err,
+        )
         yield None
         return
     try:

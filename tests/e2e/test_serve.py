@@ -106,22 +106,19 @@ def test_ask_for_changes_then_amend_then_approve(served: SignoffProcess) -> None
     ref = ref_in(served.command("/request", "discount account=Umbrella amount_pct=35", user="U0REQ3").body)
     card = wait_cards(served, ref, 1)[0]
     served.click(CHANGES, button(card, CHANGES), user="U0FIN1")
-    assert served.slack.wait_for(
-        lambda s: (
-            len(
-                [
-                    c
-                    for c in s.calls_to("views.open")
-                    if ref.split("-")[1] in json.dumps(c.args["view"].get("private_metadata", ""))
-                ]
-            )
-            >= 1
-        ),
-        timeout=WAIT,
-    )
-    view = [c for c in served.slack.calls_to("views.open") if c.args["view"].get("callback_id") == "signoff.reason"][
-        -1
-    ].args["view"]
+
+    def forms_for_this_request(slack: SlackEmulator) -> list[dict[str, object]]:
+        number = int(ref.split("-")[1])
+        views = [c.args["view"] for c in slack.calls_to("views.open")]
+        return [
+            v
+            for v in views
+            if v.get("callback_id") == "signoff.reason"
+            and json.loads(v.get("private_metadata") or "{}").get("r") == number
+        ]
+
+    assert served.slack.wait_for(lambda s: bool(forms_for_this_request(s)), timeout=WAIT)
+    view = forms_for_this_request(served.slack)[-1]
     served.submit_view(
         view, {"reason": {"type": "plain_text_input", "value": "Attach the signed quote"}}, user="U0FIN1"
     )

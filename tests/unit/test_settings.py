@@ -102,7 +102,8 @@ def test_audit_on_a_missing_sqlite_file_creates_nothing(
 ) -> None:
     assert main(command) == 1
     assert capsys.readouterr().err.splitlines() == [
-        f"signoff: there is no database at {clean_environment / 'signoff.db'} (SIGNOFF_DATABASE_URL); nothing to read"
+        f"signoff: there is no database at {clean_environment / 'signoff.db'} (SIGNOFF_DATABASE_URL), "
+        "and none was created; check the path, or run `signoff db upgrade` to create it"
     ]
     assert list(clean_environment.iterdir()) == []
 
