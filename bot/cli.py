@@ -18,7 +18,9 @@ from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import TextIO
+from urllib.error import URLError
 
+from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -348,10 +350,14 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         try:
             app = signoff.health_only() if settings.slack_app_token else signoff.wsgi()
             server = bind_http(app, host=args.host, port=settings.port)
+            on_stop = _connect_socket_mode(signoff, settings, out) if settings.slack_app_token else None
+        except SlackUnreachable as exc:
+            signoff.engine.dispose()
+            print(f"signoff: {exc}", file=err)
+            return 1
         except ConfigurationError:
             signoff.engine.dispose()
             raise
-        on_stop = _connect_socket_mode(signoff, settings, out) if settings.slack_app_token else None
         if on_stop is None:
             print(f"signoff: listening on {args.host}:{settings.port} (/slack/events, /healthz)", file=out, flush=True)
         run_until_stopped(signoff, stop, server=server, worker=not args.no_worker, on_stop=on_stop)
@@ -364,7 +370,17 @@ def _connect_socket_mode(signoff: Signoff, settings: Settings, out: TextIO) -> C
 
     assert settings.slack_app_token is not None
     handler = SocketModeHandler(signoff.bolt, settings.slack_app_token.get_secret_value())
-    handler.connect()  # type: ignore[no-untyped-call]
+    try:
+        handler.connect()  # type: ignore[no-untyped-call]
+    except SlackApiError as exc:
+        handler.close()  # type: ignore[no-untyped-call]
+        raise ConfigurationError(
+            f"SLACK_APP_TOKEN was refused by Slack ({exc.response.get('error', 'error')}); "
+            "it accepts this app's app-level token (xapp-…) with the connections:write scope"
+        ) from None
+    except (SlackClientError, URLError, OSError) as exc:
+        handler.close()  # type: ignore[no-untyped-call]
+        raise SlackUnreachable(f"Slack Socket Mode did not connect at SIGNOFF_SLACK_API_URL ({exc})") from None
     print(f"signoff: Socket Mode; health check on :{settings.port}/healthz", file=out, flush=True)
     return handler.close
 

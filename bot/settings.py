@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
@@ -37,6 +38,15 @@ class Settings(BaseSettings):
     #: How often workers look for digests that are due (each digest still goes once per period).
     digest_check_seconds: float = Field(default=60.0, alias="SIGNOFF_DIGEST_CHECK_SECONDS", gt=0, le=3600)
     retry_backoff_seconds: float = Field(default=5.0, alias="SIGNOFF_RETRY_BACKOFF", gt=0, le=900)
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _web_api_url(cls, value: str) -> str:
+        """An http(s) URL; a missing trailing slash is added (the Web API client joins method names to it)."""
+        parsed = urlsplit(value)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ValueError("not an http(s) URL")
+        return value if value.endswith("/") else value + "/"
 
     @field_validator("database_url")
     @classmethod
@@ -85,6 +95,8 @@ def accepted_values(field: FieldInfo) -> str:
     """What a setting accepts, in words: its type and bounds, or its choices."""
     if field.alias == "SIGNOFF_DATABASE_URL":
         return DATABASE_ACCEPTS
+    if field.alias == "SIGNOFF_SLACK_API_URL":
+        return "an http(s) URL such as https://slack.com/api/"
     annotation = field.annotation
     if get_origin(annotation) is Literal:
         return "one of " + ", ".join(str(choice) for choice in get_args(annotation))

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.slack.emulator import SlackEmulator
+from bot.slack.socket_mode_emulator import SocketModeEmulator
 from tests.conftest import ROOT
 from tests.e2e.conftest import SECRET, WAIT_SECONDS, free_port, start_serve, stop
 from tests.services.conftest import LIFECYCLE
@@ -111,3 +112,14 @@ def test_unreachable_slack_is_a_bounded_retry_then_one_line(tmp_path: Path, role
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith(f"signoff: Slack does not answer at SIGNOFF_SLACK_API_URL={closed}")
     assert "token` will be unused" not in done.stderr
+
+
+def test_a_refused_app_token_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    with SlackEmulator(socket_mode=SocketModeEmulator()) as slack:
+        done = run_role(["serve"], role_env(tmp_path, slack.api_url, SLACK_APP_TOKEN="xoxb-not-an-app-token"))
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        "signoff: SLACK_APP_TOKEN was refused by Slack (not_allowed_token_type); "
+        "it accepts this app's app-level token (xapp-…) with the connections:write scope"
+    )

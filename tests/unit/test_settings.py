@@ -20,6 +20,11 @@ BAD_VALUES = {
         "SIGNOFF_DATABASE_URL is not valid (unsupported scheme mysql://); it accepts a sqlite:///path/to/file.db "
         "or postgresql+psycopg://user:password@host:5432/db URL",
     ),
+    "SIGNOFF_SLACK_API_URL": (
+        "slack.com/api",
+        "SIGNOFF_SLACK_API_URL='slack.com/api' is not valid (not an http(s) URL); "
+        "it accepts an http(s) URL such as https://slack.com/api/",
+    ),
     "SIGNOFF_RETRY_BACKOFF": ("-1", "SIGNOFF_RETRY_BACKOFF='-1' is not valid; it accepts a number > 0 and ≤ 900"),
     "SIGNOFF_DIGEST_CHECK_SECONDS": (
         "often",
@@ -67,6 +72,11 @@ def test_every_bad_setting_is_named_at_once(monkeypatch: pytest.MonkeyPatch) -> 
         "SIGNOFF_PORT='0'",
         "SIGNOFF_RETRY_BACKOFF='never'",
     ]
+
+
+def test_the_web_api_url_gets_its_trailing_slash(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SIGNOFF_SLACK_API_URL", "https://slack-gov.com/api")
+    assert load_settings().slack_api_url == "https://slack-gov.com/api/"
 
 
 @pytest.mark.parametrize(
