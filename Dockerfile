@@ -1,4 +1,5 @@
 # Signoff: one image for `signoff serve` (listener + worker), `serve --no-worker` and `worker`.
+# Dependencies come from requirements.lock (pinned, hashed; see README › Deployment to regenerate it).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -6,17 +7,23 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
-RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin signoff \
-    && mkdir -p /config /data && chown signoff /data
+RUN groupadd --gid 10001 signoff \
+    && useradd --create-home --uid 10001 --gid 10001 --shell /usr/sbin/nologin signoff \
+    && mkdir -p /config /data && chown 10001:10001 /data
 
 WORKDIR /src
+# Dependencies in their own layer: rebuilt only when the lock file changes, never for a source edit.
+COPY requirements.lock ./
+RUN pip install --require-hashes --no-deps -r requirements.lock
+
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY handlers ./handlers
 COPY storage ./storage
-RUN pip install . && rm -rf /src
+# Signoff itself: no dependency resolution, and the build backend already installed from the lock.
+RUN pip install --no-deps --no-build-isolation . && rm -rf /src
 
-USER signoff
+USER 10001:10001
 WORKDIR /home/signoff
 # Mount the reviewed governance file at /config/signoff.yaml; SQLite lives on the /data volume
 # unless SIGNOFF_DATABASE_URL points at PostgreSQL.
@@ -25,6 +32,9 @@ ENV SIGNOFF_CONFIG=/config/signoff.yaml \
     SIGNOFF_PORT=3000
 VOLUME ["/data"]
 EXPOSE 3000
-HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
-    CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('SIGNOFF_PORT', '3000'), timeout=3)"
+# Every role (serve, serve --no-worker, worker) answers /healthz on SIGNOFF_PORT.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=40s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('SIGNOFF_PORT', '3000'), timeout=3)"]
+# SIGTERM stops it in order (deliveries in flight finish, at most 10 s): exit 0.
+STOPSIGNAL SIGTERM
 CMD ["signoff", "serve"]

@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.error import URLError
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.error import BoltError
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackClientError
 from sqlalchemy import Engine
 
 import handlers
@@ -33,6 +39,7 @@ from bot.settings import Settings
 from bot.slack.gateway import SlackGateway, make_web_client
 from bot.slack.observed import ContextThreadPoolExecutor, ObservedApp
 from bot.slack.prompt_ack import answer_promptly
+from bot.slack.startup import SlackRefusedToken, SlackUnreachable, check_slack
 from storage.engine import create_db_engine
 from storage.health import ReadinessProbe, work_waiting
 from storage.migrate import upgrade
@@ -85,6 +92,7 @@ class Signoff:
     readiness: Callable[[], str | None] = lambda: None
     stopping: threading.Event = field(default_factory=threading.Event)
     scheduler: BackgroundScheduler | None = None
+    workers: list[threading.Thread] = field(default_factory=list)
 
     def wsgi(self) -> Any:
         """The HTTP app: Slack at ``/slack/events``, ``/healthz``, ``/readyz``, ``/metrics``; 413 for huge bodies."""
@@ -110,6 +118,7 @@ class Signoff:
         """Start the outbox relay thread and the scheduler (sweeps, digests) until ``stop``."""
         relay = threading.Thread(target=self._relay_loop, args=(relay_pause,), name="signoff-relay", daemon=True)
         relay.start()
+        self.workers.append(relay)
         self.scheduler = scheduler = start_scheduler(
             self.runtime,
             self.gateway,
@@ -119,10 +128,17 @@ class Signoff:
         self.governance.on_reload.append(lambda: wake(scheduler, self.runtime, self.gateway))
         return [relay]
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 10.0) -> None:
+        """Take no more work and wait up to ``timeout`` s for the delivery in flight. Safe to call again."""
         self.stopping.set()
-        if self.scheduler is not None:
-            self.scheduler.shutdown(wait=True)
+        scheduler, self.scheduler = self.scheduler, None
+        if scheduler is not None and scheduler.running:
+            scheduler.shutdown(wait=False)  # a sweep running now finishes on its own thread
+        deadline = time.monotonic() + timeout
+        for thread in self.workers:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        if any(thread.is_alive() for thread in self.workers):
+            log.warning("stopped with a delivery still in flight; its row is delivered after a restart")
 
     def _relay_loop(self, pause: float) -> None:
         while not self.stopping.is_set():
@@ -138,6 +154,46 @@ class Signoff:
 
 class ConfigurationError(Exception):
     """Settings that cannot work; the message says which and how to fix it."""
+
+
+def _check_slack(token: str, settings: Settings) -> None:
+    """Ask Slack once at start (bounded, logged retry), so no listener meets an unreachable Slack first."""
+    try:
+        check_slack(token=token, base_url=settings.slack_api_url, within=settings.slack_startup_seconds)
+    except SlackRefusedToken as exc:
+        raise ConfigurationError(
+            f"SLACK_BOT_TOKEN was refused by Slack ({exc}); it accepts this app's bot token (xoxb-…)"
+        ) from None
+
+
+class _TokenInClient(logging.Filter):
+    """Bolt warns on every start that ``token`` (read from SLACK_BOT_TOKEN) is unused: it is in ``client``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+def _bolt(settings: Settings, client: WebClient, metrics: SignoffMetrics, *, http: bool) -> App:
+    """The Bolt app; Slack already answered ``auth.test`` (``_check_slack``), so Bolt asks once more here."""
+    bolt_logger = logging.getLogger("slack_bolt.App")
+    if not any(isinstance(f, _TokenInClient) for f in bolt_logger.filters):
+        bolt_logger.addFilter(_TokenInClient())
+    secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    try:
+        bolt = ObservedApp(
+            on_ack=metrics.acknowledged,
+            signing_secret=secret,
+            client=client,
+            token_verification_enabled=True,  # the answer is kept: no request waits on auth.test
+            request_verification_enabled=http,
+            listener_executor=ContextThreadPoolExecutor(
+                max_workers=LISTENER_THREADS, thread_name_prefix="signoff-listener"
+            ),
+        )
+    except (BoltError, SlackClientError, URLError, OSError) as exc:
+        raise SlackUnreachable(f"Slack did not answer auth.test at SIGNOFF_SLACK_API_URL ({exc})") from None
+    answer_promptly(bolt)  # answer at ack(), not at Bolt's next 10 ms poll
+    return bolt
 
 
 def build_signoff(
@@ -162,18 +218,8 @@ def build_signoff(
     metrics = SignoffMetrics(lambda: work_waiting(engine, now=clock.now()))  # a registry per app
     runtime = Runtime(uow=SqlUnitOfWorkFactory(engine), governance=holder.current, clock=clock, observer=metrics)
     client = make_web_client(token=token, base_url=settings.slack_api_url, on_error=metrics.slack_error)
-    secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
-    bolt = ObservedApp(
-        on_ack=metrics.acknowledged,
-        signing_secret=secret,
-        client=client,
-        token_verification_enabled=False,
-        request_verification_enabled=http,
-        listener_executor=ContextThreadPoolExecutor(
-            max_workers=LISTENER_THREADS, thread_name_prefix="signoff-listener"
-        ),
-    )
-    answer_promptly(bolt)  # answer at ack(), not at Bolt's next 10 ms poll
+    _check_slack(token, settings)
+    bolt = _bolt(settings, client, metrics, http=http)
     handlers.register(bolt, runtime)  # the bot token travels in `client`
     ready = ReadinessProbe(engine.url)  # None when the database answers and its migrations are current
     return Signoff(settings, engine, holder, runtime, bolt, SlackGateway(client), metrics, ready)

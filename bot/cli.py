@@ -8,35 +8,34 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import signal
 import sys
-import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import TextIO
+from urllib.error import URLError
 
-import waitress
-from pydantic import ValidationError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
-from waitress.server import create_server
 
 from bot import __version__
-from bot.app import MAX_BODY_BYTES, ConfigurationError, Signoff, build_signoff
+from bot.app import ConfigurationError, Signoff, build_signoff
 from bot.cli_governance import FORMATS, run_check, run_explain, run_tests
-from bot.demo import run_demo
 from bot.domain.filetests import TEST_REQUESTER
 from bot.domain.governance import GovernanceInvalid
+from bot.lifecycle import StopSignal, bind_http, run_until_stopped
 from bot.logs import configure_logging
 from bot.services.audit import export_audit, verify_audit
 from bot.services.digest_now import send_digests_now
 from bot.services.digest_now import summary as digest_summary
 from bot.services.people import directory_timezones
-from bot.settings import Settings, settings_problems
+from bot.settings import Settings, SettingsError, load_settings
+from bot.slack.startup import SlackUnreachable
 from storage.engine import create_db_engine
 from storage.migrate import current_revision, upgrade
 from storage.uow import SqlUnitOfWorkFactory
@@ -46,8 +45,8 @@ _READS_ENV_CONFIG = ("serve", "worker", "digest")
 
 
 def config_path(explicit: str | None) -> Path:
-    """``--config``, else ``SIGNOFF_CONFIG``, else ``./signoff.yaml``."""
-    return Path(explicit or os.environ.get("SIGNOFF_CONFIG") or DEFAULT_CONFIG)
+    """``--config``, else ``SIGNOFF_CONFIG`` (environment, then ``.env``), else ``./signoff.yaml``."""
+    return Path(explicit) if explicit else load_settings().config
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -67,15 +66,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         code: int = args.run(args, sys.stdout, sys.stderr)
-    except ValidationError as exc:  # a setting from the environment that cannot work
-        if exc.title != Settings.__name__:
-            raise
-        for line in settings_problems(exc):
-            print(f"signoff: {line}", file=sys.stderr)
-        return 2
     except BrokenPipeError:  # `signoff … | head`: the reader left, nothing to report
         sys.stderr.close()
         return 0
+    except SettingsError as exc:  # an operator's mistake: one line per setting, exit 2
+        for line in exc.lines:
+            print(f"signoff: {line}", file=sys.stderr)
+        return 2
+    except ConfigurationError as exc:
+        print(f"signoff: {exc}", file=sys.stderr)
+        return 2
     return code
 
 
@@ -133,7 +133,7 @@ def _parser() -> argparse.ArgumentParser:
     digest.set_defaults(run=_digest)
 
     demo = commands.add_parser("demo", help="a scripted walk-through against the built-in Slack emulator")
-    demo.set_defaults(run=lambda args, out, err: run_demo(out))
+    demo.set_defaults(run=_demo)
 
     init = commands.add_parser("init", help="write a starter signoff.yaml and .env.example")
     init.add_argument("--dir", default=".", help="where to write them (default: here)")
@@ -183,9 +183,21 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 @contextmanager
-def _database(err: TextIO) -> Iterator[Engine | None]:
-    """The engine for $SIGNOFF_DATABASE_URL (None, with a message, when it cannot be opened)."""
-    settings = Settings()
+def _database(err: TextIO, *, create: bool = True) -> Iterator[Engine | None]:
+    """The engine for $SIGNOFF_DATABASE_URL (None, with a message, when it cannot be opened).
+
+    Without ``create``, a SQLite file that does not exist is reported, not created.
+    """
+    settings = load_settings()
+    missing = _missing_sqlite_file(settings.database_url)
+    if missing is not None and not create:
+        print(
+            f"signoff: there is no database at {missing} (SIGNOFF_DATABASE_URL), and none was created; "
+            "check the path, or run `signoff db upgrade` to create it",
+            file=err,
+        )
+        yield None
+        return
     try:
         engine = create_db_engine(settings.database_url)
     except (SQLAlchemyError, ValueError) as exc:
@@ -204,6 +216,14 @@ def _database(err: TextIO) -> Iterator[Engine | None]:
         yield engine
     finally:
         engine.dispose()
+
+
+def _missing_sqlite_file(url: str) -> Path | None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    path = Path(parsed.database)
+    return None if path.exists() else path
 
 
 def _db_upgrade(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -228,7 +248,7 @@ def _audit_uow(engine: Engine | None, err: TextIO) -> SqlUnitOfWorkFactory | Non
 
 
 def _audit_verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    with _database(err) as engine:
+    with _database(err, create=False) as engine:
         uow = _audit_uow(engine, err)
         if uow is None:
             return 1
@@ -244,7 +264,7 @@ def _audit_verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _audit_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     since = args.since.replace(tzinfo=UTC) if args.since is not None and args.since.tzinfo is None else args.since
-    with _database(err) as engine:
+    with _database(err, create=False) as engine:
         uow = _audit_uow(engine, err)
         if uow is None:
             return 1
@@ -263,10 +283,11 @@ def _audit_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
-def _start(err: TextIO, *, http: bool) -> Signoff | None:
+def _start(err: TextIO, settings: Settings, *, http: bool) -> Signoff | None:
+    """Build Signoff; None (with one message) when a dependency is missing. Raises ``ConfigurationError``."""
     try:
-        return build_signoff(Settings(), http=http)
-    except ConfigurationError as exc:
+        return build_signoff(settings, http=http)
+    except SlackUnreachable as exc:
         print(f"signoff: {exc}", file=err)
     except GovernanceInvalid as exc:
         print(f"signoff: the governance file cannot be used:\n{exc}", file=err)
@@ -276,78 +297,77 @@ def _start(err: TextIO, *, http: bool) -> Signoff | None:
 
 
 def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    settings = Settings()
-    _log_setup()
-    socket_mode = settings.slack_app_token is not None
-    signoff = _start(err, http=not socket_mode)
-    if signoff is None:
-        return 1
-    signal.signal(signal.SIGHUP, lambda *_: signoff.governance.reload())
-    workers = [] if args.no_worker else signoff.run_worker()
-
-    def shutdown(*_: object) -> None:
-        # Let a delivery in flight finish and be recorded, so a restart does not send it again.
-        signoff.stop()
-        for thread in workers:
-            thread.join(timeout=15)
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, shutdown)
-    if socket_mode:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-        assert settings.slack_app_token is not None
-        SocketModeHandler(signoff.bolt, settings.slack_app_token.get_secret_value()).connect()  # type: ignore[no-untyped-call]
-        app = signoff.health_only()
-        print(f"signoff: Socket Mode; health check on :{settings.port}/healthz", file=out, flush=True)
-    else:
-        app = signoff.wsgi()
-        print(f"signoff: listening on {args.host}:{settings.port} (/slack/events, /healthz)", file=out, flush=True)
-    waitress.serve(
-        app,
-        host=args.host,
-        port=settings.port,
-        threads=16,
-        max_request_body_size=MAX_BODY_BYTES,
-        ident="signoff",
-        _quiet=True,
-    )
-    signoff.stop()
+    settings = load_settings()
+    _log_setup(settings)
+    with StopSignal() as stop:  # from here on SIGTERM/SIGINT stop in order, exit 0
+        signoff = _start(err, settings, http=not settings.slack_app_token)
+        if signoff is None:
+            return 1
+        signal.signal(signal.SIGHUP, lambda *_: signoff.governance.reload())
+        try:
+            app = signoff.health_only() if settings.slack_app_token else signoff.wsgi()
+            server = bind_http(app, host=args.host, port=settings.port)
+            on_stop = _connect_socket_mode(signoff, settings, out) if settings.slack_app_token else None
+        except SlackUnreachable as exc:
+            signoff.engine.dispose()
+            print(f"signoff: {exc}", file=err)
+            return 1
+        except ConfigurationError:
+            signoff.engine.dispose()
+            raise
+        if on_stop is None:
+            where = f"{args.host}:{settings.port}"
+            print(f"signoff: listening on {where} (/slack/events, /healthz, /readyz, /metrics)", file=out, flush=True)
+        run_until_stopped(signoff, stop, server=server, worker=not args.no_worker, on_stop=on_stop)
     return 0
+
+
+def _connect_socket_mode(signoff: Signoff, settings: Settings, out: TextIO) -> Callable[[], None]:
+    """Connect to Slack over Socket Mode; returns what closes it (no new envelopes while stopping)."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    assert settings.slack_app_token is not None
+    handler = SocketModeHandler(signoff.bolt, settings.slack_app_token.get_secret_value())
+    try:
+        handler.connect()  # type: ignore[no-untyped-call]
+    except SlackApiError as exc:
+        handler.close()  # type: ignore[no-untyped-call]
+        raise ConfigurationError(
+            f"SLACK_APP_TOKEN was refused by Slack ({exc.response.get('error', 'error')}); "
+            "it accepts this app's app-level token (xapp-…) with the connections:write scope"
+        ) from None
+    except (SlackClientError, URLError, OSError) as exc:
+        handler.close()  # type: ignore[no-untyped-call]
+        raise SlackUnreachable(f"Slack Socket Mode did not connect at SIGNOFF_SLACK_API_URL ({exc})") from None
+    print(f"signoff: Socket Mode; health check on :{settings.port}/healthz", file=out, flush=True)
+    return handler.close
 
 
 def _worker(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    _log_setup()
-    signoff = _start(err, http=False)
-    if signoff is None:
-        return 1
-    if not _serve_ops_endpoints(signoff, args.host, err):
-        signoff.engine.dispose()
-        return 2
-    signal.signal(signal.SIGHUP, lambda *_: signoff.governance.reload())
-    signal.signal(signal.SIGTERM, lambda *_: signoff.stop())
-    port = signoff.settings.port
-    print(f"signoff: worker running (outbox relay, sweeps); /healthz /readyz /metrics on :{port}", file=out, flush=True)
-    for thread in signoff.run_worker():
-        while thread.is_alive():
-            thread.join(timeout=1)
+    settings = load_settings()
+    _log_setup(settings)
+    with StopSignal() as stop:
+        signoff = _start(err, settings, http=False)
+        if signoff is None:
+            return 1
+        signal.signal(signal.SIGHUP, lambda *_: signoff.governance.reload())
+        try:  # one health check fits both roles: a worker answers /healthz, /readyz, /metrics too
+            server = bind_http(signoff.health_only(), host=args.host, port=settings.port)
+        except ConfigurationError:
+            signoff.engine.dispose()
+            raise
+        where = f"{args.host}:{settings.port}"
+        print(
+            f"signoff: worker running (outbox relay, sweeps); /healthz /readyz /metrics on {where}",
+            file=out,
+            flush=True,
+        )
+        run_until_stopped(signoff, stop, server=server, worker=True)
     return 0
 
 
-def _serve_ops_endpoints(signoff: Signoff, host: str, err: TextIO) -> bool:
-    """Answer /healthz, /readyz and /metrics on SIGNOFF_PORT from a background thread (a worker's)."""
-    port = signoff.settings.port
-    try:
-        server = create_server(signoff.health_only(), host=host, port=port, threads=4, ident="signoff")
-    except OSError as exc:
-        print(f"signoff: SIGNOFF_PORT={port} cannot be used on {host} ({exc.strerror}); choose a free port", file=err)
-        return False
-    threading.Thread(target=server.run, name="signoff-ops-http", daemon=True).start()
-    return True
-
-
 def _digest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    signoff = _start(err, http=False)
+    signoff = _start(err, load_settings(), http=False)
     if signoff is None:
         return 1
     try:
@@ -366,9 +386,14 @@ def _digest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         signoff.engine.dispose()
 
 
-def _log_setup() -> None:
-    settings = Settings()
+def _log_setup(settings: Settings) -> None:
     configure_logging(level=settings.log_level, fmt=settings.log_format)
+
+
+def _demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from bot.demo import run_demo  # the emulator is loaded for the demo only, never by serve or check
+
+    return run_demo(out)
 
 
 def _init(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

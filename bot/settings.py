@@ -1,19 +1,32 @@
-"""Runtime settings from the environment (DESIGN §5). Built once by the CLI and passed down."""
+"""Runtime settings from the environment and ``./.env`` (DESIGN §5, §10). Built once by the CLI and passed down.
+
+The environment wins over ``.env``. ``load_settings`` turns an invalid value into ``SettingsError``,
+whose lines each name the variable and what it accepts (never a secret's value).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+#: Database URL schemes Signoff runs on; a bare ``postgresql`` means the psycopg 3 driver it ships with.
+DATABASE_SCHEMES = {"sqlite": "sqlite", "sqlite+pysqlite": "sqlite", "postgresql": "postgresql+psycopg"}
+DATABASE_SCHEMES["postgresql+psycopg"] = "postgresql+psycopg"
+DATABASE_ACCEPTS = "a sqlite:///path/to/file.db or postgresql+psycopg://user:password@host:5432/db URL"
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOG_FORMATS = ("text", "json")
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, env_file=".env", env_file_encoding="utf-8")
 
     slack_bot_token: SecretStr | None = Field(default=None, alias="SLACK_BOT_TOKEN")
     slack_signing_secret: SecretStr | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
@@ -22,6 +35,8 @@ class Settings(BaseSettings):
     database_url: str = Field(default="sqlite:///signoff.db", alias="SIGNOFF_DATABASE_URL")
     slack_api_url: str = Field(default="https://slack.com/api/", alias="SIGNOFF_SLACK_API_URL")
     port: int = Field(default=3000, alias="SIGNOFF_PORT", ge=1, le=65535)
+    #: How long `serve`, `worker` and `digest --now` wait for Slack to answer at start before giving up.
+    slack_startup_seconds: float = Field(default=30.0, alias="SIGNOFF_SLACK_STARTUP_SECONDS", ge=0, le=600)
     #: The relay's first wait after a failed delivery; each further failure doubles it (at most 15 min).
     #: How often workers look for digests that are due (each digest still goes once per period).
     digest_check_seconds: float = Field(default=60.0, alias="SIGNOFF_DIGEST_CHECK_SECONDS", gt=0, le=3600)
@@ -48,17 +63,75 @@ class Settings(BaseSettings):
             return value.strip().lower()
         return value
 
+    @field_validator("slack_api_url")
+    @classmethod
+    def _web_api_url(cls, value: str) -> str:
+        """An http(s) URL; a missing trailing slash is added (the Web API client joins method names to it)."""
+        parsed = urlsplit(value)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ValueError("not an http(s) URL")
+        return value if value.endswith("/") else value + "/"
 
-def settings_problems(error: ValidationError) -> list[str]:
-    """One line per unusable setting: its variable, the value given, and what is accepted."""
-    lines = []
-    for problem in error.errors():
-        name = ".".join(str(part) for part in problem["loc"]) or "settings"
-        given = problem.get("input")
-        shown = "" if isinstance(given, dict) or _secret(name) else f"={given}"
-        lines.append(f"{name}{shown} is not accepted: {problem['msg']}")
-    return lines
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        """Refuse schemes Signoff does not run on; ``postgresql://`` becomes ``postgresql+psycopg://``."""
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError("not a database URL") from None
+        driver = DATABASE_SCHEMES.get(url.drivername)
+        if driver is None:
+            raise ValueError(f"unsupported scheme {url.drivername}://")
+        return url.set(drivername=driver).render_as_string(hide_password=False)
 
 
-def _secret(name: str) -> bool:
-    return name.endswith(("TOKEN", "SECRET")) or "DATABASE_URL" in name
+class SettingsError(Exception):
+    """Settings that cannot be used; ``lines`` has one line per setting, naming it and what it accepts."""
+
+    def __init__(self, lines: list[str]):
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings (environment first, then ``./.env``). Raises ``SettingsError`` on a bad value."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError([_explain(error) for error in exc.errors()]) from None
+
+
+def _explain(error: Any) -> str:
+    name = str(error["loc"][0]) if error["loc"] else "a setting"
+    field = next((f for f in Settings.model_fields.values() if f.alias == name), None)
+    accepts = accepted_values(field) if field is not None else "see .env.example"
+    if field is None or _is_secret(field) or name == "SIGNOFF_DATABASE_URL":
+        shown = ""  # never echo a secret, nor a URL that may carry a password
+    else:
+        shown = f"={error.get('input')!r}"
+    message = str(error.get("msg", ""))
+    reason = f" ({message.removeprefix('Value error, ')})" if message.startswith("Value error, ") else ""
+    return f"{name}{shown} is not valid{reason}; it accepts {accepts}"
+
+
+def accepted_values(field: FieldInfo) -> str:
+    """What a setting accepts, in words: its type and bounds, or its choices."""
+    if field.alias == "SIGNOFF_DATABASE_URL":
+        return DATABASE_ACCEPTS
+    if field.alias == "SIGNOFF_SLACK_API_URL":
+        return "an http(s) URL such as https://slack.com/api/"
+    annotation = field.annotation
+    if get_origin(annotation) is Literal:
+        return "one of " + ", ".join(str(choice) for choice in get_args(annotation))
+    words = {int: "a whole number", float: "a number", Path: "a file path", bool: "true or false"}
+    kind = words.get(annotation, "text") if isinstance(annotation, type) else "text"
+    limits = {attr: getattr(c, attr) for c in field.metadata for attr in ("ge", "gt", "le", "lt") if hasattr(c, attr)}
+    if "ge" in limits and "le" in limits:
+        return f"{kind} from {limits['ge']} to {limits['le']}"
+    signs = {"ge": "≥", "gt": ">", "le": "≤", "lt": "<"}
+    return " ".join([kind, " and ".join(f"{signs[attr]} {value}" for attr, value in limits.items())]).strip()
+
+
+def _is_secret(field: FieldInfo) -> bool:
+    return SecretStr in (field.annotation, *get_args(field.annotation))

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -133,7 +134,9 @@ def wait_until_healthy(url: str, process: subprocess.Popen[str], timeout: float 
     raise AssertionError("signoff serve did not answer /healthz in time")
 
 
-def start_serve(tmp: Path, slack: SlackEmulator, *, extra_env: dict[str, str] | None = None) -> SignoffProcess:
+def start_serve(
+    tmp: Path, slack: SlackEmulator, *, extra_env: dict[str, str] | None = None, args: tuple[str, ...] = ("serve",)
+) -> SignoffProcess:
     config = tmp / "signoff.yaml"
     if not config.exists():
         config.write_text(LIFECYCLE)
@@ -149,7 +152,7 @@ def start_serve(tmp: Path, slack: SlackEmulator, *, extra_env: dict[str, str] | 
         **(extra_env or {}),
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1"],
+        [sys.executable, "-m", "bot", *args, "--host", "127.0.0.1"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -161,16 +164,24 @@ def start_serve(tmp: Path, slack: SlackEmulator, *, extra_env: dict[str, str] | 
     return SignoffProcess(url, slack, process)
 
 
-def stop(process: subprocess.Popen[str]) -> None:
-    process.terminate()
+def stop(process: subprocess.Popen[str], sig: int = signal.SIGTERM) -> str:
+    """Stop a running role with ``sig``; it must exit 0 within 15 s without a traceback. Returns its stderr.
+
+    A process that had already ended (killed by the test) is only reaped.
+    """
+    running = process.poll() is None
+    if running:
+        process.send_signal(sig)
     try:
-        process.wait(timeout=10)
+        _, err = process.communicate(timeout=15)
     except subprocess.TimeoutExpired:
         process.kill()
-        process.wait(timeout=10)
-    for stream in (process.stdout, process.stderr):
-        if stream is not None:
-            stream.close()
+        process.communicate(timeout=10)
+        raise AssertionError(f"signoff did not stop within 15 s of signal {sig}") from None
+    if running:
+        assert process.returncode == 0, f"exit {process.returncode} after signal {sig}:\n{err}"
+        assert "Traceback" not in err, err
+    return err or ""
 
 
 @pytest.fixture(scope="module")

@@ -96,5 +96,5 @@ def test_serve_without_a_token_exits_with_a_message(
 ) -> None:
     monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
     monkeypatch.delenv("SLACK_APP_TOKEN", raising=False)
-    assert main(["serve"]) == 1
+    assert main(["serve"]) == 2  # a configuration mistake
     assert "SLACK_BOT_TOKEN is required" in capsys.readouterr().err

@@ -1,0 +1,56 @@
+"""Is Slack there, and does it take our token? Asked once at start, with a bounded, logged retry."""
+
+from __future__ import annotations
+
+import logging
+import time
+from urllib.error import URLError
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+log = logging.getLogger("signoff.slack")
+
+#: Seconds between tries while Slack does not answer: doubling from the first, at most the last.
+FIRST_PAUSE, LONGEST_PAUSE = 0.5, 8.0
+
+
+class SlackUnreachable(Exception):
+    """Slack did not answer within the startup window; the message names SIGNOFF_SLACK_API_URL."""
+
+
+class SlackRefusedToken(Exception):
+    """Slack answered ``auth.test`` with an error (``invalid_auth``, ``account_inactive``, …)."""
+
+
+def check_slack(*, token: str, base_url: str, within: float) -> dict[str, object]:
+    """Call ``auth.test`` until Slack answers or ``within`` seconds pass; returns its answer.
+
+    Each failed try is one log line. Raises ``SlackRefusedToken`` when Slack rejects the token
+    and ``SlackUnreachable`` when it never answered.
+    """
+    client = WebClient(token=token, base_url=base_url, timeout=max(1, min(10, int(within) or 1)), retry_handlers=[])
+    deadline = time.monotonic() + within
+    pause = FIRST_PAUSE
+    while True:
+        try:
+            return dict(client.auth_test().data)  # type: ignore[arg-type]
+        except SlackApiError as exc:
+            raise SlackRefusedToken(str(exc.response.get("error", "error"))) from None
+        except (SlackClientError, URLError, OSError) as exc:
+            reason = _reason(exc)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise SlackUnreachable(
+                f"Slack does not answer at SIGNOFF_SLACK_API_URL={base_url} ({reason}); "
+                "check the URL (default https://slack.com/api/) and the network"
+            )
+        wait = min(pause, left)
+        log.warning("Slack does not answer at %s (%s); trying again in %.1f s", base_url, reason, wait)
+        time.sleep(wait)  # a backoff between tries, not a synchronization
+        pause = min(pause * 2, LONGEST_PAUSE)
+
+
+def _reason(exc: BaseException) -> str:
+    inner = getattr(exc, "reason", None)
+    return str(inner if inner is not None else exc) or exc.__class__.__name__
