@@ -28,7 +28,7 @@ from bot.app import ConfigurationError, Signoff, build_signoff
 from bot.cli_governance import FORMATS, run_check, run_explain, run_tests
 from bot.domain.filetests import TEST_REQUESTER
 from bot.domain.governance import GovernanceInvalid
-from bot.lifecycle import StopSignal, bind_http, run_until_stopped
+from bot.lifecycle import LateApp, StopSignal, bind_http, run_until_stopped
 from bot.logs import configure_logging
 from bot.services.audit import export_audit, verify_audit
 from bot.services.digest_now import send_digests_now
@@ -299,22 +299,24 @@ def _start(err: TextIO, settings: Settings, *, http: bool) -> Signoff | None:
 def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     settings = load_settings()
     _log_setup(settings)
+    app = LateApp()
+    server = bind_http(app, host=args.host, port=settings.port)  # a port in use: one line, before any work
     with StopSignal() as stop:  # from here on SIGTERM/SIGINT stop in order, exit 0
         signoff = _start(err, settings, http=not settings.slack_app_token)
         if signoff is None:
+            server.close()
             return 1
         signal.signal(signal.SIGHUP, lambda *_: signoff.governance.reload())
+        app.target = signoff.health_only() if settings.slack_app_token else signoff.wsgi()
         try:
-            app = signoff.health_only() if settings.slack_app_token else signoff.wsgi()
-            server = bind_http(app, host=args.host, port=settings.port)
             on_stop = _connect_socket_mode(signoff, settings, out) if settings.slack_app_token else None
-        except SlackUnreachable as exc:
+        except (SlackUnreachable, ConfigurationError) as exc:
+            server.close()
             signoff.engine.dispose()
+            if isinstance(exc, ConfigurationError):
+                raise
             print(f"signoff: {exc}", file=err)
             return 1
-        except ConfigurationError:
-            signoff.engine.dispose()
-            raise
         if on_stop is None:
             where = f"{args.host}:{settings.port}"
             print(f"signoff: listening on {where} (/slack/events, /healthz, /readyz, /metrics)", file=out, flush=True)
@@ -346,22 +348,17 @@ def _connect_socket_mode(signoff: Signoff, settings: Settings, out: TextIO) -> C
 def _worker(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     settings = load_settings()
     _log_setup(settings)
+    app = LateApp()  # one health check fits both roles: a worker answers /healthz, /readyz, /metrics too
+    server = bind_http(app, host=args.host, port=settings.port)
     with StopSignal() as stop:
         signoff = _start(err, settings, http=False)
         if signoff is None:
+            server.close()
             return 1
         signal.signal(signal.SIGHUP, lambda *_: signoff.governance.reload())
-        try:  # one health check fits both roles: a worker answers /healthz, /readyz, /metrics too
-            server = bind_http(signoff.health_only(), host=args.host, port=settings.port)
-        except ConfigurationError:
-            signoff.engine.dispose()
-            raise
-        where = f"{args.host}:{settings.port}"
-        print(
-            f"signoff: worker running (outbox relay, sweeps); /healthz /readyz /metrics on {where}",
-            file=out,
-            flush=True,
-        )
+        app.target = signoff.health_only()
+        ops = f"/healthz /readyz /metrics on {args.host}:{settings.port}"
+        print(f"signoff: worker running (outbox relay, sweeps); {ops}", file=out, flush=True)
         run_until_stopped(signoff, stop, server=server, worker=True)
     return 0
 

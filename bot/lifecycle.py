@@ -72,6 +72,19 @@ class StopSignal:
             os.read(self._read, 1)
 
 
+class LateApp:
+    """A WSGI app set after the port is bound: a port in use is reported before migrations or Slack."""
+
+    def __init__(self) -> None:
+        self.target: Any = None
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if self.target is None:  # waitress serves only after ``run``: never reached in practice
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+            return [b"starting"]
+        return self.target(environ, start_response)
+
+
 def bind_http(app: Any, *, host: str, port: int) -> BaseWSGIServer | MultiSocketServer:
     """A waitress server bound to ``host:port``. Raises ``ConfigurationError`` naming SIGNOFF_PORT."""
     try:
