@@ -10,12 +10,13 @@ import csv
 import json
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 from urllib.error import URLError
 
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -301,27 +302,38 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     _log_setup(settings)
     app = LateApp()
     server = bind_http(app, host=args.host, port=settings.port)  # a port in use: one line, before any work
-    with StopSignal() as stop:  # from here on SIGTERM/SIGINT stop in order, exit 0
+    with StopSignal() as stop, _closed_unless_served(server) as served:  # SIGTERM/SIGINT: stop in order, exit 0
         signoff = _start(err, settings, http=not settings.slack_app_token)
         if signoff is None:
-            server.close()
             return 1
         signal.signal(signal.SIGHUP, lambda *_: signoff.governance.reload())
         app.target = signoff.health_only() if settings.slack_app_token else signoff.wsgi()
         try:
             on_stop = _connect_socket_mode(signoff, settings, out) if settings.slack_app_token else None
-        except (SlackUnreachable, ConfigurationError) as exc:
-            server.close()
+        except SlackUnreachable as exc:
             signoff.engine.dispose()
-            if isinstance(exc, ConfigurationError):
-                raise
             print(f"signoff: {exc}", file=err)
             return 1
+        except ConfigurationError:
+            signoff.engine.dispose()
+            raise
         if on_stop is None:
             where = f"{args.host}:{settings.port}"
             print(f"signoff: listening on {where} (/slack/events, /healthz, /readyz, /metrics)", file=out, flush=True)
+        served.set()
         run_until_stopped(signoff, stop, server=server, worker=not args.no_worker, on_stop=on_stop)
     return 0
+
+
+@contextmanager
+def _closed_unless_served(server: Any) -> Iterator[threading.Event]:
+    """Close the bound port when starting fails before ``run_until_stopped`` took it over."""
+    served = threading.Event()
+    try:
+        yield served
+    finally:
+        if not served.is_set():
+            server.close()
 
 
 def _connect_socket_mode(signoff: Signoff, settings: Settings, out: TextIO) -> Callable[[], None]:
@@ -350,15 +362,15 @@ def _worker(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     _log_setup(settings)
     app = LateApp()  # one health check fits both roles: a worker answers /healthz, /readyz, /metrics too
     server = bind_http(app, host=args.host, port=settings.port)
-    with StopSignal() as stop:
+    with StopSignal() as stop, _closed_unless_served(server) as served:
         signoff = _start(err, settings, http=False)
         if signoff is None:
-            server.close()
             return 1
         signal.signal(signal.SIGHUP, lambda *_: signoff.governance.reload())
         app.target = signoff.health_only()
         ops = f"/healthz /readyz /metrics on {args.host}:{settings.port}"
         print(f"signoff: worker running (outbox relay, sweeps); {ops}", file=out, flush=True)
+        served.set()
         run_until_stopped(signoff, stop, server=server, worker=True)
     return 0
 
