@@ -7,15 +7,14 @@ raises ``GovernanceInvalid`` with every problem found, each located by its path 
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property
-from typing import Any, get_args, get_origin
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from bot.domain.condition_compiler import compile_condition
 from bot.domain.conditions import (
@@ -44,6 +43,7 @@ from bot.domain.governance_spec import (
     LimitSpec,
     StepSpec,
 )
+from bot.domain.spec_errors import did_you_mean, spec_problem
 
 Path = tuple[str | int, ...]
 Locator = Callable[[Path], int | None]
@@ -262,7 +262,9 @@ def build_governance(data: object, *, version: str, locate: Locator | None = Non
     try:
         spec = GovernanceSpec.model_validate(data)
     except ValidationError as exc:
-        problems.extend(_from_pydantic(error, where) for error in exc.errors(include_url=False))
+        for error in exc.errors(include_url=False):
+            path, message = spec_problem(error)
+            problems.append(LoadProblem(format_path(path), message, where(path)))
         check_valid_parts(data, compile_kind=compile_kind, timezone=_timezone, fail=fail, warn=warn)
         raise GovernanceInvalid(problems) from None
     tz = _timezone(spec.timezone, fail)
@@ -294,7 +296,7 @@ def compile_kind(
 
     def need_group(group: str, path: Path) -> None:
         if group not in groups:
-            fail(path, f"unknown group “{group}”{_did_you_mean(group, groups)} (groups: {', '.join(groups)})")
+            fail(path, f"unknown group “{group}”{did_you_mean(group, groups)} (groups: {', '.join(groups)})")
 
     for field_name in spec.fields:
         if field_name in RESERVED_NAMES:
@@ -344,80 +346,7 @@ def compile_kind(
     for index, test in enumerate(spec.tests):
         test_at = (*at, "tests", index)
         if test.rule is not None and test.rule not in seen:
-            fail((*test_at, "rule"), f"no rule “{test.rule}” in {name}{_did_you_mean(test.rule, seen)}")
+            fail((*test_at, "rule"), f"no rule “{test.rule}” in {name}{did_you_mean(test.rule, seen)}")
         for group in test.steps or ():
             need_group(group, (*test_at, "steps"))
     return Kind(name, spec, contract, rules)
-
-
-def _did_you_mean(word: str, choices: Mapping[str, Any] | list[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1)
-    return f" — did you mean “{close[0]}”?" if close else ""
-
-
-_NAME_HINT = "must start with a lowercase letter and use only a-z, 0-9, - and _"
-_PATTERN_HINTS = {
-    "^[a-z][a-z0-9_]{0,39}$": "must start with a lowercase letter and use only a-z, 0-9 and _",
-    "^[UW][A-Z0-9]{2,}$": "must be a Slack user id such as U012AB3CD",
-    "^[CG][A-Z0-9]{2,}$": "must be a Slack channel id such as C012AB3CD",
-}
-
-
-def _from_pydantic(error: Mapping[str, Any], where: Locator) -> LoadProblem:
-    loc: list[str | int] = list(error.get("loc", ()))
-    kind = error.get("type", "")
-    message = str(error.get("msg", "is not valid"))
-    pattern = str(error.get("ctx", {}).get("pattern", ""))
-    if loc and loc[-1] == "[key]":
-        loc.pop()
-        message = f"the name “{loc[-1]}” {_PATTERN_HINTS.get(pattern, _NAME_HINT)}"
-    elif kind == "missing":
-        message = "is required"
-    elif kind == "extra_forbidden":
-        known = _known_keys(tuple(loc[:-1]))
-        key = str(loc[-1])
-        message = f"unknown key “{key}”{_did_you_mean(key, known)}"
-        if known:
-            message += f" (allowed here: {', '.join(known)})"
-    elif kind == "string_pattern_mismatch":
-        message = _PATTERN_HINTS.get(pattern, _NAME_HINT)
-    elif kind == "string_type" and isinstance(error.get("input"), bool):
-        message = "YAML reads unquoted yes/no/on/off/true/false as a boolean: put this text in quotes"
-    elif kind == "too_short":
-        message = "must not be empty"
-    else:
-        message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
-        message = message.replace("Input should be", "must be")
-        if kind in ("dict_type", "model_type"):
-            message = "must be a mapping (key: value)"
-    path = tuple(loc)
-    return LoadProblem(format_path(path), message, where(path))
-
-
-def _known_keys(path: Path) -> list[str]:
-    """The keys a mapping at ``path`` accepts, walking the spec models (for "did you mean")."""
-    annotation: Any = GovernanceSpec
-    for part in path:
-        annotation = _unwrap(annotation)
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel) and isinstance(part, str):
-            field = annotation.model_fields.get(part)
-            annotation = field.annotation if field else None
-        elif get_origin(annotation) in (dict, list):
-            annotation = get_args(annotation)[-1]
-        else:
-            return []
-    annotation = _unwrap(annotation)
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return [f.alias or name for name, f in annotation.model_fields.items() if name != "always"]
-    return []
-
-
-def _unwrap(annotation: Any) -> Any:
-    while True:
-        args = get_args(annotation)
-        if hasattr(annotation, "__metadata__"):
-            annotation = args[0]
-        elif args and type(None) in args:
-            annotation = next(a for a in args if a is not type(None))
-        else:
-            return annotation

@@ -1,0 +1,88 @@
+"""Pydantic's complaints about the governance file, turned into messages an author can act on.
+
+Unknown keys get "did you mean" and the keys allowed there; names and ids that miss their
+pattern say what a good one looks like; YAML's unquoted yes/no booleans are called out.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from typing import Any, get_args, get_origin
+
+from pydantic import BaseModel
+
+from bot.domain.governance_spec import GovernanceSpec
+
+
+def did_you_mean(word: str, choices: Mapping[str, Any] | list[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" — did you mean “{close[0]}”?" if close else ""
+
+
+_NAME_HINT = "must start with a lowercase letter and use only a-z, 0-9, - and _"
+_PATTERN_HINTS = {
+    "^[a-z][a-z0-9_]{0,39}$": "must start with a lowercase letter and use only a-z, 0-9 and _",
+    "^[UW][A-Z0-9]{2,}$": "must be a Slack user id such as U012AB3CD",
+    "^[CG][A-Z0-9]{2,}$": "must be a Slack channel id such as C012AB3CD",
+}
+
+
+def spec_problem(error: Mapping[str, Any]) -> tuple[tuple[str | int, ...], str]:
+    """Pydantic's error about the governance file, in words: (its path in the file, the message)."""
+    loc: list[str | int] = list(error.get("loc", ()))
+    kind = error.get("type", "")
+    message = str(error.get("msg", "is not valid"))
+    pattern = str(error.get("ctx", {}).get("pattern", ""))
+    if loc and loc[-1] == "[key]":
+        loc.pop()
+        message = f"the name “{loc[-1]}” {_PATTERN_HINTS.get(pattern, _NAME_HINT)}"
+    elif kind == "missing":
+        message = "is required"
+    elif kind == "extra_forbidden":
+        known = _known_keys(tuple(loc[:-1]))
+        key = str(loc[-1])
+        message = f"unknown key “{key}”{did_you_mean(key, known)}"
+        if known:
+            message += f" (allowed here: {', '.join(known)})"
+    elif kind == "string_pattern_mismatch":
+        message = _PATTERN_HINTS.get(pattern, _NAME_HINT)
+    elif kind == "string_type" and isinstance(error.get("input"), bool):
+        message = "YAML reads unquoted yes/no/on/off/true/false as a boolean: put this text in quotes"
+    elif kind == "too_short":
+        message = "must not be empty"
+    else:
+        message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        message = message.replace("Input should be", "must be")
+        if kind in ("dict_type", "model_type"):
+            message = "must be a mapping (key: value)"
+    return tuple(loc), message
+
+
+def _known_keys(path: tuple[str | int, ...]) -> list[str]:
+    """The keys a mapping at ``path`` accepts, walking the spec models (for "did you mean")."""
+    annotation: Any = GovernanceSpec
+    for part in path:
+        annotation = _unwrap(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel) and isinstance(part, str):
+            field = annotation.model_fields.get(part)
+            annotation = field.annotation if field else None
+        elif get_origin(annotation) in (dict, list):
+            annotation = get_args(annotation)[-1]
+        else:
+            return []
+    annotation = _unwrap(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [f.alias or name for name, f in annotation.model_fields.items() if name != "always"]
+    return []
+
+
+def _unwrap(annotation: Any) -> Any:
+    while True:
+        args = get_args(annotation)
+        if hasattr(annotation, "__metadata__"):
+            annotation = args[0]
+        elif args and type(None) in args:
+            annotation = next(a for a in args if a is not type(None))
+        else:
+            return annotation
