@@ -39,7 +39,7 @@ from bot.settings import Settings
 from bot.slack.gateway import SlackGateway, make_web_client
 from bot.slack.observed import ContextThreadPoolExecutor, ObservedApp
 from bot.slack.prompt_ack import answer_promptly
-from bot.slack.startup import SlackRefusedToken, SlackUnreachable, check_slack
+from bot.slack.startup import NotSlackWebApi, SlackRefusedToken, SlackUnreachable, check_slack
 from storage.engine import create_db_engine
 from storage.health import ReadinessProbe, work_waiting
 from storage.migrate import upgrade
@@ -164,6 +164,8 @@ def _check_slack(token: str, settings: Settings) -> None:
         raise ConfigurationError(
             f"SLACK_BOT_TOKEN was refused by Slack ({exc}); it accepts this app's bot token (xoxb-…)"
         ) from None
+    except NotSlackWebApi as exc:
+        raise ConfigurationError(str(exc)) from None
 
 
 class _TokenInClient(logging.Filter):
@@ -196,12 +198,10 @@ def _bolt(settings: Settings, client: WebClient, metrics: SignoffMetrics, *, htt
     return bolt
 
 
-def build_signoff(
-    settings: Settings, *, http: bool = True, clock: Clock | None = None, migrate: bool = True
-) -> Signoff:
-    """Build every part of Signoff from settings. Fails early, with a clear message, on bad config.
+def required_secrets(settings: Settings, *, http: bool) -> str:
+    """The bot token, once the secrets a role needs are set; raises ``ConfigurationError`` naming the missing one.
 
-    In HTTP mode every request's signature is verified, so the signing secret is required.
+    In HTTP mode every request's signature is verified, so the signing secret is required too.
     """
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     if not token:
@@ -210,6 +210,17 @@ def build_signoff(
         raise ConfigurationError(
             "SLACK_SIGNING_SECRET is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)"
         )
+    return token
+
+
+def build_signoff(
+    settings: Settings, *, http: bool = True, clock: Clock | None = None, migrate: bool = True
+) -> Signoff:
+    """Build every part of Signoff from settings. Fails early, with a clear message, on bad config.
+
+    In HTTP mode every request's signature is verified, so the signing secret is required.
+    """
+    token = required_secrets(settings, http=http)
     holder = GovernanceHolder(settings.config)
     engine = create_db_engine(settings.database_url)
     if migrate:

@@ -286,11 +286,15 @@ def _init(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if existing and not args.force:
         print(f"signoff init: {', '.join(existing)} already exist in {target}; use --force to overwrite", file=err)
         return 1
-    target.mkdir(parents=True, exist_ok=True)
     templates = resources.files("bot") / "templates"
-    for name, template in files.items():
-        (target / name).write_text((templates / template).read_text(encoding="utf-8"), encoding="utf-8")
-        print(f"wrote {target / name}", file=out)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        for name, template in files.items():
+            (target / name).write_text((templates / template).read_text(encoding="utf-8"), encoding="utf-8")
+            print(f"wrote {target / name}", file=out)
+    except OSError as exc:
+        print(f"signoff init: cannot write into {target} ({exc.strerror or exc}); --dir takes a folder", file=err)
+        return 1
     print("next: edit signoff.yaml, then run `signoff check` and `signoff test`", file=out)
     return 0
 

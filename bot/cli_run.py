@@ -17,7 +17,7 @@ from urllib.error import URLError
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.app import ConfigurationError, Signoff, build_signoff
+from bot.app import ConfigurationError, Signoff, build_signoff, required_secrets
 from bot.domain.governance import GovernanceInvalid
 from bot.lifecycle import LateApp, StopSignal, bind_http, run_until_stopped
 from bot.logs import configure_logging
@@ -43,6 +43,7 @@ def _start(err: TextIO, settings: Settings, *, http: bool) -> Signoff | None:
 
 def serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     settings = load_settings()
+    required_secrets(settings, http=not settings.slack_app_token)  # a missing secret is said before any work
     _log_setup(settings)
     app = LateApp()
     server = bind_http(app, host=args.host, port=settings.port)  # a port in use: one line, before any work
@@ -103,6 +104,7 @@ def _connect_socket_mode(signoff: Signoff, settings: Settings, out: TextIO) -> C
 
 def worker(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     settings = load_settings()
+    required_secrets(settings, http=False)
     _log_setup(settings)
     app = LateApp()  # one health check fits both roles: a worker answers /healthz, /readyz, /metrics too
     server = bind_http(app, host=args.host, port=settings.port)

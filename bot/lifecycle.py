@@ -98,6 +98,10 @@ def bind_http(app: Any, *, host: str, port: int) -> BaseWSGIServer | MultiSocket
                 f"SIGNOFF_PORT={port} cannot be used: the port {what} on {host}; it accepts a free port from 1 to 65535"
             ) from None
         raise ConfigurationError(f"--host {host} cannot be listened on ({exc.strerror or exc})") from None
+    except ValueError as exc:  # waitress: "Invalid host/port specified" (a name that does not resolve)
+        raise ConfigurationError(
+            f"--host {host} cannot be listened on ({exc}); it accepts an address or a local name"
+        ) from None
     return server
 
 

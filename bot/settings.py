@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     #: Sent outbox rows and scheduler run records older than this many days are deleted by workers.
     retention_days: int = Field(default=90, alias="SIGNOFF_RETENTION_DAYS", ge=1)
 
+    @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        # `SLACK_SIGNING_SECRET=` in a .env or a compose file means "not set", never an empty secret.
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: Any) -> Any:
@@ -61,6 +67,13 @@ class Settings(BaseSettings):
     def _lower(cls, value: Any) -> Any:
         if isinstance(value, str) and value.strip().lower() in LOG_FORMATS:
             return value.strip().lower()
+        return value
+
+    @field_validator("config")
+    @classmethod
+    def _a_file(cls, value: Path) -> Path:
+        if not str(value).strip() or str(value) == ".":
+            raise ValueError("empty")
         return value
 
     @field_validator("slack_api_url")
@@ -100,6 +113,10 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         raise SettingsError([_explain(error) for error in exc.errors()]) from None
+    except UnicodeDecodeError:
+        raise SettingsError([".env is not UTF-8 text; save it as UTF-8 (one NAME=value per line)"]) from None
+    except OSError as exc:
+        raise SettingsError([f".env cannot be read ({exc.strerror or exc}); it accepts a UTF-8 text file"]) from None
 
 
 def _explain(error: Any) -> str:

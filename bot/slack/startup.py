@@ -20,14 +20,38 @@ class SlackUnreachable(Exception):
 
 
 class SlackRefusedToken(Exception):
-    """Slack answered ``auth.test`` with an error (``invalid_auth``, ``account_inactive``, …)."""
+    """Slack answered ``auth.test`` with a token error (``invalid_auth``, ``account_inactive``, …)."""
+
+
+class NotSlackWebApi(Exception):
+    """What answers at SIGNOFF_SLACK_API_URL is not Slack's Web API (a 404, an HTML page, an unknown error)."""
+
+
+#: ``auth.test`` errors that are about the token itself (Slack's documented errors for the method).
+TOKEN_ERRORS = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "token_expired",
+        "no_permission",
+        "missing_scope",
+        "not_allowed_token_type",
+        "ekm_access_denied",
+        "team_access_not_granted",
+        "two_factor_setup_required",
+        "invalid_token",
+    }
+)
 
 
 def check_slack(*, token: str, base_url: str, within: float) -> dict[str, object]:
     """Call ``auth.test`` until Slack answers or ``within`` seconds pass; returns its answer.
 
-    Each failed try is one log line. Raises ``SlackRefusedToken`` when Slack rejects the token
-    and ``SlackUnreachable`` when it never answered.
+    Each failed try is one log line. Raises ``SlackRefusedToken`` when Slack rejects the token,
+    ``NotSlackWebApi`` when something else answers at ``base_url``, and ``SlackUnreachable`` when
+    nothing answered.
     """
     client = WebClient(token=token, base_url=base_url, timeout=max(1, min(10, int(within) or 1)), retry_handlers=[])
     deadline = time.monotonic() + within
@@ -36,7 +60,14 @@ def check_slack(*, token: str, base_url: str, within: float) -> dict[str, object
         try:
             return dict(client.auth_test().data)  # type: ignore[arg-type]
         except SlackApiError as exc:
-            raise SlackRefusedToken(str(exc.response.get("error", "error"))) from None
+            error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
+            if error in TOKEN_ERRORS:
+                raise SlackRefusedToken(str(error)) from None
+            raise NotSlackWebApi(
+                f"SIGNOFF_SLACK_API_URL={base_url} does not answer like Slack's Web API "
+                f"(auth.test gave HTTP {exc.response.status_code}, {error or 'no Slack answer'}); "
+                "it accepts the Web API's base URL, such as https://slack.com/api/"
+            ) from None
         except (SlackClientError, URLError, OSError) as exc:
             reason = _reason(exc)
         left = deadline - time.monotonic()

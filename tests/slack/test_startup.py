@@ -49,3 +49,16 @@ def test_an_unreachable_slack_is_retried_with_log_lines_then_reported(caplog: py
     assert str(raised.value).startswith(f"Slack does not answer at SIGNOFF_SLACK_API_URL={closed}")
     tries = [r for r in caplog.records if r.name == "signoff.slack"]
     assert tries and all(r.exc_info is None for r in tries)  # one line each, no traceback
+
+
+def test_a_url_that_is_not_slacks_web_api_names_the_url_not_the_token(tmp_path: Path, slack: SlackEmulator) -> None:
+    wrong = f"{slack.base_url}/"  # the emulator's root: `/api/` left out, as an operator might
+    settings = settings_for(tmp_path, slack).model_copy(update={"slack_api_url": wrong})
+    with pytest.raises(ConfigurationError) as raised:
+        build_signoff(settings)
+    message = str(raised.value)
+    assert message.startswith(
+        f"SIGNOFF_SLACK_API_URL={wrong} does not answer like Slack's Web API (auth.test gave HTTP"
+    )
+    assert message.endswith("it accepts the Web API's base URL, such as https://slack.com/api/")
+    assert "SLACK_BOT_TOKEN" not in message

@@ -140,3 +140,64 @@ def test_check_and_serve_never_load_the_emulator_or_the_demo() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize(
+    ("environment", "dotenv", "argv", "message"),
+    [
+        (
+            {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "  "},
+            None,
+            ["serve"],
+            "SLACK_SIGNING_SECRET is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)",
+        ),
+        (
+            {"SLACK_BOT_TOKEN": "", "SLACK_SIGNING_SECRET": "s"},
+            None,
+            ["worker"],
+            "SLACK_BOT_TOKEN is required (xoxb-…)",
+        ),
+        (
+            {"SIGNOFF_CONFIG": ""},
+            None,
+            ["check"],
+            "SIGNOFF_CONFIG='' is not valid (empty); it accepts a file path",
+        ),
+        (
+            {},
+            b"\xff\xfeS\x00L\x00",  # UTF-16, as some editors save it
+            ["check"],
+            ".env is not UTF-8 text; save it as UTF-8 (one NAME=value per line)",
+        ),
+        (
+            {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"},
+            None,
+            ["serve", "--host", "no.such.invalid"],
+            "--host no.such.invalid cannot be listened on (Invalid host/port specified.); "
+            "it accepts an address or a local name",
+        ),
+    ],
+    ids=[
+        "blank signing secret",
+        "empty bot token",
+        "empty config path",
+        "dotenv not utf-8",
+        "host that does not resolve",
+    ],
+)
+def test_blank_secrets_odd_files_and_hosts_are_one_line_and_exit_2(
+    environment: dict[str, str],
+    dotenv: bytes | None,
+    argv: list[str],
+    message: str,
+    clean_environment: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    if dotenv is not None:
+        (clean_environment / ".env").write_bytes(dotenv)
+    assert main(argv) == 2
+    assert capsys.readouterr().err == f"signoff: {message}\n"
+    assert not (clean_environment / "signoff.db").exists()  # refused before any work: no database either
