@@ -19,6 +19,7 @@ from bot.domain.lifecycle import OPEN_STATES, State
 from bot.domain.outcome import LimitUsage
 from bot.domain.requests import Request, Vote
 from bot.domain.routing import Ballot, Delegation, Verdict
+from storage.prepared import Prepared
 from storage.tables import (
     DELEGATIONS,
     GOVERNANCE_VERSIONS,
@@ -28,15 +29,16 @@ from storage.tables import (
     insert_ignoring_conflicts,
 )
 
-_INSERT_REQUEST = insert(REQUESTS).returning(REQUESTS.c.id)
+_INSERT_REQUEST = Prepared(insert(REQUESTS).returning(REQUESTS.c.id))
+_INSERT_REQUEST_ONCE: dict[str, Prepared] = {}
 _SELECT_REQUEST = select(REQUESTS).where(REQUESTS.c.id == bindparam("request_id"))
 _SELECT_REQUEST_FOR_UPDATE = _SELECT_REQUEST.with_for_update()
-_UPDATE_REQUEST = (
+_UPDATE_REQUEST = Prepared(
     update(REQUESTS)
     .where(REQUESTS.c.id == bindparam("request_id"), REQUESTS.c.version == bindparam("expected_version"))
     .values(version=REQUESTS.c.version + 1)
 )
-_INSERT_VOTE = insert(VOTES)
+_INSERT_VOTE = Prepared(insert(VOTES))
 _SELECT_VOTES = select(VOTES).where(VOTES.c.request_id == bindparam("request_id")).order_by(VOTES.c.id)
 _SELECT_ACTIVE_DELEGATIONS = select(DELEGATIONS).where(
     DELEGATIONS.c.ended_at.is_(None), DELEGATIONS.c.until >= bindparam("today")
@@ -112,8 +114,12 @@ class SqlRequestRepository:
         if request.idempotency_key is None:
             statement = _INSERT_REQUEST
         else:
-            statement = insert_ignoring_conflicts(self.connection, REQUESTS, "idempotency_key", returning_id=True)
-        request_id = self.connection.execute(statement, values).scalar()
+            dialect = self.connection.dialect.name
+            statement = _INSERT_REQUEST_ONCE.get(dialect) or _INSERT_REQUEST_ONCE.setdefault(
+                dialect,
+                Prepared(insert_ignoring_conflicts(self.connection, REQUESTS, "idempotency_key", returning_id=True)),
+            )
+        request_id = statement.returning_scalar(self.connection, values)
         if request_id is None:
             raise DuplicateKey(request.idempotency_key or "")
         request.id, request.version = int(request_id), 1
@@ -137,8 +143,7 @@ class SqlRequestRepository:
         # more than the UPDATE itself.
         changed = columns if stored is None else {k: v for k, v in columns.items() if stored.get(k) != v}
         params = {**changed, "request_id": request_id, "expected_version": request.version}
-        result = self.connection.execute(_UPDATE_REQUEST, params)
-        if result.rowcount != 1:
+        if _UPDATE_REQUEST.execute(self.connection, params) != 1:
             raise ConcurrencyConflict(request_id)
         self._stored[request_id] = columns
         request.version += 1
@@ -206,7 +211,7 @@ class SqlVoteRepository:
             "fields_hash": ballot.fields_hash,
             "created_at": vote.at,
         }
-        self.connection.execute(_INSERT_VOTE, values)
+        _INSERT_VOTE.execute(self.connection, values)
 
     def for_requests(self, request_ids: list[int]) -> dict[int, list[Vote]]:
         """Votes of many requests at once (digests look at every pending request)."""
