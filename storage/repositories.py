@@ -32,16 +32,17 @@ from storage.tables import (
 _INSERT_REQUEST = Prepared(insert(REQUESTS).returning(REQUESTS.c.id))
 _INSERT_REQUEST_ONCE: dict[str, Prepared] = {}
 _SELECT_REQUEST = select(REQUESTS).where(REQUESTS.c.id == bindparam("request_id"))
-_SELECT_REQUEST_FOR_UPDATE = _SELECT_REQUEST.with_for_update()
+_GET_REQUEST = Prepared(_SELECT_REQUEST)
+_GET_REQUEST_FOR_UPDATE = Prepared(_SELECT_REQUEST.with_for_update())
 _UPDATE_REQUEST = Prepared(
     update(REQUESTS)
     .where(REQUESTS.c.id == bindparam("request_id"), REQUESTS.c.version == bindparam("expected_version"))
     .values(version=REQUESTS.c.version + 1)
 )
 _INSERT_VOTE = Prepared(insert(VOTES))
-_SELECT_VOTES = select(VOTES).where(VOTES.c.request_id == bindparam("request_id")).order_by(VOTES.c.id)
-_SELECT_ACTIVE_DELEGATIONS = select(DELEGATIONS).where(
-    DELEGATIONS.c.ended_at.is_(None), DELEGATIONS.c.until >= bindparam("today")
+_SELECT_VOTES = Prepared(select(VOTES).where(VOTES.c.request_id == bindparam("request_id")).order_by(VOTES.c.id))
+_SELECT_ACTIVE_DELEGATIONS = Prepared(
+    select(DELEGATIONS).where(DELEGATIONS.c.ended_at.is_(None), DELEGATIONS.c.until >= bindparam("today"))
 )
 
 
@@ -126,11 +127,11 @@ class SqlRequestRepository:
         return request.id
 
     def get(self, request_id: int, *, for_update: bool = False) -> Request | None:
-        query = _SELECT_REQUEST_FOR_UPDATE if for_update else _SELECT_REQUEST
-        row = self.connection.execute(query, {"request_id": request_id}).first()
-        if row is None:
+        query = _GET_REQUEST_FOR_UPDATE if for_update else _GET_REQUEST
+        rows = query.rows(self.connection, {"request_id": request_id})
+        if not rows:
             return None
-        request = _to_request(row)
+        request = _to_request(rows[0])
         self._stored[request_id] = _columns(request)
         return request
 
@@ -228,7 +229,7 @@ class SqlVoteRepository:
     def for_request(self, request_id: int) -> list[Vote]:
         return [
             Vote(Ballot(r.voter, Verdict(r.verdict), r.fields_hash, r.on_behalf_of), r.created_at, r.reason)
-            for r in self.connection.execute(_SELECT_VOTES, {"request_id": request_id})
+            for r in _SELECT_VOTES.rows(self.connection, {"request_id": request_id})
         ]
 
 
@@ -237,7 +238,7 @@ class SqlDelegationRepository:
         self.connection = connection
 
     def active(self, *, today: date) -> list[Delegation]:
-        rows = self.connection.execute(_SELECT_ACTIVE_DELEGATIONS, {"today": today})
+        rows = _SELECT_ACTIVE_DELEGATIONS.rows(self.connection, {"today": today})
         return [Delegation(r.delegator, r.delegate, r.until) for r in rows]
 
     def start(self, delegation: Delegation, *, now: datetime) -> None:
