@@ -26,6 +26,8 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
 _MISSING = object()
+#: Compiled variants (dialect, bound columns) kept per statement.
+_MAX_VARIANTS = 256
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,8 @@ class Prepared:
         dialect = connection.dialect
         found = self._compiled.get((dialect.name, keys))
         if found is None:
+            if len(self._compiled) >= _MAX_VARIANTS:  # e.g. an UPDATE of ever new sets of changed columns
+                self._compiled.clear()
             found = self._compiled[(dialect.name, keys)] = _compile(self.statement, dialect, keys)
         return found
 
@@ -67,7 +71,7 @@ class Prepared:
 
     def rows(self, connection: Connection, params: Mapping[str, Any]) -> list[Any]:
         """Run a SELECT once with ``params``; its rows as named tuples of the columns' Python values."""
-        compiled = self._compile(connection, tuple(sorted(params)))
+        compiled = self._compile(connection, tuple(params))
         bound = self._bind(compiled, params)
         make, results = compiled.row, compiled.results
         assert make is not None, "rows() runs SELECT statements"
@@ -98,12 +102,12 @@ class Prepared:
 
     def execute_many(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """Run once per row, in one driver call; every row binds the same columns."""
-        compiled = self._compile(connection, tuple(sorted(rows[0])))
+        compiled = self._compile(connection, tuple(rows[0]))
         bound = [self._bind(compiled, row) for row in rows]
         self._call(connection, compiled.sql, bound, lambda cursor: cursor.executemany(compiled.sql, bound))
 
     def _run(self, connection: Connection, params: Mapping[str, Any], answer: Callable[[Any], Any]) -> Any:
-        compiled = self._compile(connection, tuple(sorted(params)))
+        compiled = self._compile(connection, tuple(params))
         bound = self._bind(compiled, params)
 
         def run(cursor: Any) -> Any:
