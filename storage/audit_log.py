@@ -12,6 +12,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from bot.domain.audit import GENESIS, Action, AuditEvent, event_hash_of_text
 from bot.domain.requests import canonical_json
+from storage.prepared import Prepared
 from storage.tables import (
     AUDIT_EVENTS,
     AUDIT_HEAD,
@@ -30,12 +31,14 @@ _SELECT_LATEST_EVALUATION = (
     .order_by(AUDIT_EVENTS.c.seq.desc())
     .limit(1)
 )
-_INSERT_AUDIT_EVENT = insert(AUDIT_EVENTS)
-_UPDATE_HEAD = update(AUDIT_HEAD).where(AUDIT_HEAD.c.id == bindparam("head_id"))
-_ADVANCE_HEAD = update(AUDIT_HEAD).where(
-    AUDIT_HEAD.c.id == bindparam("head_id"),
-    AUDIT_HEAD.c.seq == bindparam("seen_seq"),
-    AUDIT_HEAD.c.hash == bindparam("seen_hash"),
+_INSERT_AUDIT_EVENT = Prepared(insert(AUDIT_EVENTS))
+_UPDATE_HEAD = Prepared(update(AUDIT_HEAD).where(AUDIT_HEAD.c.id == bindparam("head_id")))
+_ADVANCE_HEAD = Prepared(
+    update(AUDIT_HEAD).where(
+        AUDIT_HEAD.c.id == bindparam("head_id"),
+        AUDIT_HEAD.c.seq == bindparam("seen_seq"),
+        AUDIT_HEAD.c.hash == bindparam("seen_hash"),
+    )
 )
 
 
@@ -91,11 +94,11 @@ class SqlAuditLog:
         if guess is not None:
             seq, prev_hash = guess[0] + 1, guess[1]
             digest = digest_of(seq, prev_hash)
-            moved = self.connection.execute(
-                _ADVANCE_HEAD,
+            moved = _ADVANCE_HEAD.execute(
+                self.connection,
                 {"head_id": AUDIT_HEAD_ID, "seen_seq": guess[0], "seen_hash": prev_hash, "seq": seq, "hash": digest},
             )
-            if moved.rowcount != 1:
+            if moved != 1:
                 guess = None
         if guess is None:
             # The head row stays locked until the transaction ends: appends are serialized, so
@@ -103,9 +106,9 @@ class SqlAuditLog:
             head = self.connection.execute(_SELECT_HEAD_FOR_UPDATE, {"head_id": AUDIT_HEAD_ID}).one()
             seq, prev_hash = head.seq + 1, head.hash
             digest = digest_of(seq, prev_hash)
-            self.connection.execute(_UPDATE_HEAD, {"head_id": AUDIT_HEAD_ID, "seq": seq, "hash": digest})
-        self.connection.execute(
-            _INSERT_AUDIT_EVENT, {**event, "seq": seq, "data": canonical, "prev_hash": prev_hash, "hash": digest}
+            _UPDATE_HEAD.execute(self.connection, {"head_id": AUDIT_HEAD_ID, "seq": seq, "hash": digest})
+        _INSERT_AUDIT_EVENT.execute(
+            self.connection, {**event, "seq": seq, "data": canonical, "prev_hash": prev_hash, "hash": digest}
         )
         self.pending_head = (seq, digest)
         return AuditEvent(seq, request_id, at, actor, action, data, prev_hash, digest)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, update
 
 from bot.domain.outbox import CardWork, Intent, IntentKind, MessageRef, OutboxItem, OutboxStatus
+from storage.prepared import Prepared
 from storage.tables import (
     MESSAGES,
     OUTBOX,
@@ -16,6 +17,7 @@ from storage.tables import (
 )
 
 _INSERT_MESSAGE = insert(MESSAGES)
+_QUEUE: dict[str, Prepared] = {}
 _SELECT_MESSAGES = select(MESSAGES).where(MESSAGES.c.request_id == bindparam("request_id")).order_by(MESSAGES.c.id)
 
 
@@ -62,8 +64,11 @@ class SqlOutbox:
     def add_many(self, intents: list[Intent], *, now: datetime) -> None:
         """Queue several intents in one round trip; those whose key is already queued are skipped."""
         if intents:
-            statement = insert_ignoring_conflicts(self.connection, OUTBOX, "idempotency_key")
-            self.connection.execute(statement, [_outbox_row(intent, now) for intent in intents])
+            dialect = self.connection.dialect.name
+            statement = _QUEUE.get(dialect) or _QUEUE.setdefault(
+                dialect, Prepared(insert_ignoring_conflicts(self.connection, OUTBOX, "idempotency_key"))
+            )
+            statement.execute_many(self.connection, [_outbox_row(intent, now) for intent in intents])
 
     def claim_due(self, *, now: datetime, limit: int, lease: timedelta) -> list[OutboxItem]:
         """Claim up to ``limit`` due rows until ``now + lease``; a "sending" row whose lease ran out is due.

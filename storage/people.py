@@ -11,9 +11,10 @@ from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, select, update
 
+from storage.prepared import Prepared
 from storage.tables import PEOPLE, insert_ignoring_conflicts
 
-_SELECT_DEACTIVATED = select(PEOPLE.c.user_id).where(PEOPLE.c.deleted.is_(True))
+_SELECT_DEACTIVATED = Prepared(select(PEOPLE.c.user_id).where(PEOPLE.c.deleted.is_(True)))
 _UPDATE_PERSON = (
     update(PEOPLE)
     .where(PEOPLE.c.user_id == bindparam("person"))
@@ -27,7 +28,7 @@ class SqlPeople:
 
     def deactivated(self) -> frozenset[str]:
         """User ids Slack last reported as deactivated."""
-        return frozenset(self.connection.execute(_SELECT_DEACTIVATED).scalars())
+        return frozenset(row.user_id for row in _SELECT_DEACTIVATED.rows(self.connection, {}))
 
     def timezones(self) -> dict[str, str]:
         """User id → IANA timezone name, for everyone whose timezone is known."""

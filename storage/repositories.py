@@ -19,6 +19,7 @@ from bot.domain.lifecycle import OPEN_STATES, State
 from bot.domain.outcome import LimitUsage
 from bot.domain.requests import Request, Vote
 from bot.domain.routing import Ballot, Delegation, Verdict
+from storage.prepared import Prepared
 from storage.tables import (
     DELEGATIONS,
     GOVERNANCE_VERSIONS,
@@ -28,18 +29,20 @@ from storage.tables import (
     insert_ignoring_conflicts,
 )
 
-_INSERT_REQUEST = insert(REQUESTS).returning(REQUESTS.c.id)
+_INSERT_REQUEST = Prepared(insert(REQUESTS).returning(REQUESTS.c.id))
+_INSERT_REQUEST_ONCE: dict[str, Prepared] = {}
 _SELECT_REQUEST = select(REQUESTS).where(REQUESTS.c.id == bindparam("request_id"))
-_SELECT_REQUEST_FOR_UPDATE = _SELECT_REQUEST.with_for_update()
-_UPDATE_REQUEST = (
+_GET_REQUEST = Prepared(_SELECT_REQUEST)
+_GET_REQUEST_FOR_UPDATE = Prepared(_SELECT_REQUEST.with_for_update())
+_UPDATE_REQUEST = Prepared(
     update(REQUESTS)
     .where(REQUESTS.c.id == bindparam("request_id"), REQUESTS.c.version == bindparam("expected_version"))
     .values(version=REQUESTS.c.version + 1)
 )
-_INSERT_VOTE = insert(VOTES)
-_SELECT_VOTES = select(VOTES).where(VOTES.c.request_id == bindparam("request_id")).order_by(VOTES.c.id)
-_SELECT_ACTIVE_DELEGATIONS = select(DELEGATIONS).where(
-    DELEGATIONS.c.ended_at.is_(None), DELEGATIONS.c.until >= bindparam("today")
+_INSERT_VOTE = Prepared(insert(VOTES))
+_SELECT_VOTES = Prepared(select(VOTES).where(VOTES.c.request_id == bindparam("request_id")).order_by(VOTES.c.id))
+_SELECT_ACTIVE_DELEGATIONS = Prepared(
+    select(DELEGATIONS).where(DELEGATIONS.c.ended_at.is_(None), DELEGATIONS.c.until >= bindparam("today"))
 )
 
 
@@ -112,19 +115,23 @@ class SqlRequestRepository:
         if request.idempotency_key is None:
             statement = _INSERT_REQUEST
         else:
-            statement = insert_ignoring_conflicts(self.connection, REQUESTS, "idempotency_key", returning_id=True)
-        request_id = self.connection.execute(statement, values).scalar()
+            dialect = self.connection.dialect.name
+            statement = _INSERT_REQUEST_ONCE.get(dialect) or _INSERT_REQUEST_ONCE.setdefault(
+                dialect,
+                Prepared(insert_ignoring_conflicts(self.connection, REQUESTS, "idempotency_key", returning_id=True)),
+            )
+        request_id = statement.returning_scalar(self.connection, values)
         if request_id is None:
             raise DuplicateKey(request.idempotency_key or "")
         request.id, request.version = int(request_id), 1
         return request.id
 
     def get(self, request_id: int, *, for_update: bool = False) -> Request | None:
-        query = _SELECT_REQUEST_FOR_UPDATE if for_update else _SELECT_REQUEST
-        row = self.connection.execute(query, {"request_id": request_id}).first()
-        if row is None:
+        query = _GET_REQUEST_FOR_UPDATE if for_update else _GET_REQUEST
+        rows = query.rows(self.connection, {"request_id": request_id})
+        if not rows:
             return None
-        request = _to_request(row)
+        request = _to_request(rows[0])
         self._stored[request_id] = _columns(request)
         return request
 
@@ -137,8 +144,7 @@ class SqlRequestRepository:
         # more than the UPDATE itself.
         changed = columns if stored is None else {k: v for k, v in columns.items() if stored.get(k) != v}
         params = {**changed, "request_id": request_id, "expected_version": request.version}
-        result = self.connection.execute(_UPDATE_REQUEST, params)
-        if result.rowcount != 1:
+        if _UPDATE_REQUEST.execute(self.connection, params) != 1:
             raise ConcurrencyConflict(request_id)
         self._stored[request_id] = columns
         request.version += 1
@@ -206,7 +212,7 @@ class SqlVoteRepository:
             "fields_hash": ballot.fields_hash,
             "created_at": vote.at,
         }
-        self.connection.execute(_INSERT_VOTE, values)
+        _INSERT_VOTE.execute(self.connection, values)
 
     def for_requests(self, request_ids: list[int]) -> dict[int, list[Vote]]:
         """Votes of many requests at once (digests look at every pending request)."""
@@ -223,7 +229,7 @@ class SqlVoteRepository:
     def for_request(self, request_id: int) -> list[Vote]:
         return [
             Vote(Ballot(r.voter, Verdict(r.verdict), r.fields_hash, r.on_behalf_of), r.created_at, r.reason)
-            for r in self.connection.execute(_SELECT_VOTES, {"request_id": request_id})
+            for r in _SELECT_VOTES.rows(self.connection, {"request_id": request_id})
         ]
 
 
@@ -232,7 +238,7 @@ class SqlDelegationRepository:
         self.connection = connection
 
     def active(self, *, today: date) -> list[Delegation]:
-        rows = self.connection.execute(_SELECT_ACTIVE_DELEGATIONS, {"today": today})
+        rows = _SELECT_ACTIVE_DELEGATIONS.rows(self.connection, {"today": today})
         return [Delegation(r.delegator, r.delegate, r.until) for r in rows]
 
     def start(self, delegation: Delegation, *, now: datetime) -> None:
