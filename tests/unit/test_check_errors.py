@@ -359,3 +359,69 @@ def test_a_key_given_twice_does_not_hide_the_other_problems() -> None:
         "    title: Discount approval\n", "    title: Discount approval\n    title: Discounts\n"
     )
     assert [p.path for p in problems_of(text)] == ["kinds.discount.title", "kinds.discount.approvers"]
+
+
+MANY_MISTAKES = """\
+version: 1
+timezone: Europe/Berlin
+groups:
+  finance:
+    members: [U0FIN1, U0FIN2]
+kinds:
+  deal:
+    title: Deal desk
+    owner: U0FINLEAD
+    fields:
+      amount: {type: numbr}
+      region: {type: choice, options: [emea, amer]}
+      account: {type: text, max_length: 0, pattern: "[a-z"}
+      note: {type: text}
+    approvers: finance
+    rules:
+      - {id: a, when: {region: {gt: 3}}, decide: approve, reason: R.}
+      - {id: a, when: {regoin: emea}, decide: approve, reason: R.}
+      - {id: b, when: {note: {matches: "(x"}}, decide: approve, reason: R.}
+      - {id: c, when: {any: []}, decide: approve, reason: R.}
+      - {id: d, when: {region: {in: emea}}, decide: approve, reason: R.}
+      - {id: e, decide: approve, reason: R., limit: {sum: note, max: 5, window: 30d}}
+      - {id: f, require: {group: legal}, reason: R.}
+      - {id: g, when: {amount: {gt: 5}}, decide: approve, reason: R.}
+      - {id: freeze, decide: reject, reason: R.}
+      - {id: account-check, when: {account: {eq: x}, note: {between: 3}}, decide: maybe, reason: R.}
+    tests:
+      - {fields: {region: emea}, expect: approve, rule: nope}
+      - {fields: {region: emea}, expect: approve, rule: account-check, steps: [legl]}
+"""
+
+
+MANY_MISTAKES_FOUND = [
+    (11, "kinds.deal.fields.amount.type", "must be"),
+    (13, "kinds.deal.fields.account.max_length", "greater than or equal to 1"),
+    (13, "kinds.deal.fields.account.pattern", "regular expression"),
+    (17, "kinds.deal.rules[0].when.region.gt", "operator gt does not apply to choice fields"),
+    (18, "kinds.deal.rules[1].id", "rule id “a” is already used by rules[0]"),
+    (18, "kinds.deal.rules[1].when.regoin", "unknown field “regoin”"),
+    (19, "kinds.deal.rules[2].when.note.matches", ""),
+    (20, "kinds.deal.rules[3].when.any", "non-empty list"),
+    (21, "kinds.deal.rules[4].when.region.in", "non-empty list"),
+    (22, "kinds.deal.rules[5].limit.sum", "must name a number or money field"),
+    (23, "kinds.deal.rules[6].require", "unknown group “legal”"),
+    (25, "kinds.deal.rules[8]", "rejects every deal request"),
+    (26, "kinds.deal.rules[9].decide", "must be"),
+    (26, "kinds.deal.rules[9].when.note.between", ""),
+    (28, "kinds.deal.tests[0].rule", "no rule “nope”"),
+    (29, "kinds.deal.tests[1].steps", "unknown group “legl”"),
+]
+
+
+@pytest.mark.parametrize(("line", "path", "fragment"), MANY_MISTAKES_FOUND)
+def test_independent_mistakes_are_all_reported_in_one_run(line: int, path: str, fragment: str) -> None:
+    found = problems_of(MANY_MISTAKES)
+    assert any(p.line == line and p.path == path and fragment in p.message for p in found), [str(p) for p in found]
+
+
+def test_a_broken_field_hides_only_the_conditions_on_that_field() -> None:
+    # rule g compares the broken `amount` field: that one (and only that one) is not reported.
+    found = problems_of(MANY_MISTAKES)
+    assert not any(p.path.startswith("kinds.deal.rules[7]") for p in found), [str(p) for p in found]
+    assert [(p.line, p.path) for p in found] == [(line, path) for line, path, _ in MANY_MISTAKES_FOUND]
