@@ -161,7 +161,8 @@ def _valid_parts_of_kind(value: object) -> tuple[KindSpec | None, bool, set[str]
 def _placeholder_rule(index: int, raw: object) -> RuleSpec:
     """A broken rule's stand-in, so the rules after it keep their index; its ``when`` is still checked."""
     item = raw if isinstance(raw, dict) else {}
-    rule_id = item.get("id") if isinstance(item.get("id"), str) else f"rules[{index}]"
+    raw_id = item.get("id")
+    rule_id = raw_id if isinstance(raw_id, str) else f"rules[{index}]"
     when = item.get("when") if isinstance(item.get("when"), dict) else None
     return RuleSpec.model_construct(id=rule_id, when=when, decide=None, require=None, reason="", limit=None)
 
