@@ -315,6 +315,41 @@ def test_yaml_syntax_errors_name_the_line_in_plain_words(text: str, line: int, m
     assert "<block" not in problem.message and "scanning" not in problem.message
 
 
+LATER_RULE = (
+    '      - id: big\n        when: {amount_pct: {gt: 50}}\n        decide: reject\n        reason: "Too big."\n'
+)
+
+
+@pytest.mark.parametrize("quote", ['"', "'"])
+def test_an_unclosed_quote_is_named_where_it_opens_whatever_the_quote(quote: str) -> None:
+    # A later quote of the same kind closes it: YAML reads on and fails lines further down.
+    later = LATER_RULE.replace('"', quote)
+    text = broken("reason: Small discounts", f"reason: {quote}Small discounts") + later
+    (problem,) = problems_of(text)
+    assert (problem.line, problem.path) == (21, ""), str(problem)
+    assert problem.message.startswith("a quote opened on line 21 is never closed"), str(problem)
+
+
+@pytest.mark.parametrize(
+    ("value", "line", "fragment"),
+    [
+        pytest.param("!foo {type: date}", 15, "the YAML tag !foo is not allowed", id="local-tag"),
+        pytest.param(
+            "!!python/object/apply:os.system [ls]",
+            15,
+            "the YAML tag !!python/object/apply:os.system is not allowed",
+            id="python-tag",
+        ),
+        pytest.param("!!int abc", 15, "“abc” cannot be read as int", id="bad-int"),
+        pytest.param("!!binary zz", 15, "“zz” cannot be read as binary", id="bad-binary"),
+        pytest.param("{type: date, max: 2024-02-30}", 15, "“2024-02-30” cannot be read as timestamp", id="bad-date"),
+    ],
+)
+def test_a_value_yaml_cannot_build_is_a_located_problem(value: str, line: int, fragment: str) -> None:
+    (problem,) = problems_of(broken("launch: {type: date}", f"launch: {value}"))
+    assert problem.line == line and fragment in problem.message, str(problem)
+
+
 def test_an_empty_file_says_how_to_start() -> None:
     (problem,) = problems_of("")
     assert "signoff init" in problem.message
