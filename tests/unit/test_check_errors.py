@@ -460,3 +460,16 @@ def test_a_broken_field_hides_only_the_conditions_on_that_field() -> None:
     found = problems_of(MANY_MISTAKES)
     assert not any(p.path.startswith("kinds.deal.rules[7]") for p in found), [str(p) for p in found]
     assert [(p.line, p.path) for p in found] == [(line, path) for line, path, _ in MANY_MISTAKES_FOUND]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "path"),
+    [
+        ("timezone: Europe/Berlin", 'timezone: Europe/Berlin\ndigest: "0 9 31 2 *"', 3, "digest"),
+        ("members: [U0CMO]", 'members: [U0CMO]\n    digest: "0 9 30 feb *"', 8, "groups.cmo-office.digest"),
+    ],
+)
+def test_a_digest_schedule_that_never_fires_is_a_located_error(old: str, new: str, line: int, path: str) -> None:
+    found = problems_of(broken(old, new))
+    assert [(p.line, p.path) for p in found] == [(line, path)], [str(p) for p in found]
+    assert "never fires" in found[0].message
