@@ -423,6 +423,7 @@ kinds:
       - {id: g, when: {amount: {gt: 5}}, decide: approve, reason: R.}
       - {id: freeze, decide: reject, reason: R.}
       - {id: account-check, when: {account: {eq: x}, note: {between: 3}}, decide: maybe, reason: R.}
+      - {id: h, when: {requester_group: {eq: legl}}, decide: approve, reason: R.}
     tests:
       - {fields: {region: emea}, expect: approve, rule: nope}
       - {fields: {region: emea}, expect: approve, rule: account-check, steps: [legl]}
@@ -444,8 +445,9 @@ MANY_MISTAKES_FOUND = [
     (25, "kinds.deal.rules[8]", "rejects every deal request"),
     (26, "kinds.deal.rules[9].decide", "must be"),
     (26, "kinds.deal.rules[9].when.note.between", ""),
-    (28, "kinds.deal.tests[0].rule", "no rule “nope”"),
-    (29, "kinds.deal.tests[1].steps", "unknown group “legl”"),
+    (27, "kinds.deal.rules[10].when.requester_group.eq", "legl"),
+    (29, "kinds.deal.tests[0].rule", "no rule “nope”"),
+    (30, "kinds.deal.tests[1].steps", "unknown group “legl”"),
 ]
 
 
