@@ -8,6 +8,7 @@ the file, so that every error can say which line to fix.
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path as FilePath
 from typing import Any
 
@@ -26,17 +27,21 @@ def load_governance_text(text: str | bytes) -> Governance:
     """Parse, validate and compile a governance file's content, or raise ``GovernanceInvalid``."""
     content = text.encode() if isinstance(text, str) else text
     try:
-        root = yaml.compose(content.decode("utf-8"), Loader=yaml.SafeLoader)
+        source = content.decode("utf-8")
     except UnicodeDecodeError:
         raise GovernanceInvalid([LoadProblem("", "the file is not UTF-8 text")]) from None
+    try:
+        root = yaml.compose(source, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
-        raise GovernanceInvalid([_yaml_problem(exc)]) from None
+        raise GovernanceInvalid([_quote_read_too_far(source, exc) or _yaml_problem(exc)]) from None
+    except Exception as exc:  # whatever the reader raises is a problem of the file, not a crash
+        raise GovernanceInvalid([LoadProblem("", f"not valid YAML: {exc}")]) from None
     if root is None:
         raise GovernanceInvalid([LoadProblem("", "the file is empty; `signoff init` writes a starter file")])
     lines: dict[Path, int] = {}
     duplicates: list[LoadProblem] = []
     _index(root, (), lines, duplicates)
-    data = yaml.load(content.decode("utf-8"), Loader=yaml.SafeLoader)
+    data = _construct(root)
     if not isinstance(data, dict):
         raise GovernanceInvalid([LoadProblem("", "the file must be a mapping with version, groups and kinds", 1)])
 
@@ -48,9 +53,7 @@ def load_governance_text(text: str | bytes) -> Governance:
         return None
 
     try:
-        governance = build_governance(
-            data, version=governance_version(content), locate=locate, source=content.decode("utf-8")
-        )
+        governance = build_governance(data, version=governance_version(content), locate=locate, source=source)
     except GovernanceInvalid as exc:  # a key given twice is one more problem, not the only one
         raise GovernanceInvalid([*duplicates, *exc.problems]) from None
     if duplicates:
@@ -69,6 +72,75 @@ def load_governance_file(path: str | FilePath) -> Governance:
     except OSError as exc:
         raise GovernanceInvalid([LoadProblem("", f"cannot read {path}: {exc.strerror}")]) from None
     return load_governance_text(content)
+
+
+def _construct(root: Node) -> object:
+    """The plain data of a composed file; a value YAML cannot build (a tag such as ``!foo``, a date
+    such as 2024-02-30) is a ``GovernanceInvalid`` at its line."""
+    try:
+        return yaml.SafeLoader("").construct_document(root)
+    except Exception:
+        raise GovernanceInvalid([_bad_value(root)]) from None
+
+
+def _bad_value(root: Node) -> LoadProblem:
+    for node in _nodes(root):
+        try:
+            yaml.SafeLoader("").construct_object(node, deep=True)
+        except Exception as exc:
+            return _value_problem(node, exc)
+    return LoadProblem("", "not valid YAML: a value cannot be read", root.start_mark.line + 1)
+
+
+def _nodes(node: Node) -> list[Node]:
+    """Every node under ``node``, innermost first, so the first failure is the value to fix."""
+    children: list[Node] = []
+    if isinstance(node, MappingNode):
+        children = [n for pair in node.value for n in pair]
+    elif isinstance(node, SequenceNode):
+        children = list(node.value)
+    return [*(n for child in children for n in _nodes(child)), node]
+
+
+def _value_problem(node: Node, exc: Exception) -> LoadProblem:
+    line = node.start_mark.line + 1
+    tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+    if isinstance(exc, yaml.constructor.ConstructorError) and "could not determine a constructor" in str(exc):
+        return LoadProblem(
+            "", f"the YAML tag {tag} is not allowed: write plain values (quote text that starts with !)", line
+        )
+    detail = getattr(exc, "problem", None) or exc
+    return LoadProblem(
+        "", f"“{node.value}” cannot be read as {tag.lstrip('!')}: {detail} — quote it to keep it as text", line
+    )
+
+
+_STRUCTURE = re.compile(r"^\s*(- |[A-Za-z0-9_-]+:(\s|$))")
+
+
+def _quote_read_too_far(source: str, exc: yaml.YAMLError) -> LoadProblem | None:
+    """An unclosed quote that a later quote closes: YAML reads the lines between as one text and
+    fails further down. The fix is on the line where the first such quote opened."""
+    mark = getattr(exc, "problem_mark", None)
+    failed_at = mark.line if mark is not None else len(source)
+    lines = source.splitlines()
+    try:
+        for token in yaml.scan(source, Loader=yaml.SafeLoader):
+            if not isinstance(token, yaml.ScalarToken) or token.style not in ('"', "'"):
+                continue
+            first, last = token.start_mark.line, token.end_mark.line
+            if first >= failed_at:
+                return None
+            if last > first and any(_STRUCTURE.match(line) for line in lines[first + 1 : last + 1]):
+                return LoadProblem(
+                    "",
+                    f"a quote opened on line {first + 1} is never closed "
+                    f"(YAML reads on to the quote on line {last + 1})",
+                    first + 1,
+                )
+    except yaml.YAMLError:
+        return None
+    return None
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> LoadProblem:

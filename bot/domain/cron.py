@@ -80,6 +80,9 @@ def parse_cron(expression: str) -> Cron:
         )
     sets = [_parse_part(part, *spec) for part, spec in zip(parts, _FIELDS, strict=True)]
     weekdays = frozenset(d % 7 for d in sets[4])  # 7 is Sunday too
+    days_restricted = not parts[2].startswith("*")
+    if days_restricted and parts[4].startswith("*"):
+        _check_some_month_has_the_days(sets[2], sets[3])
     return Cron(
         expression=expression,
         minutes=sets[0],
@@ -87,8 +90,23 @@ def parse_cron(expression: str) -> Cron:
         days=sets[2],
         months=sets[3],
         weekdays=weekdays,
-        days_restricted=not parts[2].startswith("*"),
+        days_restricted=days_restricted,
         weekdays_restricted=not parts[4].startswith("*"),
+    )
+
+
+#: The most days each month can have (February: 29, in leap years).
+_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _check_some_month_has_the_days(days: frozenset[int], months: frozenset[int]) -> None:
+    """With only the day of month restricted, a day must exist in a chosen month or it never fires."""
+    if any(day <= _MONTH_DAYS[month - 1] for day in days for month in months):
+        return
+    names = ", ".join(_MONTHS[m - 1].capitalize() for m in sorted(months))
+    raise ValueError(
+        f"day of month: there is no day {', '.join(str(d) for d in sorted(days))} in {names}, "
+        "so this schedule never fires"
     )
 
 

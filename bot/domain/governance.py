@@ -7,7 +7,7 @@ raises ``GovernanceInvalid`` with every problem found, each located by its path 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property
@@ -286,11 +286,18 @@ def _timezone(name: str, fail: Callable[[Path, str], None]) -> ZoneInfo:
 
 
 def compile_kind(
-    name: str, spec: KindSpec, groups: Mapping[str, object], tz: ZoneInfo, fail: Callable[[Path, str], None]
+    name: str,
+    spec: KindSpec,
+    groups: Mapping[str, object],
+    tz: ZoneInfo,
+    fail: Callable[[Path, str], None],
+    *,
+    unchecked: Collection[str] = (),
 ) -> Kind:
     """Compile one kind whose shape is valid, reporting what needs the whole file through ``fail``.
 
-    ``groups`` holds every group name of the file (the values are not used).
+    ``groups`` holds every group name of the file (the values are not used). ``unchecked`` names
+    broken fields and rules of the kind (already reported): what refers to them is not reported.
     """
     at: Path = ("kinds", name)
 
@@ -309,7 +316,9 @@ def compile_kind(
         fail((*at, "escalate"), "a group is listed more than once")
     if spec.valid_until is not None:
         target = spec.fields.get(spec.valid_until)
-        if target is None or target.type is not FieldType.DATE:
+        if spec.valid_until in unchecked:
+            pass
+        elif target is None or target.type is not FieldType.DATE:
             dates = [n for n, f in spec.fields.items() if f.type is FieldType.DATE]
             fail(
                 (*at, "valid_until"), f"must name a date field of this kind (date fields: {', '.join(dates) or 'none'})"
@@ -329,7 +338,7 @@ def compile_kind(
             need_group(rule.require.group, (*rule_at, "require"))
         if rule.limit is not None and rule.limit.sum is not None:
             summed = spec.fields.get(rule.limit.sum)
-            if summed is None or not summed.is_numeric:
+            if rule.limit.sum not in unchecked and (summed is None or not summed.is_numeric):
                 numbers = [n for n, f in spec.fields.items() if f.is_numeric]
                 fail(
                     (*rule_at, "limit", "sum"),
@@ -339,13 +348,14 @@ def compile_kind(
             condition = compile_condition(rule.when, fields=spec.fields, groups=list(groups), tz=tz)
         except ConditionError as exc:
             for sub, message in exc.problems:
-                fail((*rule_at, "when", *sub), message)
+                if not (sub and sub[-1] in unchecked and message.startswith("unknown field")):
+                    fail((*rule_at, "when", *sub), message)
             continue
         rules.append(Rule(rule.id, index, rule.decide, rule.require, rule.reason, rule.limit, condition))
 
     for index, test in enumerate(spec.tests):
         test_at = (*at, "tests", index)
-        if test.rule is not None and test.rule not in seen:
+        if test.rule is not None and test.rule not in seen and test.rule not in unchecked:
             fail((*test_at, "rule"), f"no rule “{test.rule}” in {name}{did_you_mean(test.rule, seen)}")
         for group in test.steps or ():
             need_group(group, (*test_at, "steps"))

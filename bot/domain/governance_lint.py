@@ -10,7 +10,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Collection, Mapping
 from functools import cache
 from typing import Annotated, Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
@@ -27,7 +28,14 @@ Report = Callable[[Path, str], None]
 
 class CompileKind(Protocol):
     def __call__(
-        self, name: str, spec: KindSpec, groups: Mapping[str, object], tz: ZoneInfo, fail: Report
+        self,
+        name: str,
+        spec: KindSpec,
+        groups: Mapping[str, object],
+        tz: ZoneInfo,
+        fail: Report,
+        *,
+        unchecked: Collection[str] = (),
     ) -> object: ...
 
 
@@ -89,8 +97,9 @@ def check_valid_parts(
 ) -> None:
     """Run the semantic checks on every part of a file with schema errors whose shape is valid.
 
-    A kind with a broken section is checked as far as its valid sections allow: its rules
-    when its fields are valid, its tests when all its rules are.
+    A kind with a broken section is checked as far as its valid sections allow: every valid
+    rule and test is checked; only what depends on a broken field (conditions on it, a limit
+    summing it) or on a broken rule (a test naming it) is left out.
     """
     if not isinstance(data, dict):
         return
@@ -102,42 +111,95 @@ def check_valid_parts(
     raw_kinds = _mapping(data.get("kinds"))
     for name, value in raw_kinds.items():
         whole = _valid(KindSpec, value)
-        kind, complete = (whole, True) if whole is not None else _valid_parts_of_kind(value)
-        if kind is None or not isinstance(name, str):
+        if not isinstance(name, str):
             continue
-        compile_kind(name, kind, names, tz, fail)
+        kind, complete, unchecked = (whole, True, set()) if whole is not None else _valid_parts_of_kind(value)
+        if kind is None:
+            continue
+        _check_broken_patterns(("kinds", name), value, fail)
+        compile_kind(name, kind, names, tz, fail, unchecked=unchecked)
         lint_kind(name, kind, groups, fail=fail, warn=warn, quorum=complete)
 
 
-def _valid_parts_of_kind(value: object) -> tuple[KindSpec | None, bool]:
-    """A kind with only its valid sections (unchecked otherwise), and whether its routing is all valid."""
+def _valid_parts_of_kind(value: object) -> tuple[KindSpec | None, bool, set[str]]:
+    """A kind with only its valid sections and entries, whether its routing is all valid, and the
+    names of its broken fields and rules (what depends on them is not checked)."""
     if not isinstance(value, dict):
-        return None, False
+        return None, False, set()
     parts: dict[str, Any] = {}
     for key in KindSpec.model_fields:
-        if key in value and key not in ("rules", "tests"):
+        if key in value and key not in ("rules", "tests", "fields"):
             ok, typed = _valid_field(key, value[key])
             if ok:
                 parts[key] = typed
+    fields, unchecked = _valid_entries(value.get("fields"))
+    parts["fields"] = fields
     raw_rules = value.get("rules", [])
-    rules = (
-        [r for item in raw_rules if (r := _valid(RuleSpec, item)) is not None] if isinstance(raw_rules, list) else []
-    )
-    rules_complete = isinstance(raw_rules, list) and len(rules) == len(raw_rules)
+    rules: list[RuleSpec] = []
+    for index, item in enumerate(raw_rules if isinstance(raw_rules, list) else []):
+        rule = _valid(RuleSpec, item)
+        if rule is None:
+            rule = _placeholder_rule(index, item)
+            unchecked.add(rule.id)
+        rules.append(rule)
     raw_tests = value.get("tests", [])
     tests = (
         [t for item in raw_tests if (t := _valid(KindTestSpec, item)) is not None]
         if isinstance(raw_tests, list)
         else []
     )
-    if "fields" not in parts:
-        rules, tests, parts["fields"] = [], [], {}
+    if not isinstance(value.get("fields"), dict):
+        rules, tests = [], []  # without any fields, every condition would look wrong
         parts.pop("valid_until", None)
-    if not rules_complete:
-        tests = []  # a test may name a rule that is broken
+    elif not isinstance(raw_rules, list):
+        tests = []  # a test may name any rule
     complete = all(key in parts for key in ("owner", "approvers")) and ("escalate" in parts or "escalate" not in value)
     parts.setdefault("approvers", [])
-    return KindSpec.model_construct(**parts, rules=rules, tests=tests), complete
+    return KindSpec.model_construct(**parts, rules=rules, tests=tests), complete, unchecked
+
+
+def _placeholder_rule(index: int, raw: object) -> RuleSpec:
+    """A broken rule's stand-in, so the rules after it keep their index; its ``when`` is still checked."""
+    item = raw if isinstance(raw, dict) else {}
+    raw_id = item.get("id")
+    rule_id = raw_id if isinstance(raw_id, str) else f"rules[{index}]"
+    when = item.get("when") if isinstance(item.get("when"), dict) else None
+    return RuleSpec.model_construct(id=rule_id, when=when, decide=None, require=None, reason="", limit=None)
+
+
+def _valid_entries(raw: object) -> tuple[dict[str, Any], set[str]]:
+    """The fields of a kind whose name and spec are valid, and the names of the broken ones."""
+    valid: dict[str, Any] = {}
+    broken: set[str] = set()
+    for name, spec in raw.items() if isinstance(raw, dict) else ():
+        ok, typed = _valid_field("fields", {name: spec})
+        if ok:
+            valid.update(typed)
+        else:
+            broken.add(str(name))
+    return valid, broken
+
+
+def _check_broken_patterns(at: Path, kind: object, fail: Report) -> None:
+    """A field's ``pattern`` is checked only once the rest of the field is valid; check it anyway."""
+    fields = kind.get("fields") if isinstance(kind, dict) else None
+    for name, spec in fields.items() if isinstance(fields, dict) else ():
+        pattern = spec.get("pattern") if isinstance(spec, dict) else None
+        if not isinstance(pattern, str) or _valid_field("fields", {name: spec})[0]:
+            continue
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            if not _pattern_reported(name, spec):
+                fail((*at, "fields", name, "pattern"), f"is not a valid regular expression: {exc}")
+
+
+def _pattern_reported(name: object, spec: object) -> bool:
+    try:
+        _field_adapter("fields").validate_python({name: spec})
+    except ValidationError as exc:
+        return any("regular expression" in str(e.get("msg", "")) for e in exc.errors(include_url=False))
+    return False
 
 
 def _mapping(value: object) -> dict[Any, Any]:

@@ -10,6 +10,7 @@ back until within an hour of the next period is merged into that period's digest
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -21,6 +22,8 @@ from bot.domain.requests import Request
 from bot.domain.schedule import last_fire, merged_into_next, next_allowed, next_fire, previous_fire, zone
 from bot.services.routing import PENDING_SCAN, most_urgent_first, waiting_by_person
 from bot.services.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 #: Items listed in one digest message; the rest are counted ("and N more — see Home").
 DIGEST_ITEMS = 20
@@ -55,10 +58,16 @@ def _schedule_of(governance: Governance, user: str, group: str | None) -> str:
     return governance.spec.digest
 
 
-def _period(schedule: str, now: datetime, tz: tzinfo) -> _Period:
-    cron = parse_cron(schedule)
-    fire = last_fire(cron, now, tz)
-    return _Period(fire, previous_fire(cron, fire, tz), next_fire(cron, fire, tz))
+def _period(schedule: str, now: datetime, tz: tzinfo) -> _Period | None:
+    """The current period of ``schedule``; None (logged once) for a schedule that cannot be used,
+    such as one that never fires: its people get no digest, everyone else's go out."""
+    try:
+        cron = parse_cron(schedule)
+        fire = last_fire(cron, now, tz)
+        return _Period(fire, previous_fire(cron, fire, tz), next_fire(cron, fire, tz))
+    except ValueError as exc:
+        log.error("digest schedule %r cannot be used, its digests are skipped: %s", schedule, exc)
+        return None
 
 
 def queue_digests(
@@ -80,13 +89,15 @@ def queue_digests(
     now = runtime.clock.now()
     waiting = _waiting(runtime, governance, now, group)
     intents = []
-    periods: dict[str, _Period] = {}
+    periods: dict[str, _Period | None] = {}
     keys, merged = [], 0
     for person, items in sorted(waiting.items()):
         schedule = _schedule_of(governance, person, group)
         if schedule not in periods:
             periods[schedule] = _period(schedule, now, governance.tz)
         period = periods[schedule]
+        if period is None:
+            continue
         person_zone = zone(timezone_of(person), governance.tz)
         not_before = now if operator_run else next_allowed(now, governance.spec.working_hours, person_zone)
         if not operator_run and merged_into_next(period.fire, not_before, period.following):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import Engine, select
 
 from bot.domain.clock import FixedClock
@@ -237,3 +239,31 @@ def test_an_operator_run_counts_only_what_slack_took(runtime: Runtime, clock: Fi
     assert summary(report) == "digests: 1 sent now, 0 had been sent already, 1 failed (will retry)"
     assert report.left == 1
     assert len(gateway.of("digest")) == 1
+
+
+def test_a_group_schedule_that_never_fires_skips_only_that_groups_digests(
+    engine: Engine, clock: FixedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    governance = governance_from(
+        LIFECYCLE.replace("timezone: Europe/Berlin", "timezone: Europe/Berlin\nworking_hours: always")
+    )
+    # A governance in force from before `check` refused such schedules.
+    finance = governance.spec.groups["finance"]
+    governance.spec.groups["finance"] = finance.model_copy(update={"digest": "0 9 31 2 *"})
+    runtime = Runtime(uow=SqlUnitOfWorkFactory(engine), governance=lambda: governance, clock=clock)
+    clock.set(datetime.fromisoformat("2026-03-02T09:30:00+01:00"))
+    waiting = routed(runtime, "Acme")
+    clock.set(datetime.fromisoformat("2026-03-03T09:00:00+01:00"))
+    escalate_due(runtime=runtime)  # the CMO office waits on it too now
+    clock.advance(timedelta(minutes=5))
+    gateway = FakeGateway()
+    with caplog.at_level(logging.ERROR, logger="bot.services.digests"):
+        report = queue_digests(runtime=runtime, timezone_of=NOBODY_ABROAD.get)
+        drain(runtime, gateway)
+        now = send_digests_now(runtime=runtime, gateway=gateway, timezone_of=NOBODY_ABROAD.get)
+    assert report.recipients == 1
+    assert [(d.target, d.event) for d in gateway.of("digest")] == [("U0CMO", waiting)]
+    assert summary(now) == "digests: 0 sent now, 1 had been sent already"
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 2 and all("'0 9 31 2 *'" in line and "skipped" in line for line in lines), lines
+    assert all(r.exc_info is None for r in caplog.records)

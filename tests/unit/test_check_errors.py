@@ -315,6 +315,41 @@ def test_yaml_syntax_errors_name_the_line_in_plain_words(text: str, line: int, m
     assert "<block" not in problem.message and "scanning" not in problem.message
 
 
+LATER_RULE = (
+    '      - id: big\n        when: {amount_pct: {gt: 50}}\n        decide: reject\n        reason: "Too big."\n'
+)
+
+
+@pytest.mark.parametrize("quote", ['"', "'"])
+def test_an_unclosed_quote_is_named_where_it_opens_whatever_the_quote(quote: str) -> None:
+    # A later quote of the same kind closes it: YAML reads on and fails lines further down.
+    later = LATER_RULE.replace('"', quote)
+    text = broken("reason: Small discounts", f"reason: {quote}Small discounts") + later
+    (problem,) = problems_of(text)
+    assert (problem.line, problem.path) == (21, ""), str(problem)
+    assert problem.message.startswith("a quote opened on line 21 is never closed"), str(problem)
+
+
+@pytest.mark.parametrize(
+    ("value", "line", "fragment"),
+    [
+        pytest.param("!foo {type: date}", 15, "the YAML tag !foo is not allowed", id="local-tag"),
+        pytest.param(
+            "!!python/object/apply:os.system [ls]",
+            15,
+            "the YAML tag !!python/object/apply:os.system is not allowed",
+            id="python-tag",
+        ),
+        pytest.param("!!int abc", 15, "“abc” cannot be read as int", id="bad-int"),
+        pytest.param("!!binary zz", 15, "“zz” cannot be read as binary", id="bad-binary"),
+        pytest.param("{type: date, max: 2024-02-30}", 15, "“2024-02-30” cannot be read as timestamp", id="bad-date"),
+    ],
+)
+def test_a_value_yaml_cannot_build_is_a_located_problem(value: str, line: int, fragment: str) -> None:
+    (problem,) = problems_of(broken("launch: {type: date}", f"launch: {value}"))
+    assert problem.line == line and fragment in problem.message, str(problem)
+
+
 def test_an_empty_file_says_how_to_start() -> None:
     (problem,) = problems_of("")
     assert "signoff init" in problem.message
@@ -359,3 +394,84 @@ def test_a_key_given_twice_does_not_hide_the_other_problems() -> None:
         "    title: Discount approval\n", "    title: Discount approval\n    title: Discounts\n"
     )
     assert [p.path for p in problems_of(text)] == ["kinds.discount.title", "kinds.discount.approvers"]
+
+
+MANY_MISTAKES = """\
+version: 1
+timezone: Europe/Berlin
+groups:
+  finance:
+    members: [U0FIN1, U0FIN2]
+kinds:
+  deal:
+    title: Deal desk
+    owner: U0FINLEAD
+    fields:
+      amount: {type: numbr}
+      region: {type: choice, options: [emea, amer]}
+      account: {type: text, max_length: 0, pattern: "[a-z"}
+      note: {type: text}
+    approvers: finance
+    rules:
+      - {id: a, when: {region: {gt: 3}}, decide: approve, reason: R.}
+      - {id: a, when: {regoin: emea}, decide: approve, reason: R.}
+      - {id: b, when: {note: {matches: "(x"}}, decide: approve, reason: R.}
+      - {id: c, when: {any: []}, decide: approve, reason: R.}
+      - {id: d, when: {region: {in: emea}}, decide: approve, reason: R.}
+      - {id: e, decide: approve, reason: R., limit: {sum: note, max: 5, window: 30d}}
+      - {id: f, require: {group: legal}, reason: R.}
+      - {id: g, when: {amount: {gt: 5}}, decide: approve, reason: R.}
+      - {id: freeze, decide: reject, reason: R.}
+      - {id: account-check, when: {account: {eq: x}, note: {between: 3}}, decide: maybe, reason: R.}
+      - {id: h, when: {requester_group: {eq: legl}}, decide: approve, reason: R.}
+    tests:
+      - {fields: {region: emea}, expect: approve, rule: nope}
+      - {fields: {region: emea}, expect: approve, rule: account-check, steps: [legl]}
+"""
+
+
+MANY_MISTAKES_FOUND = [
+    (11, "kinds.deal.fields.amount.type", "must be"),
+    (13, "kinds.deal.fields.account.max_length", "greater than or equal to 1"),
+    (13, "kinds.deal.fields.account.pattern", "regular expression"),
+    (17, "kinds.deal.rules[0].when.region.gt", "operator gt does not apply to choice fields"),
+    (18, "kinds.deal.rules[1].id", "rule id “a” is already used by rules[0]"),
+    (18, "kinds.deal.rules[1].when.regoin", "unknown field “regoin”"),
+    (19, "kinds.deal.rules[2].when.note.matches", ""),
+    (20, "kinds.deal.rules[3].when.any", "non-empty list"),
+    (21, "kinds.deal.rules[4].when.region.in", "non-empty list"),
+    (22, "kinds.deal.rules[5].limit.sum", "must name a number or money field"),
+    (23, "kinds.deal.rules[6].require", "unknown group “legal”"),
+    (25, "kinds.deal.rules[8]", "rejects every deal request"),
+    (26, "kinds.deal.rules[9].decide", "must be"),
+    (26, "kinds.deal.rules[9].when.note.between", ""),
+    (27, "kinds.deal.rules[10].when.requester_group.eq", "legl"),
+    (29, "kinds.deal.tests[0].rule", "no rule “nope”"),
+    (30, "kinds.deal.tests[1].steps", "unknown group “legl”"),
+]
+
+
+@pytest.mark.parametrize(("line", "path", "fragment"), MANY_MISTAKES_FOUND)
+def test_independent_mistakes_are_all_reported_in_one_run(line: int, path: str, fragment: str) -> None:
+    found = problems_of(MANY_MISTAKES)
+    assert any(p.line == line and p.path == path and fragment in p.message for p in found), [str(p) for p in found]
+
+
+def test_a_broken_field_hides_only_the_conditions_on_that_field() -> None:
+    # rule g compares the broken `amount` field: that one (and only that one) is not reported.
+    found = problems_of(MANY_MISTAKES)
+    assert not any(p.path.startswith("kinds.deal.rules[7]") for p in found), [str(p) for p in found]
+    assert [(p.line, p.path) for p in found] == [(line, path) for line, path, _ in MANY_MISTAKES_FOUND]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "path"),
+    [
+        ("timezone: Europe/Berlin", 'timezone: Europe/Berlin\ndigest: "0 9 31 2 *"', 3, "digest"),
+        ("members: [U0CMO]", 'members: [U0CMO]\n    digest: "0 9 30 feb *"', 8, "groups.cmo-office.digest"),
+    ],
+)
+def test_a_digest_schedule_that_never_fires_is_a_located_error(old: str, new: str, line: int, path: str) -> None:
+    found = problems_of(broken(old, new))
+    assert [(p.line, p.path) for p in found] == [(line, path)], [str(p) for p in found]
+    assert "never fires" in found[0].message

@@ -191,3 +191,33 @@ def test_config_before_a_command_that_does_not_take_it_is_refused(capsys: pytest
     with pytest.raises(SystemExit):
         main(["--config", "f.yaml", "worker"])
     assert "not to `signoff worker` (it reads the governance file from $SIGNOFF_CONFIG)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("replacement", "expected"),
+    [
+        pytest.param(
+            ("reason: Deals of 100k", 'reason: "Deals of 100k'),
+            "signoff.yaml:50: a quote opened on line 50 is never closed",
+            id="unclosed-double-quote",
+        ),
+        pytest.param(
+            ('digest: "0 9 * * MON-FRI"', "digest: !!python/object/apply:os.system [ls]"),
+            "signoff.yaml:9: the YAML tag !!python/object/apply:os.system is not allowed",
+            id="yaml-tag",
+        ),
+        pytest.param(
+            ('digest: "0 9 * * MON-FRI"', 'digest: "0 9 31 2 *"'),
+            "signoff.yaml:9: digest: day of month: there is no day 31 in Feb, so this schedule never fires",
+            id="never-fires",
+        ),
+    ],
+)
+def test_check_names_the_line_to_fix_never_a_traceback(
+    starter: Path, capsys: pytest.CaptureFixture[str], replacement: tuple[str, str], expected: str
+) -> None:
+    plant(starter / "signoff.yaml", replacement)
+    code, _, err = run(capsys, "check")
+    assert code == 1
+    assert expected in err, err
+    assert "Traceback" not in err and "Error" not in err, err

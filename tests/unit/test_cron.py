@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 
@@ -43,3 +43,27 @@ def fires(expression: str, count: int) -> list[str]:
 )
 def test_next_fire_times_follow_standard_cron(expression: str, expected: list[str]) -> None:
     assert fires(expression, len(expected)) == expected
+
+
+@pytest.mark.parametrize("expression", ["0 9 31 2 *", "0 9 30,31 2 *", "0 9 31 4,6,9,11 *", "0 9 30-31 feb *"])
+def test_a_schedule_that_never_fires_is_refused(expression: str) -> None:
+    with pytest.raises(ValueError, match="so this schedule never fires"):
+        parse_cron(expression)
+
+
+@pytest.mark.parametrize("month", range(1, 13))
+def test_a_schedule_is_refused_exactly_when_it_would_never_fire(month: int) -> None:
+    for day in range(1, 32):
+        try:
+            cron = parse_cron(f"0 9 {day} {month} *")
+        except ValueError:
+            with pytest.raises(ValueError, match="day is out of range"):
+                date(2028, month, day)  # a leap year: the day exists in no year at all
+            continue
+        fire = cron.next_after(START)  # it fires (29 February within five years)
+        assert (fire.month, fire.day) == (month, day)
+
+
+def test_a_weekday_keeps_an_impossible_day_of_month_firing() -> None:
+    # Both restricted: either matches (Vixie cron), so Mondays in February still fire.
+    assert fires("0 9 31 2 MON", 1) == ["2027-02-01 09:00 Mon"]
