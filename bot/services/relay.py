@@ -319,7 +319,7 @@ def _failed(
             report.retried += 1
         elif error.permanent or item.attempts + 1 >= MAX_ATTEMPTS:
             uow.outbox.mark_dead(item.id, now=now, error=message)
-            log.error("outbox %s (%s) is dead after %d attempts: %s", item.id, item.key, item.attempts + 1, message)
+            log.error("outbox %s (%s) is dead after %d attempt(s): %s", item.id, item.key, item.attempts + 1, message)
             _recheck_recipient(uow, item, error)
             uow.outbox.add_many(_after_dead(runtime, uow, item, error), now=now)
             report.dead += 1
