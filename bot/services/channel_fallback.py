@@ -20,10 +20,6 @@ from bot.services.routing import Eligibility, eligibility
 from bot.services.runtime import Runtime
 
 
-def is_channel(recipient: str) -> bool:
-    return recipient.startswith(("C", "G"))
-
-
 def unreachable_channel_intents(
     runtime: Runtime, uow: UnitOfWork, item: OutboxItem, error: DeliveryError
 ) -> list[Intent]:

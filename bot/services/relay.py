@@ -42,7 +42,7 @@ from bot.domain.outbox import (
     post_card,
 )
 from bot.log_context import log_context
-from bot.services.channel_fallback import is_channel, unreachable_channel_intents
+from bot.services.channel_fallback import unreachable_channel_intents
 from bot.services.lease import LeaseKeeper
 from bot.services.ports import UnitOfWork
 from bot.services.routing import build_card, card_recipients, eligibility, is_person, live_copies
@@ -299,7 +299,7 @@ def _recheck_recipient(uow: UnitOfWork, item: OutboxItem, error: DeliveryError) 
 def _after_dead(runtime: Runtime, uow: UnitOfWork, item: OutboxItem, error: DeliveryError) -> list[Intent]:
     """What a dead row leaves to do: DMs instead of an unreachable channel, or a word to the owner."""
     recipient = str(item.payload.get("recipient", ""))
-    if item.kind is IntentKind.POST_CARD and error.unreachable and is_channel(recipient):
+    if item.kind is IntentKind.POST_CARD and error.unreachable and not is_person(recipient):
         return unreachable_channel_intents(runtime, uow, item, error)
     owner_notice = _tell_owner(runtime, uow, item, str(error))
     return [owner_notice] if owner_notice is not None else []

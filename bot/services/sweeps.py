@@ -19,7 +19,7 @@ from bot.domain.requests import Request
 from bot.domain.routing import escalation_chain
 from bot.domain.schedule import next_allowed, zone
 from bot.services.ports import UnitOfWork
-from bot.services.routing import eligibility, escalation_recipients
+from bot.services.routing import eligibility, escalation_recipients, is_person
 from bot.services.runtime import Runtime
 from bot.services.transitions import record_transition
 
@@ -35,7 +35,7 @@ class Moment:
     timezone_of: TimezoneOf
 
     def for_person(self, person: str) -> datetime:
-        tz = zone(self.timezone_of(person), self.governance.tz) if person.startswith(("U", "W")) else self.governance.tz
+        tz = zone(self.timezone_of(person), self.governance.tz) if is_person(person) else self.governance.tz
         return next_allowed(self.now, self.governance.spec.working_hours, tz)
 
 

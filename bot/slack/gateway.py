@@ -27,7 +27,7 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 
 from bot.domain.cards import Card
 from bot.domain.notices import Notification
-from bot.domain.outbox import DeliveryError, MessageRef, PersonInfo
+from bot.domain.outbox import PERSON_GONE_ERRORS, DeliveryError, MessageRef, PersonInfo
 from bot.slack.blocks import card_blocks, card_text, digest_blocks
 from bot.slack.messages import notification_blocks, notification_text
 from bot.slack.observed import ErrorHook, ObservedWebClient
@@ -55,13 +55,7 @@ HISTORY_PAGE = 200
 
 PERMANENT_ERRORS = frozenset(
     {
-        "channel_not_found",
-        "not_in_channel",
-        "is_archived",
-        "user_not_found",
-        "user_disabled",
-        "account_inactive",
-        "cannot_dm_bot",
+        *PERSON_GONE_ERRORS,
         "message_not_found",
         "cant_update_message",
         *CHANNEL_UNREACHABLE_ERRORS,

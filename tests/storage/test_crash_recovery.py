@@ -57,16 +57,21 @@ def kill(process: subprocess.Popen[str]) -> None:
             stream.close()
 
 
-def test_killed_between_commit_and_delivery_then_killed_mid_relay(
-    database_url: str, engine: Engine, runtime: Runtime, clock: FixedClock, tmp_path: Path
-) -> None:
+def submitted_then_killed(database_url: str, tmp_path: Path) -> dict[str, str]:
+    """A process commits REQUESTS requests and is killed before any delivery; the environment it ran with."""
     config = tmp_path / "signoff.yaml"
     config.write_text(LIFECYCLE)
     env = {"SIGNOFF_DATABASE_URL": database_url, "SIGNOFF_CONFIG": str(config), "REQUESTS": str(REQUESTS)}
-
     submitter = start("submit_then_hang", env)
     wait_for_line(submitter, f"committed {REQUESTS}")
-    kill(submitter)  # committed, nothing delivered yet
+    kill(submitter)
+    return env
+
+
+def test_killed_between_commit_and_delivery_then_killed_mid_relay(
+    database_url: str, engine: Engine, runtime: Runtime, clock: FixedClock, tmp_path: Path
+) -> None:
+    env = submitted_then_killed(database_url, tmp_path)  # committed, nothing delivered yet
 
     deliveries = tmp_path / "deliveries.txt"
     relay = start("relay_then_hang", {**env, "DELIVERIES": str(deliveries), "HANG_AT": "5"})
@@ -95,12 +100,7 @@ def test_killed_between_commit_and_delivery_then_killed_mid_relay(
 def test_killed_just_after_slack_took_a_card_every_approver_has_one_card_within_the_lease(
     database_url: str, engine: Engine, runtime: Runtime, clock: FixedClock, tmp_path: Path
 ) -> None:
-    config = tmp_path / "signoff.yaml"
-    config.write_text(LIFECYCLE)
-    env = {"SIGNOFF_DATABASE_URL": database_url, "SIGNOFF_CONFIG": str(config), "REQUESTS": str(REQUESTS)}
-    submitter = start("submit_then_hang", env)
-    wait_for_line(submitter, f"committed {REQUESTS}")
-    kill(submitter)
+    env = submitted_then_killed(database_url, tmp_path)
 
     deliveries = tmp_path / "deliveries.txt"
     relay = start("relay_then_hang", {**env, "DELIVERIES": str(deliveries), "HANG_AFTER": "2"})
