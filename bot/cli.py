@@ -31,7 +31,8 @@ from storage.migrate import current_revision, upgrade
 from storage.uow import SqlUnitOfWorkFactory
 
 DEFAULT_CONFIG = "signoff.yaml"
-_READS_ENV_CONFIG = ("serve", "worker", "digest")
+#: The commands that read the governance file, and so take ``--config``.
+_READS_CONFIG = ("check", "test", "explain", "serve", "worker", "digest")
 
 
 def config_path(explicit: str | None) -> Path:
@@ -49,8 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if extras:
         args.fields = [*args.fields, *extras]
     if args.config is not None and args.command and not getattr(args, "reads_config", False):
-        hint = " (it reads the governance file from $SIGNOFF_CONFIG)" if args.command in _READS_ENV_CONFIG else ""
-        parser.error(f"--config applies to check, test and explain, not to `signoff {args.command}`{hint}")
+        parser.error(f"--config applies to {', '.join(_READS_CONFIG)}, not to `signoff {args.command}`")
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)
         return 2
@@ -72,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="signoff", description="Governed approvals and exceptions for Slack.")
     parser.add_argument("--version", action="version", version=f"signoff {__version__}")
-    parser.add_argument("--config", help="governance file, for check, test and explain (also after the command)")
+    parser.add_argument("--config", help="governance file (default: $SIGNOFF_CONFIG, else ./signoff.yaml)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     check = commands.add_parser("check", help="validate the governance file; list every problem with its line")
@@ -110,14 +110,17 @@ def _parser() -> argparse.ArgumentParser:
     upgrade.set_defaults(run=_db_upgrade)
 
     serve = commands.add_parser("serve", help="run Signoff: Slack listener, outbox relay and sweeps")
+    _config_option(serve)
     serve.add_argument("--no-worker", action="store_true", help="serve Slack only (run `signoff worker` elsewhere)")
     serve.add_argument("--host", default="0.0.0.0", help="HTTP address to listen on (default: all)")  # noqa: S104
     serve.set_defaults(run=cli_run.serve)
     worker = commands.add_parser("worker", help="run only the outbox relay and the scheduled sweeps")
+    _config_option(worker)
     worker.add_argument("--host", default="0.0.0.0", help="address of /healthz, /readyz, /metrics (default: all)")  # noqa: S104
     worker.set_defaults(run=cli_run.worker)
 
     digest = commands.add_parser("digest", help="send this period's digests now (an operator's run)")
+    _config_option(digest)
     digest.add_argument("--now", action="store_true", required=True, help="send now, outside working hours too")
     digest.add_argument("--group", help="only this group's members")
     digest.set_defaults(run=cli_run.digest)

@@ -11,6 +11,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TextIO
 from urllib.error import URLError
 
@@ -41,8 +42,16 @@ def _start(err: TextIO, settings: Settings, *, http: bool) -> Signoff | None:
     return None
 
 
-def serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def _settings(args: argparse.Namespace) -> Settings:
+    """The settings, with ``--config`` (when given) in place of ``$SIGNOFF_CONFIG``."""
     settings = load_settings()
+    if getattr(args, "config", None):
+        settings = settings.model_copy(update={"config": Path(args.config)})
+    return settings
+
+
+def serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    settings = _settings(args)
     required_secrets(settings, http=not settings.slack_app_token)  # a missing secret is said before any work
     _log_setup(settings)
     app = LateApp()
@@ -103,7 +112,7 @@ def _connect_socket_mode(signoff: Signoff, settings: Settings, out: TextIO) -> C
 
 
 def worker(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    settings = load_settings()
+    settings = _settings(args)
     required_secrets(settings, http=False)
     _log_setup(settings)
     app = LateApp()  # one health check fits both roles: a worker answers /healthz, /readyz, /metrics too
@@ -122,7 +131,7 @@ def worker(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def digest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    signoff = _start(err, load_settings(), http=False)
+    signoff = _start(err, _settings(args), http=False)
     if signoff is None:
         return 1
     try:

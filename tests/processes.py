@@ -9,6 +9,7 @@ before, or just after it reached the file: Slack took it, the relay never heard 
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import threading
 from datetime import datetime
@@ -91,3 +92,10 @@ def relay_then_hang() -> None:
         pass
     print("drained", flush=True)
     sys.exit(0)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -7,7 +7,6 @@ import hmac
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,17 +22,12 @@ import pytest
 
 from bot.slack.emulator import SlackEmulator
 from tests.conftest import ROOT
+from tests.processes import free_port as free_port  # re-exported: e2e tests import it from here
 from tests.services.conftest import LIFECYCLE
 
 SECRET = "e2e-signing-secret"
 #: The longest a test waits for something `signoff serve` does in the background.
 WAIT_SECONDS = 15.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass

@@ -9,6 +9,7 @@ import pytest
 
 from bot.cli import main
 from bot.domain.slash_text import SlashTextError, split_slash_text
+from tests.processes import free_port
 from tests.unit.test_cli import run
 from tests.unit.test_cli import starter as starter  # the fixture
 
@@ -187,10 +188,32 @@ def test_config_before_a_command_that_does_not_take_it_is_refused(capsys: pytest
     with pytest.raises(SystemExit) as exit_:
         main(["--config", "f.yaml", "audit", "verify"])
     assert exit_.value.code == 2
-    assert "--config applies to check, test and explain, not to `signoff audit`\n" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        main(["--config", "f.yaml", "worker"])
-    assert "not to `signoff worker` (it reads the governance file from $SIGNOFF_CONFIG)" in capsys.readouterr().err
+    assert (
+        "--config applies to check, test, explain, serve, worker, digest, not to `signoff audit`\n"
+        in capsys.readouterr().err
+    )
+
+
+@pytest.mark.parametrize("command", [["serve"], ["worker"], ["digest", "--now"]])
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_the_commands_that_run_signoff_take_config_too(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, command: list[str], where: str
+) -> None:
+    """`signoff serve --config f.yaml` reads f.yaml (it was "unrecognized arguments"), before or after the command."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SIGNOFF_CONFIG", str(tmp_path / "from-env.yaml"))
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "secret")
+    monkeypatch.setenv("SIGNOFF_DATABASE_URL", f"sqlite:///{tmp_path / 'signoff.db'}")
+    monkeypatch.setenv("SIGNOFF_PORT", str(free_port()))
+    monkeypatch.setenv("SIGNOFF_SLACK_API_URL", "http://127.0.0.1:9/api/")  # nothing answers: Slack is unreachable
+    given = str(tmp_path / "given.yaml")
+    argv = ["--config", given, *command] if where == "before" else [*command, "--config", given]
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code != 0
+    assert "unrecognized arguments" not in err
+    assert "given.yaml" in err and "from-env.yaml" not in err, err
 
 
 @pytest.mark.parametrize(
