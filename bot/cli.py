@@ -90,7 +90,9 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("kind", help="the kind of request, e.g. discount")
     explain.add_argument("fields", nargs="*", metavar="FIELD=VALUE", help="the request's fields")
     explain.add_argument("--requester", default=TEST_REQUESTER, help="Slack user id of the requester")
-    explain.add_argument("--at", type=_timestamp, help="submission time, ISO 8601 (default: now)")
+    explain.add_argument(
+        "--at", help="submission time, YYYY-MM-DD[ HH:MM], read in the governance timezone unless it has an offset"
+    )
     explain.add_argument("--json", action="store_true", help="print the machine-readable receipt")
     explain.set_defaults(run=_explain)
 
