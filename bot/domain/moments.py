@@ -92,5 +92,7 @@ def _offset(moment: datetime) -> str:
 
 
 def _show(raw: object) -> str:
+    if isinstance(raw, date):  # typed by YAML: shown as it was written
+        raw = raw.isoformat()
     text = f"“{raw}”" if isinstance(raw, str) else repr(raw)
     return text if len(text) <= 60 else text[:57] + "…”"

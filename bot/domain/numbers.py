@@ -48,7 +48,7 @@ _SHAPE = re.compile(
     re.ASCII,
 )
 _PLAIN = re.compile(r"(?P<int>[0-9]+)(?:\.(?P<frac>[0-9]+))?", re.ASCII)
-_GROUPED = re.compile(r"(?P<int>[0-9]{1,3}(?:,[0-9]{3})+)(?:\.(?P<frac>[0-9]+))?", re.ASCII)
+_GROUPED = re.compile(r"(?P<int>[1-9][0-9]{0,2}(?:,[0-9]{3})+)(?:\.(?P<frac>[0-9]+))?", re.ASCII)
 #: One separator after one to three digits, then exactly three: the form two locales read differently.
 _AMBIGUOUS = re.compile(r"[1-9][0-9]{0,2}[.,][0-9]{3}", re.ASCII)
 
@@ -111,10 +111,7 @@ def _parse_text(text: str, rules: NumberRules) -> int | float:
     _check_unit(text, shape.group("pre"), shape.group("post"), rules)
     body = shape.group("body")
     if _AMBIGUOUS.fullmatch(body):
-        whole, _, part = body.replace(",", ".").partition(".")
-        sign = "-" if shape.group("sign") == "-" else ""
-        decimal = f"{whole}.{part.rstrip('0')}".rstrip(".")
-        raise ValueError(f"{_show(text)} is ambiguous: write {sign}{decimal} or {sign}{whole}{part}")
+        raise ValueError(_ambiguous(text, shape.group("sign"), body, rules))
     digits = _PLAIN.fullmatch(body) or _GROUPED.fullmatch(body)
     if digits is None:
         raise ValueError(_unreadable(text, rules))
@@ -169,7 +166,8 @@ def render_number(value: float) -> str:
     """A number as digits, never in exponent form, that ``parse_number`` reads back to the same value.
 
     Whole floats render as integers (``12.0`` → ``12``); no thousands separators, since
-    ``1,500`` would read back as ambiguous.
+    ``1,500`` would read back as ambiguous, and a value like 1.001 renders as ``1.0010`` so that
+    neither Signoff nor a reader used to ``.`` as a thousands separator can take it for 1001.
     """
     if isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
@@ -178,8 +176,25 @@ def render_number(value: float) -> str:
             return repr(value)
         if value.is_integer() and abs(value) < 2**53:
             return str(int(value))
-        return format(Decimal(repr(value)), "f")
+        text = format(Decimal(repr(value)), "f")
+        return text[:1] + _unambiguous(text[1:]) if text.startswith("-") else _unambiguous(text)
     return str(value)
+
+
+def _ambiguous(text: str, sign: str, body: str, rules: NumberRules) -> str:
+    """Name both readings, each written so that it is not ambiguous itself (``1.0010``), when valid here."""
+    whole, _, part = body.replace(",", ".").partition(".")
+    negative = "-" if sign == "-" else ""
+    readings = [f"{negative}{whole}{part}"]
+    fraction = part.rstrip("0")
+    if len(fraction) <= rules.decimals:
+        readings.insert(0, negative + _unambiguous(f"{whole}.{fraction}".rstrip(".")))
+    return f"{_show(text)} is ambiguous: write {' or '.join(readings)}"
+
+
+def _unambiguous(digits: str) -> str:
+    # ``1.001`` could be read as 1001; ``1.0010`` cannot, and is the same value.
+    return digits + "0" if _AMBIGUOUS.fullmatch(digits) else digits
 
 
 def _unreadable(raw: object, rules: NumberRules) -> str:
