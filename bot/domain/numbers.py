@@ -47,6 +47,7 @@ _SHAPE = re.compile(
     rf"(?P<pre>{_UNIT})?[ ]*(?P<sign>[+-]?)(?P<body>[0-9][0-9.,]*)[ ]*(?P<post>{_UNIT})?",
     re.ASCII,
 )
+_SIMPLE = re.compile(r"([+-]?)([0-9]+)(?:\.([0-9]+))?", re.ASCII)
 _PLAIN = re.compile(r"(?P<int>[0-9]+)(?:\.(?P<frac>[0-9]+))?", re.ASCII)
 _GROUPED = re.compile(r"(?P<int>[1-9][0-9]{0,2}(?:,[0-9]{3})+)(?:\.(?P<frac>[0-9]+))?", re.ASCII)
 #: One separator after one to three digits, then exactly three: the form two locales read differently.
@@ -105,6 +106,12 @@ def parse_number(raw: object, rules: NumberRules) -> int | float:
 
 
 def _parse_text(text: str, rules: NumberRules) -> int | float:
+    simple = _SIMPLE.fullmatch(text)
+    if simple is not None:  # the common case, read without the general machinery below
+        sign, whole, fraction = simple.groups()
+        if fraction is not None and len(fraction) == 3 and len(whole) <= 3 and whole[0] != "0":
+            raise ValueError(_ambiguous(text, sign, f"{whole}.{fraction}", rules))
+        return _value(sign, whole.lstrip("0"), fraction.rstrip("0") if fraction else "", text, rules)
     shape = _SHAPE.fullmatch(text)
     if shape is None:
         raise ValueError(_unreadable(text, rules))

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import Signoff, build_signoff
-from bot.slack.blocks import REQUEST_VIEW
+from bot.domain.fields import FieldSpec, FieldType
+from bot.slack.blocks import REQUEST_VIEW, request_modal
 from bot.slack.emulator import SlackEmulator
 from storage.records import RequestRecord
 from tests.slack.test_app import dispatch, settings_for
@@ -102,3 +103,13 @@ def test_emptying_an_input_of_the_amend_form_clears_that_field(signoff: Signoff)
     answer = submit_form(signoff, {"kind": "discount", "amend": request_id}, note="", seats=None)
     assert answer["response_action"] == "update"
     assert stored(signoff) == [{"account": "Acme", "deal_value": 5000}]
+
+
+def test_the_form_states_the_bounds_as_plain_digits() -> None:
+    fields = {
+        "deal_value": FieldSpec(type=FieldType.MONEY, currency="EUR"),
+        "seats": FieldSpec(type=FieldType.NUMBER, min=-5, max=1e6),
+    }
+    modal = request_modal(kind="discount", title="Discount", fields=fields)
+    bounds = [(b["element"].get("min_value"), b["element"].get("max_value")) for b in modal["blocks"]]
+    assert bounds == [("0", None), ("-5", "1000000")]
