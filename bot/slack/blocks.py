@@ -211,6 +211,8 @@ def _input(name: str, spec: FieldSpec, value: object, *, optional_hint: bool = T
                 element["min_value"] = render_number(spec.lowest)
             if spec.max is not None:
                 element["max_value"] = render_number(spec.max)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                initial = render_number(value)  # reads back as the same value (2.125 as 2.1250)
             if initial:
                 element["initial_value"] = initial
         case FieldType.CHOICE | FieldType.MULTI_CHOICE:

@@ -105,11 +105,13 @@ def test_emptying_an_input_of_the_amend_form_clears_that_field(signoff: Signoff)
     assert stored(signoff) == [{"account": "Acme", "deal_value": 5000}]
 
 
-def test_the_form_states_the_bounds_as_plain_digits() -> None:
+def test_the_form_states_bounds_and_values_as_digits_that_read_back() -> None:
     fields = {
         "deal_value": FieldSpec(type=FieldType.MONEY, currency="EUR"),
         "seats": FieldSpec(type=FieldType.NUMBER, min=-5, max=1e6),
     }
-    modal = request_modal(kind="discount", title="Discount", fields=fields)
-    bounds = [(b["element"].get("min_value"), b["element"].get("max_value")) for b in modal["blocks"]]
-    assert bounds == [("0", None), ("-5", "1000000")]
+    modal = request_modal(kind="discount", title="Discount", fields=fields, values={"deal_value": 2.125, "seats": 1e6})
+    elements = [b["element"] for b in modal["blocks"]]
+    assert [(e.get("min_value"), e.get("max_value")) for e in elements] == [("0", None), ("-5", "1000000")]
+    # an Amend form starts from values that read back as they are (2.125 alone would be ambiguous)
+    assert [e["initial_value"] for e in elements] == ["2.1250", "1000000"]
