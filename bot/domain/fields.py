@@ -115,6 +115,12 @@ class FieldSpec(BaseModel):
                 )
             if any(len(o) > MAX_OPTION_LENGTH for o in self.options):
                 raise ValueError(f"options are at most {MAX_OPTION_LENGTH} characters (Slack's limit for menu text)")
+        for bound, value in (("min", self.min), ("max", self.max)):
+            if value is not None:
+                try:  # a bound is a number like any value: at most 15 digits
+                    parse_number(value, NumberRules())
+                except ValueError as exc:
+                    raise ValueError(f"{bound}: {exc}") from None
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"min ({_num(self.min)}) is larger than max ({_num(self.max)})")
         if self.pattern is not None:

@@ -115,3 +115,16 @@ def test_the_form_states_bounds_and_values_as_digits_that_read_back() -> None:
     assert [(e.get("min_value"), e.get("max_value")) for e in elements] == [("0", None), ("-5", "1000000")]
     # an Amend form starts from values that read back as they are (2.125 alone would be ambiguous)
     assert [e["initial_value"] for e in elements] == ["2.1250", "1000000"]
+
+
+@pytest.mark.parametrize(
+    ("until", "reply"),
+    [
+        ("9999-12-31", "until: expected a date from 1900-01-01 to 2999-12-31, got “9999-12-31”."),
+        ("2026-02-30", "until: “2026-02-30” is not a day of the calendar (expected YYYY-MM-DD)."),
+        ("soon", "until: expected a date, YYYY-MM-DD, got “soon”."),
+    ],
+)
+def test_a_delegation_reads_its_date_like_a_date_field(signoff: Signoff, until: str, reply: str) -> None:
+    form = {"command": "/signoff", "text": f"delegate <@U0ANA|ana> until {until}", "user_id": "U0FIN1"}
+    assert dispatch(signoff, {**form, "channel_id": "C1", "trigger_id": "t2"}) == reply

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from bot.domain.fields import FieldSpec, FieldType, coerce, render_value
 from bot.domain.numbers import MAX_DIGITS, NumberRules, parse_number, render_number
@@ -220,3 +221,16 @@ def test_no_input_makes_the_number_parser_raise_anything_but_value_error(spec: F
     except ValueError:
         return
     assert isinstance(value, int | float) and not isinstance(value, bool)
+
+
+@pytest.mark.parametrize(
+    ("bounds", "message"),
+    [
+        ({"max": 1e300}, "max: expected a number, got 1e+300, which has more than 15 digits"),
+        ({"min": -1e16}, "min: expected a number, got -1e+16, which has more than 15 digits"),
+    ],
+)
+def test_a_fields_own_bounds_hold_at_most_15_digits(bounds: dict[str, float], message: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        FieldSpec(type=FieldType.NUMBER, **bounds)  # type: ignore[arg-type]
+    assert caught.value.errors()[0]["msg"] == f"Value error, {message}"
