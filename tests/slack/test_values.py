@@ -51,10 +51,29 @@ def stored(signoff: Signoff) -> list[dict[str, object]]:
         return list(connection.execute(select(RequestRecord.fields)).scalars())
 
 
-def test_an_amount_in_another_locale_is_refused_and_nothing_is_stored(signoff: Signoff, slack: SlackEmulator) -> None:
+FORMS = "write digits 0-9 with “.” as the decimal mark and “,” only between groups of three, e.g."
+
+
+@pytest.mark.parametrize(
+    ("typed", "notice"),
+    [
+        (
+            '"EUR 150.000,00"',
+            f"deal_value: expected an amount in EUR, got “EUR 150.000,00”; {FORMS} 1234.50, 1,234.50 or EUR 1,234.50",
+        ),
+        (
+            "1" + "0" * 399,
+            "deal_value: expected an amount in EUR, got “1" + "0" * 55 + "…”, which has more than 15 digits",
+        ),
+        ("-1000000", "deal_value: must be at least 0 (got -1000000)"),
+    ],
+)
+def test_an_amount_that_could_be_misread_is_refused_and_nothing_is_stored(
+    signoff: Signoff, slack: SlackEmulator, typed: str, notice: str
+) -> None:
     form = {
         "command": "/request",
-        "text": 'discount account=Acme deal_value="EUR 150.000,00"',
+        "text": f"discount account=Acme deal_value={typed}",
         "user_id": "U0SAM",
         "channel_id": "C1",
         "trigger_id": "t1",
@@ -62,11 +81,7 @@ def test_an_amount_in_another_locale_is_refused_and_nothing_is_stored(signoff: S
     dispatch(signoff, form)
     assert slack.wait_for(lambda s: bool(s.calls_to("views.open")), timeout=5)
     modal = slack.calls_to("views.open")[0].args["view"]
-    notice = modal["blocks"][0]["text"]["text"]
-    assert notice == (
-        ":warning: deal_value: expected an amount in EUR, got “EUR 150.000,00”; write digits 0-9 with “.” as the "
-        "decimal mark and “,” only between groups of three, e.g. 1234.50, 1,234.50 or EUR 1,234.50"
-    )
+    assert modal["blocks"][0]["text"]["text"] == f":warning: {notice}"
     with signoff.engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(RequestRecord)).scalar_one() == 0
 
