@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli import main
 from tests.unit.test_cli import run, starter
 
 __all__ = ["starter"]  # the fixture, shared with test_cli
@@ -129,4 +130,14 @@ def test_a_file_test_at_the_calendars_edge_fails_with_a_message(
     assert (
         "      at is not valid: expected a date and time from 1900-01-01 to 2999-12-31, got “0001-01-01T00:00:00”"
         in out
+    )
+
+
+def test_audit_export_since_is_bounded_like_a_datetime_field(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["audit", "export", "--since", "9999-12-31T23:59:59-10:00"])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.endswith(
+        "signoff audit export: error: argument --since: expected a date and time from 1900-01-01 to 2999-12-31, "
+        "got “9999-12-31T23:59:59-10:00”\n"
     )
