@@ -24,6 +24,7 @@ from bot import __version__, cli_run
 from bot.app import ConfigurationError
 from bot.cli_governance import FORMATS, run_check, run_explain, run_tests
 from bot.domain.filetests import TEST_REQUESTER
+from bot.domain.moments import parse_datetime
 from bot.services.audit import export_audit, verify_audit
 from bot.settings import SettingsError, load_settings
 from storage.engine import create_db_engine
@@ -90,7 +91,9 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("kind", help="the kind of request, e.g. discount")
     explain.add_argument("fields", nargs="*", metavar="FIELD=VALUE", help="the request's fields")
     explain.add_argument("--requester", default=TEST_REQUESTER, help="Slack user id of the requester")
-    explain.add_argument("--at", type=_timestamp, help="submission time, ISO 8601 (default: now)")
+    explain.add_argument(
+        "--at", help="submission time, YYYY-MM-DD[ HH:MM], read in the governance timezone unless it has an offset"
+    )
     explain.add_argument("--json", action="store_true", help="print the machine-readable receipt")
     explain.set_defaults(run=_explain)
 
@@ -147,11 +150,11 @@ def _format_option(command: argparse.ArgumentParser) -> None:
 
 
 def _timestamp(text: str) -> datetime:
+    """``--since``: read like a datetime field (bounded; UTC unless it has an offset)."""
     try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
-    return value
+        return parse_datetime(text, UTC, bare_date=True)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any, TextIO
 
 from bot.domain.contracts import ContractError, FieldProblem
 from bot.domain.explain import render_explanation
+from bot.domain.fields import FieldType, is_user_id
 from bot.domain.filetests import FileTestResult, run_file_tests
 from bot.domain.governance import ERROR, Governance, GovernanceInvalid, Kind, LoadProblem, UnknownKind
+from bot.domain.moments import parse_datetime
 from bot.domain.outcome import resolve
-from bot.domain.slash_text import SlashTextError, split_slash_text
+from bot.domain.slash_text import SlashTextError, decode_slack_value, split_slash_text
 from bot.governance_file import load_governance_file
 
 FORMATS = ("text", "json")
@@ -151,24 +153,28 @@ def run_explain(
     kind_name: str,
     fields: Sequence[str],
     requester: str,
-    at: datetime | None,
+    at: str | None,
     as_json: bool,
     out: TextIO,
     err: TextIO,
 ) -> int:
-    """Dry run of one request: its outcome, reason, steps and trace."""
+    """Dry run of one request: its outcome, reason, steps and trace.
+
+    Input is read as ``/request`` reads it: Slack markup in values and ``--requester`` is
+    decoded (``<@U1|sam>`` is U1), and ``--at`` is read like a datetime field, in the
+    governance timezone unless it carries an offset (a bare date is the start of that day).
+    """
     governance, problems = load(path)
     print_problems(path, problems, err)
     if governance is None:
         return 1
     try:
         kind = governance.kind(kind_name)
-    except UnknownKind as exc:
+        who = explain_requester(requester)
+        when = explain_time(at, governance.tz)
+    except (UnknownKind, ValueError) as exc:
         print(f"signoff explain: {exc}", file=err)
         return 1
-    when = at or datetime.now(UTC)
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=governance.tz)
     try:
         values = governance.validate_fields(kind, field_pairs(kind, fields), at=when)
     except ContractError as exc:
@@ -177,7 +183,7 @@ def run_explain(
             print(f"  {problem}", file=err)
         print(f"\n{kind.name} takes:\n  " + kind.contract.usage().replace("\n", "\n  "), file=err)
         return 1
-    resolution = resolve(governance, kind, values, requester=requester, at=when)
+    resolution = resolve(governance, kind, values, requester=who, at=when)
     if as_json:
         _dump(resolution.receipt(), out)
     else:
@@ -185,9 +191,28 @@ def run_explain(
     return 0
 
 
+def explain_requester(text: str) -> str:
+    """``--requester`` as a Slack user id (a mention is decoded as ``/request`` does); ``ValueError`` otherwise."""
+    user = decode_slack_value(text, FieldType.USER).strip()
+    if not is_user_id(user):
+        raise ValueError(f"--requester takes a Slack user id such as U012AB3CD, got {text!r}")
+    return user
+
+
+def explain_time(text: str | None, tz: tzinfo) -> datetime:
+    """``--at`` read like a datetime field (``bot.domain.moments``); now when not given; ``ValueError`` otherwise."""
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        return parse_datetime(text, tz, bare_date=True)
+    except ValueError as exc:
+        raise ValueError(f"--at: {exc}") from None
+
+
 def field_pairs(kind: Kind, items: Sequence[str]) -> dict[str, str]:
-    """``FIELD=VALUE`` arguments as raw fields; a malformed item or a field given twice is refused
-    with the slash-command parser's own words (``ContractError``)."""
+    """``FIELD=VALUE`` arguments as plain text per field type, decoded from Slack markup exactly as
+    ``/request`` decodes them; a malformed item or a field given twice is refused with the
+    slash-command parser's own words (``ContractError``)."""
     raw: dict[str, str] = {}
     for item in items:
         key, sep, value = item.partition("=")
@@ -198,4 +223,4 @@ def field_pairs(kind: Kind, items: Sequence[str]) -> dict[str, str]:
         split_slash_text(" ".join(f"{item.partition('=')[0].strip()}=" for item in items))
     except SlashTextError as exc:
         raise ContractError(kind.name, [FieldProblem(None, str(exc))]) from None
-    return raw
+    return kind.contract.decode_slash_pairs(raw)

@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     #: ``text``: one human-readable line per event; ``json``: one JSON object per line.
     log_format: Literal["text", "json"] = Field(default="text", alias="SIGNOFF_LOG_FORMAT")
     #: Sent outbox rows and scheduler run records older than this many days are deleted by workers.
-    retention_days: int = Field(default=90, alias="SIGNOFF_RETENTION_DAYS", ge=1)
+    retention_days: int = Field(default=90, alias="SIGNOFF_RETENTION_DAYS", ge=1, le=36500)
 
     @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", mode="before")
     @classmethod

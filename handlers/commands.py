@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import date
 from typing import Any
 
 from slack_bolt import Ack
@@ -14,6 +13,7 @@ from bot.domain.errors import SignoffError
 from bot.domain.explain import render_explanation
 from bot.domain.governance import UnknownKind
 from bot.domain.governance_spec import Category
+from bot.domain.moments import parse_date
 from bot.domain.requests import parse_request_id
 from bot.domain.slash_text import SlashTextError, decode_slack_value, split_slash_text
 from bot.services.amend import amend_request
@@ -145,8 +145,8 @@ def _delegate(runtime: Runtime, user: str, rest: str) -> str:
     if delegate is None or until_text is None:
         return "Try `/signoff delegate @dana until 2026-12-24` (or `/signoff delegate off`)."
     try:
-        until = date.fromisoformat(until_text)
-    except ValueError:
-        return f"`{escape(until_text)}` is not a date; write it as YYYY-MM-DD."
+        until = parse_date(until_text)
+    except ValueError as exc:
+        return f"until: {escape(str(exc))}."
     delegation = start_delegation(runtime=runtime, delegator=user, delegate=delegate, until=until)
     return f"Until the end of {delegation.until.isoformat()}, <@{delegation.delegate}> may approve wherever you may."

@@ -144,7 +144,7 @@ def register(app: GuardedApp, runtime: Runtime) -> None:
     @app.view(blocks.REASON_VIEW)
     def give_reason(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
         metadata = json.loads(view.get("private_metadata") or "{}")
-        reason = form_values(view).get("reason", "")
+        reason = form_values(view).get("reason") or ""
         verdict = Verdict.REJECT if metadata.get("verdict") == "reject" else Verdict.CHANGES
         try:
             decide_request(
@@ -162,13 +162,16 @@ def register(app: GuardedApp, runtime: Runtime) -> None:
 
 
 def form_values(view: dict[str, Any]) -> dict[str, Any]:
-    """The value of each input block of a submitted view, by block id (empty inputs left out)."""
+    """The value of each input block of a submitted view, by block id; an empty input is None.
+
+    An emptied input stays in the result as "not given", so that amending through the form
+    clears the field instead of keeping its old value (DESIGN §3.1: empty is not given).
+    """
     values: dict[str, Any] = {}
     for block_id, actions in view.get("state", {}).get("values", {}).items():
         for element in actions.values():
             value = _element_value(element)
-            if value not in (None, "", []):
-                values[block_id] = value
+            values[block_id] = None if value in (None, "", []) else value
     return values
 
 

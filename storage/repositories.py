@@ -16,7 +16,7 @@ from sqlalchemy import Connection, bindparam, delete, func, insert, select, upda
 from bot.domain.errors import ConcurrencyConflict, DuplicateKey
 from bot.domain.governance_spec import Category, StepSpec
 from bot.domain.lifecycle import OPEN_STATES, State
-from bot.domain.outcome import LimitUsage
+from bot.domain.outcome import LimitUsage, budget_amount
 from bot.domain.requests import Request, Vote
 from bot.domain.routing import Ballot, Delegation, Verdict
 from storage.prepared import Prepared
@@ -164,9 +164,7 @@ class SqlRequestRepository:
         count, total = 0, 0.0
         for fields in self.connection.execute(query).scalars():
             count += 1
-            value = fields.get(sum_field) if sum_field else None
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                total += value
+            total += budget_amount(fields.get(sum_field)) if sum_field else 0.0
         return LimitUsage(count=count, total=total)
 
     def open_ids(self, *, due_before: datetime, column: str) -> list[int]:

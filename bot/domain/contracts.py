@@ -60,8 +60,11 @@ class Contract:
         definitions: dict[str, Any] = {}
         for name, spec in self.fields.items():
             python_type = _PYTHON_TYPES.get(spec.type, str)
-            annotation = Annotated[python_type, BeforeValidator(partial(_coerce_input, spec, tz))]  # type: ignore[valid-type]
-            definitions[name] = (annotation, ...) if spec.required else (annotation | None, None)
+            # The validator wraps the optional type, so that an empty value it turns into None
+            # is "not given" rather than a value of the wrong type.
+            held = python_type if spec.required else python_type | None
+            annotation = Annotated[held, BeforeValidator(partial(_coerce_input, spec, tz))]  # type: ignore[valid-type]
+            definitions[name] = (annotation, ...) if spec.required else (annotation, None)
         self.model: type[BaseModel] = create_model(
             f"{_camel(kind)}Fields",
             __config__=ConfigDict(extra="forbid", frozen=True),

@@ -9,6 +9,9 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION = re.compile(r"^\s*(\d{1,6})\s*([smhdw])\s*$")
 
 DURATION_HINT = "a duration such as 90s, 15m, 8h, 14d or 2w"
+#: The longest duration (about 100 years). With dates bounded to 1900-2999 (``bot.domain.moments``),
+#: any clock or offset computed from a duration stays far inside Python's calendar (years 1-9999).
+MAX_DURATION = timedelta(days=36500)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -19,7 +22,10 @@ def parse_duration(text: str) -> timedelta:
     amount, unit = int(match.group(1)), match.group(2)
     if amount == 0:
         raise ValueError(f"a duration must be longer than zero, got {text!r}")
-    return timedelta(seconds=amount * _UNITS[unit])
+    value = timedelta(seconds=amount * _UNITS[unit])
+    if value > MAX_DURATION:
+        raise ValueError(f"a duration is at most {MAX_DURATION.days}d (about 100 years), got {text!r}")
+    return value
 
 
 def format_duration(value: timedelta) -> str:

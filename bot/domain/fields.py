@@ -8,16 +8,18 @@ engine compares; it raises ``ValueError`` with a message meant for that person.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta, tzinfo
 from enum import StrEnum
+from functools import cached_property
 from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from bot.domain.durations import DURATION_HINT, format_duration, parse_duration
+from bot.domain.durations import DURATION_HINT, MAX_DURATION, format_duration, parse_duration
+from bot.domain.moments import parse_date, parse_datetime
+from bot.domain.numbers import NumberRules, parse_number, render_number
 
 
 class FieldType(StrEnum):
@@ -113,8 +115,14 @@ class FieldSpec(BaseModel):
                 )
             if any(len(o) > MAX_OPTION_LENGTH for o in self.options):
                 raise ValueError(f"options are at most {MAX_OPTION_LENGTH} characters (Slack's limit for menu text)")
+        for bound, value in (("min", self.min), ("max", self.max)):
+            if value is not None:
+                try:  # a bound is a number like any value: at most 15 digits
+                    parse_number(value, NumberRules())
+                except ValueError as exc:
+                    raise ValueError(f"{bound}: {exc}") from None
         if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"min ({self.min:g}) is larger than max ({self.max:g})")
+            raise ValueError(f"min ({_num(self.min)}) is larger than max ({_num(self.max)})")
         if self.pattern is not None:
             try:
                 re.compile(self.pattern)
@@ -125,6 +133,19 @@ class FieldSpec(BaseModel):
     @property
     def is_numeric(self) -> bool:
         return self.type in (FieldType.NUMBER, FieldType.MONEY)
+
+    @property
+    def lowest(self) -> float | None:
+        """The smallest value a number field takes: ``min``; for money without ``min``, 0 (no negative amounts)."""
+        if self.min is None and self.type is FieldType.MONEY:
+            return 0
+        return self.min
+
+    @cached_property
+    def number_rules(self) -> NumberRules:
+        """How a number or money field reads text (``bot.domain.numbers``), built once per field."""
+        money = self.type is FieldType.MONEY
+        return NumberRules(expected=self.describe(), currency=self.currency, money=money, percent=not money)
 
     def display_name(self, name: str) -> str:
         return self.label or name.replace("_", " ").capitalize()
@@ -139,8 +160,9 @@ class FieldSpec(BaseModel):
                 noun = "a whole number" if self.integer else "a number"
                 if self.type is FieldType.MONEY:
                     noun = f"an amount in {self.currency}" if self.currency else "an amount"
-                if self.min is not None and self.max is not None:
-                    return f"{noun} from {_num(self.min)} to {_num(self.max)}"
+                low = self.lowest
+                if low is not None and self.max is not None:
+                    return f"{noun} from {_num(low)} to {_num(self.max)}"
                 if self.min is not None:
                     return f"{noun}, at least {_num(self.min)}"
                 if self.max is not None:
@@ -169,7 +191,7 @@ class FieldSpec(BaseModel):
 
 
 def _num(value: float) -> str:
-    return f"{value:g}"
+    return render_number(value)
 
 
 def coerce(spec: FieldSpec, raw: object, *, tz: tzinfo) -> FieldValue:
@@ -196,11 +218,11 @@ def coerce(spec: FieldSpec, raw: object, *, tz: tzinfo) -> FieldValue:
         case FieldType.BOOL:
             return _bool(raw)
         case FieldType.DATE:
-            return _date(raw)
+            return parse_date(raw)
         case FieldType.DATETIME:
-            return _datetime(raw, tz)
+            return parse_datetime(raw, tz)
         case FieldType.DURATION:
-            if isinstance(raw, timedelta):
+            if isinstance(raw, timedelta) and timedelta(0) < raw <= MAX_DURATION:
                 return raw
             if not isinstance(raw, str):
                 raise ValueError(f"expected {DURATION_HINT}")
@@ -249,34 +271,12 @@ def _text(spec: FieldSpec, raw: object) -> str:
 
 
 def _number(spec: FieldSpec, raw: object) -> int | float:
-    value: int | float
-    if isinstance(raw, bool):
-        raise ValueError(f"expected {spec.describe()}, got {raw!r}")
-    if isinstance(raw, int | float):
-        value = raw
-    elif isinstance(raw, str):
-        cleaned = raw.replace("_", "").replace(",", "")
-        if spec.type is FieldType.MONEY and spec.currency and cleaned.upper().startswith(spec.currency):
-            cleaned = cleaned[3:].strip()
-        cleaned = cleaned.removesuffix("%").strip()
-        try:
-            value = int(cleaned)
-        except ValueError:
-            try:
-                value = float(cleaned)
-            except ValueError:
-                raise ValueError(f"expected {spec.describe()}, got {_show(raw)}") from None
-    else:
-        raise ValueError(f"expected {spec.describe()}, got {_show(raw)}")
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"expected {spec.describe()}, got {_show(raw)}")
-        if value.is_integer() and abs(value) < 2**53:
-            value = int(value)
+    value = parse_number(raw, spec.number_rules)
     if spec.integer and not isinstance(value, int):
         raise ValueError(f"expected a whole number, got {_show(raw)}")
-    if spec.min is not None and value < spec.min:
-        raise ValueError(f"must be at least {_num(spec.min)} (got {_num(value)})")
+    low = spec.lowest
+    if low is not None and value < low:
+        raise ValueError(f"must be at least {_num(low)} (got {_num(value)})")
     if spec.max is not None and value > spec.max:
         raise ValueError(f"must be at most {_num(spec.max)} (got {_num(value)})")
     return value
@@ -300,41 +300,12 @@ def _bool(raw: object) -> bool:
     raise ValueError(f"expected yes or no, got {_show(raw)}")
 
 
-def _date(raw: object) -> date:
-    if isinstance(raw, datetime):
-        raise ValueError("expected a date without a time, YYYY-MM-DD")
-    if isinstance(raw, date):
-        return raw
-    if isinstance(raw, str):
-        try:
-            return date.fromisoformat(raw)
-        except ValueError:
-            pass
-    raise ValueError(f"expected a date, YYYY-MM-DD, got {_show(raw)}")
-
-
-def _datetime(raw: object, tz: tzinfo) -> datetime:
-    value: datetime | None = None
-    if isinstance(raw, datetime):
-        value = raw
-    elif isinstance(raw, str):
-        try:
-            value = datetime.fromisoformat(raw)
-        except ValueError:
-            value = None
-    if value is None:
-        raise ValueError(f"expected a date and time, YYYY-MM-DD HH:MM, got {_show(raw)}")
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=tz)
-    return value
-
-
 def render_value(value: Any) -> str:
     """A field value as a person reads it (and as the trace shows it)."""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        return f"{value:g}"
+        return render_number(value)
     if isinstance(value, datetime):
         return value.isoformat(timespec="minutes")
     if isinstance(value, date):

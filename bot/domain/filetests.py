@@ -12,6 +12,7 @@ from datetime import datetime
 from bot.domain.contracts import ContractError
 from bot.domain.governance import Governance
 from bot.domain.governance_spec import KindTestSpec
+from bot.domain.moments import parse_datetime
 from bot.domain.outcome import Resolution, resolve
 
 #: Who files a test request that names no requester: someone in no group.
@@ -41,10 +42,13 @@ def run_file_tests(governance: Governance, *, now: datetime) -> list[FileTestRes
     results = []
     for kind in governance.kinds.values():
         for index, test in enumerate(kind.spec.tests):
-            at = test.at or now
-            if at.tzinfo is None:
-                at = at.replace(tzinfo=governance.tz)
             requester = test.requester or TEST_REQUESTER
+            try:
+                # ``at`` is read like a datetime field: bounded, and never a time the timezone skips.
+                at = parse_datetime(test.at, governance.tz) if test.at is not None else now
+            except ValueError as exc:
+                results.append(FileTestResult(kind.name, index, test, (f"at is not valid: {exc}",), None))
+                continue
             try:
                 fields = governance.validate_fields(kind, test.fields, at=at)
             except ContractError as exc:

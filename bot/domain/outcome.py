@@ -40,6 +40,15 @@ class UsageLookup(Protocol):
     ) -> LimitUsage: ...
 
 
+def budget_amount(value: object) -> float:
+    """What one request counts against a ``sum`` budget: its amount, or 0 when it is not a
+    positive number. A negative amount (allowed only when its field sets ``min`` below zero)
+    never counts as credit, so it cannot give a budget its room back."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return 0.0
+
+
 def no_usage(*, kind: str, rule: str, requester: str | None, since: datetime, sum_field: str | None) -> LimitUsage:
     """A lookup for dry runs and file tests: no earlier automatic approvals."""
     return LimitUsage()
@@ -202,8 +211,7 @@ def _check_limit(
     )
     if limit.count is not None:
         return LimitCheck(rule.id, used.count, limit.count, limit.window, used.count < limit.count)
-    amount = fields.get(limit.sum or "", 0)
-    value = amount if isinstance(amount, int | float) and not isinstance(amount, bool) else 0
+    value = budget_amount(fields.get(limit.sum or ""))
     allowed = limit.max or 0.0
     return LimitCheck(rule.id, used.total, allowed, limit.window, used.total + value <= allowed)
 

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from bot.domain.cards import Card, card_fields
 from bot.domain.governance import Governance, Kind
 from bot.domain.governance_spec import Category
+from bot.domain.moments import LATEST
 from bot.domain.requests import Request, Vote
 from bot.domain.routing import Approvers, Delegation, StepTally, eligible_approvers, escalation_chain, tally
 
@@ -169,7 +170,9 @@ def exception_lapse(
     candidates: list[datetime] = []
     field = kind.spec.valid_until
     if field is not None and isinstance(request.fields.get(field), str):
-        last_day = date.fromisoformat(request.fields[field])
+        # Fields are bounded when they are validated; a date stored before that bound existed
+        # (9999-12-31) is held at the bound instead of overflowing the calendar.
+        last_day = min(date.fromisoformat(request.fields[field]), LATEST)
         end_of_day = datetime.combine(last_day + timedelta(days=1), datetime.min.time(), tzinfo=governance.tz)
         candidates.append(end_of_day.astimezone(approved_at.tzinfo))
     if kind.spec.max_duration is not None:

@@ -18,6 +18,7 @@ from bot.domain.cards import Card, CardField
 from bot.domain.errors import mention
 from bot.domain.fields import FieldSpec, FieldType
 from bot.domain.lifecycle import State
+from bot.domain.numbers import render_number
 
 Block = dict[str, Any]
 
@@ -206,10 +207,12 @@ def _input(name: str, spec: FieldSpec, value: object, *, optional_hint: bool = T
     match spec.type:
         case FieldType.NUMBER | FieldType.MONEY:
             element = {"type": "number_input", "is_decimal_allowed": not spec.integer}
-            if spec.min is not None:
-                element["min_value"] = f"{spec.min:g}"
+            if spec.lowest is not None:
+                element["min_value"] = render_number(spec.lowest)
             if spec.max is not None:
-                element["max_value"] = f"{spec.max:g}"
+                element["max_value"] = render_number(spec.max)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                initial = render_number(value)  # reads back as the same value (2.125 as 2.1250)
             if initial:
                 element["initial_value"] = initial
         case FieldType.CHOICE | FieldType.MULTI_CHOICE:

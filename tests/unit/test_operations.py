@@ -24,7 +24,8 @@ from tests.services.conftest import LIFECYCLE
     [
         ("SIGNOFF_LOG_LEVEL", "verbose", "one of DEBUG, INFO, WARNING, ERROR"),
         ("SIGNOFF_LOG_FORMAT", "yaml", "one of text, json"),
-        ("SIGNOFF_RETENTION_DAYS", "0", "a whole number ≥ 1"),
+        ("SIGNOFF_RETENTION_DAYS", "0", "a whole number from 1 to 36500"),
+        ("SIGNOFF_RETENTION_DAYS", "99999999", "a whole number from 1 to 36500"),
     ],
 )
 @pytest.mark.parametrize("command", ["worker", "serve"])

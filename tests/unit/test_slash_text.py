@@ -58,7 +58,7 @@ def problems(governance: Governance, text: str) -> list[str]:
 
 def test_every_type_parses_from_slack_text(governance: Governance) -> None:
     text = (
-        'account="Acme &amp; Sons" code=PO-42 pct=5 seats=12 value="EUR 50,000" region=EMEA channels=web,press '
+        'account="Acme &amp; Sons" code=PO-42 pct=5 seats=12 value="EUR 50,000.00" region=EMEA channels=web,press '
         "urgent=yes start=2026-03-10 at=2026-03-10T09:30 keep=2w link=<https://acme.io/brief|acme.io/brief> "
         "mail=<mailto:ana@acme.io|ana@acme.io> owner=<@U0SAM|sam> room=<#C0DEALS|deals>"
     )

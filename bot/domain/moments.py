@@ -1,0 +1,98 @@
+"""Dates and date-times as people type them, bounded so that nothing downstream can overflow.
+
+The one place that reads a date (``YYYY-MM-DD``) or a date and time (``YYYY-MM-DD HH:MM``,
+optionally with seconds and a UTC offset such as ``+01:00`` or ``Z``), for fields, for
+``signoff explain --at`` and for the ``at`` of a file's tests. Only those forms, with the
+digits 0-9, are read.
+
+Range: dates from ``EARLIEST`` (1900-01-01) to ``LATEST`` (2999-12-31). A fixed range keeps
+validation pure and deterministic, and leaves room for everything computed later from a
+value that passed: a lapse at the end of the ``valid_until`` day, offsets in rules (``+7d``,
+at most ``durations.MAX_DURATION``), SLA and expiry clocks. Python's calendar ends at 9999.
+
+A wall time without an offset is read in the governance timezone. One that does not exist
+there (the clocks jump forward over it) or exists twice (the clocks go back) is refused with
+a message saying so; adding the UTC offset makes it exact. Nothing is shifted silently.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, tzinfo
+
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2999, 12, 31)
+DATE_RANGE = f"from {EARLIEST.isoformat()} to {LATEST.isoformat()}"
+
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+_DATETIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?(?:Z|[+-][0-9]{2}:[0-9]{2})?",
+    re.ASCII | re.IGNORECASE,
+)
+
+
+def parse_date(raw: object) -> date:
+    """A date from ``YYYY-MM-DD`` text or a ``date`` (YAML's), within the range; ``ValueError`` otherwise."""
+    if isinstance(raw, datetime):
+        raise ValueError("expected a date without a time, YYYY-MM-DD")
+    value: date | None = raw if isinstance(raw, date) else None
+    if isinstance(raw, str) and _DATE.fullmatch(raw.strip()):
+        try:
+            value = date.fromisoformat(raw.strip())
+        except ValueError:
+            raise ValueError(f"{_show(raw)} is not a day of the calendar (expected YYYY-MM-DD)") from None
+    if value is None:
+        raise ValueError(f"expected a date, YYYY-MM-DD, got {_show(raw)}")
+    if not EARLIEST <= value <= LATEST:
+        raise ValueError(f"expected a date {DATE_RANGE}, got {_show(raw)}")
+    return value
+
+
+def parse_datetime(raw: object, tz: tzinfo, *, bare_date: bool = False) -> datetime:
+    """An aware date-time from text or a ``datetime``; a wall time without an offset is read in ``tz``.
+
+    With ``bare_date``, ``YYYY-MM-DD`` alone means the start of that day. Raises ``ValueError``
+    for other forms, for dates outside the range, and for a wall time that ``tz`` skips or
+    repeats (see the module docstring).
+    """
+    value: datetime | None = raw if isinstance(raw, datetime) else None
+    if bare_date and isinstance(raw, str) and _DATE.fullmatch(raw.strip()):
+        value = datetime.combine(parse_date(raw), datetime.min.time())
+    elif isinstance(raw, str) and _DATETIME.fullmatch(raw.strip()):
+        try:
+            value = datetime.fromisoformat(raw.strip().upper())
+        except ValueError:
+            raise ValueError(f"{_show(raw)} is not a time of the calendar (expected YYYY-MM-DD HH:MM)") from None
+    if value is None:
+        raise ValueError(f"expected a date and time, YYYY-MM-DD HH:MM, got {_show(raw)}")
+    if not EARLIEST <= value.date() <= LATEST:
+        raise ValueError(f"expected a date and time {DATE_RANGE}, got {_show(raw)}")
+    return value if value.tzinfo is not None else local_time(value, tz)
+
+
+def local_time(wall: datetime, tz: tzinfo) -> datetime:
+    """``wall`` (naive) as an aware time in ``tz``; ``ValueError`` when ``tz`` skips or repeats it."""
+    first, second = wall.replace(tzinfo=tz, fold=0), wall.replace(tzinfo=tz, fold=1)
+    if first.utcoffset() == second.utcoffset():
+        return first
+    shown = wall.isoformat(sep=" ", timespec="minutes")
+    zone = getattr(tz, "key", None) or str(tz)
+    if first.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != wall:
+        raise ValueError(
+            f"{shown} does not exist in {zone} (the clocks jump forward over it); "
+            "give a time outside the jump, or with its UTC offset"
+        )
+    offsets = " or ".join(f"{shown}{_offset(moment)}" for moment in (first, second))
+    raise ValueError(f"{shown} happens twice in {zone} (the clocks go back); add its UTC offset: {offsets}")
+
+
+def _offset(moment: datetime) -> str:
+    text = moment.strftime("%z")
+    return f"{text[:3]}:{text[3:]}"
+
+
+def _show(raw: object) -> str:
+    if isinstance(raw, date):  # typed by YAML: shown as it was written
+        raw = raw.isoformat()
+    text = f"“{raw}”" if isinstance(raw, str) else repr(raw)
+    return text if len(text) <= 60 else text[:57] + "…”"
