@@ -16,6 +16,7 @@ again, whether a delivery whose outcome it does not know reached Slack. History 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from datetime import datetime
 from urllib.error import URLError
@@ -225,11 +226,31 @@ def _outbox_key(message: dict[str, object]) -> str | None:
     return str(payload.get("outbox_key")) if isinstance(payload, dict) else None
 
 
+#: The longest one ``Retry-After`` holds a delivery back, in seconds; a larger value waits this long.
+MAX_RETRY_AFTER_S = 600.0
+
+
+def retry_after_seconds(header: object) -> float:
+    """Seconds to wait from a 429's ``Retry-After`` header (Slack sends whole seconds).
+
+    Missing, unreadable (an HTTP-date, text, NaN) or negative → 1 s; more than
+    ``MAX_RETRY_AFTER_S`` (infinity included) → that cap, so a hostile or broken header can neither crash the relay
+    (a time past the calendar's end) nor park a message for days.
+    """
+    try:
+        seconds = float(str(header).strip()) if header is not None else 1.0
+    except ValueError:
+        return 1.0
+    if math.isnan(seconds) or seconds < 0:
+        return 1.0
+    return min(seconds, MAX_RETRY_AFTER_S)
+
+
 def _delivery_error(method: str, exc: SlackApiError) -> DeliveryError:
     response = exc.response
     error = str(response.get("error") or "unknown_error") if isinstance(response.data, dict) else "unknown_error"
     if response.status_code == 429:
-        retry_after = float(response.headers.get("Retry-After", response.headers.get("retry-after", 1)))
+        retry_after = retry_after_seconds(response.headers.get("Retry-After", response.headers.get("retry-after")))
         return DeliveryError(f"{method}: ratelimited", retry_after=retry_after)
     if error in CHANNEL_UNREACHABLE_ERRORS:
         return DeliveryError(f"{method}: {error}", unreachable=True, code=error)

@@ -14,7 +14,7 @@ from bot.services.relay import relay_outbox
 from bot.services.runtime import Runtime
 from bot.services.submit import submit_request
 from bot.slack.emulator import SlackEmulator
-from bot.slack.gateway import SlackGateway, make_web_client
+from bot.slack.gateway import SlackGateway, make_web_client, retry_after_seconds
 from storage.records import OutboxRecord
 
 
@@ -66,6 +66,40 @@ def test_rate_limits_and_server_errors_still_deliver_each_card_once(
     assert len(slack.messages_in("C0LEGAL")) == 1
     statuses = [c.status for c in slack.calls_to("chat.postMessage", ok=None)]
     assert statuses.count(429) == 2 and statuses.count(500) == 5 and statuses[-1] == 200
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "waits"),
+    [(7, 7), (10**400, 600), (86_400 * 365 * 10_000, 600)],
+    ids=["seconds", "beyond-a-float", "beyond-the-calendar"],
+)
+def test_a_retry_after_is_honoured_up_to_ten_minutes_and_never_crashes_the_relay(
+    runtime: Runtime, slack: SlackEmulator, clock: FixedClock, engine: Engine, retry_after: int, waits: int
+) -> None:
+    """A hostile or broken Retry-After once made ``now + timedelta(seconds=…)`` overflow on every pass."""
+    slack.fail("chat.postMessage", status=429, retry_after=retry_after)
+    submit_request(runtime=runtime, kind="contract", requester="U0SAM", fields={"counterparty": "Initech"})
+    relay_outbox(runtime=runtime, gateway=gateway_for(slack))  # the fan-out
+    report = relay_outbox(runtime=runtime, gateway=gateway_for(slack))
+    assert report.retried == 1
+    with engine.connect() as connection:
+        due = connection.execute(
+            select(OutboxRecord.next_attempt_at).where(OutboxRecord.kind == "post_card")
+        ).scalar_one()
+    assert due.replace(tzinfo=None) == (clock.now() + timedelta(seconds=waits)).replace(tzinfo=None)
+    drain(runtime, gateway_for(slack), clock)
+    assert len(slack.messages_in("C0LEGAL")) == 1
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        *[(None, 1), ("", 1), ("soon", 1), ("-5", 1), ("nan", 1), ("Wed, 21 Oct 2015 07:28:00 GMT", 1)],
+        *[(" 30 ", 30), ("0.5", 0.5), ("inf", 600), ("1e400", 600), ("601", 600)],
+    ],
+)
+def test_retry_after_is_read_as_seconds_within_bounds(header: str | None, seconds: float) -> None:
+    assert retry_after_seconds(header) == seconds
 
 
 def test_a_channel_that_is_gone_marks_the_row_dead_with_its_error(
