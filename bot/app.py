@@ -18,7 +18,6 @@ from typing import Any
 from urllib.error import URLError
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from slack_bolt import App
 from slack_bolt.error import BoltError
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient

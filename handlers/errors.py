@@ -9,12 +9,16 @@ from typing import Any
 from slack_bolt import App
 from slack_bolt.response import BoltResponse
 
+from bot.slack.observed import describe_request
+from handlers.payloads import dig
+
 log = logging.getLogger("signoff.errors")
 
 
 def register(app: App) -> None:
     @app.error
     def unexpected(error: Exception, body: dict[str, Any], respond: Any) -> BoltResponse | None:
+        body = body if isinstance(body, dict) else {}
         error_id = uuid.uuid4().hex[:8]
         log.exception("error %s while handling %s", error_id, _what(body), exc_info=error)
         text = (
@@ -22,7 +26,7 @@ def register(app: App) -> None:
         )
         if body.get("type") == "view_submission":
             return BoltResponse(status=200, body={"response_action": "errors", "errors": {_first_block(body): text}})
-        if respond is not None and body.get("response_url"):
+        if respond is not None and isinstance(body.get("response_url"), str):
             respond(text=text, response_type="ephemeral", replace_original=False)
             return None
         if body.get("command"):
@@ -31,9 +35,9 @@ def register(app: App) -> None:
 
 
 def _what(body: dict[str, Any]) -> str:
-    return str(body.get("command") or body.get("type") or body.get("event", {}).get("type") or "a request")
+    return describe_request(body)
 
 
 def _first_block(body: dict[str, Any]) -> str:
-    values = body.get("view", {}).get("state", {}).get("values", {})
-    return next(iter(values), "reason")
+    values = dig(body, "view", "state", "values")
+    return next(iter(values), "reason") if isinstance(values, dict) else "reason"

@@ -28,8 +28,8 @@ import json
 import logging
 import re
 import time
+from collections.abc import Callable, Iterable, Sequence
 from http import HTTPStatus
-from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -44,7 +44,6 @@ MAX_SKEW_SECONDS = 5 * 60
 TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 StartResponse = Callable[..., Any]
-
 
 
 class Refused(Exception):
@@ -104,8 +103,9 @@ class SlackEdge:
             raise Refused(400, "the body is not UTF-8 text") from None
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
         body = parse_body(text, content_type)
+        bolt_headers: dict[str, str | Sequence[str]] = dict(headers)
         try:
-            return BoltRequest(body=text, query=environ.get("QUERY_STRING", ""), headers=headers)
+            return BoltRequest(body=text, query=environ.get("QUERY_STRING", ""), headers=bolt_headers)
         except Exception as exc:  # Bolt reads the envelope (team, user, channel) from a body of any shape
             raise Refused(400, f"the {_kind(body)} could not be read ({exc.__class__.__name__})") from None
 
@@ -182,6 +182,7 @@ def _status_line(status: int) -> str:
 
 def _answer(start_response: StartResponse, status: int, text: str) -> list[bytes]:
     body = text.encode("utf-8")
-    start_response(_status_line(status), [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))])
+    start_response(
+        _status_line(status), [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))]
+    )
     return [body]
-
