@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,10 @@ log = logging.getLogger("signoff")
 LISTENER_THREADS = 32
 #: Requests larger than this are refused (413) before their body is read.
 MAX_BODY_BYTES = 1024 * 1024
+#: The longest a use case run for a Slack request waits for the database's locks, in seconds.
+#: Slack gives up on an answer after 3 s; past this wait the person is told "busy, try again"
+#: and nothing is stored, so what they are told is what happened. Workers keep the engine's wait.
+INTERACTIVE_DB_WAIT_SECONDS = 2.0
 
 
 class GovernanceHolder:
@@ -228,11 +232,13 @@ def build_signoff(
         upgrade(engine)
     clock = clock or SystemClock()
     metrics = SignoffMetrics(lambda: work_waiting(engine, now=clock.now()))  # a registry per app
-    runtime = Runtime(uow=SqlUnitOfWorkFactory(engine), governance=holder.current, clock=clock, observer=metrics)
+    units = SqlUnitOfWorkFactory(engine)
+    runtime = Runtime(uow=units, governance=holder.current, clock=clock, observer=metrics)
     client = make_web_client(token=token, base_url=settings.slack_api_url, on_error=metrics.slack_error)
     _check_slack(token, settings)
     bolt = _bolt(settings, client, metrics, http=http)
-    handlers.register(bolt, runtime)  # the bot token travels in `client`
+    interactive = replace(runtime, uow=units.bounded(INTERACTIVE_DB_WAIT_SECONDS))
+    handlers.register(bolt, interactive)  # the bot token travels in `client`
     bolt.read_payload_errors_quietly()  # after handlers' App.error: Bolt's routing errors on odd payloads
     ready = ReadinessProbe(engine.url)  # None when the database answers and its migrations are current
     return Signoff(settings, engine, holder, runtime, bolt, SlackGateway(client), metrics, ready)

@@ -40,6 +40,14 @@ Listener = Callable[..., Any]
 _FORM_METHODS = {"views.open": "open", "views.push": "open", "views.update": "update"}
 
 
+class Tell(Exception):
+    """What a listener has to say to the person; the guard delivers it where they are (see ``answer``)."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
 class GuardedApp:
     """The parts of a Bolt ``App`` the handlers register with; every listener is guarded."""
 
@@ -76,6 +84,8 @@ def guarded(listener: Listener) -> Listener:
             listener(**{name: getattr(args, name) for name in names})
         except SLACK_FAILURES as exc:
             tell_person(args, exc)
+        except Tell as told:
+            answer(args, told.message, plain=told.message)
         except BadPayload as exc:
             log.warning("ignored a Slack %s: %s", _what(args.body), exc.detail)
             answer(args, f":warning: {exc.message}", plain=exc.message)
@@ -126,6 +136,8 @@ def answer(args: Args, message: str, *, plain: str) -> None:
         _deliver(args, body, message)
     except SLACK_FAILURES as again:
         log.warning("could not tell the person either (%s)", describe(again)[1])
+    except ValueError as again:  # a response_url that is no URL (urllib: "unknown url type")
+        log.warning("could not tell the person either (%s)", again)
 
 
 def _deliver(args: Args, body: dict[str, Any], message: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, Respond
+from slack_bolt import Ack
 from slack_sdk import WebClient
 
 from bot.domain.contracts import ContractError
@@ -19,7 +19,7 @@ from bot.services.status import request_status
 from bot.services.submit import submit_request
 from bot.slack import blocks
 from bot.slack.blocks import notice_view, reason_modal, request_modal
-from handlers.guard import GuardedApp
+from handlers.guard import GuardedApp, Tell
 from handlers.payloads import (
     FORM_DAMAGED,
     button_of,
@@ -32,7 +32,7 @@ from handlers.payloads import (
     user_of,
     view_of,
 )
-from handlers.refusals import refusal_plain, refusal_text
+from handlers.refusals import refusal_plain
 from handlers.replies import submission_reply
 
 log = logging.getLogger(__name__)
@@ -40,28 +40,19 @@ log = logging.getLogger(__name__)
 
 def register(app: GuardedApp, runtime: Runtime) -> None:
     @app.action(blocks.APPROVE)
-    def approve(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+    # A refusal (SignoffError) raised here is told to the person by the guard, wherever they clicked.
+    def approve(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
         request_id, seen = button_of(action)
-        try:
-            decide_request(
-                runtime=runtime,
-                request_id=request_id,
-                voter=user_of(body),
-                verdict=Verdict.APPROVE,
-                seen_fields_hash=seen,
-            )
-        except SignoffError as exc:
-            respond(text=refusal_text(exc), response_type="ephemeral", replace_original=False)
+        decide_request(
+            runtime=runtime, request_id=request_id, voter=user_of(body), verdict=Verdict.APPROVE, seen_fields_hash=seen
+        )
 
-    def ask_reason(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond) -> None:
+    def ask_reason(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
         request_id, seen = button_of(action)
-        try:  # refuse now, not after they typed a reason
-            check_may_decide(runtime=runtime, request_id=request_id, voter=user_of(body), seen_fields_hash=seen)
-        except SignoffError as exc:
-            respond(text=refusal_text(exc), response_type="ephemeral", replace_original=False)
-            return
+        # Refuse now, not after they typed a reason.
+        check_may_decide(runtime=runtime, request_id=request_id, voter=user_of(body), seen_fields_hash=seen)
         verdict = "reject" if action.get("action_id") == blocks.REJECT else "changes"
         client.views_open(
             trigger_id=trigger_of(body),
@@ -72,16 +63,13 @@ def register(app: GuardedApp, runtime: Runtime) -> None:
     app.action(blocks.CHANGES)(ask_reason)
 
     @app.action(blocks.AMEND)
-    def amend(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond) -> None:
+    def amend(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
         request_id, _ = button_of(action)
         status = request_status(runtime=runtime, request_id=request_id, viewer=user_of(body))
         kind = runtime.governance().kinds.get(status.card.kind) if status.card else None
         if kind is None:
-            respond(
-                text=f"`REQ-{request_id}` can no longer be amended.", response_type="ephemeral", replace_original=False
-            )
-            return
+            raise Tell(f"`REQ-{request_id}` can no longer be amended.")
         values = status.fields
         modal = request_modal(
             kind=kind.name,

@@ -71,6 +71,8 @@ class SlackEdge:
         self.path = path
         self.max_body = max_body
         self._now = now
+        if not signing_secret.strip():
+            raise ValueError("a blank signing secret would accept requests signed by anyone who guesses it")
         self._secret = signing_secret.encode("utf-8")
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
