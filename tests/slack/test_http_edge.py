@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,29 +74,35 @@ def one_line_no_traceback(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 
 REFUSED_UNREAD = [
-    # (case, body, headers, status, answer)
-    ("unsigned payload={nope", b"payload={nope", {"Content-Type": FORM}, 401, NOT_SIGNED),
-    ("unsigned invalid UTF-8", b"\xff\xfe\xfd", {"Content-Type": FORM}, 401, NOT_SIGNED),
-    ("unsigned JSON array", b"[1, 2]", {"Content-Type": "application/json"}, 401, NOT_SIGNED),
-    ("signature without a timestamp", b"a=b", {"Content-Type": FORM, "X-Slack-Signature": "v0=00"}, 401, NOT_SIGNED),
+    # (case, body, headers (made when the test runs: timestamps are of now), status, answer)
+    ("unsigned payload={nope", b"payload={nope", lambda: {"Content-Type": FORM}, 401, NOT_SIGNED),
+    ("unsigned invalid UTF-8", b"\xff\xfe\xfd", lambda: {"Content-Type": FORM}, 401, NOT_SIGNED),
+    ("unsigned JSON array", b"[1, 2]", lambda: {"Content-Type": "application/json"}, 401, NOT_SIGNED),
     (
-        "timestamp without a signature",
+        "signature without a timestamp",
         b"a=b",
-        {"Content-Type": FORM, "X-Slack-Request-Timestamp": "1"},
+        lambda: {"Content-Type": FORM, "X-Slack-Signature": "v0=00"},
         401,
         NOT_SIGNED,
     ),
-    ("timestamp not a number", b"a=b", with_stamp(b"a=b", "abc"), 401, BAD_STAMP),
-    ("timestamp of 400 digits", b"a=b", with_stamp(b"a=b", "9" * 400), 401, BAD_STAMP),
-    ("negative timestamp", b"a=b", with_stamp(b"a=b", "-5"), 401, BAD_STAMP),
-    ("timestamp with a space", b"a=b", with_stamp(b"a=b", " 17"), 401, BAD_STAMP),
-    ("timestamp with a decimal point", b"a=b", with_stamp(b"a=b", "1700000000.5"), 401, BAD_STAMP),
-    ("stale: 5 min 1 s ago", b"a=b", with_stamp(b"a=b", str(int(time.time()) - 301)), 401, STALE),
-    ("from 5 min 1 s ahead", b"a=b", with_stamp(b"a=b", str(int(time.time()) + 301)), 401, STALE),
-    ("another app's secret", b"a=b", with_stamp(b"a=b", now(), secret="other"), 401, WRONG),
-    ("body changed after signing", b"a=c", with_stamp(b"a=b", now()), 401, WRONG),
-    ("signature not v0", b"a=b", {**with_stamp(b"a=b", now()), "X-Slack-Signature": "v1=abc"}, 401, WRONG),
-    ("invalid UTF-8, badly signed", b"\xff", with_stamp(b"\xfe", now()), 401, WRONG),
+    (
+        "timestamp without a signature",
+        b"a=b",
+        lambda: {"Content-Type": FORM, "X-Slack-Request-Timestamp": "1"},
+        401,
+        NOT_SIGNED,
+    ),
+    ("timestamp not a number", b"a=b", lambda: with_stamp(b"a=b", "abc"), 401, BAD_STAMP),
+    ("timestamp of 400 digits", b"a=b", lambda: with_stamp(b"a=b", "9" * 400), 401, BAD_STAMP),
+    ("negative timestamp", b"a=b", lambda: with_stamp(b"a=b", "-5"), 401, BAD_STAMP),
+    ("timestamp with a space", b"a=b", lambda: with_stamp(b"a=b", " 17"), 401, BAD_STAMP),
+    ("timestamp with a decimal point", b"a=b", lambda: with_stamp(b"a=b", "1700000000.5"), 401, BAD_STAMP),
+    ("stale: 5 min 1 s ago", b"a=b", lambda: with_stamp(b"a=b", str(int(time.time()) - 301)), 401, STALE),
+    ("from 5 min 1 s ahead", b"a=b", lambda: with_stamp(b"a=b", str(int(time.time()) + 301)), 401, STALE),
+    ("another app's secret", b"a=b", lambda: with_stamp(b"a=b", now(), secret="other"), 401, WRONG),
+    ("body changed after signing", b"a=c", lambda: with_stamp(b"a=b", now()), 401, WRONG),
+    ("signature not v0", b"a=b", lambda: {**with_stamp(b"a=b", now()), "X-Slack-Signature": "v1=abc"}, 401, WRONG),
+    ("invalid UTF-8, badly signed", b"\xff", lambda: with_stamp(b"\xfe", now()), 401, WRONG),
 ]
 
 
@@ -108,12 +114,12 @@ def test_unauthenticated_requests_are_401_before_anything_reads_them(
     caplog: pytest.LogCaptureFixture,
     case: str,
     body: bytes,
-    headers: dict[str, str],
+    headers: Callable[[], dict[str, str]],
     status: int,
     answer: str,
 ) -> None:
     with caplog.at_level(logging.INFO):
-        assert app.post(body, headers) == Answer(status, answer)
+        assert app.post(body, headers()) == Answer(status, answer)
     assert one_line_no_traceback(caplog) == [f"refused a Slack request ({status}): {answer}"]
 
 
