@@ -155,7 +155,7 @@ def _type_of(body: dict[str, Any]) -> str:
     kind = body.get("type")
     if kind == "event_callback":
         return "event"
-    return str(kind) if kind in REQUEST_TYPES else "other"
+    return kind if isinstance(kind, str) and kind in REQUEST_TYPES else "other"
 
 
 def _user_of(body: dict[str, Any]) -> str | None:

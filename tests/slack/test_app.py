@@ -98,3 +98,14 @@ def test_serve_without_a_token_exits_with_a_message(
     monkeypatch.delenv("SLACK_APP_TOKEN", raising=False)
     assert main(["serve"]) == 2  # a configuration mistake
     assert "SLACK_BOT_TOKEN is required" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("secret", [None, SecretStr(""), SecretStr("   "), SecretStr("\t\n")])
+def test_http_mode_refuses_an_unset_empty_or_blank_signing_secret(
+    tmp_path: Path, slack: SlackEmulator, secret: SecretStr | None
+) -> None:
+    with pytest.raises(ConfigurationError) as refused:
+        build_signoff(settings_for(tmp_path, slack, SLACK_SIGNING_SECRET=secret))
+    assert str(refused.value) == (
+        "SLACK_SIGNING_SECRET is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)"
+    )

@@ -69,7 +69,7 @@ def test_a_bounded_unit_gives_up_in_time_stores_nothing_and_a_retry_files_once(
     before = tables.snapshot()
     with write_lock_held_elsewhere(engine):
         started = time.monotonic()
-        with pytest.raises(StorageBusy, match="^Signoff is busy right now and nothing was saved; please try again"):
+        with pytest.raises(StorageBusy, match=r"^Signoff is busy right now and nothing was saved; please try again"):
             file(bounded, "trigger-1")
         assert time.monotonic() - started < BOUND + MARGIN
     assert tables.snapshot() == before  # nothing of it was stored, not even after the release
