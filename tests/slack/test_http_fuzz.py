@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from bot.app import Signoff, build_signoff
@@ -230,6 +230,7 @@ def test_any_request_is_answered_200_400_401_or_413_without_a_traceback(
     answer = post(app, body, headers, content_length=declared)
     drain(signoff.bolt)
     assert answer.status in ANSWERS, (answer, body[:200], headers)
+    event(f"answered {answer.status}")  # the spread shows in --hypothesis-show-statistics
     loud = [r for r in recorder.records if r.levelno >= logging.ERROR or r.exc_info is not None]
     assert not loud, [(r.name, r.getMessage()) for r in loud]
     recorder.records.clear()
