@@ -10,16 +10,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.error import URLError
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from slack_bolt import App
-from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.error import BoltError
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
@@ -37,6 +35,7 @@ from bot.services.relay import relay_outbox
 from bot.services.runtime import Runtime
 from bot.settings import Settings
 from bot.slack.gateway import SlackGateway, make_web_client
+from bot.slack.http_edge import SlackEdge
 from bot.slack.observed import ContextThreadPoolExecutor, ObservedApp
 from bot.slack.prompt_ack import answer_promptly
 from bot.slack.startup import NotSlackWebApi, SlackRefusedToken, SlackUnreachable, check_slack
@@ -51,6 +50,10 @@ log = logging.getLogger("signoff")
 LISTENER_THREADS = 32
 #: Requests larger than this are refused (413) before their body is read.
 MAX_BODY_BYTES = 1024 * 1024
+#: The longest a use case run for a Slack request waits for the database's locks, in seconds.
+#: Slack gives up on an answer after 3 s; past this wait the person is told "busy, try again"
+#: and nothing is stored, so what they are told is what happened. Workers keep the engine's wait.
+INTERACTIVE_DB_WAIT_SECONDS = 2.0
 
 
 class GovernanceHolder:
@@ -86,7 +89,7 @@ class Signoff:
     engine: Engine
     governance: GovernanceHolder
     runtime: Runtime
-    bolt: App
+    bolt: ObservedApp
     gateway: SlackGateway
     metrics: SignoffMetrics = field(default_factory=SignoffMetrics)
     readiness: Callable[[], str | None] = lambda: None
@@ -95,20 +98,14 @@ class Signoff:
     workers: list[threading.Thread] = field(default_factory=list)
 
     def wsgi(self) -> Any:
-        """The HTTP app: Slack at ``/slack/events``, ``/healthz``, ``/readyz``, ``/metrics``; 413 for huge bodies."""
-        slack = SlackRequestHandler(self.bolt)
+        """The HTTP app: Slack at ``/slack/events``, ``/healthz``, ``/readyz``, ``/metrics``.
 
-        def application(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-            try:
-                length = int(environ.get("CONTENT_LENGTH") or 0)
-            except ValueError:
-                length = 0
-            if length > MAX_BODY_BYTES:
-                start_response("413 Payload Too Large", [("Content-Type", "text/plain")])
-                return [b"request body too large"]
-            return slack(environ, start_response)
-
-        return self.health_only(fallback=application)
+        Slack's requests are authenticated on their raw bytes before anything parses them, and
+        bodies over ``MAX_BODY_BYTES`` are refused (413) unread (``bot.slack.http_edge``).
+        """
+        secret = required_signing_secret(self.settings)
+        slack = SlackEdge(self.bolt, signing_secret=secret, max_body=MAX_BODY_BYTES)
+        return self.health_only(fallback=slack)
 
     def health_only(self, fallback: WsgiApp | None = None) -> WsgiApp:
         """``/healthz``, ``/readyz`` and ``/metrics`` (Socket Mode and workers serve only these)."""
@@ -175,7 +172,7 @@ class _TokenInClient(logging.Filter):
         return record.getMessage() != warning_client_prioritized_and_token_skipped()
 
 
-def _bolt(settings: Settings, client: WebClient, metrics: SignoffMetrics, *, http: bool) -> App:
+def _bolt(settings: Settings, client: WebClient, metrics: SignoffMetrics, *, http: bool) -> ObservedApp:
     """The Bolt app; Slack already answered ``auth.test`` (``_check_slack``), so Bolt asks once more here."""
     bolt_logger = logging.getLogger("slack_bolt.App")
     if not any(isinstance(f, _TokenInClient) for f in bolt_logger.filters):
@@ -204,13 +201,21 @@ def required_secrets(settings: Settings, *, http: bool) -> str:
     In HTTP mode every request's signature is verified, so the signing secret is required too.
     """
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    if not token:
+    if not token or not token.strip():
         raise ConfigurationError("SLACK_BOT_TOKEN is required (xoxb-…)")
-    if http and settings.slack_signing_secret is None:
+    if http:
+        required_signing_secret(settings)
+    return token
+
+
+def required_signing_secret(settings: Settings) -> str:
+    """The signing secret; ``ConfigurationError`` naming SLACK_SIGNING_SECRET when it is unset, empty or blank."""
+    secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    if not secret.strip():
         raise ConfigurationError(
             "SLACK_SIGNING_SECRET is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)"
         )
-    return token
+    return secret
 
 
 def build_signoff(
@@ -227,10 +232,13 @@ def build_signoff(
         upgrade(engine)
     clock = clock or SystemClock()
     metrics = SignoffMetrics(lambda: work_waiting(engine, now=clock.now()))  # a registry per app
-    runtime = Runtime(uow=SqlUnitOfWorkFactory(engine), governance=holder.current, clock=clock, observer=metrics)
+    units = SqlUnitOfWorkFactory(engine)
+    runtime = Runtime(uow=units, governance=holder.current, clock=clock, observer=metrics)
     client = make_web_client(token=token, base_url=settings.slack_api_url, on_error=metrics.slack_error)
     _check_slack(token, settings)
     bolt = _bolt(settings, client, metrics, http=http)
-    handlers.register(bolt, runtime)  # the bot token travels in `client`
+    interactive = replace(runtime, uow=units.bounded(INTERACTIVE_DB_WAIT_SECONDS))
+    handlers.register(bolt, interactive)  # the bot token travels in `client`
+    bolt.read_payload_errors_quietly()  # after handlers' App.error: Bolt's routing errors on odd payloads
     ready = ReadinessProbe(engine.url)  # None when the database answers and its migrations are current
     return Signoff(settings, engine, holder, runtime, bolt, SlackGateway(client), metrics, ready)

@@ -25,6 +25,7 @@ from bot.services.status import request_status, summary_for
 from bot.services.submit import submit_request
 from bot.slack.blocks import escape, kind_picker_modal, request_modal
 from handlers.guard import GuardedApp
+from handlers.payloads import trigger_of, user_of
 from handlers.refusals import refusal_text
 from handlers.replies import contract_problems, help_text, status_reply, submission_reply, summary_reply, unknown_kind
 
@@ -47,32 +48,35 @@ def register(app: GuardedApp, runtime: Runtime) -> None:
 
 def _file(runtime: Runtime, ack: Ack, command: dict[str, Any], client: WebClient, category: Category | None) -> None:
     governance = runtime.governance()
-    text = str(command.get("text") or "").strip()
+    text = _text_of(command)
     word, _, rest = text.partition(" ")
     if word.lower() in ("help", "?"):
         ack(help_text(governance, command=command["command"]))
         return
+    requester = user_of(command)
     if not word:
+        trigger = trigger_of(command)
         ack()
         kinds = [(n, k.title) for n, k in sorted(governance.kinds.items()) if category in (None, k.category)]
         modal = kind_picker_modal(kinds, metadata={"category": str(category)} if category else {})
-        client.views_open(trigger_id=command["trigger_id"], view=modal)
+        client.views_open(trigger_id=trigger, view=modal)
         return
     try:
         kind = governance.kind(word)
         if not rest.strip():
             kind.check_filed_with(category)
+            trigger = trigger_of(command)
             ack()
             metadata = {"category": str(category)} if category else {}
             modal = request_modal(kind=kind.name, title=kind.title, fields=kind.contract.fields, metadata=metadata)
-            client.views_open(trigger_id=command["trigger_id"], view=modal)
+            client.views_open(trigger_id=trigger, view=modal)
             return
         submission = submit_request(
             runtime=runtime,
             kind=word,
             text=rest,
-            requester=command["user_id"],
-            idempotency_key=command.get("trigger_id"),
+            requester=requester,
+            idempotency_key=_trigger_key(command),
             category=category,
         )
     except UnknownKind as exc:
@@ -85,7 +89,7 @@ def _file(runtime: Runtime, ack: Ack, command: dict[str, Any], client: WebClient
         modal = request_modal(
             kind=kind.name, title=kind.title, fields=kind.contract.fields, values=exc.partial_values, notice=notice
         )
-        client.views_open(trigger_id=command["trigger_id"], view=modal)
+        client.views_open(trigger_id=trigger_of(command), view=modal)
     except SignoffError as exc:
         ack(refusal_text(exc))
     else:
@@ -94,8 +98,8 @@ def _file(runtime: Runtime, ack: Ack, command: dict[str, Any], client: WebClient
 
 def _signoff(runtime: Runtime, command: dict[str, Any]) -> str:
     governance = runtime.governance()
-    user = command["user_id"]
-    text = str(command.get("text") or "").strip()
+    user = user_of(command)
+    text = _text_of(command)
     verb, _, rest = text.partition(" ")
     verb = verb.lower()
     try:
@@ -107,7 +111,7 @@ def _signoff(runtime: Runtime, command: dict[str, Any]) -> str:
             ref, _, more = rest.strip().partition(" ")
             request_id = parse_request_id(ref)
             if request_id is None:
-                return f"Which request? Try `/signoff {verb} REQ-42`."
+                return _which_request(verb, ref)
             if verb == "status":
                 return status_reply(request_status(runtime=runtime, request_id=request_id, viewer=user))
             if verb == "cancel":
@@ -130,6 +134,26 @@ def _signoff(runtime: Runtime, command: dict[str, Any]) -> str:
     except SignoffError as exc:
         return refusal_text(exc)
     return f"I don't know `{escape(decode_slack_value(verb, None))}`.\n" + help_text(governance)
+
+
+def _trigger_key(command: dict[str, Any]) -> str | None:
+    """Slack's one-use ``trigger_id``: the same delivery twice (a replay, a retry) files one request."""
+    trigger = command.get("trigger_id")
+    return trigger if isinstance(trigger, str) and trigger else None
+
+
+def _text_of(command: dict[str, Any]) -> str:
+    text = command.get("text")
+    return text.strip() if isinstance(text, str) else ""
+
+
+def _which_request(verb: str, ref: str) -> str:
+    """The answer to ``/signoff status|cancel|amend`` without a request id it can read."""
+    example = f"`/signoff {verb} REQ-42`"
+    if not ref:
+        return f"Which request? Try {example}."
+    shown = escape(decode_slack_value(ref[:40], None))
+    return f"`{shown}` is not a request id: write REQ- and its number in digits 0-9, as in {example}."
 
 
 def _delegate(runtime: Runtime, user: str, rest: str) -> str:

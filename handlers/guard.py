@@ -20,15 +20,32 @@ from urllib.error import URLError
 from slack_bolt import App
 from slack_bolt.kwargs_injection.args import Args
 from slack_bolt.util.utils import get_arg_names_of_callable
-from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.errors import SlackApiError
+
+from bot.domain.errors import SignoffError
+from bot.domain.governance import UnknownKind
+from bot.slack.blocks import notice_view
+from bot.slack.observed import describe_request
+from handlers.payloads import BadPayload, dig
+from handlers.refusals import SLACK_FAILURES, refusal_plain, refusal_text
+from handlers.replies import unknown_kind
+
+#: Slack shows at most this many characters of a form's error under an input.
+MAX_FORM_ERROR = 2000
 
 log = logging.getLogger("signoff.slack")
 
 Listener = Callable[..., Any]
-#: What a Web API call raises when Slack refuses it, answers 5xx, or cannot be reached.
-SLACK_FAILURES: tuple[type[Exception], ...] = (SlackApiError, SlackClientError, URLError, TimeoutError)
 
 _FORM_METHODS = {"views.open": "open", "views.push": "open", "views.update": "update"}
+
+
+class Tell(Exception):
+    """What a listener has to say to the person; the guard delivers it where they are (see ``answer``)."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
 
 
 class GuardedApp:
@@ -67,6 +84,15 @@ def guarded(listener: Listener) -> Listener:
             listener(**{name: getattr(args, name) for name in names})
         except SLACK_FAILURES as exc:
             tell_person(args, exc)
+        except Tell as told:
+            answer(args, told.message, plain=told.message)
+        except BadPayload as exc:
+            log.warning("ignored a Slack %s: %s", _what(args.body), exc.detail)
+            answer(args, f":warning: {exc.message}", plain=exc.message)
+        except SignoffError as exc:  # a refusal the listener left to us (StorageBusy, say): it is not a bug
+            answer(args, refusal_text(exc), plain=refusal_plain(exc, args.client))
+        except UnknownKind as exc:
+            answer(args, unknown_kind(exc.name, exc.known), plain=str(exc))
         except Exception as exc:
             if args.ack.response is None:
                 raise  # not yet acknowledged: the app's error handler answers Slack
@@ -82,10 +108,25 @@ def tell_person(args: Args, exc: Exception) -> None:
     body = args.body or {}
     message = failure_message(method, error, again=_again(body))
     log.warning("Slack refused %s (%s) while handling %s", method, error, _what(body))
+    answer(args, message, plain=message)
+
+
+def answer(args: Args, message: str, *, plain: str) -> None:
+    """Tell the person ``message`` (mrkdwn), in the acknowledgement if it is not sent yet, else afterwards.
+
+    A form shows ``plain`` next to its first input (Slack shows no mrkdwn there); a form with no
+    input is replaced by a view saying it. A command's acknowledgement is the message; anything
+    else is acknowledged empty and told by ``response_url``, an ephemeral message or a DM.
+    """
+    body = args.body or {}
     if args.ack.response is None:
         if body.get("type") == "view_submission":
-            blocks = body.get("view", {}).get("state", {}).get("values", {})
-            args.ack(response_action="errors", errors={next(iter(blocks), "reason"): message})
+            blocks = dig(body, "view", "state", "values")
+            first = next(iter(blocks), None) if isinstance(blocks, dict) else None
+            if first is not None:
+                args.ack(response_action="errors", errors={first: plain[:MAX_FORM_ERROR]})
+            else:
+                args.ack(response_action="update", view=notice_view(plain))
             return
         if body.get("command"):
             args.ack(text=message)
@@ -95,12 +136,14 @@ def tell_person(args: Args, exc: Exception) -> None:
         _deliver(args, body, message)
     except SLACK_FAILURES as again:
         log.warning("could not tell the person either (%s)", describe(again)[1])
+    except ValueError as again:  # a response_url that is no URL (urllib: "unknown url type")
+        log.warning("could not tell the person either (%s)", again)
 
 
 def _deliver(args: Args, body: dict[str, Any], message: str) -> None:
-    user = args.context.user_id
-    channel = args.context.channel_id
-    if args.respond is not None and body.get("response_url"):
+    user = args.context.user_id if isinstance(args.context.user_id, str) else None
+    channel = args.context.channel_id if isinstance(args.context.channel_id, str) else None
+    if args.respond is not None and isinstance(body.get("response_url"), str):
         args.respond(text=message, response_type="ephemeral", replace_original=False)
     elif user and channel:
         args.client.chat_postEphemeral(channel=channel, user=user, text=message)
@@ -158,5 +201,5 @@ def _again(body: dict[str, Any]) -> str:
     return "please try again"
 
 
-def _what(body: dict[str, Any]) -> str:
-    return str(body.get("command") or body.get("type") or body.get("event", {}).get("type") or "a request")
+def _what(body: dict[str, Any] | None) -> str:
+    return describe_request(body if isinstance(body, dict) else {})

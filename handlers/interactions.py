@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
-from slack_bolt import Ack, Respond
+from slack_bolt import Ack
 from slack_sdk import WebClient
 
 from bot.domain.contracts import ContractError
 from bot.domain.errors import SignoffError
 from bot.domain.governance import UnknownKind
-from bot.domain.governance_spec import Category
 from bot.domain.routing import Verdict
 from bot.services.amend import amend_request
 from bot.services.decide import check_may_decide, decide_request
@@ -20,9 +18,21 @@ from bot.services.runtime import Runtime
 from bot.services.status import request_status
 from bot.services.submit import submit_request
 from bot.slack import blocks
-from bot.slack.blocks import parse_button_value, reason_modal, request_modal
-from handlers.guard import GuardedApp
-from handlers.refusals import refusal_plain, refusal_text
+from bot.slack.blocks import notice_view, reason_modal, request_modal
+from handlers.guard import GuardedApp, Tell
+from handlers.payloads import (
+    FORM_DAMAGED,
+    button_of,
+    category_in,
+    dig,
+    metadata_of,
+    request_in,
+    text,
+    trigger_of,
+    user_of,
+    view_of,
+)
+from handlers.refusals import refusal_plain
 from handlers.replies import submission_reply
 
 log = logging.getLogger(__name__)
@@ -30,31 +40,22 @@ log = logging.getLogger(__name__)
 
 def register(app: GuardedApp, runtime: Runtime) -> None:
     @app.action(blocks.APPROVE)
-    def approve(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+    # A refusal (SignoffError) raised here is told to the person by the guard, wherever they clicked.
+    def approve(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
-        request_id, seen = parse_button_value(action["value"])
-        try:
-            decide_request(
-                runtime=runtime,
-                request_id=request_id,
-                voter=body["user"]["id"],
-                verdict=Verdict.APPROVE,
-                seen_fields_hash=seen,
-            )
-        except SignoffError as exc:
-            respond(text=refusal_text(exc), response_type="ephemeral", replace_original=False)
+        request_id, seen = button_of(action)
+        decide_request(
+            runtime=runtime, request_id=request_id, voter=user_of(body), verdict=Verdict.APPROVE, seen_fields_hash=seen
+        )
 
-    def ask_reason(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond) -> None:
+    def ask_reason(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
-        request_id, seen = parse_button_value(action["value"])
-        try:  # refuse now, not after they typed a reason
-            check_may_decide(runtime=runtime, request_id=request_id, voter=body["user"]["id"], seen_fields_hash=seen)
-        except SignoffError as exc:
-            respond(text=refusal_text(exc), response_type="ephemeral", replace_original=False)
-            return
-        verdict = "reject" if action["action_id"] == blocks.REJECT else "changes"
+        request_id, seen = button_of(action)
+        # Refuse now, not after they typed a reason.
+        check_may_decide(runtime=runtime, request_id=request_id, voter=user_of(body), seen_fields_hash=seen)
+        verdict = "reject" if action.get("action_id") == blocks.REJECT else "changes"
         client.views_open(
-            trigger_id=body["trigger_id"],
+            trigger_id=trigger_of(body),
             view=reason_modal(verdict=verdict, request_id=request_id, ref=f"REQ-{request_id}", fields_hash=seen),
         )
 
@@ -62,16 +63,13 @@ def register(app: GuardedApp, runtime: Runtime) -> None:
     app.action(blocks.CHANGES)(ask_reason)
 
     @app.action(blocks.AMEND)
-    def amend(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond) -> None:
+    def amend(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
-        request_id, _ = parse_button_value(action["value"])
-        status = request_status(runtime=runtime, request_id=request_id, viewer=body["user"]["id"])
+        request_id, _ = button_of(action)
+        status = request_status(runtime=runtime, request_id=request_id, viewer=user_of(body))
         kind = runtime.governance().kinds.get(status.card.kind) if status.card else None
         if kind is None:
-            respond(
-                text=f"`REQ-{request_id}` can no longer be amended.", response_type="ephemeral", replace_original=False
-            )
-            return
+            raise Tell(f"`REQ-{request_id}` can no longer be amended.")
         values = status.fields
         modal = request_modal(
             kind=kind.name,
@@ -80,39 +78,47 @@ def register(app: GuardedApp, runtime: Runtime) -> None:
             values=values,
             metadata={"amend": request_id},
         )
-        client.views_open(trigger_id=body["trigger_id"], view=modal)
+        client.views_open(trigger_id=trigger_of(body), view=modal)
 
     @app.action(blocks.PICK_KIND)
     def pick_kind(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
-        kind = runtime.governance().kind(action["selected_option"]["value"])
-        metadata = json.loads(body["view"].get("private_metadata") or "{}")
+        picked = text(dig(action, "selected_option", "value"), what="the picked kind", message=FORM_DAMAGED)
+        view = view_of(body)
+        metadata = metadata_of(view)
+        category = category_in(metadata)
+        kind = runtime.governance().kind(picked)
         modal = request_modal(
             kind=kind.name,
             title=kind.title,
             fields=kind.contract.fields,
-            metadata={k: v for k, v in metadata.items() if k != "kind"},
+            metadata={"category": str(category)} if category else {},
         )
-        client.views_update(view_id=body["view"]["id"], hash=body["view"].get("hash"), view=modal)
+        view_id = text(view.get("id"), what="the view id", message=FORM_DAMAGED)
+        seen = view.get("hash")
+        client.views_update(view_id=view_id, hash=seen if isinstance(seen, str) else None, view=modal)
 
     @app.view(blocks.REQUEST_VIEW)
     def submit_form(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
-        metadata = json.loads(view.get("private_metadata") or "{}")
+        metadata = metadata_of(view)
         fields = form_values(view)
-        user = body["user"]["id"]
+        user = user_of(body)
+        amending = metadata.get("amend") is not None
         try:
-            if metadata.get("amend"):
+            if amending:
                 outcome = amend_request(
-                    runtime=runtime, request_id=int(metadata["amend"]), requester=user, fields=fields
+                    runtime=runtime, request_id=request_in(metadata, "amend"), requester=user, fields=fields
                 )
             else:
-                category = Category(metadata["category"]) if metadata.get("category") else None
+                category = category_in(metadata)
+                kind = text(metadata.get("kind"), what="the form's kind", message=FORM_DAMAGED)
+                view_id = text(view.get("id"), what="the view id", message=FORM_DAMAGED)
                 outcome = submit_request(
                     runtime=runtime,
-                    kind=str(metadata.get("kind")),
+                    kind=kind,
                     fields=fields,
                     requester=user,
-                    idempotency_key=f"view:{view['id']}",
+                    idempotency_key=f"view:{view_id}",  # a form submitted twice files one request
                     category=category,
                 )
         except ContractError as exc:
@@ -128,32 +134,23 @@ def register(app: GuardedApp, runtime: Runtime) -> None:
             message = refusal_plain(exc, client) if isinstance(exc, SignoffError) else str(exc)
             ack(response_action="errors", errors={next(iter(fields), "kind"): message})
             return
-        done = {
-            "type": "modal",
-            "title": {"type": "plain_text", "text": "Signoff"},
-            "close": {"type": "plain_text", "text": "Done"},
-            "blocks": [
-                {
-                    "type": "section",
-                    "text": {"type": "mrkdwn", "text": submission_reply(outcome, amended=bool(metadata.get("amend")))},
-                }
-            ],
-        }
-        ack(response_action="update", view=done)
+        ack(response_action="update", view=notice_view(submission_reply(outcome, amended=amending), mrkdwn=True))
 
     @app.view(blocks.REASON_VIEW)
     def give_reason(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
-        metadata = json.loads(view.get("private_metadata") or "{}")
+        metadata = metadata_of(view)
+        request_id = request_in(metadata, "r")
         reason = form_values(view).get("reason") or ""
         verdict = Verdict.REJECT if metadata.get("verdict") == "reject" else Verdict.CHANGES
+        seen = metadata.get("h")
         try:
             decide_request(
                 runtime=runtime,
-                request_id=int(metadata["r"]),
-                voter=body["user"]["id"],
+                request_id=request_id,
+                voter=user_of(body),
                 verdict=verdict,
                 reason=str(reason),
-                seen_fields_hash=metadata.get("h"),
+                seen_fields_hash=seen if isinstance(seen, str) else None,
             )
         except SignoffError as exc:
             ack(response_action="errors", errors={"reason": refusal_plain(exc, client)})
@@ -168,9 +165,10 @@ def form_values(view: dict[str, Any]) -> dict[str, Any]:
     clears the field instead of keeping its old value (DESIGN §3.1: empty is not given).
     """
     values: dict[str, Any] = {}
-    for block_id, actions in view.get("state", {}).get("values", {}).items():
-        for element in actions.values():
-            value = _element_value(element)
+    blocks_ = dig(view, "state", "values")
+    for block_id, actions in (blocks_ if isinstance(blocks_, dict) else {}).items():
+        for element in actions.values() if isinstance(actions, dict) else ():
+            value = _element_value(element) if isinstance(element, dict) else None
             values[block_id] = None if value in (None, "", []) else value
     return values
 
@@ -178,10 +176,10 @@ def form_values(view: dict[str, Any]) -> dict[str, Any]:
 def _element_value(element: dict[str, Any]) -> Any:
     kind = element.get("type")
     if kind in ("static_select", "radio_buttons"):
-        option = element.get("selected_option")
-        return option.get("value") if option else None
+        return dig(element, "selected_option", "value")
     if kind in ("multi_static_select", "checkboxes"):
-        return [o.get("value") for o in element.get("selected_options") or []]
+        options = element.get("selected_options")
+        return [o.get("value") for o in options if isinstance(o, dict)] if isinstance(options, list) else None
     if kind == "datepicker":
         return element.get("selected_date")
     if kind == "users_select":

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from string import Formatter
+from urllib.error import URLError
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.domain.errors import SignoffError
 from bot.slack.blocks import USER_ID, escape
 from bot.slack.messages import person
-from handlers.guard import SLACK_FAILURES
+
+#: What a Web API call raises when Slack refuses it, answers 5xx, or cannot be reached.
+SLACK_FAILURES: tuple[type[Exception], ...] = (SlackApiError, SlackClientError, URLError, TimeoutError)
 
 
 def refusal_text(error: SignoffError) -> str:

@@ -6,14 +6,17 @@ connection costs less per use case than a session would.
 
 from __future__ import annotations
 
+import copy
 import threading
+import time
 from types import TracebackType
 from typing import Self
 
 from sqlalchemy import Connection, Engine
 
+from bot.domain.errors import StorageBusy
 from storage.audit_log import AuditHead, SqlAuditLog
-from storage.engine import READ_ONLY
+from storage.engine import READ_ONLY, WAIT_MS, is_busy
 from storage.outbox_store import SqlMessageRepository, SqlOutbox
 from storage.people import SqlPeople
 from storage.repositories import (
@@ -44,6 +47,7 @@ class SqlUnitOfWork:
         writer_lock: threading.Lock | None = None,
         *,
         read_only: bool = False,
+        wait: float | None = None,
     ):
         self._engine = engine
         self._connection: Connection | None = None
@@ -51,18 +55,26 @@ class SqlUnitOfWork:
         self._audit_head = audit_head
         self._writer_lock = None if read_only else writer_lock
         self._read_only = read_only
+        self._wait = wait
+        self._started = 0.0
 
     def __enter__(self) -> Self:
-        if self._writer_lock is not None:
-            self._writer_lock.acquire()
+        self._started = time.monotonic()
+        if self._writer_lock is not None and not self._writer_lock.acquire(timeout=_lock_timeout(self._wait)):
+            raise StorageBusy(self._wait or 0.0)  # this process's writers queue on the lock (see the factory)
         try:
             connection = self._engine.connect()
-            if self._read_only:
-                connection = connection.execution_options(**{READ_ONLY: True})
+            options: dict[str, object] = {READ_ONLY: True} if self._read_only else {}
+            if self._wait is not None:
+                options[WAIT_MS] = max(1, round(1000 * (self._wait - (time.monotonic() - self._started))))
+            if options:
+                connection = connection.execution_options(**options)
             connection.begin()
-        except BaseException:
+        except BaseException as exc:
             if self._writer_lock is not None:
                 self._writer_lock.release()
+            if is_busy(exc):
+                raise StorageBusy(time.monotonic() - self._started) from exc
             raise
         self._connection = connection
         self.requests = SqlRequestRepository(connection)
@@ -89,6 +101,8 @@ class SqlUnitOfWork:
         finally:
             if self._writer_lock is not None and connection is not None:
                 self._writer_lock.release()
+        if exc is not None and is_busy(exc):
+            raise StorageBusy(time.monotonic() - self._started) from exc  # rolled back: nothing was stored
 
     def rollback(self) -> None:
         if self._connection is not None:
@@ -106,10 +120,16 @@ class SqlUnitOfWork:
 
 
 class SqlUnitOfWorkFactory:
-    """Makes a fresh unit of work per use case; one per process, shared by every thread."""
+    """Makes a fresh unit of work per use case; one per process, shared by every thread.
 
-    def __init__(self, engine: Engine):
+    ``wait`` bounds how long each unit waits for the database's locks, in seconds (None: the
+    engine's own wait, 30 s on SQLite). A unit that would wait longer raises ``StorageBusy``
+    and stores nothing. ``bounded`` makes a factory sharing this one's state with a bound.
+    """
+
+    def __init__(self, engine: Engine, *, wait: float | None = None):
         self.engine = engine
+        self.wait = wait
         self.known_versions: set[str] = set()
         self.audit_head = AuditHead()
         # SQLite has one writer at a time, and every unit of work writes (BEGIN IMMEDIATE). Queueing
@@ -118,5 +138,20 @@ class SqlUnitOfWorkFactory:
         # latency under concurrent clicks. Other processes still meet the busy timeout.
         self.writer_lock = threading.Lock() if engine.dialect.name == "sqlite" else None
 
+    def bounded(self, wait: float) -> SqlUnitOfWorkFactory:
+        """A factory whose units wait at most ``wait`` s for locks (an answer Slack waits 3 s for).
+
+        It shares this factory's writer queue, audit head and known governance versions.
+        """
+        bounded = copy.copy(self)
+        bounded.wait = wait
+        return bounded
+
     def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self.known_versions, self.audit_head, self.writer_lock, read_only=read_only)
+        return SqlUnitOfWork(
+            self.engine, self.known_versions, self.audit_head, self.writer_lock, read_only=read_only, wait=self.wait
+        )
+
+
+def _lock_timeout(wait: float | None) -> float:
+    return -1 if wait is None else max(0.0, wait)  # threading.Lock: -1 waits for ever

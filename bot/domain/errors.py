@@ -63,6 +63,18 @@ class ConcurrencyConflict(SignoffError):
         super().__init__(f"REQ-{request_id} changed while you were acting on it; please try again")
 
 
+class StorageBusy(SignoffError):
+    """The database stayed locked longer than an answer to Slack may wait; nothing of the use case was stored.
+
+    Raised by storage for a unit of work with a wait budget (an interactive use case: Slack wants
+    its answer within 3 s). Doing it again once the database is free is safe.
+    """
+
+    def __init__(self, waited: float):
+        self.waited = waited
+        super().__init__("Signoff is busy right now and nothing was saved; please try again in a moment")
+
+
 class DuplicateKey(Exception):
     """Storage refused a second row with the same unique key (an idempotency key, a run key)."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -46,10 +47,24 @@ def format_request_id(request_id: int) -> str:
     return f"REQ-{request_id}"
 
 
-def parse_request_id(text: str) -> int | None:
-    """``REQ-42``, ``req-42`` or ``42`` → 42; anything else → None."""
-    cleaned = text.strip().upper().removeprefix("REQ-").removeprefix("#")
-    return int(cleaned) if cleaned.isdigit() and len(cleaned) < 12 else None
+#: A request number as people and Signoff's own buttons write it: ASCII digits only. ``str.isdigit``
+#: and ``int()`` also take other scripts' digits ("٤٢" is 42 to them), so a look-alike id would pass.
+REQUEST_NUMBER = re.compile(r"[0-9]{1,11}")
+
+
+def parse_request_id(value: object) -> int | None:
+    """The one reading of a request id: ``"REQ-42"``, ``"req-42"``, ``"#42"``, ``"42"`` or ``42`` → 42.
+
+    Anything else → None: other scripts' digits (``REQ-٤٢``), signs, spaces inside, more than 11
+    digits, booleans, floats, other types. Surrounding whitespace is ignored.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if 0 <= value < 10**11 else None
+    if not isinstance(value, str):
+        return None
+    cleaned = value.strip()
+    cleaned = cleaned[4:] if cleaned[:4].upper() == "REQ-" else cleaned.removeprefix("#")
+    return int(cleaned) if REQUEST_NUMBER.fullmatch(cleaned) else None
 
 
 @dataclass

@@ -19,6 +19,7 @@ from bot.domain.errors import mention
 from bot.domain.fields import FieldSpec, FieldType
 from bot.domain.lifecycle import State
 from bot.domain.numbers import render_number
+from bot.domain.requests import parse_request_id
 
 Block = dict[str, Any]
 
@@ -102,9 +103,24 @@ def button_value(card: Card) -> str:
     return json.dumps({"r": card.request_id, "h": card.fields_hash}, separators=(",", ":"))
 
 
-def parse_button_value(value: str) -> tuple[int, str | None]:
-    data = json.loads(value)
-    return int(data["r"]), data.get("h")
+def parse_button_value(value: object) -> tuple[int, str | None] | None:
+    """``(request id, fields hash or None)`` from what ``button_value`` wrote; None for anything else.
+
+    The request id is read by ``parse_request_id`` (ASCII digits only); a hash that is not text is no hash.
+    """
+    if not isinstance(value, str) or len(value) > 2000:
+        return None
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    request_id = parse_request_id(data.get("r"))
+    if request_id is None:
+        return None
+    seen = data.get("h")
+    return request_id, seen if isinstance(seen, str) else None
 
 
 def card_text(card: Card) -> str:
@@ -286,6 +302,21 @@ def request_modal(
         "close": {"type": "plain_text", "text": "Cancel"},
         "private_metadata": json.dumps({"kind": kind, **(metadata or {})}, separators=(",", ":")),
         "blocks": blocks[:MAX_VIEW_BLOCKS],
+    }
+
+
+def notice_view(text: str, *, mrkdwn: bool = False) -> Block:
+    """A modal that only says ``text`` (plain unless ``mrkdwn``), with a Done button: a form's last word."""
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Signoff"},
+        "close": {"type": "plain_text", "text": "Done"},
+        "blocks": [
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn" if mrkdwn else "plain_text", "text": clip(text, MAX_SECTION_TEXT)},
+            }
+        ],
     }
 
 

@@ -9,12 +9,14 @@ receipt to acknowledgement and binds the Slack user to the log context while it 
 from __future__ import annotations
 
 import contextvars
+import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, ParamSpec, TypeVar
 
 from slack_bolt import App
+from slack_bolt.middleware.middleware_error_handler import MiddlewareErrorHandler
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk import WebClient
@@ -22,6 +24,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.slack_response import SlackResponse
 
 from bot.log_context import log_context
+
+log = logging.getLogger("signoff.http")
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -77,6 +81,67 @@ class ObservedApp(App):
                 if self._on_ack is not None:
                     self._on_ack(_type_of(body), time.perf_counter() - started)
 
+    def _handle_unmatched_requests(self, req: BoltRequest, resp: BoltResponse) -> BoltResponse:
+        """No listener for it (an event not subscribed to, a form or button of another version): 200, ignored.
+
+        Bolt answers 404 and logs the code of a listener to write; Slack shows the person an error
+        for a 404 and retries events, so the delivery is acknowledged and logged in one line.
+        """
+        body = req.body if isinstance(req.body, dict) else {}
+        log.info("ignored a Slack %s no listener handles", describe_request(body))
+        return BoltResponse(status=200, body="")
+
+    def read_payload_errors_quietly(self) -> None:
+        """Route errors Bolt raises while routing a signed payload it cannot read (see ``UnreadablePayload``).
+
+        Call after ``App.error``, which sets the same handler for listeners and Bolt's own routing.
+        """
+        self._middleware_error_handler = UnreadablePayload(self._middleware_error_handler)
+
+
+#: What Bolt's routing raises on a payload of an unexpected shape (``body["view"]["callback_id"]`` …).
+SHAPE_ERRORS = (KeyError, IndexError, TypeError, AttributeError, ValueError)
+
+
+class UnreadablePayload(MiddlewareErrorHandler):
+    """A signed payload Bolt's routing could not read (``actions: []``, a view without a callback id …).
+
+    Slack never sends one; answering 500 would show the person an error and log a traceback for
+    it. It is acknowledged (200, empty) and logged in one line. Any other error goes to ``fallback``.
+    """
+
+    def __init__(self, fallback: MiddlewareErrorHandler):
+        self.fallback = fallback
+
+    def handle(self, error: Exception, request: BoltRequest, response: BoltResponse | None) -> None:
+        if not isinstance(error, SHAPE_ERRORS):
+            self.fallback.handle(error=error, request=request, response=response)
+            return
+        body = request.body if isinstance(request.body, dict) else {}
+        log.warning(
+            "ignored a signed Slack %s Signoff cannot read (%s: %s)",
+            describe_request(body),
+            error.__class__.__name__,
+            str(error)[:200],
+        )
+        if response is not None:
+            response.status, response.body, response.headers = 200, "", {}
+
+
+def describe_request(body: dict[str, Any]) -> str:
+    """``/request command``, ``block_actions``, ``event app_home_opened`` … for log lines (never the payload)."""
+    command, kind, event = body.get("command"), body.get("type"), body.get("event")
+    if isinstance(command, str) and command:
+        return f"{_short(command)} command"
+    if kind == "event_callback" and isinstance(event, dict):
+        return f"event {_short(event.get('type'))}"
+    return _short(kind) if isinstance(kind, str) and kind else "request"
+
+
+def _short(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= 40 and text.isprintable() else repr(text[:40])
+
 
 #: Request types reported as themselves; anything else (say, from an unsigned request) is "other".
 REQUEST_TYPES = frozenset(
@@ -90,11 +155,12 @@ def _type_of(body: dict[str, Any]) -> str:
     kind = body.get("type")
     if kind == "event_callback":
         return "event"
-    return str(kind) if kind in REQUEST_TYPES else "other"
+    return kind if isinstance(kind, str) and kind in REQUEST_TYPES else "other"
 
 
 def _user_of(body: dict[str, Any]) -> str | None:
-    for candidate in (body.get("user_id"), body.get("user"), body.get("event", {}).get("user")):
+    event = body.get("event")
+    for candidate in (body.get("user_id"), body.get("user"), event.get("user") if isinstance(event, dict) else None):
         if isinstance(candidate, dict):
             candidate = candidate.get("id")
         if isinstance(candidate, str) and candidate:

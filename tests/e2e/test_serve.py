@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import socket
 import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
 from typing import Any
+
+import pytest
 
 from bot.slack.blocks import APPROVE, CHANGES, REJECT
 from bot.slack.emulator import Message, SlackEmulator
-from tests.e2e.conftest import SignoffProcess
+from tests.e2e.conftest import SECRET, SignoffProcess
 
 WAIT = 15.0
 
@@ -311,3 +318,52 @@ def test_the_signoff_command_summary_status_explain_delegate_cancel(served: Sign
     assert f"`{ref}` is cancelled" in served.command("/signoff", f"cancel {ref}", user="U0REQ8").body
     assert "Which request?" in served.command("/signoff", "status", user="U0REQ8").body
     assert "I don't know `frobnicate`" in served.command("/signoff", "frobnicate", user="U0REQ8").body
+
+
+def raw_post(served: SignoffProcess, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+    request = urllib.request.Request(f"{served.url}/slack/events", data=body, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "signed", "status", "answer"),
+    [
+        (b"payload={nope", "application/x-www-form-urlencoded", False, 401, "the request is not signed"),
+        (b"\xff\xfe\xfd", "application/x-www-form-urlencoded", False, 401, "the request is not signed"),
+        (b"[1, 2]", "application/json", False, 401, "the request is not signed"),
+        (b"payload={nope", "application/x-www-form-urlencoded", True, 400, "the payload is not JSON"),
+        (b"\xff\xfe\xfd", "application/x-www-form-urlencoded", True, 400, "the body is not UTF-8 text"),
+        (b"[1, 2]", "application/json", True, 400, "the JSON body is not a JSON object"),
+    ],
+)
+def test_the_issue_examples_over_real_http(
+    served: SignoffProcess, body: bytes, content_type: str, signed: bool, status: int, answer: str
+) -> None:
+    """Through waitress: refused before parsing, one log line each (``stop`` asserts no traceback on stderr)."""
+    stamp = str(int(time.time()))
+    headers = {"Content-Type": content_type}
+    if signed:
+        mac = hmac.new(SECRET.encode(), f"v0:{stamp}:".encode() + body, hashlib.sha256).hexdigest()
+        headers |= {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={mac}"}
+    got_status, got_answer = raw_post(served, body, headers)
+    assert (got_status, got_answer.startswith(answer)) == (status, True), got_answer
+
+
+def test_a_chunked_body_over_1_mib_is_413(served: SignoffProcess) -> None:
+    """No Content-Length to trust: waitress counts the chunks and stops at 1 MiB."""
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(33):
+            yield b"a" * 32768
+
+    request = urllib.request.Request(
+        f"{served.url}/slack/events", data=chunks(), headers={"Content-Type": "text/plain"}, method="POST"
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    refused.value.close()
+    assert refused.value.code == 413

@@ -98,3 +98,31 @@ def test_serve_without_a_token_exits_with_a_message(
     monkeypatch.delenv("SLACK_APP_TOKEN", raising=False)
     assert main(["serve"]) == 2  # a configuration mistake
     assert "SLACK_BOT_TOKEN is required" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("secret", [None, SecretStr(""), SecretStr("   "), SecretStr("\t\n")])
+def test_http_mode_refuses_an_unset_empty_or_blank_signing_secret(
+    tmp_path: Path, slack: SlackEmulator, secret: SecretStr | None
+) -> None:
+    with pytest.raises(ConfigurationError) as refused:
+        build_signoff(settings_for(tmp_path, slack, SLACK_SIGNING_SECRET=secret))
+    assert str(refused.value) == (
+        "SLACK_SIGNING_SECRET is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)"
+    )
+
+
+def test_a_refusal_that_reaches_the_error_handler_is_said_as_it_is(
+    signoff: Signoff, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.domain.errors import StorageBusy
+
+    @signoff.bolt.command("/busy")
+    def busy(ack: Ack) -> None:
+        raise StorageBusy(2.0)
+
+    with caplog.at_level(logging.ERROR, logger="signoff.errors"):
+        reply = dispatch(
+            signoff, {"command": "/busy", "text": "", "user_id": "U0SAM", "trigger_id": "t", "channel_id": "C1"}
+        )
+    assert reply == ":no_entry: Signoff is busy right now and nothing was saved; please try again in a moment"
+    assert caplog.records == []

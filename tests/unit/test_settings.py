@@ -152,6 +152,24 @@ def test_check_and_serve_never_load_the_emulator_or_the_demo() -> None:
             "SLACK_SIGNING_SECRET is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)",
         ),
         (
+            {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": ""},
+            None,
+            ["serve"],
+            "SLACK_SIGNING_SECRET is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)",
+        ),
+        (
+            {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "\t \n"},
+            None,
+            ["serve"],
+            "SLACK_SIGNING_SECRET is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)",
+        ),
+        (
+            {"SLACK_BOT_TOKEN": "xoxb-1"},
+            b"SLACK_SIGNING_SECRET=\n",
+            ["serve"],
+            "SLACK_SIGNING_SECRET is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)",
+        ),
+        (
             {"SLACK_BOT_TOKEN": "", "SLACK_SIGNING_SECRET": "s"},
             None,
             ["worker"],
@@ -179,6 +197,9 @@ def test_check_and_serve_never_load_the_emulator_or_the_demo() -> None:
     ],
     ids=[
         "blank signing secret",
+        "empty signing secret",
+        "whitespace signing secret",
+        "signing secret empty in .env",
         "empty bot token",
         "empty config path",
         "dotenv not utf-8",
