@@ -18,6 +18,7 @@ from typing import Any, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.domain.durations import DURATION_HINT, format_duration, parse_duration
+from bot.domain.text import mixed_script_problem, normalize_text
 
 
 class FieldType(StrEnum):
@@ -176,10 +177,13 @@ def coerce(spec: FieldSpec, raw: object, *, tz: tzinfo) -> FieldValue:
     """Turn one raw value into the field's typed value, or raise ``ValueError`` saying why.
 
     Strings are plain text here: Slack's markup and escaping are undone before this is called.
+    Every string is first put in Signoff's normal form (``bot.domain.text.normalize_text``:
+    control characters refused, line breaks only in a multiline text field, invisible format
+    characters removed, NFKC, whitespace collapsed).
     ``tz`` is the governance timezone, used for date-times given without one.
     """
     if isinstance(raw, str):
-        raw = raw.strip()
+        raw = normalize_text(raw, multiline=spec.type is FieldType.TEXT and bool(spec.multiline))
     match spec.type:
         case FieldType.TEXT:
             return _text(spec, raw)
@@ -208,11 +212,11 @@ def coerce(spec: FieldSpec, raw: object, *, tz: tzinfo) -> FieldValue:
         case FieldType.URL:
             if not isinstance(raw, str) or not _URL.match(raw):
                 raise ValueError(f"expected a link starting with http:// or https://, got {_show(raw)}")
-            return raw
+            return _one_script(raw)
         case FieldType.EMAIL:
             if not isinstance(raw, str) or not _EMAIL.match(raw):
                 raise ValueError(f"expected an email address, got {_show(raw)}")
-            return raw
+            return _one_script(raw)
         case FieldType.USER:
             if not is_user_id(raw):
                 raise ValueError(f"expected a person as an @mention, got {_show(raw)}")
@@ -245,6 +249,14 @@ def _text(spec: FieldSpec, raw: object) -> str:
         raise ValueError(f"must be at most {limit} characters (got {len(text)})")
     if spec.pattern is not None and re.fullmatch(spec.pattern, text) is None:
         raise ValueError(f"{_show(text)} does not match the required pattern {spec.pattern}")
+    return _one_script(text)
+
+
+def _one_script(text: str) -> str:
+    """``text`` unless a word of it mixes scripts like a look-alike spoof (``bot.domain.text``)."""
+    problem = mixed_script_problem(text)
+    if problem is not None:
+        raise ValueError(problem)
     return text
 
 
