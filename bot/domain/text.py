@@ -166,7 +166,7 @@ def _prototype(char: str) -> str:
     found = confusables.is_confusable(char, greedy=True)
     if not found:
         return char
-    glyphs = [entry["c"].replace("\u200e", "") for entry in found[0]["homoglyphs"]]
+    glyphs: list[str] = [str(entry["c"]).replace("\u200e", "") for entry in found[0]["homoglyphs"]]
     if len(glyphs) != 1:
         return char
     target = glyphs[0]
