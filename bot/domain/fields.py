@@ -355,4 +355,6 @@ def render_value(value: Any) -> str:
         return format_duration(value)
     if isinstance(value, tuple | list | frozenset | set):
         return ", ".join(render_value(v) for v in value)
+    if isinstance(value, str) and "\n" in value:
+        return " ⏎ ".join(value.split("\n"))  # multiline text on one line: a trace line stays one line
     return str(value)
