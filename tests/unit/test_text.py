@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import unicodedata
 
 import pytest
@@ -64,7 +65,7 @@ def test_text_is_put_in_its_normal_form(raw: str, normal: str) -> None:
 
 @pytest.mark.parametrize(("raw", "message"), REFUSED)
 def test_control_characters_and_line_breaks_are_refused_with_the_character(raw: str, message: str) -> None:
-    with pytest.raises(ValueError, match="^") as caught:
+    with pytest.raises(ValueError) as caught:
         normalize_text(raw)
     assert str(caught.value) == message
 
@@ -83,8 +84,9 @@ def test_multiline_text_keeps_its_lines(raw: str, normal: str) -> None:
 
 
 def test_multiline_text_still_refuses_control_characters() -> None:
-    with pytest.raises(ValueError, match="^contains the control character U\\+0000, which is not allowed$"):
+    with pytest.raises(ValueError) as caught:
         normalize_text("a\n\x00", multiline=True)
+    assert str(caught.value) == NUL
 
 
 SPOOFS = [
@@ -362,10 +364,8 @@ def test_the_contract_raises_nothing_but_its_error(fields: dict[str, str]) -> No
 @given(TEXTS)
 def test_slash_text_raises_nothing_but_the_contract_error(text: str) -> None:
     governance = governance_from(FILE)
-    try:
+    with contextlib.suppress(ContractError):
         governance.parse_slash_text(governance.kind("deal"), f"account={text}", at=AT)
-    except ContractError:
-        pass
 
 
 @settings(max_examples=800, deadline=None)
