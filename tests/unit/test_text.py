@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import unicodedata
 
 import pytest
@@ -65,9 +66,8 @@ def test_text_is_put_in_its_normal_form(raw: str, normal: str) -> None:
 
 @pytest.mark.parametrize(("raw", "message"), REFUSED)
 def test_control_characters_and_line_breaks_are_refused_with_the_character(raw: str, message: str) -> None:
-    with pytest.raises(ValueError) as caught:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         normalize_text(raw)
-    assert str(caught.value) == message
 
 
 @pytest.mark.parametrize(
@@ -84,9 +84,8 @@ def test_multiline_text_keeps_its_lines(raw: str, normal: str) -> None:
 
 
 def test_multiline_text_still_refuses_control_characters() -> None:
-    with pytest.raises(ValueError) as caught:
+    with pytest.raises(ValueError, match=f"^{re.escape(NUL)}$"):
         normalize_text("a\n\x00", multiline=True)
-    assert str(caught.value) == NUL
 
 
 SPOOFS = [
