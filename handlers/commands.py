@@ -23,7 +23,7 @@ from bot.services.explain import explain_request
 from bot.services.runtime import Runtime
 from bot.services.status import request_status, summary_for
 from bot.services.submit import submit_request
-from bot.slack.blocks import escape, kind_picker_modal, request_modal
+from bot.slack.blocks import escape, inert, kind_picker_modal, request_modal
 from handlers.guard import GuardedApp
 from handlers.refusals import refusal_text
 from handlers.replies import contract_problems, help_text, status_reply, submission_reply, summary_reply, unknown_kind
@@ -129,7 +129,7 @@ def _signoff(runtime: Runtime, command: dict[str, Any]) -> str:
         return contract_problems(exc, governance)
     except SignoffError as exc:
         return refusal_text(exc)
-    return f"I don't know `{escape(decode_slack_value(verb, None))}`.\n" + help_text(governance)
+    return f"I don't know `{inert(decode_slack_value(verb, None))}`.\n" + help_text(governance)
 
 
 def _delegate(runtime: Runtime, user: str, rest: str) -> str:
@@ -139,7 +139,7 @@ def _delegate(runtime: Runtime, user: str, rest: str) -> str:
     try:
         words = split_slash_text(rest).words
     except SlashTextError as exc:
-        return f"{escape(decode_slack_value(str(exc), None))}. Try `/signoff delegate @dana until 2026-12-24`."
+        return f"{inert(decode_slack_value(str(exc), None))}. Try `/signoff delegate @dana until 2026-12-24`."
     delegate = next((w[2:].split("|")[0].rstrip(">") for w in words if w.startswith("<@")), None)
     until_text = words[words.index("until") + 1] if "until" in words and words.index("until") + 1 < len(words) else None
     if delegate is None or until_text is None:
@@ -147,6 +147,6 @@ def _delegate(runtime: Runtime, user: str, rest: str) -> str:
     try:
         until = date.fromisoformat(until_text)
     except ValueError:
-        return f"`{escape(until_text)}` is not a date; write it as YYYY-MM-DD."
+        return f"`{inert(decode_slack_value(until_text, None))}` is not a date; write it as YYYY-MM-DD."
     delegation = start_delegation(runtime=runtime, delegator=user, delegate=delegate, until=until)
     return f"Until the end of {delegation.until.isoformat()}, <@{delegation.delegate}> may approve wherever you may."

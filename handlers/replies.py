@@ -75,7 +75,7 @@ def help_text(governance: Governance, *, command: str = "/request") -> str:
 
 
 def unknown_kind(name: str, known: Sequence[str]) -> str:
-    shown = escape(decode_slack_value(name, None))
+    shown = inert(decode_slack_value(name, None))
     return f"There is no kind `{shown}`. Kinds: " + ", ".join(f"`{k}`" for k in known) + ". Try `/request help`."
 
 
