@@ -36,7 +36,8 @@ from confusable_homoglyphs import categories, confusables
 
 #: Characters that end a line; ``\\r\\n`` counts once.
 _LINE_BREAK = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")
-_SPACES = re.compile(r"\s+")
+#: Unicode category Cc is exactly these two ranges; tab is whitespace, not refused.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 #: Scripts that do not make a word "mixed": punctuation, digits, symbols, combining marks.
 _NEUTRAL_SCRIPTS = frozenset({"COMMON", "INHERITED", "Unknown"})
 #: TS #39 §5.2 "highly restrictive": the script sets one word may combine.
@@ -60,16 +61,17 @@ def normalize_text(raw: str, *, multiline: bool = False) -> str:
     ``contains the control character U+0000, which is not allowed``. The result is stable:
     ``normalize_text(normalize_text(x)) == normalize_text(x)``.
     """
+    if raw.isascii() and raw.isprintable():
+        return " ".join(raw.split())  # the common case: nothing to remove, refuse or recompose
     text = _LINE_BREAK.sub("\n", raw)
-    for char in text:
-        if char == "\n":
-            if not multiline:
-                raise ValueError("is a single-line field: remove the line break")
-        elif char != "\t" and unicodedata.category(char) == "Cc":
-            raise ValueError(f"contains the control character {character_name(char)}, which is not allowed")
+    for match in _CONTROL.finditer(text):
+        if match.group() != "\n":
+            raise ValueError(f"contains the control character {character_name(match.group())}, which is not allowed")
+        if not multiline:
+            raise ValueError("is a single-line field: remove the line break")
     text = _without_format_characters(text)
     text = unicodedata.normalize("NFKC", text)
-    lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+    lines = (" ".join(line.split()) for line in text.split("\n"))  # split(): runs of any whitespace
     return "\n".join(lines).strip("\n") if multiline else next(lines)
 
 
@@ -84,10 +86,12 @@ def mixed_script_problem(text: str) -> str | None:
     Words are runs of letters between Common characters (spaces, digits, punctuation), so
     ``Acme/Газпром`` is two words and fine, while ``Еvil`` (Cyrillic ``Е``) is one word in two scripts.
     """
+    if text.isascii():
+        return None  # Latin letters and Common characters only
     words: list[str] = []
     word: list[str] = []
     for char in (*text, " "):
-        if categories.alias(char) in _NEUTRAL_SCRIPTS and not unicodedata.category(char).startswith("M"):
+        if _script(char) in _NEUTRAL_SCRIPTS and not unicodedata.category(char).startswith("M"):
             if word:
                 words.append("".join(word))
             word = []
@@ -118,13 +122,19 @@ def _latin_look_alike(words: list[str]) -> str | None:
 
 
 def _scripts(word: str) -> set[str]:
-    return {categories.alias(char) for char in word} - _NEUTRAL_SCRIPTS
+    return {_script(char) for char in word} - _NEUTRAL_SCRIPTS
+
+
+@lru_cache(maxsize=8192)
+def _script(char: str) -> str:
+    """The Unicode script of ``char`` (Scripts.txt, as the confusables package ships it): ``LATIN``, ``COMMON``…"""
+    return str(categories.alias(char))
 
 
 def _mixed_word(word: str) -> str | None:
     scripts: dict[str, str] = {}
     for char in word:  # the first letter of each script, to name it
-        script = categories.alias(char)
+        script = _script(char)
         if script not in _NEUTRAL_SCRIPTS:
             scripts.setdefault(script, char)
     if len(scripts) < 2 or any(set(scripts) <= allowed for allowed in _ALLOWED_MIXES):
@@ -148,7 +158,7 @@ def comparison_key(text: str) -> str:
 def _key(text: str) -> str:
     shown = "".join(c for c in _without_format_characters(text) if unicodedata.category(c) != "Cc" or c == "\n")
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", shown).casefold())
-    return _SPACES.sub(" ", _skeleton(folded)).strip()
+    return " ".join(_skeleton(folded).split())
 
 
 def _skeleton(text: str) -> str:
@@ -179,4 +189,6 @@ def _prototype(char: str) -> str:
 
 
 def _without_format_characters(text: str) -> str:
+    if text.isascii():
+        return text  # no ASCII character is a format character
     return "".join(char for char in text if unicodedata.category(char) != "Cf")
