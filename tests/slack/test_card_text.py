@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot.app import build_signoff
 from bot.domain.cards import Card, card_fields
 from bot.domain.fields import FieldSpec, FieldType
 from bot.domain.lifecycle import State
@@ -18,6 +20,7 @@ from bot.slack.emulator import SlackEmulator
 from bot.slack.gateway import SlackGateway, make_web_client
 from bot.slack.messages import notification_blocks, notification_text
 from handlers.replies import status_reply
+from tests.slack.test_app import dispatch, settings_for
 from tests.slack.test_blocks import mrkdwn_texts
 
 AT = datetime(2026, 3, 4, 9, 0, tzinfo=UTC)
@@ -177,3 +180,48 @@ def test_a_user_field_pings_nobody_on_a_channel_card_and_is_a_mention_in_a_dm(sl
     assert ("*Who*", {"type": "mrkdwn", "text": "<@U0DANA>"}) in rows(dm_message.blocks)
     gateway.update_card(ref=MessageRef(in_channel.channel, in_channel.ts, "C0DEALS"), card=shown)
     assert "<@U0DANA>" not in str(slack.messages_in(in_channel.channel)[0].blocks)
+
+
+DEALS = """
+version: 1
+groups: {finance: {members: [U0FIN1]}}
+kinds:
+  deal:
+    title: Deal
+    owner: U0OWNER
+    fields:
+      account: {type: text, required: true}
+    approvers: finance
+    rules:
+      - {id: blocked, when: {account: {in: [Evil Corp]}}, decide: reject, reason: We do not sell to Evil Corp.}
+      - {id: routine, when: {account: {set: true}}, decide: approve, reason: Routine.}
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        (
+            'explain deal account="Evil\x00Corp"',
+            "That deal request is not valid:\n• `account`: contains the control character U+0000, which is not allowed",
+        ),
+        (
+            'explain deal account="Acme\n*Amount pct:* 5"',
+            "That deal request is not valid:\n• `account`: is a single-line field: remove the line break",
+        ),
+        ("explain deal account=Evil\u00a0Corp", "\nOutcome: rejected by rule blocked (owner U0OWNER)\n"),
+        ('explain deal account="evil\u200b corp"', "\nOutcome: rejected by rule blocked (owner U0OWNER)\n"),
+    ],
+)
+def test_the_slash_command_answers_with_the_field_and_the_character(
+    tmp_path: Path, slack: SlackEmulator, text: str, answer: str
+) -> None:
+    settings = settings_for(tmp_path, slack)
+    Path(settings.config).write_text(DEALS)
+    built = build_signoff(settings)
+    try:
+        form = {"command": "/signoff", "text": text, "user_id": "U0SAM", "channel_id": "C1", "trigger_id": "t"}
+        reply = dispatch(built, form)
+        assert reply.startswith(answer) or answer.startswith("\n") and answer in reply
+    finally:
+        built.engine.dispose()
