@@ -222,6 +222,6 @@ def test_the_slash_command_answers_with_the_field_and_the_character(
     try:
         form = {"command": "/signoff", "text": text, "user_id": "U0SAM", "channel_id": "C1", "trigger_id": "t"}
         reply = dispatch(built, form)
-        assert reply.startswith(answer) or answer.startswith("\n") and answer in reply
+        assert reply.startswith(answer) or (answer.startswith("\n") and answer in reply)
     finally:
         built.engine.dispose()
