@@ -1,8 +1,9 @@
 """Text as Signoff keeps, compares and shows it: one normal form, no invisible or control characters.
 
-Every string a person gives (slash text, a modal, an amend, ``explain``, a file test, the
-API) passes ``normalize_text`` in ``fields.coerce`` before it is validated, stored, compared
-or shown, and every text constant of a ``when`` condition passes it when the file compiles:
+Every string a person gives (slash text, a modal, an amend, ``explain``, a file test) passes
+``normalize_text`` in ``fields.coerce`` before it is validated, stored, compared or shown (a
+reject or changes reason passes it in ``services.decide``), and every text constant of a
+``when`` condition passes it when the file compiles:
 
 1. Control characters (Unicode category Cc: NUL, escape, …) are refused with a message
    naming the character; tab is whitespace. Line breaks (CR, LF, NEL, U+2028, U+2029) are
@@ -18,7 +19,8 @@ or shown, and every text constant of a ``when`` condition passes it when the fil
 ``Е`` inside the Latin ``Evil``), after Unicode TS #39's "highly restrictive" level: one script
 per word besides Common and Inherited characters, or Latin with the Han-based combinations
 Japanese, Chinese and Korean use. A word wholly in one script (a Cyrillic or Japanese name)
-is accepted.
+is accepted, unless it reads as Latin letters next to Latin words (``Еѵіӏ Corp``, TS #39's
+whole-script confusable).
 
 ``comparison_key`` is what ``eq``, ``ne``, ``in``, ``not_in`` and ``contains`` compare on text:
 case-folded and reduced to its confusable skeleton (TS #39 §4, from the Unicode confusables
@@ -154,7 +156,7 @@ def comparison_key(text: str) -> str:
     return _key(text)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)  # the values a burst of requests compares against many rules
 def _key(text: str) -> str:
     shown = "".join(c for c in _without_format_characters(text) if unicodedata.category(c) != "Cc" or c == "\n")
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", shown).casefold())
