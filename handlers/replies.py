@@ -97,7 +97,7 @@ def status_reply(view: StatusView) -> str:
         governance = str(view.receipt.get("governance", ""))[:12]
         rule = view.receipt.get("rule")
         lines.append(
-            f"Receipt: {inert(str(view.receipt.get('reason', '')))} (rule {rule or '—'}, governance {governance})"
+            f"_Receipt: {inert(str(view.receipt.get('reason', '')))} (rule {rule or '—'}, governance {governance})_"
         )
     return "\n".join(lines)
 
