@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.app import build_signoff
 from bot.domain.cards import Card, card_fields
@@ -15,7 +18,7 @@ from bot.domain.lifecycle import State
 from bot.domain.notices import Notice, Notification
 from bot.domain.outbox import MessageRef
 from bot.services.status import StatusView
-from bot.slack.blocks import card_blocks, digest_blocks, home_view, inert, request_modal
+from bot.slack.blocks import card_blocks, clip, digest_blocks, home_view, inert, quoted_plain, request_modal
 from bot.slack.emulator import SlackEmulator
 from bot.slack.gateway import SlackGateway, make_web_client
 from bot.slack.messages import notification_blocks, notification_text
@@ -225,3 +228,21 @@ def test_the_slash_command_answers_with_the_field_and_the_character(
         assert reply.startswith(answer) or (answer.startswith("\n") and answer in reply)
     finally:
         built.engine.dispose()
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.text())
+def test_inert_text_opens_no_markup_and_no_line_of_its_own(text: str) -> None:
+    shown = inert(text)
+    assert "<" not in shown and "`" not in shown
+    assert re.search(r"(?<![^\W_])[*_~]|[*_~](?![^\W_])", shown) is None
+    if "\n" in shown:
+        assert all(line.startswith(">") for line in shown.split("\n")[1:])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(min_size=1).filter(lambda t: t.strip() != ""))
+def test_every_value_is_a_plain_text_cell_of_its_own(value: str) -> None:
+    shown = card({"account": "Acme", "details": value})
+    for blocks in (card_blocks(shown), card_blocks(shown, mentions=False)):
+        assert ("*Details*", plain(quoted_plain(clip(value, 600)) or "—")) in rows(blocks)

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.domain.contracts import ContractError, FieldProblem
+from bot.domain.filetests import run_file_tests
 from bot.domain.governance import Governance, GovernanceInvalid
 from bot.domain.outcome import resolve
 from bot.domain.text import comparison_key, mixed_script_problem, normalize_text
@@ -372,3 +373,24 @@ def test_slash_text_raises_nothing_but_the_contract_error(text: str) -> None:
 def test_comparison_key_never_raises_and_ignores_case(text: str) -> None:
     assert isinstance(comparison_key(text), str)
     assert comparison_key(text.casefold()) == comparison_key(text)
+
+
+FILE_TESTS = (
+    FILE
+    + """    tests:
+      - {fields: {account: "EVIL\\u00a0corp"}, expect: reject, rule: blocked}
+      - {fields: {account: "Evil\\u200b Corp"}, expect: reject, rule: blocked}
+      - {fields: {account: "Evil\\0Corp"}, expect: reject, rule: blocked}
+      - {fields: {account: "\\u0415vil Corp"}, expect: route}
+"""
+)
+
+
+def test_governance_file_tests_see_the_same_text() -> None:
+    results = run_file_tests(governance_from(FILE_TESTS), now=AT)
+    assert [r.failures for r in results] == [
+        (),
+        (),
+        (f"fields are not valid: account: {NUL}",),
+        (f"fields are not valid: account: {SPOOF}",),
+    ]
