@@ -23,7 +23,7 @@ from bot.services.explain import explain_request
 from bot.services.runtime import Runtime
 from bot.services.status import request_status, summary_for
 from bot.services.submit import submit_request
-from bot.slack.blocks import escape, kind_picker_modal, request_modal
+from bot.slack.blocks import escape, inert, kind_picker_modal, request_modal
 from handlers.guard import GuardedApp
 from handlers.payloads import trigger_of, user_of
 from handlers.refusals import refusal_text
@@ -133,7 +133,7 @@ def _signoff(runtime: Runtime, command: dict[str, Any]) -> str:
         return contract_problems(exc, governance)
     except SignoffError as exc:
         return refusal_text(exc)
-    return f"I don't know `{escape(decode_slack_value(verb, None))}`.\n" + help_text(governance)
+    return f"I don't know `{inert(decode_slack_value(verb, None))}`.\n" + help_text(governance)
 
 
 def _trigger_key(command: dict[str, Any]) -> str | None:
@@ -152,7 +152,7 @@ def _which_request(verb: str, ref: str) -> str:
     example = f"`/signoff {verb} REQ-42`"
     if not ref:
         return f"Which request? Try {example}."
-    shown = escape(decode_slack_value(ref[:40], None))
+    shown = inert(decode_slack_value(ref[:40], None))
     return f"`{shown}` is not a request id: write REQ- and its number in digits 0-9, as in {example}."
 
 
@@ -163,14 +163,14 @@ def _delegate(runtime: Runtime, user: str, rest: str) -> str:
     try:
         words = split_slash_text(rest).words
     except SlashTextError as exc:
-        return f"{escape(decode_slack_value(str(exc), None))}. Try `/signoff delegate @dana until 2026-12-24`."
+        return f"{inert(decode_slack_value(str(exc), None))}. Try `/signoff delegate @dana until 2026-12-24`."
     delegate = next((w[2:].split("|")[0].rstrip(">") for w in words if w.startswith("<@")), None)
     until_text = words[words.index("until") + 1] if "until" in words and words.index("until") + 1 < len(words) else None
     if delegate is None or until_text is None:
         return "Try `/signoff delegate @dana until 2026-12-24` (or `/signoff delegate off`)."
     try:
-        until = parse_date(until_text)
+        until = parse_date(decode_slack_value(until_text, None))
     except ValueError as exc:
-        return f"until: {escape(str(exc))}."
+        return f"until: {inert(str(exc))}."
     delegation = start_delegation(runtime=runtime, delegator=user, delegate=delegate, until=until)
     return f"Until the end of {delegation.until.isoformat()}, <@{delegation.delegate}> may approve wherever you may."

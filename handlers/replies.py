@@ -12,7 +12,7 @@ from bot.domain.lifecycle import State
 from bot.domain.slash_text import decode_slack_value
 from bot.services.status import StatusView, Summary
 from bot.services.submit import Submission
-from bot.slack.blocks import decided_line, escape, field_value, slack_time
+from bot.slack.blocks import decided_line, escape, field_value, inert, slack_time
 
 
 def submission_reply(submission: Submission, *, amended: bool = False) -> str:
@@ -22,24 +22,27 @@ def submission_reply(submission: Submission, *, amended: bool = False) -> str:
     if submission.state is State.APPROVED and submission.rule:
         validity = f" It holds until {slack_time(submission.lapses_at)}." if submission.lapses_at else ""
         return (
-            f":white_check_mark: {ref} {verb}approved by rule `{submission.rule}`: {escape(submission.reason)} "
+            f":white_check_mark: {ref} {verb}approved by rule `{submission.rule}`: {inert(submission.reason)} "
             f"(owner {mention(submission.owner)}).{validity}"
         )
     if submission.state is State.REJECTED:
         owner = mention(submission.owner)
-        return f":x: {ref} {verb}rejected by rule `{submission.rule}`: {escape(submission.reason)} (owner {owner})."
+        return f":x: {ref} {verb}rejected by rule `{submission.rule}`: {inert(submission.reason)} (owner {owner})."
     steps = " and ".join(
         f"*{escape(s.group)}*" + (f" ({s.approvals} approvals)" if s.approvals > 1 else "") for s in submission.steps
     )
     due = f", due {slack_time(submission.due_at)}" if submission.due_at else ""
     again = " (already filed: this is the same request)" if submission.replayed else ""
-    return f":hourglass_flowing_sand: {ref} {verb}sent to {steps}{due}.{again}\n_{escape(submission.reason)}_"
+    reason = inert(submission.reason)
+    return f":hourglass_flowing_sand: {ref} {verb}sent to {steps}{due}.{again}\n" + (
+        reason if "\n" in reason else f"_{reason}_"
+    )
 
 
 def contract_problems(error: ContractError, governance: Governance) -> str:
     lines = [f"That {error.kind} request is not valid:"]
     lines += [
-        f"• `{escape(p.field)}`: {escape(p.message)}" if p.field else f"• {escape(p.message)}" for p in error.problems
+        f"• `{escape(p.field)}`: {inert(p.message)}" if p.field else f"• {inert(p.message)}" for p in error.problems
     ]
     kind = governance.kinds.get(error.kind)
     if kind is not None:
@@ -72,7 +75,7 @@ def help_text(governance: Governance, *, command: str = "/request") -> str:
 
 
 def unknown_kind(name: str, known: Sequence[str]) -> str:
-    shown = escape(decode_slack_value(name, None))
+    shown = inert(decode_slack_value(name, None))
     return f"There is no kind `{shown}`. Kinds: " + ", ".join(f"`{k}`" for k in known) + ". Try `/request help`."
 
 
@@ -94,7 +97,7 @@ def status_reply(view: StatusView) -> str:
         governance = str(view.receipt.get("governance", ""))[:12]
         rule = view.receipt.get("rule")
         lines.append(
-            f"_Receipt: {escape(str(view.receipt.get('reason', '')))} (rule {rule or '—'}, governance {governance})_"
+            f"_Receipt: {inert(str(view.receipt.get('reason', '')))} (rule {rule or '—'}, governance {governance})_"
         )
     return "\n".join(lines)
 

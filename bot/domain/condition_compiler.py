@@ -3,6 +3,13 @@
 Compilation turns each leaf into a closure built from the ``operator`` module (or a small
 named helper), so evaluating it never meets a value it cannot compare and never runs
 anything written in the governance file.
+
+Text (``text``, ``url`` and ``email`` fields) compares as people read it: ``eq``, ``ne``, ``in``,
+``not_in`` and ``contains`` ignore case and compare the confusable skeleton of both sides
+(``bot.domain.text.comparison_key``), so ``in: [Evil Corp]`` also holds for ``EVIL corp`` and
+for the name written with look-alike letters; the file's text constants are normalized like
+input (``bot.domain.text.normalize_text``) when the file compiles. ``matches`` sees the
+normalized value, case-sensitively as the pattern says.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from bot.domain.conditions import (
 )
 from bot.domain.durations import parse_duration
 from bot.domain.fields import FieldSpec, FieldType, coerce, is_user_id, render_value
+from bot.domain.text import comparison_key, normalize_text
 
 
 def compile_condition(
@@ -139,6 +147,9 @@ class _Compiler:
                 raise ValueError(f"{op} takes a non-empty list")
             values = [self.value(name, field, v) for v in expected]
             members = frozenset(values)
+            if _is_textual(field):
+                keys = frozenset(comparison_key(v) for v in values)
+                return Leaf(name, op, values, _same_text_in(keys) if op is Op.IN else _other_text_in(keys), None)
             if name == REQUESTER_GROUP:
                 test: Callable[..., bool] = members.isdisjoint if op is Op.NOT_IN else _intersects(members)
             else:
@@ -163,9 +174,10 @@ class _Compiler:
             if field is not None and field.type is FieldType.MULTI_CHOICE:
                 option = self.value(name, field, expected)
                 return Leaf(name, op, option, _has(option), None)
-            if not isinstance(expected, str) or not expected:
+            text = normalize_text(expected) if isinstance(expected, str) else ""
+            if not text:
                 raise ValueError("contains takes a non-empty text")
-            return Leaf(name, op, expected, _has(expected), None)
+            return Leaf(name, op, text, _contains_text(comparison_key(text)), None)
         if name == REQUESTER_GROUP:
             group = self.value(name, field, expected)
             return Leaf(name, op, group, _has(group) if op is Op.EQ else _lacks(group), None)
@@ -174,6 +186,9 @@ class _Compiler:
             compare = _COMPARE[op]
             return Leaf(name, op, relative, lambda actual, resolved: compare(actual, resolved), relative)
         value = self.value(name, field, expected)
+        if _is_textual(field):
+            keys = frozenset({comparison_key(value)})
+            return Leaf(name, op, value, _same_text_in(keys) if op is Op.EQ else _other_text_in(keys), None)
         return Leaf(name, op, value, partial(_COMPARE_REVERSED[op], value), None)
 
     def relative(self, field: FieldSpec | None, expected: object) -> RelativeValue | None:
@@ -225,6 +240,32 @@ class _Compiler:
         if not isinstance(expected, int) or isinstance(expected, bool) or not 0 <= expected <= 23:
             raise ValueError(f"expected an hour from 0 to 23, got {expected!r}")
         return expected
+
+
+def _is_textual(field: FieldSpec | None) -> bool:
+    """Text compares by ``comparison_key``: case-insensitively and by its confusable skeleton."""
+    return field is not None and field.type in (FieldType.TEXT, FieldType.URL, FieldType.EMAIL)
+
+
+def _same_text_in(keys: frozenset[str]) -> Callable[[Any], bool]:
+    def test(actual: Any) -> bool:
+        return isinstance(actual, str) and comparison_key(actual) in keys
+
+    return test
+
+
+def _other_text_in(keys: frozenset[str]) -> Callable[[Any], bool]:
+    def test(actual: Any) -> bool:
+        return not isinstance(actual, str) or comparison_key(actual) not in keys
+
+    return test
+
+
+def _contains_text(key: str) -> Callable[[Any], bool]:
+    def test(actual: Any) -> bool:
+        return isinstance(actual, str) and key in comparison_key(actual)
+
+    return test
 
 
 def _never(_: object) -> bool:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, cr
 
 from bot.domain.fields import FieldSpec, FieldType, FieldValue, coerce, render_value
 from bot.domain.slash_text import SlashTextError, decode_slack_value, split_slash_text
+from bot.domain.text import is_blank
 
 _PYTHON_TYPES: dict[FieldType, Any] = {
     FieldType.NUMBER: int | float,
@@ -131,7 +132,7 @@ class Contract:
 
 def _coerce_input(spec: FieldSpec, tz: tzinfo, raw: object) -> FieldValue | None:
     # An empty value is "not given": required fields then fail as missing, optional ones stay unset.
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
+    if raw is None or (isinstance(raw, str) and is_blank(raw)):
         if spec.required:
             raise ValueError(f"is required ({spec.describe()})")
         return None

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from bot.domain.durations import DURATION_HINT, MAX_DURATION, format_duration, parse_duration
 from bot.domain.moments import parse_date, parse_datetime
 from bot.domain.numbers import NumberRules, parse_number, render_number
+from bot.domain.text import mixed_script_problem, normalize_text
 
 
 class FieldType(StrEnum):
@@ -198,10 +199,13 @@ def coerce(spec: FieldSpec, raw: object, *, tz: tzinfo) -> FieldValue:
     """Turn one raw value into the field's typed value, or raise ``ValueError`` saying why.
 
     Strings are plain text here: Slack's markup and escaping are undone before this is called.
+    Every string is first put in Signoff's normal form (``bot.domain.text.normalize_text``:
+    control characters refused, line breaks only in a multiline text field, invisible format
+    characters removed, NFKC, whitespace collapsed).
     ``tz`` is the governance timezone, used for date-times given without one.
     """
     if isinstance(raw, str):
-        raw = raw.strip()
+        raw = _normal_form(spec, raw)
     match spec.type:
         case FieldType.TEXT:
             return _text(spec, raw)
@@ -230,11 +234,11 @@ def coerce(spec: FieldSpec, raw: object, *, tz: tzinfo) -> FieldValue:
         case FieldType.URL:
             if not isinstance(raw, str) or not _URL.match(raw):
                 raise ValueError(f"expected a link starting with http:// or https://, got {_show(raw)}")
-            return raw
+            return _one_script(raw)
         case FieldType.EMAIL:
             if not isinstance(raw, str) or not _EMAIL.match(raw):
                 raise ValueError(f"expected an email address, got {_show(raw)}")
-            return raw
+            return _one_script(raw)
         case FieldType.USER:
             if not is_user_id(raw):
                 raise ValueError(f"expected a person as an @mention, got {_show(raw)}")
@@ -245,6 +249,19 @@ def coerce(spec: FieldSpec, raw: object, *, tz: tzinfo) -> FieldValue:
                 raise ValueError(f"expected a channel as a #channel link, got {_show(raw)}")
             assert isinstance(raw, str)
             return raw
+
+
+#: Types whose parsers read ASCII only. NFKC would turn ``１５０`` into ``150``, a value nobody typed in
+#: the accepted form, so these keep the characters as typed and their parser refuses what is not ASCII.
+_LITERAL_FORMS = frozenset({FieldType.NUMBER, FieldType.MONEY, FieldType.DATE, FieldType.DATETIME, FieldType.DURATION})
+
+
+def _normal_form(spec: FieldSpec, raw: str) -> str:
+    """``raw`` in normal form; for numbers, dates and durations only checked (no control character, one line)."""
+    if spec.type in _LITERAL_FORMS:
+        normalize_text(raw)  # the same refusals of control characters and line breaks, with their messages
+        return raw.strip()
+    return normalize_text(raw, multiline=spec.type is FieldType.TEXT and bool(spec.multiline))
 
 
 def _show(raw: object) -> str:
@@ -267,6 +284,14 @@ def _text(spec: FieldSpec, raw: object) -> str:
         raise ValueError(f"must be at most {limit} characters (got {len(text)})")
     if spec.pattern is not None and re.fullmatch(spec.pattern, text) is None:
         raise ValueError(f"{_show(text)} does not match the required pattern {spec.pattern}")
+    return _one_script(text)
+
+
+def _one_script(text: str) -> str:
+    """``text`` unless a word of it mixes scripts like a look-alike spoof (``bot.domain.text``)."""
+    problem = mixed_script_problem(text)
+    if problem is not None:
+        raise ValueError(problem)
     return text
 
 
@@ -314,4 +339,6 @@ def render_value(value: Any) -> str:
         return format_duration(value)
     if isinstance(value, tuple | list | frozenset | set):
         return ", ".join(render_value(v) for v in value)
+    if isinstance(value, str) and "\n" in value:
+        return " ⏎ ".join(value.split("\n"))  # multiline text on one line: a trace line stays one line
     return str(value)

@@ -13,6 +13,7 @@ from bot.domain.notices import Notice
 from bot.domain.outbox import Intent, notify, update_cards
 from bot.domain.requests import Request, Vote
 from bot.domain.routing import Ballot, Delegation, Verdict
+from bot.domain.text import normalize_text
 from bot.services.routing import Eligibility, exception_lapse
 from bot.services.routing import eligibility as eligibility_of
 from bot.services.runtime import Runtime
@@ -42,9 +43,13 @@ def decide_request(
     ``seen_fields_hash`` is the hash of the fields on the card the person clicked: an
     approval binds to exactly what they saw, so a click on a card that an amend made stale is
     refused. Raises ``RequestNotFound``, ``AlreadyDecided``, ``AlreadyVoted`` or ``NotAllowed``
-    (not eligible, own request, missing reason) and changes nothing then.
+    (not eligible, own request, missing reason, a reason with a control character) and changes
+    nothing then. The reason is kept in text's normal form (``bot.domain.text.normalize_text``).
     """
-    note = (reason or "").strip() or None
+    try:
+        note = normalize_text(reason or "", multiline=True) or None
+    except ValueError as exc:
+        raise NotAllowed(f"the reason {exc}") from None
     if verdict is not Verdict.APPROVE and note is None:
         raise NotAllowed(
             "say why: a reason is required to " + ("reject" if verdict is Verdict.REJECT else "ask for changes")

@@ -1,7 +1,13 @@
 """Block Kit renderers: pure functions from Signoff's data to Slack message and view payloads.
 
-Everything a person typed is escaped wherever Slack reads mrkdwn, so nobody can inject
-``<!channel>`` or a disguised link. Every Block Kit limit is respected by construction:
+What a person typed can never become markup, a line or a label on what an approver reads:
+field values are ``plain_text`` objects (Slack shows them literally: no bold, no links, no
+mentions) beside mrkdwn labels; where user text must sit inside a mrkdwn sentence (a reason,
+a status reply) ``inert`` escapes ``&``, ``<``, ``>`` and replaces the formatting characters
+``*``, ``_``, ``~`` and `````` by look-alikes, since mrkdwn has no escape character. Multiline
+text is shown as a quote, every line of it prefixed, so it cannot end the quote and add a line
+of its own. A user field is a mention only where nobody is pinged by it (a DM, Home); on a card
+posted in a channel it is written as ``@U…`` in plain text. Every Block Kit limit is respected by construction:
 long values are cut with an ellipsis, long lists are paginated with "and N more".
 Times are written with Slack's ``<!date^…>`` token, so each reader sees their own timezone.
 """
@@ -67,6 +73,33 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+#: mrkdwn's formatting characters and the look-alikes that show them without formatting.
+_LOOK_ALIKES = {"*": "∗", "_": "ˍ", "~": "∼", "`": "ˋ"}
+#: A formatting character that could open or close formatting: not between two letters or digits.
+#: Backticks are always replaced (code spans need no word boundary).
+_FORMATTING = re.compile(r"`|(?<![^\W_])[*_~]|[*_~](?![^\W_])")
+
+
+def inert(text: str) -> str:
+    """A person's text inside mrkdwn, shown as typed and formatting nothing.
+
+    ``&``, ``<``, ``>`` are escaped, and ``*``, ``_``, ``~``, `````` that could open or close
+    formatting become ``∗``, ``ˍ``, ``∼``, ``ˋ`` (mrkdwn has no escape character; one between two
+    letters, as in ``amount_pct``, formats nothing and stays). Text of several lines becomes a
+    quote on lines of its own, every line prefixed with ``>``, so no line of it can pass for one
+    of Signoff's. Where a whole value is shown, prefer a ``plain_text`` object (``value_element``).
+    """
+    shown = _FORMATTING.sub(lambda m: _LOOK_ALIKES[m.group()], escape(text))
+    if "\n" not in shown:
+        return shown
+    return "\n" + "\n".join(f">{line}" for line in shown.split("\n"))
+
+
+def quoted_plain(text: str) -> str:
+    """Text of several lines for a ``plain_text`` object: every line prefixed with ``> ``."""
+    return text if "\n" not in text else "\n".join(f"> {line}" for line in text.split("\n"))
+
+
 def clip(text: str, limit: int) -> str:
     """Cut ``text`` to ``limit`` characters, ending with an ellipsis when it was longer."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -76,6 +109,11 @@ def slack_time(moment: datetime, *, style: str = "{date_short_pretty} {time}") -
     """A time every reader sees in their own timezone (with a UTC fallback)."""
     fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
     return f"<!date^{int(moment.timestamp())}^{style}|{fallback}>"
+
+
+def _plain(text: str) -> Block:
+    """A ``plain_text`` object: Slack shows it exactly, formatting nothing (emoji codes too)."""
+    return {"type": "plain_text", "text": text or "—", "emoji": False}
 
 
 def _section(text: str) -> Block:
@@ -130,43 +168,52 @@ def card_text(card: Card) -> str:
 
 
 def field_value(field: CardField, limit: int = MAX_FIELD_VALUE) -> str:
-    """A field's value as mrkdwn: a user or channel field's id as a mention, any other value escaped."""
+    """A field's value inside mrkdwn text: a user or channel field's id as a mention, any other value ``inert``."""
     if field.names == "user" and USER_ID.fullmatch(field.value):
         return f"<@{field.value}>"
     if field.names == "channel" and CHANNEL_ID.fullmatch(field.value):
         return f"<#{field.value}>"
-    return escape(clip(field.value, limit))
+    return inert(clip(field.value, limit))
 
 
-def _field_lines(card: Card) -> list[str]:
-    return [f"*{escape(field.label)}:* {field_value(field)}" for field in card.fields]
+def value_element(field: CardField, limit: int = MAX_FIELD_VALUE, *, mentions: bool = True) -> Block:
+    """A field's value as a text object: ``plain_text`` (shown literally), or mrkdwn for a mention.
+
+    ``mentions`` False writes a user field as ``@U…`` in plain text, which pings nobody (for a
+    card in a channel, where a mention would notify that person).
+    """
+    if field.names == "channel" and CHANNEL_ID.fullmatch(field.value):
+        return {"type": "mrkdwn", "text": f"<#{field.value}>"}
+    if field.names == "user" and USER_ID.fullmatch(field.value):
+        if mentions:
+            return {"type": "mrkdwn", "text": f"<@{field.value}>"}
+        return _plain(f"@{field.value}")
+    return _plain(quoted_plain(clip(field.value, limit)))
 
 
-def _chunks(lines: Sequence[str], limit: int = MAX_SECTION_TEXT) -> list[str]:
-    """Join lines into texts of at most ``limit`` characters (each line is already short)."""
-    texts: list[str] = []
-    current = ""
-    for line in lines:
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit and current:
-            texts.append(current)
-            current = line
-        else:
-            current = candidate
-    if current:
-        texts.append(current)
-    return texts
+def _label_element(field: CardField, suffix: str = "") -> Block:
+    return {"type": "mrkdwn", "text": f"*{escape(field.label)}{suffix}*"}
 
 
-def card_blocks(card: Card, *, buttons: bool = True) -> list[Block]:
-    """The approval card: what is asked, why it needs a human, progress, due time, and the buttons."""
+def _field_sections(card: Card, *, mentions: bool) -> list[Block]:
+    """The fields as label | value rows, five to a section (Slack shows at most 10 texts per section)."""
+    cells = [cell for f in card.fields for cell in (_label_element(f), value_element(f, mentions=mentions))]
+    return [{"type": "section", "fields": cells[i : i + 10]} for i in range(0, len(cells), 10)]
+
+
+def card_blocks(card: Card, *, buttons: bool = True, mentions: bool = True) -> list[Block]:
+    """The approval card: what is asked, why it needs a human, progress, due time, and the buttons.
+
+    ``mentions`` False for a card posted in a channel: a user field then pings nobody.
+    """
     emoji = _STATE_EMOJI.get(card.state, "")
     blocks: list[Block] = [
         _section(f"{emoji} *{escape(card.title)}* · `{card.ref}`\nRequested by {mention(card.requester)}"),
     ]
-    blocks += [_section(text) for text in _chunks(_field_lines(card))]
+    blocks += _field_sections(card, mentions=mentions)
     if card.state is State.PENDING and card.reason:
-        blocks.append(_section(f"*Why it needs a human:* {escape(card.reason)}"))
+        why = f"Why it needs a human: {card.reason}"  # Signoff's sentence, quoting what was typed
+        blocks.append({"type": "section", "text": _plain(clip(quoted_plain(why), MAX_SECTION_TEXT))})
     status: list[str] = []
     if card.progress:
         status.append(" · ".join(escape(step) for step in card.progress))
@@ -190,11 +237,15 @@ def card_blocks(card: Card, *, buttons: bool = True) -> list[Block]:
             }
         )
     elif card.state is not State.PENDING:
-        blocks.append(_context(decided_line(card)))
+        elements: list[Block] = [{"type": "mrkdwn", "text": clip(decided_line(card, note=False), MAX_SECTION_TEXT)}]
+        if card.decision_note:
+            elements.append(_plain(clip(quoted_plain(card.decision_note), 2000)))
+        blocks.append({"type": "context", "elements": elements})
     return blocks[:MAX_MESSAGE_BLOCKS]
 
 
-def decided_line(card: Card) -> str:
+def decided_line(card: Card, *, note: bool = True) -> str:
+    """Who decided and when, as mrkdwn; with the decision note ``inert`` unless ``note`` is False."""
     words = _STATE_WORDS.get(card.state, str(card.state))
     line = f"{_STATE_EMOJI.get(card.state, '')} *{words}*"
     if card.decided_by:
@@ -202,7 +253,7 @@ def decided_line(card: Card) -> str:
     if card.decided_at is not None:
         line += f" at {slack_time(card.decided_at)}"
     if card.decision_note:
-        line += f": {escape(card.decision_note)}"
+        line += f": {inert(card.decision_note)}" if note else ":"
     return line
 
 
@@ -292,7 +343,7 @@ def request_modal(
     """The modal for one kind: one input per field of its contract, prefilled with ``values``."""
     blocks: list[Block] = []
     if notice:
-        blocks.append(_section(f":warning: {escape(notice)}"))
+        blocks.append(_section(f":warning: {inert(notice)}"))
     blocks += [_input(name, spec, (values or {}).get(name)) for name, spec in fields.items()]
     return {
         "type": "modal",
@@ -385,9 +436,10 @@ def home_view(*, waiting: Sequence[Card], mine: Sequence[Card], delegation: str 
         blocks.append(_section("You have no open requests. File one with `/request`."))
     listed = 0
     for card in mine:
-        if len(blocks) + 1 > budget:
+        rendered = _compact(card, buttons=False)
+        if len(blocks) + len(rendered) > budget:
             break
-        blocks.append(_compact(card, buttons=False)[0])
+        blocks += rendered
         listed += 1
     if len(mine) > listed:
         blocks.append(_context(f"…and {len(mine) - listed} more."))
@@ -399,13 +451,16 @@ def home_view(*, waiting: Sequence[Card], mine: Sequence[Card], delegation: str 
 
 
 def _compact(card: Card, *, buttons: bool) -> list[Block]:
-    summary = "; ".join(f"{escape(f.label)}: {field_value(f, 80)}" for f in card.fields[:4])
+    """A card in a few lines: title and progress, then the first fields as label and plain value."""
     progress = " · ".join(escape(step) for step in card.progress)
     state = "" if card.state is State.PENDING else f" — {_STATE_WORDS.get(card.state, '')}"
-    text = f"*{escape(card.title)}* `{card.ref}` from {mention(card.requester)}{state}\n{summary}"
+    text = f"*{escape(card.title)}* `{card.ref}` from {mention(card.requester)}{state}"
     if progress:
         text += f"\n{progress}"
     blocks: list[Block] = [_section(text)]
+    if card.fields:
+        cells = [cell for f in card.fields[:4] for cell in (_label_element(f, ":"), value_element(f, 80))]
+        blocks.append({"type": "context", "elements": cells})
     if buttons:
         value = button_value(card)
         blocks.append(

@@ -29,7 +29,7 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 from bot.domain.cards import Card
 from bot.domain.notices import Notification
 from bot.domain.outbox import PERSON_GONE_ERRORS, DeliveryError, MessageRef, PersonInfo
-from bot.slack.blocks import card_blocks, card_text, digest_blocks
+from bot.slack.blocks import USER_ID, card_blocks, card_text, digest_blocks
 from bot.slack.messages import notification_blocks, notification_text
 from bot.slack.observed import ErrorHook, ObservedWebClient
 
@@ -94,7 +94,7 @@ class SlackGateway:
             "chat.postMessage",
             channel=channel,
             text=card_text(card),
-            blocks=card_blocks(card),
+            blocks=card_blocks(card, mentions=_is_dm(recipient)),
             unfurl_links=False,
             metadata=_metadata("signoff_card", key),
         )
@@ -102,7 +102,7 @@ class SlackGateway:
 
     def update_card(self, *, ref: MessageRef, card: Card, buttons: bool = True) -> None:
         """Re-render a posted copy; ``buttons`` False for a recipient who may no longer decide."""
-        blocks = card_blocks(card, buttons=buttons)
+        blocks = card_blocks(card, buttons=buttons, mentions=_is_dm(ref.recipient) or ref.channel.startswith("D"))
         self._call("chat.update", channel=ref.channel, ts=ref.ts, text=card_text(card), blocks=blocks)
 
     def notify(self, *, notification: Notification, card: Card | None, key: str = "") -> None:
@@ -257,3 +257,8 @@ def _delivery_error(method: str, exc: SlackApiError) -> DeliveryError:
     if error in PERMANENT_ERRORS:
         return DeliveryError(f"{method}: {error}", permanent=True, code=error)
     return DeliveryError(f"{method}: {error} (HTTP {response.status_code})", code=error)
+
+
+def _is_dm(recipient: str) -> bool:
+    """Whether a card goes to one person's DM, where a user field's mention pings nobody else."""
+    return USER_ID.fullmatch(recipient) is not None

@@ -1,8 +1,9 @@
 """Signoff's own sentences, written at delivery from an event and its facts (``bot.domain.notices``).
 
-Ids become mentions (``<@U…>``, ``<#C…>``) only when they look like Slack ids; everything a
-person typed (a reason) and every name from the governance file is escaped, so it can neither
-ping anyone nor become a link. The same sentence is the message's plain-text fallback
+Ids become mentions (``<@U…>``, ``<#C…>``) only when they look like Slack ids; every name from
+the governance file is escaped, so it can neither ping anyone nor become a link, and what a
+person typed (a reason) is also ``inert``: it formats nothing and cannot add a line of its own.
+The same sentence is the message's plain-text fallback
 (``text`` of ``chat.postMessage``), where Slack shows mentions by name as well.
 """
 
@@ -25,6 +26,7 @@ from bot.slack.blocks import (
     card_blocks,
     clip,
     escape,
+    inert,
     slack_time,
 )
 
@@ -62,7 +64,7 @@ def notification_text(message: Notification, *, in_blocks: bool = False) -> str:
     timezone (``<!date^…>``); in the fallback it is written in the governance timezone.
     """
     ref, title = message.ref, escape(message.fact("title"))
-    actor, reason = person(message.fact("actor")), escape(message.fact("reason"))
+    actor, reason = person(message.fact("actor")), inert(message.fact("reason"))
     match message.notice:
         case Notice.APPROVED:
             return f"{ref} was approved by {actor}."

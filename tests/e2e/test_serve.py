@@ -198,14 +198,16 @@ def test_app_home_is_published(served: SignoffProcess) -> None:
     assert "HomeCo" in json.dumps(served.slack.home_views["U0FIN2"])
 
 
-def test_mrkdwn_injection_is_escaped_on_the_card(served: SignoffProcess) -> None:
+def test_mrkdwn_injection_is_shown_literally_on_the_card(served: SignoffProcess) -> None:
     reply = served.command(
         "/request", "discount account=&lt;!channel&gt; &lt;https://evil.example|bank&gt; amount_pct=22", user="U0REQ5"
     )
     card = wait_cards(served, ref_in(reply.body), 1)[0]
-    rendered = json.dumps(card.blocks)
-    assert "<!channel>" not in rendered and "<https://evil" not in rendered
-    assert "&lt;!channel&gt; &lt;https://evil.example|bank&gt;" in rendered
+    cells = [cell for block in card.blocks if block["type"] == "section" for cell in block.get("fields", [])]
+    mrkdwn = json.dumps([cell for cell in cells if cell["type"] == "mrkdwn"])
+    assert "<!channel>" not in mrkdwn and "<https://evil" not in mrkdwn
+    # The value as typed, in a plain_text object: Slack shows it literally, never as markup.
+    assert {"type": "plain_text", "text": "<!channel> <https://evil.example|bank>", "emoji": False} in cells
 
 
 def test_huge_bodies_are_refused(served: SignoffProcess) -> None:

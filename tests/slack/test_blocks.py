@@ -43,6 +43,16 @@ def texts(blocks: list[dict[str, object]]) -> str:
     return str(blocks)
 
 
+def mrkdwn_texts(node: object) -> list[str]:
+    """Every mrkdwn text in a payload: the only texts where Slack reads markup."""
+    if isinstance(node, dict):
+        own = [str(node["text"])] if node.get("type") == "mrkdwn" else []
+        return own + [t for value in node.values() for t in mrkdwn_texts(value)]
+    if isinstance(node, list):
+        return [t for value in node for t in mrkdwn_texts(value)]
+    return []
+
+
 def test_worst_case_card_fits_a_message() -> None:
     huge = card(
         title="T" * 80,
@@ -59,9 +69,16 @@ def test_user_text_cannot_inject_mentions_or_links() -> None:
     evil = card(
         fields=(CardField("Account", "<!channel> <https://evil.example|bank> & co"),), reason="<@U0BOSS> said so"
     )
-    rendered = texts(card_blocks(evil))
+    blocks = card_blocks(evil)
+    rendered = str(mrkdwn_texts(blocks))
     assert "<!channel>" not in rendered and "<https://evil" not in rendered and "<@U0BOSS>" not in rendered
-    assert "&lt;!channel&gt; &lt;https://evil.example|bank&gt; &amp; co" in rendered
+    assert {"type": "plain_text", "text": "Why it needs a human: <@U0BOSS> said so", "emoji": False} in [
+        b.get("text") for b in blocks
+    ]
+    # The value is a plain_text object: Slack shows it literally, so it needs no escaping.
+    assert {"type": "plain_text", "text": "<!channel> <https://evil.example|bank> & co", "emoji": False} in blocks[1][
+        "fields"
+    ]
     assert escape("a<b>&c") == "a&lt;b&gt;&amp;c"
 
 

@@ -42,8 +42,12 @@ def test_cards_go_to_dms_and_are_updated_in_place(runtime: Runtime, slack: Slack
     posted = {m.channel: m for m in slack.messages.values()}
     assert set(posted) == {"D0FIN1", "D0FIN2"}
     card = posted["D0FIN1"]
-    text = " ".join(b.get("text", {}).get("text", "") for b in card.blocks if b["type"] == "section")
-    assert "*Account:* &lt;!channel&gt; &amp; Co" in text  # stored as typed, escaped again when shown
+    cells = [cell for b in card.blocks if b["type"] == "section" for cell in b.get("fields", [])]
+    # Stored as typed, shown as typed: a plain_text value, which Slack never reads as markup.
+    assert cells[:2] == [
+        {"type": "mrkdwn", "text": "*Account*"},
+        {"type": "plain_text", "text": "<!channel> & Co", "emoji": False},
+    ]
     assert any(b["type"] == "actions" for b in card.blocks)
 
     decide_request(runtime=runtime, request_id=request.request_id, voter="U0FIN1", verdict=Verdict.APPROVE)

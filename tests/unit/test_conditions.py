@@ -40,7 +40,8 @@ def truth(when: dict[str, Any], facts: dict[str, Any]) -> bool | None:
 CASES: list[tuple[str, str, Any, Any, bool]] = [
     # text
     ("t", "eq", "Acme", "Acme", True),
-    ("t", "eq", "Acme", "acme", False),
+    ("t", "eq", "Acme", "acme", True),  # text compares case-insensitively (bot.domain.text)
+    ("t", "eq", "Acme", "Acne", False),
     ("t", "ne", "Acme", "Globex", True),
     ("t", "ne", "Acme", "Acme", False),
     ("t", "in", ["Acme", "Globex"], "Globex", True),

@@ -1,0 +1,196 @@
+"""Text as Signoff keeps, compares and shows it: one normal form, no invisible or control characters.
+
+Every string a person gives (slash text, a modal, an amend, ``explain``, a file test) passes
+``normalize_text`` in ``fields.coerce`` before it is validated, stored, compared or shown (a
+reject or changes reason passes it in ``services.decide``), and every text constant of a
+``when`` condition passes it when the file compiles:
+
+1. Control characters (Unicode category Cc: NUL, escape, …) are refused with a message
+   naming the character; tab is whitespace. Line breaks (CR, LF, NEL, U+2028, U+2029) are
+   refused in a single-line field and become ``\\n`` in a multiline one.
+2. Format characters (category Cf: zero-width space and joiners, bidi controls, soft
+   hyphen, byte-order mark, tags) are removed: they change nothing a person sees, only
+   what a comparison sees.
+3. Unicode NFKC (UAX #15): compatibility forms become their plain equivalent (NBSP → space,
+   fullwidth ``Ａ`` → ``A``, ``ﬁ`` → ``fi``).
+4. Whitespace runs become one space; the ends are stripped (per line in multiline text).
+
+``mixed_script_problem`` refuses a word that mixes scripts the way a spoof does (a Cyrillic
+``Е`` inside the Latin ``Evil``), after Unicode TS #39's "highly restrictive" level: one script
+per word besides Common and Inherited characters, or Latin with the Han-based combinations
+Japanese, Chinese and Korean use. A word wholly in one script (a Cyrillic or Japanese name)
+is accepted, unless it reads as Latin letters next to Latin words (``Еѵіӏ Corp``, TS #39's
+whole-script confusable).
+
+``comparison_key`` is what ``eq``, ``ne``, ``in``, ``not_in`` and ``contains`` compare on text:
+case-folded and reduced to its confusable skeleton (TS #39 §4, from the Unicode confusables
+data shipped by ``confusable-homoglyphs``), so ``EVIL CORP``, ``evil corp`` and a name written
+with look-alike letters of another script compare equal.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+from confusable_homoglyphs import categories, confusables
+
+#: Characters that end a line; ``\\r\\n`` counts once.
+_LINE_BREAK = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")
+#: Unicode category Cc is exactly these two ranges; tab is whitespace, not refused.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+#: Scripts that do not make a word "mixed": punctuation, digits, symbols, combining marks.
+_NEUTRAL_SCRIPTS = frozenset({"COMMON", "INHERITED", "Unknown"})
+#: TS #39 §5.2 "highly restrictive": the script sets one word may combine.
+_ALLOWED_MIXES = (
+    frozenset({"LATIN", "HAN", "HIRAGANA", "KATAKANA"}),
+    frozenset({"LATIN", "HAN", "BOPOMOFO"}),
+    frozenset({"LATIN", "HAN", "HANGUL"}),
+)
+
+
+def character_name(char: str) -> str:
+    """``U+0000`` followed by the character's Unicode name when it has one: ``U+200B ZERO WIDTH SPACE``."""
+    name = unicodedata.name(char, "")
+    return f"U+{ord(char):04X}" + (f" {name}" if name else "")
+
+
+def normalize_text(raw: str, *, multiline: bool = False) -> str:
+    """``raw`` in Signoff's normal form (see the module docstring), or ``ValueError`` saying why not.
+
+    The messages name the offending character and are written to follow a field's name:
+    ``contains the control character U+0000, which is not allowed``. The result is stable:
+    ``normalize_text(normalize_text(x)) == normalize_text(x)``.
+    """
+    if raw.isascii() and raw.isprintable():
+        return " ".join(raw.split())  # the common case: nothing to remove, refuse or recompose
+    text = _LINE_BREAK.sub("\n", raw)
+    for match in _CONTROL.finditer(text):
+        if match.group() != "\n":
+            raise ValueError(f"contains the control character {character_name(match.group())}, which is not allowed")
+        if not multiline:
+            raise ValueError("is a single-line field: remove the line break")
+    text = _without_format_characters(text)
+    text = unicodedata.normalize("NFKC", text)
+    lines = (" ".join(line.split()) for line in text.split("\n"))  # split(): runs of any whitespace
+    return "\n".join(lines).strip("\n") if multiline else next(lines)
+
+
+def is_blank(raw: str) -> bool:
+    """Whether ``raw`` shows nothing: only whitespace and format characters (an empty value is "not given")."""
+    return not _without_format_characters(raw).strip()
+
+
+def mixed_script_problem(text: str) -> str | None:
+    """Why ``text`` looks like a spoof (a word mixing scripts), or None.
+
+    Words are runs of letters between Common characters (spaces, digits, punctuation), so
+    ``Acme/Газпром`` is two words and fine, while ``Еvil`` (Cyrillic ``Е``) is one word in two scripts.
+    """
+    if text.isascii():
+        return None  # Latin letters and Common characters only
+    words: list[str] = []
+    word: list[str] = []
+    for char in (*text, " "):
+        if _script(char) in _NEUTRAL_SCRIPTS and not unicodedata.category(char).startswith("M"):
+            if word:
+                words.append("".join(word))
+            word = []
+        else:
+            word.append(char)
+    for each in words:
+        problem = _mixed_word(each)
+        if problem is not None:
+            return problem
+    return _latin_look_alike(words)
+
+
+def _latin_look_alike(words: list[str]) -> str | None:
+    """A whole word of another script that reads as Latin letters, next to Latin words (``Еѵіӏ Corp``)."""
+    if not any(_scripts(word) == {"LATIN"} for word in words):
+        return None
+    for word in words:
+        scripts = _scripts(word)
+        if scripts and scripts != {"LATIN"}:
+            # As written (Greek ``ΑΒΕ`` reads ``ABE``) and case-folded (Cyrillic ``ѕ`` reads ``s``).
+            for skeleton in (_skeleton(word), comparison_key(word)):
+                if skeleton.isascii() and skeleton.isalpha():
+                    return (
+                        f"“{word}” is written in {', '.join(s.title() for s in sorted(scripts))} letters that look "
+                        f"like the Latin “{skeleton}”, as look-alike spoofs do; type the word in one script"
+                    )
+    return None
+
+
+def _scripts(word: str) -> set[str]:
+    return {_script(char) for char in word} - _NEUTRAL_SCRIPTS
+
+
+@lru_cache(maxsize=8192)
+def _script(char: str) -> str:
+    """The Unicode script of ``char`` (Scripts.txt, as the confusables package ships it): ``LATIN``, ``COMMON``…"""
+    return str(categories.alias(char))
+
+
+def _mixed_word(word: str) -> str | None:
+    scripts: dict[str, str] = {}
+    for char in word:  # the first letter of each script, to name it
+        script = _script(char)
+        if script not in _NEUTRAL_SCRIPTS:
+            scripts.setdefault(script, char)
+    if len(scripts) < 2 or any(set(scripts) <= allowed for allowed in _ALLOWED_MIXES):
+        return None
+    found = ", ".join(f"{character_name(char)} ({script.title()})" for script, char in sorted(scripts.items()))
+    return (
+        f"“{word}” mixes letters of different scripts ({found}), as look-alike spoofs do; type the word in one script"
+    )
+
+
+def comparison_key(text: str) -> str:
+    """What text compares on in conditions: normal form, case-folded, as its confusable skeleton.
+
+    Never raises: stored values from before normalization (with a control character, say)
+    still compare by what they show.
+    """
+    return _key(text)
+
+
+@lru_cache(maxsize=1024)  # the values a burst of requests compares against many rules
+def _key(text: str) -> str:
+    shown = "".join(c for c in _without_format_characters(text) if unicodedata.category(c) != "Cc" or c == "\n")
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", shown).casefold())
+    return " ".join(_skeleton(folded).split())
+
+
+def _skeleton(text: str) -> str:
+    return unicodedata.normalize("NFD", "".join(_prototype(char) for char in unicodedata.normalize("NFD", text)))
+
+
+@lru_cache(maxsize=8192)
+def _prototype(char: str) -> str:
+    """The character a look-alike stands for (Cyrillic ``е`` → ``e``), from the confusables data.
+
+    The data lists, for a look-alike, the one character it is confused with, and for that
+    character all its look-alikes; a pair that lists only each other maps to the lower code
+    point, so the mapping is the same whichever side is met.
+    """
+    found = confusables.is_confusable(char, greedy=True)
+    if not found:
+        return char
+    glyphs: list[str] = [str(entry["c"]).replace("\u200e", "") for entry in found[0]["homoglyphs"]]
+    if len(glyphs) != 1:
+        return char
+    target = glyphs[0]
+    if len(target) == 1:
+        back = confusables.is_confusable(target, greedy=True)
+        back_glyphs = [entry["c"].replace("\u200e", "") for entry in back[0]["homoglyphs"]] if back else []
+        if back_glyphs == [char] and ord(char) < ord(target):
+            return char
+    return target
+
+
+def _without_format_characters(text: str) -> str:
+    if text.isascii():
+        return text  # no ASCII character is a format character
+    return "".join(char for char in text if unicodedata.category(char) != "Cf")
