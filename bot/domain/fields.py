@@ -18,6 +18,7 @@ from typing import Any, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.domain.durations import DURATION_HINT, format_duration, parse_duration
+from bot.domain.regex import PatternError, compile_pattern
 
 
 class FieldType(StrEnum):
@@ -117,9 +118,9 @@ class FieldSpec(BaseModel):
             raise ValueError(f"min ({self.min:g}) is larger than max ({self.max:g})")
         if self.pattern is not None:
             try:
-                re.compile(self.pattern)
-            except re.error as exc:
-                raise ValueError(f"pattern is not a valid regular expression: {exc}") from None
+                compile_pattern(self.pattern)
+            except PatternError as exc:
+                raise ValueError(f"pattern {exc}") from None
         return self
 
     @property
@@ -206,11 +207,11 @@ def coerce(spec: FieldSpec, raw: object, *, tz: tzinfo) -> FieldValue:
                 raise ValueError(f"expected {DURATION_HINT}")
             return parse_duration(raw)
         case FieldType.URL:
-            if not isinstance(raw, str) or not _URL.match(raw):
+            if not isinstance(raw, str) or len(raw) > TEXT_LIMIT or not _URL.match(raw):
                 raise ValueError(f"expected a link starting with http:// or https://, got {_show(raw)}")
             return raw
         case FieldType.EMAIL:
-            if not isinstance(raw, str) or not _EMAIL.match(raw):
+            if not isinstance(raw, str) or len(raw) > TEXT_LIMIT or not _EMAIL.match(raw):
                 raise ValueError(f"expected an email address, got {_show(raw)}")
             return raw
         case FieldType.USER:
@@ -243,7 +244,7 @@ def _text(spec: FieldSpec, raw: object) -> str:
     limit = spec.max_length or TEXT_LIMIT
     if len(text) > limit:
         raise ValueError(f"must be at most {limit} characters (got {len(text)})")
-    if spec.pattern is not None and re.fullmatch(spec.pattern, text) is None:
+    if spec.pattern is not None and not compile_pattern(spec.pattern).fullmatch(text):
         raise ValueError(f"{_show(text)} does not match the required pattern {spec.pattern}")
     return text
 
