@@ -16,13 +16,12 @@ instead of ~1.9 MB per request.
 
 from __future__ import annotations
 
-import heapq
 import weakref
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bot.domain.conditions import Leaf, LeafTrace
+from bot.domain.conditions import Leaf, LeafTrace, MatchPlan
 from bot.domain.fields import render_value
 
 if TYPE_CHECKING:
@@ -98,10 +97,11 @@ class TracePlan:
         self._compound = tuple(
             (i, tuple(leaves)) for i, rule in enumerate(self._rules) if len(leaves := rule.condition.leaves()) > 1
         )
+        #: Which rules hold, as positions in file order: one pass over every rule of the kind.
+        self._matching = MatchPlan([(rule.condition, i) for i, rule in enumerate(self._rules)])
 
     def select(
         self,
-        kind: Kind,
         facts: Mapping[str, Any],
         *,
         deciding: Collection[str],
@@ -113,8 +113,8 @@ class TracePlan:
         if len(rules) <= TRACED_RULES:
             return TraceSelection(rules)
         position = self._position
-        plans = (kind.reject_plan, kind.require_plan, kind.approve_plan)
-        matched = {position[rule.id] for plan in plans for rule in plan.matching(facts)}
+        in_order = self._matching.matching(facts)
+        matched = set(in_order)
         kept: dict[int, None] = {}  # positions, in the order of priority
 
         def take(positions: Iterable[int]) -> None:
@@ -125,7 +125,7 @@ class TracePlan:
 
         named = [*deciding, *(check.rule for check in limits)]
         take(sorted(position[rule_id] for rule_id in named if rule_id in position))
-        take(heapq.nsmallest(TRACED_RULES, matched))
+        take(in_order)
         take(position[rule_id] for rule_id in near_misses if rule_id in position)
         take(i for i, leaves in self._compound if i not in matched and _almost(leaves, facts))
         chosen = sorted(kept)
@@ -244,7 +244,7 @@ def select_traced(
     near-miss reason names (``near_misses``), then those of two or more conditions where all but
     one held. The rest are counted, matched or not.
     """
-    return trace_plan(kind).select(kind, facts, deciding=deciding, limits=limits, near_misses=near_misses)
+    return trace_plan(kind).select(facts, deciding=deciding, limits=limits, near_misses=near_misses)
 
 
 def _almost(leaves: Sequence[Leaf], facts: Mapping[str, Any]) -> bool:
