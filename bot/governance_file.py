@@ -204,6 +204,9 @@ def _value_problem(node: Node, exc: Exception) -> LoadProblem:
             "", f"the YAML tag {tag} is not allowed: write plain values (quote text that starts with !)", line
         )
     detail = getattr(exc, "problem", None) or exc
+    if not isinstance(node, ScalarNode):
+        shape = "a mapping" if isinstance(node, MappingNode) else "a list"
+        return LoadProblem("", f"{shape} cannot be read as {tag.lstrip('!')}: remove the tag {tag}", line)
     return LoadProblem(
         "", f"“{node.value}” cannot be read as {tag.lstrip('!')}: {detail} — quote it to keep it as text", line
     )

@@ -33,6 +33,7 @@ FRAGMENTS = [
     *("reason: R\n", "all: ", "any: ", "not: ", "{n: {lt: 5}}", "{a: {matches: '(a+)+$'}}", "'(?=x)'"),
     *("{d: {lt: '+999999w'}}", "'-36501d'", "1e309", "-0", "0x10", "2024-02-30", "~", "null", "yes", "\x00"),
     *("\ufeff", "\u2028", "\x85", "é", "\U0001f600", "9" * 40),
+    *("[" * 70, "{a: " * 70, "- " * 70, "x: &a [*a]\n", "b: &b [*a, *a, *a, *a, *a, *a, *a, *a]\n"),
 ]
 yamlish = st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=8)), max_size=60).map("".join)
 

@@ -95,6 +95,11 @@ HOSTILE = [
         id="python-object-tag",
     ),
     pytest.param(
+        with_when("!!str {amount: {lt: 5}}"),
+        f"F:{WHEN_LINE}: a mapping cannot be read as str: remove the tag !!str",
+        id="scalar-tag-on-a-mapping",
+    ),
+    pytest.param(
         "version: 1\n# padding\n" + "#" * MAX_FILE_BYTES,
         f"F: the file is {MAX_FILE_BYTES + 21:,} bytes; a governance file is at most 1 MiB (1,048,576 bytes)",
         id="oversize-file",
