@@ -147,9 +147,12 @@ def _compose(source: str) -> Node | None:
 
 
 def _too_large(size: int) -> LoadProblem:
-    return LoadProblem(
-        "", f"the file is {size:,} bytes; a governance file is at most 1 MiB ({MAX_FILE_BYTES:,} bytes)", None
-    )
+    """``size`` as the file system reports it (0 for a pipe or a device, which never end)."""
+    if size <= MAX_FILE_BYTES:
+        return LoadProblem(
+            "", f"the file is larger than 1 MiB ({MAX_FILE_BYTES:,} bytes), the most a governance file may be"
+        )
+    return LoadProblem("", f"the file is {size:,} bytes; a governance file is at most 1 MiB ({MAX_FILE_BYTES:,} bytes)")
 
 
 def load_governance_file(path: str | FilePath) -> Governance:

@@ -211,3 +211,14 @@ def test_a_relative_date_at_the_calendars_edge_evaluates() -> None:
     resolution = resolve(governance, kind, {"until": datetime(9999, 12, 31).date()}, requester="U0SAM", at=at)
     assert resolution.rule == "r1"
     assert resolution.receipt()["trace"][0]["conditions"][0]["expected"] == "+36500d (9999-12-31)"
+
+
+def test_a_device_that_never_ends_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "check", "--config", "/dev/zero")
+    assert (code, err.splitlines()) == (
+        1,
+        [
+            "/dev/zero: 1 error",
+            "  /dev/zero: the file is larger than 1 MiB (1,048,576 bytes), the most a governance file may be",
+        ],
+    )
