@@ -7,8 +7,9 @@ the file, so that every error can say which line to fix.
 Limits, so that no file can exhaust memory, time or the stack of ``check`` or ``serve``; each
 one is reported as a located problem like any other mistake in the file:
 
-- ``MAX_FILE_BYTES``: a governance file is at most 1 MiB (a file of 10,000 rules is ~0.8 MiB);
-  a larger one is refused before it is read.
+- ``MAX_FILE_BYTES``: a governance file is at most 4 MiB — 10,000 rules written out in block
+  style with a sentence of reason each are ~1.5 MiB and load in ~5–10 s and ~100 MB; a larger
+  file is refused before it is read (a 50 MB file took minutes and gigabytes).
 - ``MAX_DEPTH``: mappings and lists nest at most 64 levels (a real file nests about 10).
 - ``MAX_ALIAS_VALUES``: YAML aliases (``*name``) may add at most 100,000 values to the file
   when expanded — what a "billion laughs" file needs is far more; an alias inside the value it
@@ -30,7 +31,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from bot.domain.governance import Governance, GovernanceInvalid, LoadProblem, Path, build_governance, format_path
 
 #: The largest governance file Signoff reads.
-MAX_FILE_BYTES = 1024 * 1024
+MAX_FILE_BYTES = 4 * 1024 * 1024
 #: How deeply mappings and lists may nest in the file.
 MAX_DEPTH = 64
 #: How many values YAML aliases may add to the file once expanded.
@@ -150,9 +151,9 @@ def _too_large(size: int) -> LoadProblem:
     """``size`` as the file system reports it (0 for a pipe or a device, which never end)."""
     if size <= MAX_FILE_BYTES:
         return LoadProblem(
-            "", f"the file is larger than 1 MiB ({MAX_FILE_BYTES:,} bytes), the most a governance file may be"
+            "", f"the file is larger than 4 MiB ({MAX_FILE_BYTES:,} bytes), the most a governance file may be"
         )
-    return LoadProblem("", f"the file is {size:,} bytes; a governance file is at most 1 MiB ({MAX_FILE_BYTES:,} bytes)")
+    return LoadProblem("", f"the file is {size:,} bytes; a governance file is at most 4 MiB ({MAX_FILE_BYTES:,} bytes)")
 
 
 def load_governance_file(path: str | FilePath) -> Governance:

@@ -101,7 +101,7 @@ HOSTILE = [
     ),
     pytest.param(
         "version: 1\n# padding\n" + "#" * MAX_FILE_BYTES,
-        f"F: the file is {MAX_FILE_BYTES + 21:,} bytes; a governance file is at most 1 MiB (1,048,576 bytes)",
+        f"F: the file is {MAX_FILE_BYTES + 21:,} bytes; a governance file is at most 4 MiB (4,194,304 bytes)",
         id="oversize-file",
     ),
     pytest.param(
@@ -158,7 +158,7 @@ def test_an_oversize_file_is_refused_unread(tmp_path: Path, capsys: pytest.Captu
     assert code == 1
     assert (
         err.splitlines()[1]
-        == f"  {path}: the file is 52,428,800 bytes; a governance file is at most 1 MiB (1,048,576 bytes)"
+        == f"  {path}: the file is 52,428,800 bytes; a governance file is at most 4 MiB (4,194,304 bytes)"
     )
 
 
@@ -219,6 +219,6 @@ def test_a_device_that_never_ends_is_refused(capsys: pytest.CaptureFixture[str])
         1,
         [
             "/dev/zero: 1 error",
-            "  /dev/zero: the file is larger than 1 MiB (1,048,576 bytes), the most a governance file may be",
+            "  /dev/zero: the file is larger than 4 MiB (4,194,304 bytes), the most a governance file may be",
         ],
     )

@@ -23,7 +23,7 @@ HOSTILE = [
     pytest.param("[" * 100_000, "line 1: (top level): mappings and lists nest deeper", id="flow-nested"),
     pytest.param("a: &a [*a]\n", "line 1: (top level): the alias *a is inside the value it names", id="alias-loop"),
     pytest.param(with_when("!!python/object:os.system {}"), "the YAML tag !!python/object:os.system", id="tag"),
-    pytest.param("#" * (2 * 1024 * 1024), "the file is 2,097,152 bytes", id="oversize"),
+    pytest.param("#" * (5 * 1024 * 1024), "the file is 5,242,880 bytes", id="oversize"),
     pytest.param(b"\xff\xfe", "the file is not UTF-8 text", id="not-utf8"),
     pytest.param(BASE, "kinds.deal.rules[0].when", id="invalid"),
 ]
