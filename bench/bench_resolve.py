@@ -6,11 +6,13 @@ For each size it prints the median time of ``resolve`` (every rule evaluated, th
 by precedence, the reason) beside a plain Python function that makes the same comparisons
 on the same data with no engine around it, measured in the same run, and the ratio of the
 two. Target: ≤ 20 µs per request at 100 rules, and cost growing no worse than linearly;
-building the receipt (+receipt minus the decision) ≤ 50 µs at 100 rules.
+building the receipt (+receipt minus the decision) ≤ 50 µs at 100 rules. Last, the size of
+the stored receipt (its JSON) at 10, 100 and 10,000 rules.
 """
 
 from __future__ import annotations
 
+import json
 import operator
 import random
 import statistics
@@ -176,6 +178,20 @@ def main() -> None:
             f"{name}: cost per rule at {SIZES[-1]} rules is {growth:.2f}x that at {SIZES[0]} rules"
             " (≤ 1: linear or better)"
         )
+    receipt_sizes()
+
+
+def receipt_sizes() -> None:
+    """The stored receipt's size as a kind grows: the trace keeps at most 20 rules in full."""
+    for size in (10, 100, 10_000):
+        governance = make_governance(make_rules(size))
+        kind = governance.kind("deal")
+        sizes = []
+        for name, fields in REQUESTS.items():
+            values = governance.validate_fields(kind, fields, at=AT)
+            receipt = resolve(governance, kind, values, requester="U0SAM", at=AT).receipt()
+            sizes.append(f"{name} {len(json.dumps(receipt).encode()):,} bytes")
+        print(f"receipt at {size:,} rules: " + ", ".join(sizes))
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from sqlalchemy import Engine
 
 import handlers
 from bot.domain.clock import Clock, SystemClock
-from bot.domain.governance import Governance, GovernanceInvalid
+from bot.domain.governance import ERROR, Governance, GovernanceInvalid
 from bot.governance_file import load_governance_file
 from bot.jobs import start_scheduler, wake
 from bot.metrics import SignoffMetrics
@@ -70,16 +70,30 @@ class GovernanceHolder:
         return self._current
 
     def reload(self) -> bool:
+        """Load the file again and put it in force if it has no errors; never raises.
+
+        Whatever the file is (invalid, hostile, or a failure nobody foresaw), the governance in
+        force stays and the refusal is logged as one line. This runs in the SIGHUP handler, on the
+        main thread: an exception escaping it would end ``serve``.
+        """
+        kept = self._current.version[:12]
         try:
             fresh = load_governance_file(self.path)
         except GovernanceInvalid as exc:
-            log.error("governance reload refused, keeping %s:\n%s", self._current.version[:12], exc)
+            problems = [str(p) for p in exc.problems if p.severity == ERROR]
+            log.error("governance reload refused, keeping %s: %s", kept, " | ".join(problems).replace("\n", " "))
+            return False
+        except Exception as exc:  # a failure of the reader itself must not end the server
+            log.error("governance reload failed, keeping %s: %s: %s", kept, type(exc).__name__, exc)
             return False
         with self._lock:
             self._current = fresh
         log.info("governance %s loaded from %s", fresh.version[:12], self.path)
         for listener in self.on_reload:
-            listener()
+            try:
+                listener()
+            except Exception as exc:  # the new governance is in force; the follow-up runs periodically too
+                log.error("after the governance reload: %s: %s", type(exc).__name__, exc)
         return True
 
 

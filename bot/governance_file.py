@@ -3,19 +3,93 @@
 This is the adapter between the file on disk and ``bot.domain.governance``: the domain
 validates plain data, this module supplies it together with a way to locate each path in
 the file, so that every error can say which line to fix.
+
+Limits, so that no file can exhaust memory, time or the stack of ``check`` or ``serve``; each
+one is reported as a located problem like any other mistake in the file:
+
+- ``MAX_FILE_BYTES``: a governance file is at most 4 MiB — 10,000 rules written out in block
+  style with a sentence of reason each are ~1.5 MiB and load in ~5–10 s and ~100 MB; a larger
+  file is refused before it is read (a 50 MB file took minutes and gigabytes).
+- ``MAX_DEPTH``: mappings and lists nest at most 64 levels (a real file nests about 10).
+- ``MAX_ALIAS_VALUES``: YAML aliases (``*name``) may add at most 100,000 values to the file
+  when expanded — what a "billion laughs" file needs is far more; an alias inside the value it
+  names is refused.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from pathlib import Path as FilePath
 from typing import Any
 
 import yaml
+from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.domain.governance import Governance, GovernanceInvalid, LoadProblem, Path, build_governance, format_path
+
+#: The largest governance file Signoff reads.
+MAX_FILE_BYTES = 4 * 1024 * 1024
+#: How deeply mappings and lists may nest in the file.
+MAX_DEPTH = 64
+#: How many values YAML aliases may add to the file once expanded.
+MAX_ALIAS_VALUES = 100_000
+
+
+class _Limit(Exception):
+    """A limit of the reader was reached at ``line``; ``message`` says which and what to do."""
+
+    def __init__(self, line: int, message: str):
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """``SafeLoader`` that refuses, while composing, nesting deeper than ``MAX_DEPTH`` and aliases
+    that would expand to more than ``MAX_ALIAS_VALUES`` values (or into themselves)."""
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self._depth = 0
+        self._alias_values = 0
+        #: Every composed node's size once its aliases are expanded, by ``id``.
+        self._sizes: dict[int, int] = {}
+
+    def compose_node(self, parent: Node | None, index: object) -> Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        line = event.start_mark.line + 1
+        if isinstance(event, AliasEvent):
+            target = self.anchors.get(event.anchor)
+            if target is not None and id(target) not in self._sizes:
+                raise _Limit(line, f"the alias *{event.anchor} is inside the value it names: YAML cannot expand it")
+            node = super().compose_node(parent, index)  # type: ignore[arg-type]
+            self._alias_values += self._sizes[id(node)] if node is not None else 0
+            if self._alias_values > MAX_ALIAS_VALUES:
+                raise _Limit(
+                    line,
+                    f"too many aliases: expanding *{event.anchor} here brings what aliases add to the file past "
+                    f"{MAX_ALIAS_VALUES:,} values; write the values out or use fewer aliases",
+                )
+            return node
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise _Limit(line, f"mappings and lists nest deeper than {MAX_DEPTH} levels here; flatten the file")
+        node = super().compose_node(parent, index)  # type: ignore[arg-type]
+        self._depth -= 1
+        if node is not None:
+            self._sizes[id(node)] = 1 + sum(self._sizes.get(id(child), 1) for child in _children(node))
+        return node
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    return []
 
 
 def governance_version(content: bytes) -> str:
@@ -25,13 +99,17 @@ def governance_version(content: bytes) -> str:
 
 def load_governance_text(text: str | bytes) -> Governance:
     """Parse, validate and compile a governance file's content, or raise ``GovernanceInvalid``."""
-    content = text.encode() if isinstance(text, str) else text
+    content = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    if len(content) > MAX_FILE_BYTES:
+        raise GovernanceInvalid([_too_large(len(content))])
     try:
         source = content.decode("utf-8")
     except UnicodeDecodeError:
         raise GovernanceInvalid([LoadProblem("", "the file is not UTF-8 text")]) from None
     try:
-        root = yaml.compose(source, Loader=yaml.SafeLoader)
+        root = _compose(source)
+    except _Limit as exc:
+        raise GovernanceInvalid([LoadProblem("", exc.message, exc.line)]) from None
     except yaml.YAMLError as exc:
         raise GovernanceInvalid([_quote_read_too_far(source, exc) or _yaml_problem(exc)]) from None
     except Exception as exc:  # whatever the reader raises is a problem of the file, not a crash
@@ -61,10 +139,30 @@ def load_governance_text(text: str | bytes) -> Governance:
     return governance
 
 
-def load_governance_file(path: str | FilePath) -> Governance:
-    """Read and load a governance file; a missing or unreadable file is a ``GovernanceInvalid`` too."""
+def _compose(source: str) -> Node | None:
+    loader = _BoundedLoader(source)
     try:
-        content = FilePath(path).read_bytes()
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
+
+
+def _too_large(size: int) -> LoadProblem:
+    """``size`` as the file system reports it (0 for a pipe or a device, which never end)."""
+    if size <= MAX_FILE_BYTES:
+        return LoadProblem(
+            "", f"the file is larger than 4 MiB ({MAX_FILE_BYTES:,} bytes), the most a governance file may be"
+        )
+    return LoadProblem("", f"the file is {size:,} bytes; a governance file is at most 4 MiB ({MAX_FILE_BYTES:,} bytes)")
+
+
+def load_governance_file(path: str | FilePath) -> Governance:
+    """Read and load a governance file; a missing, unreadable or oversized file is a ``GovernanceInvalid`` too."""
+    try:
+        with FilePath(path).open("rb") as file:
+            content = file.read(MAX_FILE_BYTES + 1)  # never more: a huge file is refused unread
+            if len(content) > MAX_FILE_BYTES:
+                raise GovernanceInvalid([_too_large(os.fstat(file.fileno()).st_size)])
     except FileNotFoundError:
         raise GovernanceInvalid(
             [LoadProblem("", f"{path} does not exist; `signoff init` writes a starter file")]
@@ -110,6 +208,9 @@ def _value_problem(node: Node, exc: Exception) -> LoadProblem:
             "", f"the YAML tag {tag} is not allowed: write plain values (quote text that starts with !)", line
         )
     detail = getattr(exc, "problem", None) or exc
+    if not isinstance(node, ScalarNode):
+        shape = "a mapping" if isinstance(node, MappingNode) else "a list"
+        return LoadProblem("", f"{shape} cannot be read as {tag.lstrip('!')}: remove the tag {tag}", line)
     return LoadProblem(
         "", f"“{node.value}” cannot be read as {tag.lstrip('!')}: {detail} — quote it to keep it as text", line
     )

@@ -15,7 +15,6 @@ normalized value, case-sensitively as the pattern says.
 from __future__ import annotations
 
 import operator
-import re
 from collections.abc import Callable, Collection, Mapping
 from datetime import timedelta, tzinfo
 from functools import partial
@@ -46,6 +45,14 @@ from bot.domain.conditions import (
 from bot.domain.durations import parse_duration
 from bot.domain.fields import FieldSpec, FieldType, coerce, is_user_id, render_value
 from bot.domain.text import comparison_key, normalize_text
+from bot.domain.regex import Pattern, PatternError, compile_pattern
+
+#: How deeply ``all``/``any``/``not`` may nest. Real rules nest two or three levels; the bound keeps
+#: compiling, evaluating and tracing a rule far from Python's recursion limit.
+MAX_CONDITION_DEPTH = 32
+#: How far a relative date or time (``+14d``) may reach: 100 years either way, so that the
+#: submission date plus the offset is always a date Python can represent.
+MAX_RELATIVE_OFFSET = timedelta(days=36500)
 
 
 def compile_condition(
@@ -76,7 +83,10 @@ class _Compiler:
     def fail(self, path: tuple[str | int, ...], message: str) -> None:
         self.problems.append((path, message))
 
-    def node(self, when: object, path: tuple[str | int, ...]) -> Condition | None:
+    def node(self, when: object, path: tuple[str | int, ...], depth: int = 1) -> Condition | None:
+        if depth > MAX_CONDITION_DEPTH:
+            self.fail(path, f"conditions nest deeper than {MAX_CONDITION_DEPTH} levels of all/any/not")
+            return None
         if not isinstance(when, Mapping) or not when:
             self.fail(path, "a condition is a non-empty mapping of field: {operator: value}")
             return None
@@ -89,11 +99,11 @@ class _Compiler:
                 if not isinstance(spec, list) or not spec:
                     self.fail(sub, f"{key} takes a non-empty list of conditions")
                     continue
-                children = [self.node(item, (*sub, i)) for i, item in enumerate(spec)]
+                children = [self.node(item, (*sub, i), depth + 1) for i, item in enumerate(spec)]
                 kept = [c for c in children if c is not None]
                 part = (All(kept) if key == "all" else AnyOf(kept)) if len(kept) == len(children) else None
             elif key == "not":
-                child = self.node(spec, sub)
+                child = self.node(spec, sub, depth + 1)
                 part = Not(child) if child is not None else None
             else:
                 part = self.subject(key, spec, sub)
@@ -166,9 +176,9 @@ class _Compiler:
             if not isinstance(expected, str):
                 raise ValueError("matches takes a regular expression in quotes")
             try:
-                pattern = re.compile(expected)
-            except re.error as exc:
-                raise ValueError(f"not a valid regular expression: {exc}") from None
+                pattern = compile_pattern(expected)
+            except PatternError as exc:
+                raise ValueError(f"the pattern {exc}") from None
             return Leaf(name, op, expected, _searches(pattern), None)
         if op is Op.CONTAINS:
             if field is not None and field.type is FieldType.MULTI_CHOICE:
@@ -198,6 +208,8 @@ class _Compiler:
             return None
         written = expected.replace(" ", "")
         delta = parse_duration(written[1:])
+        if delta > MAX_RELATIVE_OFFSET:
+            raise ValueError(f"a relative date or time reaches at most 36500d (100 years) either way, not {written}")
         delta = -delta if written.startswith("-") else delta
         if field.type is FieldType.DATE:
             if delta % timedelta(days=1):
@@ -276,11 +288,8 @@ def _between(low: Any, high: Any, actual: Any) -> bool:
     return bool(low <= actual <= high)
 
 
-def _searches(pattern: re.Pattern[str]) -> Callable[[str], bool]:
-    def test(actual: str) -> bool:
-        return pattern.search(actual) is not None
-
-    return test
+def _searches(pattern: Pattern) -> Callable[[str], bool]:
+    return pattern.search
 
 
 def _has(item: object) -> Callable[[Any], bool]:

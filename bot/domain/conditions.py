@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
@@ -138,6 +138,16 @@ class RelativeValue:
         return self.written if self.resolved is None else f"{self.written} ({render_value(self.resolved)})"
 
 
+def shift(anchor: Any, delta: timedelta) -> Any:
+    """``anchor + delta`` for a date or date-time, held at the calendar's edge instead of overflowing
+    (compilation bounds offsets to 100 years; this keeps ``explain --at 9999-12-31`` answering)."""
+    try:
+        return anchor + delta
+    except OverflowError:
+        edge = type(anchor).max if delta > timedelta(0) else type(anchor).min
+        return edge.replace(tzinfo=anchor.tzinfo) if isinstance(anchor, datetime) else edge
+
+
 class Condition:
     """A compiled node. ``matches`` is the hot path; ``trace`` records every leaf."""
 
@@ -185,7 +195,7 @@ class Leaf(Condition):
 
             def truth(facts: Facts) -> Truth:
                 value = facts.get(subject_, missing)
-                return None if value is missing else test(value, facts[anchor] + delta)
+                return None if value is missing else test(value, shift(facts[anchor], delta))
 
         else:
 
@@ -200,7 +210,7 @@ class Leaf(Condition):
         actual = facts.get(self.subject, _MISSING)
         expected = self.expected
         if self.relative is not None and self.relative.anchor in facts:
-            expected = replace(self.relative, resolved=facts[self.relative.anchor] + self.relative.delta)
+            expected = replace(self.relative, resolved=shift(facts[self.relative.anchor], self.relative.delta))
         note = f"{self.subject} is not set" if result is None else None
         sink.append(
             LeafTrace(self.subject, self.op.value, expected, None if actual is _MISSING else actual, result, note)

@@ -35,6 +35,8 @@ def render_explanation(governance: Governance, resolution: Resolution) -> str:
         if not rule.conditions:
             lines.append("      always applies")
         lines.extend(f"      {condition.describe()}" for condition in rule.conditions)
+    if resolution.traced.untraced:
+        lines.append(f"  … {resolution.traced.summary()}")
     if not resolution.trace:
         lines.append("  (this kind has no rules: every request goes to people)")
     lines.append(f"Governance: {resolution.governance[:12]}")

@@ -21,6 +21,7 @@ from bot.domain.durations import DURATION_HINT, MAX_DURATION, format_duration, p
 from bot.domain.moments import parse_date, parse_datetime
 from bot.domain.numbers import NumberRules, parse_number, render_number
 from bot.domain.text import mixed_script_problem, normalize_text
+from bot.domain.regex import PatternError, compile_pattern
 
 
 class FieldType(StrEnum):
@@ -126,9 +127,9 @@ class FieldSpec(BaseModel):
             raise ValueError(f"min ({_num(self.min)}) is larger than max ({_num(self.max)})")
         if self.pattern is not None:
             try:
-                re.compile(self.pattern)
-            except re.error as exc:
-                raise ValueError(f"pattern is not a valid regular expression: {exc}") from None
+                compile_pattern(self.pattern)
+            except PatternError as exc:
+                raise ValueError(f"pattern {exc}") from None
         return self
 
     @property
@@ -232,11 +233,11 @@ def coerce(spec: FieldSpec, raw: object, *, tz: tzinfo) -> FieldValue:
                 raise ValueError(f"expected {DURATION_HINT}")
             return parse_duration(raw)
         case FieldType.URL:
-            if not isinstance(raw, str) or not _URL.match(raw):
+            if not isinstance(raw, str) or len(raw) > TEXT_LIMIT or not _URL.match(raw):
                 raise ValueError(f"expected a link starting with http:// or https://, got {_show(raw)}")
             return _one_script(raw)
         case FieldType.EMAIL:
-            if not isinstance(raw, str) or not _EMAIL.match(raw):
+            if not isinstance(raw, str) or len(raw) > TEXT_LIMIT or not _EMAIL.match(raw):
                 raise ValueError(f"expected an email address, got {_show(raw)}")
             return _one_script(raw)
         case FieldType.USER:
@@ -282,7 +283,7 @@ def _text(spec: FieldSpec, raw: object) -> str:
     limit = spec.max_length or TEXT_LIMIT
     if len(text) > limit:
         raise ValueError(f"must be at most {limit} characters (got {len(text)})")
-    if spec.pattern is not None and re.fullmatch(spec.pattern, text) is None:
+    if spec.pattern is not None and not compile_pattern(spec.pattern).fullmatch(text):
         raise ValueError(f"{_show(text)} does not match the required pattern {spec.pattern}")
     return _one_script(text)
 

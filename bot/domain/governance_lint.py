@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Collection, Mapping
 from functools import cache
 from typing import Annotated, Any, Protocol, TypeVar
@@ -20,6 +19,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from bot.domain.durations import format_duration
 from bot.domain.governance_spec import Decision, GroupSpec, KindSpec, KindTestSpec, RuleSpec, StepSpec
+from bot.domain.regex import PatternError, compile_pattern
 
 Path = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
@@ -188,17 +188,17 @@ def _check_broken_patterns(at: Path, kind: object, fail: Report) -> None:
         if not isinstance(pattern, str) or _valid_field("fields", {name: spec})[0]:
             continue
         try:
-            re.compile(pattern)
-        except re.error as exc:
+            compile_pattern(pattern)
+        except PatternError as exc:
             if not _pattern_reported(name, spec):
-                fail((*at, "fields", name, "pattern"), f"is not a valid regular expression: {exc}")
+                fail((*at, "fields", name, "pattern"), str(exc))
 
 
 def _pattern_reported(name: object, spec: object) -> bool:
     try:
         _field_adapter("fields").validate_python({name: spec})
     except ValidationError as exc:
-        return any("regular expression" in str(e.get("msg", "")) for e in exc.errors(include_url=False))
+        return any(str(e.get("msg", "")).startswith("Value error, pattern ") for e in exc.errors(include_url=False))
     return False
 
 

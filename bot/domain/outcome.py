@@ -21,7 +21,7 @@ from bot.domain.durations import format_duration
 from bot.domain.fields import FieldValue, render_value
 from bot.domain.governance import Governance, Kind, Rule
 from bot.domain.governance_spec import LimitScope, Outcome, StepSpec
-from bot.domain.receipt import jsonable, trace_plan
+from bot.domain.receipt import TraceSelection, jsonable, select_traced, trace_plan
 
 
 @dataclass(frozen=True)
@@ -113,20 +113,38 @@ class Resolution:
         """
         if self._reason is not None:
             return self._reason
+        return self._uncovered[0]
+
+    @cached_property
+    def _uncovered(self) -> tuple[str, tuple[str, ...]]:
+        """The near-miss reason and the rules it names (none when a rule gave the reason)."""
+        if self._reason is not None:
+            return self._reason, ()
         if self._kind is None:
-            return "No governed default covers this."
+            return "No governed default covers this.", ()
         return _uncovered_reason(self._kind, self._facts, self.limits)
 
     @cached_property
-    def trace(self) -> tuple[RuleTrace, ...]:
-        """Every rule of the kind with every condition it checked (computed on first use)."""
+    def traced(self) -> TraceSelection:
+        """Which rules the trace shows, and how many others matched or not (``receipt.select_traced``)."""
         if self._kind is None:
-            return ()
-        return tuple(_trace(self._kind.rules, self._facts, self.limits))
+            return TraceSelection(())
+        return select_traced(
+            self._kind, self._facts, deciding=self.rules, limits=self.limits, near_misses=self._uncovered[1]
+        )
+
+    @cached_property
+    def trace(self) -> tuple[RuleTrace, ...]:
+        """The traced rules (``traced``) with every condition they checked (computed on first use)."""
+        return tuple(_trace(self.traced.rules, self._facts, self.limits))
 
     def receipt(self) -> dict[str, Any]:
-        """The JSON-ready receipt a decision carries: rule, governance version, inputs and trace."""
-        return {
+        """The JSON-ready receipt a decision carries: rule, governance version, inputs and trace.
+
+        ``trace`` holds the traced rules (``traced``); when a large kind leaves some out,
+        ``untraced`` counts them: ``{"rules", "matched", "not_matched", "summary"}``.
+        """
+        receipt: dict[str, Any] = {
             "outcome": str(self.outcome),
             "rule": self.rule,
             "rules": list(self.rules),
@@ -139,8 +157,16 @@ class Resolution:
                 "requester": self.requester,
                 "at": self.at.isoformat(),
             },
-            "trace": trace_plan(self._kind).trace_json(self._facts, self.limits) if self._kind is not None else [],
+            "trace": [],
         }
+        if self._kind is not None:
+            traced = self.traced
+            plan = trace_plan(self._kind)
+            whole = len(traced.rules) == len(self._kind.rules)
+            receipt["trace"] = plan.trace_json(self._facts, self.limits, None if whole else traced.rules)
+            if traced.untraced:
+                receipt["untraced"] = traced.untraced_json()
+        return receipt
 
 
 def resolve(
@@ -228,16 +254,21 @@ def _merge_steps(defaults: tuple[StepSpec, ...], extra: list[StepSpec]) -> tuple
 _NEAR_MISSES = 3
 
 
-def _uncovered_reason(kind: Kind, facts: Mapping[str, Any], limits: Iterable[LimitCheck]) -> str:
-    """Why a person must decide: which defaults almost applied, and what they would need."""
+def _uncovered_reason(
+    kind: Kind, facts: Mapping[str, Any], limits: Iterable[LimitCheck]
+) -> tuple[str, tuple[str, ...]]:
+    """Why a person must decide: which defaults almost applied, and what they would need; and
+    the ids of the rules it names."""
     misses: list[str] = []
+    named: list[str] = []
     for seen, rule in enumerate(_trace(kind.approves, facts, limits)):
-        if len(misses) == _NEAR_MISSES:
+        if len(named) == _NEAR_MISSES:
             others = len(kind.approves) - seen
             misses.append(f"and {others} other default{'s' if others != 1 else ''}")
             break
         if rule.matched and rule.note:
             misses.append(f"{rule.rule} applies, but its {rule.note}")
+            named.append(rule.rule)
         elif not rule.matched:
             needs = [
                 f"{c.as_requirement()} ({'not set' if c.result is None else 'got ' + render_value(c.actual)})"
@@ -245,9 +276,10 @@ def _uncovered_reason(kind: Kind, facts: Mapping[str, Any], limits: Iterable[Lim
             ]
             if needs:
                 misses.append(f"{rule.rule} applies when {' and '.join(needs)}")
+                named.append(rule.rule)
     if not misses:
-        return "No governed default covers this."
-    return "No governed default covers this: " + "; ".join(misses) + "."
+        return "No governed default covers this.", ()
+    return "No governed default covers this: " + "; ".join(misses) + ".", tuple(named)
 
 
 def _trace(rules: Iterable[Rule], facts: Mapping[str, Any], limits: Iterable[LimitCheck]) -> Iterator[RuleTrace]:

@@ -7,6 +7,7 @@ import signal
 import sqlite3
 import subprocess
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -106,6 +107,30 @@ def test_sighup_reloads_the_governance_file_and_refuses_a_broken_one(tmp_path: P
         assert (
             "approved by rule `small`"
             in served.command("/request", "discount account=A amount_pct=14", user="U0H3").body
+        )
+    finally:
+        stop(served.process)
+
+
+def test_sighup_with_a_hostile_file_never_ends_serve(tmp_path: Path, slack: SlackEmulator) -> None:
+    """An alias bomb, 300-deep nesting, an alias inside itself: each reload is refused, one log line each."""
+    from tests.unit.test_hostile_governance import BILLION_LAUGHS, nested
+
+    served = start_serve(tmp_path, slack)
+    config = tmp_path / "signoff.yaml"
+    valid = config.read_text()
+    deep = valid.replace("{amount_pct: {lte: 10}}", nested(300, "{amount_pct: {lte: 10}}", "{all: [X]}"))
+    try:
+        for hostile in ("a: &a [*a]\n", deep, BILLION_LAUGHS):
+            config.write_text(hostile)
+            served.process.send_signal(signal.SIGHUP)
+            assert wait_for_log(served.process, "governance reload refused", WAIT_SECONDS)
+            assert served.process.poll() is None
+            with urllib.request.urlopen(f"{served.url}/healthz", timeout=5) as response:
+                assert response.status == 200
+        assert (
+            "approved by rule `small`"
+            in served.command("/request", "discount account=A amount_pct=5", user="U0H4").body
         )
     finally:
         stop(served.process)

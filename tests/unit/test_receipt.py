@@ -68,6 +68,7 @@ def reference_receipt(resolution: Resolution) -> dict[str, Any]:
         return {"rule": t.rule, "effect": t.effect, "matched": t.matched, "note": t.note, "conditions": conditions}
 
     r = resolution
+    untraced = {"untraced": r.traced.untraced_json()} if r.traced.untraced else {}
     return {
         "outcome": str(r.outcome),
         "rule": r.rule,
@@ -82,6 +83,7 @@ def reference_receipt(resolution: Resolution) -> dict[str, Any]:
             "at": r.at.isoformat(),
         },
         "trace": [rule(t) for t in r.trace],
+        **untraced,
     }
 
 
