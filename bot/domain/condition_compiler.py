@@ -44,8 +44,8 @@ from bot.domain.conditions import (
 )
 from bot.domain.durations import parse_duration
 from bot.domain.fields import FieldSpec, FieldType, coerce, is_user_id, render_value
-from bot.domain.text import comparison_key, normalize_text
 from bot.domain.regex import Pattern, PatternError, compile_pattern
+from bot.domain.text import comparison_key, normalize_text
 
 #: How deeply ``all``/``any``/``not`` may nest. Real rules nest two or three levels; the bound keeps
 #: compiling, evaluating and tracing a rule far from Python's recursion limit.

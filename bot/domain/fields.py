@@ -20,8 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from bot.domain.durations import DURATION_HINT, MAX_DURATION, format_duration, parse_duration
 from bot.domain.moments import parse_date, parse_datetime
 from bot.domain.numbers import NumberRules, parse_number, render_number
-from bot.domain.text import mixed_script_problem, normalize_text
 from bot.domain.regex import PatternError, compile_pattern
+from bot.domain.text import mixed_script_problem, normalize_text
 
 
 class FieldType(StrEnum):
