@@ -50,9 +50,6 @@ from bot.domain.text import comparison_key, normalize_text
 #: How deeply ``all``/``any``/``not`` may nest. Real rules nest two or three levels; the bound keeps
 #: compiling, evaluating and tracing a rule far from Python's recursion limit.
 MAX_CONDITION_DEPTH = 32
-#: How far a relative date or time (``+14d``) may reach: 100 years either way, so that the
-#: submission date plus the offset is always a date Python can represent.
-MAX_RELATIVE_OFFSET = timedelta(days=36500)
 
 
 def compile_condition(
@@ -207,9 +204,7 @@ class _Compiler:
         if not isinstance(expected, str) or not RELATIVE_OFFSET.match(expected):
             return None
         written = expected.replace(" ", "")
-        delta = parse_duration(written[1:])
-        if delta > MAX_RELATIVE_OFFSET:
-            raise ValueError(f"a relative date or time reaches at most 36500d (100 years) either way, not {written}")
+        delta = parse_duration(written[1:])  # at most MAX_DURATION (100 years): today ± it is always a date
         delta = -delta if written.startswith("-") else delta
         if field.type is FieldType.DATE:
             if delta % timedelta(days=1):
