@@ -19,6 +19,7 @@ from bot.governance_file import load_governance_text
 from bot.services.runtime import Runtime
 from bot.services.submit import submit_request
 from bot.slack.emulator import SlackEmulator
+from bot.slack.emulator_spec import Call
 from storage.engine import create_db_engine
 from storage.migrate import upgrade
 from storage.records import OutboxRecord
@@ -58,6 +59,10 @@ def digest_keys(url: str) -> list[str]:
     return keys
 
 
+def reminder_calls_in(slack: SlackEmulator) -> list[Call]:
+    return [c for c in slack.calls_to("chat.postMessage") if str(c.args.get("text", "")).startswith("Reminder:")]
+
+
 def test_two_workers_send_every_digest_exactly_once_over_several_periods(tmp_path: Path, postgres_url: str) -> None:
     config = tmp_path / "signoff.yaml"
     config.write_text(EVERY_MINUTE)
@@ -89,14 +94,15 @@ def test_two_workers_send_every_digest_exactly_once_over_several_periods(tmp_pat
                 assert all(w.poll() is None for w in workers), [w.stderr.read() for w in workers if w.stderr]
                 time.sleep(0.5)  # polling the database that two other processes write: no event to wait on
             assert slack.wait_for(lambda s: len(digests_sent(s)) >= len(digest_keys(postgres_url)), timeout=30)
+            # The SLA sweep runs on its own period: wait for its reminders too before stopping the workers.
+            reminded = {"D0FIN1", "D0FIN2"}
+            assert slack.wait_for(lambda s: {c.args["channel"] for c in reminder_calls_in(s)} >= reminded, timeout=45)
         finally:
             for worker in workers:
                 stop(worker)
         keys = digest_keys(postgres_url)
         sent = digests_sent(slack)
-        reminder_calls = [
-            c for c in slack.calls_to("chat.postMessage") if str(c.args.get("text", "")).startswith("Reminder:")
-        ]
+        reminder_calls = reminder_calls_in(slack)
     reminders = Counter((c.args["channel"], c.args["text"]) for c in reminder_calls)
     assert reminders and set(reminders.values()) == {1}  # every reminder once, however many workers
     assert {channel for channel, _ in reminders} >= {"D0FIN1", "D0FIN2"}
