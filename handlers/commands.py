@@ -23,7 +23,8 @@ from bot.services.explain import explain_request
 from bot.services.runtime import Runtime
 from bot.services.status import request_status, summary_for
 from bot.services.submit import submit_request
-from bot.slack.blocks import escape, inert, kind_picker_modal, request_modal
+from bot.slack.blocks import escape, inert
+from bot.slack.modals import kind_picker_modal, request_modal
 from handlers.guard import GuardedApp
 from handlers.payloads import trigger_of, user_of
 from handlers.refusals import refusal_text

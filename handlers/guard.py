@@ -24,7 +24,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.domain.errors import SignoffError
 from bot.domain.governance import UnknownKind
-from bot.slack.blocks import notice_view
+from bot.slack.modals import notice_view
 from bot.slack.observed import describe_request
 from handlers.payloads import BadPayload, dig
 from handlers.refusals import SLACK_FAILURES, refusal_plain, refusal_text

@@ -18,7 +18,7 @@ from bot.services.runtime import Runtime
 from bot.services.status import request_status
 from bot.services.submit import submit_request
 from bot.slack import blocks
-from bot.slack.blocks import notice_view, reason_modal, request_modal
+from bot.slack.modals import notice_view, reason_modal, request_modal
 from handlers.guard import GuardedApp, Tell
 from handlers.payloads import (
     FORM_DAMAGED,

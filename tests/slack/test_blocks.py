@@ -13,10 +13,9 @@ from bot.slack.blocks import (
     escape,
     home_view,
     parse_button_value,
-    reason_modal,
-    request_modal,
 )
 from bot.slack.emulator import block_problems
+from bot.slack.modals import reason_modal, request_modal
 
 AT = datetime(2026, 3, 4, 9, 0, tzinfo=UTC)
 

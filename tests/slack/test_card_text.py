@@ -18,10 +18,11 @@ from bot.domain.lifecycle import State
 from bot.domain.notices import Notice, Notification
 from bot.domain.outbox import MessageRef
 from bot.services.status import StatusView
-from bot.slack.blocks import card_blocks, clip, digest_blocks, home_view, inert, quoted_plain, request_modal
+from bot.slack.blocks import card_blocks, clip, digest_blocks, home_view, inert, quoted_plain
 from bot.slack.emulator import SlackEmulator
 from bot.slack.gateway import SlackGateway, make_web_client
 from bot.slack.messages import notification_blocks, notification_text
+from bot.slack.modals import request_modal
 from handlers.replies import status_reply
 from tests.slack.test_app import dispatch, settings_for
 from tests.slack.test_blocks import mrkdwn_texts
