@@ -13,8 +13,9 @@ from sqlalchemy import func, select
 
 from bot.app import Signoff, build_signoff
 from bot.domain.fields import FieldSpec, FieldType
-from bot.slack.blocks import REQUEST_VIEW, request_modal
+from bot.slack.blocks import REQUEST_VIEW
 from bot.slack.emulator import SlackEmulator
+from bot.slack.modals import request_modal
 from storage.records import RequestRecord
 from tests.slack.test_app import dispatch, settings_for
 
