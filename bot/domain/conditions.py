@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
-from bot.domain.fields import FieldType, render_value
+from bot.domain.fields import FieldType, quote_value, render_value
 
 T = TypeVar("T")
 Facts = Mapping[str, Any]
@@ -105,7 +105,7 @@ class LeafTrace:
         shown = _render_expected(self.expected)
         if self.result is None:
             return f"{self.field} {self.op} {shown} → cannot evaluate: {self.note}"
-        actual = "not set" if self.actual is None else render_value(self.actual)
+        actual = "not set" if self.actual is None else quote_value(self.actual)
         return f"{self.field} {actual} {self.op} {shown} → {'true' if self.result else 'false'}"
 
     def as_requirement(self) -> str:

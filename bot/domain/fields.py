@@ -18,10 +18,11 @@ from typing import Any, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.domain.durations import DURATION_HINT, MAX_DURATION, format_duration, parse_duration
+from bot.domain.links import canonical_url
 from bot.domain.moments import parse_date, parse_datetime
 from bot.domain.numbers import NumberRules, parse_number, render_number
 from bot.domain.regex import PatternError, compile_pattern
-from bot.domain.text import mixed_script_problem, normalize_text
+from bot.domain.text import comparison_key, mixed_script_problem, normalize_text, odd_character
 
 
 class FieldType(StrEnum):
@@ -109,8 +110,7 @@ class FieldSpec(BaseModel):
         if self.type in (FieldType.CHOICE, FieldType.MULTI_CHOICE):
             if not self.options:
                 raise ValueError(f"a {self.type} field needs a non-empty list of options")
-            if len({o.casefold() for o in self.options}) != len(self.options):
-                raise ValueError("options must be unique")
+            _check_options(self.type, self.options)
             if len(self.options) > MAX_OPTIONS:
                 raise ValueError(
                     f"a Slack menu shows at most {MAX_OPTIONS} options; this field has {len(self.options)}"
@@ -192,6 +192,41 @@ class FieldSpec(BaseModel):
                 return "a channel, as a #channel link"
 
 
+def _check_options(kind: FieldType, options: tuple[str, ...]) -> None:
+    """Options are chosen by what people type and see, so each must be in text normal form, a
+    multi_choice option may not hold the "," that separates choices, and no two may look alike
+    (equal once case-folded and reduced to their confusable skeleton, ``text.comparison_key``)."""
+    for option in options:
+        odd = odd_character(option)
+        if odd is not None:
+            try:
+                fix = f"write it as {_show(normalize_text(option))}"
+            except ValueError:
+                fix = "remove it"
+            raise ValueError(
+                f"option {_show(option)} holds {odd}, which Signoff removes or changes in what people type, "
+                f"so the option could never be chosen; {fix}"
+            )
+        if option != normalize_text(option):
+            raise ValueError(f"option {_show(option)} has extra spaces; write it as {_show(normalize_text(option))}")
+        if kind is FieldType.MULTI_CHOICE and "," in option:
+            raise ValueError(
+                f"option {_show(option)} holds a comma, which separates the choices of a multi_choice field; "
+                "write it without"
+            )
+    seen: dict[str, str] = {}
+    for option in options:
+        if option.casefold() in {o.casefold() for o in seen.values()}:
+            raise ValueError("options must be unique")
+        look_alike_key = comparison_key(option)  # case-folded confusable skeleton (TS #39 §4)
+        if look_alike_key in seen:
+            raise ValueError(
+                f"options {_show(seen[look_alike_key])} and {_show(option)} look alike; "
+                "people could not tell which they chose"
+            )
+        seen[look_alike_key] = option
+
+
 def _num(value: float) -> str:
     return render_number(value)
 
@@ -235,7 +270,7 @@ def coerce(spec: FieldSpec, raw: object, *, tz: tzinfo) -> FieldValue:
         case FieldType.URL:
             if not isinstance(raw, str) or len(raw) > TEXT_LIMIT or not _URL.match(raw):
                 raise ValueError(f"expected a link starting with http:// or https://, got {_show(raw)}")
-            return _one_script(raw)
+            return _one_script(canonical_url(raw))
         case FieldType.EMAIL:
             if not isinstance(raw, str) or len(raw) > TEXT_LIMIT or not _EMAIL.match(raw):
                 raise ValueError(f"expected an email address, got {_show(raw)}")
@@ -324,6 +359,15 @@ def _bool(raw: object) -> bool:
     if isinstance(raw, str) and raw.casefold() in _TRUE | _FALSE:
         return raw.casefold() in _TRUE
     raise ValueError(f"expected yes or no, got {_show(raw)}")
+
+
+def quote_value(value: Any) -> str:
+    """A value as it appears inside Signoff's own sentences (a reason, a trace line): text in
+    “ ” (its own curly quotes made straight) and clipped to 60 characters, so what a person typed
+    cannot read as Signoff's words; other values as ``render_value`` shows them."""
+    if isinstance(value, str):
+        return _show(render_value(value).replace("“", '"').replace("”", '"'))
+    return render_value(value)
 
 
 def render_value(value: Any) -> str:

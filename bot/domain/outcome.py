@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from bot.domain.conditions import LeafTrace
 from bot.domain.durations import format_duration
-from bot.domain.fields import FieldValue, render_value
+from bot.domain.fields import FieldValue, quote_value, render_value
 from bot.domain.governance import Governance, Kind, Rule
 from bot.domain.governance_spec import LimitScope, Outcome, StepSpec
 from bot.domain.receipt import TraceSelection, jsonable, select_traced, trace_plan
@@ -271,7 +271,7 @@ def _uncovered_reason(
             named.append(rule.rule)
         elif not rule.matched:
             needs = [
-                f"{c.as_requirement()} ({'not set' if c.result is None else 'got ' + render_value(c.actual)})"
+                f"{c.as_requirement()} ({'not set' if c.result is None else 'got ' + quote_value(c.actual)})"
                 for c in rule.failing()
             ]
             if needs:

@@ -8,12 +8,17 @@ reject or changes reason passes it in ``services.decide``), and every text const
 1. Control characters (Unicode category Cc: NUL, escape, …) are refused with a message
    naming the character; tab is whitespace. Line breaks (CR, LF, NEL, U+2028, U+2029) are
    refused in a single-line field and become ``\\n`` in a multiline one.
-2. Format characters (category Cf: zero-width space and joiners, bidi controls, soft
-   hyphen, byte-order mark, tags) are removed: they change nothing a person sees, only
-   what a comparison sees.
-3. Unicode NFKC (UAX #15): compatibility forms become their plain equivalent (NBSP → space,
+   Lone surrogates (category Cs: what undecodable bytes become) and noncharacters
+   (U+FDD0–U+FDEF and the last two code points of every plane) are refused the same way.
+2. Characters that render blank but are not whitespace (the Hangul fillers, U+2800 BRAILLE
+   PATTERN BLANK) become a space, so ``wire\u3164transfer`` reads as the two words it shows.
+3. Format characters (category Cf: zero-width space and joiners, bidi controls, soft hyphen,
+   byte-order mark) and every other Default_Ignorable_Code_Point (combining grapheme joiner,
+   variation selectors, Khmer inherent vowels, Mongolian free variation selectors, tags) are
+   removed: they change nothing a person sees, only what a comparison sees.
+4. Unicode NFKC (UAX #15): compatibility forms become their plain equivalent (NBSP → space,
    fullwidth ``Ａ`` → ``A``, ``ﬁ`` → ``fi``).
-4. Whitespace runs become one space; the ends are stripped (per line in multiline text).
+5. Whitespace runs become one space; the ends are stripped (per line in multiline text).
 
 ``mixed_script_problem`` refuses a word that mixes scripts the way a spoof does (a Cyrillic
 ``Е`` inside the Latin ``Evil``), after Unicode TS #39's "highly restrictive" level: one script
@@ -40,6 +45,24 @@ from confusable_homoglyphs import categories, confusables
 _LINE_BREAK = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")
 #: Unicode category Cc is exactly these two ranges; tab is whitespace, not refused.
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+#: Lone surrogates and noncharacters (Unicode §23.7): not text, refused with their code point.
+_NOT_TEXT = re.compile(
+    "[\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff"
+    + "".join(f"{chr(plane << 16 | 0xFFFE)}{chr(plane << 16 | 0xFFFF)}" for plane in range(1, 17))
+    + "]"
+)
+#: Default_Ignorable_Code_Point, copied from DerivedCoreProperties.txt of Unicode 14.0.0, the
+#: version of this Python's ``unicodedata`` (``unicodedata.unidata_version``); the property is not
+#: in ``unicodedata``. Unassigned ranges in it (U+2065, U+FFF0–FFF8, U+E0000…) are reserved as
+#: ignorable too. The Hangul fillers are listed here but become a space first (``_BLANK``).
+_DEFAULT_IGNORABLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
+)
+#: Characters that show as an empty space without being whitespace: Hangul fillers (choseong,
+#: jungseong, compatibility, halfwidth) and U+2800 BRAILLE PATTERN BLANK.
+_BLANK = re.compile("[\u115f\u1160\u3164\uffa0\u2800]")
 #: Scripts that do not make a word "mixed": punctuation, digits, symbols, combining marks.
 _NEUTRAL_SCRIPTS = frozenset({"COMMON", "INHERITED", "Unknown"})
 #: TS #39 §5.2 "highly restrictive": the script sets one word may combine.
@@ -48,6 +71,31 @@ _ALLOWED_MIXES = (
     frozenset({"LATIN", "HAN", "BOPOMOFO"}),
     frozenset({"LATIN", "HAN", "HANGUL"}),
 )
+
+
+def is_normal(text: str) -> bool:
+    """Whether ``text`` is already in normal form (``normalize_text`` would keep it as it is)."""
+    try:
+        return normalize_text(text) == text
+    except ValueError:
+        return False
+
+
+def odd_character(text: str) -> str | None:
+    """The first character ``normalize_text`` would refuse, remove or change, named
+    (``U+200B ZERO WIDTH SPACE``); None when every character stays as it is."""
+    for char in text:
+        kept = (char.isascii() and char.isprintable()) or (
+            _not_text(char) is None
+            and not _CONTROL.match(char)
+            and not _LINE_BREAK.match(char)
+            and _shown(char) == char
+            and unicodedata.normalize("NFKC", char) == char
+            and (char == " " or not char.isspace())
+        )
+        if not kept:
+            return character_name(char)
+    return None
 
 
 def character_name(char: str) -> str:
@@ -66,20 +114,45 @@ def normalize_text(raw: str, *, multiline: bool = False) -> str:
     if raw.isascii() and raw.isprintable():
         return " ".join(raw.split())  # the common case: nothing to remove, refuse or recompose
     text = _LINE_BREAK.sub("\n", raw)
+    problem = _not_text(text)
+    if problem is not None:
+        raise ValueError(problem)
     for match in _CONTROL.finditer(text):
         if match.group() != "\n":
             raise ValueError(f"contains the control character {character_name(match.group())}, which is not allowed")
         if not multiline:
             raise ValueError("is a single-line field: remove the line break")
-    text = _without_format_characters(text)
-    text = unicodedata.normalize("NFKC", text)
+    text = _shown(unicodedata.normalize("NFKC", _shown(text)))  # twice: NFKC maps U+FFA0 to U+1160
     lines = (" ".join(line.split()) for line in text.split("\n"))  # split(): runs of any whitespace
     return "\n".join(lines).strip("\n") if multiline else next(lines)
 
 
 def is_blank(raw: str) -> bool:
-    """Whether ``raw`` shows nothing: only whitespace and format characters (an empty value is "not given")."""
-    return not _without_format_characters(raw).strip()
+    """Whether ``raw`` shows nothing: only whitespace, blank-looking and invisible characters (see
+    ``normalize_text``); such a value is "not given". Never raises."""
+    if raw.isascii():
+        return not raw.strip()
+    return not _shown(raw).strip()
+
+
+def _not_text(text: str) -> str | None:
+    """Why ``text`` holds something that is not a character (a lone surrogate, a noncharacter), or None."""
+    found = _NOT_TEXT.search(text)
+    if found is None:
+        return None
+    char = found.group()
+    if "\ud800" <= char <= "\udfff":
+        return (
+            f"contains U+{ord(char):04X}, a lone surrogate (half a UTF-16 pair, or a byte that is not UTF-8), "
+            "which is not allowed"
+        )
+    return f"contains the noncharacter U+{ord(char):04X}, which is not allowed"
+
+
+def _shown(text: str) -> str:
+    """``text`` as it shows: blank-looking characters as spaces, format characters (Cf) and
+    default-ignorable code points removed."""
+    return _DEFAULT_IGNORABLE.sub("", _without_format_characters(_BLANK.sub(" ", text)))
 
 
 def mixed_script_problem(text: str) -> str | None:

@@ -109,8 +109,8 @@ def command(name: str, text: str) -> dict[str, str]:
 
 def test_explain_escapes_the_values_it_quotes(signoff: Signoff) -> None:
     reply = dispatch(signoff, command("/signoff", "explain note account=&lt;!here&gt;"))
-    assert "Why: No governed default covers this: acme applies when account = Acme (got &lt;!here&gt;)." in reply
-    assert "\n      account &lt;!here&gt; eq Acme → false\n" in reply
+    assert "Why: No governed default covers this: acme applies when account = Acme (got “&lt;!here&gt;”)." in reply
+    assert "\n      account “&lt;!here&gt;” eq Acme → false\n" in reply
     assert "<!here>" not in reply
 
 
