@@ -164,6 +164,10 @@ def run_explain(
     decoded (``<@U1|sam>`` is U1), and ``--at`` is read like a datetime field, in the
     governance timezone unless it carries an offset (a bare date is the start of that day).
     """
+    undecodable = not_utf8([kind_name, *fields, requester, at or ""])
+    if undecodable is not None:
+        print(f"signoff explain: {undecodable}", file=err)
+        return 1
     governance, problems = load(path)
     print_problems(path, problems, err)
     if governance is None:
@@ -189,6 +193,17 @@ def run_explain(
     else:
         print(render_explanation(governance, resolution), file=out)
     return 0
+
+
+def not_utf8(arguments: Sequence[str]) -> str | None:
+    """Why one of ``arguments`` is not text, or None. Python reads argv bytes that are not UTF-8
+    as lone surrogates (``surrogateescape``, PEP 383); such an argument is named with its bytes
+    escaped (``pct=\\xff``), since it cannot be printed as it is."""
+    for argument in arguments:
+        if any("\udc80" <= char <= "\udcff" for char in argument):
+            shown = argument.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            return f"the argument “{shown}” is not valid UTF-8; pass text encoded as UTF-8"
+    return None
 
 
 def explain_requester(text: str) -> str:

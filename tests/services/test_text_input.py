@@ -56,6 +56,15 @@ SPELLINGS = [
     ("EVIL  CORP", "EVIL CORP"),
     ("Ｅｖｉｌ Ｃｏｒｐ", "Evil Corp"),
     ("Evil\u2060 Corp", "Evil Corp"),
+    ("Evil Corp\u3164", "Evil Corp"),  # Hangul filler
+    ("Evil\u034f Corp", "Evil Corp"),  # combining grapheme joiner
+    ("Evil Corp\ufe0f", "Evil Corp"),  # variation selector
+    ("Evil\U000e0100 Corp", "Evil Corp"),  # variation selector-17
+    ("Evil\u17b4 Corp", "Evil Corp"),  # Khmer inherent vowel
+    ("Evil\u180f Corp", "Evil Corp"),  # Mongolian free variation selector
+    ("Evil\U000e0041 Corp", "Evil Corp"),  # tag character
+    ("Evil\u2800Corp", "Evil Corp"),  # Braille blank
+    ("Evil\uffa0Corp", "Evil Corp"),  # halfwidth Hangul filler
 ]
 
 
@@ -84,6 +93,14 @@ def test_a_name_that_is_not_blocked_is_still_approved(runtime: Runtime) -> None:
             FieldProblem("account", "is a single-line field: remove the line break"),
         ),
         ({"account": "Acme", "note": "pre-approved\x00"}, FieldProblem("note", NUL)),
+        (
+            {"account": "Acme\ud800"},
+            FieldProblem(
+                "account",
+                "contains U+D800, a lone surrogate (half a UTF-16 pair, or a byte that is not UTF-8), which is not allowed",
+            ),
+        ),
+        ({"account": "\u3164"}, FieldProblem("account", "is required (text, up to 3000 characters)")),
     ],
 )
 def test_text_that_cannot_be_shown_as_typed_is_refused_and_nothing_is_stored(

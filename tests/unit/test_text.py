@@ -323,13 +323,20 @@ def test_file_constants_are_checked_like_input(condition: str, message: str) -> 
 TEXTS = st.text(
     alphabet=st.characters(codec="utf-8")
     | st.sampled_from("\x00\n\r\t\u200b\u200d\u00a0\u2028\u202e\u00ad\ufeff\u3000\u0301 ")
+    # default-ignorable and blank-looking characters, lone surrogates, noncharacters
+    | st.sampled_from("\u034f\u115f\u1160\u17b4\u180f\u3164\ufe0f\uffa0\u2800\ud800\udcff\ufffe\ufdd0")
+    | st.sampled_from(["\U000e0100", "\U000e0041", "\U0001d173", "\U0001fffe"])
 )
+#: Characters no accepted text may hold: a sample of Default_Ignorable_Code_Point (DerivedCoreProperties.txt)
+#: and the blank-looking characters; categories Cf, Cs and Cc are checked by category.
+HIDDEN = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u180b\u180f\u3164\ufe00\ufe0f\uffa0\u2800\U000e0100\U000e0041")
 
 
 def _is_normal(text: str, *, multiline: bool) -> bool:
     return (
         unicodedata.is_normalized("NFKC", text)
-        and not any(unicodedata.category(c) == "Cf" for c in text)
+        and not any(unicodedata.category(c) in ("Cf", "Cs") or c in HIDDEN for c in text)
+        and not any(0xFDD0 <= ord(c) <= 0xFDEF or ord(c) & 0xFFFE == 0xFFFE for c in text)
         and not any(unicodedata.category(c) == "Cc" and not (multiline and c == "\n") for c in text)
         and all(line == line.strip() and "  " not in line for line in text.split("\n"))
     )
