@@ -73,14 +73,6 @@ _ALLOWED_MIXES = (
 )
 
 
-def is_normal(text: str) -> bool:
-    """Whether ``text`` is already in normal form (``normalize_text`` would keep it as it is)."""
-    try:
-        return normalize_text(text) == text
-    except ValueError:
-        return False
-
-
 def odd_character(text: str) -> str | None:
     """The first character ``normalize_text`` would refuse, remove or change, named
     (``U+200B ZERO WIDTH SPACE``); None when every character stays as it is."""
