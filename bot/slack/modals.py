@@ -83,7 +83,8 @@ def _input(name: str, spec: FieldSpec, value: object, *, optional_hint: bool = T
         "element": element,
         "optional": not spec.required,
     }
-    hint = spec.help or (spec.describe() if spec.type in (FieldType.DATETIME, FieldType.DURATION) else None)
+    described = spec.type in (FieldType.DATETIME, FieldType.DURATION) or bool(spec.percent)
+    hint = spec.help or (spec.describe() + (": type 12.5 for 12.5%" if spec.percent else "") if described else None)
     if hint:
         block["hint"] = {"type": "plain_text", "text": clip(hint, 2000)}
     return block
