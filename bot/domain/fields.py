@@ -276,6 +276,8 @@ def _normal_form(spec: FieldSpec, raw: str) -> str:
 
 
 def _show(raw: object) -> str:
+    if isinstance(raw, MachineNumber):
+        raw = raw.text
     text = repr(raw) if not isinstance(raw, str) else f"“{raw}”"
     return text if len(text) <= 60 else text[:57] + "…”"
 
