@@ -171,7 +171,11 @@ def test_a_bare_date_is_the_start_of_that_day(raw: object, tz: ZoneInfo, expecte
 @pytest.mark.parametrize(
     ("raw", "tz", "message"),
     [
-        ("2011-12-30", ZoneInfo("Pacific/Apia"), "2011-12-30 does not exist in Pacific/Apia (the clocks skip the whole day)"),
+        (
+            "2011-12-30",
+            ZoneInfo("Pacific/Apia"),
+            "2011-12-30 does not exist in Pacific/Apia (the clocks skip the whole day)",
+        ),
         (
             "2026-09-06 00:30",
             SANTIAGO,
@@ -241,9 +245,7 @@ PERCENT_SPECS = {
     "deal_value": FieldSpec(type=FieldType.MONEY, currency="EUR"),
 }
 NOT_PERCENT = "this field takes a plain number, not a percentage; write it without “%”"
-PERCENT_FORMS = (
-    "write digits 0-9 with “.” as the decimal mark and “,” only between groups of three, e.g. 12.5 or 12.5%"
-)
+PERCENT_FORMS = "write digits 0-9 with “.” as the decimal mark and “,” only between groups of three, e.g. 12.5 or 12.5%"
 
 
 @pytest.mark.parametrize(
@@ -326,7 +328,11 @@ MACHINE = "a number input sends digits 0-9 and “.”"
         ("5%", NumberRules(percent=True), f"expected a number, got “5%”; {MACHINE}"),
         ("10.005", EUR, "expected an amount in EUR, got “10.005”, which has more than 2 decimal places"),
         ("1234567890123456", NumberRules(), "expected a number, got “1234567890123456”, which has more than 15 digits"),
-        ("0.0000000000000001", NumberRules(), "expected a number, got “0.0000000000000001”, which has more than 15 digits"),
+        (
+            "0.0000000000000001",
+            NumberRules(),
+            "expected a number, got “0.0000000000000001”, which has more than 15 digits",
+        ),
     ],
 )
 def test_a_number_input_is_read_as_a_machine_decimal(text: str, rules: NumberRules, expected: object) -> None:
