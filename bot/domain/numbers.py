@@ -123,6 +123,12 @@ def parse_number(raw: object, rules: NumberRules) -> int | float:
     return _parse_text(raw.strip(), rules)
 
 
+def is_machine_number(text: str, *, decimals: bool = True) -> bool:
+    """Whether ``text`` is in the machine form a number input sends and shows (``-?[0-9]+(.[0-9]+)?``)."""
+    machine = _MACHINE.fullmatch(text)
+    return machine is not None and (decimals or machine.group(3) is None)
+
+
 def _parse_machine(text: str, rules: NumberRules) -> int | float:
     machine = _MACHINE.fullmatch(text) if isinstance(text, str) else None
     if machine is None:

@@ -233,3 +233,17 @@ def test_the_form_hints_that_a_percentage_is_typed_without_its_sign() -> None:
     fields = {"share": FieldSpec(type=FieldType.NUMBER, percent=True, min=0, max=100)}
     block = request_modal(kind="discount", title="Discount", fields=fields)["blocks"][0]
     assert block["hint"]["text"] == "a percentage from 0 to 100: type 12.5 for 12.5%"
+
+
+def test_a_number_input_starts_only_from_a_value_slack_accepts() -> None:
+    fields = {
+        "deal_value": FieldSpec(type=FieldType.MONEY, currency="EUR"),
+        "seats": FieldSpec(type=FieldType.NUMBER, integer=True),
+        "share": FieldSpec(type=FieldType.NUMBER, percent=True),
+    }
+    values = {"deal_value": "EUR 150.000,00", "seats": "2.5", "share": "7%"}
+    modal = request_modal(kind="discount", title="Discount", fields=fields, values=values)
+    assert ["initial_value" in b["element"] for b in modal["blocks"]] == [False, False, False]
+    values = {"deal_value": "150000.50", "seats": "7", "share": 12.001}
+    modal = request_modal(kind="discount", title="Discount", fields=fields, values=values)
+    assert [b["element"]["initial_value"] for b in modal["blocks"]] == ["150000.50", "7", "12.0010"]
