@@ -5,16 +5,19 @@ percentage; a form's number input read as the machine decimal it is; UTC offsets
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.domain.cards import CardField, card_fields
 from bot.domain.conditions import RELATIVE_OFFSET
 from bot.domain.contracts import Contract, ContractError
 from bot.domain.cron import parse_cron
 from bot.domain.durations import parse_duration
-from bot.domain.fields import FieldSpec, FieldType, coerce, is_channel_id, is_user_id
+from bot.domain.fields import FieldSpec, FieldType, coerce, is_channel_id, is_user_id, render_value
 from bot.domain.moments import parse_datetime, start_of_day
 from bot.domain.numbers import MachineNumber, NumberRules, parse_number
 from bot.domain.slash_text import SlashTextError, split_slash_text
@@ -365,3 +368,14 @@ def test_a_number_input_keeps_the_fields_bounds(text: str, expected: object) -> 
 
 def test_a_number_input_for_a_field_that_became_text_is_its_text() -> None:
     assert coerce(FieldSpec(type=FieldType.TEXT), MachineNumber("1.500"), tz=BERLIN) == "1.500"
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.one_of(st.from_regex(r"\A-?[0-9]{1,17}(\.[0-9]{1,17})?\Z"), st.text(max_size=20)))
+def test_a_number_input_is_the_written_decimal_or_refused(text: str) -> None:
+    try:
+        value = parse_number(MachineNumber(text), NumberRules())
+    except ValueError:
+        return
+    assert Decimal(repr(value)) == Decimal(text)  # never misread
+    assert parse_number(MachineNumber(render_value(value)), NumberRules()) == value  # the form shows it back
