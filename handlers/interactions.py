@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 from bot.domain.contracts import ContractError
 from bot.domain.errors import SignoffError
 from bot.domain.governance import UnknownKind
+from bot.domain.numbers import MachineNumber
 from bot.domain.routing import Verdict
 from bot.services.amend import amend_request
 from bot.services.decide import check_may_decide, decide_request
@@ -186,4 +187,7 @@ def _element_value(element: dict[str, Any]) -> Any:
         return element.get("selected_user")
     if kind == "conversations_select":
         return element.get("selected_conversation")
-    return element.get("value")
+    value = element.get("value")
+    if kind == "number_input" and isinstance(value, str) and value:
+        return MachineNumber(value)  # Slack's own format, "." always the decimal mark (not typed text)
+    return value

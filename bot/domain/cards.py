@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.domain.fields import FieldSpec, FieldType
+from bot.domain.fields import FieldSpec, FieldType, render_value
 from bot.domain.lifecycle import State
 
 
@@ -43,14 +43,13 @@ class Card:
 
 
 def card_fields(specs: dict[str, FieldSpec], values: dict[str, object]) -> tuple[CardField, ...]:
-    """The request's fields in contract order, labelled as the contract names them."""
+    """The request's fields in contract order, labelled as the contract names them, each value
+    rendered by ``fields.render_value`` (stored JSON: numbers, text, lists, booleans)."""
     shown = []
     for name, value in values.items():
         spec = specs.get(name)
         label = spec.display_name(name) if spec is not None else name
-        text = ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
-        if isinstance(value, bool):
-            text = "yes" if value else "no"
+        text = render_value(value, one_line=False)
         names = str(spec.type) if spec is not None and spec.type in (FieldType.USER, FieldType.CHANNEL) else None
         shown.append(CardField(label, text, names))
     return tuple(shown)

@@ -33,7 +33,8 @@ COMBINATORS = ("all", "any", "not")
 RESERVED_NAMES = frozenset({REQUESTER, REQUESTER_GROUP, WEEKDAY, HOUR, *COMBINATORS})
 TODAY, NOW = "@today", "@now"
 _MISSING: Any = object()
-RELATIVE_OFFSET = re.compile(r"^[+-]\s*\d+\s*[smhdw]$")
+#: ``+7d``, ``- 2w``: ASCII digits and spaces only, the whole text (``\Z``: no trailing line break).
+RELATIVE_OFFSET = re.compile(r"^[+-] *[0-9]+ *[smhdw]\Z", re.ASCII)
 
 
 class Op(StrEnum):

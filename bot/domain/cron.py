@@ -8,9 +8,12 @@ A field that starts with ``*`` (``*``, ``*/2``) counts as unrestricted for that 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+#: A number in a cron field: ASCII digits only (``str.isdigit`` and ``int`` also take "٣" as 3).
+_DIGITS = re.compile(r"[0-9]{1,9}", re.ASCII)
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 _FIELDS = (
@@ -116,7 +119,7 @@ def _parse_part(part: str, name: str, low: int, high: int, names: tuple[str, ...
         body, _, step_text = item.partition("/")
         step = 1
         if step_text:
-            if not step_text.isdigit() or int(step_text) == 0:
+            if not _DIGITS.fullmatch(step_text) or int(step_text) == 0:
                 raise ValueError(f"{name}: step “{step_text}” must be a positive number")
             step = int(step_text)
         if body == "*":
@@ -135,7 +138,7 @@ def _value(text: str, name: str, low: int, high: int, names: tuple[str, ...]) ->
     lowered = text.lower()
     if lowered in names:
         return names.index(lowered) + (1 if names is _MONTHS else 0)
-    if not text.isdigit() or not low <= int(text) <= high:
+    if not _DIGITS.fullmatch(text) or not low <= int(text) <= high:
         hint = f" or a name such as {names[1].upper()}" if names else ""
         raise ValueError(f"{name}: “{text}” is not a number from {low} to {high}{hint}")
     return int(text)

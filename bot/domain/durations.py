@@ -6,7 +6,8 @@ import re
 from datetime import timedelta
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_DURATION = re.compile(r"^\s*(\d{1,6})\s*([smhdw])\s*$")
+#: ASCII only: ``\d`` would also read other scripts' digits (``١h``, ``１h`` as 1h).
+_DURATION = re.compile(r"\s*([0-9]{1,6})\s*([smhdw])\s*", re.ASCII)
 
 DURATION_HINT = "a duration such as 90s, 15m, 8h, 14d or 2w"
 #: The longest duration (about 100 years). With dates bounded to 1900-2999 (``bot.domain.moments``),
@@ -16,7 +17,7 @@ MAX_DURATION = timedelta(days=36500)
 
 def parse_duration(text: str) -> timedelta:
     """Parse one duration; raise ``ValueError`` naming the accepted forms otherwise."""
-    match = _DURATION.match(text) if isinstance(text, str) else None
+    match = _DURATION.fullmatch(text) if isinstance(text, str) else None
     if match is None:
         raise ValueError(f"expected {DURATION_HINT}, got {text!r}")
     amount, unit = int(match.group(1)), match.group(2)

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from bot.domain.durations import DURATION_HINT, MAX_DURATION, format_duration, parse_duration
 from bot.domain.links import canonical_url
 from bot.domain.moments import parse_date, parse_datetime
-from bot.domain.numbers import NumberRules, parse_number, render_number
+from bot.domain.numbers import MachineNumber, NumberRules, parse_number, render_number
 from bot.domain.regex import PatternError, compile_pattern
 from bot.domain.text import comparison_key, mixed_script_problem, normalize_text, odd_character
 
@@ -47,7 +47,7 @@ FieldValue = str | int | float | bool | date | datetime | timedelta | tuple[str,
 #: Which optional attributes each type accepts besides ``type``, ``required``, ``label`` and ``help``.
 _ATTRIBUTES: dict[FieldType, frozenset[str]] = {
     FieldType.TEXT: frozenset({"max_length", "multiline", "pattern"}),
-    FieldType.NUMBER: frozenset({"min", "max", "integer"}),
+    FieldType.NUMBER: frozenset({"min", "max", "integer", "percent"}),
     FieldType.MONEY: frozenset({"min", "max", "currency"}),
     FieldType.CHOICE: frozenset({"options"}),
     FieldType.MULTI_CHOICE: frozenset({"options"}),
@@ -59,20 +59,22 @@ TEXT_LIMIT = 3000
 #: Slack's limits for a select menu: how many options, and how long each one's text.
 MAX_OPTIONS, MAX_OPTION_LENGTH = 100, 75
 
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
-_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
-_URL = re.compile(r"^https?://[^\s<>|]+$", re.IGNORECASE)
+# Whole-text matches (``fullmatch``: ``$`` would let a trailing line break through); the classes
+# of letters and digits are spelled out ASCII, and ``\s`` in a negated class is Unicode on purpose.
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}", re.ASCII)
+_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,}", re.ASCII)
+_EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
+_URL = re.compile(r"(?i:https?)://[^\s<>|]+", re.ASCII)
 _TRUE = frozenset({"true", "yes", "y", "on", "1"})
 _FALSE = frozenset({"false", "no", "n", "off", "0"})
 
 
 def is_user_id(value: object) -> bool:
-    return isinstance(value, str) and _USER_ID.match(value) is not None
+    return isinstance(value, str) and _USER_ID.fullmatch(value) is not None
 
 
 def is_channel_id(value: object) -> bool:
-    return isinstance(value, str) and _CHANNEL_ID.match(value) is not None
+    return isinstance(value, str) and _CHANNEL_ID.fullmatch(value) is not None
 
 
 class FieldSpec(BaseModel):
@@ -90,6 +92,8 @@ class FieldSpec(BaseModel):
     min: float | None = None
     max: float | None = None
     integer: bool | None = None
+    #: A number field whose value is a percentage: it alone takes ``12.5%`` (as 12.5).
+    percent: bool | None = None
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     options: tuple[str, ...] | None = None
 
@@ -147,7 +151,7 @@ class FieldSpec(BaseModel):
     def number_rules(self) -> NumberRules:
         """How a number or money field reads text (``bot.domain.numbers``), built once per field."""
         money = self.type is FieldType.MONEY
-        return NumberRules(expected=self.describe(), currency=self.currency, money=money, percent=not money)
+        return NumberRules(expected=self.describe(), currency=self.currency, money=money, percent=bool(self.percent))
 
     def display_name(self, name: str) -> str:
         return self.label or name.replace("_", " ").capitalize()
@@ -160,6 +164,8 @@ class FieldSpec(BaseModel):
                 return f"text, up to {limit} characters"
             case FieldType.NUMBER | FieldType.MONEY:
                 noun = "a whole number" if self.integer else "a number"
+                if self.percent:
+                    noun = "a whole percentage" if self.integer else "a percentage"
                 if self.type is FieldType.MONEY:
                     noun = f"an amount in {self.currency}" if self.currency else "an amount"
                 low = self.lowest
@@ -238,8 +244,12 @@ def coerce(spec: FieldSpec, raw: object, *, tz: tzinfo) -> FieldValue:
     Every string is first put in Signoff's normal form (``bot.domain.text.normalize_text``:
     control characters refused, line breaks only in a multiline text field, invisible format
     characters removed, NFKC, whitespace collapsed).
+    A ``MachineNumber`` (a form's number input) is read by ``numbers.parse_number``'s machine
+    grammar, ``.`` always the decimal mark.
     ``tz`` is the governance timezone, used for date-times given without one.
     """
+    if isinstance(raw, MachineNumber) and not spec.is_numeric:
+        raw = raw.text  # a number input's value for a field that is no longer a number (the file changed)
     if isinstance(raw, str):
         raw = _normal_form(spec, raw)
     match spec.type:
@@ -268,11 +278,11 @@ def coerce(spec: FieldSpec, raw: object, *, tz: tzinfo) -> FieldValue:
                 raise ValueError(f"expected {DURATION_HINT}")
             return parse_duration(raw)
         case FieldType.URL:
-            if not isinstance(raw, str) or len(raw) > TEXT_LIMIT or not _URL.match(raw):
+            if not isinstance(raw, str) or len(raw) > TEXT_LIMIT or not _URL.fullmatch(raw):
                 raise ValueError(f"expected a link starting with http:// or https://, got {_show(raw)}")
             return _one_script(canonical_url(raw))
         case FieldType.EMAIL:
-            if not isinstance(raw, str) or len(raw) > TEXT_LIMIT or not _EMAIL.match(raw):
+            if not isinstance(raw, str) or len(raw) > TEXT_LIMIT or not _EMAIL.fullmatch(raw):
                 raise ValueError(f"expected an email address, got {_show(raw)}")
             return _one_script(raw)
         case FieldType.USER:
@@ -301,6 +311,8 @@ def _normal_form(spec: FieldSpec, raw: str) -> str:
 
 
 def _show(raw: object) -> str:
+    if isinstance(raw, MachineNumber):
+        raw = raw.text
     text = repr(raw) if not isinstance(raw, str) else f"“{raw}”"
     return text if len(text) <= 60 else text[:57] + "…”"
 
@@ -370,8 +382,12 @@ def quote_value(value: Any) -> str:
     return render_value(value)
 
 
-def render_value(value: Any) -> str:
-    """A field value as a person reads it (and as the trace shows it)."""
+def render_value(value: Any, *, one_line: bool = True) -> str:
+    """A field value as a person reads it: the one rendering for cards, status, Home, digests,
+    DMs, explain and traces. Numbers by ``numbers.render_number`` (never ``1e-07``; ``12.0010``,
+    not ``12.001``), booleans as yes/no, dates ISO, durations as written (``14d``), lists
+    comma-separated. With ``one_line`` (a trace line), multiline text is joined with ``⏎``;
+    a card keeps the line breaks and quotes them itself."""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
@@ -383,7 +399,7 @@ def render_value(value: Any) -> str:
     if isinstance(value, timedelta):
         return format_duration(value)
     if isinstance(value, tuple | list | frozenset | set):
-        return ", ".join(render_value(v) for v in value)
-    if isinstance(value, str) and "\n" in value:
+        return ", ".join(render_value(v, one_line=one_line) for v in value)
+    if one_line and isinstance(value, str) and "\n" in value:
         return " ⏎ ".join(value.split("\n"))  # multiline text on one line: a trace line stays one line
     return str(value)

@@ -44,8 +44,8 @@ def run_file_tests(governance: Governance, *, now: datetime) -> list[FileTestRes
         for index, test in enumerate(kind.spec.tests):
             requester = test.requester or TEST_REQUESTER
             try:
-                # ``at`` is read like a datetime field: bounded, and never a time the timezone skips.
-                at = parse_datetime(test.at, governance.tz) if test.at is not None else now
+                # ``at`` is read like ``explain --at``: bounded, never a time the timezone skips; a date is its start.
+                at = parse_datetime(test.at, governance.tz, bare_date=True) if test.at is not None else now
             except ValueError as exc:
                 results.append(FileTestResult(kind.name, index, test, (f"at is not valid: {exc}",), None))
                 continue

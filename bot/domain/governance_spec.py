@@ -7,7 +7,7 @@ in ``bot.domain.governance``.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
@@ -33,6 +33,14 @@ def _duration(value: object) -> timedelta:
 def _cron(value: object) -> str:
     parse_cron(value)  # type: ignore[arg-type]  # raises with a located message
     assert isinstance(value, str)
+    return value
+
+
+def _moment(value: object) -> object:
+    """A test's ``at`` as written (text, or a date or date-time typed by YAML), read later by
+    ``bot.domain.moments.parse_datetime``; Pydantic alone would take ``17`` as 1970-01-01 00:00:17."""
+    if value is not None and not isinstance(value, str | date):
+        raise ValueError(f"expected a date and time, YYYY-MM-DD HH:MM, or a date, got {value!r}")
     return value
 
 
@@ -125,7 +133,8 @@ class KindTestSpec(StrictModel):
     name: str | None = None
     fields: dict[str, Any]
     requester: UserId | None = None
-    at: datetime | None = None
+    #: A bare date is the start of that day, as for ``signoff explain --at``.
+    at: Annotated[datetime | date | str | None, BeforeValidator(_moment)] = None
     expect: Outcome
     rule: str | None = None
     steps: list[Name] | None = None

@@ -13,16 +13,23 @@ at most ``durations.MAX_DURATION``), SLA and expiry clocks. Python's calendar en
 A wall time without an offset is read in the governance timezone. One that does not exist
 there (the clocks jump forward over it) or exists twice (the clocks go back) is refused with
 a message saying so; adding the UTC offset makes it exact. Nothing is shifted silently.
+Where a bare date stands for a moment (``explain --at``, a file test's ``at``, ``audit export
+--since``), it means the start of that day: its first instant, 01:00 on a day whose midnight
+the clocks skip (America/Santiago, 2026-09-06). A ``datetime`` field still needs a time.
+A UTC offset is at most 14 hours either way (the real range is -12:00 to +14:00); Python
+alone would take up to ±23:59.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 EARLIEST = date(1900, 1, 1)
 LATEST = date(2999, 12, 31)
 DATE_RANGE = f"from {EARLIEST.isoformat()} to {LATEST.isoformat()}"
+#: The largest UTC offset a date-time may carry (UTC+14:00, Kiribati; UTC-12:00 is the lowest in use).
+MAX_OFFSET = timedelta(hours=14)
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 _DATETIME = re.compile(
@@ -51,14 +58,16 @@ def parse_date(raw: object) -> date:
 def parse_datetime(raw: object, tz: tzinfo, *, bare_date: bool = False) -> datetime:
     """An aware date-time from text or a ``datetime``; a wall time without an offset is read in ``tz``.
 
-    With ``bare_date``, ``YYYY-MM-DD`` alone means the start of that day. Raises ``ValueError``
-    for other forms, for dates outside the range, and for a wall time that ``tz`` skips or
+    With ``bare_date``, ``YYYY-MM-DD`` alone (or a ``date``) means the start of that day in
+    ``tz`` (``start_of_day``). Raises ``ValueError`` for other forms, for dates outside the
+    range, for an offset beyond ``MAX_OFFSET``, and for a wall time that ``tz`` skips or
     repeats (see the module docstring).
     """
     value: datetime | None = raw if isinstance(raw, datetime) else None
-    if bare_date and isinstance(raw, str) and _DATE.fullmatch(raw.strip()):
-        value = datetime.combine(parse_date(raw), datetime.min.time())
-    elif isinstance(raw, str) and _DATETIME.fullmatch(raw.strip()):
+    bare = isinstance(raw, date) or (isinstance(raw, str) and _DATE.fullmatch(raw.strip()) is not None)
+    if bare_date and value is None and bare:
+        return start_of_day(parse_date(raw), tz)
+    if isinstance(raw, str) and _DATETIME.fullmatch(raw.strip()):
         try:
             value = datetime.fromisoformat(raw.strip().upper())
         except ValueError:
@@ -67,7 +76,37 @@ def parse_datetime(raw: object, tz: tzinfo, *, bare_date: bool = False) -> datet
         raise ValueError(f"expected a date and time, YYYY-MM-DD HH:MM, got {_show(raw)}")
     if not EARLIEST <= value.date() <= LATEST:
         raise ValueError(f"expected a date and time {DATE_RANGE}, got {_show(raw)}")
+    offset = value.utcoffset()
+    if offset is not None and abs(offset) > MAX_OFFSET:
+        raise ValueError(f"expected a UTC offset from -14:00 to +14:00, got {_show(raw)}")
     return value if value.tzinfo is not None else local_time(value, tz)
+
+
+def start_of_day(day: date, tz: tzinfo) -> datetime:
+    """The first instant of ``day`` in ``tz``: midnight, or when the clocks skip it, the end of the jump.
+
+    A midnight that happens twice gives the first of the two. ``ValueError`` when ``tz`` skips
+    the whole day (Pacific/Apia, 2011-12-30).
+    """
+    midnight = datetime.combine(day, datetime.min.time())
+    first = midnight.replace(tzinfo=tz, fold=0)
+    if first.astimezone(UTC).astimezone(tz).replace(tzinfo=None) == midnight:
+        return first  # midnight exists (the first of two, if it repeats)
+    # Skipped: the day begins at the jump, which lies between midnight read with the offset after
+    # it (earlier in UTC) and with the offset before it. Find that instant to the second.
+    # Time zone transitions fall on whole seconds, so whole seconds find it exactly.
+    low, high = sorted(int(midnight.replace(tzinfo=tz, fold=fold).timestamp()) for fold in (0, 1))
+    while high - low > 1:
+        middle = (low + high) // 2
+        if datetime.fromtimestamp(middle, tz).date() >= day:
+            high = middle
+        else:
+            low = middle
+    start = datetime.fromtimestamp(high, tz)
+    if start.date() != day:
+        zone = getattr(tz, "key", None) or str(tz)
+        raise ValueError(f"{day.isoformat()} does not exist in {zone} (the clocks skip the whole day)")
+    return start
 
 
 def local_time(wall: datetime, tz: tzinfo) -> datetime:

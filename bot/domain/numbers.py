@@ -9,7 +9,10 @@ The one place that turns text (or a number already typed by YAML or JSON) into t
 - money: the field's own currency code (any case) or its symbol before or after the amount
   (``EUR 1,500.00``, ``1500 EUR``, ``€1500``), and at most the currency's decimal places
   (ISO 4217 minor units: 2 unless the currency says otherwise, 0 for JPY, 3 for KWD);
-- number fields: a trailing ``%`` (``12.5%`` is 12.5).
+- number fields declared ``percent: true``: a trailing ``%`` (``12.5%`` is 12.5); on any other
+  field ``7%`` is refused, since a count or an amount is not a percentage;
+- a ``MachineNumber`` (what Slack's number input sends): ``-?[0-9]+(.[0-9]+)?`` only, with
+  ``.`` always the decimal mark, so ``1.500`` there is 1.5 and never ambiguous.
 
 Refused, with a message that shows the accepted forms: ``,`` as a decimal mark and ``.`` as a
 thousands separator (``150.000,00``: Signoff never guesses a locale), one separator followed by
@@ -47,11 +50,24 @@ _SHAPE = re.compile(
     rf"(?P<pre>{_UNIT})?[ ]*(?P<sign>[+-]?)(?P<body>[0-9][0-9.,]*)[ ]*(?P<post>{_UNIT})?",
     re.ASCII,
 )
+_MACHINE = re.compile(r"(-?)([0-9]+)(?:\.([0-9]+))?", re.ASCII)
 _SIMPLE = re.compile(r"([+-]?)([0-9]+)(?:\.([0-9]+))?", re.ASCII)
 _PLAIN = re.compile(r"(?P<int>[0-9]+)(?:\.(?P<frac>[0-9]+))?", re.ASCII)
 _GROUPED = re.compile(r"(?P<int>[1-9][0-9]{0,2}(?:,[0-9]{3})+)(?:\.(?P<frac>[0-9]+))?", re.ASCII)
 #: One separator after one to three digits, then exactly three: the form two locales read differently.
 _AMBIGUOUS = re.compile(r"[1-9][0-9]{0,2}[.,][0-9]{3}", re.ASCII)
+
+
+@dataclass(frozen=True)
+class MachineNumber:
+    """A number written by a machine, not typed as text: Slack's ``number_input`` sends its value
+    as ``-?[0-9]+(.[0-9]+)?`` whatever the person's locale, so ``.`` is always the decimal mark.
+    ``parse_number`` reads it by that grammar alone, within the same bounds as any value."""
+
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
 
 
 def minor_units(currency: str | None) -> int:
@@ -76,7 +92,7 @@ class NumberRules:
     def forms(self) -> str:
         """The accepted forms, in words, for a message."""
         if not self.money:
-            examples = "1234.5, 1,234.5 or 12.5%" if self.percent else "1234.5 or 1,234.5"
+            examples = "12.5 or 12.5%" if self.percent else "1234.5 or 1,234.5"
         elif self.currency:
             amount = "1,234.50" if self.decimals else "1,234"
             examples = f"{amount.replace(',', '')}, {amount} or {self.currency} {amount}"
@@ -100,9 +116,25 @@ def parse_number(raw: object, rules: NumberRules) -> int | float:
         return raw
     if isinstance(raw, float):
         return _typed_float(raw, rules)
+    if isinstance(raw, MachineNumber):
+        return _parse_machine(raw.text, rules)
     if not isinstance(raw, str):
         raise ValueError(_unreadable(raw, rules))
     return _parse_text(raw.strip(), rules)
+
+
+def is_machine_number(text: str, *, decimals: bool = True) -> bool:
+    """Whether ``text`` is in the machine form a number input sends and shows (``-?[0-9]+(.[0-9]+)?``)."""
+    machine = _MACHINE.fullmatch(text)
+    return machine is not None and (decimals or machine.group(3) is None)
+
+
+def _parse_machine(text: str, rules: NumberRules) -> int | float:
+    machine = _MACHINE.fullmatch(text) if isinstance(text, str) else None
+    if machine is None:
+        raise ValueError(f"expected {rules.expected}, got {_show(text)}; a number input sends digits 0-9 and “.”")
+    sign, whole, fraction = machine.groups()
+    return _value(sign, whole.lstrip("0"), fraction.rstrip("0") if fraction else "", text, rules)
 
 
 def _parse_text(text: str, rules: NumberRules) -> int | float:
@@ -136,6 +168,9 @@ def _check_unit(text: str, pre: str | None, post: str | None, rules: NumberRules
     if unit == "%":
         if rules.percent and post == "%":
             return
+        if not rules.percent:
+            plain = "an amount" if rules.money else "a plain number"
+            raise ValueError(f"{_show(text)}: this field takes {plain}, not a percentage; write it without “%”")
         raise ValueError(_unreadable(text, rules))
     if not rules.money:
         raise ValueError(_unreadable(text, rules))

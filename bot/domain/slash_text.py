@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from bot.domain.fields import FieldType
 
 _QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’", "„": "“", "«": "»"}
-_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*", re.ASCII)
 _MARKUP = re.compile(r"<([^<>]*)>")
 
 
@@ -44,7 +44,7 @@ def split_slash_text(text: str) -> SlashText:
         key, sep, value = token.partition("=") if not quoted else ("", "", "")
         if sep and not key.startswith("<"):
             key = key.strip()
-            if not _KEY.match(key):
+            if not _KEY.fullmatch(key):
                 raise SlashTextError(f"“{_clip(key)}” is not a field name (in “{_clip(token)}”)")
             key = key.lower()
             if key in pairs:

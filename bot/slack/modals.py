@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from bot.domain.fields import FieldSpec, FieldType
-from bot.domain.numbers import render_number
+from bot.domain.numbers import is_machine_number, render_number
 from bot.slack.blocks import (
     MAX_MODAL_TITLE,
     MAX_SECTION_TEXT,
@@ -50,7 +50,9 @@ def _input(name: str, spec: FieldSpec, value: object, *, optional_hint: bool = T
                 element["max_value"] = render_number(spec.max)
             if isinstance(value, int | float) and not isinstance(value, bool):
                 initial = render_number(value)  # reads back as the same value (2.125 as 2.1250)
-            if initial:
+            if is_machine_number(initial, decimals=not spec.integer):
+                # Slack refuses the whole view for an initial value that is not a number ("7%", "1,500"
+                # typed in a command): the input then starts empty and the notice says what was wrong.
                 element["initial_value"] = initial
         case FieldType.CHOICE | FieldType.MULTI_CHOICE:
             options = [_option(o) for o in (spec.options or ())][:100]
@@ -83,7 +85,8 @@ def _input(name: str, spec: FieldSpec, value: object, *, optional_hint: bool = T
         "element": element,
         "optional": not spec.required,
     }
-    hint = spec.help or (spec.describe() if spec.type in (FieldType.DATETIME, FieldType.DURATION) else None)
+    described = spec.type in (FieldType.DATETIME, FieldType.DURATION) or bool(spec.percent)
+    hint = spec.help or (spec.describe() + (": type 12.5 for 12.5%" if spec.percent else "") if described else None)
     if hint:
         block["hint"] = {"type": "plain_text", "text": clip(hint, 2000)}
     return block

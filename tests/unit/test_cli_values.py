@@ -141,3 +141,81 @@ def test_audit_export_since_is_bounded_like_a_datetime_field(capsys: pytest.Capt
         "signoff audit export: error: argument --since: expected a date and time from 1900-01-01 to 2999-12-31, "
         "got “9999-12-31T23:59:59-10:00”\n"
     )
+
+
+SANTIAGO = """
+version: 1
+timezone: America/Santiago
+groups: {ops: {members: [U0OPS]}}
+kinds:
+  launch:
+    title: Launch
+    owner: U0OWNER
+    fields: {day: {type: date, required: true}, seats: {type: number, integer: true}}
+    approvers: ops
+    rules:
+      - {id: soon, when: {day: {lte: "+1d"}}, decide: approve, reason: Soon.}
+    tests:
+      - {name: typed date, fields: {day: 2026-09-07}, at: 2026-09-06, expect: approve}
+      - {name: quoted date, fields: {day: 2026-09-07}, at: "2026-09-06", expect: approve}
+      - {name: far offset, fields: {day: 2026-09-07}, at: "2026-09-06 10:00+15:00", expect: approve}
+"""
+
+
+@pytest.mark.parametrize(
+    ("options", "code", "shown"),
+    [
+        # 2026-09-06 begins at 01:00 in Santiago: the clocks skip midnight
+        (["--at", "2026-09-06"], 0, "requested by U0TESTER at 2026-09-06 01:00 -03\n"),
+        (["--at", "2026-09-07"], 0, "requested by U0TESTER at 2026-09-07 00:00 -03\n"),
+        (
+            ["--at", "2026-09-06 00:30"],
+            1,
+            "signoff explain: --at: 2026-09-06 00:30 does not exist in America/Santiago (the clocks jump forward "
+            "over it); give a time outside the jump, or with its UTC offset\n",
+        ),
+        (
+            ["--at", "2026-09-06 10:00+15:00"],
+            1,
+            "signoff explain: --at: expected a UTC offset from -14:00 to +14:00, got “2026-09-06 10:00+15:00”\n",
+        ),
+        (
+            ["seats=7%"],
+            1,
+            "  seats: “7%”: this field takes a plain number, not a percentage; write it without “%”\n",
+        ),
+    ],
+)
+def test_explain_at_a_bare_date_is_the_first_instant_of_that_day(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], options: list[str], code: int, shown: str
+) -> None:
+    path = tmp_path / "signoff.yaml"
+    path.write_text(SANTIAGO)
+    got, out, err = run(capsys, "explain", "launch", "day=2026-09-07", *options, "--config", str(path))
+    assert got == code
+    assert shown in (out if code == 0 else err)
+
+
+def test_a_file_tests_at_is_read_like_explain_at(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "signoff.yaml"
+    path.write_text(SANTIAGO)
+    code, out, err = run(capsys, "test", "--config", str(path))
+    assert code == 1, err
+    assert out.splitlines() == [
+        "PASS  launch.tests[0] typed date",
+        "PASS  launch.tests[1] quoted date",
+        "FAIL  launch.tests[2] far offset",
+        "      at is not valid: expected a UTC offset from -14:00 to +14:00, got “2026-09-06 10:00+15:00”",
+        "2 passed, 1 failed",
+    ]
+
+
+def test_a_file_tests_at_is_never_a_number(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "signoff.yaml"
+    path.write_text(SANTIAGO + "      - {name: a number, fields: {day: 2026-09-07}, at: 17, expect: approve}\n")
+    code, _, err = run(capsys, "check", "--config", str(path))
+    assert code == 1
+    assert (
+        "signoff.yaml:17: kinds.launch.tests[3].at: expected a date and time, YYYY-MM-DD HH:MM, or a date, got 17\n"
+        in err
+    )

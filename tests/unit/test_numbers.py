@@ -20,14 +20,14 @@ SPECS = {
     "eur_max": FieldSpec(type=FieldType.MONEY, currency="EUR", max=50000),
     "money": FieldSpec(type=FieldType.MONEY),
     "jpy": FieldSpec(type=FieldType.MONEY, currency="JPY"),
-    "pct": FieldSpec(type=FieldType.NUMBER, min=0, max=100),
+    "pct": FieldSpec(type=FieldType.NUMBER, percent=True, min=0, max=100),
     "number": FieldSpec(type=FieldType.NUMBER),
     "whole": FieldSpec(type=FieldType.NUMBER, integer=True),
 }
 
 FORMS = "write digits 0-9 with “.” as the decimal mark and “,” only between groups of three, e.g."
 EUR_FORMS = f"{FORMS} 1234.50, 1,234.50 or EUR 1,234.50"
-NUMBER_FORMS = f"{FORMS} 1234.5, 1,234.5 or 12.5%"
+NUMBER_FORMS = f"{FORMS} 1234.5 or 1,234.5"
 FOUR_HUNDRED = "1" + "0" * 399
 SHOWN_400 = "“" + "1" + "0" * 55 + "…”"
 
@@ -51,8 +51,9 @@ ACCEPTED: list[tuple[str, object, int | float]] = [
     ("eur_below_zero", "EUR -500", -500),
     ("money", "12.34", 12.34),
     ("jpy", "1,500,000", 1500000),
-    ("number", "5%", 5),
-    ("number", "12.5 %", 12.5),
+    ("pct", "5%", 5),
+    ("pct", "12.5 %", 12.5),
+    ("pct", "100%", 100),
     ("number", "+5", 5),
     ("number", "-0", 0),
     ("number", "007", 7),
@@ -79,7 +80,7 @@ REFUSED: list[tuple[str, object, str]] = [
     ("eur", "EUR 150.000,00", f"expected an amount in EUR, got “EUR 150.000,00”; {EUR_FORMS}"),
     ("eur", "-1000000", "must be at least 0 (got -1000000)"),
     ("eur", FOUR_HUNDRED, f"expected an amount in EUR, got {SHOWN_400}, which has more than 15 digits"),
-    ("pct", FOUR_HUNDRED, f"expected a number from 0 to 100, got {SHOWN_400}, which has more than 15 digits"),
+    ("pct", FOUR_HUNDRED, f"expected a percentage from 0 to 100, got {SHOWN_400}, which has more than 15 digits"),
     ("number", "１０００", f"expected a number, got “１０００”; {NUMBER_FORMS}"),
     ("number", "١٠٠٠", f"expected a number, got “١٠٠٠”; {NUMBER_FORMS}"),
     ("eur", "１５０", f"expected an amount in EUR, got “１５０”; {EUR_FORMS}"),
@@ -114,7 +115,7 @@ REFUSED: list[tuple[str, object, str]] = [
     ("eur", "EUR 100 EUR", f"expected an amount in EUR, got “EUR 100 EUR”; {EUR_FORMS}"),
     ("jpy", "¥100", "“¥100” is not in JPY: this field takes amounts in JPY only"),
     ("money", "EUR 5", "“EUR 5”: this field takes a plain amount, without a currency"),
-    ("eur", "5%", f"expected an amount in EUR, got “5%”; {EUR_FORMS}"),
+    ("eur", "5%", "“5%”: this field takes an amount, not a percentage; write it without “%”"),
     ("eur", "10.005", "“10.005” is ambiguous: write 10005"),  # 10.005 is no amount in EUR
     ("number", "2.125", "“2.125” is ambiguous: write 2.1250 or 2125"),
     ("eur", "10.0051", "expected an amount in EUR, got “10.0051”, which has more than 2 decimal places"),
