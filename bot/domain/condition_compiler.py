@@ -188,9 +188,7 @@ class _Compiler:
             text = normalize_text(expected) if isinstance(expected, str) else ""
             if not text:
                 raise ValueError("contains takes a non-empty text")
-            return Leaf(
-                name, op, text, _contains_text(comparison_key(text)), None, looks_like=_looks_contained(text)
-            )
+            return Leaf(name, op, text, _contains_text(comparison_key(text)), None, looks_like=_looks_contained(text))
         if name == REQUESTER_GROUP:
             group = self.value(name, field, expected)
             return Leaf(name, op, group, _has(group) if op is Op.EQ else _lacks(group), None)
