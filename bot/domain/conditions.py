@@ -129,6 +129,11 @@ class LeafTrace:
         return f"{self.field} {self.op.replace('_', ' ')} {shown}"
 
 
+def plainly(leaf: LeafTrace) -> LeafTrace:
+    """``leaf`` without its look-alike: how a rule that is not in doubt shows it (its exact result)."""
+    return leaf if leaf.looks_like is None else replace(leaf, looks_like=None)
+
+
 def _render_expected(expected: Any) -> str:
     if isinstance(expected, RelativeValue):
         return expected.describe()

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any, Protocol
 
-from bot.domain.conditions import LeafTrace
+from bot.domain.conditions import LeafTrace, plainly
 from bot.domain.durations import format_duration
 from bot.domain.fields import FieldValue, render_value
 from bot.domain.governance import Governance, Kind, Rule
@@ -325,4 +325,5 @@ def _trace(rules: Iterable[Rule], facts: Mapping[str, Any], limits: Iterable[Lim
         if truth is None:
             note = "cannot be evaluated: " + "; ".join(c.note or "" for c in sink if c.result is None)
         in_doubt = any(c.looks_like is not None for c in sink) and rule.in_doubt(facts, truth)
-        yield RuleTrace(rule.id, rule.effect, truth is True and not in_doubt, tuple(sink), note, in_doubt)
+        conditions = tuple(sink) if in_doubt else tuple(plainly(c) for c in sink)
+        yield RuleTrace(rule.id, rule.effect, truth is True and not in_doubt, conditions, note, in_doubt)

@@ -22,7 +22,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bot.domain.conditions import Leaf, LeafTrace, MatchPlan
+from bot.domain.conditions import Leaf, LeafTrace, MatchPlan, plainly
 from bot.domain.fields import render_value
 
 if TYPE_CHECKING:
@@ -71,6 +71,8 @@ def traced_rule_json(rule: Rule, facts: Mapping[str, Any], limit: LimitCheck | N
     if truth is None:
         note = "cannot be evaluated: " + "; ".join(c.note or "" for c in sink if c.result is None)
     in_doubt = any(c.looks_like is not None for c in sink) and rule.in_doubt(facts, truth)
+    if not in_doubt:
+        sink = [plainly(c) for c in sink]
     return {
         "rule": rule.id,
         "effect": rule.effect,

@@ -163,3 +163,15 @@ def test_only_rules_a_value_could_look_like_are_asked() -> None:
     assert plan.candidates({"account": "Zed"}) == []
     assert plan.candidates({"account": "Acrne Corp"}) == ["r"]
     assert plan.candidates({"account": "GL0BEX"}) == ["r"]
+
+
+def test_a_rule_that_is_not_in_doubt_shows_its_conditions_plainly() -> None:
+    when = "{all: [{account: {in: [Acme Corp]}}, {region: apac}]}"
+    governance = governance_from(FILE % (when, "decide: approve"))
+    kind = governance.kind("deal")
+    resolution = resolve(governance, kind, {"account": "Acrne Corp", "region": "emea"}, requester="U0SAM", at=AT)
+    assert [c.describe() for c in resolution.trace[0].conditions] == [
+        "account Acrne Corp in [Acme Corp] → false",
+        "region emea eq apac → false",
+    ]
+    assert [c["result"] for c in resolution.receipt()["trace"][0]["conditions"]] == [False, False]
