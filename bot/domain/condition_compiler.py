@@ -4,12 +4,15 @@ Compilation turns each leaf into a closure built from the ``operator`` module (o
 named helper), so evaluating it never meets a value it cannot compare and never runs
 anything written in the governance file.
 
-Text (``text``, ``url`` and ``email`` fields) compares as people read it: ``eq``, ``ne``, ``in``,
-``not_in`` and ``contains`` ignore case and compare the confusable skeleton of both sides
-(``bot.domain.text.comparison_key``), so ``in: [Evil Corp]`` also holds for ``EVIL corp`` and
-for the name written with look-alike letters; the file's text constants are normalized like
-input (``bot.domain.text.normalize_text``) when the file compiles. ``matches`` sees the
-normalized value, case-sensitively as the pattern says.
+Text (``text``, ``url`` and ``email`` fields): ``eq``, ``ne``, ``in``, ``not_in`` and ``contains``
+decide on the normalized, case-folded text (``bot.domain.text.comparison_key``), so
+``in: [Evil Corp]`` holds for ``EVIL corp`` and not for ``Acrne Corp``; ``matches`` sees the
+normalized value, case-sensitively as the pattern says. The file's text constants are
+normalized like input (``bot.domain.text.normalize_text``) when the file compiles. A text leaf
+also knows its constants' look-alike keys (``bot.domain.text.look_alike_keys``, computed here,
+once): a value that is not a constant but looks like one (``EviI Corp``, ``Acrne Corp``), or
+does not contain or match it but looks like it would (``Evıl Corp`` for ``(?i)evil``), puts
+the leaf in doubt, and a person decides (``bot.domain.outcome``).
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from bot.domain.conditions import (
 from bot.domain.durations import parse_duration
 from bot.domain.fields import FieldSpec, FieldType, coerce, is_user_id, render_value
 from bot.domain.regex import Pattern, PatternError, compile_pattern
-from bot.domain.text import comparison_key, normalize_text
+from bot.domain.text import comparison_key, look_alike_keys, normalize_text
 
 #: How deeply ``all``/``any``/``not`` may nest. Real rules nest two or three levels; the bound keeps
 #: compiling, evaluating and tracing a rule far from Python's recursion limit.
@@ -155,8 +158,7 @@ class _Compiler:
             values = [self.value(name, field, v) for v in expected]
             members = frozenset(values)
             if _is_textual(field):
-                keys = frozenset(comparison_key(v) for v in values)
-                return Leaf(name, op, values, _same_text_in(keys) if op is Op.IN else _other_text_in(keys), None)
+                return _text_leaf(name, op, values)
             if name == REQUESTER_GROUP:
                 test: Callable[..., bool] = members.isdisjoint if op is Op.NOT_IN else _intersects(members)
             else:
@@ -176,6 +178,8 @@ class _Compiler:
                 pattern = compile_pattern(expected)
             except PatternError as exc:
                 raise ValueError(f"the pattern {exc}") from None
+            if _is_textual(field):
+                return Leaf(name, op, expected, _searches(pattern), None, looks_like=_looks_matched(pattern))
             return Leaf(name, op, expected, _searches(pattern), None)
         if op is Op.CONTAINS:
             if field is not None and field.type is FieldType.MULTI_CHOICE:
@@ -184,7 +188,7 @@ class _Compiler:
             text = normalize_text(expected) if isinstance(expected, str) else ""
             if not text:
                 raise ValueError("contains takes a non-empty text")
-            return Leaf(name, op, text, _contains_text(comparison_key(text)), None)
+            return Leaf(name, op, text, _contains_text(comparison_key(text)), None, looks_like=_looks_contained(text))
         if name == REQUESTER_GROUP:
             group = self.value(name, field, expected)
             return Leaf(name, op, group, _has(group) if op is Op.EQ else _lacks(group), None)
@@ -194,8 +198,7 @@ class _Compiler:
             return Leaf(name, op, relative, lambda actual, resolved: compare(actual, resolved), relative)
         value = self.value(name, field, expected)
         if _is_textual(field):
-            keys = frozenset({comparison_key(value)})
-            return Leaf(name, op, value, _same_text_in(keys) if op is Op.EQ else _other_text_in(keys), None)
+            return _text_leaf(name, op, value)
         return Leaf(name, op, value, partial(_COMPARE_REVERSED[op], value), None)
 
     def relative(self, field: FieldSpec | None, expected: object) -> RelativeValue | None:
@@ -250,8 +253,51 @@ class _Compiler:
 
 
 def _is_textual(field: FieldSpec | None) -> bool:
-    """Text compares by ``comparison_key``: case-insensitively and by its confusable skeleton."""
+    """Text compares by ``comparison_key`` (case-insensitively) and is in doubt on a look-alike."""
     return field is not None and field.type in (FieldType.TEXT, FieldType.URL, FieldType.EMAIL)
+
+
+def _text_leaf(name: str, op: Op, expected: str | list[str]) -> Leaf:
+    """``eq``/``ne``/``in``/``not_in`` on text: decided by ``comparison_key``, in doubt on a look-alike."""
+    values = expected if isinstance(expected, list) else [expected]
+    keys = frozenset(comparison_key(v) for v in values)
+    test = _same_text_in(keys) if op in (Op.EQ, Op.IN) else _other_text_in(keys)
+    look_alikes: dict[str, str] = {}  # look-alike key → the constant, as written
+    for value in values:
+        for key in look_alike_keys(value):
+            look_alikes.setdefault(key, value)
+    index = frozenset(look_alikes)
+
+    def looks_like(actual: Any) -> str | None:
+        if not isinstance(actual, str) or comparison_key(actual) in keys:
+            return None
+        return next((look_alikes[key] for key in sorted(look_alike_keys(actual)) if key in index), None)
+
+    return Leaf(name, op, expected, test, None, looks_like=looks_like, look_alike_index=index)
+
+
+def _looks_contained(text: str) -> Callable[[Any], str | None]:
+    """For ``contains``: the value does not contain ``text`` but a look-alike key of it contains one of ``text``'s."""
+    key, look_alikes = comparison_key(text), look_alike_keys(text)
+
+    def looks_like(actual: Any) -> str | None:
+        if not isinstance(actual, str) or key in comparison_key(actual):
+            return None
+        found = any(part in whole for whole in look_alike_keys(actual) for part in look_alikes)
+        return text if found else None
+
+    return looks_like
+
+
+def _looks_matched(pattern: Pattern) -> Callable[[Any], str | None]:
+    """For ``matches``: the value does not match, but one of its look-alike keys does (which is named)."""
+
+    def looks_like(actual: Any) -> str | None:
+        if not isinstance(actual, str) or pattern.search(actual):
+            return None
+        return next((key for key in sorted(look_alike_keys(actual)) if pattern.search(key)), None)
+
+    return looks_like
 
 
 def _same_text_in(keys: frozenset[str]) -> Callable[[Any], bool]:

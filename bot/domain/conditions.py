@@ -9,6 +9,11 @@ Evaluation is three-valued: a leaf on a field that is not set cannot be evaluate
 which makes ``not`` unknown too, and a rule only matches when its tree is plainly true.
 Matching is the hot path and records nothing; ``trace`` re-evaluates the same pure tree
 and records every leaf, which is how a receipt explains a decision.
+
+A text leaf can also be in doubt: its value is not the constant (or does not contain or
+match it) but looks like it (``bot.domain.text.look_alike_keys``). ``outcomes`` says what a
+rule could be if each leaf in doubt were read either way; ``DoubtPlan`` finds, cheaply, the
+rules a request's values could put in doubt.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 from bot.domain.fields import FieldType, quote_value, render_value
+from bot.domain.text import look_alike_keys
 
 T = TypeVar("T")
 Facts = Mapping[str, Any]
@@ -101,9 +107,14 @@ class LeafTrace:
     actual: Any
     result: Truth
     note: str | None = None
+    #: The constant the value looks like without being it (then ``result`` is what the exact
+    #: comparison said, and the leaf counts as neither true nor false).
+    looks_like: str | None = None
 
     def describe(self) -> str:
         shown = _render_expected(self.expected)
+        if self.looks_like is not None:
+            return f"{self.field} {quote_value(self.actual)} {self.op} {shown} → looks like “{self.looks_like}”: a person decides"
         if self.result is None:
             return f"{self.field} {self.op} {shown} → cannot evaluate: {self.note}"
         actual = "not set" if self.actual is None else quote_value(self.actual)
@@ -116,6 +127,11 @@ class LeafTrace:
         if symbol is not None:
             return f"{self.field} {symbol} {shown}"
         return f"{self.field} {self.op.replace('_', ' ')} {shown}"
+
+
+def plainly(leaf: LeafTrace) -> LeafTrace:
+    """``leaf`` without its look-alike: how a rule that is not in doubt shows it (its exact result)."""
+    return leaf if leaf.looks_like is None else replace(leaf, looks_like=None)
 
 
 def _render_expected(expected: Any) -> str:
@@ -161,6 +177,11 @@ class Condition:
     def leaves(self) -> list[Leaf]:
         raise NotImplementedError
 
+    def outcomes(self, facts: Facts) -> frozenset[Truth]:
+        """Every truth the condition could have if each leaf in doubt were read either way
+        (a superset when one leaf is met twice); ``{truth(facts)}`` when no leaf is in doubt."""
+        raise NotImplementedError
+
 
 class Always(Condition):
     """A rule without ``when``: it always applies."""
@@ -174,13 +195,32 @@ class Always(Condition):
     def leaves(self) -> list[Leaf]:
         return []
 
+    def outcomes(self, facts: Facts) -> frozenset[Truth]:
+        return _TRUE
+
 
 class Leaf(Condition):
-    def __init__(self, subject: str, op: Op, expected: Any, test: Callable[..., bool], relative: RelativeValue | None):
+    """One comparison. ``looks_like(actual)``, for text, names the constant ``actual`` looks like
+    without exactly being it (or containing or matching it), else None; ``look_alike_index`` are
+    the constants' look-alike keys (None: every value must be asked, as for ``contains``)."""
+
+    def __init__(
+        self,
+        subject: str,
+        op: Op,
+        expected: Any,
+        test: Callable[..., bool],
+        relative: RelativeValue | None,
+        *,
+        looks_like: Callable[[Any], str | None] | None = None,
+        look_alike_index: frozenset[str] | None = None,
+    ):
         self.subject = subject
         self.op = op
         self.expected = expected
         self.relative = relative
+        self.looks_like = looks_like
+        self.look_alike_index = look_alike_index
         #: ``test(actual)`` when the leaf needs nothing but the subject's value (see ``MatchPlan``).
         self.direct_test: Callable[[Any], bool] | None = test if op is not Op.SET and relative is None else None
         subject_ = subject
@@ -213,13 +253,22 @@ class Leaf(Condition):
         if self.relative is not None and self.relative.anchor in facts:
             expected = replace(self.relative, resolved=shift(facts[self.relative.anchor], self.relative.delta))
         note = f"{self.subject} is not set" if result is None else None
+        looks_like = self.looks_like(actual) if self.looks_like is not None and result is not None else None
         sink.append(
-            LeafTrace(self.subject, self.op.value, expected, None if actual is _MISSING else actual, result, note)
+            LeafTrace(
+                self.subject, self.op.value, expected, None if actual is _MISSING else actual, result, note, looks_like
+            )
         )
         return result
 
     def leaves(self) -> list[Leaf]:
         return [self]
+
+    def outcomes(self, facts: Facts) -> frozenset[Truth]:
+        result = self.truth(facts)
+        if self.looks_like is not None and result is not None and self.looks_like(facts[self.subject]) is not None:
+            return _EITHER
+        return _ONLY[result]
 
 
 class All(Condition):
@@ -241,6 +290,9 @@ class All(Condition):
     def leaves(self) -> list[Leaf]:
         return [leaf for child in self.children for leaf in child.leaves()]
 
+    def outcomes(self, facts: Facts) -> frozenset[Truth]:
+        return _combine(self.children, facts, _all)
+
 
 class AnyOf(Condition):
     def __init__(self, children: list[Condition]):
@@ -256,13 +308,13 @@ class AnyOf(Condition):
         return None if unknown else False
 
     def trace(self, facts: Facts, sink: list[LeafTrace]) -> Truth:
-        results = [child.trace(facts, sink) for child in self.children]
-        if True in results:
-            return True
-        return None if None in results else False
+        return _any([child.trace(facts, sink) for child in self.children])
 
     def leaves(self) -> list[Leaf]:
         return [leaf for child in self.children for leaf in child.leaves()]
+
+    def outcomes(self, facts: Facts) -> frozenset[Truth]:
+        return _combine(self.children, facts, _any)
 
 
 class Not(Condition):
@@ -279,6 +331,9 @@ class Not(Condition):
 
     def leaves(self) -> list[Leaf]:
         return self.child.leaves()
+
+    def outcomes(self, facts: Facts) -> frozenset[Truth]:
+        return frozenset(None if result is None else not result for result in self.child.outcomes(facts))
 
 
 class MatchPlan(Generic[T]):
@@ -326,7 +381,64 @@ class MatchPlan(Generic[T]):
         return [payloads[position] for position in hits]
 
 
+class DoubtPlan(Generic[T]):
+    """Finds the conditions a request's text values could put in doubt, without evaluating the others.
+
+    A value can only look like a constant it shares a look-alike key with, so the constants'
+    keys (computed when the file compiles) index the conditions; leaves without an index
+    (``contains``, ``matches``) are asked whenever their field is set. ``candidates`` returns the
+    payloads of the conditions to ask ``outcomes`` of, in the order given.
+    """
+
+    def __init__(self, entries: Sequence[tuple[Condition, T]]):
+        self._by_key: dict[tuple[str, str], list[int]] = {}
+        self._always: dict[str, list[int]] = {}
+        for position, (condition, _) in enumerate(entries):
+            for leaf in condition.leaves():
+                if leaf.looks_like is None:
+                    continue
+                if leaf.look_alike_index is None:
+                    self._always.setdefault(leaf.subject, []).append(position)
+                for key in leaf.look_alike_index or ():
+                    self._by_key.setdefault((leaf.subject, key), []).append(position)
+        self._subjects = tuple({subject for subject, _ in self._by_key} | set(self._always))
+        self._payloads = tuple(payload for _, payload in entries)
+
+    def candidates(self, facts: Facts) -> list[T]:
+        if not self._subjects:
+            return []
+        found: set[int] = set()
+        for subject in self._subjects:
+            value = facts.get(subject)
+            if not isinstance(value, str):
+                continue
+            found.update(self._always.get(subject, ()))
+            for key in look_alike_keys(value):
+                found.update(self._by_key.get((subject, key), ()))
+        return [self._payloads[position] for position in sorted(found)]
+
+
+_TRUE: frozenset[Truth] = frozenset({True})
+_EITHER: frozenset[Truth] = frozenset({True, False})
+_ONLY: dict[Truth, frozenset[Truth]] = {value: frozenset({value}) for value in (True, False, None)}
+
+
+def _combine(children: Sequence[Condition], facts: Facts, join: Callable[[list[Truth]], Truth]) -> frozenset[Truth]:
+    """``join`` over every choice of one outcome per child (at most three each, so the set stays small)."""
+    possible: frozenset[Truth] = frozenset()
+    for index, child in enumerate(children):
+        mine = child.outcomes(facts)
+        possible = mine if index == 0 else frozenset(join([a, b]) for a in possible for b in mine)
+    return possible
+
+
 def _all(results: list[Truth]) -> Truth:
     if False in results:
         return False
     return None if None in results else True
+
+
+def _any(results: list[Truth]) -> Truth:
+    if True in results:
+        return True
+    return None if None in results else False

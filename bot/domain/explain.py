@@ -30,6 +30,7 @@ def render_explanation(governance: Governance, resolution: Resolution) -> str:
     ]
     for rule in resolution.trace:
         mark = "✓" if rule.matched else ("?" if any(c.result is None for c in rule.conditions) else "✗")
+        mark = "≈" if rule.in_doubt else mark  # holds or fails only by a look-alike: a person decides
         note = f" — {rule.note}" if rule.note and rule.matched else ""
         lines.append(f"  {mark} {rule.rule} ({rule.effect}){note}")
         if not rule.conditions:

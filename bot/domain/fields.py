@@ -22,7 +22,7 @@ from bot.domain.links import canonical_url
 from bot.domain.moments import parse_date, parse_datetime
 from bot.domain.numbers import MachineNumber, NumberRules, parse_number, render_number
 from bot.domain.regex import PatternError, compile_pattern
-from bot.domain.text import comparison_key, mixed_script_problem, normalize_text, odd_character
+from bot.domain.text import look_alike_keys, mixed_script_problem, normalize_text, odd_character
 
 
 class FieldType(StrEnum):
@@ -201,7 +201,7 @@ class FieldSpec(BaseModel):
 def _check_options(kind: FieldType, options: tuple[str, ...]) -> None:
     """Options are chosen by what people type and see, so each must be in text normal form, a
     multi_choice option may not hold the "," that separates choices, and no two may look alike
-    (equal once case-folded and reduced to their confusable skeleton, ``text.comparison_key``)."""
+    (sharing a case-insensitive confusable skeleton, ``text.look_alike_keys``)."""
     for option in options:
         odd = odd_character(option)
         if odd is not None:
@@ -220,17 +220,17 @@ def _check_options(kind: FieldType, options: tuple[str, ...]) -> None:
                 f"option {_show(option)} holds a comma, which separates the choices of a multi_choice field; "
                 "write it without"
             )
-    seen: dict[str, str] = {}
+    seen: list[tuple[str, frozenset[str]]] = []
     for option in options:
-        if option.casefold() in {o.casefold() for o in seen.values()}:
+        if any(option.casefold() == other.casefold() for other, _ in seen):
             raise ValueError("options must be unique")
-        look_alike_key = comparison_key(option)  # case-folded confusable skeleton (TS #39 §4)
-        if look_alike_key in seen:
+        keys = look_alike_keys(option)  # case-insensitive confusable skeletons (TS #39 §4)
+        twin = next((other for other, other_keys in seen if keys & other_keys), None)
+        if twin is not None:
             raise ValueError(
-                f"options {_show(seen[look_alike_key])} and {_show(option)} look alike; "
-                "people could not tell which they chose"
+                f"options {_show(twin)} and {_show(option)} look alike; people could not tell which they chose"
             )
-        seen[look_alike_key] = option
+        seen.append((option, keys))
 
 
 def _num(value: float) -> str:

@@ -28,7 +28,9 @@ from bot.domain.conditions import (
     WEEKDAYS,
     Condition,
     ConditionError,
+    DoubtPlan,
     MatchPlan,
+    Truth,
 )
 from bot.domain.contracts import Contract, ContractError, FieldProblem
 from bot.domain.errors import WrongCategory
@@ -113,6 +115,15 @@ class Rule:
             return f"require {self.require.group}{quorum}"
         return str(self.decision)
 
+    def in_doubt(self, facts: Mapping[str, Any], exact: Truth) -> bool:
+        """Whether the rule holds or fails only by how a look-alike is read (``Condition.outcomes``),
+        given its ``exact`` truth. A reject or require that holds exactly is not in doubt: it
+        refuses or asks people anyway; an approve is in doubt either way, since it decides alone."""
+        if exact is True and self.decision is not Decision.APPROVE:
+            return False
+        outcomes = self.condition.outcomes(facts)
+        return True in outcomes and len(outcomes) > 1
+
 
 class Kind:
     """A kind of request, compiled: its contract, rules and routing policy."""
@@ -128,6 +139,7 @@ class Kind:
         self.reject_plan = MatchPlan([(r.condition, r) for r in self.rejects])
         self.require_plan = MatchPlan([(r.condition, r) for r in self.requires])
         self.approve_plan = MatchPlan([(r.condition, r) for r in self.approves])
+        self.doubt_plan = DoubtPlan([(r.condition, r) for r in rules])
         subjects = {leaf.subject for rule in rules for leaf in rule.condition.leaves()}
         relatives = {leaf.relative.anchor for rule in rules for leaf in rule.condition.leaves() if leaf.relative}
         self.needs_groups = REQUESTER_GROUP in subjects

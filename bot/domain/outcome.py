@@ -2,9 +2,12 @@
 
 Every rule of the kind is evaluated; order in the file does not matter. Precedence:
 1. any matching ``decide: reject`` → rejected by that rule;
-2. else any matching ``require`` → routed: the default steps plus one per matching require;
-3. else any matching ``decide: approve`` whose limit is not used up → approved by that rule;
-4. else → routed to the default steps: no governed default covers it.
+2. else any rule in doubt (it holds or fails only by how a look-alike is read: ``Acrne Corp``
+   for ``Acme Corp``, ``Rule.in_doubt``) → routed: the default steps plus one per matching or
+   doubtful require, and the reason names each look-alike. Signoff never decides on one;
+3. else any matching ``require`` → routed: the default steps plus one per matching require;
+4. else any matching ``decide: approve`` whose limit is not used up → approved by that rule;
+5. else → routed to the default steps: no governed default covers it.
 This function is the one place that knows that order.
 """
 
@@ -16,7 +19,7 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any, Protocol
 
-from bot.domain.conditions import LeafTrace
+from bot.domain.conditions import LeafTrace, plainly
 from bot.domain.durations import format_duration
 from bot.domain.fields import FieldValue, quote_value, render_value
 from bot.domain.governance import Governance, Kind, Rule
@@ -77,6 +80,8 @@ class RuleTrace:
     matched: bool
     conditions: tuple[LeafTrace, ...]
     note: str | None = None
+    #: It holds or fails only by how a look-alike is read: neither matched nor not (``Rule.in_doubt``).
+    in_doubt: bool = False
 
     def failing(self) -> list[LeafTrace]:
         return [c for c in self.conditions if c.result is not True]
@@ -182,9 +187,10 @@ def resolve(
     facts = governance.facts(kind, fields, requester=requester, at=at)
     rejects = kind.reject_plan.matching(facts)
     requires = kind.require_plan.matching(facts) if not rejects else []
+    doubtful = _doubtful(kind, facts, requires) if not rejects else []
     limits: list[LimitCheck] = []
     approves: list[Rule] = []
-    if not rejects and not requires:
+    if not rejects and not requires and not doubtful:
         # Exactly one approve rule decides (the first in the file whose limit allows it), so that
         # each automatic approval is counted against one rule's limit only.
         for rule in kind.approve_plan.matching(facts):
@@ -214,12 +220,39 @@ def resolve(
 
     if rejects:
         return result(Outcome.REJECT, rejects, (), rejects[0].reason)
+    if doubtful:
+        asked = [r.require for r in (*requires, *doubtful) if r.require is not None]
+        reason = " ".join([_doubt_reason(doubtful, facts), *(r.reason for r in requires)])
+        return result(Outcome.ROUTE, [*doubtful, *requires], _merge_steps(kind.default_steps, asked), reason)
     if requires:
         steps = _merge_steps(kind.default_steps, [r.require for r in requires if r.require is not None])
         return result(Outcome.ROUTE, requires, steps, " ".join(r.reason for r in requires))
     if approves:
         return result(Outcome.APPROVE, approves, (), approves[0].reason)
     return result(Outcome.ROUTE, [], kind.default_steps, None)
+
+
+def _doubtful(kind: Kind, facts: Mapping[str, Any], requires: list[Rule]) -> list[Rule]:
+    """The rules in doubt (``Rule.in_doubt``), in file order; only those a value could put in doubt are asked."""
+    matching = {rule.id for rule in requires}
+    return [
+        rule
+        for rule in kind.doubt_plan.candidates(facts)
+        if rule.id not in matching and rule.in_doubt(facts, rule.condition.truth(facts))
+    ]
+
+
+def _doubt_reason(rules: list[Rule], facts: Mapping[str, Any]) -> str:
+    """``“Acrne Corp” looks like “Acme Corp” in rule allow-list: a person decides.``, per look-alike."""
+    sentences: dict[str, None] = {}
+    for rule in rules:
+        sink: list[LeafTrace] = []
+        rule.condition.trace(facts, sink)
+        for leaf in sink:
+            if leaf.looks_like is not None:
+                actual = render_value(leaf.actual)
+                sentences[f"“{actual}” looks like “{leaf.looks_like}” in rule {rule.id}: a person decides."] = None
+    return " ".join(sentences)
 
 
 def _check_limit(
@@ -291,4 +324,6 @@ def _trace(rules: Iterable[Rule], facts: Mapping[str, Any], limits: Iterable[Lim
         note = check.describe() if check is not None else None
         if truth is None:
             note = "cannot be evaluated: " + "; ".join(c.note or "" for c in sink if c.result is None)
-        yield RuleTrace(rule.id, rule.effect, truth is True, tuple(sink), note)
+        in_doubt = any(c.looks_like is not None for c in sink) and rule.in_doubt(facts, truth)
+        conditions = tuple(sink) if in_doubt else tuple(plainly(c) for c in sink)
+        yield RuleTrace(rule.id, rule.effect, truth is True and not in_doubt, conditions, note, in_doubt)

@@ -5,7 +5,8 @@ and per leaf) costs ~2 µs a rule. Most rules are one comparison on one field, a
 changes between requests is the field's value and the comparison's result, so the JSON of
 each such rule is compiled once per kind (a ``TracePlan``) and filled in per request: a
 field's value is rendered once however many rules test it. Other rules (``all``/``any``/
-``not``, ``set``, relative dates, rules with a limit check) take the straightforward way.
+``not``, ``set``, relative dates, text that can be in doubt, rules with a limit check) take the
+straightforward way.
 The output is identical either way.
 
 Receipts stay small however large a kind grows: a kind of up to ``TRACED_RULES`` rules is traced
@@ -21,7 +22,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bot.domain.conditions import Leaf, LeafTrace, MatchPlan
+from bot.domain.conditions import Leaf, LeafTrace, MatchPlan, plainly
 from bot.domain.fields import render_value
 
 if TYPE_CHECKING:
@@ -50,13 +51,15 @@ def jsonable(value: Any) -> Any:
 
 
 def leaf_json(c: LeafTrace) -> dict[str, Any]:
+    """One leaf; one in doubt has ``"result": null`` and names what the value ``"looks_like"``."""
     return {
         "field": c.field,
         "op": c.op,
         "expected": jsonable(c.expected),
         "actual": jsonable(c.actual),
-        "result": bool(c.result),
+        "result": None if c.looks_like is not None else bool(c.result),
         **({"note": c.note} if c.note else {}),
+        **({"looks_like": c.looks_like} if c.looks_like is not None else {}),
     }
 
 
@@ -67,12 +70,16 @@ def traced_rule_json(rule: Rule, facts: Mapping[str, Any], limit: LimitCheck | N
     note = limit.describe() if limit is not None else None
     if truth is None:
         note = "cannot be evaluated: " + "; ".join(c.note or "" for c in sink if c.result is None)
+    in_doubt = any(c.looks_like is not None for c in sink) and rule.in_doubt(facts, truth)
+    if not in_doubt:
+        sink = [plainly(c) for c in sink]
     return {
         "rule": rule.id,
         "effect": rule.effect,
-        "matched": truth is True,
+        "matched": truth is True and not in_doubt,
         "note": note,
         "conditions": [leaf_json(c) for c in sink],
+        **({"in_doubt": True} if in_doubt else {}),
     }
 
 
@@ -85,7 +92,7 @@ class TracePlan:
         for rule in rules:
             leaf = rule.condition
             simple: _Simple | None = None
-            if isinstance(leaf, Leaf) and leaf.direct_test is not None:
+            if isinstance(leaf, Leaf) and leaf.direct_test is not None and leaf.looks_like is None:
                 expected = jsonable(leaf.expected)
                 is_list = isinstance(expected, list)
                 simple = (rule.id, rule.effect, leaf.subject, leaf.op.value, leaf.direct_test, expected, is_list)

@@ -27,10 +27,13 @@ Japanese, Chinese and Korean use. A word wholly in one script (a Cyrillic or Jap
 is accepted, unless it reads as Latin letters next to Latin words (``Еѵіӏ Corp``, TS #39's
 whole-script confusable).
 
-``comparison_key`` is what ``eq``, ``ne``, ``in``, ``not_in`` and ``contains`` compare on text:
-case-folded and reduced to its confusable skeleton (TS #39 §4, from the Unicode confusables
-data shipped by ``confusable-homoglyphs``), so ``EVIL CORP``, ``evil corp`` and a name written
-with look-alike letters of another script compare equal.
+``comparison_key`` is what ``eq``, ``ne``, ``in``, ``not_in`` and ``contains`` decide on: the
+normal form, case-folded, so ``EVIL CORP`` and ``evil corp`` are the same name and ``Acrne Corp``
+is not ``Acme Corp``. ``look_alike_keys`` say which texts a person could take for one another:
+Unicode TS #39 §4 confusable skeletons (from the confusables data shipped by
+``confusable-homoglyphs``), taken before and after case folding so that ``EviI`` (capital I)
+looks like ``Evil`` and ``Bad lnc`` like ``Bad Inc``. Signoff never decides on a look-alike:
+a rule that holds or fails only by one goes to a person (``bot.domain.outcome``).
 """
 
 from __future__ import annotations
@@ -141,12 +144,6 @@ def _not_text(text: str) -> str | None:
     return f"contains the noncharacter U+{ord(char):04X}, which is not allowed"
 
 
-def _shown(text: str) -> str:
-    """``text`` as it shows: blank-looking characters as spaces, format characters (Cf) and
-    default-ignorable code points removed."""
-    return _DEFAULT_IGNORABLE.sub("", _without_format_characters(_BLANK.sub(" ", text)))
-
-
 def mixed_script_problem(text: str) -> str | None:
     """Why ``text`` looks like a spoof (a word mixing scripts), or None.
 
@@ -179,7 +176,7 @@ def _latin_look_alike(words: list[str]) -> str | None:
         scripts = _scripts(word)
         if scripts and scripts != {"LATIN"}:
             # As written (Greek ``ΑΒΕ`` reads ``ABE``) and case-folded (Cyrillic ``ѕ`` reads ``s``).
-            for skeleton in (_skeleton(word), comparison_key(word)):
+            for skeleton in (_skeleton(word), _skeleton(word.casefold())):
                 if skeleton.isascii() and skeleton.isalpha():
                     return (
                         f"“{word}” is written in {', '.join(s.title() for s in sorted(scripts))} letters that look "
@@ -213,7 +210,7 @@ def _mixed_word(word: str) -> str | None:
 
 
 def comparison_key(text: str) -> str:
-    """What text compares on in conditions: normal form, case-folded, as its confusable skeleton.
+    """What text conditions decide on: the normal form, case-folded (``Evil CORP`` → ``evil corp``).
 
     Never raises: stored values from before normalization (with a control character, say)
     still compare by what they show.
@@ -223,9 +220,33 @@ def comparison_key(text: str) -> str:
 
 @lru_cache(maxsize=1024)  # the values a burst of requests compares against many rules
 def _key(text: str) -> str:
-    shown = "".join(c for c in _without_format_characters(text) if unicodedata.category(c) != "Cc" or c == "\n")
-    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", shown).casefold())
-    return " ".join(_skeleton(folded).split())
+    return " ".join(unicodedata.normalize("NFKC", _shown(text).casefold()).split())
+
+
+def look_alike_keys(text: str) -> frozenset[str]:
+    """The confusable skeletons of ``text`` (TS #39 §4): two texts a person could take for one
+    another share one. Case-insensitive, and catching capital ``I`` for ``l`` both ways: the
+    skeleton of the case-folded text, the case-folded skeleton, and the skeleton of that
+    (``EviI Corp`` → {``evii corp``, ``evil corp``}). Latin small capitals (``ᴇ``) read as their
+    letter. Whitespace runs are one space. Never raises.
+    """
+    return _look_alike_keys(text)
+
+
+@lru_cache(maxsize=1024)
+def _look_alike_keys(text: str) -> frozenset[str]:
+    shown = _shown(text)
+    skeleton = _skeleton(shown)
+    forms = (_skeleton(shown.casefold()), skeleton.casefold(), _skeleton(skeleton.casefold()), skeleton)
+    return frozenset(" ".join(unicodedata.normalize("NFKC", form).split()) for form in forms)
+
+
+def _shown(text: str) -> str:
+    """``text`` as it shows, in NFKC: blank-looking characters as spaces; format characters (Cf),
+    default-ignorable code points and control characters (but line breaks) removed."""
+    visible = _DEFAULT_IGNORABLE.sub("", _without_format_characters(_BLANK.sub(" ", text)))
+    shown = "".join(c for c in visible if unicodedata.category(c) != "Cc" or c == "\n")
+    return unicodedata.normalize("NFKC", shown)
 
 
 def _skeleton(text: str) -> str:
@@ -240,6 +261,8 @@ def _prototype(char: str) -> str:
     character all its look-alikes; a pair that lists only each other maps to the lower code
     point, so the mapping is the same whichever side is met.
     """
+    if char in _SMALL_CAPITALS:
+        return _SMALL_CAPITALS[char]
     found = confusables.is_confusable(char, greedy=True)
     if not found:
         return char
@@ -253,6 +276,14 @@ def _prototype(char: str) -> str:
         if back_glyphs == [char] and ord(char) < ord(target):
             return char
     return target
+
+
+#: Latin small capitals (``ᴇ``, ``ʟ``) that the confusables data leaves out: they read as their letter.
+_SMALL_CAPITALS = {
+    char: name[-1].lower()
+    for char in map(chr, range(0x0100, 0x2000))
+    if (name := unicodedata.name(char, "")).startswith("LATIN LETTER SMALL CAPITAL ") and len(name) == 28
+}
 
 
 def _without_format_characters(text: str) -> str:

@@ -17,6 +17,7 @@ from bot.domain.fields import FieldSpec, FieldType
 from bot.domain.lifecycle import State
 from bot.domain.notices import Notice, Notification
 from bot.domain.outbox import MessageRef
+from bot.services.relay import relay_outbox
 from bot.services.status import StatusView
 from bot.slack.blocks import card_blocks, clip, digest_blocks, home_view, inert, quoted_plain
 from bot.slack.emulator import SlackEmulator
@@ -215,6 +216,11 @@ kinds:
         ),
         ("explain deal account=Evil\u00a0Corp", "\nOutcome: rejected by rule blocked (owner U0OWNER)\n"),
         ('explain deal account="evil\u200b corp"', "\nOutcome: rejected by rule blocked (owner U0OWNER)\n"),
+        (
+            "explain deal account=EviI Corp",
+            "\nOutcome: needs people: finance (1 approval)\n"
+            "Why: “EviI Corp” looks like “Evil Corp” in rule blocked: a person decides.\n",
+        ),
     ],
 )
 def test_the_slash_command_answers_with_the_field_and_the_character(
@@ -247,3 +253,28 @@ def test_every_value_is_a_plain_text_cell_of_its_own(value: str) -> None:
     shown = card({"account": "Acme", "details": value})
     for blocks in (card_blocks(shown), card_blocks(shown, mentions=False)):
         assert ("*Details*", plain(quoted_plain(clip(value, 600)) or "—")) in rows(blocks)
+
+
+@pytest.mark.parametrize(
+    ("account", "why"),
+    [
+        ("EviI Corp", "Why it needs a human: “EviI Corp” looks like “Evil Corp” in rule blocked: a person decides."),
+        ("Bad lnc", "Why it needs a human: “Bad lnc” looks like “Bad Inc” in rule blocked: a person decides."),
+    ],
+)
+def test_the_card_says_a_look_alike_is_why_it_needs_a_human(
+    tmp_path: Path, slack: SlackEmulator, account: str, why: str
+) -> None:
+    settings = settings_for(tmp_path, slack)
+    Path(settings.config).write_text(DEALS.replace("in: [Evil Corp]", "in: [Evil Corp, Bad Inc]"))
+    built = build_signoff(settings)
+    try:
+        form = {"command": "/request", "text": f"deal account={account}", "user_id": "U0SAM", "channel_id": "C1"}
+        dispatch(built, form | {"trigger_id": "t"})
+        for _ in range(5):  # the card, then nothing left to send
+            if not relay_outbox(runtime=built.runtime, gateway=built.gateway).handled:
+                break
+        (posted,) = [m for m in slack.messages_in("D0FIN1") if m.blocks]
+        assert {"type": "section", "text": plain(why)} in posted.blocks
+    finally:
+        built.engine.dispose()

@@ -14,7 +14,7 @@ from bot.domain.contracts import ContractError, FieldProblem
 from bot.domain.filetests import run_file_tests
 from bot.domain.governance import Governance, GovernanceInvalid
 from bot.domain.outcome import resolve
-from bot.domain.text import comparison_key, mixed_script_problem, normalize_text
+from bot.domain.text import comparison_key, look_alike_keys, mixed_script_problem, normalize_text
 from tests.conftest import AT, governance_from
 
 CYRILLIC_E_EVIL = "\u0415vil Corp"  # a Cyrillic Е, then Latin letters
@@ -133,24 +133,35 @@ def test_text_in_one_script_per_word_is_fine(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("a", "b", "same"),
+    ("a", "b", "same", "looks_alike"),
     [
-        ("Evil Corp", "evil corp", True),
-        ("Evil Corp", "EVIL CORP", True),
-        ("Evil Corp", CYRILLIC_E_EVIL, True),
-        ("Evil Corp", "Evil\u200b Corp", True),
-        ("Evil Corp", "Evil\u00a0Corp", True),
-        ("Evil Corp", "Ｅｖｉｌ Ｃｏｒｐ", True),
-        ("Evil Corp", "Evi1 Corp", True),  # digit one looks like l (TS #39 skeleton)
-        ("Straße", "STRASSE", True),  # full case folding
-        ("Газпром", "ГАЗПРОМ", True),
-        ("Evil Corp", "Evil Co", False),
-        ("Evil Corp", "EvilCorp", False),
-        ("Acme", "Acne", False),
+        ("Evil Corp", "evil corp", True, True),
+        ("Evil Corp", "EVIL CORP", True, True),
+        ("Evil Corp", "Evil\u200b Corp", True, True),
+        ("Evil Corp", "Evil\u00a0Corp", True, True),
+        ("Evil Corp", "Ｅｖｉｌ Ｃｏｒｐ", True, True),
+        ("Straße", "STRASSE", True, True),  # full case folding
+        ("Газпром", "ГАЗПРОМ", True, True),
+        # Look-alikes are other texts: a rule never decides on them (a person does).
+        ("Evil Corp", CYRILLIC_E_EVIL, False, True),
+        ("Evil Corp", "Evi1 Corp", False, True),  # digit one looks like l (TS #39 skeleton)
+        ("Evil Corp", "EviI Corp", False, True),  # capital I looks like l
+        ("Bad Inc", "Bad lnc", False, True),  # small L looks like I
+        ("Acme Corp", "Acrne Corp", False, True),  # rn looks like m
+        ("Clean Energy", "C1ean Energy", False, True),
+        ("Evil Corp", "Evıl Corp", False, True),  # dotless i
+        ("Evil Corp", "Evɪl Corp", False, True),  # small capital I
+        ("evil", "ᴇᴠɪʟ", False, True),  # small capitals
+        ("Evil Corp", "Evil Co", False, False),
+        ("Evil Corp", "EvilCorp", False, False),
+        ("Acme", "Acne", False, False),
     ],
 )
-def test_comparison_key_ignores_case_and_look_alikes(a: str, b: str, same: bool) -> None:
+def test_comparison_key_is_exact_and_look_alike_keys_catch_look_alikes(
+    a: str, b: str, same: bool, looks_alike: bool
+) -> None:
     assert (comparison_key(a) == comparison_key(b)) is same
+    assert bool(look_alike_keys(a) & look_alike_keys(b)) is looks_alike
 
 
 FILE = """
@@ -249,7 +260,7 @@ def outcome(governance: Governance, account: str) -> str | None:
 
 @pytest.mark.parametrize(
     "account",
-    ["Evil Corp", "evil corp", "EVIL CORP", "Evil\u200b Corp", "Evil\u00a0Corp", "Ｅｖｉｌ Ｃｏｒｐ", "Evi1 Corp"],
+    ["Evil Corp", "evil corp", "EVIL CORP", "Evil\u200b Corp", "Evil\u00a0Corp", "Ｅｖｉｌ Ｃｏｒｐ"],
 )
 def test_a_blocklist_catches_every_spelling(deal: Governance, account: str) -> None:
     stored = deal.validate_fields(deal.kind("deal"), {"account": account}, at=AT)["account"]
@@ -257,10 +268,17 @@ def test_a_blocklist_catches_every_spelling(deal: Governance, account: str) -> N
     assert outcome(deal, stored) == "blocked"
 
 
-def test_a_blocklist_catches_a_stored_look_alike_too(deal: Governance) -> None:
-    # Values stored before normalization still compare by their skeleton.
-    assert outcome(deal, CYRILLIC_E_EVIL) == "blocked"
+def test_a_look_alike_of_a_blocked_name_goes_to_a_person(deal: Governance) -> None:
+    resolution = resolve(deal, deal.kind("deal"), {"account": "Evi1 Corp"}, requester="U0SAM", at=AT)
+    assert (resolution.outcome.value, resolution.rules) == ("route", ("blocked",))
+    assert resolution.reason == "“Evi1 Corp” looks like “Evil Corp” in rule blocked: a person decides."
+
+
+def test_a_blocklist_judges_a_stored_value_by_what_it_shows(deal: Governance) -> None:
+    # Values stored before normalization still compare by what they show; a stored look-alike goes to a person.
     assert outcome(deal, "Evil\x00 Corp") == "blocked"
+    stored = resolve(deal, deal.kind("deal"), {"account": CYRILLIC_E_EVIL}, requester="U0SAM", at=AT)
+    assert (stored.outcome.value, stored.rules) == ("route", ("blocked",))
     assert outcome(deal, "Acme") is None
 
 
