@@ -114,7 +114,8 @@ class LeafTrace:
     def describe(self) -> str:
         shown = _render_expected(self.expected)
         if self.looks_like is not None:
-            return f"{self.field} {quote_value(self.actual)} {self.op} {shown} → looks like “{self.looks_like}”: a person decides"
+            actual = quote_value(self.actual)
+            return f"{self.field} {actual} {self.op} {shown} → looks like “{self.looks_like}”: a person decides"
         if self.result is None:
             return f"{self.field} {self.op} {shown} → cannot evaluate: {self.note}"
         actual = "not set" if self.actual is None else quote_value(self.actual)
