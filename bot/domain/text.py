@@ -242,10 +242,10 @@ def _look_alike_keys(text: str) -> frozenset[str]:
 
 
 def _shown(text: str) -> str:
-    """``text`` as it shows, in NFKC: blank-looking characters as spaces; format characters (Cf),
-    default-ignorable code points and control characters (but line breaks) removed."""
+    """``text`` as it shows, in NFKC: blank-looking and control characters (but line breaks) as
+    spaces; format characters (Cf) and default-ignorable code points removed."""
     visible = _DEFAULT_IGNORABLE.sub("", _without_format_characters(_BLANK.sub(" ", text)))
-    shown = "".join(c for c in visible if unicodedata.category(c) != "Cc" or c == "\n")
+    shown = "".join(" " if unicodedata.category(c) == "Cc" and c != "\n" else c for c in visible)
     return unicodedata.normalize("NFKC", shown)
 
 

@@ -133,7 +133,7 @@ def test_explain_shows_the_look_alike_leaf_as_neither_true_nor_false(runtime: Ru
     assert f"Why: {looks('Acrne Corp', 'Acme Corp', 'allow-list')}" in text
     assert (
         "  ≈ allow-list (approve)\n"
-        "      customer Acrne Corp in [Acme Corp, Clean Energy] → looks like “Acme Corp”: a person decides"
+        "      customer “Acrne Corp” in [Acme Corp, Clean Energy] → looks like “Acme Corp”: a person decides"
     ) in text
     assert json.loads(json.dumps(trace_of(explained, "allow-list"))) == {
         "rule": "allow-list",

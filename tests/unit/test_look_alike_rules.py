@@ -171,7 +171,7 @@ def test_a_rule_that_is_not_in_doubt_shows_its_conditions_plainly() -> None:
     kind = governance.kind("deal")
     resolution = resolve(governance, kind, {"account": "Acrne Corp", "region": "emea"}, requester="U0SAM", at=AT)
     assert [c.describe() for c in resolution.trace[0].conditions] == [
-        "account Acrne Corp in [Acme Corp] → false",
-        "region emea eq apac → false",
+        "account “Acrne Corp” in [Acme Corp] → false",
+        "region “emea” eq apac → false",
     ]
     assert [c["result"] for c in resolution.receipt()["trace"][0]["conditions"]] == [False, False]
