@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 from pathlib import Path as FilePath
 from typing import Any
 
@@ -47,9 +48,29 @@ class _Limit(Exception):
         self.message = message
 
 
+#: YAML 1.2 core schema numbers (https://yaml.org/spec/1.2.2/#1032-tag-resolution): decimal
+#: integers and plain floats. YAML 1.1 also reads 010 as 8 (octal), 1:30 as 90 (base 60),
+#: 0x1F as 31 and 5_0 as 50; here those stay text, which a number field then refuses.
+_INT = re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$")
+_FLOAT = re.compile(
+    r"^(?:[-+]?(?:\.[0-9]+|(?:0|[1-9][0-9]*)(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+)
+_INT_TAG = "tag:yaml.org,2002:int"
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+#: Tags that build something other than text, numbers, lists and mappings (bytes, sets, pairs).
+_REFUSED_TAGS = {f"tag:yaml.org,2002:{name}": name for name in ("binary", "set", "omap", "pairs")}
+
+
 class _BoundedLoader(yaml.SafeLoader):
-    """``SafeLoader`` that refuses, while composing, nesting deeper than ``MAX_DEPTH`` and aliases
-    that would expand to more than ``MAX_ALIAS_VALUES`` values (or into themselves)."""
+    """``SafeLoader`` that refuses, while composing, nesting deeper than ``MAX_DEPTH`` (aliases
+    included: the depth is that of the expanded file), aliases that would expand to more than
+    ``MAX_ALIAS_VALUES`` values (or into themselves), and the tags in ``_REFUSED_TAGS``; numbers
+    are resolved by the YAML 1.2 core schema."""
+
+    yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_INT_TAG, _FLOAT_TAG)]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
 
     def __init__(self, stream: str):
         super().__init__(stream)
@@ -57,6 +78,8 @@ class _BoundedLoader(yaml.SafeLoader):
         self._alias_values = 0
         #: Every composed node's size once its aliases are expanded, by ``id``.
         self._sizes: dict[int, int] = {}
+        #: Every composed node's height (1 for a scalar), by ``id``: an alias nests that deep.
+        self._heights: dict[int, int] = {}
 
     def compose_node(self, parent: Node | None, index: object) -> Node | None:
         event = self.peek_event()  # type: ignore[no-untyped-call]
@@ -66,6 +89,8 @@ class _BoundedLoader(yaml.SafeLoader):
             if target is not None and id(target) not in self._sizes:
                 raise _Limit(line, f"the alias *{event.anchor} is inside the value it names: YAML cannot expand it")
             node = super().compose_node(parent, index)  # type: ignore[arg-type]
+            if node is not None and self._depth + self._heights[id(node)] > MAX_DEPTH:
+                raise _Limit(line, _TOO_DEEP)
             self._alias_values += self._sizes[id(node)] if node is not None else 0
             if self._alias_values > MAX_ALIAS_VALUES:
                 raise _Limit(
@@ -76,12 +101,26 @@ class _BoundedLoader(yaml.SafeLoader):
             return node
         self._depth += 1
         if self._depth > MAX_DEPTH:
-            raise _Limit(line, f"mappings and lists nest deeper than {MAX_DEPTH} levels here; flatten the file")
+            raise _Limit(line, _TOO_DEEP)
         node = super().compose_node(parent, index)  # type: ignore[arg-type]
         self._depth -= 1
         if node is not None:
-            self._sizes[id(node)] = 1 + sum(self._sizes.get(id(child), 1) for child in _children(node))
+            children = _children(node)
+            self._sizes[id(node)] = 1 + sum(self._sizes.get(id(child), 1) for child in children)
+            self._heights[id(node)] = 1 + max((self._heights.get(id(child), 1) for child in children), default=0)
+            refused = _REFUSED_TAGS.get(node.tag)
+            if refused is not None:
+                raise _Limit(
+                    line, f"the YAML tag !!{refused} is not allowed: write plain text, numbers, lists and mappings"
+                )
         return node
+
+
+_TOO_DEEP = (
+    f"mappings and lists nest deeper than {MAX_DEPTH} levels here (aliases count as what they name); flatten the file"
+)
+_BoundedLoader.add_implicit_resolver(_INT_TAG, _INT, list("-+0123456789"))
+_BoundedLoader.add_implicit_resolver(_FLOAT_TAG, _FLOAT, list("-+0123456789."))
 
 
 def _children(node: Node) -> list[Node]:
@@ -157,9 +196,17 @@ def _too_large(size: int) -> LoadProblem:
 
 
 def load_governance_file(path: str | FilePath) -> Governance:
-    """Read and load a governance file; a missing, unreadable or oversized file is a ``GovernanceInvalid`` too."""
+    """Read and load a governance file; a missing, unreadable, oversized or not regular file (a
+    FIFO, a device, a socket, a directory: reading one could block forever) is a
+    ``GovernanceInvalid`` too, and is refused without blocking."""
     try:
-        with FilePath(path).open("rb") as file:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise GovernanceInvalid([_not_regular(path)])
+        # O_NONBLOCK: should a FIFO replace the file between the check and the open, open does not wait.
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(descriptor, "rb") as file:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                raise GovernanceInvalid([_not_regular(path)])
             content = file.read(MAX_FILE_BYTES + 1)  # never more: a huge file is refused unread
             if len(content) > MAX_FILE_BYTES:
                 raise GovernanceInvalid([_too_large(os.fstat(file.fileno()).st_size)])
@@ -170,6 +217,10 @@ def load_governance_file(path: str | FilePath) -> Governance:
     except OSError as exc:
         raise GovernanceInvalid([LoadProblem("", f"cannot read {path}: {exc.strerror}")]) from None
     return load_governance_text(content)
+
+
+def _not_regular(path: str | FilePath) -> LoadProblem:
+    return LoadProblem("", f"{path} is not a regular file (a FIFO, device, socket or directory); point to a YAML file")
 
 
 def _construct(root: Node) -> object:

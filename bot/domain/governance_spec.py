@@ -11,11 +11,20 @@ from datetime import datetime, time, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from bot.domain.cron import parse_cron
 from bot.domain.durations import parse_duration
-from bot.domain.fields import FieldSpec
+from bot.domain.fields import FieldSpec, setting_number
 
 
 class StrictModel(BaseModel):
@@ -76,18 +85,22 @@ class StepSpec(StrictModel):
     """An approval step: ``approvals`` distinct eligible people of ``group``."""
 
     group: Name
-    approvals: int = Field(default=1, ge=1, le=25)
+    approvals: StrictInt = Field(default=1, ge=1, le=25)  # strict: YAML's true is not 1
 
 
 Step = Annotated[StepSpec, BeforeValidator(_step)]
 
 
+#: The largest ``limit.count``: more decisions than that per window is no limit worth stating.
+MAX_LIMIT_COUNT = 100_000
+
+
 class LimitSpec(StrictModel):
     """How often an approve rule may decide: a count, or a budget over a numeric field."""
 
-    count: int | None = Field(default=None, ge=1)
+    count: StrictInt | None = Field(default=None, ge=1, le=MAX_LIMIT_COUNT)
     sum: str | None = None
-    max: float | None = Field(default=None, gt=0)
+    max: Annotated[float | None, BeforeValidator(setting_number), Field(default=None, gt=0)]
     per: LimitScope = LimitScope.REQUESTER
     window: Duration
 
