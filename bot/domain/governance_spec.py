@@ -148,6 +148,11 @@ def _approvers(value: object) -> object:
     return [value] if isinstance(value, str | dict) else value
 
 
+#: The most rules a file holds, all kinds together: each one is compiled at every load, and
+#: 2,000 load in ~2.5 s (``bot.governance_file`` states the measured bounds).
+MAX_RULES = 2_000
+
+
 class KindSpec(StrictModel):
     title: Annotated[str, StringConstraints(min_length=1, max_length=80, strip_whitespace=True)]
     category: Category = Category.APPROVAL
@@ -163,7 +168,7 @@ class KindSpec(StrictModel):
     valid_until: str | None = None
     max_duration: Duration | None = None
     warn_before: Duration = timedelta(days=3)
-    rules: list[RuleSpec] = Field(default_factory=list)
+    rules: list[RuleSpec] = Field(default_factory=list, max_length=MAX_RULES)
     tests: list[KindTestSpec] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -191,7 +196,7 @@ class GroupSpec(StrictModel):
 
 def _clock(value: object) -> object:
     if isinstance(value, int) and not isinstance(value, bool):
-        # YAML 1.1 reads an unquoted 18:00 as the number 1080 (base 60).
+        # The loader reads 18:00 as text (YAML 1.2); a number here is minutes or a mistake.
         raise ValueError(f'write times in quotes, e.g. "{value // 60:02d}:{value % 60:02d}"')
     return value
 
@@ -231,3 +236,11 @@ class GovernanceSpec(StrictModel):
     working_hours: Annotated[WorkingHours, BeforeValidator(_working_hours)] = WorkingHours()
     groups: dict[Name, GroupSpec] = Field(min_length=1)
     kinds: dict[Name, KindSpec] = Field(min_length=1)
+
+    @field_validator("kinds")
+    @classmethod
+    def _rules_in_bounds(cls, kinds: dict[str, KindSpec]) -> dict[str, KindSpec]:
+        total = sum(len(kind.rules) for kind in kinds.values())
+        if total > MAX_RULES:
+            raise ValueError(f"the kinds hold {total:,} rules together; a file holds at most {MAX_RULES:,}")
+        return kinds
