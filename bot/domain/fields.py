@@ -15,7 +15,7 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.domain.durations import DURATION_HINT, MAX_DURATION, format_duration, parse_duration
 from bot.domain.moments import parse_date, parse_datetime
@@ -100,11 +100,10 @@ class FieldSpec(BaseModel):
 
     @field_validator("min", "max", mode="before")
     @classmethod
-    def _bound_is_a_number(cls, value: object, info: ValidationInfo) -> object:
-        try:
-            return setting_number(value)
-        except ValueError as exc:
-            raise ValueError(f"{info.field_name}: {exc}") from None
+    def _bound_is_a_number(cls, value: object) -> object:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return value  # its digits are checked with the other bound, in ``_fits_type``
+        return setting_number(value)
 
     @field_validator("options", mode="before")
     @classmethod

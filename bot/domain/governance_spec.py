@@ -168,8 +168,15 @@ class KindSpec(StrictModel):
     valid_until: str | None = None
     max_duration: Duration | None = None
     warn_before: Duration = timedelta(days=3)
-    rules: list[RuleSpec] = Field(default_factory=list, max_length=MAX_RULES)
+    rules: list[RuleSpec] = Field(default_factory=list)
     tests: list[KindTestSpec] = Field(default_factory=list)
+
+    @field_validator("rules", mode="before")
+    @classmethod
+    def _rules_in_bounds(cls, rules: object) -> object:
+        if isinstance(rules, list) and len(rules) > MAX_RULES:
+            raise ValueError(f"a kind holds at most {MAX_RULES:,} rules, here {len(rules):,}")
+        return rules
 
     @model_validator(mode="after")
     def _time_boxed_only_if_exception(self) -> Self:
@@ -242,5 +249,5 @@ class GovernanceSpec(StrictModel):
     def _rules_in_bounds(cls, kinds: dict[str, KindSpec]) -> dict[str, KindSpec]:
         total = sum(len(kind.rules) for kind in kinds.values())
         if total > MAX_RULES:
-            raise ValueError(f"the kinds hold {total:,} rules together; a file holds at most {MAX_RULES:,}")
+            raise ValueError(f"a file holds at most {MAX_RULES:,} rules, here {total:,} in all kinds together")
         return kinds
