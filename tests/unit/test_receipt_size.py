@@ -21,7 +21,8 @@ from tests.conftest import AT
 def large() -> Governance:
     rules = make_rules(MAX_RULES - 1)  # the most a file may hold
     rules.insert(
-        MAX_RULES // 2, {"id": "almost", "when": {"amount": {"gte": 40}, "region": "amer"}, "decide": "approve", "reason": "x"}
+        MAX_RULES // 2,
+        {"id": "almost", "when": {"amount": {"gte": 40}, "region": "amer"}, "decide": "approve", "reason": "x"},
     )
     return make_governance(rules)
 
