@@ -6,8 +6,8 @@ the file, so that every error can say which line to fix.
 
 Limits, so that no file can exhaust memory, time or the stack of ``check`` or ``serve``; each
 one is reported as a located problem like any other mistake in the file. Measured together with
-``MAX_RULES`` (``bot.domain.governance_spec``), the largest file they let through loads in under
-3 s and 200 MB (``signoff check``, one core); the 4 MiB files they now refuse took 28 s and 770 MB:
+``MAX_RULES`` (``bot.domain.governance_spec``), the largest file they let through loads in about
+3 s and 120–170 MB (one core); the 4 MiB files they now refuse took 28 s and 770 MB:
 
 - ``MAX_FILE_BYTES``: a governance file is at most 1 MiB — 2,000 rules written out in block style
   with a sentence of reason each are ~400 KiB; a larger file is refused before it is read.
