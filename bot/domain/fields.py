@@ -101,7 +101,7 @@ class FieldSpec(BaseModel):
     @field_validator("min", "max", mode="before")
     @classmethod
     def _bound_is_a_number(cls, value: object) -> object:
-        if isinstance(value, int | float) and not isinstance(value, bool):
+        if isinstance(value, float):
             return value  # its digits are checked with the other bound, in ``_fits_type``
         return setting_number(value)
 

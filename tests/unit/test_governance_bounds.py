@@ -118,6 +118,11 @@ LOOSE = [
         )
     ),
     pytest.param(
+        with_field("amount: {type: number}", "amount: {type: number, max: " + "9" * 400 + "}"),
+        "F:12: kinds.deal.fields.amount.max: expected a number, got a number with more than 15 digits",
+        id="field-max-400-digits",
+    ),
+    pytest.param(
         with_field("amount: {type: number}", "amount: {type: number, min: true}"),
         f"F:12: kinds.deal.fields.amount.min: expected a number, got True; {NOT_A_NUMBER}",
         id="field-min-true",
