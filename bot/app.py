@@ -57,37 +57,74 @@ INTERACTIVE_DB_WAIT_SECONDS = 2.0
 
 
 class GovernanceHolder:
-    """The governance in force; ``reload`` swaps it only for a file that loads without errors."""
+    """The governance in force; ``reload`` swaps it only for a file that loads without errors.
+
+    ``SIGHUP`` calls ``request_reload``, which only sets a flag: loading a large file takes
+    seconds, and the signal handler runs on the thread that serves HTTP. One reloader thread
+    (``start_reloader``) loads the file, one load at a time; signals that arrive during a load
+    are merged into one more load after it, so a burst of signals never queues loads up.
+    """
 
     def __init__(self, path: Path):
         self.path = path
         self._current = load_governance_file(path)
         self._lock = threading.Lock()
+        #: Held for the whole of a load: two loads never run at once, whoever asks.
+        self._loading = threading.Lock()
+        self._wanted = threading.Event()
+        self._closing = False
+        self._reloader: threading.Thread | None = None
         #: Called after each successful reload (the worker makes pending requests' cards follow).
         self.on_reload: list[Callable[[], None]] = []
 
     def current(self) -> Governance:
         return self._current
 
+    def start_reloader(self) -> None:
+        """Start the thread that serves ``request_reload`` (a daemon: it never holds up a stop)."""
+        if self._reloader is None:
+            self._reloader = threading.Thread(target=self._reload_when_asked, name="governance-reload", daemon=True)
+            self._reloader.start()
+
+    def request_reload(self) -> None:
+        """Ask for a reload and return at once; safe in a signal handler (it only sets an event)."""
+        self._wanted.set()
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the reloader thread once a load in progress ends (at most ``timeout`` seconds)."""
+        self._closing = True
+        self._wanted.set()
+        if self._reloader is not None:
+            self._reloader.join(timeout)
+
+    def _reload_when_asked(self) -> None:
+        while True:
+            self._wanted.wait()
+            if self._closing:
+                return
+            self._wanted.clear()  # a signal from here on asks for one more load after this one
+            self.reload()
+
     def reload(self) -> bool:
         """Load the file again and put it in force if it has no errors; never raises.
 
         Whatever the file is (invalid, hostile, or a failure nobody foresaw), the governance in
-        force stays and the refusal is logged as one line. This runs in the SIGHUP handler, on the
-        main thread: an exception escaping it would end ``serve``.
+        force stays and the refusal is logged as one line. An exception escaping it would end
+        the reloader thread, and with it every later reload.
         """
-        kept = self._current.version[:12]
-        try:
-            fresh = load_governance_file(self.path)
-        except GovernanceInvalid as exc:
-            problems = [str(p) for p in exc.problems if p.severity == ERROR]
-            log.error("governance reload refused, keeping %s: %s", kept, " | ".join(problems).replace("\n", " "))
-            return False
-        except Exception as exc:  # a failure of the reader itself must not end the server
-            log.error("governance reload failed, keeping %s: %s: %s", kept, type(exc).__name__, exc)
-            return False
-        with self._lock:
-            self._current = fresh
+        with self._loading:
+            kept = self._current.version[:12]
+            try:
+                fresh = load_governance_file(self.path)
+            except GovernanceInvalid as exc:
+                problems = [str(p) for p in exc.problems if p.severity == ERROR]
+                log.error("governance reload refused, keeping %s: %s", kept, " | ".join(problems).replace("\n", " "))
+                return False
+            except Exception as exc:  # a failure of the reader itself must not end the reloads
+                log.error("governance reload failed, keeping %s: %s: %s", kept, type(exc).__name__, exc)
+                return False
+            with self._lock:
+                self._current = fresh
         log.info("governance %s loaded from %s", fresh.version[:12], self.path)
         for listener in self.on_reload:
             try:

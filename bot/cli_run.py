@@ -18,7 +18,7 @@ from urllib.error import URLError
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.app import ConfigurationError, Signoff, build_signoff, required_secrets
+from bot.app import ConfigurationError, GovernanceHolder, Signoff, build_signoff, required_secrets
 from bot.domain.governance import GovernanceInvalid
 from bot.lifecycle import LateApp, StopSignal, bind_http, run_until_stopped
 from bot.logs import configure_logging
@@ -60,7 +60,7 @@ def serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         signoff = _start(err, settings, http=not settings.slack_app_token)
         if signoff is None:
             return 1
-        signal.signal(signal.SIGHUP, lambda *_: signoff.governance.reload())
+        reload_on_hangup(signoff.governance)
         app.target = signoff.health_only() if settings.slack_app_token else signoff.wsgi()
         try:
             on_stop = _connect_socket_mode(signoff, settings, out) if settings.slack_app_token else None
@@ -111,6 +111,13 @@ def _connect_socket_mode(signoff: Signoff, settings: Settings, out: TextIO) -> C
     return handler.close
 
 
+def reload_on_hangup(governance: GovernanceHolder) -> None:
+    """``SIGHUP`` asks the reloader thread for a reload; the handler itself returns at once, so
+    the serving thread it interrupts never waits for a file to load."""
+    governance.start_reloader()
+    signal.signal(signal.SIGHUP, lambda *_: governance.request_reload())
+
+
 def worker(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     settings = _settings(args)
     required_secrets(settings, http=False)
@@ -121,7 +128,7 @@ def worker(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         signoff = _start(err, settings, http=False)
         if signoff is None:
             return 1
-        signal.signal(signal.SIGHUP, lambda *_: signoff.governance.reload())
+        reload_on_hangup(signoff.governance)
         app.target = signoff.health_only()
         ops = f"/healthz /readyz /metrics on {args.host}:{settings.port}"
         print(f"signoff: worker running (outbox relay, sweeps); {ops}", file=out, flush=True)

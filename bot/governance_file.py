@@ -5,15 +5,18 @@ validates plain data, this module supplies it together with a way to locate each
 the file, so that every error can say which line to fix.
 
 Limits, so that no file can exhaust memory, time or the stack of ``check`` or ``serve``; each
-one is reported as a located problem like any other mistake in the file:
+one is reported as a located problem like any other mistake in the file. Measured together with
+``MAX_RULES`` (``bot.domain.governance_spec``), the largest file they let through loads in about
+3 s and 120–170 MB (one core); the 4 MiB files they now refuse took 28 s and 770 MB:
 
-- ``MAX_FILE_BYTES``: a governance file is at most 4 MiB — 10,000 rules written out in block
-  style with a sentence of reason each are ~1.5 MiB and load in ~5–10 s and ~100 MB; a larger
-  file is refused before it is read (a 50 MB file took minutes and gigabytes).
-- ``MAX_DEPTH``: mappings and lists nest at most 64 levels (a real file nests about 10).
-- ``MAX_ALIAS_VALUES``: YAML aliases (``*name``) may add at most 100,000 values to the file
-  when expanded — what a "billion laughs" file needs is far more; an alias inside the value it
-  names is refused.
+- ``MAX_FILE_BYTES``: a governance file is at most 1 MiB — 2,000 rules written out in block style
+  with a sentence of reason each are ~400 KiB; a larger file is refused before it is read.
+- ``MAX_VALUES``: at most 60,000 values (each key, text, number, list and mapping counts), those
+  YAML aliases (``*name``) add once expanded included — what costs time is the number of
+  values, not bytes; a "billion laughs" file needs far more. An alias inside the value it names
+  is refused.
+- ``MAX_DEPTH``: mappings and lists nest at most 64 levels (a real file nests about 10), what an
+  alias names counted at the alias's place.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 from pathlib import Path as FilePath
 from typing import Any
 
@@ -31,11 +35,11 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from bot.domain.governance import Governance, GovernanceInvalid, LoadProblem, Path, build_governance, format_path
 
 #: The largest governance file Signoff reads.
-MAX_FILE_BYTES = 4 * 1024 * 1024
+MAX_FILE_BYTES = 1024 * 1024
 #: How deeply mappings and lists may nest in the file.
 MAX_DEPTH = 64
-#: How many values YAML aliases may add to the file once expanded.
-MAX_ALIAS_VALUES = 100_000
+#: How many values the file may hold, with what YAML aliases add once expanded.
+MAX_VALUES = 60_000
 
 
 class _Limit(Exception):
@@ -47,16 +51,38 @@ class _Limit(Exception):
         self.message = message
 
 
+#: YAML 1.2 core schema numbers (https://yaml.org/spec/1.2.2/#1032-tag-resolution): decimal
+#: integers and plain floats. YAML 1.1 also reads 010 as 8 (octal), 1:30 as 90 (base 60),
+#: 0x1F as 31 and 5_0 as 50; here those stay text, which a number field then refuses.
+_INT = re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$")
+_FLOAT = re.compile(
+    r"^(?:[-+]?(?:\.[0-9]+|(?:0|[1-9][0-9]*)(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+)
+_INT_TAG = "tag:yaml.org,2002:int"
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+#: Tags that build something other than text, numbers, lists and mappings (bytes, sets, pairs).
+_REFUSED_TAGS = {f"tag:yaml.org,2002:{name}": name for name in ("binary", "set", "omap", "pairs")}
+
+
 class _BoundedLoader(yaml.SafeLoader):
-    """``SafeLoader`` that refuses, while composing, nesting deeper than ``MAX_DEPTH`` and aliases
-    that would expand to more than ``MAX_ALIAS_VALUES`` values (or into themselves)."""
+    """``SafeLoader`` that refuses, while composing, nesting deeper than ``MAX_DEPTH`` (aliases
+    included: the depth is that of the expanded file), more than ``MAX_VALUES`` values (aliases
+    expanded), aliases into themselves, and the tags in ``_REFUSED_TAGS``; numbers
+    are resolved by the YAML 1.2 core schema."""
+
+    yaml_implicit_resolvers = {  # noqa: RUF012  # PyYAML reads this class attribute; each loader class owns its copy
+        first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_INT_TAG, _FLOAT_TAG)]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
 
     def __init__(self, stream: str):
         super().__init__(stream)
         self._depth = 0
-        self._alias_values = 0
+        self._values = 0
         #: Every composed node's size once its aliases are expanded, by ``id``.
         self._sizes: dict[int, int] = {}
+        #: Every composed node's height (1 for a scalar), by ``id``: an alias nests that deep.
+        self._heights: dict[int, int] = {}
 
     def compose_node(self, parent: Node | None, index: object) -> Node | None:
         event = self.peek_event()  # type: ignore[no-untyped-call]
@@ -66,22 +92,41 @@ class _BoundedLoader(yaml.SafeLoader):
             if target is not None and id(target) not in self._sizes:
                 raise _Limit(line, f"the alias *{event.anchor} is inside the value it names: YAML cannot expand it")
             node = super().compose_node(parent, index)  # type: ignore[arg-type]
-            self._alias_values += self._sizes[id(node)] if node is not None else 0
-            if self._alias_values > MAX_ALIAS_VALUES:
+            if node is not None and self._depth + self._heights[id(node)] > MAX_DEPTH:
+                raise _Limit(line, _TOO_DEEP)
+            self._values += self._sizes[id(node)] if node is not None else 0
+            if self._values > MAX_VALUES:
                 raise _Limit(
                     line,
-                    f"too many aliases: expanding *{event.anchor} here brings what aliases add to the file past "
-                    f"{MAX_ALIAS_VALUES:,} values; write the values out or use fewer aliases",
+                    f"too many values: expanding the alias *{event.anchor} here brings the file past "
+                    f"{MAX_VALUES:,} values; use fewer aliases",
                 )
             return node
+        self._values += 1
+        if self._values > MAX_VALUES:
+            raise _Limit(line, f"too many values: the file holds more than {MAX_VALUES:,} here; split or shorten it")
         self._depth += 1
         if self._depth > MAX_DEPTH:
-            raise _Limit(line, f"mappings and lists nest deeper than {MAX_DEPTH} levels here; flatten the file")
+            raise _Limit(line, _TOO_DEEP)
         node = super().compose_node(parent, index)  # type: ignore[arg-type]
         self._depth -= 1
         if node is not None:
-            self._sizes[id(node)] = 1 + sum(self._sizes.get(id(child), 1) for child in _children(node))
+            children = _children(node)
+            self._sizes[id(node)] = 1 + sum(self._sizes.get(id(child), 1) for child in children)
+            self._heights[id(node)] = 1 + max((self._heights.get(id(child), 1) for child in children), default=0)
+            refused = _REFUSED_TAGS.get(node.tag)
+            if refused is not None:
+                raise _Limit(
+                    line, f"the YAML tag !!{refused} is not allowed: write plain text, numbers, lists and mappings"
+                )
         return node
+
+
+_TOO_DEEP = (
+    f"mappings and lists nest deeper than {MAX_DEPTH} levels here (aliases count as what they name); flatten the file"
+)
+_BoundedLoader.add_implicit_resolver(_INT_TAG, _INT, list("-+0123456789"))
+_BoundedLoader.add_implicit_resolver(_FLOAT_TAG, _FLOAT, list("-+0123456789."))
 
 
 def _children(node: Node) -> list[Node]:
@@ -151,15 +196,23 @@ def _too_large(size: int) -> LoadProblem:
     """``size`` as the file system reports it (0 for a pipe or a device, which never end)."""
     if size <= MAX_FILE_BYTES:
         return LoadProblem(
-            "", f"the file is larger than 4 MiB ({MAX_FILE_BYTES:,} bytes), the most a governance file may be"
+            "", f"the file is larger than 1 MiB ({MAX_FILE_BYTES:,} bytes), the most a governance file may be"
         )
-    return LoadProblem("", f"the file is {size:,} bytes; a governance file is at most 4 MiB ({MAX_FILE_BYTES:,} bytes)")
+    return LoadProblem("", f"the file is {size:,} bytes; a governance file is at most 1 MiB ({MAX_FILE_BYTES:,} bytes)")
 
 
 def load_governance_file(path: str | FilePath) -> Governance:
-    """Read and load a governance file; a missing, unreadable or oversized file is a ``GovernanceInvalid`` too."""
+    """Read and load a governance file; a missing, unreadable, oversized or not regular file (a
+    FIFO, a device, a socket, a directory: reading one could block forever) is a
+    ``GovernanceInvalid`` too, and is refused without blocking."""
     try:
-        with FilePath(path).open("rb") as file:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise GovernanceInvalid([_not_regular(path)])
+        # O_NONBLOCK: should a FIFO replace the file between the check and the open, open does not wait.
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(descriptor, "rb") as file:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                raise GovernanceInvalid([_not_regular(path)])
             content = file.read(MAX_FILE_BYTES + 1)  # never more: a huge file is refused unread
             if len(content) > MAX_FILE_BYTES:
                 raise GovernanceInvalid([_too_large(os.fstat(file.fileno()).st_size)])
@@ -170,6 +223,10 @@ def load_governance_file(path: str | FilePath) -> Governance:
     except OSError as exc:
         raise GovernanceInvalid([LoadProblem("", f"cannot read {path}: {exc.strerror}")]) from None
     return load_governance_text(content)
+
+
+def _not_regular(path: str | FilePath) -> LoadProblem:
+    return LoadProblem("", f"{path} is not a regular file (a FIFO, device, socket or directory); point to a YAML file")
 
 
 def _construct(root: Node) -> object:

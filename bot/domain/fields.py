@@ -77,6 +77,12 @@ def is_channel_id(value: object) -> bool:
     return isinstance(value, str) and _CHANNEL_ID.fullmatch(value) is not None
 
 
+def setting_number(value: object) -> object:
+    """A number setting of the governance file (a bound, a budget) read like any typed number:
+    ``parse_number``'s rules, so "5_0", "1e2", 1:30 or ``true`` are refused, never guessed at."""
+    return None if value is None else parse_number(value, NumberRules())
+
+
 class FieldSpec(BaseModel):
     """One typed field of a kind's data contract."""
 
@@ -96,6 +102,13 @@ class FieldSpec(BaseModel):
     percent: bool | None = None
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     options: tuple[str, ...] | None = None
+
+    @field_validator("min", "max", mode="before")
+    @classmethod
+    def _bound_is_a_number(cls, value: object) -> object:
+        if isinstance(value, float):
+            return value  # its digits are checked with the other bound, in ``_fits_type``
+        return setting_number(value)
 
     @field_validator("options", mode="before")
     @classmethod

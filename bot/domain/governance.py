@@ -30,6 +30,7 @@ from bot.domain.conditions import (
     ConditionError,
     DoubtPlan,
     MatchPlan,
+    Op,
     Truth,
 )
 from bot.domain.contracts import Contract, ContractError, FieldProblem
@@ -45,6 +46,7 @@ from bot.domain.governance_spec import (
     LimitSpec,
     StepSpec,
 )
+from bot.domain.regex import MAX_KIND_PATTERN_COST, PatternError, compile_pattern
 from bot.domain.spec_errors import did_you_mean, spec_problem
 
 Path = tuple[str | int, ...]
@@ -289,12 +291,23 @@ def build_governance(data: object, *, version: str, locate: Locator | None = Non
     return Governance(spec, version=version, kinds=kinds, tz=tz, source=source, warnings=warnings)
 
 
+#: The IANA database's geographic areas (https://data.iana.org/time-zones/tz-link.html): a
+#: governance timezone is ``Area/Location`` (``America/Argentina/Salta`` too) or ``UTC``. The
+#: database's other names (``Factory``, ``EST5EDT``, ``Etc/GMT+3``, ``posixrules``) are not places.
+_AREAS = frozenset(
+    {"Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia", "Europe", "Indian", "Pacific"}
+)
+
+
 def _timezone(name: str, fail: Callable[[Path, str], None]) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        fail(("timezone",), f"unknown timezone “{name}” (use an IANA name such as Europe/Berlin)")
-        return ZoneInfo("UTC")
+    area, _, location = name.partition("/")
+    if name == "UTC" or (area in _AREAS and location):
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    fail(("timezone",), f"unknown timezone “{name}” (use an IANA Area/Location name such as Europe/Berlin, or UTC)")
+    return ZoneInfo("UTC")
 
 
 def compile_kind(
@@ -365,6 +378,7 @@ def compile_kind(
             continue
         rules.append(Rule(rule.id, index, rule.decide, rule.require, rule.reason, rule.limit, condition))
 
+    _check_pattern_cost(at, spec, rules, fail)
     for index, test in enumerate(spec.tests):
         test_at = (*at, "tests", index)
         if test.rule is not None and test.rule not in seen and test.rule not in unchecked:
@@ -372,3 +386,23 @@ def compile_kind(
         for group in test.steps or ():
             need_group(group, (*test_at, "steps"))
     return Kind(name, spec, contract, rules)
+
+
+def _check_pattern_cost(at: Path, spec: KindSpec, rules: list[Rule], fail: Callable[[Path, str], None]) -> None:
+    """A kind's patterns together compile to at most ``MAX_KIND_PATTERN_COST`` RE2 instructions
+    (``bot.domain.regex``): each request runs every one of them."""
+    sources = [field.pattern for field in spec.fields.values() if field.pattern is not None]
+    sources += [leaf.expected for rule in rules for leaf in rule.condition.leaves() if leaf.op is Op.MATCHES]
+    total = 0
+    for source in sources:
+        try:
+            total += compile_pattern(source).cost
+        except PatternError:  # already reported where it is written
+            continue
+    if total > MAX_KIND_PATTERN_COST:
+        fail(
+            (*at, "rules"),
+            f"the patterns of this kind (matches and fields' pattern) compile to {total:,} RE2 instructions together; "
+            f"at most {MAX_KIND_PATTERN_COST:,} are allowed, as every request runs them all: "
+            "use fewer or simpler patterns (in, eq or contains cost nothing)",
+        )

@@ -11,11 +11,20 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from bot.domain.cron import parse_cron
 from bot.domain.durations import parse_duration
-from bot.domain.fields import FieldSpec
+from bot.domain.fields import FieldSpec, setting_number
 
 
 class StrictModel(BaseModel):
@@ -84,18 +93,22 @@ class StepSpec(StrictModel):
     """An approval step: ``approvals`` distinct eligible people of ``group``."""
 
     group: Name
-    approvals: int = Field(default=1, ge=1, le=25)
+    approvals: StrictInt = Field(default=1, ge=1, le=25)  # strict: YAML's true is not 1
 
 
 Step = Annotated[StepSpec, BeforeValidator(_step)]
 
 
+#: The largest ``limit.count``: more decisions than that per window is no limit worth stating.
+MAX_LIMIT_COUNT = 100_000
+
+
 class LimitSpec(StrictModel):
     """How often an approve rule may decide: a count, or a budget over a numeric field."""
 
-    count: int | None = Field(default=None, ge=1)
+    count: StrictInt | None = Field(default=None, ge=1, le=MAX_LIMIT_COUNT)
     sum: str | None = None
-    max: float | None = Field(default=None, gt=0)
+    max: Annotated[float | None, BeforeValidator(setting_number), Field(default=None, gt=0)]
     per: LimitScope = LimitScope.REQUESTER
     window: Duration
 
@@ -144,6 +157,11 @@ def _approvers(value: object) -> object:
     return [value] if isinstance(value, str | dict) else value
 
 
+#: The most rules a file holds, all kinds together: each one is compiled at every load, and
+#: 2,000 load in ~2.5 s (``bot.governance_file`` states the measured bounds).
+MAX_RULES = 2_000
+
+
 class KindSpec(StrictModel):
     title: Annotated[str, StringConstraints(min_length=1, max_length=80, strip_whitespace=True)]
     category: Category = Category.APPROVAL
@@ -161,6 +179,13 @@ class KindSpec(StrictModel):
     warn_before: Duration = timedelta(days=3)
     rules: list[RuleSpec] = Field(default_factory=list)
     tests: list[KindTestSpec] = Field(default_factory=list)
+
+    @field_validator("rules", mode="before")
+    @classmethod
+    def _rules_in_bounds(cls, rules: object) -> object:
+        if isinstance(rules, list) and len(rules) > MAX_RULES:
+            raise ValueError(f"a kind holds at most {MAX_RULES:,} rules, here {len(rules):,}")
+        return rules
 
     @model_validator(mode="after")
     def _time_boxed_only_if_exception(self) -> Self:
@@ -187,7 +212,7 @@ class GroupSpec(StrictModel):
 
 def _clock(value: object) -> object:
     if isinstance(value, int) and not isinstance(value, bool):
-        # YAML 1.1 reads an unquoted 18:00 as the number 1080 (base 60).
+        # The loader reads 18:00 as text (YAML 1.2); a number here is minutes or a mistake.
         raise ValueError(f'write times in quotes, e.g. "{value // 60:02d}:{value % 60:02d}"')
     return value
 
@@ -227,3 +252,11 @@ class GovernanceSpec(StrictModel):
     working_hours: Annotated[WorkingHours, BeforeValidator(_working_hours)] = WorkingHours()
     groups: dict[Name, GroupSpec] = Field(min_length=1)
     kinds: dict[Name, KindSpec] = Field(min_length=1)
+
+    @field_validator("kinds")
+    @classmethod
+    def _rules_in_bounds(cls, kinds: dict[str, KindSpec]) -> dict[str, KindSpec]:
+        total = sum(len(kind.rules) for kind in kinds.values())
+        if total > MAX_RULES:
+            raise ValueError(f"a file holds at most {MAX_RULES:,} rules, here {total:,} in all kinds together")
+        return kinds

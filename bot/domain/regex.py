@@ -10,8 +10,14 @@ backreferences (``\\1``, ``(?P=name)``), lookaround (``(?=``, ``(?!``, ``(?<=``,
 atomic groups and possessive quantifiers. ``\\d``, ``\\w`` and ``\\s`` are ASCII-only.
 
 Input length: what is matched is a field value, which the data contract bounds — text at
-most ``TEXT_LIMIT`` (3000) characters, links and emails too — so one match costs at most a
-few microseconds; ``MATCH_INPUT_LIMIT`` states that bound.
+most ``TEXT_LIMIT`` (3000) characters, links and emails too; ``MATCH_INPUT_LIMIT`` states that
+bound.
+
+Cost: linear is not cheap. RE2 compiles ``(?s).{1000}Q`` to a program of 7,006 instructions and
+300 such rules took 9.5 s and 690 MB on one 3000-character value. So each pattern's program (RE2's
+``programsize``, about the number of characters and repetitions it spells out) is at most
+``MAX_PATTERN_COST``, and a kind's patterns together at most ``MAX_KIND_PATTERN_COST``: measured, a
+kind at that total (patterns of any size) matches a 3000-character value in under 25 ms.
 """
 
 from __future__ import annotations
@@ -25,6 +31,10 @@ import re2  # type: ignore[import-untyped]  # google-re2 ships no type informati
 MATCH_INPUT_LIMIT = 3000
 #: RE2's memory budget for one compiled pattern; a larger pattern is refused at check.
 _MAX_MEMORY = 8 << 20
+#: The largest RE2 program one pattern may compile to (``^[A-Z]{2}-[0-9]{4,8}$`` is 21; ``.{100}`` ~700).
+MAX_PATTERN_COST = 1_000
+#: The largest total of the programs of one kind's patterns (its ``matches`` and fields' ``pattern``).
+MAX_KIND_PATTERN_COST = 10_000
 
 _UNSUPPORTED = (
     ("invalid perl operator: (?=", "lookahead (?=…)"),
@@ -45,11 +55,13 @@ class PatternError(ValueError):
 class Pattern:
     """A compiled pattern: ``search`` finds it anywhere, ``fullmatch`` needs the whole text."""
 
-    __slots__ = ("_compiled", "source")
+    __slots__ = ("_compiled", "cost", "source")
 
     def __init__(self, source: str, compiled: Any):
         self.source = source
         self._compiled = compiled
+        #: The size of RE2's program for the pattern: what one match costs, roughly, per character.
+        self.cost: int = compiled.programsize
 
     def search(self, text: str) -> bool:
         return self._compiled.search(text) is not None
@@ -70,7 +82,14 @@ def compile_pattern(source: str) -> Pattern:
         raise PatternError(_explain(source, exc)) from None
     except (TypeError, ValueError) as exc:  # e.g. a NUL or a lone surrogate that cannot be UTF-8
         raise PatternError(f"is not a valid regular expression: {exc}") from None
-    return Pattern(source, compiled)
+    pattern = Pattern(source, compiled)
+    if pattern.cost > MAX_PATTERN_COST:
+        raise PatternError(
+            f"is too costly to match: it compiles to {pattern.cost:,} RE2 instructions, at most "
+            f"{MAX_PATTERN_COST:,} are allowed (large counted repetitions such as .{{1000}} cost the most): "
+            "simplify it"
+        )
+    return pattern
 
 
 _RE2_ONLY = "RE2 syntax is required (no lookaround, backreferences or possessive quantifiers)"

@@ -49,6 +49,10 @@ def spec_problem(error: Mapping[str, Any]) -> tuple[tuple[str | int, ...], str]:
         message = _PATTERN_HINTS.get(pattern, _NAME_HINT)
     elif kind == "string_type" and isinstance(error.get("input"), bool):
         message = "YAML reads unquoted yes/no/on/off/true/false as a boolean: put this text in quotes"
+    elif kind == "int_type":  # strict: YAML's true, "2" and 2.5 are not counts
+        given = error.get("input")
+        written = "true and false are" if isinstance(given, bool) else f"{given!r} is"
+        message = f"must be a whole number written without quotes, such as 2 ({written} not)"
     elif kind == "too_short":
         message = "must not be empty"
     else:

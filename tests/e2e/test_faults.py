@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import selectors
 import signal
 import sqlite3
@@ -113,7 +114,9 @@ def test_sighup_reloads_the_governance_file_and_refuses_a_broken_one(tmp_path: P
 
 
 def test_sighup_with_a_hostile_file_never_ends_serve(tmp_path: Path, slack: SlackEmulator) -> None:
-    """An alias bomb, 300-deep nesting, an alias inside itself: each reload is refused, one log line each."""
+    """An alias bomb, 300-deep nesting, an alias inside itself, aliases nesting 1,440 deep, a FIFO:
+    each reload is refused, one log line each."""
+    from tests.unit.test_governance_bounds import alias_chain
     from tests.unit.test_hostile_governance import BILLION_LAUGHS, nested
 
     served = start_serve(tmp_path, slack)
@@ -121,8 +124,12 @@ def test_sighup_with_a_hostile_file_never_ends_serve(tmp_path: Path, slack: Slac
     valid = config.read_text()
     deep = valid.replace("{amount_pct: {lte: 10}}", nested(300, "{amount_pct: {lte: 10}}", "{all: [X]}"))
     try:
-        for hostile in ("a: &a [*a]\n", deep, BILLION_LAUGHS):
-            config.write_text(hostile)
+        for hostile in ("a: &a [*a]\n", deep, BILLION_LAUGHS, alias_chain(24), "fifo"):
+            config.unlink()
+            if hostile == "fifo":  # reading one waits for a writer: forever
+                os.mkfifo(config)
+            else:
+                config.write_text(hostile)
             served.process.send_signal(signal.SIGHUP)
             assert wait_for_log(served.process, "governance reload refused", WAIT_SECONDS)
             assert served.process.poll() is None
@@ -132,5 +139,28 @@ def test_sighup_with_a_hostile_file_never_ends_serve(tmp_path: Path, slack: Slac
             "approved by rule `small`"
             in served.command("/request", "discount account=A amount_pct=5", user="U0H4").body
         )
+    finally:
+        stop(served.process)
+
+
+def test_healthz_answers_while_sighups_reload_a_large_file(tmp_path: Path, slack: SlackEmulator) -> None:
+    """A reload runs beside the server, not in the signal handler on its thread: a burst of
+    SIGHUPs with a file of 1,900 rules (~1.5 s to load) leaves /healthz answering at once."""
+    served = start_serve(tmp_path, slack)
+    config = tmp_path / "signoff.yaml"
+    extra = "".join(
+        f"      - {{id: x{i}, when: {{amount_pct: {{eq: {i % 100}}}, account: {{eq: acct{i}}}}}, "
+        "decide: approve, reason: A sentence of reason for this one account.}\n"
+        for i in range(1_900)
+    )
+    config.write_text(config.read_text().replace("    rules:\n", "    rules:\n" + extra, 1))
+    try:
+        for _ in range(8):
+            served.process.send_signal(signal.SIGHUP)
+        started = time.monotonic()
+        with urllib.request.urlopen(f"{served.url}/healthz", timeout=WAIT_SECONDS) as response:
+            assert response.status == 200
+        assert time.monotonic() - started < 1.0  # before: 8 nested loads in the handler held it ~12 s
+        assert wait_for_log(served.process, "loaded from", WAIT_SECONDS)
     finally:
         stop(served.process)

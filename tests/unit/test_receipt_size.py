@@ -11,6 +11,7 @@ import pytest
 from bench.bench_resolve import make_governance, make_rules
 from bot.domain.explain import render_explanation
 from bot.domain.governance import Governance
+from bot.domain.governance_spec import MAX_RULES
 from bot.domain.outcome import resolve
 from bot.domain.receipt import TRACED_RULES
 from tests.conftest import AT
@@ -18,9 +19,10 @@ from tests.conftest import AT
 
 @pytest.fixture(scope="module")
 def large() -> Governance:
-    rules = make_rules(10_000)
+    rules = make_rules(MAX_RULES - 1)  # the most a file may hold
     rules.insert(
-        5000, {"id": "almost", "when": {"amount": {"gte": 40}, "region": "amer"}, "decide": "approve", "reason": "x"}
+        MAX_RULES // 2,
+        {"id": "almost", "when": {"amount": {"gte": 40}, "region": "amer"}, "decide": "approve", "reason": "x"},
     )
     return make_governance(rules)
 
@@ -31,7 +33,7 @@ def receipt_of(governance: Governance, fields: dict[str, Any]) -> dict[str, Any]
     return resolve(governance, kind, values, requester="U0SAM", at=AT).receipt()
 
 
-def test_a_routed_request_at_10000_rules_traces_the_near_misses_and_counts_the_rest(large: Governance) -> None:
+def test_a_routed_request_at_the_most_rules_traces_the_near_misses_and_counts_the_rest(large: Governance) -> None:
     receipt = receipt_of(large, {"amount": 50, "region": "emea"})
     assert len(json.dumps(receipt)) < 5_000  # 1.9 MB when every rule was traced
     traced = [t["rule"] for t in receipt["trace"]]
@@ -39,21 +41,21 @@ def test_a_routed_request_at_10000_rules_traces_the_near_misses_and_counts_the_r
     assert named == traced[: len(named)] and len(named) == 3  # the rules the reason names
     assert "almost" in traced  # amount held, region did not: all but one condition held
     assert receipt["untraced"] == {
-        "rules": 10_001 - len(traced),
+        "rules": MAX_RULES - len(traced),
         "matched": 0,
-        "not_matched": 10_001 - len(traced),
-        "summary": f"{10_001 - len(traced):,} other rules did not match",
+        "not_matched": MAX_RULES - len(traced),
+        "summary": f"{MAX_RULES - len(traced):,} other rules did not match",
     }
 
 
-def test_an_approved_request_at_10000_rules_traces_the_deciding_rule_first(large: Governance) -> None:
+def test_an_approved_request_at_the_most_rules_traces_the_deciding_rule_first(large: Governance) -> None:
     receipt = receipt_of(large, {"amount": 1, "region": "emea"})
     assert len(json.dumps(receipt)) < 10_000
     assert len(receipt["trace"]) == TRACED_RULES
     assert receipt["trace"][0]["rule"] == receipt["rule"] and receipt["trace"][0]["matched"]
     assert all(t["matched"] for t in receipt["trace"])
     untraced = receipt["untraced"]
-    assert untraced["matched"] + untraced["not_matched"] == untraced["rules"] == 10_001 - TRACED_RULES
+    assert untraced["matched"] + untraced["not_matched"] == untraced["rules"] == MAX_RULES - TRACED_RULES
     assert untraced["summary"] == (
         f"{untraced['rules']:,} other rules not shown: {untraced['matched']:,} matched, "
         f"{untraced['not_matched']:,} did not"
@@ -70,5 +72,5 @@ def test_explain_says_how_many_rules_it_does_not_show(large: Governance) -> None
     kind = large.kind("deal")
     values = large.validate_fields(kind, {"amount": 50, "region": "emea"}, at=AT)
     text = render_explanation(large, resolve(large, kind, values, requester="U0SAM", at=AT))
-    assert "  … 9,997 other rules did not match" in text.splitlines()
+    assert f"  … {MAX_RULES - 4:,} other rules did not match" in text.splitlines()
     assert len(text.splitlines()) < 30
