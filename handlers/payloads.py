@@ -24,6 +24,8 @@ FORM_DAMAGED = "This form lost track of what it was for; nothing was changed. Cl
 CLICK_DAMAGED = "This button does not name a request Signoff can read; nothing was changed."
 WHO = "Slack did not say who you are, so nothing was done; please try again."
 NO_TRIGGER = "Slack sent no way to open a form here; please try again."
+ODD_USER = "Slack sent a user id Signoff cannot read, so nothing was done; please try again."
+ODD_TRIGGER = "Slack sent a trigger_id Signoff cannot read, so nothing was done; please try again."
 
 #: A ``trigger_id`` or a view id: printable ASCII without spaces, at most what storage keeps as an
 #: idempotency key (VARCHAR(255); a view's key is ``view:`` and its id). Slack's are about 30 characters.
@@ -65,13 +67,15 @@ def user_of(body: Mapping[str, Any]) -> str:
     found = text(
         body.get("user_id") or dig(body, "user", "id") or dig(body, "event", "user"), what="the user", message=WHO
     )
-    return _shaped(found, USER_ID, what="the user id", message=WHO, accepted="U or W, then 2 to 20 capitals or digits")
+    return _shaped(
+        found, USER_ID, what="the user id", message=ODD_USER, accepted="U or W, then 2 to 20 capitals or digits"
+    )
 
 
 def trigger_of(body: Mapping[str, Any]) -> str:
     """The ``trigger_id`` a form is opened with (single use, valid for 3 s); ``BadPayload`` unless ``TRIGGER_ID``."""
     found = text(body.get("trigger_id"), what="trigger_id", message=NO_TRIGGER)
-    return _shaped(found, TRIGGER_ID, what="trigger_id", message=NO_TRIGGER, accepted=_ASCII_UP_TO.format(255))
+    return _shaped(found, TRIGGER_ID, what="trigger_id", message=ODD_TRIGGER, accepted=_ASCII_UP_TO.format(255))
 
 
 def trigger_key(body: Mapping[str, Any]) -> str | None:

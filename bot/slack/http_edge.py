@@ -136,7 +136,7 @@ class SlackEdge:
             raise Refused(400, "Content-Length is not a number of bytes")
         digits = declared.lstrip("0")
         # Bounded by value, not by prefix: more digits than max_body has is more than max_body.
-        length = int(digits) if len(digits) <= len(str(self.max_body)) else self.max_body + 1
+        length = int(digits or "0") if len(digits) <= len(str(self.max_body)) else self.max_body + 1
         if length > self.max_body:
             raise Refused(413, f"the body is larger than {self.max_body} bytes")
         return length
