@@ -9,6 +9,7 @@ is left, it commits as before; a retry with the same key files exactly one reque
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -114,3 +115,52 @@ def test_a_decision_past_its_answer_deadline_stores_no_vote(
     assert tables.snapshot() == before and tables.count(VoteRecord) == 0
     decide()
     assert tables.count(VoteRecord) == 1
+
+
+def _evaluation_held(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event]:
+    """The next evaluation signals ``evaluating`` once its rules have run, then waits for ``release``."""
+    real = submit_module.resolve
+    evaluating, release = threading.Event(), threading.Event()
+    held = [True]
+
+    def resolve(*args: Any, **kwargs: Any) -> Any:
+        resolution = real(*args, **kwargs)
+        if held and threading.current_thread() is not threading.main_thread():
+            held.clear()
+            evaluating.set()
+            assert release.wait(timeout=10)
+        return resolution
+
+    monkeypatch.setattr(submit_module, "resolve", resolve)
+    return evaluating, release
+
+
+def test_rules_are_evaluated_outside_the_write_lock_and_a_limit_that_moved_is_checked_again(
+    engine: Engine, governance: Governance, clock: FixedClock, tables: Tables, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While one submission's rules run, others file at once (not "busy"); its limit is then counted again.
+
+    ``small`` approves at most 2 requests per requester in 30 days. A's evaluation (approve by
+    ``small``, 0 used) is held; meanwhile B and C use the limit up. Released, A sees the count
+    moved, is evaluated again inside its transaction, and goes to people.
+    """
+    runtime = Runtime(uow=SqlUnitOfWorkFactory(engine).bounded(0.5), governance=lambda: governance, clock=clock)
+
+    def small(key: str) -> Submission:
+        return submit_request(
+            runtime=runtime, kind="discount", text="account=Acme amount_pct=5", requester="U0SAM", idempotency_key=key
+        )
+
+    evaluating, release = _evaluation_held(monkeypatch)
+    filed: list[Submission] = []
+    held = threading.Thread(target=lambda: filed.append(small("A")))
+    held.start()
+    try:
+        assert evaluating.wait(timeout=10)
+        others = [small("B"), small("C")]  # within 0.5 s each: no write lock is held by A's evaluation
+    finally:
+        release.set()
+        held.join(timeout=10)
+    assert [s.rule for s in others] == ["small", "small"]
+    assert len(filed) == 1 and filed[0].rule is None and filed[0].state.value == "pending"
+    assert tables.count(RequestRecord) == 3
