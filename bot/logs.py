@@ -3,6 +3,13 @@
 Every record carries the fields ``bot.log_context.log_context`` bound where it was logged
 (``request_id``, ``user_id``). Records never span lines: a traceback is one escaped text field, or
 one JSON string. Anything that looks like a Slack token is masked before it is written.
+
+No control character reaches a log raw, whatever a payload carried (an ESC in a user id would
+drive the reader's terminal): in text, every C0/C1 control, DEL, lone surrogate and
+bidirectional or line-separator format character is written as ``\\xNN`` / ``\\uNNNN``
+(``\\n``, ``\\r``, ``\\t`` for those three), in the message and in every bound field alike;
+in JSON the same characters are escaped in every string field, except newline and tab, which
+JSON itself escapes (a traceback stays readable once decoded).
 """
 
 from __future__ import annotations
@@ -27,8 +34,23 @@ _CHATTY = ("slack_bolt", "slack_sdk", "urllib3", "waitress")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s%(context)s: %(message)s"
 
 
+#: What a log line never carries raw: C0 and C1 controls, DEL, lone surrogates, bidi and line separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
 def mask_secrets(text: str) -> str:
     return _TOKEN.sub(lambda match: f"{match.group(1)}-[redacted]", text)
+
+
+def escape_controls(text: str, *, keep: str = "") -> str:
+    """``text`` with each character of ``_CONTROL`` (but those in ``keep``) written as an escape: one safe line."""
+    return _CONTROL.sub(lambda m: m.group() if m.group() in keep else _escape(m.group()), text)
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
 
 
 class ContextFilter(logging.Filter):
@@ -43,7 +65,7 @@ class ContextFilter(logging.Filter):
 
 
 def _one_line(text: str) -> str:
-    return mask_secrets(text).replace("\r", "").replace("\n", "\\n")
+    return escape_controls(mask_secrets(text))
 
 
 class TextFormatter(logging.Formatter):
@@ -65,7 +87,11 @@ class JsonLineFormatter(JsonFormatter):
         )
 
     def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
-        return {key: mask_secrets(value) if isinstance(value, str) else value for key, value in log_data.items()}
+        return {key: _json_safe(value) for key, value in log_data.items()}
+
+
+def _json_safe(value: Any) -> Any:
+    return escape_controls(mask_secrets(value), keep="\n\t") if isinstance(value, str) else value
 
 
 def configure_logging(*, level: str, fmt: Literal["text", "json"], stream: TextIO | None = None) -> logging.Handler:

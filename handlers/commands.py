@@ -26,7 +26,7 @@ from bot.services.submit import submit_request
 from bot.slack.blocks import escape, inert
 from bot.slack.modals import kind_picker_modal, request_modal
 from handlers.guard import GuardedApp
-from handlers.payloads import trigger_of, user_of
+from handlers.payloads import trigger_key, trigger_of, user_of
 from handlers.refusals import refusal_text
 from handlers.replies import contract_problems, help_text, status_reply, submission_reply, summary_reply, unknown_kind
 
@@ -77,7 +77,7 @@ def _file(runtime: Runtime, ack: Ack, command: dict[str, Any], client: WebClient
             kind=word,
             text=rest,
             requester=requester,
-            idempotency_key=_trigger_key(command),
+            idempotency_key=trigger_key(command),
             category=category,
         )
     except UnknownKind as exc:
@@ -135,12 +135,6 @@ def _signoff(runtime: Runtime, command: dict[str, Any]) -> str:
     except SignoffError as exc:
         return refusal_text(exc)
     return f"I don't know `{inert(decode_slack_value(verb, None))}`.\n" + help_text(governance)
-
-
-def _trigger_key(command: dict[str, Any]) -> str | None:
-    """Slack's one-use ``trigger_id``: the same delivery twice (a replay, a retry) files one request."""
-    trigger = command.get("trigger_id")
-    return trigger if isinstance(trigger, str) and trigger else None
 
 
 def _text_of(command: dict[str, Any]) -> str:

@@ -23,6 +23,7 @@ from slack_bolt.util.utils import get_arg_names_of_callable
 from slack_sdk.errors import SlackApiError
 
 from bot.domain.errors import SignoffError
+from bot.domain.fields import is_user_id
 from bot.domain.governance import UnknownKind
 from bot.slack.modals import notice_view
 from bot.slack.observed import describe_request
@@ -141,7 +142,7 @@ def answer(args: Args, message: str, *, plain: str) -> None:
 
 
 def _deliver(args: Args, body: dict[str, Any], message: str) -> None:
-    user = args.context.user_id if isinstance(args.context.user_id, str) else None
+    user = args.context.user_id if is_user_id(args.context.user_id) else None  # never to an id of another shape
     channel = args.context.channel_id if isinstance(args.context.channel_id, str) else None
     if args.respond is not None and isinstance(body.get("response_url"), str):
         args.respond(text=message, response_type="ephemeral", replace_original=False)

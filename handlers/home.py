@@ -11,7 +11,7 @@ from bot.services.status import summary_for
 from bot.slack.blocks import home_view
 from bot.slack.messages import delegation_note
 from handlers.guard import GuardedApp
-from handlers.payloads import text
+from handlers.payloads import user_of
 
 
 def register(app: GuardedApp, runtime: Runtime) -> None:
@@ -19,7 +19,7 @@ def register(app: GuardedApp, runtime: Runtime) -> None:
     def publish_home(event: dict[str, Any], client: WebClient) -> None:
         if event.get("tab", "home") != "home":
             return
-        user = text(event.get("user"), what="the user", message="")
+        user = user_of({"event": event})
         summary = summary_for(runtime=runtime, user=user, limit=200)
         delegation = delegation_note(summary.delegated_to, summary.approving_for)
         client.views_publish(

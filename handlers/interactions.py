@@ -31,6 +31,7 @@ from handlers.payloads import (
     text,
     trigger_of,
     user_of,
+    view_id_of,
     view_of,
 )
 from handlers.refusals import refusal_plain
@@ -113,7 +114,7 @@ def register(app: GuardedApp, runtime: Runtime) -> None:
             else:
                 category = category_in(metadata)
                 kind = text(metadata.get("kind"), what="the form's kind", message=FORM_DAMAGED)
-                view_id = text(view.get("id"), what="the view id", message=FORM_DAMAGED)
+                view_id = view_id_of(view)
                 outcome = submit_request(
                     runtime=runtime,
                     kind=kind,

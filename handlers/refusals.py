@@ -9,7 +9,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.domain.errors import SignoffError
-from bot.slack.blocks import USER_ID, escape
+from bot.domain.fields import USER_ID
+from bot.slack.blocks import escape
 from bot.slack.messages import person
 
 #: What a Web API call raises when Slack refuses it, answers 5xx, or cannot be reached.

@@ -2,6 +2,11 @@
 
 It holds a Core connection, not an ORM session: the repositories speak Core, and a
 connection costs less per use case than a session would.
+
+A unit of work run while an answer to Slack is pending (``bot.answer_deadline``) keeps to that
+answer's deadline: it waits for locks at most until then, and one that is past the deadline at
+its start or at its commit is rolled back and raises ``TooSlow`` — so the person is never told
+"failed" (or nothing) about something stored anyway.
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ from typing import Self
 
 from sqlalchemy import Connection, Engine
 
-from bot.domain.errors import StorageBusy
+from bot.answer_deadline import seconds_left
+from bot.domain.errors import StorageBusy, TooSlow
 from storage.audit_log import AuditHead, SqlAuditLog
 from storage.engine import READ_ONLY, WAIT_MS, is_busy
 from storage.outbox_store import SqlMessageRepository, SqlOutbox
@@ -60,13 +66,15 @@ class SqlUnitOfWork:
 
     def __enter__(self) -> Self:
         self._started = time.monotonic()
-        if self._writer_lock is not None and not self._writer_lock.acquire(timeout=_lock_timeout(self._wait)):
-            raise StorageBusy(self._wait or 0.0)  # this process's writers queue on the lock (see the factory)
+        wait = _within_deadline(self._wait)
+        if self._writer_lock is not None and not self._writer_lock.acquire(timeout=_lock_timeout(wait)):
+            _raise_if_overdue()
+            raise StorageBusy(wait or 0.0)  # this process's writers queue on the lock (see the factory)
         try:
             connection = self._engine.connect()
             options: dict[str, object] = {READ_ONLY: True} if self._read_only else {}
-            if self._wait is not None:
-                options[WAIT_MS] = max(1, round(1000 * (self._wait - (time.monotonic() - self._started))))
+            if wait is not None:
+                options[WAIT_MS] = max(1, round(1000 * (wait - (time.monotonic() - self._started))))
             if options:
                 connection = connection.execution_options(**options)
             connection.begin()
@@ -109,8 +117,11 @@ class SqlUnitOfWork:
             self._connection.rollback()
 
     def commit(self) -> None:
+        """Commit, unless the pending answer's deadline has passed: then roll back and raise ``TooSlow``."""
         if self._connection is None:
             raise RuntimeError("commit outside of `with unit_of_work:`")
+        if not self._read_only:
+            _raise_if_overdue()  # __exit__ rolls back
         self._connection.commit()
         self._known_versions.update(self.governance_versions.pending)
         self.governance_versions.pending.clear()
@@ -151,6 +162,21 @@ class SqlUnitOfWorkFactory:
         return SqlUnitOfWork(
             self.engine, self.known_versions, self.audit_head, self.writer_lock, read_only=read_only, wait=self.wait
         )
+
+
+def _within_deadline(wait: float | None) -> float | None:
+    """``wait``, shortened to the pending answer's deadline; ``TooSlow`` when that deadline has passed."""
+    left = _raise_if_overdue()
+    if left is None:
+        return wait
+    return left if wait is None else min(wait, left)
+
+
+def _raise_if_overdue() -> float | None:
+    left = seconds_left()
+    if left is not None and left <= 0:
+        raise TooSlow(-left)
+    return left
 
 
 def _lock_timeout(wait: float | None) -> float:

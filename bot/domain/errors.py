@@ -75,6 +75,18 @@ class StorageBusy(SignoffError):
         super().__init__("Signoff is busy right now and nothing was saved; please try again in a moment")
 
 
+class TooSlow(StorageBusy):
+    """The use case ran past the time its answer was due (Slack's 3 s), so it was rolled back: nothing was stored.
+
+    Raised by storage for a unit of work run before an acknowledgement (``bot.answer_deadline``)
+    that reaches its commit, or its start, after the deadline. Doing it again is safe.
+    """
+
+    def __init__(self, late: float):
+        self.waited = late
+        SignoffError.__init__(self, "That took too long, so nothing was saved; please try again")
+
+
 class DuplicateKey(Exception):
     """Storage refused a second row with the same unique key (an idempotency key, a run key)."""
 

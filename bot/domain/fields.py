@@ -56,13 +56,17 @@ _COMMON = frozenset({"type", "required", "label", "help"})
 
 #: Slack limits a plain_text_input to 3000 characters; longer text could never be entered.
 TEXT_LIMIT = 3000
+#: The longest reason a person gives for a decision (the reason form's limit, enforced by ``decide_request``).
+REASON_LIMIT = 1000
 #: Slack's limits for a select menu: how many options, and how long each one's text.
 MAX_OPTIONS, MAX_OPTION_LENGTH = 100, 75
 
+#: A Slack user id (whole-text match): the one rule for every id a person or a payload gives. At most
+#: 21 characters, so it fits storage's VARCHAR(32) person columns (``storage.records``); ASCII only.
+USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}", re.ASCII)
+CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,20}", re.ASCII)
 # Whole-text matches (``fullmatch``: ``$`` would let a trailing line break through); the classes
 # of letters and digits are spelled out ASCII, and ``\s`` in a negated class is Unicode on purpose.
-_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}", re.ASCII)
-_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,}", re.ASCII)
 _EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
 _URL = re.compile(r"(?i:https?)://[^\s<>|]+", re.ASCII)
 _TRUE = frozenset({"true", "yes", "y", "on", "1"})
@@ -70,11 +74,11 @@ _FALSE = frozenset({"false", "no", "n", "off", "0"})
 
 
 def is_user_id(value: object) -> bool:
-    return isinstance(value, str) and _USER_ID.fullmatch(value) is not None
+    return isinstance(value, str) and USER_ID.fullmatch(value) is not None
 
 
 def is_channel_id(value: object) -> bool:
-    return isinstance(value, str) and _CHANNEL_ID.fullmatch(value) is not None
+    return isinstance(value, str) and CHANNEL_ID.fullmatch(value) is not None
 
 
 def setting_number(value: object) -> object:

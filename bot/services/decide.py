@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from bot.domain.audit import Action
 from bot.domain.errors import AlreadyDecided, AlreadyVoted, NotAllowed
+from bot.domain.fields import REASON_LIMIT
 from bot.domain.governance import Governance
 from bot.domain.lifecycle import Event, State
 from bot.domain.notices import Notice
@@ -43,13 +44,16 @@ def decide_request(
     ``seen_fields_hash`` is the hash of the fields on the card the person clicked: an
     approval binds to exactly what they saw, so a click on a card that an amend made stale is
     refused. Raises ``RequestNotFound``, ``AlreadyDecided``, ``AlreadyVoted`` or ``NotAllowed``
-    (not eligible, own request, missing reason, a reason with a control character) and changes
-    nothing then. The reason is kept in text's normal form (``bot.domain.text.normalize_text``).
+    (not eligible, own request, missing reason, a reason with a control character or longer
+    than ``REASON_LIMIT`` characters) and changes nothing then. The reason is kept in text's
+    normal form (``bot.domain.text.normalize_text``).
     """
+    _check_reason_length(reason or "")  # before normalizing: a huge reason costs nothing
     try:
         note = normalize_text(reason or "", multiline=True) or None
     except ValueError as exc:
         raise NotAllowed(f"the reason {exc}") from None
+    _check_reason_length(note or "")  # normalizing may lengthen (NFKC expands some characters)
     if verdict is not Verdict.APPROVE and note is None:
         raise NotAllowed(
             "say why: a reason is required to " + ("reject" if verdict is Verdict.REJECT else "ask for changes")
@@ -105,6 +109,11 @@ def decide_request(
     runtime.observer.decided(kind=request.kind, by="person", rule=None, verdict=str(verdict))
     progress = tuple(step.progress() for step in (after.progress if verdict is Verdict.APPROVE else who.progress))
     return Decision(request_id, request.ref, request.state, progress, on_behalf_of)
+
+
+def _check_reason_length(reason: str) -> None:
+    if len(reason) > REASON_LIMIT:
+        raise NotAllowed(f"the reason is {len(reason)} characters long; shorten it to at most {REASON_LIMIT}")
 
 
 def check_may_decide(*, runtime: Runtime, request_id: int, voter: str, seen_fields_hash: str | None = None) -> None:

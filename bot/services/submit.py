@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from bot.domain.audit import Action
 from bot.domain.errors import DuplicateKey
@@ -12,7 +13,7 @@ from bot.domain.governance import Governance
 from bot.domain.governance_spec import Category, Outcome, StepSpec
 from bot.domain.lifecycle import State, submission_event, transition
 from bot.domain.outbox import route_cards
-from bot.domain.outcome import Resolution, resolve
+from bot.domain.outcome import LimitUsage, Resolution, UsageLookup, resolve
 from bot.domain.requests import Request, fields_to_json
 from bot.services.routing import exception_lapse
 from bot.services.runtime import Runtime
@@ -74,7 +75,9 @@ def submit_request(
     ``text`` is slash-command text as Slack sent it; ``fields`` are values from a modal.
     ``category`` is the command's: ``/exception`` files only exception kinds. The same
     ``idempotency_key`` (a Slack trigger_id) twice stores one request and answers the same.
-    Raises ``UnknownKind``, ``WrongCategory`` or ``ContractError`` and stores nothing then.
+    Raises ``UnknownKind``, ``WrongCategory`` or ``ContractError`` and stores nothing then
+    (and ``StorageBusy`` / ``TooSlow`` when the database or the answer's deadline does not allow it).
+    The rules are evaluated before the write transaction starts (``ReadUsage``).
     """
     governance = runtime.governance()
     spec = governance.kind(kind)
@@ -85,9 +88,15 @@ def submit_request(
     else:
         values = governance.validate_fields(spec, fields or {}, at=now)
 
+    # Rules run before the write lock is taken: a slow evaluation never holds up other writers.
+    read = ReadUsage(runtime)
+    resolution = resolve(governance, spec, values, requester=requester, at=now, usage=read)
     try:
         with runtime.uow() as uow:
-            resolution = resolve(governance, spec, values, requester=requester, at=now, usage=uow.requests.limit_usage)
+            if not read.still_true(uow.requests.limit_usage):  # a limit's count moved meanwhile: decide again
+                resolution = resolve(
+                    governance, spec, values, requester=requester, at=now, usage=uow.requests.limit_usage
+                )
             request = _new_request(governance, resolution, idempotency_key, now)
             uow.governance_versions.ensure(governance.version, governance.source, now=now)
             request_id = uow.requests.add(request)
@@ -110,6 +119,37 @@ def submit_request(
         return Submission.of(governance, earlier, replayed=True)
     _observe(runtime, resolution)
     return Submission.of(governance, request)
+
+
+class ReadUsage:
+    """A ``UsageLookup`` that reads each limit's usage in its own read-only unit of work, and remembers it.
+
+    ``still_true`` asks the writing transaction the same questions: when every answer is the
+    same, a resolution made with these answers is the one the transaction would make (``resolve``
+    depends on nothing else), so only a limit that moved meanwhile costs a second evaluation.
+    """
+
+    def __init__(self, runtime: Runtime):
+        self._runtime = runtime
+        self._answers: list[tuple[dict[str, Any], LimitUsage]] = []
+
+    def __call__(
+        self, *, kind: str, rule: str, requester: str | None, since: datetime, sum_field: str | None
+    ) -> LimitUsage:
+        query: dict[str, Any] = {
+            "kind": kind,
+            "rule": rule,
+            "requester": requester,
+            "since": since,
+            "sum_field": sum_field,
+        }
+        with self._runtime.uow(read_only=True) as uow:
+            used = uow.requests.limit_usage(**query)
+        self._answers.append((query, used))
+        return used
+
+    def still_true(self, usage: UsageLookup) -> bool:
+        return all(usage(**query) == used for query, used in self._answers)
 
 
 def _observe(runtime: Runtime, resolution: Resolution) -> None:

@@ -22,12 +22,12 @@ from typing import Any
 
 from bot.domain.cards import Card, CardField
 from bot.domain.errors import mention
+from bot.domain.fields import USER_ID
 from bot.domain.lifecycle import State
 from bot.domain.requests import parse_request_id
 
 Block = dict[str, Any]
 
-USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
 CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,20}")
 
 MAX_MESSAGE_BLOCKS = 50

@@ -27,9 +27,10 @@ from slack_sdk.http_retry import RetryHandler
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 
 from bot.domain.cards import Card
+from bot.domain.fields import USER_ID
 from bot.domain.notices import Notification
 from bot.domain.outbox import PERSON_GONE_ERRORS, DeliveryError, MessageRef, PersonInfo
-from bot.slack.blocks import USER_ID, card_blocks, card_text, digest_blocks
+from bot.slack.blocks import card_blocks, card_text, digest_blocks
 from bot.slack.messages import notification_blocks, notification_text
 from bot.slack.observed import ErrorHook, ObservedWebClient
 

@@ -13,8 +13,15 @@ not JSON raised out of the app (500 with a traceback) before anyone was authenti
    digits, a stale timestamp or a wrong signature → 401. (``slack_sdk``'s
    ``SignatureVerifier`` decodes the body as UTF-8 before hashing and raises on other bytes,
    and its ``int(timestamp)`` takes any script's digits: the scheme is four lines of ``hmac``.)
-3. only then is the body decoded and parsed: not UTF-8, not a JSON object → 400;
-4. Bolt dispatches the request (it checks the signature again: same bytes, same answer).
+3. only then is the body decoded and parsed: not UTF-8, not a JSON object, or holding a
+   string (key or value, at any depth) that is not Unicode scalar text (a lone surrogate such
+   as ``"\\ud800"`` in JSON) → 400;
+4. Bolt dispatches the request with the body parsed here: every body is parsed once, by us
+   (Bolt's own ``parse_body`` returns ``{}`` for any form whose text merely contains the word
+   "payload", so ``/request … note=payload`` vanished). Bolt still checks the signature on the
+   same raw bytes: same answer.
+
+Each answer is encoded so that it never raises (an unencodable character becomes "?").
 
 Each refusal is one log line (no traceback) and a short plain-text answer. Slack's own
 reference: https://api.slack.com/authentication/verifying-requests-from-slack.
@@ -34,7 +41,9 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from slack_bolt import App
+from slack_bolt.context.context import BoltContext
 from slack_bolt.request import BoltRequest
+from slack_bolt.request.internals import build_context
 
 log = logging.getLogger("signoff.http")
 
@@ -42,6 +51,8 @@ log = logging.getLogger("signoff.http")
 MAX_SKEW_SECONDS = 5 * 60
 #: A timestamp header Signoff reads: whole seconds in ASCII digits (int() would also take "١٢" or " 12").
 TIMESTAMP = re.compile(r"[0-9]{1,12}")
+#: A Content-Length header: ASCII digits only (RFC 9110 §8.6), any number of leading zeros.
+LENGTH = re.compile(r"[0-9]+")
 
 StartResponse = Callable[..., Any]
 
@@ -86,7 +97,7 @@ class SlackEdge:
             log.warning("refused a Slack request (%d): %s", refused.status, refused.reason)
             return _answer(start_response, refused.status, refused.reason)
         response = self.bolt.dispatch(request)
-        body = response.body.encode("utf-8")
+        body = _encoded(response.body)
         headers = [(k, v) for k, values in response.headers.items() if k.lower() != "content-length" for v in values]
         start_response(_status_line(response.status), [*headers, ("Content-Length", str(len(body)))])
         return [body]
@@ -105,17 +116,27 @@ class SlackEdge:
             raise Refused(400, "the body is not UTF-8 text") from None
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
         body = parse_body(text, content_type)
+        unreadable = _not_scalar_text(body)
+        if unreadable is not None:
+            raise Refused(400, f"the {_kind(body)} holds {unreadable}, which is not Unicode text")
         bolt_headers: dict[str, str | Sequence[str]] = dict(headers)
         try:
-            return BoltRequest(body=text, query=environ.get("QUERY_STRING", ""), headers=bolt_headers)
+            # Built empty, then given our parse: Bolt's own would read some bodies differently (module docstring).
+            request = BoltRequest(body="", query=environ.get("QUERY_STRING", ""), headers=bolt_headers)
+            request.raw_body = text  # what Bolt's signature check hashes
+            request.body = body
+            request.context = build_context(BoltContext({}), body)
         except Exception as exc:  # Bolt reads the envelope (team, user, channel) from a body of any shape
             raise Refused(400, f"the {_kind(body)} could not be read ({exc.__class__.__name__})") from None
+        return request
 
     def _length(self, environ: dict[str, Any]) -> int:
         declared = str(environ.get("CONTENT_LENGTH") or "0").strip()
-        if not declared.isascii() or not declared.isdigit():
+        if not LENGTH.fullmatch(declared):
             raise Refused(400, "Content-Length is not a number of bytes")
-        length = int(declared[:20])
+        digits = declared.lstrip("0")
+        # Bounded by value, not by prefix: more digits than max_body has is more than max_body.
+        length = int(digits or "0") if len(digits) <= len(str(self.max_body)) else self.max_body + 1
         if length > self.max_body:
             raise Refused(413, f"the body is larger than {self.max_body} bytes")
         return length
@@ -160,6 +181,32 @@ def _json_object(text: str, what: str) -> dict[str, Any]:
     return value
 
 
+def _not_scalar_text(body: dict[str, Any]) -> str | None:
+    """The first string in ``body`` (keys and values, at any depth) that UTF-8 cannot encode, described; else None.
+
+    Only JSON can carry one (``"\\ud800"``, a lone surrogate): a decoded UTF-8 body cannot.
+    """
+    pending: list[object] = [body]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+        elif isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                return f"U+{ord(value[exc.start]):04X} (a lone surrogate)"
+    return None
+
+
+def _encoded(text: str) -> bytes:
+    """``text`` as UTF-8; a character UTF-8 cannot hold (a lone surrogate) becomes "?" instead of raising."""
+    return text.encode("utf-8", "replace")
+
+
 def _kind(body: dict[str, Any]) -> str:
     kind = body.get("command") or body.get("type")
     return f"{kind} request" if isinstance(kind, str) and kind.isprintable() and len(kind) < 40 else "request"
@@ -183,7 +230,7 @@ def _status_line(status: int) -> str:
 
 
 def _answer(start_response: StartResponse, status: int, text: str) -> list[bytes]:
-    body = text.encode("utf-8")
+    body = _encoded(text)
     start_response(
         _status_line(status), [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))]
     )

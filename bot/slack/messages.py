@@ -14,13 +14,13 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain.cards import Card
+from bot.domain.fields import USER_ID
 from bot.domain.lifecycle import State
 from bot.domain.notices import Notice, Notification
 from bot.slack.blocks import (
     AMEND,
     CHANNEL_ID,
     MAX_MESSAGE_BLOCKS,
-    USER_ID,
     Block,
     button_value,
     card_blocks,

@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from bot.domain.fields import FieldSpec, FieldType
+from bot.domain.fields import REASON_LIMIT, FieldSpec, FieldType
 from bot.domain.numbers import is_machine_number, render_number
 from bot.slack.blocks import (
     MAX_MODAL_TITLE,
@@ -182,7 +182,12 @@ def reason_modal(*, verdict: str, request_id: int, ref: str, fields_hash: str | 
                 "type": "input",
                 "block_id": "reason",
                 "label": {"type": "plain_text", "text": "Why?" if rejecting else "What needs to change?"},
-                "element": {"type": "plain_text_input", "action_id": "value", "multiline": True, "max_length": 1000},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "value",
+                    "multiline": True,
+                    "max_length": REASON_LIMIT,
+                },
             }
         ],
     }

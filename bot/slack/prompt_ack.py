@@ -9,6 +9,10 @@ waits on an event that ``ack()`` sets. Work done after ``ack()`` in a listener (
 
 The first answer a listener gives is the one Slack gets: a listener that raises after it
 acknowledged does not take its acknowledgement back.
+
+Until it acknowledges, a listener runs under an answer deadline (``bot.answer_deadline``): the
+3 s timeout less ``ANSWER_MARGIN``, counted from when Bolt took the request. A unit of work
+that would commit after it stores nothing and raises ``TooSlow``, which the listener answers.
 """
 
 from __future__ import annotations
@@ -23,6 +27,11 @@ from slack_bolt.listener.thread_runner import ThreadListenerRunner
 from slack_bolt.logger.messages import warning_did_not_call_ack
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
+
+from bot.answer_deadline import answer_deadline
+
+#: Seconds kept, of Slack's 3 s, for answering after the use case commits (rendering, the HTTP write).
+ANSWER_MARGIN = 0.5
 
 
 class AnsweringAck(Ack):
@@ -82,13 +91,18 @@ class PromptAckRunner(ThreadListenerRunner):
         request.context["ack"] = ack
         if listener.auto_acknowledgement:
             ack()  # events are acknowledged at once, as Bolt does
-        self.listener_executor.submit(self._run_listener, request, listener, ack)
+        due = started + listener.ack_timeout - ANSWER_MARGIN
+        self.listener_executor.submit(self._run_listener, request, listener, ack, due)
         ack.answered.wait(max(0.0, listener.ack_timeout - (time.time() - started)))
         if ack.first is None:
             self.logger.warning(warning_did_not_call_ack(listener_name))
         return ack.first
 
-    def _run_listener(self, request: BoltRequest, listener: Listener, ack: AnsweringAck) -> None:
+    def _run_listener(self, request: BoltRequest, listener: Listener, ack: AnsweringAck, due: float) -> None:
+        with answer_deadline(lambda: None if ack.first is not None else due - time.time()):
+            self._run_acknowledging(request, listener, ack)
+
+    def _run_acknowledging(self, request: BoltRequest, listener: Listener, ack: AnsweringAck) -> None:
         """Bolt's listener body for the non-FaaS mode, ending the wait when the listener returns."""
         response: Any = None
         try:

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import INTERACTIVE_DB_WAIT_SECONDS, Signoff, build_signoff
+from bot.slack import prompt_ack
 from bot.slack.blocks import REQUEST_VIEW
 from bot.slack.emulator import SlackEmulator
 from tests.slack.test_app import settings_for
@@ -100,3 +101,29 @@ def test_a_locked_database_is_answered_busy_in_time_and_a_retry_files_once(signo
     assert filed.json()["response_action"] == again.json()["response_action"] == "update"
     assert "already filed" in json.dumps(again.json())
     assert requests_stored(signoff) == 2
+
+
+TOO_SLOW = "That took too long, so nothing was saved; please try again"
+
+
+def test_work_past_the_answer_deadline_is_answered_and_stores_nothing(
+    signoff: Signoff, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A use case still running when its answer is due (slow rules, say) was answered 200-empty yet stored.
+
+    With the whole 3 s kept as margin, every answer is due the moment Bolt takes the request:
+    the typed request, the form and the reason form are each told "took too long" in time, and
+    nothing is stored; with the margin restored, the same trigger files one request.
+    """
+    monkeypatch.setattr(prompt_ack, "ANSWER_MARGIN", SLACK_ACK_SECONDS)
+    typed, typed_took = timed(signoff, slash_request("trigger-late"))
+    submitted, form_took = timed(signoff, form_submission("V0LATE"))
+    assert typed == Answer(200, f":no_entry: {TOO_SLOW}")
+    assert submitted.json() == {"response_action": "errors", "errors": {"account": TOO_SLOW}}
+    assert typed_took < SLACK_ACK_SECONDS and form_took < SLACK_ACK_SECONDS, (typed_took, form_took)
+    drain(signoff.bolt)
+    assert requests_stored(signoff) == 0
+    monkeypatch.undo()
+    first, _ = timed(signoff, slash_request("trigger-late"))
+    assert "sent to *finance*" in first.body
+    assert requests_stored(signoff) == 1

@@ -2,7 +2,8 @@
 
 Every answer is 200, 400, 401 or 413, and nothing is logged at ERROR or with a traceback, also
 by work a listener does after its acknowledgement. Bodies are raw bytes, forms, JSON and
-Slack-shaped payloads whose parts are replaced by anything; about half are signed with the app's
+Slack-shaped payloads whose parts are replaced by anything (lone surrogates in JSON, ids that are
+too long or hold NUL or ESC, oversized trigger ids included); about half are signed with the app's
 secret (so they reach Bolt and the listeners), the rest carry missing, malformed or wrong
 signature headers. ``SIGNOFF_FUZZ_EXAMPLES`` sets the number of inputs (200 by default).
 """
@@ -60,9 +61,22 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Signoff, 
         root.setLevel(level)
 
 
+#: Ids Slack never sends: too long, NUL, ESC, a trailing newline, a look-alike letter, lower case.
+odd_ids = st.sampled_from(["U" + "A" * 39, "U0\x00SAM", "U0SAM\x1b[31mRED\x00", "U0SAM\n", "Ü0SAM", "u0sam", "U0"])
+odd_triggers = st.sampled_from(["t" * 300, "t-\x00-1", "t 1", "\x1b[2J"])
+#: Text JSON can carry but UTF-8 cannot: lone surrogates, mixed with controls and letters.
+surrogate_text = st.lists(st.sampled_from(["\ud800", "\udc00", "\udfff", "a", "U0", "\x00", "\x1b["]), max_size=6).map(
+    "".join
+)
 # Anything JSON can hold, small.
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(max_size=30)
+    | surrogate_text
+    | odd_ids,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
     max_leaves=12,
 )
@@ -91,7 +105,8 @@ metadata = st.one_of(
     st.text(max_size=30),
 )
 users = st.one_of(
-    st.fixed_dictionaries({"id": st.sampled_from(["U0SAM", "U0FIN1", "U0FIN2", ""]) | json_values}), json_values
+    st.fixed_dictionaries({"id": st.sampled_from(["U0SAM", "U0FIN1", "U0FIN2", ""]) | odd_ids | json_values}),
+    json_values,
 )
 state_values = st.dictionaries(
     st.sampled_from(["account", "amount_pct", "deal_value", "reason", "counterparty", "asset", "until"]),
@@ -124,7 +139,12 @@ actions = st.lists(
 interactions = st.one_of(
     st.fixed_dictionaries(
         {"type": st.just("block_actions"), "actions": actions},
-        optional={"user": users, "trigger_id": st.text(max_size=8), "view": views | json_values, "team": json_values},
+        optional={
+            "user": users,
+            "trigger_id": st.text(max_size=8) | odd_triggers,
+            "view": views | json_values,
+            "team": json_values,
+        },
     ),
     st.fixed_dictionaries(
         {"type": st.just("view_submission"), "view": views | json_values},
@@ -137,7 +157,7 @@ events = st.fixed_dictionaries(
     optional={
         "event": st.fixed_dictionaries(
             {"type": st.sampled_from(["app_home_opened", "message", "reaction_added"])},
-            optional={"user": json_values, "tab": st.sampled_from(["home", "messages"]) | json_values},
+            optional={"user": odd_ids | json_values, "tab": st.sampled_from(["home", "messages"]) | json_values},
         )
         | json_values,
         "challenge": json_values,
@@ -159,18 +179,30 @@ commands = st.fixed_dictionaries(
                     "amend REQ-1 amount_pct=3",
                     "explain discount account=A amount_pct=50",
                     "delegate <@U0FIN2> until 2026-12-24",
+                    f"delegate <@U0{'A' * 41}|bob> until 2099-01-01",
+                    "discount account=payload amount_pct=5",
                     "delegate off",
                 ]
             ),
             st.text(max_size=60),
         ),
     },
-    optional={"user_id": st.sampled_from(["U0SAM", ""]) | st.text(max_size=5), "trigger_id": st.text(max_size=8)},
+    optional={
+        "user_id": st.sampled_from(["U0SAM", ""]) | st.text(max_size=5) | odd_ids,
+        "trigger_id": st.text(max_size=8) | odd_triggers,
+        "user_name": st.sampled_from(["sam", "payloadking"]),
+    },
+)
+#: A command sent as JSON can also carry lone surrogates in its text and ids.
+json_commands = st.fixed_dictionaries(
+    {"command": st.sampled_from(["/request", "/signoff"]), "text": surrogate_text | st.just("status REQ-\ud800")},
+    optional={"user_id": surrogate_text | odd_ids, "trigger_id": surrogate_text},
 )
 bodies = st.one_of(
     st.binary(max_size=300),
     st.text(max_size=200).map(str.encode),
     commands.map(lambda c: urlencode(c).encode()),
+    json_commands.map(lambda c: json.dumps(c).encode()),
     interactions.map(lambda p: urlencode({"payload": json.dumps(p)}).encode()),
     st.text(max_size=60).map(lambda p: urlencode({"payload": p}).encode()),
     events.map(lambda e: json.dumps(e).encode()),
@@ -213,7 +245,7 @@ def headers_for(body: bytes, content_type: str, signing: str, stamp_junk: str, s
     signing=signings,
     stamp_junk=junk,
     signature_junk=junk,
-    length=st.sampled_from(["exact", "exact", "exact", "short", "huge", "junk"]),
+    length=st.sampled_from(["exact", "exact", "exact", "short", "huge", "junk", "zero-padded"]),
 )
 def test_any_request_is_answered_200_400_401_or_413_without_a_traceback(
     served: tuple[Signoff, Any, Recorder],
@@ -226,7 +258,13 @@ def test_any_request_is_answered_200_400_401_or_413_without_a_traceback(
 ) -> None:
     signoff, app, recorder = served
     headers = headers_for(body, content_type, signing, stamp_junk, signature_junk)
-    declared = {"exact": str(len(body)), "short": str(len(body) + 5), "huge": str(2**21), "junk": "x1"}[length]
+    declared = {
+        "exact": str(len(body)),
+        "short": str(len(body) + 5),
+        "huge": str(2**21),
+        "junk": "x1",
+        "zero-padded": "0" * 30 + str(len(body)),
+    }[length]
     answer = post(app, body, headers, content_length=declared)
     drain(signoff.bolt)
     assert answer.status in ANSWERS, (answer, body[:200], headers)
