@@ -81,9 +81,16 @@ def is_channel_id(value: object) -> bool:
     return isinstance(value, str) and CHANNEL_ID.fullmatch(value) is not None
 
 
+#: How a number setting of the governance file is written (a bound, a budget).
+SETTING_FORM = "write it in digits 0-9 without quotes, with “.” as the decimal mark, e.g. 1234.5"
+
+
 def setting_number(value: object) -> object:
-    """A number setting of the governance file (a bound, a budget) read like any typed number:
-    ``parse_number``'s rules, so "5_0", "1e2", 1:30 or ``true`` are refused, never guessed at."""
+    """A number setting of the governance file (a bound, a budget): a YAML number within
+    ``parse_number``'s bounds. Text is refused, never read: the loader leaves YAML 1.1 forms
+    (``010``, ``1:30``, ``0x1F``, ``5_0``) as text, and "5_0", "1e2" or ``true`` are no numbers."""
+    if isinstance(value, str):
+        raise ValueError(f"expected a number, got “{value[:40]}”, which is text; {SETTING_FORM}")
     return None if value is None else parse_number(value, NumberRules())
 
 
@@ -206,7 +213,7 @@ class FieldSpec(BaseModel):
             case FieldType.DURATION:
                 return DURATION_HINT
             case FieldType.URL:
-                return "a link starting with https://"
+                return "a link starting with http:// or https://"
             case FieldType.EMAIL:
                 return "an email address"
             case FieldType.USER:

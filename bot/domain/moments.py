@@ -116,12 +116,12 @@ def local_time(wall: datetime, tz: tzinfo) -> datetime:
         return first
     shown = wall.isoformat(sep=" ", timespec="minutes")
     zone = getattr(tz, "key", None) or str(tz)
+    offsets = " or ".join(f"{shown}{_offset(moment)}" for moment in (first, second))
     if first.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != wall:
         raise ValueError(
             f"{shown} does not exist in {zone} (the clocks jump forward over it); "
-            "give a time outside the jump, or with its UTC offset"
+            f"give a time outside the jump, or add a UTC offset: {offsets}"
         )
-    offsets = " or ".join(f"{shown}{_offset(moment)}" for moment in (first, second))
     raise ValueError(f"{shown} happens twice in {zone} (the clocks go back); add its UTC offset: {offsets}")
 
 

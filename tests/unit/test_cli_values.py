@@ -46,7 +46,7 @@ REFUSED = [
     (
         ["--at", "2026-03-29 02:30"],
         "signoff explain: --at: 2026-03-29 02:30 does not exist in Europe/Berlin (the clocks jump forward over it); "
-        "give a time outside the jump, or with its UTC offset\n",
+        "give a time outside the jump, or add a UTC offset: 2026-03-29 02:30+01:00 or 2026-03-29 02:30+02:00\n",
     ),
     (
         ["--at", "2026-10-25T02:30"],
@@ -172,7 +172,7 @@ kinds:
             ["--at", "2026-09-06 00:30"],
             1,
             "signoff explain: --at: 2026-09-06 00:30 does not exist in America/Santiago (the clocks jump forward "
-            "over it); give a time outside the jump, or with its UTC offset\n",
+            "over it); give a time outside the jump, or add a UTC offset: 2026-09-06 00:30-04:00 or 2026-09-06 00:30-03:00\n",
         ),
         (
             ["--at", "2026-09-06 10:00+15:00"],

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.domain.fields import SETTING_FORM
 from bot.domain.governance import GovernanceInvalid
 from bot.domain.governance_spec import MAX_RULES
 from bot.domain.outcome import resolve
@@ -82,7 +83,7 @@ LOOSE = [
     ),
     pytest.param(
         with_when(GOOD_RULE) + "        limit: {sum: amount, max: '5_0', window: 30d}\n",
-        f"F:20: kinds.deal.rules[0].limit.max: expected a number, got “5_0”; {NOT_A_NUMBER}",
+        f"F:20: kinds.deal.rules[0].limit.max: expected a number, got “5_0”, which is text; {SETTING_FORM}",
         id="limit-max-underscore",
     ),
     pytest.param(
@@ -106,7 +107,7 @@ LOOSE = [
     *(
         pytest.param(
             with_field("amount: {type: number}", f"amount: {{type: number, {bound}: {written}}}"),
-            f"F:12: kinds.deal.fields.amount.{bound}: expected a number, got “{shown}”; {NOT_A_NUMBER}",
+            f"F:12: kinds.deal.fields.amount.{bound}: expected a number, got “{shown}”, which is text; {SETTING_FORM}",
             id=f"field-{bound}-{shown}",
         )
         for bound, written, shown in (
@@ -115,6 +116,8 @@ LOOSE = [
             ("max", '"1e2"', "1e2"),
             ("max", '"1e-400"', "1e-400"),
             ("min", "0x10", "0x10"),
+            ("min", "010", "010"),
+            ("max", "0012", "0012"),
         )
     ),
     pytest.param(

@@ -65,13 +65,13 @@ REFUSED: list[tuple[FieldSpec, object, str]] = [
         DATETIME,
         "2026-03-29 02:30",
         "2026-03-29 02:30 does not exist in Europe/Berlin (the clocks jump forward over it); "
-        "give a time outside the jump, or with its UTC offset",
+        "give a time outside the jump, or add a UTC offset: 2026-03-29 02:30+01:00 or 2026-03-29 02:30+02:00",
     ),
     (
         DATETIME,
         datetime(2026, 3, 29, 2, 30),
         "2026-03-29 02:30 does not exist in Europe/Berlin (the clocks jump forward over it); "
-        "give a time outside the jump, or with its UTC offset",
+        "give a time outside the jump, or add a UTC offset: 2026-03-29 02:30+01:00 or 2026-03-29 02:30+02:00",
     ),
     (
         DATETIME,

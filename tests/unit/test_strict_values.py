@@ -183,7 +183,7 @@ def test_a_bare_date_is_the_start_of_that_day(raw: object, tz: ZoneInfo, expecte
             "2026-09-06 00:30",
             SANTIAGO,
             "2026-09-06 00:30 does not exist in America/Santiago (the clocks jump forward over it); "
-            "give a time outside the jump, or with its UTC offset",
+            "give a time outside the jump, or add a UTC offset: 2026-09-06 00:30-04:00 or 2026-09-06 00:30-03:00",
         ),
     ],
 )
