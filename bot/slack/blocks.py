@@ -28,7 +28,8 @@ from bot.domain.requests import parse_request_id
 
 Block = dict[str, Any]
 
-CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,20}")
+#: A channel Slack can link as ``<#C…>``: public or private, not a DM (``fields.CHANNEL_ID`` also takes ``D…``).
+CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,20}", re.ASCII)
 
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
