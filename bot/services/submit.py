@@ -17,6 +17,7 @@ from bot.domain.outcome import LimitUsage, Resolution, UsageLookup, resolve
 from bot.domain.requests import Request, fields_to_json
 from bot.services.routing import exception_lapse
 from bot.services.runtime import Runtime
+from bot.services.transitions import publish
 
 
 @dataclass(frozen=True)
@@ -105,9 +106,9 @@ def submit_request(
                 resolution.outcome, Action.SUBMITTED
             )
             actor = f"rule:{resolution.rule}" if resolution.rule else requester
-            uow.audit.append(request_id=request_id, at=now, actor=actor, action=action, data=data)
-            if request.state is State.PENDING:
-                uow.outbox.add_many([route_cards(request_id, round_=request.version)], now=now)
+            cards = [route_cards(request_id, round_=request.version)] if request.state is State.PENDING else []
+            event = submission_event(resolution.outcome)
+            publish(uow, request, event, at=now, actor=actor, action=action, data=data, intents=cards)
             uow.commit()
     except DuplicateKey:
         # The same delivery was seen before (a retry, or a redelivery racing us): nothing new is

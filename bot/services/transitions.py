@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain.errors import AlreadyDecided, NotAllowed, RequestNotFound
+from bot.domain.events import EVENTS_OF, DomainEvent
 from bot.domain.lifecycle import Event, transition
 from bot.domain.outbox import Intent
 from bot.domain.requests import Request
@@ -22,17 +23,40 @@ def record_transition(
     action: str,
     data: dict[str, Any],
     intents: list[Intent] | None = None,
-) -> None:
+) -> tuple[DomainEvent, ...]:
     """Move ``request`` by ``event`` and write the change, its audit event and its messages.
 
     All three land in the caller's unit of work, so they commit (or roll back) together.
-    ``IllegalTransition`` leaves everything untouched.
+    ``IllegalTransition`` leaves everything untouched. Returns the domain events published.
     """
     request.state = transition(request.state, event)
     request.updated_at = at
     uow.requests.save(request)
+    return publish(uow, request, event, at=at, actor=actor, action=action, data=data, intents=intents)
+
+
+def publish(
+    uow: UnitOfWork,
+    request: Request,
+    event: Event,
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    data: dict[str, Any],
+    intents: list[Intent] | None = None,
+) -> tuple[DomainEvent, ...]:
+    """Write what follows from ``event`` on the stored ``request``: its audit event and outbox rows.
+
+    The one place where a transition's consequences are written, submission included.
+    """
+    events = tuple(
+        DomainEvent(kind, request.require_id(), at, actor, request.state, request.version, data)
+        for kind in EVENTS_OF[event]
+    )
     uow.audit.append(request_id=request.require_id(), at=at, actor=actor, action=action, data=data)
     uow.outbox.add_many(intents or [], now=at)
+    return events
 
 
 def locked_request(uow: UnitOfWork, request_id: int) -> Request:
