@@ -46,7 +46,7 @@ RELATIVE_OFFSET = re.compile(r"^[+-] *[0-9]+ *[smhdw]\Z", re.ASCII)
 
 
 #: The operators that fit each field type: the ``operators`` facet of ``bot.domain.field_types``.
-OPERATORS: dict[FieldType, frozenset[Op]] = {t: FIELD_TYPES[t].operators for t in FieldType}
+OPERATORS: dict[FieldType, frozenset[Op]] = {t: described.operators for t, described in FIELD_TYPES.items()}
 SUBJECT_OPERATORS: dict[str, frozenset[Op]] = {
     REQUESTER: frozenset({Op.EQ, Op.NE, Op.IN, Op.NOT_IN}),
     REQUESTER_GROUP: frozenset({Op.EQ, Op.NE, Op.IN, Op.NOT_IN}),
