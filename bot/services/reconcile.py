@@ -15,10 +15,11 @@ import hashlib
 import logging
 from dataclasses import dataclass
 
+from bot.domain.eligibility import Eligibility, card_audience, live_copies
 from bot.domain.governance import Governance, Kind
 from bot.domain.outbox import CardWork, Intent, IntentKind, MessageRef, post_card
 from bot.domain.requests import Request
-from bot.services.routing import PENDING_SCAN, Eligibility, card_audience, eligibility, live_copies
+from bot.services.routing import directory, pending_with_votes
 from bot.services.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -44,10 +45,9 @@ def cards_follow_eligibility(*, runtime: Runtime) -> FollowReport:
     now = runtime.clock.now()
     today = governance.today(now)
     with runtime.uow(read_only=True) as uow:
-        pending = uow.requests.open_requests(limit=PENDING_SCAN)
+        pending, votes = pending_with_votes(uow)
+        people = directory(uow, governance, today)
         ids = [r.require_id() for r in pending]
-        votes = uow.votes.for_requests(ids)
-        delegations, inactive = uow.delegations.active(today=today), uow.people.deactivated()
         copies = uow.messages.for_requests(ids)
         work = uow.messages.card_work(ids)
     intents: list[Intent] = []
@@ -57,7 +57,7 @@ def cards_follow_eligibility(*, runtime: Runtime) -> FollowReport:
         if kind is None or not request.steps:
             continue
         request_id = request.require_id()
-        who = eligibility(governance, kind, request, votes[request_id], delegations, today, inactive=inactive)
+        who = people.eligibility(kind, request, votes[request_id])
         if any(step.stuck for step in who.progress):
             stuck.append(request.ref)
         outbox = work.get(request_id, CardWork(set()))
