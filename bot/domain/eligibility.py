@@ -12,6 +12,7 @@ from datetime import date, datetime
 
 from bot.domain.cards import Card, card_fields
 from bot.domain.governance import Governance, Kind
+from bot.domain.outbox import MessageRef
 from bot.domain.requests import Request, Vote
 from bot.domain.routing import Approvers, Delegation, StepTally, eligible_approvers, escalation_chain, tally
 
@@ -210,3 +211,25 @@ def _standing_for(approvers: Approvers, principals: frozenset[str]) -> set[str]:
     """The eligible among ``principals``, and the delegates standing in for them."""
     own = principals & approvers.direct
     return set(own) | {delegate for delegate, behalf in approvers.stand_ins.items() if behalf & own}
+
+
+def missing_cards(
+    governance: Governance, kind: Kind, request: Request, who: Eligibility, copies: list[MessageRef], queued: set[str]
+) -> list[str]:
+    """Who should hold a card and neither holds nor awaits one (a channel's card covers its members)."""
+    held = {ref.recipient for ref in copies} | queued
+    covered = set(held)
+    for group in governance.groups.values():
+        if group.channel and group.channel in held:
+            covered |= set(group.members)
+    return [r for r in card_audience(governance, kind, request, who) if r not in covered]
+
+
+def stale_copies(
+    governance: Governance, kind: Kind, request: Request, who: Eligibility, copies: list[MessageRef]
+) -> str:
+    """The copies that show buttons to someone who may no longer decide (``-U…``), or hide them from
+    someone who may (``+U…``); empty when every copy is right."""
+    live = live_copies(governance, kind, request, who)
+    wrong = [ref for ref in copies if ref.recipient and ref.live != (ref.recipient in live)]
+    return ",".join(sorted(f"{'+' if not ref.live else '-'}{ref.recipient}" for ref in wrong))

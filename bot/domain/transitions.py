@@ -21,7 +21,7 @@ from bot.domain.events import EVENTS_OF, DomainEvent, EventType
 from bot.domain.governance import Governance, Kind
 from bot.domain.governance_spec import Outcome
 from bot.domain.lapse import exception_lapse
-from bot.domain.lifecycle import Event, State, transition
+from bot.domain.lifecycle import Clock, Event, State, transition
 from bot.domain.requests import Request
 from bot.domain.routing import EscalationStop, escalation_chain
 
@@ -163,6 +163,12 @@ def apply(
     return Transition(event, before, after, at, actor, request.kind, version, dict(facts or {}), decided_by)
 
 
+def clear_clock(request: Request, clock: Clock) -> None:
+    """Stop a due ``clock`` that has nothing left to do, without a transition (no event, no audit):
+    the SLA of a request sent back for changes, or a lapse warning nobody could get in time."""
+    setattr(request, str(clock), None)
+
+
 def _set_clocks(
     request: Request, event: Event, *, at: datetime, actor: str, terms: Terms, rule: str | None, note: str | None
 ) -> None:
@@ -170,7 +176,7 @@ def _set_clocks(
         _evaluated(request, EVALUATION_OUTCOMES[event], at, terms, rule)
     elif event in (Event.APPROVE, Event.REJECT):
         _close(request, at, actor)
-        request.decision_note = note
+        request.decision_note = note if event is Event.REJECT else None  # an approval's reason is its vote's
     elif event is Event.REQUEST_CHANGES:
         request.decision_note = note
     elif event in (Event.CANCEL, Event.EXPIRE):

@@ -37,7 +37,7 @@ def amend_request(
         if text is not None:
             changes = dict(kind.contract.decode_slash_text(text))
         if not changes:
-            raise NotAllowed(f"say what to change, e.g. `amend {request.ref} field=value`")
+            raise NotAllowed(f'say what to change, e.g. "amend {request.ref} field=value"')
         values = governance.validate_fields(kind, {**request.fields, **changes}, at=now)
         resolution = resolve(
             governance, kind, values, requester=request.requester, at=now, usage=uow.requests.limit_usage

@@ -17,7 +17,7 @@ from bot.domain.governance import Governance
 from bot.domain.lifecycle import Clock, Event, State
 from bot.domain.requests import Request
 from bot.domain.schedule import next_allowed, zone
-from bot.domain.transitions import escalation_step, terms_of
+from bot.domain.transitions import clear_clock, escalation_step, terms_of
 from bot.services.ports import UnitOfWork
 from bot.services.routing import deciders
 from bot.services.runtime import Runtime
@@ -75,7 +75,7 @@ def escalate_due(*, runtime: Runtime, timezone_of: TimezoneOf = _nobody_abroad) 
 
 def _escalate(uow: UnitOfWork, governance: Governance, request: Request, moment: Moment) -> bool:
     if request.state is not State.PENDING:
-        request.next_escalation_at = None  # decided meanwhile: nothing to escalate, ever
+        clear_clock(request, Clock.NEXT_ESCALATION)  # sent back for changes: nobody to remind
         uow.requests.save(request)
         return True
     kind = governance.kind(request.kind)
@@ -123,7 +123,7 @@ def _warn(uow: UnitOfWork, governance: Governance, request: Request, moment: Mom
     audience = _requester_and_owner(governance, request, moment)
     ends = request.lapses_at
     if not lapse_warned(audience, ends):  # nobody's hours begin before the end: the lapse notice says it all
-        request.lapse_warn_at = None
+        clear_clock(request, Clock.LAPSE_WARNING)
         uow.requests.save(request)
         return True
     facts = {"lapses_at": ends.isoformat() if ends else None}
