@@ -23,7 +23,7 @@ from bot.domain.governance_spec import Outcome
 from bot.domain.lapse import exception_lapse
 from bot.domain.lifecycle import Clock, Event, State, transition
 from bot.domain.requests import Request
-from bot.domain.routing import EscalationStop, escalation_chain
+from bot.domain.routing import EscalationStop, Verdict, escalation_chain
 
 #: The audit action each lifecycle event is recorded as (DESIGN §4 "Audit log").
 AUDIT_ACTIONS: dict[Event, Action] = {
@@ -55,6 +55,15 @@ EVALUATION_OUTCOMES: dict[Event, Outcome] = {
 }
 _SUBMISSIONS = frozenset({Event.SUBMIT_APPROVED, Event.SUBMIT_REJECTED, Event.SUBMIT_ROUTED})
 _APPROVALS = frozenset({Event.SUBMIT_APPROVED, Event.AMEND_APPROVED, Event.APPROVE})
+
+
+def decision_event(verdict: Verdict, *, all_met: bool) -> Event:
+    """The event of a person's ``verdict``: an approval approves once every step is met
+    (``all_met``, counting it), and is a vote short of that; a rejection or an ask for changes
+    acts at once (DESIGN §4)."""
+    if verdict is Verdict.APPROVE:
+        return Event.APPROVE if all_met else Event.VOTE
+    return Event.REJECT if verdict is Verdict.REJECT else Event.REQUEST_CHANGES
 
 
 @dataclass(frozen=True)
@@ -124,16 +133,16 @@ class Transition:
         """The domain events published (``bot.domain.events.EVENTS_OF``), in order, for the stored request."""
         return tuple(
             DomainEvent(
-                kind,
+                type_,
                 request_id,
                 self.at,
-                self.decided_by if kind is EventType.DECIDED and self.decided_by else self.actor,
+                self.decided_by if type_ is EventType.DECIDED and self.decided_by else self.actor,
                 self.after,
                 self.version,
                 self.facts,
                 self.kind,
             )
-            for kind in EVENTS_OF[self.event]
+            for type_ in EVENTS_OF[self.event]
         )
 
 

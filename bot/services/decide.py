@@ -8,10 +8,11 @@ from datetime import datetime
 from bot.domain.errors import AlreadyDecided, AlreadyVoted, NotAllowed
 from bot.domain.fields import REASON_LIMIT
 from bot.domain.governance import Governance
-from bot.domain.lifecycle import Event, State
+from bot.domain.lifecycle import State
 from bot.domain.requests import Request, Vote
 from bot.domain.routing import Ballot, Verdict
 from bot.domain.text import normalize_text
+from bot.domain.transitions import decision_event
 from bot.services.observer import observe
 from bot.services.ports import UnitOfWork
 from bot.services.routing import Deciders, deciders
@@ -75,15 +76,12 @@ def decide_request(
             kind = governance.kind(request.kind)
             who = loaded.directory.eligibility(kind, request, [*loaded.votes, Vote(ballot, now)])
             facts["progress"] = [step.progress() for step in who.progress]
-        event = _EVENTS[verdict] if verdict is not Verdict.APPROVE or who.all_met else Event.VOTE
+        event = decision_event(verdict, all_met=who.all_met)
         events = record_transition(uow, governance, request, event, at=now, actor=voter, note=note, facts=facts)
         uow.commit()
     observe(runtime.observer, events)
     progress = tuple(step.progress() for step in who.progress)
     return Decision(request_id, request.ref, request.state, progress, on_behalf_of)
-
-
-_EVENTS = {Verdict.APPROVE: Event.APPROVE, Verdict.REJECT: Event.REJECT, Verdict.CHANGES: Event.REQUEST_CHANGES}
 
 
 def _check_reason_length(reason: str) -> None:

@@ -20,8 +20,8 @@ from bot.domain.events import EventType
 from bot.domain.governance_spec import Category, StepSpec
 from bot.domain.lifecycle import TRANSITIONS, Event, IllegalTransition, State
 from bot.domain.requests import Request
-from bot.domain.routing import EscalationStop
-from bot.domain.transitions import AUDIT_ACTIONS, Terms, apply
+from bot.domain.routing import EscalationStop, Verdict
+from bot.domain.transitions import AUDIT_ACTIONS, Terms, apply, decision_event
 from tests.conftest import AT
 
 SLA, EXPIRE_AFTER = timedelta(hours=8), timedelta(days=14)
@@ -265,3 +265,16 @@ def test_a_lapse_warning_skips_who_would_only_get_it_after_the_end() -> None:
     late = {"U0OWN": LAPSES, "U0SAM": LAPSES - timedelta(hours=1)}
     audience = Audience("U0SAM", owner="U0OWN", not_before=late.get)
     assert [i.payload["user"] for i in intents_of(events, audience)] == ["U0SAM"]
+
+
+@pytest.mark.parametrize(
+    ("verdict", "all_met", "event"),
+    [
+        (Verdict.APPROVE, False, Event.VOTE),
+        (Verdict.APPROVE, True, Event.APPROVE),
+        (Verdict.REJECT, False, Event.REJECT),
+        (Verdict.CHANGES, False, Event.REQUEST_CHANGES),
+    ],
+)
+def test_a_persons_verdict_is_a_vote_until_every_step_is_met(verdict: Verdict, all_met: bool, event: Event) -> None:
+    assert decision_event(verdict, all_met=all_met) is event
