@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import __version__, cli_run
+from bot import __version__, cli_api, cli_run
 from bot.app import ConfigurationError
 from bot.cli_governance import FORMATS, run_check, run_explain, run_tests
 from bot.domain.filetests import TEST_REQUESTER
@@ -130,6 +130,8 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="a scripted walk-through against the built-in Slack emulator")
     demo.set_defaults(run=_demo)
+
+    cli_api.add_parser(commands)
 
     init = commands.add_parser("init", help="write a starter signoff.yaml and .env.example")
     init.add_argument("--dir", default=".", help="where to write them (default: here)")

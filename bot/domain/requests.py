@@ -106,6 +106,12 @@ class Request:
         return hashed[1]
 
     @property
+    def deciding_rule(self) -> str | None:
+        """The id of the rule that decided the request; None while people decide (or when they did)."""
+        decided_by = self.decided_by or ""
+        return decided_by.removeprefix("rule:") if decided_by.startswith("rule:") else None
+
+    @property
     def ref(self) -> str:
         return format_request_id(self.id or 0)
 

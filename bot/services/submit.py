@@ -57,8 +57,7 @@ class Submission:
 
 
 def _deciding_rule(request: Request) -> str | None:
-    decided_by = request.decided_by or ""
-    return decided_by.removeprefix("rule:") if decided_by.startswith("rule:") else None
+    return request.deciding_rule
 
 
 def submit_request(
@@ -70,12 +69,14 @@ def submit_request(
     text: str | None = None,
     idempotency_key: str | None = None,
     category: Category | None = None,
+    origin: Mapping[str, str] | None = None,
 ) -> Submission:
     """File a request; a governed default may decide it at once, else it goes to people.
 
     ``text`` is slash-command text as Slack sent it; ``fields`` are values from a modal.
     ``category`` is the command's: ``/exception`` files only exception kinds. The same
     ``idempotency_key`` (a Slack trigger_id) twice stores one request and answers the same.
+    ``origin`` is added to the submission's audit data (the HTTP API: ``{"via": "api:crm", …}``).
     Raises ``UnknownKind``, ``WrongCategory`` or ``ContractError`` and stores nothing then
     (and ``StorageBusy`` / ``TooSlow`` when the database or the answer's deadline does not allow it).
     The rules are evaluated before the write transaction starts (``ReadUsage``).
@@ -101,7 +102,7 @@ def submit_request(
             request = _new_request(governance, resolution, idempotency_key, now)
             uow.governance_versions.ensure(governance.version, governance.source, now=now)
             request_id = uow.requests.add(request)
-            data = {"kind": spec.name, "fields": request.fields, "receipt": resolution.receipt()}
+            data = {"kind": spec.name, "fields": request.fields, "receipt": resolution.receipt(), **(origin or {})}
             action = {Outcome.APPROVE: Action.AUTO_APPROVED, Outcome.REJECT: Action.AUTO_REJECTED}.get(
                 resolution.outcome, Action.SUBMITTED
             )
