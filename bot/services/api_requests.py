@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain.api_clients import IdempotencyMismatch, KindNotAllowed
+from bot.domain.contracts import ContractError
 from bot.domain.errors import RequestNotFound
 from bot.domain.governance import Governance, Kind, UnknownKind
 from bot.domain.governance_spec import ApiClientSpec
@@ -65,27 +66,31 @@ def file_for_client(
     """File a request as ``/request`` would; the answer's ``replayed`` says an earlier call with this key filed it.
 
     Raises ``UnknownKind``, ``KindNotAllowed``, ``IdempotencyMismatch``, ``ContractError`` (every
-    problem of the fields; nothing stored), ``StorageBusy`` / ``TooSlow``. A replay is answered
-    before the fields are validated again, so a retry the next day finds its request even where
-    a date in it is no longer acceptable; it describes the request as it stands now.
+    problem of the fields; nothing stored), ``StorageBusy`` / ``TooSlow``. A replay is found by
+    the unique key when the request is inserted (no read before: a first call costs what a slash
+    command costs), or, when the fields are no longer valid (a date now past), by looking the key
+    up; either way it describes the request as it stands now.
     """
     governance = runtime.governance()
     spec = client_kind(governance, client, kind)
     fingerprint = input_sha256(kind, requester, fields)
     key = f"{via(client)}:{idempotency_key}" if idempotency_key is not None else None
-    if key is not None:
-        earlier = _earlier(runtime, key, fingerprint, idempotency_key or "")
-        if earlier is not None:
-            return Submission.of(governance, earlier, replayed=True)
-    submission = submit_request(
-        runtime=runtime,
-        kind=spec.name,
-        requester=requester,
-        fields=fields,
-        idempotency_key=key,
-        origin={"via": via(client), "input_sha256": fingerprint},
-    )
-    if submission.replayed and key is not None:  # another call with this key won the race
+    try:
+        submission = submit_request(
+            runtime=runtime,
+            kind=spec.name,
+            requester=requester,
+            fields=fields,
+            idempotency_key=key,
+            origin={"via": via(client), "input_sha256": fingerprint},
+        )
+    except ContractError:
+        # Invalid now; a retry of a call that was valid then still gets its request.
+        earlier = _earlier(runtime, key, fingerprint, idempotency_key or "") if key is not None else None
+        if earlier is None:
+            raise
+        return Submission.of(governance, earlier, replayed=True)
+    if submission.replayed and key is not None:  # the key filed a request before: was it this body?
         _earlier(runtime, key, fingerprint, idempotency_key or "")
     return submission
 
