@@ -59,7 +59,7 @@ class Answer:
     headers: Headers = ()
 
 
-@dataclass
+@dataclass(eq=False)
 class Refusal(Exception):
     """An error answer: ``{"error": message, "errors": [...]}`` with ``status``."""
 

@@ -70,9 +70,11 @@ class ApiEdge:
             answer = self._answer(environ, started)
         except Refusal as refusal:
             answer = refusal.answer()
+            if refusal.status < 500:
+                log.info("API %s %s refused %d: %s", _method(environ), _path(environ), refusal.status, refusal.message)
         except Exception:  # the caller gets an id to quote, never a traceback
             incident = uuid.uuid4().hex[:8]
-            log.exception("API error %s on %s %s", incident, environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
+            log.exception("API error %s on %s %s", incident, _method(environ), _path(environ))
             failed = f"something went wrong on our side (error {incident}); nothing is known to be stored"
             answer = Refusal(500, failed).answer()
         return _send(start_response, answer)
@@ -204,6 +206,15 @@ def _idempotency_key(environ: dict[str, Any]) -> str | None:
         message = "must be 1 to 200 printable ASCII characters without spaces (a UUID, say)"
         raise Refusal(400, f"Idempotency-Key {message}", [Problem(field="Idempotency-Key", message=message)])
     return str(key)
+
+
+def _method(environ: dict[str, Any]) -> str:
+    return str(environ.get("REQUEST_METHOD", ""))[:10]
+
+
+def _path(environ: dict[str, Any]) -> str:
+    """The path for a log line, cut short (the log formatters escape control characters)."""
+    return str(environ.get("PATH_INFO", ""))[:100]
 
 
 def _send(start_response: StartResponse, answer: Answer) -> list[bytes]:
