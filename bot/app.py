@@ -30,7 +30,7 @@ from bot.domain.governance import ERROR, Governance, GovernanceInvalid
 from bot.governance_file import load_governance_file
 from bot.jobs import start_scheduler, wake
 from bot.metrics import SignoffMetrics
-from bot.ops_http import WsgiApp, ops_app
+from bot.ops_http import WsgiApp, by_prefix, ops_app
 from bot.services.relay import relay_outbox
 from bot.services.runtime import Runtime
 from bot.settings import Settings
@@ -39,6 +39,7 @@ from bot.slack.http_edge import SlackEdge
 from bot.slack.observed import ContextThreadPoolExecutor, ObservedApp
 from bot.slack.prompt_ack import answer_promptly
 from bot.slack.startup import NotSlackWebApi, SlackRefusedToken, SlackUnreachable, check_slack
+from handlers.api_http import ApiEdge
 from storage.engine import create_db_engine
 from storage.health import ReadinessProbe, work_waiting
 from storage.migrate import upgrade
@@ -48,6 +49,8 @@ log = logging.getLogger("signoff")
 
 #: Bolt runs each listener on a pool; its default of 5 threads starves under a burst of clicks.
 LISTENER_THREADS = 32
+#: Every path under this goes to the HTTP API (``handlers.api_http``); nothing else does.
+API_PREFIX = "/api/"
 #: Requests larger than this are refused (413) before their body is read.
 MAX_BODY_BYTES = 1024 * 1024
 #: The longest a use case run for a Slack request waits for the database's locks, in seconds.
@@ -147,16 +150,25 @@ class Signoff:
     stopping: threading.Event = field(default_factory=threading.Event)
     scheduler: BackgroundScheduler | None = None
     workers: list[threading.Thread] = field(default_factory=list)
+    #: The HTTP API under ``/api/v1/`` (``handlers.api_http``); None serves no API.
+    api: WsgiApp | None = None
 
     def wsgi(self) -> Any:
-        """The HTTP app: Slack at ``/slack/events``, ``/healthz``, ``/readyz``, ``/metrics``.
+        """The HTTP app: Slack at ``/slack/events``, the API under ``/api/``, ``/healthz``, ``/readyz``, ``/metrics``.
 
         Slack's requests are authenticated on their raw bytes before anything parses them, and
-        bodies over ``MAX_BODY_BYTES`` are refused (413) unread (``bot.slack.http_edge``).
+        bodies over ``MAX_BODY_BYTES`` are refused (413) unread (``bot.slack.http_edge``). The
+        API takes only bearer tokens (``handlers.api_http``): Slack's path never reaches it,
+        and it never reaches Slack's.
         """
         secret = required_signing_secret(self.settings)
         slack = SlackEdge(self.bolt, signing_secret=secret, max_body=MAX_BODY_BYTES)
-        return self.health_only(fallback=slack)
+        return self.without_slack(fallback=slack)
+
+    def without_slack(self, fallback: WsgiApp | None = None) -> WsgiApp:
+        """The API under ``/api/`` and the operations paths (``serve`` in Socket Mode serves these)."""
+        rest = by_prefix(API_PREFIX, self.api, fallback) if self.api is not None else fallback
+        return self.health_only(fallback=rest)
 
     def health_only(self, fallback: WsgiApp | None = None) -> WsgiApp:
         """``/healthz``, ``/readyz`` and ``/metrics`` (Socket Mode and workers serve only these)."""
@@ -292,4 +304,5 @@ def build_signoff(
     handlers.register(bolt, interactive)  # the bot token travels in `client`
     bolt.read_payload_errors_quietly()  # after handlers' App.error: Bolt's routing errors on odd payloads
     ready = ReadinessProbe(engine.url)  # None when the database answers and its migrations are current
-    return Signoff(settings, engine, holder, runtime, bolt, SlackGateway(client), metrics, ready)
+    api = ApiEdge(interactive, max_body=MAX_BODY_BYTES)
+    return Signoff(settings, engine, holder, runtime, bolt, SlackGateway(client), metrics, ready, api=api)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot import __version__, cli_run
 from bot.app import ConfigurationError
 from bot.cli_governance import FORMATS, run_check, run_explain, run_tests
+from bot.domain.api_clients import new_token, token_sha256
 from bot.domain.filetests import TEST_REQUESTER
 from bot.domain.moments import parse_datetime
 from bot.services.audit import export_audit, verify_audit
@@ -130,6 +132,11 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="a scripted walk-through against the built-in Slack emulator")
     demo.set_defaults(run=_demo)
+
+    token = commands.add_parser("api-token", help="make a bearer token for an HTTP API client (prints its hash)")
+    token.add_argument("--id", default="my-client", help="the client's id in api_clients (default: my-client)")
+    token.add_argument("--kind", action="append", default=[], help="a kind it may file (repeat for more)")
+    token.set_defaults(run=_api_token)
 
     init = commands.add_parser("init", help="write a starter signoff.yaml and .env.example")
     init.add_argument("--dir", default=".", help="where to write them (default: here)")
@@ -302,6 +309,28 @@ def _init(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(f"signoff init: cannot write into {target} ({exc.strerror or exc}); --dir takes a folder", file=err)
         return 1
     print("next: edit signoff.yaml, then run `signoff check` and `signoff test`", file=out)
+    return 0
+
+
+#: An id or kind in ``api_clients`` (``bot.domain.governance_spec.Name``).
+_NAME = re.compile(r"[a-z][a-z0-9_-]{0,39}")
+
+
+def _api_token(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """A new token, printed once and kept nowhere, its ``token_sha256``, and the entry to paste (DESIGN §9)."""
+    bad = [name for name in [args.id, *args.kind] if not _NAME.fullmatch(name)]
+    if bad:
+        print(
+            f"signoff api-token: “{bad[0]}” is not a name: it starts with a-z and uses only a-z, 0-9, - and _", file=err
+        )
+        return 2
+    token = new_token()
+    digest = token_sha256(token)
+    print(f"token:        {token}\ntoken_sha256: {digest}\n", file=out)
+    print("Give the token to the client (sent as `Authorization: Bearer <token>`); Signoff keeps only", file=out)
+    print("its hash. Add the client to the governance file, then `signoff check` and reload (SIGHUP):\n", file=out)
+    kinds = ", ".join(args.kind) or "KIND"
+    print(f"api_clients:\n  - id: {args.id}\n    token_sha256: {digest}\n    kinds: [{kinds}]", file=out)
     return 0
 
 

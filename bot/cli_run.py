@@ -61,7 +61,7 @@ def serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if signoff is None:
             return 1
         reload_on_hangup(signoff.governance)
-        app.target = signoff.health_only() if settings.slack_app_token else signoff.wsgi()
+        app.target = signoff.without_slack() if settings.slack_app_token else signoff.wsgi()
         try:
             on_stop = _connect_socket_mode(signoff, settings, out) if settings.slack_app_token else None
         except SlackUnreachable as exc:
@@ -73,7 +73,8 @@ def serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             raise
         if on_stop is None:
             where = f"{args.host}:{settings.port}"
-            print(f"signoff: listening on {where} (/slack/events, /healthz, /readyz, /metrics)", file=out, flush=True)
+            paths = "/slack/events, /api/v1/, /healthz, /readyz, /metrics"
+            print(f"signoff: listening on {where} ({paths})", file=out, flush=True)
         served.set()
         run_until_stopped(signoff, stop, server=server, worker=not args.no_worker, on_stop=on_stop)
     return 0

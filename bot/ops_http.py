@@ -44,6 +44,19 @@ def ops_app(*, readiness: Readiness, metrics: Exposition, fallback: WsgiApp | No
     return application
 
 
+def by_prefix(prefix: str, app: WsgiApp, fallback: WsgiApp | None = None) -> WsgiApp:
+    """Paths starting with ``prefix`` go to ``app``, the rest to ``fallback`` (404 without one)."""
+
+    def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if str(environ.get("PATH_INFO", "")).startswith(prefix):
+            return app(environ, start_response)
+        if fallback is not None:
+            return fallback(environ, start_response)
+        return _text(start_response, "404 Not Found", "not found")
+
+    return application
+
+
 def _text(start_response: StartResponse, status: str, text: str) -> list[bytes]:
     body = (text + "\n").encode()
     start_response(status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))])

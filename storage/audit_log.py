@@ -31,6 +31,12 @@ _SELECT_LATEST_EVALUATION = (
     .order_by(AUDIT_EVENTS.c.seq.desc())
     .limit(1)
 )
+_SELECT_FIRST_EVENT = (
+    select(AUDIT_EVENTS.c.data)
+    .where(AUDIT_EVENTS.c.request_id == bindparam("request_id"))
+    .order_by(AUDIT_EVENTS.c.seq)
+    .limit(1)
+)
 _INSERT_AUDIT_EVENT = Prepared(insert(AUDIT_EVENTS))
 _UPDATE_HEAD = Prepared(update(AUDIT_HEAD).where(AUDIT_HEAD.c.id == bindparam("head_id")))
 _ADVANCE_HEAD = Prepared(
@@ -141,6 +147,11 @@ class SqlAuditLog:
             return None
         receipt = json.loads(row.data).get("receipt")
         return receipt if isinstance(receipt, dict) else None
+
+    def submission(self, request_id: int) -> dict[str, Any] | None:
+        row = self.connection.execute(_SELECT_FIRST_EVENT, {"request_id": request_id}).first()
+        data = json.loads(row.data) if row is not None else None
+        return data if isinstance(data, dict) else None
 
     def head(self) -> tuple[int, str]:
         head = self.connection.execute(_SELECT_HEAD, {"head_id": AUDIT_HEAD_ID}).first()

@@ -77,6 +77,7 @@ class RequestRecord(Base):
         Index("ix_requests_state_lapse_warning", "state", "lapse_warn_at"),
         Index("ix_requests_auto_rule", "kind", "auto_rule", "created_at"),
         Index("ix_requests_requester", "requester", "state"),
+        Index("ix_requests_kind_id", "kind", "id"),  # the HTTP API's list, newest first (0005)
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

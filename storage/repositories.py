@@ -192,6 +192,19 @@ class SqlRequestRepository:
         )
         return int(self.connection.execute(query).scalar_one())
 
+    def page(
+        self, *, kinds: list[str], state: str | None, since: datetime | None, before: int | None, limit: int
+    ) -> list[Request]:
+        query = select(REQUESTS).where(REQUESTS.c.kind.in_(kinds))
+        if state is not None:
+            query = query.where(REQUESTS.c.state == state)
+        if since is not None:
+            query = query.where(REQUESTS.c.created_at >= since)
+        if before is not None:
+            query = query.where(REQUESTS.c.id < before)
+        query = query.order_by(REQUESTS.c.id.desc()).limit(limit)
+        return [_to_request(r) for r in self.connection.execute(query)]
+
     def open_requests(self, *, limit: int) -> list[Request]:
         query = select(REQUESTS).where(REQUESTS.c.state == str(State.PENDING)).order_by(REQUESTS.c.id).limit(limit)
         return [_to_request(r) for r in self.connection.execute(query)]

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
 
+from bot.domain.api_clients import check_api_clients
 from bot.domain.condition_compiler import compile_condition
 from bot.domain.conditions import (
     HOUR,
@@ -35,7 +36,7 @@ from bot.domain.conditions import (
 )
 from bot.domain.contracts import Contract, ContractError, FieldProblem
 from bot.domain.errors import WrongCategory
-from bot.domain.fields import FieldType, FieldValue
+from bot.domain.fields import FieldType, FieldValue, coerce
 from bot.domain.governance_lint import check_valid_parts, lint_kind
 from bot.domain.governance_spec import (
     Category,
@@ -233,28 +234,53 @@ class Governance:
         return at.astimezone(self.tz).date()
 
     def validate_fields(self, kind: Kind, raw: Mapping[str, object], *, at: datetime) -> dict[str, FieldValue]:
-        """A request's typed fields per its kind's contract, as of ``at``; ``ContractError`` otherwise."""
-        values = kind.contract.validate(raw)
+        """A request's typed fields per its kind's contract, as of ``at``; ``ContractError`` listing every problem."""
+        try:
+            values = kind.contract.validate(raw)
+        except ContractError as exc:
+            raise self._with_validity(kind, exc, at) from None
         self._check_validity(kind, values, at, raw)
         return values
 
     def parse_slash_text(self, kind: Kind, text: str, *, at: datetime) -> dict[str, FieldValue]:
         """A request's typed fields from slash-command text (``k=v …``, as Slack sent it)."""
-        values = kind.contract.parse_slash_text(text)
+        try:
+            values = kind.contract.parse_slash_text(text)
+        except ContractError as exc:
+            raise self._with_validity(kind, exc, at) from None
         self._check_validity(kind, values, at, values)
         return values
+
+    def _validity_problem(self, kind: Kind, values: Mapping[str, FieldValue], at: datetime) -> FieldProblem | None:
+        """The kind's ``valid_until`` date already past, as a problem of that field; None when it is not."""
+        field = kind.spec.valid_until
+        until = values.get(field) if field is not None else None
+        today = self.today(at)
+        if field is None or not isinstance(until, date) or until >= today:
+            return None
+        return FieldProblem(field, f"must be today or later (today is {today.isoformat()} in {self.tz.key})")
 
     def _check_validity(
         self, kind: Kind, values: Mapping[str, FieldValue], at: datetime, raw: Mapping[str, object]
     ) -> None:
-        field = kind.spec.valid_until
-        if field is None:
-            return
-        until = values.get(field)
-        today = self.today(at)
-        if isinstance(until, date) and until < today:
-            problem = FieldProblem(field, f"must be today or later (today is {today.isoformat()} in {self.tz.key})")
+        problem = self._validity_problem(kind, values, at)
+        if problem is not None:
             raise ContractError(kind.name, [problem], partial_values={k: str(v) for k, v in raw.items()})
+
+    def _with_validity(self, kind: Kind, error: ContractError, at: datetime) -> ContractError:
+        """``error`` plus a ``valid_until`` date already past, when the rest is wrong too: every problem at once."""
+        field = kind.spec.valid_until
+        given = error.partial_values.get(field) if field is not None else None
+        if field is None or given is None or any(p.field == field for p in error.problems):
+            return error
+        try:
+            until = coerce(kind.contract.fields[field], given, tz=self.tz)
+        except (ValueError, KeyError):
+            return error
+        problem = self._validity_problem(kind, {field: until}, at)
+        if problem is None:
+            return error
+        return ContractError(kind.name, [*error.problems, problem], partial_values=error.partial_values)
 
 
 def build_governance(data: object, *, version: str, locate: Locator | None = None, source: str = "") -> Governance:
@@ -285,6 +311,7 @@ def build_governance(data: object, *, version: str, locate: Locator | None = Non
     kinds = {name: compile_kind(name, kind, spec.groups, tz, fail) for name, kind in spec.kinds.items()}
     for name, kind in spec.kinds.items():
         lint_kind(name, kind, spec.groups, fail=fail, warn=warn)
+    check_api_clients(list(enumerate(spec.api_clients)), spec.kinds, fail)
     if any(p.severity == ERROR for p in problems):
         raise GovernanceInvalid(problems)
     warnings = tuple(sorted(problems, key=lambda p: (p.line or 0, p.path)))

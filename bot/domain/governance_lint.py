@@ -17,8 +17,9 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from bot.domain.api_clients import check_api_clients
 from bot.domain.durations import format_duration
-from bot.domain.governance_spec import Decision, GroupSpec, KindSpec, KindTestSpec, RuleSpec, StepSpec
+from bot.domain.governance_spec import ApiClientSpec, Decision, GroupSpec, KindSpec, KindTestSpec, RuleSpec, StepSpec
 from bot.domain.regex import PatternError, compile_pattern
 
 Path = tuple[str | int, ...]
@@ -119,6 +120,14 @@ def check_valid_parts(
         _check_broken_patterns(("kinds", name), value, fail)
         compile_kind(name, kind, names, tz, fail, unchecked=unchecked)
         lint_kind(name, kind, groups, fail=fail, warn=warn, quorum=complete)
+    _check_valid_api_clients(data.get("api_clients"), {str(name) for name in raw_kinds}, fail)
+
+
+def _check_valid_api_clients(raw: object, kinds: set[str], fail: Report) -> None:
+    """``check_api_clients`` on the entries of ``api_clients`` whose shape is valid (DESIGN §9)."""
+    entries = raw if isinstance(raw, list) else []
+    valid = [(i, client) for i, entry in enumerate(entries) if (client := _valid(ApiClientSpec, entry)) is not None]
+    check_api_clients(valid, kinds, fail)
 
 
 def _valid_parts_of_kind(value: object) -> tuple[KindSpec | None, bool, set[str]]:

@@ -245,6 +245,26 @@ def _working_hours(value: object) -> object:
     return value
 
 
+# --- API clients (DESIGN §9) ---------------------------------------------------------------
+
+#: A client's token as ``token_sha256`` holds it: the SHA-256 of the token, 64 lowercase hex digits.
+TokenSha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
+class ApiClientSpec(StrictModel):
+    """A system that files and reads requests over the HTTP API (DESIGN §9): its id, its token's
+    hash (the token itself is never stored; ``signoff api-token`` makes one), and the kinds it
+    may file and see. Unique ids and known kinds are checked with the whole file
+    (``bot.domain.api_clients.check_api_clients``)."""
+
+    id: Name
+    token_sha256: TokenSha256
+    kinds: list[Name] = Field(min_length=1)
+
+    def may_use(self, kind: str) -> bool:
+        return kind in self.kinds
+
+
 class GovernanceSpec(StrictModel):
     version: Literal[1]
     timezone: str = "UTC"
@@ -252,6 +272,7 @@ class GovernanceSpec(StrictModel):
     working_hours: Annotated[WorkingHours, BeforeValidator(_working_hours)] = WorkingHours()
     groups: dict[Name, GroupSpec] = Field(min_length=1)
     kinds: dict[Name, KindSpec] = Field(min_length=1)
+    api_clients: list[ApiClientSpec] = Field(default_factory=list)
 
     @field_validator("kinds")
     @classmethod

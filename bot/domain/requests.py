@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from bot.domain.actors import rule_of
 from bot.domain.durations import format_duration
 from bot.domain.governance_spec import Category, StepSpec
 from bot.domain.lifecycle import State
@@ -104,6 +105,11 @@ class Request:
         if hashed is None or hashed[0] is not self.fields:
             hashed = self._hashed = (self.fields, fields_hash(self.fields))
         return hashed[1]
+
+    @property
+    def deciding_rule(self) -> str | None:
+        """The id of the rule that decided the request; None while people decide (or when they did)."""
+        return rule_of(self.decided_by)
 
     @property
     def ref(self) -> str:

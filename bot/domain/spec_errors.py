@@ -25,6 +25,7 @@ _PATTERN_HINTS = {
     "^[a-z][a-z0-9_]{0,39}$": "must start with a lowercase letter and use only a-z, 0-9 and _",
     "^[UW][A-Z0-9]{2,}$": "must be a Slack user id such as U012AB3CD",
     "^[CG][A-Z0-9]{2,}$": "must be a Slack channel id such as C012AB3CD",
+    "^[0-9a-f]{64}$": "must be 64 lowercase hex digits: the token_sha256 that `signoff api-token` prints",
 }
 
 

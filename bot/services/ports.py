@@ -47,6 +47,14 @@ class RequestRepository(Protocol):
 
     def count_auto_decided(self, *, since: datetime, until: datetime) -> int: ...
 
+    def page(
+        self, *, kinds: list[str], state: str | None, since: datetime | None, before: int | None, limit: int
+    ) -> list[Request]:
+        """Up to ``limit`` requests of ``kinds``, newest (highest id) first, with ids below ``before``
+        (keyset pagination: a page never shifts when requests are added), optionally of one state
+        and created at or after ``since``."""
+        ...
+
 
 class VoteRepository(Protocol):
     def add(self, request_id: int, vote: Vote) -> None: ...
@@ -69,6 +77,10 @@ class AuditLog(Protocol):
 
     def latest_receipt(self, request_id: int) -> dict[str, Any] | None:
         """The receipt of the request's latest evaluation (its submission or last amend)."""
+        ...
+
+    def submission(self, request_id: int) -> dict[str, Any] | None:
+        """The data of the request's first event (its submission: fields, receipt, and where it came from)."""
         ...
 
 

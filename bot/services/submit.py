@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.domain.actors import rule_of
 from bot.domain.errors import DuplicateKey
 from bot.domain.governance import Governance
 from bot.domain.governance_spec import Category, StepSpec
@@ -56,7 +55,7 @@ class Submission:
 
 
 def _deciding_rule(request: Request) -> str | None:
-    return rule_of(request.decided_by)
+    return request.deciding_rule
 
 
 def submit_request(
@@ -68,12 +67,14 @@ def submit_request(
     text: str | None = None,
     idempotency_key: str | None = None,
     category: Category | None = None,
+    origin: Mapping[str, str] | None = None,
 ) -> Submission:
     """File a request; a governed default may decide it at once, else it goes to people.
 
     ``text`` is slash-command text as Slack sent it; ``fields`` are values from a modal.
     ``category`` is the command's: ``/exception`` files only exception kinds. The same
     ``idempotency_key`` (a Slack trigger_id) twice stores one request and answers the same.
+    ``origin`` is added to the submission's audit data (the HTTP API: ``{"via": "api:crm", …}``).
     Raises ``UnknownKind``, ``WrongCategory`` or ``ContractError`` and stores nothing then
     (and ``StorageBusy`` / ``TooSlow`` when the database or the answer's deadline does not allow it).
     The rules are evaluated before the write transaction starts (``ReadUsage``).
@@ -106,7 +107,7 @@ def submit_request(
                 at=now,
                 actor=requester,
                 rule=resolution.rule,
-                facts={"kind": spec.name, "fields": request.fields, "receipt": resolution.receipt()},
+                facts={"kind": spec.name, "fields": request.fields, "receipt": resolution.receipt(), **(origin or {})},
             )
             uow.commit()
     except DuplicateKey:

@@ -1,0 +1,274 @@
+"""The HTTP API's routes (DESIGN §9): parse the body or query, call one service, answer JSON.
+
+Each function takes what ``handlers.api_http`` read from the request (the authenticated client,
+the parsed JSON body or the query string) and returns an ``Answer``, or raises ``Refusal`` with
+the status and the problems to tell. Errors the services raise are turned into answers by
+``refusal_of``; the shapes are in ``handlers.api_models``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import parse_qs
+
+from pydantic import BaseModel, ValidationError
+
+from bot.domain.api_clients import IdempotencyMismatch, KindNotAllowed
+from bot.domain.contracts import ContractError
+from bot.domain.errors import RequestNotFound, SignoffError, StorageBusy
+from bot.domain.governance import UnknownKind
+from bot.domain.governance_spec import ApiClientSpec
+from bot.domain.requests import Request, Vote, format_request_id, parse_request_id
+from bot.services.api_requests import (
+    RequestDetail,
+    explain_for_client,
+    file_for_client,
+    list_for_client,
+    read_for_client,
+)
+from bot.services.runtime import Runtime
+from bot.services.submit import Submission
+from handlers.api_models import (
+    ExplainRequest,
+    Filed,
+    FileRequest,
+    ListQuery,
+    Problem,
+    RequestDetailOut,
+    RequestOut,
+    RequestPage,
+    Step,
+    VoteOut,
+)
+
+M = TypeVar("M", bound=BaseModel)
+Headers = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A JSON answer: status, body (JSON-ready), extra headers."""
+
+    status: int
+    body: Any
+    headers: Headers = ()
+
+
+@dataclass(eq=False)
+class Refusal(Exception):
+    """An error answer: ``{"error": message, "errors": [...]}`` with ``status``."""
+
+    status: int
+    message: str
+    errors: list[Problem] = field(default_factory=list)
+    headers: Headers = ()
+
+    def __post_init__(self) -> None:
+        super().__init__(self.message)
+
+    def answer(self) -> Answer:
+        body: dict[str, Any] = {"error": self.message}
+        if self.errors:
+            body["errors"] = [p.model_dump() for p in self.errors]
+        return Answer(self.status, body, self.headers)
+
+
+def file_request(runtime: Runtime, client: ApiClientSpec, body: object, idempotency_key: str | None) -> Answer:
+    """``POST /api/v1/requests`` → 201 ``Filed``; 200 with ``Idempotent-Replayed: true`` for a replay."""
+    asked = parsed(FileRequest, body)
+    submission = file_for_client(
+        runtime=runtime,
+        client=client,
+        kind=asked.kind,
+        requester=asked.requester,
+        fields=asked.fields,
+        idempotency_key=idempotency_key,
+    )
+    filed = _filed(submission)
+    if submission.replayed:
+        return Answer(200, filed, (("Idempotent-Replayed", "true"),))
+    return Answer(201, filed, (("Location", f"/api/v1/requests/{submission.ref}"),))
+
+
+def read_request(runtime: Runtime, client: ApiClientSpec, ref: str) -> Answer:
+    """``GET /api/v1/requests/{id}`` → ``RequestDetailOut`` (``REQ-42``, ``42``, ``#42``: ``parse_request_id``)."""
+    request_id = parse_request_id(ref)
+    if request_id is None:
+        shown = ref[:40]
+        raise Refusal(400, f"“{shown}” is not a request id: write REQ- and its number in digits 0-9, as in REQ-42")
+    return Answer(200, _detail(read_for_client(runtime=runtime, client=client, request_id=request_id)))
+
+
+def list_requests(runtime: Runtime, client: ApiClientSpec, query_string: str) -> Answer:
+    """``GET /api/v1/requests?kind=&state=&since=&cursor=&limit=`` → ``RequestPage``, newest first."""
+    query = parsed(ListQuery, _query(query_string), where="query")
+    page = list_for_client(
+        runtime=runtime,
+        client=client,
+        kind=query.kind,
+        state=query.state,
+        since=query.since,
+        before=read_cursor(query.cursor) if query.cursor is not None else None,
+        limit=query.limit,
+    )
+    cursor = make_cursor(page.next_before) if page.next_before is not None else None
+    body = RequestPage(requests=[_summary(r) for r in page.requests], next_cursor=cursor)
+    return Answer(200, body.model_dump(mode="json"))
+
+
+def explain(runtime: Runtime, client: ApiClientSpec, body: object) -> Answer:
+    """``POST /api/v1/explain`` → ``signoff explain --json``'s shape (``Explanation``)."""
+    asked = parsed(ExplainRequest, body)
+    resolution = explain_for_client(
+        runtime=runtime, client=client, kind=asked.kind, requester=asked.requester, fields=asked.fields
+    )
+    return Answer(200, resolution.receipt())
+
+
+def refusal_of(error: SignoffError | UnknownKind | ContractError, *, in_query: bool = False) -> Refusal:
+    """The answer to an error a service raised (422 for a body's mistakes, 400 for a query's)."""
+    if isinstance(error, ContractError):
+        problems = [
+            Problem(field=f"fields.{p.field}" if p.field else "fields", message=p.message) for p in error.problems
+        ]
+        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+        return Refusal(422, f"the {error.kind} request is not valid ({count}); nothing was stored", problems)
+    if isinstance(error, UnknownKind):
+        accepted = ", ".join(error.known) or "none"
+        message = f"there is no kind “{error.name[:40]}” this client may use (kinds: {accepted})"
+        return Refusal(400 if in_query else 422, message, [Problem(field="kind", message=message)])
+    if isinstance(error, KindNotAllowed):
+        return Refusal(403, str(error))
+    if isinstance(error, IdempotencyMismatch):  # draft-ietf-httpapi-idempotency-key-header §2.7: 422
+        return Refusal(422, str(error), [Problem(field="Idempotency-Key", message="already used with another body")])
+    if isinstance(error, RequestNotFound):
+        return Refusal(404, str(error))
+    if isinstance(error, StorageBusy):
+        return Refusal(503, str(error), headers=(("Retry-After", "1"),))
+    return Refusal(409, str(error))
+
+
+def parsed(model: type[M], data: object, *, where: str = "body") -> M:
+    """``data`` as ``model``; ``Refusal`` (422 for a body, 400 for a query) naming every problem."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = [_problem(error, model) for error in exc.errors(include_url=False)]
+    status = 400 if where == "query" else 422
+    count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+    raise Refusal(status, f"the {where} is not valid ({count}); nothing was stored", problems)
+
+
+def _problem(error: Mapping[str, Any], model: type[BaseModel]) -> Problem:
+    where = ".".join(str(part) for part in error.get("loc", ())) or None
+    kind = error.get("type", "")
+    accepted = ", ".join(model.model_fields)
+    if kind == "missing":
+        message = "is required"
+    elif kind == "extra_forbidden":
+        message = f"is not accepted here (accepted: {accepted})"
+    elif kind == "string_pattern_mismatch" and where == "requester":
+        message = "must be a Slack user id: U or W, then 2 to 20 capitals or digits (such as U012AB3CD)"
+    elif kind == "model_type":
+        message = "must be a JSON object"
+    else:
+        message = str(error.get("msg", "is not valid")).replace("Input should be", "must be")
+        message = message.removeprefix("Value error, ")
+    return Problem(field=where, message=message)
+
+
+def _query(query_string: str) -> dict[str, str]:
+    """The query string as one value per name; a name given twice is a ``Refusal`` (400)."""
+    try:
+        values = parse_qs(query_string, keep_blank_values=True, strict_parsing=False, max_num_fields=20)
+    except ValueError:
+        raise Refusal(400, "the query has more than 20 parameters") from None
+    repeated = [name for name, given in values.items() if len(given) > 1]
+    if repeated:
+        problems = [Problem(field=name, message="is given more than once") for name in repeated]
+        raise Refusal(400, "the query is not valid; give each parameter once", problems)
+    return {name: given[0] for name, given in values.items() if given[0] != ""}
+
+
+def make_cursor(before: int) -> str:
+    """An opaque cursor: where the next page starts (below this request id)."""
+    return base64.urlsafe_b64encode(json.dumps({"before": before}).encode()).decode().rstrip("=")
+
+
+def read_cursor(cursor: str) -> int:
+    """The request id a cursor from ``make_cursor`` names; ``Refusal`` (400) for anything else."""
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        before = data["before"] if isinstance(data, dict) else None
+    except (binascii.Error, ValueError, KeyError):
+        before = None
+    if not isinstance(before, int) or isinstance(before, bool) or before < 1:
+        message = "is not a cursor this API gave: pass next_cursor from the previous page as it came"
+        raise Refusal(400, f"cursor {message}", [Problem(field="cursor", message=message)])
+    return before
+
+
+def _filed(submission: Submission) -> dict[str, Any]:
+    filed = Filed(
+        request=submission.ref,
+        kind=submission.kind,
+        state=submission.state,
+        rule=submission.rule,
+        reason=submission.reason,
+        steps=_steps(submission.steps),
+        due_at=submission.due_at,
+        replayed=submission.replayed,
+    )
+    return filed.model_dump(mode="json")
+
+
+def _steps(steps: Sequence[Any]) -> list[Step]:
+    return [Step(group=s.group, approvals=s.approvals) for s in steps]
+
+
+def _summary_fields(request: Request) -> dict[str, Any]:
+    return {
+        "request": format_request_id(request.require_id()),
+        "kind": request.kind,
+        "state": request.state,
+        "requester": request.requester,
+        "fields": dict(request.fields),
+        "rule": request.deciding_rule,
+        "reason": request.reason,
+        "steps": _steps(request.steps),
+        "version": request.version,
+        "created_at": request.created_at,
+        "updated_at": request.updated_at,
+        "decided_at": request.decided_at,
+        "decided_by": request.decided_by,
+        "due_at": request.next_escalation_at,
+        "expires_at": request.expires_at,
+        "lapses_at": request.lapses_at,
+    }
+
+
+def _summary(request: Request) -> RequestOut:
+    return RequestOut(**_summary_fields(request))
+
+
+def _detail(detail: RequestDetail) -> dict[str, Any]:
+    out = RequestDetailOut(
+        **_summary_fields(detail.request),
+        note=detail.request.decision_note,
+        via=detail.via,
+        votes=[_vote(v) for v in detail.votes],
+        receipt=detail.receipt,
+    )
+    return out.model_dump(mode="json")
+
+
+def _vote(vote: Vote) -> VoteOut:
+    ballot = vote.ballot
+    return VoteOut(
+        voter=ballot.voter, verdict=ballot.verdict, on_behalf_of=ballot.on_behalf_of, at=vote.at, reason=vote.reason
+    )

@@ -1,0 +1,150 @@
+"""``GET /api/v1/openapi.json``: the API described as OpenAPI 3.1, its schemas generated from ``handlers.api_models``.
+
+The component schemas come from Pydantic (``models_json_schema``: JSON Schema 2020-12, the
+dialect OpenAPI 3.1 uses); the paths object is assembled here, one entry per route of
+``handlers.api_http``. Built once per process.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from bot import __version__
+from handlers.api_models import (
+    ApiError,
+    ExplainRequest,
+    Explanation,
+    Filed,
+    FileRequest,
+    ListQuery,
+    RequestDetailOut,
+    RequestPage,
+)
+
+_INPUTS: tuple[type[BaseModel], ...] = (FileRequest, ExplainRequest, ListQuery)
+_OUTPUTS: tuple[type[BaseModel], ...] = (Filed, RequestDetailOut, RequestPage, Explanation, ApiError)
+_REF = "#/components/schemas/{model}"
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3.1 document of ``/api/v1`` (a new dict is never built twice: treat it as read-only)."""
+    modes: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = [
+        *((m, "validation") for m in _INPUTS),
+        *((m, "serialization") for m in _OUTPUTS),
+    ]
+    names, schemas = models_json_schema(modes, ref_template=_REF)
+
+    def ref(model: type[BaseModel], mode: Literal["validation", "serialization"]) -> dict[str, Any]:
+        return names[(model, mode)]
+
+    error = {"application/json": {"schema": ref(ApiError, "serialization")}}
+
+    def answers(ok: int, model: type[BaseModel], *errors: int) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            str(ok): {"description": "OK", "content": {"application/json": {"schema": ref(model, "serialization")}}}
+        }
+        for status in (401, *errors):
+            out[str(status)] = {"description": _ERRORS[status], "content": error}
+        return out
+
+    def body(model: type[BaseModel]) -> dict[str, Any]:
+        return {"required": True, "content": {"application/json": {"schema": ref(model, "validation")}}}
+
+    filed = answers(201, Filed, 400, 403, 413, 422, 503)
+    filed["200"] = {
+        "description": "a replay: an earlier call with this Idempotency-Key filed it (Idempotent-Replayed: true)",
+        "content": {"application/json": {"schema": ref(Filed, "serialization")}},
+    }
+    paths = {
+        "/api/v1/requests": {
+            "post": {
+                "operationId": "fileRequest",
+                "summary": "File a request; decided exactly as the slash command would",
+                "parameters": [_IDEMPOTENCY_KEY],
+                "requestBody": body(FileRequest),
+                "responses": filed,
+            },
+            "get": {
+                "operationId": "listRequests",
+                "summary": "The client's requests, newest first, a page at a time",
+                "parameters": _query_parameters(schemas["$defs"]["ListQuery"]),
+                "responses": answers(200, RequestPage, 400, 403, 503),
+            },
+        },
+        "/api/v1/requests/{request}": {
+            "get": {
+                "operationId": "readRequest",
+                "summary": "One request: state, fields, votes, receipt",
+                "parameters": [_REQUEST_ID],
+                "responses": answers(200, RequestDetailOut, 400, 403, 404, 503),
+            }
+        },
+        "/api/v1/explain": {
+            "post": {
+                "operationId": "explain",
+                "summary": "What filing this request now would decide, and why (stores nothing)",
+                "requestBody": body(ExplainRequest),
+                "responses": answers(200, Explanation, 400, 403, 413, 422, 503),
+            }
+        },
+        "/api/v1/openapi.json": {
+            "get": {
+                "operationId": "openapi",
+                "summary": "This document",
+                "security": [],
+                "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {}}}},
+            }
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Signoff API", "version": __version__, "description": "DESIGN §9: decisions that propagate"},
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas.get("$defs", {}),
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "signoff api-token"}},
+        },
+        "security": [{"bearer": []}],
+    }
+
+
+_ERRORS = {
+    400: "the body is not a JSON object, or a query parameter is not valid",
+    401: "no bearer token, or one that is no client's (WWW-Authenticate: Bearer)",
+    403: "the client may not use this kind",
+    404: "there is no such request",
+    413: "the body is over 1 MB (refused unread)",
+    422: "the body is not valid, or the Idempotency-Key was used with another body; every problem is listed",
+    503: "the database is busy or the answer's deadline passed: nothing was stored; retry (Retry-After)",
+}
+
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "1 to 200 printable ASCII characters; the same key and body again answer with the same request",
+    "schema": {"type": "string", "pattern": "^[!-~]{1,200}$"},
+}
+_REQUEST_ID = {
+    "name": "request",
+    "in": "path",
+    "required": True,
+    "description": "REQ-42 (or 42)",
+    "schema": {"type": "string"},
+}
+
+
+def _query_parameters(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """One OpenAPI query parameter per property of ``schema`` (a model's component schema), optional, not nullable."""
+    parameters = []
+    for name, prop in schema["properties"].items():
+        options = [o for o in prop.get("anyOf", [prop]) if o.get("type") != "null"]
+        shown = {**options[0], **{k: v for k, v in prop.items() if k in ("description", "default") and v is not None}}
+        parameters.append({"name": name, "in": "query", "required": False, "schema": shown})
+    return parameters
