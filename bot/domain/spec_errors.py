@@ -25,6 +25,8 @@ _PATTERN_HINTS = {
     "^[a-z][a-z0-9_]{0,39}$": "must start with a lowercase letter and use only a-z, 0-9 and _",
     "^[UW][A-Z0-9]{2,}$": "must be a Slack user id such as U012AB3CD",
     "^[CG][A-Z0-9]{2,}$": "must be a Slack channel id such as C012AB3CD",
+    "^[A-Z_][A-Z0-9_]{0,127}$": "must be an environment variable name such as SIGNOFF_WEBHOOK_CRM_SECRET "
+    "(A-Z, 0-9 and _)",
 }
 
 

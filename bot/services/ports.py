@@ -7,7 +7,7 @@ rolls everything back.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -17,6 +17,7 @@ from bot.domain.outbox import CardWork, Intent, MessageRef, OutboxItem, OutboxSt
 from bot.domain.outcome import LimitUsage
 from bot.domain.requests import Request, Vote
 from bot.domain.routing import Delegation
+from bot.domain.webhook_subscriptions import DeliveryCounts, Subscription
 
 
 class RequestRepository(Protocol):
@@ -161,6 +162,32 @@ class JobRunRepository(Protocol):
         ...
 
 
+class WebhookRepository(Protocol):
+    """The webhook subscriptions in force (declared in the governance file) and their stored state."""
+
+    def declared(self) -> Sequence[Subscription]: ...
+
+    def enabled(self) -> list[Subscription]:
+        """The declared subscriptions that are not disabled."""
+        ...
+
+    def disabled(self) -> dict[str, str]:
+        """Each disabled subscription's id, and why."""
+        ...
+
+    def disable(self, subscription: str, *, now: datetime, reason: str) -> bool:
+        """Disable it; True when it was enabled until now."""
+        ...
+
+    def enable(self, subscription: str, *, now: datetime) -> bool:
+        """Enable it again; True when it was disabled."""
+        ...
+
+    def deliveries(self) -> dict[str, DeliveryCounts]:
+        """Per subscription: deliveries waiting and dead in the outbox."""
+        ...
+
+
 class UnitOfWork(Protocol):
     @property
     def requests(self) -> RequestRepository: ...
@@ -180,6 +207,8 @@ class UnitOfWork(Protocol):
     def job_runs(self) -> JobRunRepository: ...
     @property
     def people(self) -> PeopleRepository: ...
+    @property
+    def webhooks(self) -> WebhookRepository: ...
 
     def __enter__(self) -> Self: ...
 

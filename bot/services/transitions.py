@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ from bot.domain.events import EVENTS_OF, DomainEvent
 from bot.domain.lifecycle import Event, transition
 from bot.domain.outbox import Intent
 from bot.domain.requests import Request
+from bot.domain.webhooks import webhook_deliveries
 from bot.services.ports import UnitOfWork
 
 
@@ -48,7 +50,9 @@ def publish(
 ) -> tuple[DomainEvent, ...]:
     """Write what follows from ``event`` on the stored ``request``: its audit event and outbox rows.
 
-    The one place where a transition's consequences are written, submission included.
+    The one place where a transition's consequences are written, submission included: the
+    Slack intents given, and one webhook delivery per enabled subscription that wants each event
+    (DESIGN §9), in the same transaction.
     """
     events = tuple(
         DomainEvent(kind, request.require_id(), at, actor, request.state, request.version, data)
@@ -56,7 +60,15 @@ def publish(
     )
     uow.audit.append(request_id=request.require_id(), at=at, actor=actor, action=action, data=data)
     uow.outbox.add_many(intents or [], now=at)
+    uow.outbox.add_many(
+        webhook_deliveries(uow.webhooks.enabled(), request, events, receipt=_receipt(uow, request, data)), now=at
+    )
     return events
+
+
+def _receipt(uow: UnitOfWork, request: Request, data: dict[str, Any]) -> Callable[[], dict[str, Any] | None]:
+    """The request's latest evaluation: this transition's own receipt (submit, amend), else the stored one."""
+    return lambda: data["receipt"] if "receipt" in data else uow.audit.latest_receipt(request.require_id())
 
 
 def locked_request(uow: UnitOfWork, request_id: int) -> Request:
