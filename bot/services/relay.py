@@ -110,31 +110,42 @@ def relay_outbox(
         return report
     hooks = WebhookDeliveries(runtime, webhooks)
     with LeaseKeeper(runtime, [item.id for item in items], lease) as keeper:
-        for item in items:
-            with log_context(request_id=f"REQ-{item.request_id}" if item.request_id is not None else None):
-                try:
-                    if item.kind is IntentKind.WEBHOOK:
-                        hooks.deliver(item)
+        try:
+            for item in items:
+                with log_context(request_id=f"REQ-{item.request_id}" if item.request_id is not None else None):
+                    try:
+                        if item.kind is IntentKind.WEBHOOK:
+                            hooks.deliver(item)
+                        else:
+                            _deliver(runtime, gateway, item)
+                    except DeliveryError as error:
+                        _failed(runtime, item, error, report, first_backoff)
                     else:
-                        _deliver(runtime, gateway, item)
-                except DeliveryError as error:
-                    _failed(runtime, item, error, report, first_backoff)
-                else:
-                    _sent(runtime, item)
-                    report.sent += 1
-            keeper.release(item.id)
+                        report.sent += 1
+                        if item.kind is IntentKind.WEBHOOK:
+                            hooks.delivered.append(item)  # its lease is held until it is recorded, below
+                            continue
+                        _sent(runtime, [item])
+                keeper.release(item.id)
+        finally:
+            # Webhook deliveries are recorded together, once per batch: a receiver drops a copy by its
+            # webhook-id, so a relay dying before this line costs a duplicate POST, never a lost one.
+            _sent(runtime, hooks.delivered)
     return report
 
 
-def _sent(runtime: Runtime, item: OutboxItem) -> None:
+def _sent(runtime: Runtime, items: list[OutboxItem]) -> None:
+    if not items:
+        return
     now = runtime.clock.now()
     with runtime.uow() as uow:
-        uow.outbox.mark_sent(item.id, now=now)
+        uow.outbox.mark_all_sent([item.id for item in items], now=now)
         uow.commit()
-    if item.created_at is not None:
-        waited = max((now - item.created_at).total_seconds(), 0.0)
-        runtime.observer.delivered(effect=str(item.kind), waited_seconds=waited)
-    _observe_webhook(runtime, item, "sent")
+    for item in items:
+        if item.created_at is not None:
+            waited = max((now - item.created_at).total_seconds(), 0.0)
+            runtime.observer.delivered(effect=str(item.kind), waited_seconds=waited)
+        _observe_webhook(runtime, item, "sent")
 
 
 def _observe_webhook(runtime: Runtime, item: OutboxItem, outcome: str) -> None:

@@ -49,6 +49,8 @@ class WebhookDeliveries:
         self.runtime = runtime
         self.sender = sender
         self._known: tuple[dict[str, Subscription], set[str]] | None = None
+        #: Rows delivered in this batch, to be recorded as sent together (``relay_outbox``).
+        self.delivered: list[OutboxItem] = []
 
     def _subscriptions(self) -> tuple[dict[str, Subscription], set[str]]:
         if self._known is None:
