@@ -152,5 +152,5 @@ def test_the_secret_of_each_subscription_must_be_one_the_library_accepts() -> No
         "  - {id: b, url: https://b.example.com, secret_env: B}\n"
     )
     check_secrets(governance.webhooks, {"A": SECRET, "B": SECRET}.get)
-    with pytest.raises(SecretInvalid, match="^B is not set"):
+    with pytest.raises(SecretInvalid, match=r"^B is not set"):
         check_secrets(governance.webhooks, {"A": SECRET}.get)
