@@ -30,7 +30,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, create_model
 
-from bot.domain.contracts import _PYTHON_TYPES, Contract
+from bot.domain.contracts import Contract
+from bot.domain.field_types import FIELD_TYPES
 from bot.domain.fields import FieldSpec, FieldType, FieldValue, coerce
 from bot.domain.slash_text import decode_slack_value, split_slash_text
 from bot.governance_file import load_governance_file
@@ -118,7 +119,7 @@ def baseline_coerce_input(spec: FieldSpec, tz: tzinfo, raw: object) -> FieldValu
 def baseline_model(contract: Contract, tz: tzinfo) -> type[BaseModel]:
     definitions: dict[str, Any] = {}
     for name, spec in contract.fields.items():
-        python_type = _PYTHON_TYPES.get(spec.type, str)
+        python_type = FIELD_TYPES[spec.type].python_type
         annotation = Annotated[python_type, BeforeValidator(partial(baseline_coerce_input, spec, tz))]  # type: ignore[valid-type]
         definitions[name] = (annotation, ...) if spec.required else (annotation | None, None)
     return create_model("BaselineFields", __config__=ConfigDict(extra="forbid", frozen=True), **definitions)

@@ -11,7 +11,6 @@ from slack_sdk import WebClient
 from bot.domain.contracts import ContractError
 from bot.domain.errors import SignoffError
 from bot.domain.governance import UnknownKind
-from bot.domain.numbers import MachineNumber
 from bot.domain.routing import Verdict
 from bot.services.amend import amend_request
 from bot.services.decide import check_may_decide, decide_request
@@ -19,6 +18,7 @@ from bot.services.runtime import Runtime
 from bot.services.status import request_status
 from bot.services.submit import submit_request
 from bot.slack import blocks
+from bot.slack.field_inputs import read_element
 from bot.slack.modals import notice_view, reason_modal, request_modal
 from handlers.guard import GuardedApp, Tell
 from handlers.payloads import (
@@ -163,6 +163,8 @@ def register(app: GuardedApp, runtime: Runtime) -> None:
 def form_values(view: dict[str, Any]) -> dict[str, Any]:
     """The value of each input block of a submitted view, by block id; an empty input is None.
 
+    Each element is read by its type's reader (``bot.slack.field_inputs.read_element``).
+
     An emptied input stays in the result as "not given", so that amending through the form
     clears the field instead of keeping its old value (DESIGN §3.1: empty is not given).
     """
@@ -170,25 +172,6 @@ def form_values(view: dict[str, Any]) -> dict[str, Any]:
     blocks_ = dig(view, "state", "values")
     for block_id, actions in (blocks_ if isinstance(blocks_, dict) else {}).items():
         for element in actions.values() if isinstance(actions, dict) else ():
-            value = _element_value(element) if isinstance(element, dict) else None
+            value = read_element(element) if isinstance(element, dict) else None
             values[block_id] = None if value in (None, "", []) else value
     return values
-
-
-def _element_value(element: dict[str, Any]) -> Any:
-    kind = element.get("type")
-    if kind in ("static_select", "radio_buttons"):
-        return dig(element, "selected_option", "value")
-    if kind in ("multi_static_select", "checkboxes"):
-        options = element.get("selected_options")
-        return [o.get("value") for o in options if isinstance(o, dict)] if isinstance(options, list) else None
-    if kind == "datepicker":
-        return element.get("selected_date")
-    if kind == "users_select":
-        return element.get("selected_user")
-    if kind == "conversations_select":
-        return element.get("selected_conversation")
-    value = element.get("value")
-    if kind == "number_input" and isinstance(value, str) and value:
-        return MachineNumber(value)  # Slack's own format, "." always the decimal mark (not typed text)
-    return value

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
-from bot.domain.audit import GENESIS, Action, AuditEvent, event_hash_of_text
+from bot.domain.audit import EVALUATIONS, GENESIS, AuditEvent, event_hash_of_text
 from bot.domain.requests import canonical_json
 from storage.prepared import Prepared
 from storage.tables import (
@@ -20,14 +20,14 @@ from storage.tables import (
 )
 
 AUDIT_HEAD_ID = 1
-#: The events that carry a receipt: the request was evaluated against the governance.
-EVALUATIONS = [str(a) for a in (Action.SUBMITTED, Action.AUTO_APPROVED, Action.AUTO_REJECTED, Action.AMENDED)]
+#: The actions whose data holds a receipt (``bot.domain.audit.EVALUATIONS``), as stored.
+_EVALUATIONS = sorted(str(a) for a in EVALUATIONS)
 
 _SELECT_HEAD = select(AUDIT_HEAD).where(AUDIT_HEAD.c.id == bindparam("head_id"))
 _SELECT_HEAD_FOR_UPDATE = _SELECT_HEAD.with_for_update()
 _SELECT_LATEST_EVALUATION = (
     select(AUDIT_EVENTS.c.data)
-    .where(AUDIT_EVENTS.c.request_id == bindparam("request_id"), AUDIT_EVENTS.c.action.in_(EVALUATIONS))
+    .where(AUDIT_EVENTS.c.request_id == bindparam("request_id"), AUDIT_EVENTS.c.action.in_(_EVALUATIONS))
     .order_by(AUDIT_EVENTS.c.seq.desc())
     .limit(1)
 )

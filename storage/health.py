@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from bot.domain.lifecycle import State
-from bot.domain.outbox import IntentKind, OutboxStatus
+from bot.domain.outbox import WAITING, IntentKind, OutboxStatus
 from bot.domain.webhooks import subscription_of
 from storage.migrate import MIGRATIONS
 from storage.tables import OUTBOX, REQUESTS, WEBHOOK_SUBSCRIPTIONS
@@ -63,7 +63,7 @@ class WorkWaiting:
 
 def work_waiting(engine: Engine, *, now: datetime) -> WorkWaiting:
     """Three grouped counts in one read-only transaction (indexed: requests by state, outbox by status)."""
-    waiting = (str(OutboxStatus.PENDING), str(OutboxStatus.SENDING))
+    waiting = sorted(str(s) for s in WAITING)
     with engine.connect() as connection:
         pending = select(REQUESTS.c.kind, func.count()).where(REQUESTS.c.state == str(State.PENDING))
         due = select(OUTBOX.c.kind, func.count()).where(OUTBOX.c.status.in_(waiting), OUTBOX.c.next_attempt_at <= now)

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, update
 
-from bot.domain.outbox import CardWork, Intent, IntentKind, MessageRef, OutboxItem, OutboxStatus
+from bot.domain.outbox import CARD_INTENTS, WAITING, CardWork, Intent, IntentKind, MessageRef, OutboxItem, OutboxStatus
 from storage.prepared import Prepared
 from storage.tables import (
     MESSAGES,
@@ -18,6 +18,7 @@ from storage.tables import (
 
 _INSERT_MESSAGE = insert(MESSAGES)
 _QUEUE: dict[str, Prepared] = {}
+_WAITING = sorted(str(s) for s in WAITING)
 _SELECT_MESSAGES = select(MESSAGES).where(MESSAGES.c.request_id == bindparam("request_id")).order_by(MESSAGES.c.id)
 
 
@@ -77,7 +78,7 @@ class SqlOutbox:
         a row that failed before (a failure does not always say whether Slack took the post).
         """
         due = and_(
-            OUTBOX.c.status.in_([str(OutboxStatus.PENDING), str(OutboxStatus.SENDING)]),
+            OUTBOX.c.status.in_(_WAITING),
             OUTBOX.c.next_attempt_at <= now,
         )
         query = select(OUTBOX).where(due).order_by(OUTBOX.c.id).limit(limit)
@@ -176,8 +177,7 @@ class SqlMessageRepository:
     def card_work(self, request_ids: list[int]) -> dict[int, CardWork]:
         """Per request with any card work in the outbox: recipients queued, update or fan-out waiting."""
         found: dict[int, CardWork] = {}
-        kinds = [str(IntentKind.POST_CARD), str(IntentKind.UPDATE_CARDS), str(IntentKind.ROUTE_CARDS)]
-        waiting = (str(OutboxStatus.PENDING), str(OutboxStatus.SENDING))
+        kinds = sorted(str(k) for k in CARD_INTENTS)
         for start in range(0, len(request_ids), 500):
             chunk = request_ids[start : start + 500]
             query = select(OUTBOX.c.request_id, OUTBOX.c.kind, OUTBOX.c.payload, OUTBOX.c.status).where(
@@ -188,7 +188,7 @@ class SqlMessageRepository:
                 if r.kind == str(IntentKind.POST_CARD):
                     work.recipients.add(str(r.payload.get("recipient")))
                 elif r.kind == str(IntentKind.UPDATE_CARDS):
-                    work.updating = work.updating or r.status in waiting
+                    work.updating = work.updating or r.status in _WAITING
                 else:
-                    work.routing = work.routing or r.status in waiting
+                    work.routing = work.routing or r.status in _WAITING
         return found

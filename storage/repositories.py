@@ -13,9 +13,10 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
+from bot.domain.actors import RULE_PREFIX
 from bot.domain.errors import ConcurrencyConflict, DuplicateKey
 from bot.domain.governance_spec import Category, StepSpec
-from bot.domain.lifecycle import OPEN_STATES, State
+from bot.domain.lifecycle import OPEN_STATES, Clock, State
 from bot.domain.outcome import LimitUsage, budget_amount
 from bot.domain.requests import Request, Vote
 from bot.domain.routing import Ballot, Delegation, Verdict
@@ -168,8 +169,9 @@ class SqlRequestRepository:
         return LimitUsage(count=count, total=total)
 
     def open_ids(self, *, due_before: datetime, column: str) -> list[int]:
-        due = REQUESTS.c[column]
-        states = [str(State.APPROVED)] if column in ("lapses_at", "lapse_warn_at") else [str(s) for s in OPEN_STATES]
+        clock = Clock(column)
+        due = REQUESTS.c[str(clock)]
+        states = sorted(str(s) for s in clock.due_in)
         query = (
             select(REQUESTS.c.id)
             .where(REQUESTS.c.state.in_(states), due.is_not(None), due <= due_before)
@@ -186,7 +188,7 @@ class SqlRequestRepository:
     def count_auto_decided(self, *, since: datetime, until: datetime) -> int:
         """How many requests governed defaults decided in [since, until)."""
         query = select(func.count()).where(
-            REQUESTS.c.decided_by.like("rule:%"), REQUESTS.c.decided_at >= since, REQUESTS.c.decided_at < until
+            REQUESTS.c.decided_by.like(RULE_PREFIX + "%"), REQUESTS.c.decided_at >= since, REQUESTS.c.decided_at < until
         )
         return int(self.connection.execute(query).scalar_one())
 

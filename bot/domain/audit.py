@@ -37,6 +37,13 @@ class Action(StrEnum):
     DELEGATION_ENDED = "delegation_ended"
 
 
+#: The actions that carry a receipt: the request was evaluated against the governance then
+#: (its submission, or an amend). The latest of them is what ``/signoff status`` explains.
+EVALUATIONS: frozenset[Action] = frozenset(
+    {Action.SUBMITTED, Action.AUTO_APPROVED, Action.AUTO_REJECTED, Action.AMENDED}
+)
+
+
 @dataclass(frozen=True)
 class AuditEvent:
     seq: int

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.domain.fields import FieldSpec, FieldType, render_value
+from bot.domain.fields import FIELD_TYPES, FieldSpec, render_value
 from bot.domain.lifecycle import State
 
 
@@ -50,6 +50,6 @@ def card_fields(specs: dict[str, FieldSpec], values: dict[str, object]) -> tuple
         spec = specs.get(name)
         label = spec.display_name(name) if spec is not None else name
         text = render_value(value, one_line=False)
-        names = str(spec.type) if spec is not None and spec.type in (FieldType.USER, FieldType.CHANNEL) else None
+        names = str(spec.type) if spec is not None and FIELD_TYPES[spec.type].mention else None
         shown.append(CardField(label, text, names))
     return tuple(shown)

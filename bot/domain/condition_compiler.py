@@ -46,7 +46,7 @@ from bot.domain.conditions import (
     RelativeValue,
 )
 from bot.domain.durations import parse_duration
-from bot.domain.fields import FieldSpec, FieldType, coerce, is_user_id, render_value
+from bot.domain.fields import FIELD_TYPES, FieldSpec, FieldType, coerce, is_user_id, render_value
 from bot.domain.regex import Pattern, PatternError, compile_pattern
 from bot.domain.text import comparison_key, look_alike_keys, normalize_text
 
@@ -222,7 +222,7 @@ class _Compiler:
                 raise ValueError(f"expected a number for {name}, got {expected!r}")
             if field.type is FieldType.BOOL and not isinstance(expected, bool):
                 raise ValueError(f"expected true or false for {name}, got {expected!r}")
-            if field.type in (FieldType.TEXT, FieldType.URL, FieldType.EMAIL) and not isinstance(expected, str):
+            if FIELD_TYPES[field.type].textual and not isinstance(expected, str):
                 raise ValueError(f"expected text in quotes for {name}, got {expected!r}")
             if field.type is FieldType.CHOICE or field.type is FieldType.MULTI_CHOICE:
                 if not isinstance(expected, str) or expected not in (field.options or ()):
@@ -254,7 +254,7 @@ class _Compiler:
 
 def _is_textual(field: FieldSpec | None) -> bool:
     """Text compares by ``comparison_key`` (case-insensitively) and is in doubt on a look-alike."""
-    return field is not None and field.type in (FieldType.TEXT, FieldType.URL, FieldType.EMAIL)
+    return field is not None and FIELD_TYPES[field.type].textual
 
 
 def _text_leaf(name: str, op: Op, expected: str | list[str]) -> Leaf:

@@ -22,10 +22,12 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
+from bot.domain.field_types import FIELD_TYPES
 from bot.domain.fields import FieldType, quote_value, render_value
+from bot.domain.operators import ORDERED
+from bot.domain.operators import Op as Op
 from bot.domain.text import look_alike_keys
 
 T = TypeVar("T")
@@ -43,46 +45,13 @@ _MISSING: Any = object()
 RELATIVE_OFFSET = re.compile(r"^[+-] *[0-9]+ *[smhdw]\Z", re.ASCII)
 
 
-class Op(StrEnum):
-    EQ = "eq"
-    NE = "ne"
-    LT = "lt"
-    LTE = "lte"
-    GT = "gt"
-    GTE = "gte"
-    IN = "in"
-    NOT_IN = "not_in"
-    BETWEEN = "between"
-    CONTAINS = "contains"
-    MATCHES = "matches"
-    SET = "set"
-
-
-_ORDERED = frozenset({Op.EQ, Op.NE, Op.LT, Op.LTE, Op.GT, Op.GTE, Op.IN, Op.NOT_IN, Op.BETWEEN, Op.SET})
-_TEXTUAL = frozenset({Op.EQ, Op.NE, Op.IN, Op.NOT_IN, Op.CONTAINS, Op.MATCHES, Op.SET})
-_DISCRETE = frozenset({Op.EQ, Op.NE, Op.IN, Op.NOT_IN, Op.SET})
-
-#: The operators that fit each field type. One table, used by compilation and by the docs.
-OPERATORS: dict[FieldType, frozenset[Op]] = {
-    FieldType.TEXT: _TEXTUAL,
-    FieldType.URL: _TEXTUAL,
-    FieldType.EMAIL: _TEXTUAL,
-    FieldType.NUMBER: _ORDERED,
-    FieldType.MONEY: _ORDERED,
-    FieldType.DATE: _ORDERED - {Op.IN, Op.NOT_IN},
-    FieldType.DATETIME: _ORDERED - {Op.IN, Op.NOT_IN},
-    FieldType.DURATION: _ORDERED - {Op.IN, Op.NOT_IN},
-    FieldType.CHOICE: _DISCRETE,
-    FieldType.MULTI_CHOICE: frozenset({Op.CONTAINS, Op.SET}),
-    FieldType.BOOL: frozenset({Op.EQ, Op.NE, Op.SET}),
-    FieldType.USER: _DISCRETE,
-    FieldType.CHANNEL: _DISCRETE,
-}
+#: The operators that fit each field type: the ``operators`` facet of ``bot.domain.field_types``.
+OPERATORS: dict[FieldType, frozenset[Op]] = {t: described.operators for t, described in FIELD_TYPES.items()}
 SUBJECT_OPERATORS: dict[str, frozenset[Op]] = {
     REQUESTER: frozenset({Op.EQ, Op.NE, Op.IN, Op.NOT_IN}),
     REQUESTER_GROUP: frozenset({Op.EQ, Op.NE, Op.IN, Op.NOT_IN}),
     WEEKDAY: frozenset({Op.EQ, Op.NE, Op.IN, Op.NOT_IN}),
-    HOUR: _ORDERED - {Op.SET},
+    HOUR: ORDERED - {Op.SET},
 }
 _SYMBOLS = {Op.LT: "<", Op.LTE: "≤", Op.GT: ">", Op.GTE: "≥", Op.EQ: "=", Op.NE: "≠"}
 

@@ -9,25 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import tzinfo
 from functools import partial
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, create_model
 
-from bot.domain.fields import FieldSpec, FieldType, FieldValue, coerce, render_value
+from bot.domain.fields import FIELD_TYPES, FieldSpec, FieldValue, coerce, render_value
 from bot.domain.slash_text import SlashTextError, decode_slack_value, split_slash_text
 from bot.domain.text import is_blank
-
-_PYTHON_TYPES: dict[FieldType, Any] = {
-    FieldType.NUMBER: int | float,
-    FieldType.MONEY: int | float,
-    FieldType.MULTI_CHOICE: tuple[str, ...],
-    FieldType.BOOL: bool,
-    FieldType.DATE: date,
-    FieldType.DATETIME: datetime,
-    FieldType.DURATION: timedelta,
-}
 
 
 @dataclass(frozen=True)
@@ -60,7 +50,7 @@ class Contract:
         self.fields = dict(fields)
         definitions: dict[str, Any] = {}
         for name, spec in self.fields.items():
-            python_type = _PYTHON_TYPES.get(spec.type, str)
+            python_type = FIELD_TYPES[spec.type].python_type
             # The validator wraps the optional type, so that an empty value it turns into None
             # is "not given" rather than a value of the wrong type.
             held = python_type if spec.required else python_type | None

@@ -5,6 +5,8 @@ Each one carries what the Slack surface needs to answer in a sentence; none of t
 
 from __future__ import annotations
 
+from bot.domain.actors import SYSTEM, rule_of
+
 
 class SignoffError(Exception):
     """Base of every refusal a user can see.
@@ -97,8 +99,8 @@ class DuplicateKey(Exception):
 
 def mention(actor: str) -> str:
     """Who acted, as Slack text: a person's mention, ``rule <id>``, or Signoff itself."""
-    if actor.startswith("rule:"):
-        return f"rule {actor.removeprefix('rule:')}"
-    if actor == "system":
+    if (rule := rule_of(actor)) is not None:
+        return f"rule {rule}"
+    if actor == SYSTEM:
         return "Signoff"
     return f"<@{actor}>"

@@ -67,7 +67,8 @@ class DomainEvent:
 
     ``actor`` is a Slack user id (``U…``), ``rule:<id>`` or ``system``. ``state`` and
     ``version`` are the request's after the event. ``facts`` are JSON values particular to the
-    event (a reason, the receipt of an evaluation, a vote's progress, the level of an escalation).
+    event (a reason, the receipt of an evaluation, a vote's progress, the level of an escalation):
+    the data of the transition's audit event. ``kind`` is the request's kind (a governance name).
     """
 
     type: EventType
@@ -77,6 +78,7 @@ class DomainEvent:
     state: State
     version: int
     facts: Mapping[str, Any] = field(default_factory=dict)
+    kind: str = ""
 
 
 #: What each lifecycle transition publishes, in order. A rule that decides on submission or

@@ -79,6 +79,23 @@ def transition(state: State | None, event: Event) -> State:
         raise IllegalTransition(state, event) from None
 
 
+class Clock(StrEnum):
+    """A request's time-driven column, and the states in which a sweep acts when it is due."""
+
+    NEXT_ESCALATION = "next_escalation_at"  # the SLA of an open request
+    EXPIRES = "expires_at"  # ``expire_after`` of an open request
+    LAPSE_WARNING = "lapse_warn_at"  # the "ends soon" warning of an approved exception
+    LAPSES = "lapses_at"  # the end of an approved exception
+
+    @property
+    def due_in(self) -> frozenset[State]:
+        """The states in which this clock being due means work for a sweep."""
+        return _APPROVED if self in (Clock.LAPSE_WARNING, Clock.LAPSES) else OPEN_STATES
+
+
+_APPROVED = frozenset({State.APPROVED})
+
+
 def submission_event(outcome: Outcome, *, amend: bool = False) -> Event:
     """The event for a resolution's outcome, on submission or on amend."""
     if amend:

@@ -158,6 +158,12 @@ class OutboxStatus(StrEnum):
     DEAD = "dead"
 
 
+#: Rows still to be delivered: queued, or claimed by a relay (whose lease may run out).
+WAITING: frozenset[OutboxStatus] = frozenset({OutboxStatus.PENDING, OutboxStatus.SENDING})
+#: The intents that post or edit a request's card (what the card reconciliation looks at).
+CARD_INTENTS: frozenset[IntentKind] = frozenset({IntentKind.POST_CARD, IntentKind.UPDATE_CARDS, IntentKind.ROUTE_CARDS})
+
+
 @dataclass(frozen=True)
 class OutboxItem:
     """A claimed outbox row, as the relay sees it."""

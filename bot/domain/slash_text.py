@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from bot.domain.fields import FieldType
+from bot.domain.field_types import FIELD_TYPES, FieldType
+from bot.domain.field_values import unescape_entities as unescape_entities
 
 _QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’", "„": "“", "«": "»"}
 _KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*", re.ASCII)
@@ -100,16 +101,12 @@ def _clip(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def unescape_entities(text: str) -> str:
-    """Undo Slack's escaping of what a person typed (only ``&amp;``, ``&lt;``, ``&gt;``)."""
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
 def decode_slack_value(raw: str, field_type: FieldType | None) -> str:
     """Turn a value as Slack sent it into plain text for a field of ``field_type``.
 
     A user or channel field that is one mention gets the id, a url field the link's real
-    target and an email field the address. Anything else becomes the text the person saw,
+    target and an email field the address (the type's ``from_link`` facet). Anything else
+    becomes the text the person saw,
     with no markup left that could ping or hide a link: ``<@U1|sam>`` → ``@sam``,
     ``<!here>`` → ``@here``, ``<!subteam^S1|@legal>`` → ``@legal``, ``<http://a.io|a.io>`` →
     ``a.io``, and a link whose label is not its address keeps both:
@@ -119,14 +116,9 @@ def decode_slack_value(raw: str, field_type: FieldType | None) -> str:
     whole = _MARKUP.fullmatch(stripped)
     if whole is not None:
         target = whole.group(1).partition("|")[0]
-        if field_type is FieldType.USER and target.startswith("@"):
-            return target[1:]
-        if field_type is FieldType.CHANNEL and target.startswith("#"):
-            return target[1:]
-        if field_type is FieldType.URL and not target.startswith(("@", "#", "!")):
-            return unescape_entities(target)
-        if field_type is FieldType.EMAIL and target.startswith("mailto:"):
-            return unescape_entities(target.removeprefix("mailto:"))
+        value = FIELD_TYPES[field_type].from_link(target) if field_type is not None else None
+        if value is not None:
+            return value
     return unescape_entities(_MARKUP.sub(_visible_text, raw))
 
 

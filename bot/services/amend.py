@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot.domain.audit import Action
 from bot.domain.errors import NotAllowed
-from bot.domain.governance_spec import Outcome
 from bot.domain.lifecycle import submission_event
-from bot.domain.outbox import Intent, route_cards, update_cards
 from bot.domain.outcome import resolve
 from bot.domain.requests import fields_to_json
+from bot.services.observer import observe
 from bot.services.runtime import Runtime
-from bot.services.submit import Submission, apply_resolution_times
+from bot.services.submit import Submission
 from bot.services.transitions import record_transition, requesters_open_request
 
 
@@ -39,7 +37,7 @@ def amend_request(
         if text is not None:
             changes = dict(kind.contract.decode_slash_text(text))
         if not changes:
-            raise NotAllowed(f"say what to change, e.g. `amend {request.ref} field=value`")
+            raise NotAllowed(f'say what to change, e.g. "amend {request.ref} field=value"')
         values = governance.validate_fields(kind, {**request.fields, **changes}, at=now)
         resolution = resolve(
             governance, kind, values, requester=request.requester, at=now, usage=uow.requests.limit_usage
@@ -47,25 +45,18 @@ def amend_request(
         previous_hash = request.fields_hash
         request.fields = fields_to_json(values)
         request.steps, request.rule_ids, request.reason = resolution.steps, resolution.rules, resolution.reason
-        receipt = resolution.receipt()
         request.governance = governance.version
         uow.governance_versions.ensure(governance.version, governance.source, now=now)
-        apply_resolution_times(governance, request, resolution, now)
-        version = request.version + 1
-        intents: list[Intent] = [update_cards(request_id, version=version)]
-        if resolution.outcome is Outcome.ROUTE:
-            intents.append(route_cards(request_id, round_=version))
-        data = {
+        facts = {
             "fields": request.fields,
             "previous_fields_hash": previous_hash,
             "outcome": str(resolution.outcome),
-            "receipt": receipt,
+            "receipt": resolution.receipt(),
         }
         event = submission_event(resolution.outcome, amend=True)
-        record_transition(
-            uow, request, event, at=now, actor=requester, action=Action.AMENDED, data=data, intents=intents
+        events = record_transition(
+            uow, governance, request, event, at=now, actor=requester, rule=resolution.rule, facts=facts
         )
         uow.commit()
-    if resolution.outcome is not Outcome.ROUTE:
-        runtime.observer.decided(kind=kind.name, by="rule", rule=resolution.rule, verdict=str(resolution.outcome))
+    observe(runtime.observer, events)
     return Submission.of(governance, request)

@@ -1,7 +1,7 @@
 """When a group's channel cannot be posted to, its card goes to the group's people as DMs.
 
 The bot not being in the channel, the channel archived or gone: the request must still reach
-whoever may decide it. Each person the request's eligibility (``bot.services.routing``) lets
+whoever may decide it. Each person the request's eligibility (``bot.domain.eligibility``) lets
 approve on behalf of that channel's group gets a DM card, exactly once per round (the card's
 usual idempotency key), and the kind's owner is told once per request, channel and error, to
 fix the channel.
@@ -9,14 +9,12 @@ fix the channel.
 
 from __future__ import annotations
 
-from bot.domain.governance import Governance, Kind
+from bot.domain.eligibility import people_behind_channel
 from bot.domain.lifecycle import State
 from bot.domain.notices import Notice
 from bot.domain.outbox import DeliveryError, Intent, OutboxItem, notify, post_card
-from bot.domain.requests import Request
-from bot.domain.routing import Approvers, escalation_chain
 from bot.services.ports import UnitOfWork
-from bot.services.routing import Eligibility, eligibility
+from bot.services.routing import deciders
 from bot.services.runtime import Runtime
 
 
@@ -37,10 +35,7 @@ def unreachable_channel_intents(
     request_id = request.require_id()
     intents: list[Intent] = []
     if request.state is State.PENDING:
-        today = governance.today(runtime.clock.now())
-        votes = uow.votes.for_request(request_id)
-        delegations, inactive = uow.delegations.active(today=today), uow.people.deactivated()
-        who = eligibility(governance, kind, request, votes, delegations, today, inactive=inactive)
+        who = deciders(uow, governance, kind, request, governance.today(runtime.clock.now())).who
         round_ = int(item.payload.get("round", request.version))
         people = people_behind_channel(governance, kind, request, who, channel)
         intents += [post_card(request_id, person, round_=round_) for person in sorted(people)]
@@ -53,26 +48,3 @@ def unreachable_channel_intents(
         notify(request_id, kind.owner, notice=Notice.CHANNEL_UNREACHABLE, event=event, facts=facts, version=0)
     )
     return intents
-
-
-def people_behind_channel(
-    governance: Governance, kind: Kind, request: Request, who: Eligibility, channel: str
-) -> set[str]:
-    """Who may decide ``request`` for the group(s) whose channel is ``channel``, delegates included."""
-    people: set[str] = set()
-    for step in request.steps:
-        group = governance.groups.get(step.group)
-        if group is not None and group.channel == channel and step.group in who.approvers:
-            people |= who.approvers[step.group].everyone
-    for stop in escalation_chain(governance, kind)[: max(request.escalation_level, 0)]:
-        group = governance.groups.get(stop.name) if not stop.is_owner else None
-        if group is not None and group.channel == channel:
-            for approvers in who.approvers.values():
-                people |= _standing_for(approvers, stop.members)
-    return people - {request.requester}
-
-
-def _standing_for(approvers: Approvers, principals: frozenset[str]) -> set[str]:
-    """The eligible among ``principals``, and the delegates standing in for them."""
-    own = principals & approvers.direct
-    return set(own) | {delegate for delegate, behalf in approvers.stand_ins.items() if behalf & own}

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
-from bot.domain.audit import Action
 from bot.domain.errors import AlreadyDecided, AlreadyVoted, NotAllowed
 from bot.domain.fields import REASON_LIMIT
 from bot.domain.governance import Governance
-from bot.domain.lifecycle import Event, State
-from bot.domain.notices import Notice
-from bot.domain.outbox import Intent, notify, update_cards
+from bot.domain.lifecycle import State
 from bot.domain.requests import Request, Vote
-from bot.domain.routing import Ballot, Delegation, Verdict
+from bot.domain.routing import Ballot, Verdict
 from bot.domain.text import normalize_text
-from bot.services.routing import Eligibility, exception_lapse
-from bot.services.routing import eligibility as eligibility_of
+from bot.domain.transitions import decision_event
+from bot.services.observer import observe
+from bot.services.ports import UnitOfWork
+from bot.services.routing import Deciders, deciders
 from bot.services.runtime import Runtime
 from bot.services.transitions import locked_request, record_transition
 
@@ -60,54 +59,28 @@ def decide_request(
         )
     governance = runtime.governance()
     now = runtime.clock.now()
-    today = governance.today(now)
     with runtime.uow() as uow:
         request = locked_request(uow, request_id)
-        votes = uow.votes.for_request(request_id)
-        delegations = uow.delegations.active(today=today)
-        inactive = uow.people.deactivated()
-        who, principals = _may_decide(
-            governance, request, votes, delegations, today, voter, seen_fields_hash, inactive=inactive
-        )
-        kind = governance.kind(request.kind)
-        on_behalf_of = None if who.acts_in_own_right(voter) else principals[0]
+        loaded, principals = _may_decide(uow, governance, request, now, voter, seen_fields_hash)
+        on_behalf_of = None if loaded.who.acts_in_own_right(voter) else principals[0]
         ballot = Ballot(voter, verdict, request.fields_hash, on_behalf_of)
         uow.votes.add(request_id, Vote(ballot, now, note))
-        data: dict[str, object] = {
+        facts: dict[str, object] = {
             "verdict": str(verdict),
             "reason": note,
             "on_behalf_of": on_behalf_of,
             "fields_hash": request.fields_hash,
         }
-
+        who = loaded.who
         if verdict is Verdict.APPROVE:
-            after = eligibility_of(
-                governance, kind, request, [*votes, Vote(ballot, now)], delegations, today, inactive=inactive
-            )
-            data["progress"] = [step.progress() for step in after.progress]
-            if after.all_met:
-                _close(request, voter, now, None)
-                lapse = exception_lapse(governance, kind, request, now)
-                if lapse is not None:
-                    request.lapses_at, request.lapse_warn_at = lapse
-                event, action = Event.APPROVE, Action.APPROVED
-            else:
-                event, action = Event.VOTE, Action.VOTED
-        elif verdict is Verdict.REJECT:
-            _close(request, voter, now, note)
-            event, action = Event.REJECT, Action.REJECTED
-        else:
-            request.decision_note = note
-            event, action = Event.REQUEST_CHANGES, Action.CHANGES_REQUESTED
-
-        version = request.version + 1
-        intents: list[Intent] = [update_cards(request_id, version=version)]
-        if event is not Event.VOTE:
-            intents.append(_tell_requester(request, event, voter, note, version))
-        record_transition(uow, request, event, at=now, actor=voter, action=action, data=data, intents=intents)
+            kind = governance.kind(request.kind)
+            who = loaded.directory.eligibility(kind, request, [*loaded.votes, Vote(ballot, now)])
+            facts["progress"] = [step.progress() for step in who.progress]
+        event = decision_event(verdict, all_met=who.all_met)
+        events = record_transition(uow, governance, request, event, at=now, actor=voter, note=note, facts=facts)
         uow.commit()
-    runtime.observer.decided(kind=request.kind, by="person", rule=None, verdict=str(verdict))
-    progress = tuple(step.progress() for step in (after.progress if verdict is Verdict.APPROVE else who.progress))
+    observe(runtime.observer, events)
+    progress = tuple(step.progress() for step in who.progress)
     return Decision(request_id, request.ref, request.state, progress, on_behalf_of)
 
 
@@ -123,26 +96,14 @@ def check_may_decide(*, runtime: Runtime, request_id: int, voter: str, seen_fiel
     instead of after they typed why.
     """
     governance = runtime.governance()
-    today = governance.today(runtime.clock.now())
     with runtime.uow(read_only=True) as uow:
         request = locked_request(uow, request_id)
-        votes = uow.votes.for_request(request_id)
-        delegations = uow.delegations.active(today=today)
-        inactive = uow.people.deactivated()
-        _may_decide(governance, request, votes, delegations, today, voter, seen_fields_hash, inactive=inactive)
+        _may_decide(uow, governance, request, runtime.clock.now(), voter, seen_fields_hash)
 
 
 def _may_decide(
-    governance: Governance,
-    request: Request,
-    votes: list[Vote],
-    delegations: list[Delegation],
-    today: date,
-    voter: str,
-    seen_fields_hash: str | None,
-    *,
-    inactive: frozenset[str],
-) -> tuple[Eligibility, tuple[str, ...]]:
+    uow: UnitOfWork, governance: Governance, request: Request, now: datetime, voter: str, seen_fields_hash: str | None
+) -> tuple[Deciders, tuple[str, ...]]:
     """Who may decide, and whose approval ``voter``'s counts as; the typed refusal otherwise."""
     if request.state is not State.PENDING:
         raise AlreadyDecided(request.require_id(), _state_words(request), request.decided_by)
@@ -151,41 +112,19 @@ def _may_decide(
     if seen_fields_hash is not None and seen_fields_hash != request.fields_hash:
         raise NotAllowed(f"{request.ref} was amended after this card was shown; decide on the updated card")
     kind = governance.kind(request.kind)
-    who = eligibility_of(governance, kind, request, votes, delegations, today, inactive=inactive)
-    principals = who.principals_for(voter)
+    loaded = deciders(uow, governance, kind, request, governance.today(now))
+    principals = loaded.who.principals_for(voter)
     if not principals:
         groups = ", ".join(step.group for step in request.steps)
         raise NotAllowed(f"you are not an approver of {request.ref} ({groups} decide it)")
+    votes = loaded.votes
     earlier = next((v for v in votes if v.ballot.voter == voter and v.ballot.fields_hash == request.fields_hash), None)
     if earlier is not None:
         raise AlreadyVoted(request.require_id(), str(earlier.ballot.verdict))
-    return who, principals
-
-
-def _close(request: Request, voter: str, now: datetime, note: str | None) -> None:
-    request.decided_by = voter
-    request.decided_at = now
-    request.decision_note = note
-    request.next_escalation_at = None
-    request.expires_at = None
+    return loaded, principals
 
 
 def _state_words(request: Request) -> str:
     if request.state is State.CHANGES_REQUESTED:
         return "sent back for changes"
     return str(request.state).replace("_", " ")
-
-
-_NOTICES = {
-    Event.APPROVE: Notice.APPROVED,
-    Event.REJECT: Notice.REJECTED,
-    Event.REQUEST_CHANGES: Notice.CHANGES_REQUESTED,
-}
-
-
-def _tell_requester(request: Request, event: Event, voter: str, note: str | None, version: int) -> Intent:
-    """The requester hears who decided, and the reason they gave (the adapter writes the sentence)."""
-    facts = {"actor": voter, "reason": note}
-    return notify(
-        request.require_id(), request.requester, notice=_NOTICES[event], event=str(event), facts=facts, version=version
-    )

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from bot.domain.cron import parse_cron
+from bot.domain.eligibility import most_urgent_first
 from bot.domain.governance import Governance
 from bot.domain.outbox import digest
 from bot.domain.requests import Request
 from bot.domain.schedule import last_fire, merged_into_next, next_allowed, next_fire, previous_fire, zone
-from bot.services.routing import PENDING_SCAN, most_urgent_first, waiting_by_person
+from bot.services.routing import directory, pending_with_votes
 from bot.services.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -126,11 +127,9 @@ def _waiting(runtime: Runtime, governance: Governance, now: datetime, group: str
     """Who waits on what now (delegates included), limited to ``group``'s members when given."""
     today = governance.today(now)
     with runtime.uow(read_only=True) as uow:
-        pending = uow.requests.open_requests(limit=PENDING_SCAN)
-        votes = uow.votes.for_requests([r.require_id() for r in pending])
-        delegations = uow.delegations.active(today=today)
-        inactive = uow.people.deactivated()
-    waiting = waiting_by_person(governance, pending, votes, delegations, today, inactive=inactive)
+        pending, votes = pending_with_votes(uow)
+        people = directory(uow, governance, today)
+    waiting = people.waiting(pending, votes)
     if group is not None:
         members = set(governance.members(group))
         waiting = {person: items for person, items in waiting.items() if person in members}

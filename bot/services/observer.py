@@ -6,7 +6,12 @@ id, an outcome; never a person or a request). ``NoObserver`` is the default: it 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal, Protocol
+
+from bot.domain.actors import rule_of
+from bot.domain.events import DomainEvent, EventType
+from bot.domain.lifecycle import State
 
 DecidedBy = Literal["rule", "person"]
 
@@ -49,3 +54,27 @@ class NoObserver:
 
     def webhook_delivery(self, *, subscription: str, outcome: str) -> None:
         pass
+
+
+#: A decision's verdict as the metrics label it (``bot.domain.routing.Verdict`` values).
+_VERDICTS = {State.APPROVED: "approve", State.REJECTED: "reject", State.CHANGES_REQUESTED: "changes"}
+
+
+def observe(observer: Observer, events: Sequence[DomainEvent]) -> None:
+    """Tell ``observer`` what one committed transition's ``events`` mean for the metrics.
+
+    A submission is a request filed (``approve``/``reject`` when a rule decided it, else
+    ``route``); a decision counts by rule (its id) or by person, with its verdict; a person's
+    approval short of the quorum counts as a person's ``approve``.
+    """
+    decided = next((e for e in events if e.type is EventType.DECIDED), None)
+    for event in events:
+        if event.type is EventType.SUBMITTED:
+            outcome = _VERDICTS[decided.state] if decided is not None else "route"
+            observer.request_filed(kind=event.kind, outcome=outcome)
+        elif event.type is EventType.VOTED:
+            observer.decided(kind=event.kind, by="person", rule=None, verdict="approve")
+        elif event.type in (EventType.DECIDED, EventType.CHANGES_REQUESTED):
+            rule = rule_of(event.actor)
+            verdict = _VERDICTS[event.state]
+            observer.decided(kind=event.kind, by="rule" if rule else "person", rule=rule, verdict=verdict)

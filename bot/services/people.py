@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from bot.domain.eligibility import is_person
 from bot.domain.governance import Governance
 from bot.domain.outbox import PersonInfo
 from bot.services.ports import UnitOfWork
-from bot.services.routing import PENDING_SCAN, is_person
+from bot.services.routing import PENDING_SCAN
 from bot.services.runtime import Runtime
 from bot.services.sweeps import TimezoneOf
 

@@ -15,10 +15,9 @@ import hashlib
 import logging
 from dataclasses import dataclass
 
-from bot.domain.governance import Governance, Kind
-from bot.domain.outbox import CardWork, Intent, IntentKind, MessageRef, post_card
-from bot.domain.requests import Request
-from bot.services.routing import PENDING_SCAN, Eligibility, card_audience, eligibility, live_copies
+from bot.domain.eligibility import missing_cards, stale_copies
+from bot.domain.outbox import CardWork, Intent, IntentKind, post_card
+from bot.services.routing import directory, pending_with_votes
 from bot.services.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -44,10 +43,9 @@ def cards_follow_eligibility(*, runtime: Runtime) -> FollowReport:
     now = runtime.clock.now()
     today = governance.today(now)
     with runtime.uow(read_only=True) as uow:
-        pending = uow.requests.open_requests(limit=PENDING_SCAN)
+        pending, votes = pending_with_votes(uow)
+        people = directory(uow, governance, today)
         ids = [r.require_id() for r in pending]
-        votes = uow.votes.for_requests(ids)
-        delegations, inactive = uow.delegations.active(today=today), uow.people.deactivated()
         copies = uow.messages.for_requests(ids)
         work = uow.messages.card_work(ids)
     intents: list[Intent] = []
@@ -57,7 +55,7 @@ def cards_follow_eligibility(*, runtime: Runtime) -> FollowReport:
         if kind is None or not request.steps:
             continue
         request_id = request.require_id()
-        who = eligibility(governance, kind, request, votes[request_id], delegations, today, inactive=inactive)
+        who = people.eligibility(kind, request, votes[request_id])
         if any(step.stuck for step in who.progress):
             stuck.append(request.ref)
         outbox = work.get(request_id, CardWork(set()))
@@ -65,11 +63,11 @@ def cards_follow_eligibility(*, runtime: Runtime) -> FollowReport:
             continue  # its fan-out has not run yet: that decides who gets cards
         posts = [
             post_card(request_id, r, round_=FOLLOW_ROUND)
-            for r in _missing(governance, kind, request, who, copies[request_id], outbox.recipients)
+            for r in missing_cards(governance, kind, request, who, copies[request_id], outbox.recipients)
         ]
         intents += posts
         posted += len(posts)
-        stale = _stale(governance, kind, request, who, copies[request_id])
+        stale = stale_copies(governance, kind, request, who, copies[request_id])
         if stale and not outbox.updating:
             intents.append(_update(request_id, now.isoformat(), stale))
             updated += 1
@@ -80,26 +78,6 @@ def cards_follow_eligibility(*, runtime: Runtime) -> FollowReport:
     if stuck:
         log.warning("no eligible approver left for a step of %s: see the escalation chain and owner", ", ".join(stuck))
     return FollowReport(posted, updated, tuple(stuck))
-
-
-def _missing(
-    governance: Governance, kind: Kind, request: Request, who: Eligibility, copies: list[MessageRef], queued: set[str]
-) -> list[str]:
-    """Who should hold a card and neither holds nor awaits one (a channel's card covers its members)."""
-    held = {ref.recipient for ref in copies} | queued
-    covered = set(held)
-    for group in governance.groups.values():
-        if group.channel and group.channel in held:
-            covered |= set(group.members)
-    return [r for r in card_audience(governance, kind, request, who) if r not in covered]
-
-
-def _stale(governance: Governance, kind: Kind, request: Request, who: Eligibility, copies: list[MessageRef]) -> str:
-    """The copies that show buttons to someone who may no longer decide (``-U…``), or hide them from
-    someone who may (``+U…``); empty when every copy is right."""
-    live = live_copies(governance, kind, request, who)
-    wrong = [ref for ref in copies if ref.recipient and ref.live != (ref.recipient in live)]
-    return ",".join(sorted(f"{'+' if not ref.live else '-'}{ref.recipient}" for ref in wrong))
 
 
 def _update(request_id: int, at: str, wrong: str) -> Intent:

@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.domain.cards import Card
+from bot.domain.eligibility import build_card, card_recipients, is_person, live_copies
 from bot.domain.lifecycle import State
 from bot.domain.notices import Notice, Notification
 from bot.domain.outbox import (
@@ -45,7 +46,7 @@ from bot.log_context import log_context
 from bot.services.channel_fallback import unreachable_channel_intents
 from bot.services.lease import LeaseKeeper
 from bot.services.ports import UnitOfWork
-from bot.services.routing import build_card, card_recipients, eligibility, is_person, live_copies
+from bot.services.routing import deciders, directory
 from bot.services.runtime import Runtime
 from bot.services.webhook_relay import GONE, WebhookDeliveries, WebhookSender, after_dead_webhook
 
@@ -243,9 +244,7 @@ def _fan_out(runtime: Runtime, item: OutboxItem) -> None:
         kind = governance.kinds.get(request.kind) if request is not None else None
         if request is None or kind is None or request.state is not State.PENDING:
             return  # decided (or gone) before its cards went out: nothing to ask anyone
-        votes = uow.votes.for_request(item.request_id)
-        delegations, inactive = uow.delegations.active(today=today), uow.people.deactivated()
-        who = eligibility(governance, kind, request, votes, delegations, today, inactive=inactive)
+        who = deciders(uow, governance, kind, request, today).who
         round_ = int(item.payload.get("round", request.version))
         cards = [post_card(item.request_id, r, round_=round_) for r in card_recipients(governance, request, who)]
         uow.outbox.add_many(cards, now=now)
@@ -258,14 +257,13 @@ def _send_digest(runtime: Runtime, gateway: SlackGateway, item: OutboxItem) -> N
     today = governance.today(runtime.clock.now())
     cards = []
     with runtime.uow(read_only=True) as uow:
-        delegations, inactive = uow.delegations.active(today=today), uow.people.deactivated()
+        people = directory(uow, governance, today)
         for request_id in item.payload.get("request_ids", []):
             request = uow.requests.get(int(request_id))
             kind = governance.kinds.get(request.kind) if request is not None else None
             if request is None or kind is None or request.state is not State.PENDING:
                 continue
-            votes = uow.votes.for_request(int(request_id))
-            who = eligibility(governance, kind, request, votes, delegations, today, inactive=inactive)
+            who = people.eligibility(kind, request, uow.votes.for_request(int(request_id)))
             cards.append(build_card(governance, request, who))
     if cards and _posted_before(gateway, item, item.payload["user"]) is None:
         more, auto = int(item.payload.get("more", 0)), int(item.payload.get("auto_resolved", 0))
@@ -286,9 +284,7 @@ def _current_card(runtime: Runtime, item: OutboxItem) -> tuple[Card | None, list
         kind = governance.kinds.get(request.kind)
         who, live = None, frozenset[str]()
         if kind is not None and request.steps:
-            votes = uow.votes.for_request(item.request_id)
-            delegations, inactive = uow.delegations.active(today=today), uow.people.deactivated()
-            who = eligibility(governance, kind, request, votes, delegations, today, inactive=inactive)
+            who = deciders(uow, governance, kind, request, today).who
             live = live_copies(governance, kind, request, who)
         return build_card(governance, request, who), uow.messages.for_request(item.request_id), live
 

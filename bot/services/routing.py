@@ -1,225 +1,66 @@
-"""Who may decide a stored request right now, and who gets its card. Shared by the use cases."""
+"""Reading what eligibility needs: a request's votes, active delegations and deactivated people.
+
+The rules themselves are ``bot.domain.eligibility``'s; this is the one place that loads their
+inputs in a unit of work, so every use case sees eligibility the same way.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date
 
-from bot.domain.cards import Card, card_fields
+from bot.domain.eligibility import Eligibility, eligibility, waiting_by_person
 from bot.domain.governance import Governance, Kind
-from bot.domain.governance_spec import Category
-from bot.domain.moments import LATEST
 from bot.domain.requests import Request, Vote
-from bot.domain.routing import Approvers, Delegation, StepTally, eligible_approvers, escalation_chain, tally
+from bot.domain.routing import Delegation
+from bot.services.ports import UnitOfWork
 
 #: How many pending requests a "what waits on whom" pass reads at most.
 PENDING_SCAN = 100_000
 
 
 @dataclass(frozen=True)
-class Eligibility:
-    """Per step of a request: who may approve it, and how far it got."""
+class Directory:
+    """Who stands in for whom and who is gone, on ``today`` (governance timezone)."""
 
-    approvers: dict[str, Approvers]
-    progress: tuple[StepTally, ...]
-    #: The deactivated people left out (so followers of this result need not read them again).
-    inactive: frozenset[str] = frozenset()
+    governance: Governance
+    today: date
+    delegations: list[Delegation]
+    #: The people directory's deactivated user ids: eligible nowhere.
+    inactive: frozenset[str]
 
-    @property
-    def all_met(self) -> bool:
-        return all(step.met for step in self.progress)
+    def eligibility(self, kind: Kind, request: Request, votes: Iterable[Vote]) -> Eligibility:
+        """Who may approve each step of ``request`` now, given its ``votes`` (``bot.domain.eligibility``)."""
+        return eligibility(self.governance, kind, request, votes, self.delegations, self.today, inactive=self.inactive)
 
-    def principals_for(self, voter: str) -> tuple[str, ...]:
-        found: list[str] = []
-        for approvers in self.approvers.values():
-            for principal in approvers.principals_for(voter):
-                if principal not in found:
-                    found.append(principal)
-        return tuple(found)
-
-    def acts_in_own_right(self, voter: str) -> bool:
-        return any(voter in approvers.direct for approvers in self.approvers.values())
-
-    def everyone(self) -> frozenset[str]:
-        return frozenset().union(*(a.everyone for a in self.approvers.values())) if self.approvers else frozenset()
+    def waiting(self, pending: list[Request], votes: dict[int, list[Vote]]) -> dict[str, list[Request]]:
+        """Who may decide which of ``pending`` and has not voted on its current fields."""
+        return waiting_by_person(self.governance, pending, votes, self.delegations, self.today, inactive=self.inactive)
 
 
-def eligibility(
-    governance: Governance,
-    kind: Kind,
-    request: Request,
-    votes: Iterable[Vote],
-    delegations: Sequence[Delegation],
-    today: date,
-    *,
-    inactive: frozenset[str],
-) -> Eligibility:
-    """Who may approve each step of ``request`` now, and how far it got.
-
-    ``inactive`` is the people directory's deactivated user ids (``uow.people.deactivated()``):
-    they are eligible nowhere.
-    """
-    approvers = {
-        step.group: eligible_approvers(
-            governance,
-            kind,
-            step,
-            requester=request.requester,
-            escalation_level=request.escalation_level,
-            delegations=delegations,
-            today=today,
-            inactive=inactive,
-        )
-        for step in request.steps
-    }
-    progress = tally(request.steps, [v.ballot for v in votes], approvers, fields_hash=request.fields_hash)
-    return Eligibility(approvers, progress, inactive)
+def directory(uow: UnitOfWork, governance: Governance, today: date) -> Directory:
+    """Read the active delegations and the deactivated people once, for any number of requests."""
+    return Directory(governance, today, uow.delegations.active(today=today), uow.people.deactivated())
 
 
-def card_recipients(governance: Governance, request: Request, who: Eligibility) -> list[str]:
-    """Where the cards go: a step's group channel when it has one, else a DM to each eligible person.
+@dataclass(frozen=True)
+class Deciders:
+    """One request's votes, what eligibility needs besides, and who may decide it now."""
 
-    People eligible for a channel's step without being in its group (borrowed from the
-    escalation chain because the group is short, or escalated to) get a DM as well.
-    """
-    recipients: list[str] = []
-    for step in request.steps:
-        group = governance.groups.get(step.group)
-        channel = group.channel if group is not None else None
-        everyone = sorted(who.approvers[step.group].everyone)
-        if channel and group is not None:
-            everyone = [channel] + [p for p in everyone if p not in group.members]
-        for recipient in everyone:
-            if recipient not in recipients:
-                recipients.append(recipient)
-    return recipients
+    votes: list[Vote]
+    directory: Directory
+    who: Eligibility
 
 
-def escalation_recipients(
-    governance: Governance, kind: Kind, level: int, requester: str, *, inactive: frozenset[str]
-) -> list[str]:
-    """Who joins at escalation ``level`` (1 = the first stop): a channel, or the stop's members."""
-    chain = escalation_chain(governance, kind)
-    if not 1 <= level <= len(chain):
-        return []
-    stop = chain[level - 1]
-    group = governance.groups.get(stop.name) if not stop.is_owner else None
-    if group is not None and group.channel:
-        return [group.channel]
-    return sorted(stop.members - {requester} - inactive)
+def deciders(uow: UnitOfWork, governance: Governance, kind: Kind, request: Request, today: date) -> Deciders:
+    """Load ``request``'s votes and the directory, and say who may decide it (``bot.domain.eligibility``)."""
+    votes = uow.votes.for_request(request.require_id())
+    people = directory(uow, governance, today)
+    return Deciders(votes, people, people.eligibility(kind, request, votes))
 
 
-def card_audience(governance: Governance, kind: Kind, request: Request, who: Eligibility) -> list[str]:
-    """Every channel and person who should hold a card of ``request`` now: its routing
-    (``card_recipients``) and the escalation stops it reached (their channel, or their members)."""
-    wanted = card_recipients(governance, request, who)
-    for level in range(1, request.escalation_level + 1):
-        for recipient in escalation_recipients(governance, kind, level, request.requester, inactive=who.inactive):
-            if recipient not in wanted:
-                wanted.append(recipient)
-    return wanted
-
-
-def live_copies(governance: Governance, kind: Kind, request: Request, who: Eligibility) -> frozenset[str]:
-    """Whose copies of the card show buttons: people who may decide now, and the channels of the audience."""
-    channels = {r for r in card_audience(governance, kind, request, who) if not is_person(r)}
-    return who.everyone() | frozenset(channels)
-
-
-def is_person(recipient: str) -> bool:
-    """A user id (a DM) rather than a channel id."""
-    return recipient.startswith(("U", "W"))
-
-
-def build_card(governance: Governance, request: Request, who: Eligibility | None) -> Card:
-    kind = governance.kinds.get(request.kind)
-    specs = dict(kind.contract.fields) if kind is not None else {}
-    progress = tuple(step.progress() for step in who.progress) if who is not None else ()
-    return Card(
-        request_id=request.require_id(),
-        ref=request.ref,
-        kind=request.kind,
-        title=kind.title if kind is not None else request.kind,
-        requester=request.requester,
-        state=request.state,
-        fields=card_fields(specs, request.fields),
-        reason=request.reason,
-        progress=progress,
-        due_at=request.next_escalation_at,
-        fields_hash=request.fields_hash,
-        decided_by=request.decided_by,
-        decided_at=request.decided_at,
-        decision_note=request.decision_note,
-        escalation_level=request.escalation_level,
-        created_at=request.created_at,
-    )
-
-
-def exception_lapse(
-    governance: Governance, kind: Kind, request: Request, approved_at: datetime
-) -> tuple[datetime, datetime] | None:
-    """When an approved exception lapses, and when to warn before (never before approval).
-
-    It holds until the end of its ``valid_until`` day in the governance timezone, or until
-    ``max_duration`` after approval, whichever comes first (DESIGN §3.5). Any positive
-    duration works: hours for an emergency exception, seconds in a test.
-    """
-    if kind.category is not Category.EXCEPTION:
-        return None
-    candidates: list[datetime] = []
-    field = kind.spec.valid_until
-    if field is not None and isinstance(request.fields.get(field), str):
-        # Fields are bounded when they are validated; a date stored before that bound existed
-        # (9999-12-31) is held at the bound instead of overflowing the calendar.
-        last_day = min(date.fromisoformat(request.fields[field]), LATEST)
-        end_of_day = datetime.combine(last_day + timedelta(days=1), datetime.min.time(), tzinfo=governance.tz)
-        candidates.append(end_of_day.astimezone(approved_at.tzinfo))
-    if kind.spec.max_duration is not None:
-        candidates.append(approved_at + kind.spec.max_duration)
-    if not candidates:
-        return None
-    lapses_at = min(candidates)
-    return lapses_at, approved_at + warning_delay(approved_at, lapses_at, kind.spec.warn_before)
-
-
-def warning_delay(approved_at: datetime, lapses_at: datetime, warn_before: timedelta) -> timedelta:
-    """How long after approval the "ends soon" warning is due: ``warn_before`` ahead of the end,
-    but never in the first half of the validity, so a 4-hour exception with the default 3-day
-    ``warn_before`` is warned 2 hours in, not at the moment it is approved."""
-    validity = max(lapses_at - approved_at, timedelta(0))
-    return validity - min(warn_before, validity / 2)
-
-
-def waiting_by_person(
-    governance: Governance,
-    requests: list[Request],
-    votes: Mapping[int, list[Vote]],
-    delegations: list[Delegation],
-    today: date,
-    *,
-    inactive: frozenset[str],
-) -> dict[str, list[Request]]:
-    """Who may decide which pending request and has not voted on its current fields."""
-    waiting: dict[str, list[Request]] = {}
-    for request in requests:
-        kind = governance.kinds.get(request.kind)
-        if kind is None:
-            continue
-        request_votes = votes.get(request.require_id(), [])
-        who = eligibility(governance, kind, request, request_votes, delegations, today, inactive=inactive)
-        voted = {v.ballot.voter for v in request_votes if v.ballot.fields_hash == request.fields_hash}
-        for person in who.everyone() - voted - {request.requester}:
-            waiting.setdefault(person, []).append(request)
-    return waiting
-
-
-def most_urgent_first(requests: Iterable[Request], now: datetime) -> list[Request]:
-    """Overdue first (past their SLA), then the oldest: the order people see what waits on them."""
-    return sorted(requests, key=lambda r: (not _overdue(r, now), r.created_at))
-
-
-def _overdue(request: Request, now: datetime) -> bool:
-    """Past its SLA: escalated already, or due now."""
-    due = request.next_escalation_at
-    return request.escalation_level > 0 or (due is not None and due <= now)
+def pending_with_votes(uow: UnitOfWork) -> tuple[list[Request], dict[int, list[Vote]]]:
+    """The pending requests (at most ``PENDING_SCAN``) and each one's votes."""
+    pending = uow.requests.open_requests(limit=PENDING_SCAN)
+    return pending, uow.votes.for_requests([r.require_id() for r in pending])

@@ -7,10 +7,11 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.domain.cards import Card
+from bot.domain.eligibility import build_card, most_urgent_first
 from bot.domain.errors import RequestNotFound
 from bot.domain.lifecycle import State
 from bot.domain.requests import format_request_id
-from bot.services.routing import PENDING_SCAN, build_card, eligibility, most_urgent_first, waiting_by_person
+from bot.services.routing import deciders, directory, pending_with_votes
 from bot.services.runtime import Runtime
 
 
@@ -41,17 +42,7 @@ def request_status(*, runtime: Runtime, request_id: int, viewer: str) -> StatusV
         if request is None:
             raise RequestNotFound(request_id)
         kind = governance.kinds.get(request.kind)
-        who = None
-        if kind is not None and request.steps:
-            who = eligibility(
-                governance,
-                kind,
-                request,
-                uow.votes.for_request(request_id),
-                uow.delegations.active(today=today),
-                today,
-                inactive=uow.people.deactivated(),
-            )
+        who = deciders(uow, governance, kind, request, today).who if kind is not None and request.steps else None
         receipt = uow.audit.latest_receipt(request_id) or {}
     insiders = {request.requester} | (who.everyone() if who else frozenset()) | ({kind.owner} if kind else set())
     if viewer not in insiders:
@@ -82,23 +73,16 @@ def summary_for(*, runtime: Runtime, user: str, limit: int = 20) -> Summary:
     governance = runtime.governance()
     today = governance.today(runtime.clock.now())
     with runtime.uow(read_only=True) as uow:
-        delegations = uow.delegations.active(today=today)
-        pending = uow.requests.open_requests(limit=PENDING_SCAN)
-        votes = uow.votes.for_requests([r.require_id() for r in pending])
-        inactive = uow.people.deactivated()
+        people = directory(uow, governance, today)
+        pending, votes = pending_with_votes(uow)
         # The same "who waits on what" as digests, so Home and the digest always agree.
-        mine_to_decide = waiting_by_person(governance, pending, votes, delegations, today, inactive=inactive).get(
-            user, []
-        )
+        mine_to_decide = people.waiting(pending, votes).get(user, [])
         waiting = []
         for request in most_urgent_first(mine_to_decide, runtime.clock.now())[:limit]:
-            kind = governance.kind(request.kind)
-            who = eligibility(
-                governance, kind, request, votes[request.require_id()], delegations, today, inactive=inactive
-            )
+            who = people.eligibility(governance.kind(request.kind), request, votes[request.require_id()])
             waiting.append(build_card(governance, request, who))
         mine = [build_card(governance, r, None) for r in uow.requests.of_requester(user, open_only=True, limit=limit)]
-    mine_out = next((d for d in delegations if d.delegator == user), None)
-    mine_in = [d.delegator for d in delegations if d.delegate == user]
+    mine_out = next((d for d in people.delegations if d.delegator == user), None)
+    mine_in = [d.delegator for d in people.delegations if d.delegate == user]
     delegated_to = (mine_out.delegate, mine_out.until) if mine_out is not None else None
     return Summary(tuple(waiting), tuple(mine), delegated_to, tuple(mine_in))

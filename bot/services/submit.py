@@ -7,17 +7,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.domain.audit import Action
+from bot.domain.actors import rule_of
 from bot.domain.errors import DuplicateKey
 from bot.domain.governance import Governance
-from bot.domain.governance_spec import Category, Outcome, StepSpec
-from bot.domain.lifecycle import State, submission_event, transition
-from bot.domain.outbox import route_cards
+from bot.domain.governance_spec import Category, StepSpec
+from bot.domain.lifecycle import State, submission_event
 from bot.domain.outcome import LimitUsage, Resolution, UsageLookup, resolve
 from bot.domain.requests import Request, fields_to_json
-from bot.services.routing import exception_lapse
+from bot.services.observer import observe
 from bot.services.runtime import Runtime
-from bot.services.transitions import publish
+from bot.services.transitions import record_transition
 
 
 @dataclass(frozen=True)
@@ -57,8 +56,7 @@ class Submission:
 
 
 def _deciding_rule(request: Request) -> str | None:
-    decided_by = request.decided_by or ""
-    return decided_by.removeprefix("rule:") if decided_by.startswith("rule:") else None
+    return rule_of(request.decided_by)
 
 
 def submit_request(
@@ -100,15 +98,16 @@ def submit_request(
                 )
             request = _new_request(governance, resolution, idempotency_key, now)
             uow.governance_versions.ensure(governance.version, governance.source, now=now)
-            request_id = uow.requests.add(request)
-            data = {"kind": spec.name, "fields": request.fields, "receipt": resolution.receipt()}
-            action = {Outcome.APPROVE: Action.AUTO_APPROVED, Outcome.REJECT: Action.AUTO_REJECTED}.get(
-                resolution.outcome, Action.SUBMITTED
+            events = record_transition(
+                uow,
+                governance,
+                request,
+                submission_event(resolution.outcome),
+                at=now,
+                actor=requester,
+                rule=resolution.rule,
+                facts={"kind": spec.name, "fields": request.fields, "receipt": resolution.receipt()},
             )
-            actor = f"rule:{resolution.rule}" if resolution.rule else requester
-            cards = [route_cards(request_id, round_=request.version)] if request.state is State.PENDING else []
-            event = submission_event(resolution.outcome)
-            publish(uow, request, event, at=now, actor=actor, action=action, data=data, intents=cards)
             uow.commit()
     except DuplicateKey:
         # The same delivery was seen before (a retry, or a redelivery racing us): nothing new is
@@ -118,7 +117,7 @@ def submit_request(
         if earlier is None:
             raise
         return Submission.of(governance, earlier, replayed=True)
-    _observe(runtime, resolution)
+    observe(runtime.observer, events)
     return Submission.of(governance, request)
 
 
@@ -153,21 +152,14 @@ class ReadUsage:
         return all(usage(**query) == used for query, used in self._answers)
 
 
-def _observe(runtime: Runtime, resolution: Resolution) -> None:
-    outcome = str(resolution.outcome)
-    runtime.observer.request_filed(kind=resolution.kind, outcome=outcome)
-    if resolution.outcome is not Outcome.ROUTE:
-        runtime.observer.decided(kind=resolution.kind, by="rule", rule=resolution.rule, verdict=outcome)
-
-
 def _new_request(governance: Governance, resolution: Resolution, idempotency_key: str | None, now: datetime) -> Request:
     kind = governance.kind(resolution.kind)
-    request = Request(
+    return Request(
         kind=kind.name,
         category=kind.category,
         fields=fields_to_json(resolution.fields),
         requester=resolution.requester,
-        state=transition(None, submission_event(resolution.outcome)),
+        state=State.PENDING,  # a new request has no state yet: its submission event sets it
         governance=governance.version,
         created_at=now,
         updated_at=now,
@@ -176,23 +168,3 @@ def _new_request(governance: Governance, resolution: Resolution, idempotency_key
         reason=resolution.reason,
         idempotency_key=idempotency_key,
     )
-    apply_resolution_times(governance, request, resolution, now)
-    return request
-
-
-def apply_resolution_times(governance: Governance, request: Request, resolution: Resolution, now: datetime) -> None:
-    """Set the decision and the clocks that follow from a (re-)evaluation at ``now``."""
-    kind = governance.kind(request.kind)
-    request.escalation_level = 0
-    request.next_escalation_at = request.expires_at = request.lapses_at = request.lapse_warn_at = None
-    request.decided_at = request.decided_by = request.auto_rule = request.decision_note = None
-    if resolution.outcome is Outcome.ROUTE:
-        request.next_escalation_at = now + kind.spec.sla if kind.spec.sla else None
-        request.expires_at = now + kind.spec.expire_after if kind.spec.expire_after else None
-        return
-    request.decided_at, request.decided_by = now, f"rule:{resolution.rule}"
-    if resolution.outcome is Outcome.APPROVE:
-        request.auto_rule = resolution.rule
-        lapse = exception_lapse(governance, kind, request, now)
-        if lapse is not None:
-            request.lapses_at, request.lapse_warn_at = lapse

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.domain.actors import SYSTEM, rule_of
 from bot.domain.cards import Card
 from bot.domain.fields import USER_ID
 from bot.domain.lifecycle import State
@@ -35,9 +36,9 @@ def person(actor: str) -> str:
     """A person as mrkdwn: ``<@U…>`` for a Slack user id, ``rule <id>`` for a rule, Signoff for itself."""
     if USER_ID.fullmatch(actor):
         return f"<@{actor}>"
-    if actor.startswith("rule:"):
-        return "rule " + escape(actor.removeprefix("rule:"))
-    if actor == "system":
+    if (rule := rule_of(actor)) is not None:
+        return "rule " + escape(rule)
+    if actor == SYSTEM:
         return "Signoff"
     return escape(actor)
 

@@ -2,8 +2,9 @@
 
 Pure functions from a kind's data contract (and prefilled values) to ``views.open`` /
 ``views.update`` payloads, within Slack's view limits. Each field type gets the element Slack
-has for it (number input, select, date picker, people picker, …); text a person typed appears
-only as an input's initial value or, in a notice, ``inert``.
+has for it (number input, select, date picker, people picker, …: its Slack facet in
+``bot.slack.field_inputs``); text a person typed appears only as an input's initial value or,
+in a notice, ``inert``.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from bot.domain.fields import REASON_LIMIT, FieldSpec, FieldType
-from bot.domain.numbers import is_machine_number, render_number
+from bot.domain.fields import REASON_LIMIT, FieldSpec
 from bot.slack.blocks import (
     MAX_MODAL_TITLE,
     MAX_SECTION_TEXT,
@@ -26,82 +26,23 @@ from bot.slack.blocks import (
     inert,
     section,
 )
-
-#: Field types with a Slack element of their own: (element type, the key of its initial value).
-_PICKERS: dict[FieldType, tuple[str, str]] = {
-    FieldType.DATE: ("datepicker", "initial_date"),
-    FieldType.USER: ("users_select", "initial_user"),
-    FieldType.CHANNEL: ("conversations_select", "initial_conversation"),
-    FieldType.URL: ("url_text_input", "initial_value"),
-    FieldType.EMAIL: ("email_text_input", "initial_value"),
-}
+from bot.slack.field_inputs import SLACK_INPUTS, input_element
 
 
-def _input(name: str, spec: FieldSpec, value: object, *, optional_hint: bool = True) -> Block:
-    label = clip(spec.display_name(name), 2000)
-    element: Block
-    initial = "" if value is None else str(value)
-    match spec.type:
-        case FieldType.NUMBER | FieldType.MONEY:
-            element = {"type": "number_input", "is_decimal_allowed": not spec.integer}
-            if spec.lowest is not None:
-                element["min_value"] = render_number(spec.lowest)
-            if spec.max is not None:
-                element["max_value"] = render_number(spec.max)
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                initial = render_number(value)  # reads back as the same value (2.125 as 2.1250)
-            if is_machine_number(initial, decimals=not spec.integer):
-                # Slack refuses the whole view for an initial value that is not a number ("7%", "1,500"
-                # typed in a command): the input then starts empty and the notice says what was wrong.
-                element["initial_value"] = initial
-        case FieldType.CHOICE | FieldType.MULTI_CHOICE:
-            options = [_option(o) for o in (spec.options or ())][:100]
-            multi = spec.type is FieldType.MULTI_CHOICE
-            element = {"type": "multi_static_select" if multi else "static_select", "options": options}
-            chosen = [o for o in options if o["value"] in _as_list(value)]
-            if chosen:
-                element["initial_options" if multi else "initial_option"] = chosen if multi else chosen[0]
-        case FieldType.BOOL:
-            options = [_option("yes"), _option("no")]
-            element = {"type": "radio_buttons", "options": options}
-            if initial.lower() in ("yes", "true", "no", "false"):
-                element["initial_option"] = options[0 if initial.lower() in ("yes", "true") else 1]
-        case FieldType.DATE | FieldType.USER | FieldType.CHANNEL | FieldType.URL | FieldType.EMAIL:
-            element_type, initial_key = _PICKERS[spec.type]
-            element = {"type": element_type}
-            if initial:
-                element[initial_key] = initial[:10] if spec.type is FieldType.DATE else initial
-        case _:
-            element = {"type": "plain_text_input", "multiline": bool(spec.multiline)}
-            if spec.type is FieldType.TEXT and spec.max_length:
-                element["max_length"] = spec.max_length
-            if initial:
-                element["initial_value"] = clip(initial, 3000)
-    element["action_id"] = "value"
+def _input(name: str, spec: FieldSpec, value: object) -> Block:
+    """One input block: the field type's element (``bot.slack.field_inputs``), its label and hint."""
     block: Block = {
         "type": "input",
         "block_id": name,
-        "label": {"type": "plain_text", "text": label},
-        "element": element,
+        "label": {"type": "plain_text", "text": clip(spec.display_name(name), 2000)},
+        "element": input_element(spec, value),
         "optional": not spec.required,
     }
-    described = spec.type in (FieldType.DATETIME, FieldType.DURATION) or bool(spec.percent)
+    described = SLACK_INPUTS[spec.type].hint or bool(spec.percent)
     hint = spec.help or (spec.describe() + (": type 12.5 for 12.5%" if spec.percent else "") if described else None)
     if hint:
         block["hint"] = {"type": "plain_text", "text": clip(hint, 2000)}
     return block
-
-
-def _option(value: str) -> Block:
-    return {"text": {"type": "plain_text", "text": clip(value, 75)}, "value": value[:150]}
-
-
-def _as_list(value: object) -> list[str]:
-    if isinstance(value, list | tuple):
-        return [str(v) for v in value]
-    if isinstance(value, str):
-        return [v.strip() for v in value.split(",") if v.strip()]
-    return [] if value is None else [str(value)]
 
 
 def request_modal(
