@@ -27,18 +27,20 @@ from sqlalchemy import Engine
 import handlers
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.governance import ERROR, Governance, GovernanceInvalid
+from bot.domain.webhooks import SecretInvalid
 from bot.governance_file import load_governance_file
 from bot.jobs import start_scheduler, wake
 from bot.metrics import SignoffMetrics
 from bot.ops_http import WsgiApp, by_prefix, ops_app
 from bot.services.relay import relay_outbox
 from bot.services.runtime import Runtime
-from bot.settings import Settings
+from bot.settings import Settings, environment_value
 from bot.slack.gateway import SlackGateway, make_web_client
 from bot.slack.http_edge import SlackEdge
 from bot.slack.observed import ContextThreadPoolExecutor, ObservedApp
 from bot.slack.prompt_ack import answer_promptly
 from bot.slack.startup import NotSlackWebApi, SlackRefusedToken, SlackUnreachable, check_slack
+from bot.webhooks.sender import WebhookSender, check_secrets
 from handlers.api_http import ApiEdge
 from storage.engine import create_db_engine
 from storage.health import ReadinessProbe, work_waiting
@@ -152,6 +154,8 @@ class Signoff:
     workers: list[threading.Thread] = field(default_factory=list)
     #: The HTTP API under ``/api/v1/`` (``handlers.api_http``); None serves no API.
     api: WsgiApp | None = None
+    #: Signs and POSTs webhook deliveries (DESIGN §9); None: webhook rows wait for a process that has one.
+    webhooks: WebhookSender | None = None
 
     def wsgi(self) -> Any:
         """The HTTP app: Slack at ``/slack/events``, the API under ``/api/``, ``/healthz``, ``/readyz``, ``/metrics``.
@@ -204,7 +208,9 @@ class Signoff:
         while not self.stopping.is_set():
             try:
                 backoff = timedelta(seconds=self.settings.retry_backoff_seconds)
-                report = relay_outbox(runtime=self.runtime, gateway=self.gateway, first_backoff=backoff)
+                report = relay_outbox(
+                    runtime=self.runtime, gateway=self.gateway, first_backoff=backoff, webhooks=self.webhooks
+                )
             except Exception:  # the loop must outlive a database hiccup; the row stays due
                 log.exception("outbox relay pass failed; retrying")
                 report = None
@@ -281,6 +287,25 @@ def required_signing_secret(settings: Settings) -> str:
     return secret
 
 
+def required_webhook_secrets(governance: Governance) -> None:
+    """Every webhook's ``secret_env`` holds a ``whsec_…`` secret; else ``ConfigurationError`` naming the variable.
+
+    Checked when ``serve`` and ``worker`` start (``signoff check`` validates the file only).
+    """
+    try:
+        check_secrets(governance.webhooks, environment_value)
+    except SecretInvalid as exc:
+        raise ConfigurationError(str(exc)) from None
+
+
+def _warn_on_webhook_secrets(holder: GovernanceHolder) -> None:
+    """After a reload: a new subscription without its secret is logged (its deliveries retry, then die)."""
+    try:
+        check_secrets(holder.current().webhooks, environment_value)
+    except SecretInvalid as exc:
+        log.error("webhooks: %s", exc)
+
+
 def build_signoff(
     settings: Settings, *, http: bool = True, clock: Clock | None = None, migrate: bool = True
 ) -> Signoff:
@@ -290,12 +315,14 @@ def build_signoff(
     """
     token = required_secrets(settings, http=http)
     holder = GovernanceHolder(settings.config)
+    required_webhook_secrets(holder.current())
+    holder.on_reload.append(lambda: _warn_on_webhook_secrets(holder))
     engine = create_db_engine(settings.database_url)
     if migrate:
         upgrade(engine)
     clock = clock or SystemClock()
     metrics = SignoffMetrics(lambda: work_waiting(engine, now=clock.now()))  # a registry per app
-    units = SqlUnitOfWorkFactory(engine)
+    units = SqlUnitOfWorkFactory(engine, webhooks=lambda: holder.current().webhooks)
     runtime = Runtime(uow=units, governance=holder.current, clock=clock, observer=metrics)
     client = make_web_client(token=token, base_url=settings.slack_api_url, on_error=metrics.slack_error)
     _check_slack(token, settings)
@@ -305,4 +332,6 @@ def build_signoff(
     bolt.read_payload_errors_quietly()  # after handlers' App.error: Bolt's routing errors on odd payloads
     ready = ReadinessProbe(engine.url)  # None when the database answers and its migrations are current
     api = ApiEdge(interactive, max_body=MAX_BODY_BYTES)
-    return Signoff(settings, engine, holder, runtime, bolt, SlackGateway(client), metrics, ready, api=api)
+    signoff = Signoff(settings, engine, holder, runtime, bolt, SlackGateway(client), metrics, ready, api=api)
+    signoff.webhooks = WebhookSender(environment_value)
+    return signoff

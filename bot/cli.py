@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import __version__, cli_run
+from bot import __version__, cli_run, cli_webhooks
 from bot.app import ConfigurationError
 from bot.cli_governance import FORMATS, run_check, run_explain, run_tests
 from bot.domain.api_clients import new_token, token_sha256
@@ -35,7 +35,7 @@ from storage.uow import SqlUnitOfWorkFactory
 
 DEFAULT_CONFIG = "signoff.yaml"
 #: The commands that read the governance file, and so take ``--config``.
-_READS_CONFIG = ("check", "test", "explain", "serve", "worker", "digest")
+_READS_CONFIG = ("check", "test", "explain", "serve", "worker", "digest", "webhooks")
 
 
 def config_path(explicit: str | None) -> Path:
@@ -129,6 +129,9 @@ def _parser() -> argparse.ArgumentParser:
     digest.add_argument("--now", action="store_true", required=True, help="send now, outside working hours too")
     digest.add_argument("--group", help="only this group's members")
     digest.set_defaults(run=cli_run.digest)
+
+    cli_webhooks.add_commands(commands, _config_option)
+    commands.choices["webhooks"].set_defaults(run=_webhooks)
 
     demo = commands.add_parser("demo", help="a scripted walk-through against the built-in Slack emulator")
     demo.set_defaults(run=_demo)
@@ -284,6 +287,10 @@ def _audit_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             row["data"] = json.dumps(row["data"], ensure_ascii=False, sort_keys=True)
             writer.writerow([row[c] for c in columns])
     return 0
+
+
+def _webhooks(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    return cli_webhooks.run(args, config_path(args.config), lambda e: _database(e, create=False), out, err)
 
 
 def _demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -5,8 +5,8 @@ the Web API client's error hook and Bolt's acknowledgement timer. Counts of work
 database (pending requests, due and dead outbox rows) are read when Prometheus scrapes, at most
 once per ``cache_seconds``, so frequent scrapes do not load the database.
 
-Labels are bounded: kinds, rule ids, outcomes, Slack method and error names; never a person or
-a request.
+Labels are bounded: kinds, rule ids, outcomes, Slack method and error names, webhook subscription
+ids (from the governance file); never a person or a request.
 """
 
 from __future__ import annotations
@@ -70,6 +70,14 @@ class WorkWaitingCollector(Collector):
         )
         yield _gauge("signoff_outbox_due", "Outbox rows due for delivery now, by effect.", "effect", waiting.outbox_due)
         yield _gauge("signoff_outbox_dead", "Outbox rows given up on (dead), by effect.", "effect", waiting.outbox_dead)
+        yield _gauge(
+            "signoff_webhook_deliveries_dead", "Webhook deliveries given up on (dead), by subscription.",
+            "subscription", waiting.webhook_dead,
+        )  # fmt: skip
+        yield _gauge(
+            "signoff_webhook_subscription_disabled", "1 for each webhook subscription a 410 disabled.",
+            "subscription", waiting.webhooks_disabled,
+        )  # fmt: skip
 
 
 def _gauge(name: str, documentation: str, label: str, values: dict[str, int]) -> GaugeMetricFamily:
@@ -107,6 +115,10 @@ class SignoffMetrics:
             "signoff_slack_ack_latency_seconds", "From a Slack request received to its acknowledgement, by type.",
             ["type"], buckets=ACK_BUCKETS, registry=r,
         )  # fmt: skip
+        self.webhook_deliveries = Counter(
+            "signoff_webhook_deliveries", "Webhook delivery attempts, by subscription and outcome "
+            "(sent, retried, rate_limited, dead, disabled).", ["subscription", "outcome"], registry=r,
+        )  # fmt: skip
         self.job_runs = Counter(
             "signoff_job_runs", "Scheduled job runs, by job id and result (ok, skipped, error).",
             ["job", "result"], registry=r,
@@ -128,6 +140,9 @@ class SignoffMetrics:
 
     def job_ran(self, *, job: str, result: str) -> None:
         self.job_runs.labels(job=job, result=result).inc()
+
+    def webhook_delivery(self, *, subscription: str, outcome: str) -> None:
+        self.webhook_deliveries.labels(subscription=subscription, outcome=outcome).inc()
 
     # -- adapters' hooks ------------------------------------------------------------------------
     def slack_error(self, method: str, error: str) -> None:

@@ -6,10 +6,12 @@ whose lines each name the variable and what it accepts (never a secret's value).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 from urllib.parse import urlsplit
 
+from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -152,3 +154,14 @@ def accepted_values(field: FieldInfo) -> str:
 
 def _is_secret(field: FieldInfo) -> bool:
     return SecretStr in (field.annotation, *get_args(field.annotation))
+
+
+def environment_value(name: str) -> str | None:
+    """A variable named by the governance file (a webhook's ``secret_env``): the environment, then ``./.env``."""
+    value = os.environ.get(name)
+    if value is not None:
+        return value
+    try:
+        return dotenv_values(".env", encoding="utf-8").get(name)
+    except (OSError, UnicodeDecodeError):
+        return None  # load_settings already said what is wrong with .env

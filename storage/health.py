@@ -11,9 +11,10 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from bot.domain.lifecycle import State
-from bot.domain.outbox import WAITING, OutboxStatus
+from bot.domain.outbox import WAITING, IntentKind, OutboxStatus
+from bot.domain.webhooks import subscription_of
 from storage.migrate import MIGRATIONS
-from storage.tables import OUTBOX, REQUESTS
+from storage.tables import OUTBOX, REQUESTS, WEBHOOK_SUBSCRIPTIONS
 
 
 def expected_revisions() -> frozenset[str]:
@@ -55,6 +56,9 @@ class WorkWaiting:
     pending_requests: dict[str, int] = field(default_factory=dict)
     outbox_due: dict[str, int] = field(default_factory=dict)
     outbox_dead: dict[str, int] = field(default_factory=dict)
+    #: Dead webhook deliveries by subscription id, and 1 for each disabled subscription (DESIGN §9).
+    webhook_dead: dict[str, int] = field(default_factory=dict)
+    webhooks_disabled: dict[str, int] = field(default_factory=dict)
 
 
 def work_waiting(engine: Engine, *, now: datetime) -> WorkWaiting:
@@ -64,10 +68,21 @@ def work_waiting(engine: Engine, *, now: datetime) -> WorkWaiting:
         pending = select(REQUESTS.c.kind, func.count()).where(REQUESTS.c.state == str(State.PENDING))
         due = select(OUTBOX.c.kind, func.count()).where(OUTBOX.c.status.in_(waiting), OUTBOX.c.next_attempt_at <= now)
         dead = select(OUTBOX.c.kind, func.count()).where(OUTBOX.c.status == str(OutboxStatus.DEAD))
+        outbox_dead = _counts(connection.execute(dead.group_by(OUTBOX.c.kind)))
+        webhook_dead: dict[str, int] = {}
+        if outbox_dead.get(str(IntentKind.WEBHOOK)):
+            dead_keys = select(OUTBOX.c.idempotency_key).where(
+                OUTBOX.c.status == str(OutboxStatus.DEAD), OUTBOX.c.kind == str(IntentKind.WEBHOOK)
+            )
+            for key in connection.execute(dead_keys).scalars():
+                webhook_dead[subscription_of(key)] = webhook_dead.get(subscription_of(key), 0) + 1
+        disabled = select(WEBHOOK_SUBSCRIPTIONS.c.id).where(WEBHOOK_SUBSCRIPTIONS.c.disabled_at.is_not(None))
         return WorkWaiting(
             pending_requests=_counts(connection.execute(pending.group_by(REQUESTS.c.kind))),
             outbox_due=_counts(connection.execute(due.group_by(OUTBOX.c.kind))),
-            outbox_dead=_counts(connection.execute(dead.group_by(OUTBOX.c.kind))),
+            outbox_dead=outbox_dead,
+            webhook_dead=webhook_dead,
+            webhooks_disabled=dict.fromkeys(connection.execute(disabled).scalars(), 1),
         )
 
 

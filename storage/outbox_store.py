@@ -119,7 +119,13 @@ class SqlOutbox:
         self.connection.execute(update(OUTBOX).where(OUTBOX.c.id == item_id).values(**values))
 
     def mark_sent(self, item_id: int, *, now: datetime) -> None:
-        self._set(item_id, status=str(OutboxStatus.SENT), sent_at=now, attempts=OUTBOX.c.attempts + 1, last_error=None)
+        self.mark_all_sent([item_id], now=now)
+
+    def mark_all_sent(self, item_ids: list[int], *, now: datetime) -> None:
+        """Record several deliveries as sent in one statement (a relay batch's webhooks)."""
+        if item_ids:
+            sent = {"status": str(OutboxStatus.SENT), "sent_at": now, "attempts": OUTBOX.c.attempts + 1}
+            self.connection.execute(update(OUTBOX).where(OUTBOX.c.id.in_(item_ids)).values(**sent, last_error=None))
 
     def retry_later(self, item_id: int, *, at: datetime, error: str, count_attempt: bool = True) -> None:
         attempts = OUTBOX.c.attempts + 1 if count_attempt else OUTBOX.c.attempts

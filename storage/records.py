@@ -220,3 +220,17 @@ class SlackDeliveryRecord(Base):
 
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class WebhookSubscriptionRecord(Base):
+    """The state of a webhook subscription declared in the governance file: disabled (a 410) or not.
+
+    A subscription without a row is enabled; ``signoff webhooks enable ID`` clears ``disabled_at``.
+    """
+
+    __tablename__ = "webhook_subscriptions"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    disabled_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime())

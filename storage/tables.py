@@ -18,6 +18,7 @@ from storage.records import (
     PersonRecord,
     RequestRecord,
     VoteRecord,
+    WebhookSubscriptionRecord,
 )
 
 
@@ -54,3 +55,4 @@ DELEGATIONS = cast(Table, DelegationRecord.__table__)
 GOVERNANCE_VERSIONS = cast(Table, GovernanceVersionRecord.__table__)
 JOB_RUNS = cast(Table, JobRunRecord.__table__)
 PEOPLE = cast(Table, PersonRecord.__table__)
+WEBHOOK_SUBSCRIPTIONS = cast(Table, WebhookSubscriptionRecord.__table__)

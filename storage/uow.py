@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Self
 
@@ -21,6 +22,7 @@ from sqlalchemy import Connection, Engine
 
 from bot.answer_deadline import seconds_left
 from bot.domain.errors import StorageBusy, TooSlow
+from bot.domain.webhook_subscriptions import Subscription
 from storage.audit_log import AuditHead, SqlAuditLog
 from storage.engine import READ_ONLY, WAIT_MS, is_busy
 from storage.outbox_store import SqlMessageRepository, SqlOutbox
@@ -32,6 +34,7 @@ from storage.repositories import (
     SqlRequestRepository,
     SqlVoteRepository,
 )
+from storage.webhook_store import SqlWebhooks
 
 
 class SqlUnitOfWork:
@@ -44,6 +47,7 @@ class SqlUnitOfWork:
     governance_versions: SqlGovernanceVersionRepository
     job_runs: SqlJobRuns
     people: SqlPeople
+    webhooks: SqlWebhooks
 
     def __init__(
         self,
@@ -54,8 +58,10 @@ class SqlUnitOfWork:
         *,
         read_only: bool = False,
         wait: float | None = None,
+        webhooks: Callable[[], Sequence[Subscription]] = tuple,
     ):
         self._engine = engine
+        self._webhooks = webhooks
         self._connection: Connection | None = None
         self._known_versions = known_versions
         self._audit_head = audit_head
@@ -94,6 +100,7 @@ class SqlUnitOfWork:
         self.governance_versions = SqlGovernanceVersionRepository(connection, self._known_versions)
         self.job_runs = SqlJobRuns(connection)
         self.people = SqlPeople(connection)
+        self.webhooks = SqlWebhooks(connection, self._webhooks)
         return self
 
     def __exit__(
@@ -138,9 +145,17 @@ class SqlUnitOfWorkFactory:
     and stores nothing. ``bounded`` makes a factory sharing this one's state with a bound.
     """
 
-    def __init__(self, engine: Engine, *, wait: float | None = None):
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        wait: float | None = None,
+        webhooks: Callable[[], Sequence[Subscription]] = tuple,
+    ):
         self.engine = engine
         self.wait = wait
+        #: The webhook subscriptions in force (the governance file's), read at each unit of work.
+        self.webhooks = webhooks
         self.known_versions: set[str] = set()
         self.audit_head = AuditHead()
         # SQLite has one writer at a time, and every unit of work writes (BEGIN IMMEDIATE). Queueing
@@ -160,7 +175,13 @@ class SqlUnitOfWorkFactory:
 
     def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
         return SqlUnitOfWork(
-            self.engine, self.known_versions, self.audit_head, self.writer_lock, read_only=read_only, wait=self.wait
+            self.engine,
+            self.known_versions,
+            self.audit_head,
+            self.writer_lock,
+            read_only=read_only,
+            wait=self.wait,
+            webhooks=self.webhooks,
         )
 
 

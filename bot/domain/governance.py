@@ -49,6 +49,7 @@ from bot.domain.governance_spec import (
 )
 from bot.domain.regex import MAX_KIND_PATTERN_COST, PatternError, compile_pattern
 from bot.domain.spec_errors import did_you_mean, spec_problem
+from bot.domain.webhook_subscriptions import Subscription, compile_webhooks
 
 Path = tuple[str | int, ...]
 Locator = Callable[[Path], int | None]
@@ -185,8 +186,11 @@ class Governance:
         tz: ZoneInfo,
         source: str = "",
         warnings: tuple[LoadProblem, ...] = (),
+        webhooks: tuple[Subscription, ...] = (),
     ):
         self.spec = spec
+        #: The webhook subscriptions declared in the file (DESIGN §9), enabled or not.
+        self.webhooks = webhooks
         self.version = version
         #: What ``signoff check`` warns about: the file works, but probably not as meant.
         self.warnings = warnings
@@ -312,10 +316,11 @@ def build_governance(data: object, *, version: str, locate: Locator | None = Non
     for name, kind in spec.kinds.items():
         lint_kind(name, kind, spec.groups, fail=fail, warn=warn)
     check_api_clients(list(enumerate(spec.api_clients)), spec.kinds, fail)
+    webhooks = compile_webhooks(spec.webhooks, kinds=spec.kinds, fail=fail)
     if any(p.severity == ERROR for p in problems):
         raise GovernanceInvalid(problems)
     warnings = tuple(sorted(problems, key=lambda p: (p.line or 0, p.path)))
-    return Governance(spec, version=version, kinds=kinds, tz=tz, source=source, warnings=warnings)
+    return Governance(spec, version=version, kinds=kinds, tz=tz, source=source, warnings=warnings, webhooks=webhooks)
 
 
 #: The IANA database's geographic areas (https://data.iana.org/time-zones/tz-link.html): a

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -58,6 +59,7 @@ CronText = Annotated[str, BeforeValidator(_cron)]
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,39}$")]
 UserId = Annotated[str, StringConstraints(pattern=r"^[UW][A-Z0-9]{2,}$")]
 ChannelId = Annotated[str, StringConstraints(pattern=r"^[CG][A-Z0-9]{2,}$")]
+EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Z_][A-Z0-9_]{0,127}$")]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _WORKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
 
@@ -265,6 +267,49 @@ class ApiClientSpec(StrictModel):
         return kind in self.kinds
 
 
+def _text(value: object) -> object:
+    if not isinstance(value, str):
+        raise ValueError(f"expected text, got {value!r}")
+    return value
+
+
+def _webhook_event(value: str) -> str:
+    from bot.domain.webhook_subscriptions import (
+        check_webhook_event,
+    )  # it reads the event names, whose module reads this one
+
+    return check_webhook_event(value)
+
+
+def _webhook_url(value: str) -> str:
+    from bot.domain.webhook_subscriptions import check_webhook_url
+
+    return check_webhook_url(value)
+
+
+WebhookEvent = Annotated[str, BeforeValidator(_text), AfterValidator(_webhook_event)]
+WebhookUrl = Annotated[str, BeforeValidator(_text), AfterValidator(_webhook_url)]
+
+
+class WebhookSpec(StrictModel):
+    """A webhook subscription (DESIGN §9); whole-file checks are in ``bot.domain.webhooks.compile_webhooks``."""
+
+    id: Name
+    url: WebhookUrl
+    #: The environment variable holding the ``whsec_…`` secret; read at serve/worker start, never by check.
+    secret_env: EnvName
+    events: list[WebhookEvent] | None = Field(default=None, min_length=1)  # None: every event
+    kinds: list[Name] | None = Field(default=None, min_length=1)  # None: every kind
+    owner: UserId | None = None  # None: the owner of its first kind
+
+    @field_validator("events", "kinds")
+    @classmethod
+    def _unique(cls, names: list[str] | None) -> list[str] | None:
+        if names is not None and len(set(names)) != len(names):
+            raise ValueError("a name is listed more than once")
+        return names
+
+
 class GovernanceSpec(StrictModel):
     version: Literal[1]
     timezone: str = "UTC"
@@ -273,6 +318,7 @@ class GovernanceSpec(StrictModel):
     groups: dict[Name, GroupSpec] = Field(min_length=1)
     kinds: dict[Name, KindSpec] = Field(min_length=1)
     api_clients: list[ApiClientSpec] = Field(default_factory=list)
+    webhooks: list[WebhookSpec] = Field(default_factory=list)
 
     @field_validator("kinds")
     @classmethod

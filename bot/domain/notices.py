@@ -26,6 +26,10 @@ class Notice(StrEnum):
     UNDELIVERABLE = "undeliverable"  # title, recipient (channel or user id), error (Slack's error)
     #: title, channel (id), group, error: a group's channel refused its card, its members got DMs
     CHANNEL_UNREACHABLE = "channel_unreachable"
+    #: subscription (id), url, error (the receiver's answer): a 410 Gone disabled a webhook subscription
+    WEBHOOK_DISABLED = "webhook_disabled"
+    #: subscription (id), url, type (the event), error (the last answer): a webhook delivery was given up on
+    WEBHOOK_DEAD = "webhook_dead"
     TEXT = "text"  # a row queued before notices were facts: ``text`` is shown as plain text
 
 

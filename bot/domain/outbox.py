@@ -7,6 +7,7 @@ so a card posted late still shows the latest state.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +24,7 @@ class IntentKind(StrEnum):
     UPDATE_CARDS = "update_cards"  # every posted copy of a request's card
     NOTIFY = "notify"  # a DM to one person about one request (requester, owner, approver)
     DIGEST = "digest"  # a DM to one approver: what waits on them, overdue first
+    WEBHOOK = "webhook"  # a signed POST of one event to one subscription (DESIGN §9, bot.domain.webhooks)
 
 
 @dataclass(frozen=True)
@@ -95,11 +97,36 @@ def digest(
     return Intent(IntentKind.DIGEST, f"digest:{user}:{period.isoformat()}", payload, None, not_before)
 
 
+#: The longest one ``Retry-After`` holds a delivery back, in seconds; a larger value waits this long.
+MAX_RETRY_AFTER_S = 600.0
+
+
+def retry_after_seconds(header: object) -> float:
+    """Seconds to wait from a 429's ``Retry-After`` header (whole seconds, RFC 9110 §10.2.3).
+
+    Slack and webhook receivers alike: the relay never waits longer for either.
+
+    Missing, unreadable (an HTTP-date, text, NaN) or negative → 1 s; more than
+    ``MAX_RETRY_AFTER_S`` (infinity included) → that cap, so a hostile or broken header can neither crash the relay
+    (a time past the calendar's end) nor park a message for days.
+    """
+    try:
+        seconds = float(str(header).strip()) if header is not None else 1.0
+    except ValueError:
+        return 1.0
+    if math.isnan(seconds) or seconds < 0:
+        return 1.0
+    return min(seconds, MAX_RETRY_AFTER_S)
+
+
 class DeliveryError(Exception):
-    """Slack did not take a delivery. ``permanent`` errors are not retried; ``retry_after`` is Slack's ask.
+    """Slack (or a webhook receiver) did not take a delivery. ``permanent`` errors are not retried;
+    ``retry_after`` is the receiver's ask.
 
     ``unreachable``: the destination itself cannot be posted to (the bot is not in the channel,
     it is archived or gone, …); always permanent. ``code`` is Slack's error string, when it gave one.
+    ``max_attempts``: fewer tries than the relay's default before the row is dead (a webhook
+    receiver refusing with a 4xx, DESIGN §9).
     """
 
     def __init__(
@@ -110,11 +137,13 @@ class DeliveryError(Exception):
         retry_after: float | None = None,
         unreachable: bool = False,
         code: str | None = None,
+        max_attempts: int | None = None,
     ):
         self.permanent = permanent or unreachable
         self.retry_after = retry_after
         self.unreachable = unreachable
         self.code = code
+        self.max_attempts = max_attempts
         super().__init__(message)
 
 

@@ -26,6 +26,8 @@ _PATTERN_HINTS = {
     "^[UW][A-Z0-9]{2,}$": "must be a Slack user id such as U012AB3CD",
     "^[CG][A-Z0-9]{2,}$": "must be a Slack channel id such as C012AB3CD",
     "^[0-9a-f]{64}$": "must be 64 lowercase hex digits: the token_sha256 that `signoff api-token` prints",
+    "^[A-Z_][A-Z0-9_]{0,127}$": "must be an environment variable name such as SIGNOFF_WEBHOOK_CRM_SECRET "
+    "(A-Z, 0-9 and _)",
 }
 
 

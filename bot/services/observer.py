@@ -33,6 +33,11 @@ class Observer(Protocol):
         """A scheduled job's run ended: ``ok``, ``skipped`` (another worker claimed it) or ``error``."""
         ...
 
+    def webhook_delivery(self, *, subscription: str, outcome: str) -> None:
+        """An attempt to deliver to webhook ``subscription`` ended: ``sent``, ``retried``,
+        ``rate_limited``, ``dead`` or ``disabled`` (a 410 disabled the subscription)."""
+        ...
+
 
 class NoObserver:
     def request_filed(self, *, kind: str, outcome: str) -> None:
@@ -45,6 +50,9 @@ class NoObserver:
         pass
 
     def job_ran(self, *, job: str, result: str) -> None:
+        pass
+
+    def webhook_delivery(self, *, subscription: str, outcome: str) -> None:
         pass
 
 

@@ -7,7 +7,7 @@ rolls everything back.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -17,6 +17,7 @@ from bot.domain.outbox import CardWork, Intent, MessageRef, OutboxItem, OutboxSt
 from bot.domain.outcome import LimitUsage
 from bot.domain.requests import Request, Vote
 from bot.domain.routing import Delegation
+from bot.domain.webhook_subscriptions import DeliveryCounts, Subscription
 
 
 class RequestRepository(Protocol):
@@ -107,6 +108,10 @@ class OutboxRepository(Protocol):
 
     def mark_sent(self, item_id: int, *, now: datetime) -> None: ...
 
+    def mark_all_sent(self, item_ids: list[int], *, now: datetime) -> None:
+        """Record several rows as sent at once."""
+        ...
+
     def retry_later(self, item_id: int, *, at: datetime, error: str, count_attempt: bool = True) -> None: ...
 
     def mark_dead(self, item_id: int, *, now: datetime, error: str) -> None: ...
@@ -173,6 +178,32 @@ class JobRunRepository(Protocol):
         ...
 
 
+class WebhookRepository(Protocol):
+    """The webhook subscriptions in force (declared in the governance file) and their stored state."""
+
+    def declared(self) -> Sequence[Subscription]: ...
+
+    def enabled(self) -> list[Subscription]:
+        """The declared subscriptions that are not disabled."""
+        ...
+
+    def disabled(self) -> dict[str, str]:
+        """Each disabled subscription's id, and why."""
+        ...
+
+    def disable(self, subscription: str, *, now: datetime, reason: str) -> bool:
+        """Disable it; True when it was enabled until now."""
+        ...
+
+    def enable(self, subscription: str, *, now: datetime) -> bool:
+        """Enable it again; True when it was disabled."""
+        ...
+
+    def deliveries(self) -> dict[str, DeliveryCounts]:
+        """Per subscription: deliveries waiting and dead in the outbox."""
+        ...
+
+
 class UnitOfWork(Protocol):
     @property
     def requests(self) -> RequestRepository: ...
@@ -192,6 +223,8 @@ class UnitOfWork(Protocol):
     def job_runs(self) -> JobRunRepository: ...
     @property
     def people(self) -> PeopleRepository: ...
+    @property
+    def webhooks(self) -> WebhookRepository: ...
 
     def __enter__(self) -> Self: ...
 

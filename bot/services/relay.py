@@ -48,6 +48,7 @@ from bot.services.lease import LeaseKeeper
 from bot.services.ports import UnitOfWork
 from bot.services.routing import deciders, directory
 from bot.services.runtime import Runtime
+from bot.services.webhook_relay import GONE, WebhookDeliveries, WebhookSender, after_dead_webhook
 
 log = logging.getLogger(__name__)
 
@@ -95,10 +96,12 @@ def relay_outbox(
     batch_size: int = 50,
     lease: timedelta = LEASE,
     first_backoff: timedelta = FIRST_BACKOFF,
+    webhooks: WebhookSender | None = None,
 ) -> RelayReport:
     """Deliver one batch of due outbox rows; returns what happened to them.
 
-    Cards that a fan-out queues are due at once and go out with the next batch.
+    Cards that a fan-out queues are due at once and go out with the next batch. Webhook rows
+    go through ``webhooks`` (``bot.services.webhook_relay``) with the same guarantees.
     """
     report = RelayReport()
     with runtime.uow() as uow:
@@ -106,28 +109,49 @@ def relay_outbox(
         uow.commit()
     if not items:
         return report
+    hooks = WebhookDeliveries(runtime, webhooks)
     with LeaseKeeper(runtime, [item.id for item in items], lease) as keeper:
-        for item in items:
-            with log_context(request_id=f"REQ-{item.request_id}" if item.request_id is not None else None):
-                try:
-                    _deliver(runtime, gateway, item)
-                except DeliveryError as error:
-                    _failed(runtime, item, error, report, first_backoff)
-                else:
-                    _sent(runtime, item)
-                    report.sent += 1
-            keeper.release(item.id)
+        try:
+            for item in items:
+                with log_context(request_id=f"REQ-{item.request_id}" if item.request_id is not None else None):
+                    try:
+                        if item.kind is IntentKind.WEBHOOK:
+                            hooks.deliver(item)
+                        else:
+                            _deliver(runtime, gateway, item)
+                    except DeliveryError as error:
+                        _failed(runtime, item, error, report, first_backoff)
+                    else:
+                        report.sent += 1
+                        if item.kind is IntentKind.WEBHOOK:
+                            hooks.delivered.append(item)  # its lease is held until it is recorded, below
+                            continue
+                        _sent(runtime, [item])
+                keeper.release(item.id)
+        finally:
+            # Webhook deliveries are recorded together, once per batch: a receiver drops a copy by its
+            # webhook-id, so a relay dying before this line costs a duplicate POST, never a lost one.
+            _sent(runtime, hooks.delivered)
     return report
 
 
-def _sent(runtime: Runtime, item: OutboxItem) -> None:
+def _sent(runtime: Runtime, items: list[OutboxItem]) -> None:
+    if not items:
+        return
     now = runtime.clock.now()
     with runtime.uow() as uow:
-        uow.outbox.mark_sent(item.id, now=now)
+        uow.outbox.mark_all_sent([item.id for item in items], now=now)
         uow.commit()
-    if item.created_at is not None:
-        waited = max((now - item.created_at).total_seconds(), 0.0)
-        runtime.observer.delivered(effect=str(item.kind), waited_seconds=waited)
+    for item in items:
+        if item.created_at is not None:
+            waited = max((now - item.created_at).total_seconds(), 0.0)
+            runtime.observer.delivered(effect=str(item.kind), waited_seconds=waited)
+        _observe_webhook(runtime, item, "sent")
+
+
+def _observe_webhook(runtime: Runtime, item: OutboxItem, outcome: str) -> None:
+    if item.kind is IntentKind.WEBHOOK:
+        runtime.observer.webhook_delivery(subscription=str(item.payload.get("subscription")), outcome=outcome)
 
 
 def _posted_before(gateway: SlackGateway, item: OutboxItem, recipient: str) -> MessageRef | None:
@@ -294,6 +318,8 @@ def _recheck_recipient(uow: UnitOfWork, item: OutboxItem, error: DeliveryError) 
 
 def _after_dead(runtime: Runtime, uow: UnitOfWork, item: OutboxItem, error: DeliveryError) -> list[Intent]:
     """What a dead row leaves to do: DMs instead of an unreachable channel, or a word to the owner."""
+    if item.kind is IntentKind.WEBHOOK:
+        return after_dead_webhook(runtime, uow, item, error)
     recipient = str(item.payload.get("recipient", ""))
     if item.kind is IntentKind.POST_CARD and error.unreachable and not is_person(recipient):
         return unreachable_channel_intents(runtime, uow, item, error)
@@ -313,16 +339,20 @@ def _failed(
                 item.id, at=now + timedelta(seconds=error.retry_after), error=message, count_attempt=False
             )
             report.retried += 1
-        elif error.permanent or item.attempts + 1 >= MAX_ATTEMPTS:
+            outcome = "rate_limited"
+        elif error.permanent or item.attempts + 1 >= (error.max_attempts or MAX_ATTEMPTS):
             uow.outbox.mark_dead(item.id, now=now, error=message)
             log.error("outbox %s (%s) is dead after %d attempt(s): %s", item.id, item.key, item.attempts + 1, message)
             _recheck_recipient(uow, item, error)
             uow.outbox.add_many(_after_dead(runtime, uow, item, error), now=now)
             report.dead += 1
+            outcome = "disabled" if error.code == GONE else "dead"
         else:
             backoff = min(first_backoff * 2**item.attempts, MAX_BACKOFF)
             uow.outbox.retry_later(item.id, at=now + backoff, error=message)
             log.warning("outbox %s (%s) failed, retrying in %s: %s", item.id, item.key, backoff, message)
             report.retried += 1
+            outcome = "retried"
         uow.commit()
+    _observe_webhook(runtime, item, outcome)
     report.errors.append(f"{item.key}: {message}")

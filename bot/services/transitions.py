@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +13,7 @@ from bot.domain.governance import Governance
 from bot.domain.lifecycle import Event
 from bot.domain.requests import Request
 from bot.domain.transitions import Terms, Transition, apply, terms_of
+from bot.domain.webhooks import webhook_deliveries
 from bot.services.ports import UnitOfWork
 
 
@@ -52,7 +53,8 @@ def publish(uow: UnitOfWork, request: Request, moved: Transition, audience: Audi
 
     The one place where a transition's consequences are written, submission included: the
     audit action and actor come from the transition, the Slack intents from its events
-    (``bot.domain.effects.intents_of``). Returns the domain events published.
+    (``bot.domain.effects.intents_of``), and one webhook delivery per enabled subscription that
+    wants each event (DESIGN §9), in the same transaction. Returns the domain events published.
     """
     request_id = request.require_id()
     events = moved.events(request_id)
@@ -60,7 +62,14 @@ def publish(uow: UnitOfWork, request: Request, moved: Transition, audience: Audi
         request_id=request_id, at=moved.at, actor=moved.audit_actor, action=moved.action, data=dict(moved.facts)
     )
     uow.outbox.add_many(intents_of(events, audience), now=moved.at)
+    receipt = _receipt(uow, request, moved.facts)
+    uow.outbox.add_many(webhook_deliveries(uow.webhooks.enabled(), request, events, receipt=receipt), now=moved.at)
     return events
+
+
+def _receipt(uow: UnitOfWork, request: Request, data: Mapping[str, Any]) -> Callable[[], dict[str, Any] | None]:
+    """The request's latest evaluation: this transition's own receipt (submit, amend), else the stored one."""
+    return lambda: data["receipt"] if "receipt" in data else uow.audit.latest_receipt(request.require_id())
 
 
 def locked_request(uow: UnitOfWork, request_id: int) -> Request:

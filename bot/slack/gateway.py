@@ -16,7 +16,6 @@ again, whether a delivery whose outcome it does not know reached Slack. History 
 from __future__ import annotations
 
 import logging
-import math
 import threading
 from datetime import datetime
 from urllib.error import URLError
@@ -29,7 +28,14 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 from bot.domain.cards import Card
 from bot.domain.fields import USER_ID
 from bot.domain.notices import Notification
-from bot.domain.outbox import PERSON_GONE_ERRORS, DeliveryError, MessageRef, PersonInfo
+from bot.domain.outbox import (  # noqa: F401  (re-exported)
+    MAX_RETRY_AFTER_S,
+    PERSON_GONE_ERRORS,
+    DeliveryError,
+    MessageRef,
+    PersonInfo,
+    retry_after_seconds,
+)
 from bot.slack.blocks import card_blocks, card_text, digest_blocks
 from bot.slack.messages import notification_blocks, notification_text
 from bot.slack.observed import ErrorHook, ObservedWebClient
@@ -225,26 +231,6 @@ def _outbox_key(message: dict[str, object]) -> str | None:
         return None
     payload = metadata.get("event_payload")
     return str(payload.get("outbox_key")) if isinstance(payload, dict) else None
-
-
-#: The longest one ``Retry-After`` holds a delivery back, in seconds; a larger value waits this long.
-MAX_RETRY_AFTER_S = 600.0
-
-
-def retry_after_seconds(header: object) -> float:
-    """Seconds to wait from a 429's ``Retry-After`` header (Slack sends whole seconds).
-
-    Missing, unreadable (an HTTP-date, text, NaN) or negative → 1 s; more than
-    ``MAX_RETRY_AFTER_S`` (infinity included) → that cap, so a hostile or broken header can neither crash the relay
-    (a time past the calendar's end) nor park a message for days.
-    """
-    try:
-        seconds = float(str(header).strip()) if header is not None else 1.0
-    except ValueError:
-        return 1.0
-    if math.isnan(seconds) or seconds < 0:
-        return 1.0
-    return min(seconds, MAX_RETRY_AFTER_S)
 
 
 def _delivery_error(method: str, exc: SlackApiError) -> DeliveryError:

@@ -95,8 +95,25 @@ def notification_text(message: Notification, *, in_blocks: bool = False) -> str:
                 f"{escape(message.fact('group'))} ({escape(message.fact('error'))}), so its members got it by DM. "
                 "Invite the bot to that channel, or fix the group's `channel` in the governance file."
             )
+        case Notice.WEBHOOK_DISABLED:
+            return (
+                f"The webhook {_code(message.fact('subscription'))} is disabled: its receiver "
+                f"{_code(message.fact('url'))} answered {inert(message.fact('error'))} while delivering {ref}. "
+                f"Nothing more is sent to it until `signoff webhooks enable {escape(message.fact('subscription'))}`."
+            )
+        case Notice.WEBHOOK_DEAD:
+            return (
+                f"Signoff gave up delivering {escape(message.fact('type'))} of {ref} to the webhook "
+                f"{_code(message.fact('subscription'))} ({_code(message.fact('url'))}): "
+                f"{inert(message.fact('error'))}. `signoff webhooks list` shows what waits and what is dead."
+            )
         case _:
             return escape(message.fact("text"))
+
+
+def _code(text: str) -> str:
+    """Text from the governance file (an id, a URL) shown verbatim, never as a link or a mention."""
+    return "`" + escape(text).replace("`", "'") + "`"
 
 
 def _when(message: Notification, *, in_blocks: bool) -> str:

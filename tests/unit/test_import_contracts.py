@@ -47,6 +47,10 @@ CASES = [
     Case("bot.slack→handlers", "bot/slack/blocks.py", "import handlers.guard", ONE_WAY),
     Case("services→slack_sdk", "bot/services/ports.py", "import slack_sdk", SERVICES_NO_LIBS),
     Case("services→bot.slack", "bot/services/ports.py", "import bot.slack.blocks", ONE_WAY),
+    Case("services→bot.webhooks", "bot/services/relay.py", "import bot.webhooks.sender", ONE_WAY),
+    Case("bot.webhooks→bot.services", "bot/webhooks/sender.py", "import bot.services.relay", ONE_WAY),
+    Case("domain→standardwebhooks", "bot/domain/webhooks.py", "import standardwebhooks", PURE_DOMAIN),
+    Case("services→standardwebhooks", "bot/services/webhook_relay.py", "import standardwebhooks", SERVICES_NO_LIBS),
     Case("a new module of bot in no layer", "bot/unplaced.py", "import bot.domain", PLACED),
 ]
 UNTOUCHED = Case("untouched", "", "", "")

@@ -1,0 +1,112 @@
+"""``signoff webhooks list | enable ID | test ID``: webhook subscriptions as an operator sees them (DESIGN §9).
+
+``list`` and ``enable`` read the governance file (the subscriptions) and the database (their
+state); ``test`` reads the file and the subscription's ``secret_env``, and needs no database.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+from sqlalchemy import Engine
+
+from bot.cli_governance import load, print_problems
+from bot.domain.governance import Governance
+from bot.domain.webhooks import Answer, ReceiverUnreachable, SecretInvalid, classify
+from bot.services.webhooks import UnknownWebhook, enable_webhook, ping_webhook, webhook_states
+from bot.settings import environment_value
+from bot.webhooks.sender import WebhookSender
+from storage.migrate import current_revision
+from storage.uow import SqlUnitOfWorkFactory
+
+Database = Callable[[TextIO], AbstractContextManager[Engine | None]]
+
+
+def add_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    config_option: Callable[[argparse.ArgumentParser], None],
+) -> None:
+    webhooks = commands.add_parser("webhooks", help="webhook subscriptions: state, enable again, send a ping")
+    config_option(webhooks)
+    actions = webhooks.add_subparsers(dest="webhooks_command", required=True)
+    listing = actions.add_parser("list", help="each subscription: enabled or disabled, deliveries pending and dead")
+    config_option(listing)
+    listing.set_defaults(webhooks_run=_list)
+    enable = actions.add_parser("enable", help="enable a subscription that a 410 disabled")
+    config_option(enable)
+    enable.add_argument("id", help="the subscription's id in the governance file")
+    enable.set_defaults(webhooks_run=_enable)
+    test = actions.add_parser("test", help="send a signed ping now and print the answer")
+    config_option(test)
+    test.add_argument("id", help="the subscription's id in the governance file")
+    test.set_defaults(webhooks_run=_test)
+
+
+def run(args: argparse.Namespace, config: Path, database: Database, out: TextIO, err: TextIO) -> int:
+    governance, problems = load(config)
+    if governance is None:
+        print_problems(config, problems, err)
+        return 1
+    code: int = args.webhooks_run(args, governance, database, out, err)
+    return code
+
+
+def _units(engine: Engine | None, governance: Governance, err: TextIO) -> SqlUnitOfWorkFactory | None:
+    if engine is None:
+        return None
+    if current_revision(engine) is None:
+        print("signoff: the database has no Signoff tables yet; run `signoff db upgrade`", file=err)
+        return None
+    return SqlUnitOfWorkFactory(engine, webhooks=lambda: governance.webhooks)
+
+
+def _list(args: argparse.Namespace, governance: Governance, database: Database, out: TextIO, err: TextIO) -> int:
+    with database(err) as engine:
+        units = _units(engine, governance, err)
+        if units is None:
+            return 1
+        states = webhook_states(uow=units)
+    if not states:
+        print("no webhooks in the governance file", file=out)
+    for state in states:
+        status = f"disabled ({state.disabled})" if state.disabled is not None else "enabled"
+        line = f"{state.subscription.id}\t{status}\tpending {state.pending}\tdead {state.dead}"
+        print(f"{line}\t{state.subscription.url}", file=out)
+    return 0
+
+
+def _enable(args: argparse.Namespace, governance: Governance, database: Database, out: TextIO, err: TextIO) -> int:
+    with database(err) as engine:
+        units = _units(engine, governance, err)
+        if units is None:
+            return 1
+        try:
+            changed = enable_webhook(uow=units, name=args.id, now=datetime.now(UTC))
+        except UnknownWebhook as exc:
+            print(f"signoff webhooks enable: {exc}", file=err)
+            return 1
+    print(f"webhook {args.id} {'enabled' if changed else 'was already enabled'}", file=out)
+    return 0
+
+
+def _test(args: argparse.Namespace, governance: Governance, database: Database, out: TextIO, err: TextIO) -> int:
+    sender = WebhookSender(environment_value)
+    try:
+        answer = ping_webhook(subscriptions=governance.webhooks, sender=sender, name=args.id, at=datetime.now(UTC))
+    except (UnknownWebhook, SecretInvalid) as exc:
+        print(f"signoff webhooks test: {exc}", file=err)
+        return 1
+    except ReceiverUnreachable as exc:
+        print(f"signoff webhooks test: no answer from {args.id}: {exc}", file=err)
+        return 1
+    excerpt = answer.excerpt()
+    print(f"HTTP {answer.status}" + (f": {excerpt}" if excerpt else ""), file=out)
+    if classify(answer.status) is not Answer.DELIVERED:
+        print(f"signoff webhooks test: {args.id} answered HTTP {answer.status}, not 2xx", file=err)
+        return 1
+    return 0

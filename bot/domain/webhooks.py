@@ -1,0 +1,149 @@
+"""Signed webhooks (DESIGN §9): subscriptions, the messages a domain event queues, what an answer means.
+
+A subscription is declared under ``webhooks:`` in the governance file. Each domain event with a
+``webhook_type`` (``bot.domain.events``) queues one outbox row per enabled subscription that wants
+it, in the transaction of the transition, carrying the message as it is then (a snapshot: a later
+change of the request does not rewrite what an earlier event said). The message id (Standard
+Webhooks ``webhook-id``) is derived from the row's idempotency key, so every retry of a delivery
+carries the same id and a receiver can drop the copies an at-least-once delivery may bring.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from bot.domain.events import PING, DomainEvent
+from bot.domain.outbox import Intent, IntentKind
+from bot.domain.requests import Request, format_request_id
+from bot.domain.webhook_subscriptions import Subscription
+
+#: A receiver that keeps refusing a delivery (a 4xx other than 410 and 429) has it dead after this many tries.
+REFUSED_ATTEMPTS = 3
+#: How much of a receiver's answer is kept (in a dead row's error, in ``signoff webhooks test``).
+ANSWER_EXCERPT = 200
+
+
+def delivery_key(subscription: str, request_id: int, webhook_type: str, version: int) -> str:
+    """The idempotency key of one delivery: one per (subscription, request, event type, version)."""
+    return f"webhook:{subscription}:{request_id}:{webhook_type}:{version}"
+
+
+def subscription_of(key: str) -> str:
+    """The subscription id in a delivery's idempotency key (``delivery_key``)."""
+    return key.split(":", 2)[1]
+
+
+def message_id(key: str) -> str:
+    """The Standard Webhooks ``webhook-id`` of the delivery with idempotency ``key``: stable across retries."""
+    return "msg_" + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def request_data(request: Request, receipt: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The ``data`` of a request's webhook message (DESIGN §9), as the request is now."""
+    return {
+        "request": format_request_id(request.require_id()),
+        "kind": request.kind,
+        "state": str(request.state),
+        "version": request.version,
+        "fields": dict(request.fields),
+        "requester": request.requester,
+        "decided_by": request.decided_by,
+        "rule": request.auto_rule,
+        "reason": request.decision_note or request.reason,
+        "governance": request.governance,
+        "receipt": dict(receipt) if receipt is not None else None,
+    }
+
+
+def webhook_deliveries(
+    subscriptions: Iterable[Subscription],
+    request: Request,
+    events: Iterable[DomainEvent],
+    *,
+    receipt: Callable[[], Mapping[str, Any] | None],
+) -> list[Intent]:
+    """One ``webhook`` intent per (event with a webhook type, subscription that wants it).
+
+    ``subscriptions`` are the enabled ones; ``receipt`` gives the request's latest evaluation
+    and is called only when something is queued. Body: ``{"type", "timestamp" (ISO 8601 of the
+    event), "data"}`` (DESIGN §9).
+    """
+    wanted = [
+        (subscription, event, event.type.webhook_type)
+        for event in events
+        if event.type.webhook_type is not None
+        for subscription in subscriptions
+        if subscription.wants(event.type.webhook_type, request.kind)
+    ]
+    if not wanted:
+        return []
+    data = request_data(request, receipt())
+    intents = []
+    for subscription, event, webhook_type in wanted:
+        assert webhook_type is not None
+        key = delivery_key(subscription.id, request.require_id(), webhook_type, event.version)
+        body = {"type": webhook_type, "timestamp": event.at.isoformat(), "data": {**data, "version": event.version}}
+        payload = {"subscription": subscription.id, "message_id": message_id(key), "body": body}
+        intents.append(Intent(IntentKind.WEBHOOK, key, payload, request.require_id()))
+    return intents
+
+
+def ping_body(subscription: str, at: datetime) -> dict[str, Any]:
+    """The message ``signoff webhooks test ID`` sends."""
+    return {"type": PING, "timestamp": at.isoformat(), "data": {"subscription": subscription}}
+
+
+def encode_body(body: Mapping[str, Any]) -> str:
+    """The exact text that is signed and sent: compact JSON, UTF-8, keys in a stable order."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+class SecretInvalid(ValueError):
+    """A subscription's ``secret_env`` variable is unset or not a ``whsec_…`` secret; the message names it."""
+
+
+class ReceiverUnreachable(Exception):
+    """No HTTP answer: the connection failed, or the receiver took longer than the timeout."""
+
+
+@dataclass(frozen=True)
+class ReceiverAnswer:
+    """A receiver's HTTP answer: its status, the start of its body (text), and for a 429 the seconds
+    its ``Retry-After`` asks for (``bot.domain.outbox.retry_after_seconds``)."""
+
+    status: int
+    body: str
+    retry_after: float | None = None
+
+    def excerpt(self) -> str:
+        """The start of the body on one line, at most ``ANSWER_EXCERPT`` characters."""
+        flat = " ".join(self.body.split())
+        return flat if len(flat) <= ANSWER_EXCERPT else flat[: ANSWER_EXCERPT - 1] + "…"
+
+
+class Answer(StrEnum):
+    """What a receiver's HTTP status means for a delivery (DESIGN §9)."""
+
+    DELIVERED = "delivered"  # 2xx
+    GONE = "gone"  # 410: the subscription is disabled
+    RATE_LIMITED = "rate_limited"  # 429: come back after Retry-After
+    FAILED = "failed"  # 5xx (and timeouts, connection errors): retried with backoff
+    REFUSED = "refused"  # any other status: dead after REFUSED_ATTEMPTS tries
+
+
+def classify(status: int) -> Answer:
+    if 200 <= status < 300:
+        return Answer.DELIVERED
+    if status == 410:
+        return Answer.GONE
+    if status == 429:
+        return Answer.RATE_LIMITED
+    if status >= 500:
+        return Answer.FAILED
+    return Answer.REFUSED

@@ -1,0 +1,72 @@
+"""What an operator does with webhook subscriptions: see their state, enable one again, ping one.
+
+``signoff webhooks list | enable ID | test ID`` (DESIGN §9) call these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.domain.webhook_subscriptions import Subscription
+from bot.domain.webhooks import ReceiverAnswer, encode_body, message_id, ping_body
+from bot.services.ports import UnitOfWorkFactory
+from bot.services.webhook_relay import WebhookSender
+
+
+@dataclass(frozen=True)
+class WebhookState:
+    """One declared subscription as it stands: enabled or not (and why), deliveries waiting and dead."""
+
+    subscription: Subscription
+    disabled: str | None
+    pending: int
+    dead: int
+
+
+class UnknownWebhook(LookupError):
+    """The governance file declares no webhook of that id; the message lists those it does."""
+
+    def __init__(self, name: str, known: list[str]):
+        listed = ", ".join(known) if known else "none are declared in the governance file"
+        super().__init__(f"there is no webhook “{name}” (webhooks: {listed})")
+
+
+def webhook_states(*, uow: UnitOfWorkFactory) -> list[WebhookState]:
+    """Every subscription of the governance file, in file order, with its state and deliveries."""
+    with uow(read_only=True) as unit:
+        disabled, counts = unit.webhooks.disabled(), unit.webhooks.deliveries()
+        states = []
+        for subscription in unit.webhooks.declared():
+            found = counts.get(subscription.id)
+            pending, dead = (found.pending, found.dead) if found is not None else (0, 0)
+            states.append(WebhookState(subscription, disabled.get(subscription.id), pending, dead))
+        return states
+
+
+def enable_webhook(*, uow: UnitOfWorkFactory, name: str, now: datetime) -> bool:
+    """Enable subscription ``name`` again (events from now on are queued for it); False if it was not disabled.
+
+    ``UnknownWebhook`` when the governance file declares no such subscription.
+    """
+    with uow() as unit:
+        declared = [s.id for s in unit.webhooks.declared()]
+        if name not in declared:
+            raise UnknownWebhook(name, declared)
+        enabled = unit.webhooks.enable(name, now=now)
+        unit.commit()
+        return enabled
+
+
+def ping_webhook(
+    *, subscriptions: tuple[Subscription, ...], sender: WebhookSender, name: str, at: datetime
+) -> ReceiverAnswer:
+    """Send a signed ``ping`` to subscription ``name`` now, outside the outbox, and return the answer.
+
+    Raises ``UnknownWebhook``, ``SecretInvalid`` or ``ReceiverUnreachable``.
+    """
+    subscription = next((s for s in subscriptions if s.id == name), None)
+    if subscription is None:
+        raise UnknownWebhook(name, [s.id for s in subscriptions])
+    body = encode_body(ping_body(name, at))
+    return sender.send(subscription=subscription, message_id=message_id(f"ping:{name}:{at.isoformat()}"), body=body)

@@ -1,0 +1,1 @@
+"""Outbound webhooks (DESIGN §9): signing and POSTing; an adapter, like ``bot.slack``."""
