@@ -16,16 +16,27 @@ from bot.slack.emulator import SlackEmulator
 from tests.api.conftest import API_GOVERNANCE, CRM_TOKEN
 from tests.e2e.conftest import SignoffProcess, start_serve, stop
 from tests.e2e.test_serve import WAIT, button, cards_of, dms_to, has_buttons, wait_cards
+from tests.webhook_receiver import SECRET, Receiver, receiving
 
 ROUTED = {"kind": "discount", "requester": "U0REQ1", "fields": {"account": "Globex", "amount_pct": 25}}
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SignoffProcess]:
+def receiver() -> Iterator[Receiver]:
+    with receiving() as listening:
+        yield listening
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory, receiver: Receiver) -> Iterator[SignoffProcess]:
     folder = tmp_path_factory.mktemp("api-serve")
-    (folder / "signoff.yaml").write_text(API_GOVERNANCE)
+    subscription = (
+        f"\nwebhooks:\n  - id: crm\n    url: {receiver.url('/crm')}\n    secret_env: SIGNOFF_WEBHOOK_CRM_SECRET\n"
+        "    events: [request.submitted, request.decided]\n"
+    )
+    (folder / "signoff.yaml").write_text(API_GOVERNANCE + subscription)
     with SlackEmulator() as slack:
-        signoff = start_serve(folder, slack)
+        signoff = start_serve(folder, slack, extra_env={"SIGNOFF_WEBHOOK_CRM_SECRET": SECRET})
         try:
             yield signoff
         finally:
@@ -98,7 +109,9 @@ def test_a_body_over_1_mib_is_413_before_it_is_sent(served: SignoffProcess) -> N
     assert status_line.split()[1] == b"413", status_line
 
 
-def test_a_request_filed_by_the_api_is_approved_in_slack_never_by_its_requester(served: SignoffProcess) -> None:
+def test_a_request_filed_by_the_api_is_approved_in_slack_never_by_its_requester(
+    served: SignoffProcess, receiver: Receiver
+) -> None:
     asked = {**ROUTED, "requester": "U0FIN1", "fields": {"account": "Hooli", "amount_pct": 22}}
     status, _, filed = api(served, "POST", "/api/v1/requests", asked)
     assert status == 201
@@ -117,6 +130,21 @@ def test_a_request_filed_by_the_api_is_approved_in_slack_never_by_its_requester(
     detail = api(served, "GET", f"/api/v1/requests/{ref}")[2]
     assert (detail["state"], detail["decided_by"]) == ("approved", "U0FIN2")
     assert [(v["voter"], v["verdict"]) for v in detail["votes"]] == [("U0FIN2", "approve")]
+    # The system that filed it hears the decision through its signed webhook, once per event.
+    assert receiver.wait_for(
+        lambda r: (
+            [a.type for a in r.of("/crm") if a.request == ref]
+            == [
+                "request.submitted",
+                "request.decided",
+            ]
+        ),
+        timeout=WAIT,
+    ), [a.body for a in receiver.of("/crm")]
+    decided = next(a for a in receiver.of("/crm") if a.request == ref and a.type == "request.decided")
+    assert decided.verified
+    assert (decided.body["data"]["state"], decided.body["data"]["decided_by"]) == ("approved", "U0FIN2")
+    assert decided.body["data"]["fields"] == {"account": "Hooli", "amount_pct": 22}
 
 
 def test_slacks_path_and_the_apis_never_cross(served: SignoffProcess) -> None:
