@@ -75,12 +75,12 @@ def test_sigterm_lets_the_delivery_in_flight_finish(tmp_path: Path, slack: Slack
     assert "sent to *finance*" in served.command("/request", "discount account=A amount_pct=25", user="U0SAM").body
     assert slack.wait_for(lambda s: len(s.calls_to("conversations.open")) >= 1, timeout=WAIT_SECONDS)
     started = time.monotonic()
-    stop(served.process, signal.SIGTERM)  # while the first card is on its way
+    log = stop(served.process, signal.SIGTERM)  # while the first card is on its way
     assert time.monotonic() - started < 12
     assert len(slack.calls_to("chat.postMessage")) == 2  # both cards of the batch went out
     with sqlite3.connect(tmp_path / "signoff.db") as db:
         statuses = [row[0] for row in db.execute("SELECT status FROM outbox WHERE kind = 'post_card'")]
-    assert statuses == ["sent", "sent"]  # and were recorded: a restart sends neither again
+    assert statuses == ["sent", "sent"], log  # and were recorded: a restart sends neither again
 
 
 def run_role(args: list[str], env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
