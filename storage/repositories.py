@@ -8,16 +8,18 @@ never commit: the unit of work does.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, text, update
 
 from bot.domain.actors import RULE_PREFIX
 from bot.domain.errors import ConcurrencyConflict, DuplicateKey
 from bot.domain.governance_spec import Category, StepSpec
 from bot.domain.lifecycle import OPEN_STATES, Clock, State
-from bot.domain.outcome import LimitUsage, budget_amount
+from bot.domain.outcome import LimitKey, LimitUsage, budget_amount
 from bot.domain.requests import Request, Vote
 from bot.domain.routing import Ballot, Delegation, Verdict
 from storage.prepared import Prepared
@@ -42,6 +44,11 @@ _UPDATE_REQUEST = Prepared(
 )
 _INSERT_VOTE = Prepared(insert(VOTES))
 _SELECT_VOTES = Prepared(select(VOTES).where(VOTES.c.request_id == bindparam("request_id")).order_by(VOTES.c.id))
+#: A transaction-scoped advisory lock on one limit tally, in this schema's key space: the key is
+#: mixed with the schema's name so that two deployments sharing a database never wait on each other.
+_LOCK_LIMIT = text(
+    "SELECT pg_advisory_xact_lock(CAST(:key AS bigint) # ('x' || left(md5(current_schema()), 16))::bit(64)::bigint)"
+)
 _SELECT_ACTIVE_DELEGATIONS = Prepared(
     select(DELEGATIONS).where(DELEGATIONS.c.ended_at.is_(None), DELEGATIONS.c.until >= bindparam("today"))
 )
@@ -168,6 +175,18 @@ class SqlRequestRepository:
             total += budget_amount(fields.get(sum_field)) if sum_field else 0.0
         return LimitUsage(count=count, total=total)
 
+    def lock_limits(self, keys: Iterable[LimitKey]) -> None:
+        """Serialize writers per limit tally (``bot.services.ports.RequestRepository.lock_limits``).
+
+        PostgreSQL: one ``pg_advisory_xact_lock`` per key, in ascending order of ``limit_lock_id``,
+        bounded by the unit of work's ``lock_timeout``. SQLite: nothing to do, a writing unit of
+        work holds the database's write lock from its ``BEGIN IMMEDIATE``.
+        """
+        if self.connection.dialect.name == "sqlite":
+            return
+        for lock_id in sorted({limit_lock_id(key) for key in keys}):
+            self.connection.execute(_LOCK_LIMIT, {"key": lock_id})
+
     def open_ids(self, *, due_before: datetime, column: str) -> list[int]:
         clock = Clock(column)
         due = REQUESTS.c[str(clock)]
@@ -208,6 +227,12 @@ class SqlRequestRepository:
     def open_requests(self, *, limit: int) -> list[Request]:
         query = select(REQUESTS).where(REQUESTS.c.state == str(State.PENDING)).order_by(REQUESTS.c.id).limit(limit)
         return [_to_request(r) for r in self.connection.execute(query)]
+
+
+def limit_lock_id(key: LimitKey) -> int:
+    """A stable signed 64-bit id of a limit tally (BLAKE2b of kind, rule and requester or ``*``)."""
+    name = "\x00".join(("signoff-limit", key.kind, key.rule, "*" if key.requester is None else key.requester))
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
 
 
 class SqlVoteRepository:
