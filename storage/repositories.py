@@ -8,12 +8,11 @@ never commit: the unit of work does.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from bot.domain.actors import RULE_PREFIX
 from bot.domain.errors import ConcurrencyConflict, DuplicateKey
@@ -22,6 +21,7 @@ from bot.domain.lifecycle import OPEN_STATES, Clock, State
 from bot.domain.outcome import LimitKey, LimitUsage, budget_amount
 from bot.domain.requests import Request, Vote
 from bot.domain.routing import Ballot, Delegation, Verdict
+from storage.locks import hold, lock_id
 from storage.prepared import Prepared
 from storage.tables import (
     DELEGATIONS,
@@ -44,11 +44,6 @@ _UPDATE_REQUEST = Prepared(
 )
 _INSERT_VOTE = Prepared(insert(VOTES))
 _SELECT_VOTES = Prepared(select(VOTES).where(VOTES.c.request_id == bindparam("request_id")).order_by(VOTES.c.id))
-#: A transaction-scoped advisory lock on one limit tally, in this schema's key space: the key is
-#: mixed with the schema's name so that two deployments sharing a database never wait on each other.
-_LOCK_LIMIT = text(
-    "SELECT pg_advisory_xact_lock(CAST(:key AS bigint) # ('x' || left(md5(current_schema()), 16))::bit(64)::bigint)"
-)
 _SELECT_ACTIVE_DELEGATIONS = Prepared(
     select(DELEGATIONS).where(DELEGATIONS.c.ended_at.is_(None), DELEGATIONS.c.until >= bindparam("today"))
 )
@@ -178,14 +173,10 @@ class SqlRequestRepository:
     def lock_limits(self, keys: Iterable[LimitKey]) -> None:
         """Serialize writers per limit tally (``bot.services.ports.RequestRepository.lock_limits``).
 
-        PostgreSQL: one ``pg_advisory_xact_lock`` per key, in ascending order of ``limit_lock_id``,
-        bounded by the unit of work's ``lock_timeout``. SQLite: nothing to do, a writing unit of
-        work holds the database's write lock from its ``BEGIN IMMEDIATE``.
+        One advisory lock per tally, named by kind, rule and requester (``*``: everyone), in the
+        order ``storage.locks.hold`` gives; nothing on SQLite, whose writers hold the write lock.
         """
-        if self.connection.dialect.name == "sqlite":
-            return
-        for lock_id in sorted({limit_lock_id(key) for key in keys}):
-            self.connection.execute(_LOCK_LIMIT, {"key": lock_id})
+        hold(self.connection, (limit_lock_id(key) for key in keys))
 
     def open_ids(self, *, due_before: datetime, column: str) -> list[int]:
         clock = Clock(column)
@@ -230,9 +221,8 @@ class SqlRequestRepository:
 
 
 def limit_lock_id(key: LimitKey) -> int:
-    """A stable signed 64-bit id of a limit tally (BLAKE2b of kind, rule and requester or ``*``)."""
-    name = "\x00".join(("signoff-limit", key.kind, key.rule, "*" if key.requester is None else key.requester))
-    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+    """The advisory lock id of one limit tally: kind, rule, and the requester or ``*`` for everyone."""
+    return lock_id("limit", key.kind, key.rule, "*" if key.requester is None else key.requester)
 
 
 class SqlVoteRepository:
@@ -280,6 +270,8 @@ class SqlDelegationRepository:
         return [Delegation(r.delegator, r.delegate, r.until) for r in rows]
 
     def start(self, delegation: Delegation, *, now: datetime) -> None:
+        """Replace the delegator's delegation: two starting at once leave one active, the later."""
+        hold(self.connection, [lock_id("delegation", delegation.delegator)])
         self.end(delegation.delegator, now=now)
         values = {
             "delegator": delegation.delegator,
@@ -290,12 +282,14 @@ class SqlDelegationRepository:
         self.connection.execute(insert(DELEGATIONS).values(**values))
 
     def end(self, delegator: str, *, now: datetime) -> Delegation | None:
+        """End the delegator's active delegation; the one ended, or None (also when a concurrent end won)."""
         current = DELEGATIONS.c.delegator == delegator, DELEGATIONS.c.ended_at.is_(None)
-        rows = self.connection.execute(select(DELEGATIONS).where(*current)).all()
+        ending = update(DELEGATIONS).where(*current).values(ended_at=now)
+        rows = self.connection.execute(ending.returning(DELEGATIONS)).all()
         if not rows:
             return None
-        self.connection.execute(update(DELEGATIONS).where(*current).values(ended_at=now))
-        return Delegation(rows[-1].delegator, rows[-1].delegate, rows[-1].until)
+        last = max(rows, key=lambda r: r.id)
+        return Delegation(last.delegator, last.delegate, last.until)
 
 
 class SqlGovernanceVersionRepository:
