@@ -106,6 +106,14 @@ def file_discount(runtime: Runtime, requester: str, pct: int) -> Callable[[], Su
     return lambda: submit_request(runtime=runtime, kind="discount", requester=requester, text=text)
 
 
+def file_budget(runtime: Runtime, requester: str, amount: int) -> Callable[[], Submission]:
+    return lambda: submit_request(runtime=runtime, kind="budget", requester=requester, text=f"amount={amount}")
+
+
+def amend_to(runtime: Runtime, requester: str, filed: Submission, text: str) -> Callable[[], Submission]:
+    return lambda: amend_request(runtime=runtime, request_id=filed.request_id, requester=requester, text=text)
+
+
 def test_a_count_limit_approves_exactly_k_of_many_filed_at_once(runtime: Runtime, engine: Engine) -> None:
     for round_ in range(ROUNDS):
         requester = f"U0RACE{round_}"
@@ -120,11 +128,7 @@ def test_a_budget_shared_by_everyone_is_never_overspent_by_requests_filed_at_onc
     runtime: Runtime, engine: Engine, clock: FixedClock
 ) -> None:
     for round_ in range(ROUNDS):
-        calls = [
-            (lambda n=n: submit_request(runtime=runtime, kind="budget", requester=f"U0B{round_}X{n}", text="amount=1000"))
-            for n in range(THREADS)
-        ]
-        results = at_once(calls)
+        results = at_once([file_budget(runtime, f"U0B{round_}X{n}", 1000) for n in range(THREADS)])
         assert states(results) == Counter({"approved": 3, "pending": THREADS - 3}), round_  # 3 × 1000 ≤ 3500
         assert auto_approved(engine, "small-budget") == 3 * (round_ + 1)
         clock.advance(timedelta(days=31))  # the next round starts with the whole budget
@@ -135,10 +139,7 @@ def test_amends_racing_submissions_share_one_limit(runtime: Runtime, engine: Eng
         requester = f"U0AM{round_}"
         waiting = [file_discount(runtime, requester, 25)() for _ in range(THREADS // 2)]
         assert all(w.state is State.PENDING for w in waiting)  # 25 % is no small discount: people decide
-        amends: list[Callable[[], Submission]] = [
-            (lambda w=w: amend_request(runtime=runtime, request_id=w.request_id, requester=requester, text="amount_pct=5"))
-            for w in waiting
-        ]
+        amends = [amend_to(runtime, requester, w, "amount_pct=5") for w in waiting]
         results = at_once([*amends, *[file_discount(runtime, requester, 5)] * (THREADS // 2)])
         assert states(results) == Counter({"approved": 3, "pending": THREADS - 3}), round_
         assert auto_approved(engine, "small") == 3 * (round_ + 1)
