@@ -7,11 +7,9 @@ limit tallies they re-check (``bot.services.limits.settle``).
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TypeVar
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -27,8 +25,8 @@ from bot.services.submit import Submission, submit_request
 from storage.records import RequestRecord
 from storage.uow import SqlUnitOfWorkFactory
 from tests.conftest import governance_from
+from tests.races import at_once
 
-T = TypeVar("T")
 ROUNDS = 4
 THREADS = 10
 
@@ -68,27 +66,6 @@ kinds:
 @pytest.fixture
 def governance() -> Governance:
     return governance_from(LIMITED)
-
-
-def at_once(calls: list[Callable[[], T]]) -> list[T | SignoffError]:
-    """Run ``calls`` in threads released together by a barrier; each one's result or error, in order."""
-    barrier = threading.Barrier(len(calls))
-    results: list[T | SignoffError | None] = [None] * len(calls)
-
-    def run(index: int, call: Callable[[], T]) -> None:
-        barrier.wait(timeout=10)
-        try:
-            results[index] = call()
-        except SignoffError as error:
-            results[index] = error
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert all(r is not None for r in results), "a racing call did not finish"
-    return [r for r in results if r is not None]
 
 
 def states(results: list[Submission | SignoffError]) -> Counter[str]:
