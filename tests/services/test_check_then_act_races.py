@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date
+from functools import partial
 
 from sqlalchemy import Engine, func, select
 
@@ -72,7 +73,7 @@ def test_delegations_started_at_once_leave_one_active(runtime: Runtime, engine: 
         with runtime.uow(read_only=True) as uow:
             active = [d for d in uow.delegations.active(today=date(2026, 3, 4)) if d.delegator == delegator]
         assert len(active) == 1, active
-        ended = at_once([(lambda: end_delegation(runtime=runtime, delegator=delegator))] * THREADS)
+        ended = at_once([partial(end_delegation, runtime=runtime, delegator=delegator)] * THREADS)
         assert [e for e in ended if isinstance(e, Delegation)] == active  # one end, one audit event
         ends = select(func.count()).where(AuditEventRecord.action == "delegation_ended")
         assert count(engine, ends) == round_ + 1
@@ -105,7 +106,7 @@ def test_a_scheduled_run_claimed_at_once_by_many_workers_runs_once(runtime: Runt
 
     for round_ in range(ROUNDS):
         key = f"digests:2026-03-04T09:0{round_}"
-        assert at_once([(lambda n=n: claim(key, f"worker-{n}")) for n in range(THREADS)]).count(True) == 1
+        assert at_once([partial(claim, key, f"worker-{n}") for n in range(THREADS)]).count(True) == 1
 
 
 def test_one_idempotency_key_filed_at_once_stores_one_request(runtime: Runtime, engine: Engine) -> None:
