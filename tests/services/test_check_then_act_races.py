@@ -39,16 +39,8 @@ def test_three_approvals_at_once_on_a_two_approval_step_approve_once(runtime: Ru
             runtime=runtime, kind="brand", requester="U0SAM", text="asset=https://a.io/x.png until=2026-03-20"
         )
         voters = ["U0BR1", "U0BR2", "U0BR3"]
-        results = at_once(
-            [
-                (
-                    lambda v=v: decide_request(
-                        runtime=runtime, request_id=filed.request_id, voter=v, verdict=Verdict.APPROVE
-                    )
-                )
-                for v in voters
-            ]
-        )
+        vote = partial(decide_request, runtime=runtime, request_id=filed.request_id, verdict=Verdict.APPROVE)
+        results = at_once([partial(vote, voter=v) for v in voters])
         assert sum(isinstance(r, AlreadyDecided) for r in results) == 1, results  # the third came too late
         votes = select(func.count()).where(VoteRecord.request_id == filed.request_id)
         approvals = select(func.count()).where(
@@ -64,12 +56,8 @@ def test_delegations_started_at_once_leave_one_active(runtime: Runtime, engine: 
     for round_ in range(ROUNDS):
         delegator = f"U0DEL{round_}"
         delegates = [f"U0TO{round_}X{n}" for n in range(THREADS)]
-        at_once(
-            [
-                (lambda d=d: start_delegation(runtime=runtime, delegator=delegator, delegate=d, until=until))
-                for d in delegates
-            ]
-        )
+        start = partial(start_delegation, runtime=runtime, delegator=delegator, until=until)
+        at_once([partial(start, delegate=d) for d in delegates])
         with runtime.uow(read_only=True) as uow:
             active = [d for d in uow.delegations.active(today=date(2026, 3, 4)) if d.delegator == delegator]
         assert len(active) == 1, active
@@ -93,7 +81,7 @@ def test_a_subscription_disabled_at_once_by_many_is_disabled_once(runtime: Runti
         return changed
 
     for _ in range(ROUNDS):
-        assert at_once([(lambda n=n: disable(n)) for n in range(THREADS)]).count(True) == 1
+        assert at_once([partial(disable, n) for n in range(THREADS)]).count(True) == 1
         assert at_once([enable] * THREADS).count(True) == 1
 
 
@@ -112,20 +100,8 @@ def test_a_scheduled_run_claimed_at_once_by_many_workers_runs_once(runtime: Runt
 def test_one_idempotency_key_filed_at_once_stores_one_request(runtime: Runtime, engine: Engine) -> None:
     for round_ in range(ROUNDS):
         key = f"trigger-{round_}"
-        results = at_once(
-            [
-                (
-                    lambda: submit_request(
-                        runtime=runtime,
-                        kind="discount",
-                        requester="U0KEY",
-                        text="account=Acme amount_pct=5",
-                        idempotency_key=key,
-                    )
-                )
-            ]
-            * THREADS
-        )
+        file = partial(submit_request, runtime=runtime, kind="discount", requester="U0KEY", idempotency_key=key)
+        results = at_once([partial(file, text="account=Acme amount_pct=5")] * THREADS)
         submissions = [r for r in results if isinstance(r, Submission)]
         assert len(submissions) == THREADS, results
         assert Counter(s.replayed for s in submissions) == Counter({False: 1, True: THREADS - 1})
