@@ -107,3 +107,16 @@ def test_one_idempotency_key_filed_at_once_stores_one_request(runtime: Runtime, 
         assert Counter(s.replayed for s in submissions) == Counter({False: 1, True: THREADS - 1})
         assert len({(s.ref, s.state) for s in submissions}) == 1
         assert count(engine, select(func.count()).where(RequestRecord.idempotency_key == key)) == 1
+
+
+def test_a_deactivation_recorded_at_once_by_many_workers_is_one_change(runtime: Runtime) -> None:
+    def record(person: str, deleted: bool) -> bool:
+        with runtime.uow() as uow:
+            changed = uow.people.record(person, deleted=deleted, tz=None, now=runtime.clock.now())
+            uow.commit()
+        return changed
+
+    for round_ in range(ROUNDS):
+        person = f"U0GONE{round_}"  # unknown until now: the first answer inserts the row
+        assert at_once([partial(record, person, True)] * THREADS).count(True) == 1
+        assert at_once([partial(record, person, False)] * THREADS).count(True) == 1
