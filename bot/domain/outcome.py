@@ -277,13 +277,13 @@ def _doubt_reason(rules: list[Rule], facts: Mapping[str, Any]) -> str:
 def _limit_keys(kind: Kind, matching: list[Rule], requester: str) -> Iterator[LimitKey]:
     """The tallies ``resolve`` may ask about for these matching approve rules, at any usage."""
     for rule in matching:
-        key = limit_key(kind, rule, requester)
+        key = _limit_key(kind, rule, requester)
         if key is None:
             return  # this rule always decides when reached: none after it is ever asked about
         yield key
 
 
-def limit_key(kind: Kind, rule: Rule, requester: str) -> LimitKey | None:
+def _limit_key(kind: Kind, rule: Rule, requester: str) -> LimitKey | None:
     """Which tally ``rule``'s limit counts a request of ``requester`` against (None: no limit)."""
     if rule.limit is None:
         return None
@@ -293,7 +293,7 @@ def limit_key(kind: Kind, rule: Rule, requester: str) -> LimitKey | None:
 def _check_limit(
     kind: Kind, rule: Rule, fields: Mapping[str, FieldValue], requester: str, at: datetime, usage: UsageLookup
 ) -> LimitCheck | None:
-    limit, key = rule.limit, limit_key(kind, rule, requester)
+    limit, key = rule.limit, _limit_key(kind, rule, requester)
     if limit is None or key is None:
         return None
     used = usage(kind=key.kind, rule=key.rule, requester=key.requester, since=at - limit.window, sum_field=limit.sum)
