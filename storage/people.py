@@ -15,6 +15,8 @@ from storage.prepared import Prepared
 from storage.tables import PEOPLE, insert_ignoring_conflicts
 
 _SELECT_DEACTIVATED = Prepared(select(PEOPLE.c.user_id).where(PEOPLE.c.deleted.is_(True)))
+#: The person's row, locked: two workers recording the same answer at once report one change.
+_SELECT_DELETED_FOR_UPDATE = select(PEOPLE.c.deleted).where(PEOPLE.c.user_id == bindparam("person")).with_for_update()
 _UPDATE_PERSON = (
     update(PEOPLE)
     .where(PEOPLE.c.user_id == bindparam("person"))
@@ -51,10 +53,11 @@ class SqlPeople:
 
     def record(self, person: str, *, deleted: bool, tz: str | None, now: datetime) -> bool:
         """Store what Slack said of ``person``; True when their deactivated flag changed."""
-        before = self.connection.execute(select(PEOPLE.c.deleted).where(PEOPLE.c.user_id == person)).scalar()
-        if before is None:
+        before = self.connection.execute(_SELECT_DELETED_FOR_UPDATE, {"person": person}).scalar()
+        if before is None:  # unknown so far: an active person, until this answer (a racing insert waits, then wins)
             statement = insert_ignoring_conflicts(self.connection, PEOPLE, "user_id")
-            self.connection.execute(statement, {"user_id": person, "deleted": deleted, "tz": tz, "checked_at": now})
+            self.connection.execute(statement, {"user_id": person, "deleted": False, "tz": None, "checked_at": None})
+            before = self.connection.execute(_SELECT_DELETED_FOR_UPDATE, {"person": person}).scalar()
         self.connection.execute(_UPDATE_PERSON, {"person": person, "deleted": deleted, "tz": tz, "checked_at": now})
         return bool(before) != deleted
 

@@ -8,6 +8,7 @@ never commit: the unit of work does.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -17,9 +18,10 @@ from bot.domain.actors import RULE_PREFIX
 from bot.domain.errors import ConcurrencyConflict, DuplicateKey
 from bot.domain.governance_spec import Category, StepSpec
 from bot.domain.lifecycle import OPEN_STATES, Clock, State
-from bot.domain.outcome import LimitUsage, budget_amount
+from bot.domain.outcome import LimitKey, LimitUsage, budget_amount
 from bot.domain.requests import Request, Vote
 from bot.domain.routing import Ballot, Delegation, Verdict
+from storage.locks import hold, lock_id
 from storage.prepared import Prepared
 from storage.tables import (
     DELEGATIONS,
@@ -168,6 +170,14 @@ class SqlRequestRepository:
             total += budget_amount(fields.get(sum_field)) if sum_field else 0.0
         return LimitUsage(count=count, total=total)
 
+    def lock_limits(self, keys: Iterable[LimitKey]) -> None:
+        """Serialize writers per limit tally (``bot.services.ports.RequestRepository.lock_limits``).
+
+        One advisory lock per tally, named by kind, rule and requester (``*``: everyone), in the
+        order ``storage.locks.hold`` gives; nothing on SQLite, whose writers hold the write lock.
+        """
+        hold(self.connection, (limit_lock_id(key) for key in keys))
+
     def open_ids(self, *, due_before: datetime, column: str) -> list[int]:
         clock = Clock(column)
         due = REQUESTS.c[str(clock)]
@@ -208,6 +218,11 @@ class SqlRequestRepository:
     def open_requests(self, *, limit: int) -> list[Request]:
         query = select(REQUESTS).where(REQUESTS.c.state == str(State.PENDING)).order_by(REQUESTS.c.id).limit(limit)
         return [_to_request(r) for r in self.connection.execute(query)]
+
+
+def limit_lock_id(key: LimitKey) -> int:
+    """The advisory lock id of one limit tally: kind, rule, and the requester or ``*`` for everyone."""
+    return lock_id("limit", key.kind, key.rule, "*" if key.requester is None else key.requester)
 
 
 class SqlVoteRepository:
@@ -255,6 +270,8 @@ class SqlDelegationRepository:
         return [Delegation(r.delegator, r.delegate, r.until) for r in rows]
 
     def start(self, delegation: Delegation, *, now: datetime) -> None:
+        """Replace the delegator's delegation: two starting at once leave one active, the later."""
+        hold(self.connection, [lock_id("delegation", delegation.delegator)])
         self.end(delegation.delegator, now=now)
         values = {
             "delegator": delegation.delegator,
@@ -265,12 +282,14 @@ class SqlDelegationRepository:
         self.connection.execute(insert(DELEGATIONS).values(**values))
 
     def end(self, delegator: str, *, now: datetime) -> Delegation | None:
+        """End the delegator's active delegation; the one ended, or None (also when a concurrent end won)."""
         current = DELEGATIONS.c.delegator == delegator, DELEGATIONS.c.ended_at.is_(None)
-        rows = self.connection.execute(select(DELEGATIONS).where(*current)).all()
+        ending = update(DELEGATIONS).where(*current).values(ended_at=now)
+        rows = self.connection.execute(ending.returning(DELEGATIONS)).all()
         if not rows:
             return None
-        self.connection.execute(update(DELEGATIONS).where(*current).values(ended_at=now))
-        return Delegation(rows[-1].delegator, rows[-1].delegate, rows[-1].until)
+        last = max(rows, key=lambda r: r.id)
+        return Delegation(last.delegator, last.delegate, last.until)
 
 
 class SqlGovernanceVersionRepository:

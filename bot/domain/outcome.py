@@ -35,6 +35,17 @@ class LimitUsage:
     total: float = 0.0
 
 
+@dataclass(frozen=True)
+class LimitKey:
+    """One limit's tally: the automatic approvals of ``kind`` by ``rule``, of one requester or,
+    when ``requester`` is None (``per: kind``), of everyone. Writers that re-check a tally
+    serialize on its key (``bot.services.limits``)."""
+
+    kind: str
+    rule: str
+    requester: str | None
+
+
 class UsageLookup(Protocol):
     """Storage's answer to "how often did this rule approve since then" (per requester or kind)."""
 
@@ -105,6 +116,10 @@ class Resolution:
     requester: str
     at: datetime
     limits: tuple[LimitCheck, ...] = ()
+    #: The tallies this outcome could depend on, whatever their usage: the limits of the matching
+    #: approve rules up to the first one without a limit (none when a reject or require decides).
+    #: Re-checking these under their locks makes the outcome final (``bot.services.limits``).
+    limit_keys: tuple[LimitKey, ...] = ()
     _kind: Kind | None = field(default=None, repr=False, compare=False)
     _facts: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
     _reason: str | None = field(default=None, repr=False, compare=False)
@@ -190,10 +205,13 @@ def resolve(
     doubtful = _doubtful(kind, facts, requires) if not rejects else []
     limits: list[LimitCheck] = []
     approves: list[Rule] = []
+    keys: list[LimitKey] = []
     if not rejects and not requires and not doubtful:
         # Exactly one approve rule decides (the first in the file whose limit allows it), so that
         # each automatic approval is counted against one rule's limit only.
-        for rule in kind.approve_plan.matching(facts):
+        matching = kind.approve_plan.matching(facts)
+        keys = list(_limit_keys(kind, matching, requester))
+        for rule in matching:
             check = _check_limit(kind, rule, fields, requester, at, usage) if rule.limit is not None else None
             if check is not None:
                 limits.append(check)
@@ -213,6 +231,7 @@ def resolve(
             requester=requester,
             at=at,
             limits=tuple(limits),
+            limit_keys=tuple(keys),
             _kind=kind,
             _facts=facts,
             _reason=reason,
@@ -255,19 +274,29 @@ def _doubt_reason(rules: list[Rule], facts: Mapping[str, Any]) -> str:
     return " ".join(sentences)
 
 
+def _limit_keys(kind: Kind, matching: list[Rule], requester: str) -> Iterator[LimitKey]:
+    """The tallies ``resolve`` may ask about for these matching approve rules, at any usage."""
+    for rule in matching:
+        key = _limit_key(kind, rule, requester)
+        if key is None:
+            return  # this rule always decides when reached: none after it is ever asked about
+        yield key
+
+
+def _limit_key(kind: Kind, rule: Rule, requester: str) -> LimitKey | None:
+    """Which tally ``rule``'s limit counts a request of ``requester`` against (None: no limit)."""
+    if rule.limit is None:
+        return None
+    return LimitKey(kind.name, rule.id, requester if rule.limit.per is LimitScope.REQUESTER else None)
+
+
 def _check_limit(
     kind: Kind, rule: Rule, fields: Mapping[str, FieldValue], requester: str, at: datetime, usage: UsageLookup
 ) -> LimitCheck | None:
-    limit = rule.limit
-    if limit is None:
+    limit, key = rule.limit, _limit_key(kind, rule, requester)
+    if limit is None or key is None:
         return None
-    used = usage(
-        kind=kind.name,
-        rule=rule.id,
-        requester=requester if limit.per is LimitScope.REQUESTER else None,
-        since=at - limit.window,
-        sum_field=limit.sum,
-    )
+    used = usage(kind=key.kind, rule=key.rule, requester=key.requester, since=at - limit.window, sum_field=limit.sum)
     if limit.count is not None:
         return LimitCheck(rule.id, used.count, limit.count, limit.window, used.count < limit.count)
     value = budget_amount(fields.get(limit.sum or ""))

@@ -8,6 +8,7 @@ from bot.domain.errors import NotAllowed
 from bot.domain.lifecycle import submission_event
 from bot.domain.outcome import resolve
 from bot.domain.requests import fields_to_json
+from bot.services.limits import RecordedUsage, settle
 from bot.services.observer import observe
 from bot.services.runtime import Runtime
 from bot.services.submit import Submission
@@ -39,8 +40,10 @@ def amend_request(
         if not changes:
             raise NotAllowed(f'say what to change, e.g. "amend {request.ref} field=value"')
         values = governance.validate_fields(kind, {**request.fields, **changes}, at=now)
-        resolution = resolve(
-            governance, kind, values, requester=request.requester, at=now, usage=uow.requests.limit_usage
+        usage = RecordedUsage(uow.requests.limit_usage)
+        resolution = resolve(governance, kind, values, requester=request.requester, at=now, usage=usage)
+        resolution = settle(
+            uow, governance, kind, values, requester=request.requester, at=now, resolution=resolution, usage=usage
         )
         previous_hash = request.fields_hash
         request.fields = fields_to_json(values)

@@ -14,7 +14,7 @@ from typing import Any, Protocol, Self
 
 from bot.domain.audit import AuditEvent
 from bot.domain.outbox import CardWork, Intent, MessageRef, OutboxItem, OutboxStatus
-from bot.domain.outcome import LimitUsage
+from bot.domain.outcome import LimitKey, LimitUsage
 from bot.domain.requests import Request, Vote
 from bot.domain.routing import Delegation
 from bot.domain.webhook_subscriptions import DeliveryCounts, Subscription
@@ -36,6 +36,13 @@ class RequestRepository(Protocol):
     def limit_usage(
         self, *, kind: str, rule: str, requester: str | None, since: datetime, sum_field: str | None
     ) -> LimitUsage: ...
+
+    def lock_limits(self, keys: Iterable[LimitKey]) -> None:
+        """Hold each limit tally of ``keys`` until the unit of work ends, so that no other writer
+        changes it meanwhile: a usage read afterwards stays true until commit. Locks are taken in
+        one fixed order (no deadlock between writers). Waits at most as long as the unit of work
+        may wait for any lock: ``StorageBusy`` / ``TooSlow`` beyond."""
+        ...
 
     def open_ids(self, *, due_before: datetime, column: str) -> list[int]:
         """Ids of requests whose ``column`` is due: next_escalation_at and expires_at of open

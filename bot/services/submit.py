@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from bot.domain.errors import DuplicateKey
 from bot.domain.governance import Governance
 from bot.domain.governance_spec import Category, StepSpec
 from bot.domain.lifecycle import State, submission_event
-from bot.domain.outcome import LimitUsage, Resolution, UsageLookup, resolve
+from bot.domain.outcome import Resolution, resolve
 from bot.domain.requests import Request, fields_to_json
+from bot.services.limits import read_apart, settle
 from bot.services.observer import observe
 from bot.services.runtime import Runtime
 from bot.services.transitions import record_transition
@@ -77,7 +77,8 @@ def submit_request(
     ``origin`` is added to the submission's audit data (the HTTP API: ``{"via": "api:crm", …}``).
     Raises ``UnknownKind``, ``WrongCategory`` or ``ContractError`` and stores nothing then
     (and ``StorageBusy`` / ``TooSlow`` when the database or the answer's deadline does not allow it).
-    The rules are evaluated before the write transaction starts (``ReadUsage``).
+    The rules are evaluated before the write transaction starts; a limit they consulted is
+    checked again under its lock in it (``bot.services.limits.settle``).
     """
     governance = runtime.governance()
     spec = governance.kind(kind)
@@ -89,14 +90,13 @@ def submit_request(
         values = governance.validate_fields(spec, fields or {}, at=now)
 
     # Rules run before the write lock is taken: a slow evaluation never holds up other writers.
-    read = ReadUsage(runtime)
+    read = read_apart(lambda: runtime.uow(read_only=True))
     resolution = resolve(governance, spec, values, requester=requester, at=now, usage=read)
     try:
         with runtime.uow() as uow:
-            if not read.still_true(uow.requests.limit_usage):  # a limit's count moved meanwhile: decide again
-                resolution = resolve(
-                    governance, spec, values, requester=requester, at=now, usage=uow.requests.limit_usage
-                )
+            resolution = settle(
+                uow, governance, spec, values, requester=requester, at=now, resolution=resolution, usage=read
+            )
             request = _new_request(governance, resolution, idempotency_key, now)
             uow.governance_versions.ensure(governance.version, governance.source, now=now)
             events = record_transition(
@@ -120,37 +120,6 @@ def submit_request(
         return Submission.of(governance, earlier, replayed=True)
     observe(runtime.observer, events)
     return Submission.of(governance, request)
-
-
-class ReadUsage:
-    """A ``UsageLookup`` that reads each limit's usage in its own read-only unit of work, and remembers it.
-
-    ``still_true`` asks the writing transaction the same questions: when every answer is the
-    same, a resolution made with these answers is the one the transaction would make (``resolve``
-    depends on nothing else), so only a limit that moved meanwhile costs a second evaluation.
-    """
-
-    def __init__(self, runtime: Runtime):
-        self._runtime = runtime
-        self._answers: list[tuple[dict[str, Any], LimitUsage]] = []
-
-    def __call__(
-        self, *, kind: str, rule: str, requester: str | None, since: datetime, sum_field: str | None
-    ) -> LimitUsage:
-        query: dict[str, Any] = {
-            "kind": kind,
-            "rule": rule,
-            "requester": requester,
-            "since": since,
-            "sum_field": sum_field,
-        }
-        with self._runtime.uow(read_only=True) as uow:
-            used = uow.requests.limit_usage(**query)
-        self._answers.append((query, used))
-        return used
-
-    def still_true(self, usage: UsageLookup) -> bool:
-        return all(usage(**query) == used for query, used in self._answers)
 
 
 def _new_request(governance: Governance, resolution: Resolution, idempotency_key: str | None, now: datetime) -> Request:
