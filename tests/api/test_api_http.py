@@ -106,8 +106,11 @@ def test_read_back_and_list(app: Any) -> None:
     [
         ({}, "send Authorization: Bearer <token>", 'Bearer realm="signoff"'),
         ({"Authorization": "Bearer sgf_not-a-client"}, "not one of this Signoff's API clients", "invalid_token"),
-        ({"Authorization": f"Basic {CRM_TOKEN}"}, "not one of this Signoff's API clients", "invalid_token"),
-        ({"Authorization": f"Bearer {CRM_TOKEN} extra"}, "not one of this Signoff's API clients", "invalid_token"),
+        ({"Authorization": f"Basic {CRM_TOKEN}"}, "Bearer <token>, not the Basic scheme", 'Bearer realm="signoff"'),
+        ({"Authorization": f"Token {CRM_TOKEN}"}, "Bearer <token>, not the Token scheme", 'Bearer realm="signoff"'),
+        ({"Authorization": CRM_TOKEN}, "Bearer <token>, not the", 'Bearer realm="signoff"'),
+        ({"Authorization": "Bearer"}, "the token is missing", 'Bearer realm="signoff"'),
+        ({"Authorization": f"Bearer {CRM_TOKEN} extra"}, "the token is missing or has characters", "realm"),
         ({"Authorization": "Bearer " + "a" * 5000}, "not one of this Signoff's API clients", "invalid_token"),
         ({"Authorization": f"Bearer {CRM_TOKEN[:-1]}"}, "not one of this Signoff's API clients", "invalid_token"),
     ],
@@ -124,6 +127,8 @@ def test_without_a_clients_token_it_is_401_with_a_bearer_challenge(
         reply = call(app, method, path, body=ROUTED if method == "POST" else None, headers=headers)
         assert reply.status == 401 and says in error_of(reply)
         assert challenge in reply.headers["www-authenticate"] and reply.read == 0
+        # RFC 6750 §3.1: an error code only when a bearer token was sent (and was not a client's).
+        assert ("error=" in reply.headers["www-authenticate"]) == (challenge == "invalid_token")
 
 
 def test_a_slack_signed_request_is_not_an_api_call_and_a_token_is_not_a_slack_signature(app: Any) -> None:
@@ -139,11 +144,11 @@ def test_a_slack_signed_request_is_not_an_api_call_and_a_token_is_not_a_slack_si
 @pytest.mark.parametrize(
     ("method", "path", "allow"),
     [
-        ("PUT", REQUESTS, "GET, POST"),
-        ("DELETE", f"{REQUESTS}/REQ-1", "GET"),
-        ("POST", f"{REQUESTS}/REQ-1", "GET"),
-        ("GET", "/api/v1/explain", "POST"),
-        ("POST", "/api/v1/openapi.json", "GET"),
+        ("PUT", REQUESTS, "GET, POST, HEAD, OPTIONS"),
+        ("DELETE", f"{REQUESTS}/REQ-1", "GET, HEAD, OPTIONS"),
+        ("POST", f"{REQUESTS}/REQ-1", "GET, HEAD, OPTIONS"),
+        ("GET", "/api/v1/explain", "POST, OPTIONS"),
+        ("POST", "/api/v1/openapi.json", "GET, HEAD, OPTIONS"),
     ],
 )
 def test_a_wrong_method_is_405_with_allow(app: Any, method: str, path: str, allow: str) -> None:
@@ -232,13 +237,15 @@ def test_an_idempotency_key_out_of_bounds_is_400(app: Any, key: str) -> None:
     assert reply.status == 400 and "Idempotency-Key must be 1 to 200 printable ASCII" in error_of(reply)
 
 
-def test_a_kind_the_client_may_not_use_is_403(app: Any) -> None:
+def test_a_kind_the_client_may_not_use_is_403_and_its_requests_are_not_found(app: Any) -> None:
     contract = {"kind": "contract", "requester": "U0SAM", "fields": {"counterparty": "Initech"}}
     assert call(app, "POST", REQUESTS, body=contract, token=CRM_TOKEN).status == 403
     filed = call(app, "POST", REQUESTS, body=contract, token=LEGAL_TOKEN)
     assert filed.status == 201
-    refused = call(app, "GET", f"{REQUESTS}/{filed.json()['request']}", token=CRM_TOKEN)
-    assert refused.status == 403 and "may not use kind “contract”" in error_of(refused)
+    ref = filed.json()["request"]
+    refused = call(app, "GET", f"{REQUESTS}/{ref}", token=CRM_TOKEN)
+    # 404 as for an id that does not exist: a client cannot learn which ids exist, nor their kinds.
+    assert refused.status == 404 and error_of(refused) == f"there is no request {ref}"
     assert call(app, "GET", REQUESTS, token=CRM_TOKEN, query="kind=contract").status == 403
     assert call(app, "POST", "/api/v1/explain", body=contract, token=CRM_TOKEN).status == 403
 
@@ -247,11 +254,25 @@ def test_a_kind_the_client_may_not_use_is_403(app: Any) -> None:
     ("query", "param", "says"),
     [
         ("state=done", "state", "must be 'pending', 'changes_requested'"),
-        ("since=yesterday", "since", "must be a valid datetime"),
-        ("since=2026-03-01T10:00:00", "since", "timezone"),
-        ("limit=0", "limit", "greater than or equal to 1"),
-        ("limit=101", "limit", "less than or equal to 100"),
-        ("limit=ten", "limit", "must be a valid integer"),
+        ("since=yesterday", "since", "with its UTC offset, such as 2026-12-01T09:00:00Z"),
+        ("since=2026-03-01T10:00:00", "since", "with its UTC offset"),
+        ("since=2026-12-01", "since", "with its UTC offset"),
+        ("since=1764585540", "since", "ISO 8601 date and time"),
+        ("since=1764585540.5", "since", "ISO 8601 date and time"),
+        ("since=0", "since", "ISO 8601 date and time"),
+        ("since=0001-01-01T00:00:00%2B14:00", "since", "from 1900-01-01 to 2999-12-31"),
+        ("since=9999-12-31T23:59:59-14:00", "since", "from 1900-01-01 to 2999-12-31"),
+        ("since=2026-12-01T09:00:00%2B23:59", "since", "offset from -14:00 to +14:00"),
+        ("limit=0", "limit", "from 1 to 100 in digits 0-9"),
+        ("limit=101", "limit", "from 1 to 100 in digits 0-9"),
+        ("limit=ten", "limit", "from 1 to 100 in digits 0-9"),
+        ("limit=5_0", "limit", "from 1 to 100 in digits 0-9"),
+        ("limit=1.0", "limit", "from 1 to 100 in digits 0-9"),
+        ("limit=%2B5", "limit", "from 1 to 100 in digits 0-9"),
+        ("limit=%205", "limit", "from 1 to 100 in digits 0-9"),
+        ("limit=%D9%A5", "limit", "from 1 to 100 in digits 0-9"),
+        ("cursor=eyJiZWZvcmUiOiAyMTQ3NDgzNjQ4fQ", "cursor", "not a cursor this API gave"),
+        ("cursor=eyJiZWZvcmUiOiA5MjIzMzcyMDM2ODU0Nzc1ODA4fQ", "cursor", "not a cursor this API gave"),
         ("cursor=abc", "cursor", "not a cursor this API gave"),
         ("cursor=eyJiZWZvcmUiOiAtMX0", "cursor", "not a cursor this API gave"),
         ("order=asc", "order", "accepted: kind, state, since, cursor, limit"),
@@ -265,6 +286,7 @@ def test_a_bad_list_parameter_is_400_naming_it_and_what_it_accepts(app: Any, que
     error_of(reply)
     problems = reply.json()["errors"]
     assert [p["field"] for p in problems] == [param] and says in problems[0]["message"], problems
+    assert "nothing was stored" not in reply.json()["error"]  # a read stores nothing anyway
 
 
 @pytest.mark.parametrize(("ref", "status"), [("REQ-999999", 404), ("REQ-٤٢", 400), ("x", 400)])
