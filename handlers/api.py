@@ -128,20 +128,29 @@ def list_requests(runtime: Runtime, client: ApiClientSpec, query_string: str) ->
 def explain(runtime: Runtime, client: ApiClientSpec, body: object) -> Answer:
     """``POST /api/v1/explain`` → ``signoff explain --json``'s shape (``Explanation``)."""
     asked = parsed(ExplainRequest, body, also=_field_problems(runtime, client, body))
-    resolution = explain_for_client(
-        runtime=runtime, client=client, kind=asked.kind, requester=asked.requester, fields=asked.fields
-    )
+    try:
+        resolution = explain_for_client(
+            runtime=runtime, client=client, kind=asked.kind, requester=asked.requester, fields=asked.fields
+        )
+    except ContractError as exc:
+        raise refusal_of(exc, stored=False) from None
     return Answer(200, resolution.receipt())
 
 
-def refusal_of(error: SignoffError | UnknownKind | ContractError, *, in_query: bool = False) -> Refusal:
-    """The answer to an error a service raised (422 for a body's mistakes, 400 for a query's)."""
+def refusal_of(
+    error: SignoffError | UnknownKind | ContractError, *, in_query: bool = False, stored: bool = True
+) -> Refusal:
+    """The answer to an error a service raised (422 for a body's mistakes, 400 for a query's).
+
+    ``stored``: the call would have stored something (a filing), so the message says nothing was.
+    """
     if isinstance(error, ContractError):
         problems = [
             Problem(field=f"fields.{p.field}" if p.field else "fields", message=p.message) for p in error.problems
         ]
         count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
-        return Refusal(422, f"the {error.kind} request is not valid ({count}); nothing was stored", problems)
+        tail = "; nothing was stored" if stored else ""
+        return Refusal(422, f"the {error.kind} request is not valid ({count}){tail}", capped(problems))
     if isinstance(error, UnknownKind):
         accepted = ", ".join(error.known) or "none"
         message = f"there is no kind “{error.name[:40]}” this client may use (kinds: {accepted})"
