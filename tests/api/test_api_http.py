@@ -3,49 +3,18 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
-from bot.app import MAX_BODY_BYTES, Signoff, build_signoff
-from bot.settings import Settings
-from bot.slack.emulator import SlackEmulator
+from bot.app import MAX_BODY_BYTES, Signoff
 from handlers.api_http import ApiEdge
-from tests.api.conftest import API_GOVERNANCE, CRM_TOKEN, LEGAL_TOKEN
+from tests.api.conftest import CRM_TOKEN, LEGAL_TOKEN
 from tests.api.http import Reply, call
 from tests.slack.wsgi import signature
 
 REQUESTS = "/api/v1/requests"
 ROUTED = {"kind": "discount", "requester": "U0SAM", "fields": {"account": "Globex", "amount_pct": 25}}
-
-
-def settings_for(folder: Path, slack: SlackEmulator) -> Settings:
-    config = folder / "signoff.yaml"
-    config.write_text(API_GOVERNANCE)
-    values: dict[str, object] = {
-        "SLACK_BOT_TOKEN": SecretStr("xoxb-test"),
-        "SLACK_SIGNING_SECRET": SecretStr("secret"),
-        "SIGNOFF_CONFIG": config,
-        "SIGNOFF_DATABASE_URL": f"sqlite:///{folder / 'api.db'}",
-        "SIGNOFF_SLACK_API_URL": slack.api_url,
-    }
-    return Settings.model_validate(values)
-
-
-@pytest.fixture(scope="module")
-def signoff(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Signoff]:
-    with SlackEmulator() as slack:
-        built = build_signoff(settings_for(tmp_path_factory.mktemp("api"), slack))
-        yield built
-        built.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def app(signoff: Signoff) -> Any:
-    return signoff.wsgi()
 
 
 def error_of(reply: Reply) -> str:

@@ -16,7 +16,7 @@ from bot.settings import Settings
 from bot.slack.emulator import SlackEmulator
 from tests.api.conftest import API_GOVERNANCE, CRM_TOKEN
 from tests.api.http import Reply, call
-from tests.api.test_api_http import app, error_of, fields_named, signoff  # noqa: F401  (fixtures)
+from tests.api.test_api_http import error_of, fields_named
 from tests.slack.test_app import dispatch
 
 REQUESTS = "/api/v1/requests"

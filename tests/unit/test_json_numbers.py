@@ -56,8 +56,17 @@ def test_exponents_long_and_over_precise_literals_are_refused_never_rounded(lite
 
 @pytest.mark.parametrize(
     ("spec", "literal", "value"),
-    [(EUR, "1.5", 1.5), (EUR, "1500", 1500), (EUR, "25", 25), (EUR, "0.5", 0.5), (EUR, "2000.00", 2000)]
-    + [(PERCENT, "12.5", 12.5), (PERCENT, "-3", -3), (WHOLE, "7", 7), (EUR, "1000.10", 1000.1)],
+    [
+        (EUR, "1.5", 1.5),
+        (EUR, "1500", 1500),
+        (EUR, "25", 25),
+        (EUR, "0.5", 0.5),
+        (EUR, "2000.00", 2000),
+        (PERCENT, "12.5", 12.5),
+        (PERCENT, "-3", -3),
+        (WHOLE, "7", 7),
+        (EUR, "1000.10", 1000.1),
+    ],
 )
 def test_plain_literals_read_as_written(spec: FieldSpec, literal: str, value: float) -> None:
     assert coerce(spec, JsonNumber(literal), tz=TZ) == value
