@@ -65,11 +65,9 @@ def test_the_readme_curl_examples_work_as_written_against_the_starter_file(start
     filed = call(app, "POST", "/api/v1/requests", body=body.group(1).encode(), token=TOKEN, headers=headers)
     assert filed.status == 201, filed.body
     shown = json.loads(
-        "".join(
-            line.removeprefix("# ").strip()
-            for line in curl_lines()
-            if line.startswith("#  ") or line.startswith('# {"')
-        ).replace("…", "")
+        "".join(line.removeprefix("# ").strip() for line in curl_lines() if line.startswith(("#  ", '# {"'))).replace(
+            "…", ""
+        )
     )
     got = filed.json()
     assert (got["state"], got["steps"], got["replayed"]) == (shown["state"], shown["steps"], shown["replayed"])
