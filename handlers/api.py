@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -23,7 +24,7 @@ from bot.domain.contracts import ContractError
 from bot.domain.errors import RequestNotFound, SignoffError, StorageBusy
 from bot.domain.governance import UnknownKind
 from bot.domain.governance_spec import ApiClientSpec
-from bot.domain.json_values import json_type
+from bot.domain.json_values import JsonNumber, json_type, read_json_document
 from bot.domain.requests import Request, Vote, format_request_id, parse_request_id, storable_request_id
 from bot.services.api_requests import (
     RequestDetail,
@@ -255,14 +256,21 @@ def make_cursor(before: int) -> str:
     return base64.urlsafe_b64encode(json.dumps({"before": before}).encode()).decode().rstrip("=")
 
 
+#: A request id in a cursor: plain digits, no sign, no leading zero, at most 10 (``MAX_REQUEST_ID``).
+CURSOR_ID = re.compile(r"[1-9][0-9]{0,9}", re.ASCII)
+
+
 def read_cursor(cursor: str) -> int:
     """The request id a cursor from ``make_cursor`` names; ``Refusal`` (400) for anything else."""
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        before = data["before"] if isinstance(data, dict) else None
-    except (binascii.Error, ValueError, KeyError):
+    before: int | None = None
+    try:  # the same reader as a body: a repeated key, NaN or a number not in plain digits is no cursor of ours
+        data = read_json_document(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("utf-8"))
+        written = data.get("before") if isinstance(data, dict) and len(data) == 1 else None
+        if isinstance(written, JsonNumber) and CURSOR_ID.fullmatch(written.text):
+            before = int(written.text)
+    except (binascii.Error, ValueError, RecursionError):
         before = None
-    if not isinstance(before, int) or isinstance(before, bool) or not storable_request_id(before):
+    if before is None or not storable_request_id(before):
         message = "is not a cursor this API gave: pass next_cursor from the previous page as it came"
         raise Refusal(400, f"cursor {message}", [Problem(field="cursor", message=message)])
     return before

@@ -83,7 +83,7 @@ def test_file_retry_refusals_read_back_and_list_over_http(served: SignoffProcess
     status, _, invalid = api(served, "POST", "/api/v1/requests", {**ROUTED, "fields": {"amount_pct": "lots"}})
     assert status == 422 and [e["field"] for e in invalid["errors"]] == ["fields.account", "fields.amount_pct"]
     status, headers, _ = api(served, "DELETE", f"/api/v1/requests/{ref}")
-    assert (status, headers["allow"]) == (405, "GET")
+    assert (status, headers["allow"]) == (405, "GET, HEAD, OPTIONS")
 
     status, _, one = api(served, "GET", f"/api/v1/requests/{ref}")
     assert (status, one["state"], one["via"], one["fields"]["account"]) == (200, "pending", "api:crm", "Globex")
