@@ -26,7 +26,9 @@ from bot.app import ConfigurationError
 from bot.cli_governance import FORMATS, run_check, run_explain, run_tests
 from bot.domain.api_clients import new_token, token_sha256
 from bot.domain.filetests import TEST_REQUESTER
+from bot.domain.governance import GovernanceInvalid
 from bot.domain.moments import parse_datetime
+from bot.governance_file import load_governance_file
 from bot.services.audit import export_audit, verify_audit
 from bot.settings import SettingsError, load_settings
 from storage.engine import create_db_engine
@@ -35,7 +37,7 @@ from storage.uow import SqlUnitOfWorkFactory
 
 DEFAULT_CONFIG = "signoff.yaml"
 #: The commands that read the governance file, and so take ``--config``.
-_READS_CONFIG = ("check", "test", "explain", "serve", "worker", "digest", "webhooks")
+_READS_CONFIG = ("check", "test", "explain", "serve", "worker", "digest", "webhooks", "api-token")
 
 
 def config_path(explicit: str | None) -> Path:
@@ -138,7 +140,8 @@ def _parser() -> argparse.ArgumentParser:
 
     token = commands.add_parser("api-token", help="make a bearer token for an HTTP API client (prints its hash)")
     token.add_argument("--id", default="my-client", help="the client's id in api_clients (default: my-client)")
-    token.add_argument("--kind", action="append", default=[], help="a kind it may file (repeat for more)")
+    token.add_argument("--kind", action="append", default=[], help="a kind it may file (required; repeat for more)")
+    _config_option(token)
     token.set_defaults(run=_api_token)
 
     init = commands.add_parser("init", help="write a starter signoff.yaml and .env.example")
@@ -331,14 +334,32 @@ def _api_token(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             f"signoff api-token: “{bad[0]}” is not a name: it starts with a-z and uses only a-z, 0-9, - and _", file=err
         )
         return 2
+    known = _file_kinds(getattr(args, "config", None))
+    listed = f" (the governance file's kinds: {', '.join(known)})" if known else ""
+    if not args.kind:
+        print(f"signoff api-token: name what the client may use with --kind KIND, repeated for more{listed}", file=err)
+        return 2
+    unknown = [kind for kind in args.kind if known and kind not in known]
+    if unknown:
+        print(
+            f"signoff api-token: warning: {', '.join(unknown)} is not a kind of the governance file{listed}", file=err
+        )
     token = new_token()
     digest = token_sha256(token)
     print(f"token:        {token}\ntoken_sha256: {digest}\n", file=out)
     print("Give the token to the client (sent as `Authorization: Bearer <token>`); Signoff keeps only", file=out)
     print("its hash. Add the client to the governance file, then `signoff check` and reload (SIGHUP):\n", file=out)
-    kinds = ", ".join(args.kind) or "KIND"
+    kinds = ", ".join(args.kind)
     print(f"api_clients:\n  - id: {args.id}\n    token_sha256: {digest}\n    kinds: [{kinds}]", file=out)
     return 0
+
+
+def _file_kinds(explicit: str | None) -> list[str]:
+    """The kinds of the governance file in force, or none when it cannot be read (the token is made anyway)."""
+    try:
+        return sorted(load_governance_file(config_path(explicit)).kinds)
+    except (GovernanceInvalid, SettingsError, OSError):
+        return []
 
 
 if __name__ == "__main__":

@@ -33,6 +33,8 @@ from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.domain.governance import Governance, GovernanceInvalid, LoadProblem, Path, build_governance, format_path
+from bot.domain.json_values import JsonNumber
+from bot.domain.numbers import NumberRules, parse_number
 
 #: The largest governance file Signoff reads.
 MAX_FILE_BYTES = 1024 * 1024
@@ -114,6 +116,9 @@ class _BoundedLoader(yaml.SafeLoader):
             children = _children(node)
             self._sizes[id(node)] = 1 + sum(self._sizes.get(id(child), 1) for child in children)
             self._heights[id(node)] = 1 + max((self._heights.get(id(child), 1) for child in children), default=0)
+            misread = _misread_number(node)
+            if misread is not None:
+                raise _Limit(line, misread)
             refused = _REFUSED_TAGS.get(node.tag)
             if refused is not None:
                 raise _Limit(
@@ -127,6 +132,25 @@ _TOO_DEEP = (
 )
 _BoundedLoader.add_implicit_resolver(_INT_TAG, _INT, list("-+0123456789"))
 _BoundedLoader.add_implicit_resolver(_FLOAT_TAG, _FLOAT, list("-+0123456789."))
+
+
+#: A YAML float written with digits (not .inf / .nan), the form the strict number reader must see.
+_DIGITS_FLOAT = re.compile(r"[-+]?[0-9]+\.[0-9]+|.*[eE].*")
+
+
+def _misread_number(node: Node) -> str | None:
+    """Why a float literal of the file cannot be read without guessing (``1.500``, ``1e3``, 16+ digits), or None.
+
+    The same reader as every value (``bot.domain.numbers``): YAML would take ``2.000`` as 2.0
+    where its author may have meant 2000 (README "Values are never guessed").
+    """
+    if not isinstance(node, ScalarNode) or node.tag != _FLOAT_TAG or not _DIGITS_FLOAT.fullmatch(node.value):
+        return None
+    try:
+        parse_number(JsonNumber(node.value), NumberRules())
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def _children(node: Node) -> list[Node]:

@@ -17,6 +17,7 @@ from typing import Any
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
 from bot.app import MAX_BODY_BYTES, ConfigurationError, Signoff
+from bot.http_errors import answer_errors_in_json
 
 #: The longest a stopping process waits for deliveries in flight.
 STOP_SECONDS = 10.0
@@ -89,7 +90,13 @@ def bind_http(app: Any, *, host: str, port: int) -> BaseWSGIServer | MultiSocket
     """A waitress server bound to ``host:port``. Raises ``ConfigurationError`` naming SIGNOFF_PORT."""
     try:
         server: BaseWSGIServer | MultiSocketServer = create_server(
-            app, host=host, port=port, threads=HTTP_THREADS, max_request_body_size=MAX_BODY_BYTES, ident="signoff"
+            # waitress refuses a body of max_request_body_size bytes or more: MAX_BODY_BYTES itself is accepted.
+            app,
+            host=host,
+            port=port,
+            threads=HTTP_THREADS,
+            max_request_body_size=MAX_BODY_BYTES + 1,
+            ident="signoff",
         )
     except OSError as exc:
         if exc.errno in (errno.EADDRINUSE, errno.EACCES):
@@ -102,6 +109,7 @@ def bind_http(app: Any, *, host: str, port: int) -> BaseWSGIServer | MultiSocket
         raise ConfigurationError(
             f"--host {host} cannot be listened on ({exc}); it accepts an address or a local name"
         ) from None
+    answer_errors_in_json(server)
     return server
 
 

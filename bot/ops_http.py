@@ -45,10 +45,11 @@ def ops_app(*, readiness: Readiness, metrics: Exposition, fallback: WsgiApp | No
 
 
 def by_prefix(prefix: str, app: WsgiApp, fallback: WsgiApp | None = None) -> WsgiApp:
-    """Paths starting with ``prefix`` go to ``app``, the rest to ``fallback`` (404 without one)."""
+    """Paths starting with ``prefix`` in any case go to ``app`` (which answers a miscased path itself), the rest
+    to ``fallback`` (404 without one)."""
 
     def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        if str(environ.get("PATH_INFO", "")).startswith(prefix):
+        if str(environ.get("PATH_INFO", "")).lower().startswith(prefix.lower()):
             return app(environ, start_response)
         if fallback is not None:
             return fallback(environ, start_response)

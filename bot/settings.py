@@ -7,6 +7,7 @@ whose lines each name the variable and what it accepts (never a secret's value).
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 from urllib.parse import urlsplit
@@ -14,6 +15,7 @@ from urllib.parse import urlsplit
 from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -22,6 +24,10 @@ from sqlalchemy.exc import ArgumentError
 DATABASE_SCHEMES = {"sqlite": "sqlite", "sqlite+pysqlite": "sqlite", "postgresql": "postgresql+psycopg"}
 DATABASE_SCHEMES["postgresql+psycopg"] = "postgresql+psycopg"
 DATABASE_ACCEPTS = "a sqlite:///path/to/file.db or postgresql+psycopg://user:password@host:5432/db URL"
+
+#: Numbers in settings: ASCII digits only (``int``/``float`` would take ``5_0``, ``1e3``, ``٥``).
+_WHOLE = re.compile(r"[0-9]{1,9}", re.ASCII)
+_DECIMAL = re.compile(r"[0-9]{1,9}(?:\.[0-9]{1,9})?", re.ASCII)
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOG_FORMATS = ("text", "json")
@@ -70,6 +76,21 @@ class Settings(BaseSettings):
         if isinstance(value, str) and value.strip().lower() in LOG_FORMATS:
             return value.strip().lower()
         return value
+
+    @field_validator("port", "retention_days", mode="before")
+    @classmethod
+    def _digits(cls, value: Any) -> Any:
+        # int() and Pydantic also take "5_0" (50), " +5" and other scripts' digits ("٥"): never guess.
+        if isinstance(value, str) and not _WHOLE.fullmatch(value.strip()):
+            raise PydanticCustomError("int_parsing", "not a whole number in digits 0-9")
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("slack_startup_seconds", "digest_check_seconds", "retry_backoff_seconds", mode="before")
+    @classmethod
+    def _decimal(cls, value: Any) -> Any:
+        if isinstance(value, str) and not _DECIMAL.fullmatch(value.strip()):
+            raise PydanticCustomError("float_parsing", "not a number in digits 0-9 with “.” as the decimal mark")
+        return value.strip() if isinstance(value, str) else value
 
     @field_validator("config")
     @classmethod

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -23,10 +24,12 @@ from bot.domain.contracts import ContractError
 from bot.domain.errors import RequestNotFound, SignoffError, StorageBusy
 from bot.domain.governance import UnknownKind
 from bot.domain.governance_spec import ApiClientSpec
-from bot.domain.requests import Request, Vote, format_request_id, parse_request_id
+from bot.domain.json_values import JsonNumber, json_type, read_json_document
+from bot.domain.requests import Request, Vote, format_request_id, parse_request_id, storable_request_id
 from bot.services.api_requests import (
     RequestDetail,
     explain_for_client,
+    field_problems,
     file_for_client,
     list_for_client,
     read_for_client,
@@ -80,7 +83,7 @@ class Refusal(Exception):
 
 def file_request(runtime: Runtime, client: ApiClientSpec, body: object, idempotency_key: str | None) -> Answer:
     """``POST /api/v1/requests`` → 201 ``Filed``; 200 with ``Idempotent-Replayed: true`` for a replay."""
-    asked = parsed(FileRequest, body)
+    asked = parsed(FileRequest, body, also=_field_problems(runtime, client, body), stored=True)
     submission = file_for_client(
         runtime=runtime,
         client=client,
@@ -100,13 +103,15 @@ def read_request(runtime: Runtime, client: ApiClientSpec, ref: str) -> Answer:
     request_id = parse_request_id(ref)
     if request_id is None:
         shown = ref[:40]
-        raise Refusal(400, f"“{shown}” is not a request id: write REQ- and its number in digits 0-9, as in REQ-42")
+        number = ref.strip().upper().removeprefix("REQ-").removeprefix("#")
+        why = "it has more than 11 digits" if number.isascii() and number.isdigit() else "write REQ- and its number"
+        raise Refusal(400, f"“{shown}” is not a request id: {why} (digits 0-9, as in REQ-42)")
     return Answer(200, _detail(read_for_client(runtime=runtime, client=client, request_id=request_id)))
 
 
 def list_requests(runtime: Runtime, client: ApiClientSpec, query_string: str) -> Answer:
     """``GET /api/v1/requests?kind=&state=&since=&cursor=&limit=`` → ``RequestPage``, newest first."""
-    query = parsed(ListQuery, _query(query_string), where="query")
+    query = parsed(ListQuery, _query(query_string), where="the query")
     page = list_for_client(
         runtime=runtime,
         client=client,
@@ -123,21 +128,30 @@ def list_requests(runtime: Runtime, client: ApiClientSpec, query_string: str) ->
 
 def explain(runtime: Runtime, client: ApiClientSpec, body: object) -> Answer:
     """``POST /api/v1/explain`` → ``signoff explain --json``'s shape (``Explanation``)."""
-    asked = parsed(ExplainRequest, body)
-    resolution = explain_for_client(
-        runtime=runtime, client=client, kind=asked.kind, requester=asked.requester, fields=asked.fields
-    )
+    asked = parsed(ExplainRequest, body, also=_field_problems(runtime, client, body))
+    try:
+        resolution = explain_for_client(
+            runtime=runtime, client=client, kind=asked.kind, requester=asked.requester, fields=asked.fields
+        )
+    except ContractError as exc:
+        raise refusal_of(exc, stored=False) from None
     return Answer(200, resolution.receipt())
 
 
-def refusal_of(error: SignoffError | UnknownKind | ContractError, *, in_query: bool = False) -> Refusal:
-    """The answer to an error a service raised (422 for a body's mistakes, 400 for a query's)."""
+def refusal_of(
+    error: SignoffError | UnknownKind | ContractError, *, in_query: bool = False, stored: bool = True
+) -> Refusal:
+    """The answer to an error a service raised (422 for a body's mistakes, 400 for a query's).
+
+    ``stored``: the call would have stored something (a filing), so the message says nothing was.
+    """
     if isinstance(error, ContractError):
         problems = [
             Problem(field=f"fields.{p.field}" if p.field else "fields", message=p.message) for p in error.problems
         ]
         count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
-        return Refusal(422, f"the {error.kind} request is not valid ({count}); nothing was stored", problems)
+        tail = "; nothing was stored" if stored else ""
+        return Refusal(422, f"the {error.kind} request is not valid ({count}){tail}", capped(problems))
     if isinstance(error, UnknownKind):
         accepted = ", ".join(error.known) or "none"
         message = f"there is no kind “{error.name[:40]}” this client may use (kinds: {accepted})"
@@ -153,15 +167,52 @@ def refusal_of(error: SignoffError | UnknownKind | ContractError, *, in_query: b
     return Refusal(409, str(error))
 
 
-def parsed(model: type[M], data: object, *, where: str = "body") -> M:
-    """``data`` as ``model``; ``Refusal`` (422 for a body, 400 for a query) naming every problem."""
+def parsed(
+    model: type[M], data: object, *, where: str = "the body", also: Sequence[Problem] = (), stored: bool = False
+) -> M:
+    """``data`` as ``model``; ``Refusal`` (422 for a body, 400 for the query) naming every problem (and ``also``).
+
+    ``stored``: the call would have stored something, so the message says nothing was.
+    """
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         problems = [_problem(error, model) for error in exc.errors(include_url=False)]
-    status = 400 if where == "query" else 422
+    problems += [p for p in also if p.field not in {q.field for q in problems}]
+    status = 400 if where == "the query" else 422
     count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
-    raise Refusal(status, f"the {where} is not valid ({count}); nothing was stored", problems)
+    tail = "; nothing was stored" if stored else ""
+    raise Refusal(status, f"{where} is not valid ({count}){tail}", capped(problems))
+
+
+#: The most problems one answer lists; the rest are counted (a 1 MiB body can hold 40,000 unknown names).
+MAX_PROBLEMS = 50
+
+
+def capped(problems: list[Problem]) -> list[Problem]:
+    """At most ``MAX_PROBLEMS`` problems, then one saying how many more there are."""
+    if len(problems) <= MAX_PROBLEMS:
+        return problems
+    more = len(problems) - MAX_PROBLEMS
+    return [*problems[:MAX_PROBLEMS], Problem(field=None, message=f"and {more} more problems not listed")]
+
+
+def _field_problems(runtime: Runtime, client: ApiClientSpec, body: object) -> list[Problem]:
+    """The fields' own problems when the body's top level is also wrong (one round trip lists all)."""
+    if not isinstance(body, dict):
+        return []
+    found = field_problems(runtime=runtime, client=client, kind=body.get("kind"), fields=body.get("fields"))
+    return [Problem(field=f"fields.{name}" if name else "fields", message=message) for name, message in found]
+
+
+#: What a JSON value of the wrong type should have been, by Pydantic's error type.
+_EXPECTED = {
+    "string_type": "a JSON string",
+    "dict_type": "a JSON object",
+    "model_type": "a JSON object",
+    "int_type": "a whole number",
+    "bool_type": "true or false",
+}
 
 
 def _problem(error: Mapping[str, Any], model: type[BaseModel]) -> Problem:
@@ -172,14 +223,19 @@ def _problem(error: Mapping[str, Any], model: type[BaseModel]) -> Problem:
         message = "is required"
     elif kind == "extra_forbidden":
         message = f"is not accepted here (accepted: {accepted})"
-    elif kind == "string_pattern_mismatch" and where == "requester":
-        message = "must be a Slack user id: U or W, then 2 to 20 capitals or digits (such as U012AB3CD)"
-    elif kind == "model_type":
-        message = "must be a JSON object"
+    elif where == "requester" and kind in ("string_pattern_mismatch", "string_type"):
+        got = "" if kind == "string_pattern_mismatch" else f", got {_a(json_type(error.get('input')))}"
+        message = f"must be a Slack user id: U or W, then 2 to 20 capitals or digits (such as U012AB3CD){got}"
+    elif kind in _EXPECTED:
+        message = f"must be {_EXPECTED[kind]}, got {_a(json_type(error.get('input')))}"
     else:
         message = str(error.get("msg", "is not valid")).replace("Input should be", "must be")
         message = message.removeprefix("Value error, ")
     return Problem(field=where, message=message)
+
+
+def _a(json_kind: str) -> str:
+    return {"null": "null", "object": "an object", "array": "an array"}.get(json_kind, f"a {json_kind}")
 
 
 def _query(query_string: str) -> dict[str, str]:
@@ -200,14 +256,21 @@ def make_cursor(before: int) -> str:
     return base64.urlsafe_b64encode(json.dumps({"before": before}).encode()).decode().rstrip("=")
 
 
+#: A request id in a cursor: plain digits, no sign, no leading zero, at most 10 (``MAX_REQUEST_ID``).
+CURSOR_ID = re.compile(r"[1-9][0-9]{0,9}", re.ASCII)
+
+
 def read_cursor(cursor: str) -> int:
     """The request id a cursor from ``make_cursor`` names; ``Refusal`` (400) for anything else."""
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        before = data["before"] if isinstance(data, dict) else None
-    except (binascii.Error, ValueError, KeyError):
+    before: int | None = None
+    try:  # the same reader as a body: a repeated key, NaN or a number not in plain digits is no cursor of ours
+        data = read_json_document(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("utf-8"))
+        written = data.get("before") if isinstance(data, dict) and len(data) == 1 else None
+        if isinstance(written, JsonNumber) and CURSOR_ID.fullmatch(written.text):
+            before = int(written.text)
+    except (binascii.Error, ValueError, RecursionError):
         before = None
-    if not isinstance(before, int) or isinstance(before, bool) or before < 1:
+    if before is None or not storable_request_id(before):
         message = "is not a cursor this API gave: pass next_cursor from the previous page as it came"
         raise Refusal(400, f"cursor {message}", [Problem(field="cursor", message=message)])
     return before

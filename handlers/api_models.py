@@ -8,14 +8,16 @@ be added over time, never removed.
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from bot.domain.fields import USER_ID
 from bot.domain.filetests import TEST_REQUESTER
 from bot.domain.lifecycle import State
+from bot.domain.moments import parse_datetime
 from bot.domain.routing import Verdict
 
 #: ``requester``: a Slack user id, the one bounded pattern Signoff reads them by (``bot.domain.fields.USER_ID``).
@@ -41,7 +43,9 @@ class ExplainRequest(ApiModel):
     """``POST /api/v1/explain``: what filing this request now would decide, and why. Stores nothing."""
 
     kind: KindName
-    requester: UserId = Field(default=TEST_REQUESTER, description="a Slack user id; rules may depend on it")
+    requester: UserId = Field(
+        default=TEST_REQUESTER, description=f"a Slack user id; rules may depend on it (default {TEST_REQUESTER})"
+    )
     fields: Fields
 
 
@@ -108,16 +112,47 @@ class RequestPage(BaseModel):
     next_cursor: str | None = Field(description="pass as ?cursor= for the next page; null on the last page")
 
 
+#: ``limit``: 1 to 3 ASCII digits (``int()`` would also take ``5_0``, `` 5``, ``+5`` and ``٥``).
+_LIMIT = re.compile(r"[0-9]{1,3}", re.ASCII)
+#: ``since``: an ISO 8601 date and time that ends with its UTC offset (``Z`` or ``±HH:MM``).
+_SINCE = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?(?:[Zz]|[+-][0-9]{2}:?[0-9]{2})",
+    re.ASCII,
+)
+_SINCE_FORM = "an ISO 8601 date and time with its UTC offset, such as 2026-12-01T09:00:00Z or 2026-12-01T10:00:00+01:00"
+
+
+def _read_limit(raw: object) -> object:
+    """``limit`` as written: digits 0-9 only, 1 to 100."""
+    if isinstance(raw, str) and _LIMIT.fullmatch(raw) and 1 <= int(raw) <= 100:
+        return int(raw)
+    raise ValueError("must be a whole number from 1 to 100 in digits 0-9, such as 50")
+
+
+def _read_since(raw: object) -> object:
+    """``since`` as written: ISO 8601 with an offset, within the calendar Signoff keeps (``bot.domain.moments``)."""
+    if not isinstance(raw, str) or not _SINCE.fullmatch(raw):
+        raise ValueError(f"must be {_SINCE_FORM}")
+    try:
+        return parse_datetime(raw, UTC)
+    except ValueError as exc:
+        raise ValueError(f"{exc}; write {_SINCE_FORM}") from None
+
+
 class ListQuery(ApiModel):
-    """``GET /api/v1/requests`` query parameters (each at most once)."""
+    """``GET /api/v1/requests`` query parameters (each at most once), read as strictly as any value."""
 
     model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
 
     kind: KindName | None = None
     state: State | None = None
-    since: AwareDatetime | None = Field(default=None, description="created at or after (ISO 8601 with an offset)")
+    since: Annotated[AwareDatetime, BeforeValidator(_read_since)] | None = Field(
+        default=None, description=f"created at or after: {_SINCE_FORM}, from 1900 to 2999"
+    )
     cursor: str | None = Field(default=None, max_length=200)
-    limit: int = Field(default=50, ge=1, le=100)
+    limit: Annotated[int, BeforeValidator(_read_limit)] = Field(
+        default=50, ge=1, le=100, description="how many per page, 1 to 100 in digits 0-9"
+    )
 
 
 class Explanation(BaseModel):

@@ -46,21 +46,31 @@ def openapi_document() -> dict[str, Any]:
 
     def answers(ok: int, model: type[BaseModel], *errors: int) -> dict[str, Any]:
         out: dict[str, Any] = {
-            str(ok): {"description": "OK", "content": {"application/json": {"schema": ref(model, "serialization")}}}
+            str(ok): {
+                "description": "filed" if ok == 201 else "OK",
+                "content": {"application/json": {"schema": ref(model, "serialization")}},
+            }
         }
-        for status in (401, *errors):
+        for status in sorted((400, 401, 405, 500, *errors)):
             out[str(status)] = {"description": _ERRORS[status], "content": error}
+            if status in _HEADERS:
+                out[str(status)]["headers"] = {_HEADERS[status]: _HEADER_DOCS[_HEADERS[status]]}
         return out
 
     def body(model: type[BaseModel]) -> dict[str, Any]:
         return {"required": True, "content": {"application/json": {"schema": ref(model, "validation")}}}
 
-    filed = answers(201, Filed, 400, 403, 413, 422, 503)
+    filed = answers(201, Filed, 403, 413, 415, 422, 503)
+    filed["201"]["headers"] = {"Location": _HEADER_DOCS["Location"]}
     filed["200"] = {
-        "description": "a replay: an earlier call with this Idempotency-Key filed it (Idempotent-Replayed: true)",
+        "description": "a replay: an earlier call with this Idempotency-Key filed it",
+        "headers": {"Idempotent-Replayed": _HEADER_DOCS["Idempotent-Replayed"]},
         "content": {"application/json": {"schema": ref(Filed, "serialization")}},
     }
-    paths = {
+    openapi = {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {}}}}
+    openapi |= {str(s): {"description": _ERRORS[s], "content": error} for s in (400, 405)}
+    openapi["405"]["headers"] = {"Allow": _HEADER_DOCS["Allow"]}
+    paths: dict[str, dict[str, Any]] = {
         "/api/v1/requests": {
             "post": {
                 "operationId": "fileRequest",
@@ -73,7 +83,7 @@ def openapi_document() -> dict[str, Any]:
                 "operationId": "listRequests",
                 "summary": "The client's requests, newest first, a page at a time",
                 "parameters": _query_parameters(schemas["$defs"]["ListQuery"]),
-                "responses": answers(200, RequestPage, 400, 403, 503),
+                "responses": answers(200, RequestPage, 403, 503),
             },
         },
         "/api/v1/requests/{request}": {
@@ -81,7 +91,7 @@ def openapi_document() -> dict[str, Any]:
                 "operationId": "readRequest",
                 "summary": "One request: state, fields, votes, receipt",
                 "parameters": [_REQUEST_ID],
-                "responses": answers(200, RequestDetailOut, 400, 403, 404, 503),
+                "responses": answers(200, RequestDetailOut, 404, 503),
             }
         },
         "/api/v1/explain": {
@@ -89,21 +99,24 @@ def openapi_document() -> dict[str, Any]:
                 "operationId": "explain",
                 "summary": "What filing this request now would decide, and why (stores nothing)",
                 "requestBody": body(ExplainRequest),
-                "responses": answers(200, Explanation, 400, 403, 413, 422, 503),
+                "responses": answers(200, Explanation, 403, 413, 415, 422, 503),
             }
         },
         "/api/v1/openapi.json": {
-            "get": {
-                "operationId": "openapi",
-                "summary": "This document",
-                "security": [],
-                "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {}}}},
-            }
+            "get": {"operationId": "openapi", "summary": "This document", "security": [], "responses": openapi}
         },
     }
+    for path, item in paths.items():
+        _head_and_options(path, item)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Signoff API", "version": __version__, "description": "DESIGN §9: decisions that propagate"},
+        "info": {
+            "title": "Signoff API",
+            "version": __version__,
+            "description": "DESIGN §9: decisions that propagate. Every error is JSON ({error, errors?}), including "
+            "404 for a path that is not listed here (paths are lowercase) and what the HTTP server refuses before the "
+            "app runs (413, 400, 501 for an unsupported Transfer-Encoding).",
+        },
         "servers": [{"url": "/"}],
         "paths": paths,
         "components": {
@@ -115,14 +128,51 @@ def openapi_document() -> dict[str, Any]:
 
 
 _ERRORS = {
-    400: "the body is not a JSON object, or a query parameter is not valid",
-    401: "no bearer token, or one that is no client's (WWW-Authenticate: Bearer)",
+    400: "the body is not a JSON object (or holds a key twice, NaN or Infinity), a query parameter is unknown or "
+    "not valid, the request id is not one, or the HTTP request itself could not be read",
+    401: "no bearer token, another scheme (Basic…), or a token that is no client's (WWW-Authenticate: Bearer)",
     403: "the client may not use this kind",
-    404: "there is no such request",
-    413: "the body is over 1 MB (refused unread)",
-    422: "the body is not valid, or the Idempotency-Key was used with another body; every problem is listed",
+    404: "there is no such request of the client's kinds (an id past what storage holds included)",
+    405: "the path does not take this method (Allow lists those it takes)",
+    413: "the body is over 1 MiB (1,048,576 bytes; a chunked body counts its framing): refused unread",
+    415: "the body is not sent as Content-Type: application/json (UTF-8)",
+    422: "the body is not valid, or the Idempotency-Key was used with another body; every problem is listed "
+    "(the first 50, then how many more)",
+    500: "an unexpected failure: the answer names an error id to quote; nothing is known to be stored",
     503: "the database is busy or the answer's deadline passed: nothing was stored; retry (Retry-After)",
 }
+_HEADERS = {401: "WWW-Authenticate", 405: "Allow", 503: "Retry-After", 415: "Accept-Post"}
+_HEADER_DOCS: dict[str, dict[str, Any]] = {
+    "Location": {"description": "the new request's path, /api/v1/requests/REQ-43", "schema": {"type": "string"}},
+    "Idempotent-Replayed": {"description": "true: this answer is a replay", "schema": {"type": "string"}},
+    "WWW-Authenticate": {
+        "description": 'Bearer realm="signoff" (with error="invalid_token" when the token sent is no client\'s)',
+        "schema": {"type": "string"},
+    },
+    "Allow": {"description": "the methods the path takes, e.g. GET, HEAD, OPTIONS", "schema": {"type": "string"}},
+    "Retry-After": {"description": "seconds to wait before retrying", "schema": {"type": "integer"}},
+    "Accept-Post": {"description": "application/json", "schema": {"type": "string"}},
+}
+
+
+def _head_and_options(path: str, item: dict[str, Any]) -> None:
+    """``OPTIONS`` (204 with ``Allow``) on every path; ``HEAD`` (``GET``'s answer without a body) where GET is."""
+    methods = [m.upper() for m in item]
+    allow = ", ".join([*methods, "HEAD", "OPTIONS"] if "GET" in methods else [*methods, "OPTIONS"])
+    name = path.rsplit("/", 1)[-1].strip("{}").replace(".", "_")
+    item["options"] = {
+        "operationId": f"options_{name}",
+        "summary": f"The methods this path takes: {allow}",
+        "security": [],
+        "responses": {"204": {"description": "no body", "headers": {"Allow": _HEADER_DOCS["Allow"]}}},
+    }
+    if "get" in item:
+        get = item["get"]
+        head = {
+            status: {k: v for k, v in answer.items() if k != "content"} for status, answer in get["responses"].items()
+        }
+        item["head"] = {**get, "operationId": f"head_{get['operationId']}", "responses": head}
+
 
 _IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",

@@ -19,7 +19,7 @@ from bot.domain.errors import ConcurrencyConflict, DuplicateKey
 from bot.domain.governance_spec import Category, StepSpec
 from bot.domain.lifecycle import OPEN_STATES, Clock, State
 from bot.domain.outcome import LimitKey, LimitUsage, budget_amount
-from bot.domain.requests import Request, Vote
+from bot.domain.requests import Request, Vote, storable_request_id
 from bot.domain.routing import Ballot, Delegation, Verdict
 from storage.locks import hold, lock_id
 from storage.prepared import Prepared
@@ -130,6 +130,8 @@ class SqlRequestRepository:
         return request.id
 
     def get(self, request_id: int, *, for_update: bool = False) -> Request | None:
+        if not storable_request_id(request_id):  # PostgreSQL would fail on an id its INTEGER cannot hold
+            return None
         query = _GET_REQUEST_FOR_UPDATE if for_update else _GET_REQUEST
         rows = query.rows(self.connection, {"request_id": request_id})
         if not rows:

@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from bot.domain.durations import DURATION_HINT, MAX_DURATION, format_duration, parse_duration
+from bot.domain.json_values import JsonNumber, show_given
 from bot.domain.links import canonical_url
 from bot.domain.moments import parse_date, parse_datetime
 from bot.domain.numbers import MachineNumber, parse_number, render_number
@@ -54,8 +55,7 @@ def show_raw(raw: object) -> str:
     """A value a person gave, quoted and clipped to 60 characters, for a message about it."""
     if isinstance(raw, MachineNumber):
         raw = raw.text
-    text = repr(raw) if not isinstance(raw, str) else f"“{raw}”"
-    return text if len(text) <= 60 else text[:57] + "…”"
+    return show_given(raw)
 
 
 def one_script(text: str) -> str:
@@ -70,6 +70,8 @@ def one_script(text: str) -> str:
 
 
 def read_text(spec: FieldSpec, raw: object, tz: tzinfo) -> str:
+    if isinstance(raw, JsonNumber):  # a JSON number is not text: a client sending 123 may mean either
+        raise ValueError(f'expected text, got the number {raw.text}; send text as a JSON string ("{raw.text}")')
     if isinstance(raw, bool) or not isinstance(raw, str | int | float):
         raise ValueError(f"expected text, got {show_raw(raw)}")
     text = str(raw)
@@ -97,7 +99,8 @@ def read_number(spec: FieldSpec, raw: object, tz: tzinfo) -> int | float:
 def read_choice(spec: FieldSpec, raw: object, tz: tzinfo) -> str:
     """One option, matched case-insensitively and returned as the file spells it."""
     options = spec.options or ()
-    text = str(raw).strip() if isinstance(raw, str | int | float) and not isinstance(raw, bool) else None
+    typed = isinstance(raw, str | int | float | JsonNumber) and not isinstance(raw, bool)
+    text = str(raw).strip() if typed else None
     if text is not None:
         for option in options:
             if option.casefold() == text.casefold():

@@ -25,6 +25,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
+from bot.domain.json_values import show_given
+
 EARLIEST = date(1900, 1, 1)
 LATEST = date(2999, 12, 31)
 DATE_RANGE = f"from {EARLIEST.isoformat()} to {LATEST.isoformat()}"
@@ -131,7 +133,4 @@ def _offset(moment: datetime) -> str:
 
 
 def _show(raw: object) -> str:
-    if isinstance(raw, date):  # typed by YAML: shown as it was written
-        raw = raw.isoformat()
-    text = f"“{raw}”" if isinstance(raw, str) else repr(raw)
-    return text if len(text) <= 60 else text[:57] + "…”"
+    return show_given(raw)

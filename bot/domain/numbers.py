@@ -11,6 +11,10 @@ The one place that turns text (or a number already typed by YAML or JSON) into t
   (ISO 4217 minor units: 2 unless the currency says otherwise, 0 for JPY, 3 for KWD);
 - number fields declared ``percent: true``: a trailing ``%`` (``12.5%`` is 12.5); on any other
   field ``7%`` is refused, since a count or an amount is not a percentage;
+- a ``JsonNumber`` (a number literal of a JSON body, ``bot.domain.json_values``): read from
+  the characters the sender wrote, exactly as the same characters in a string would be, so
+  ``1.500`` is ambiguous, ``1E3`` an exponent and ``2000.0000000000000001`` too many digits,
+  never a float rounded first;
 - a ``MachineNumber`` (what Slack's number input sends): ``-?[0-9]+(.[0-9]+)?`` only, with
   ``.`` always the decimal mark, so ``1.500`` there is 1.5 and never ambiguous.
 
@@ -30,6 +34,8 @@ import math
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+
+from bot.domain.json_values import JsonNumber, show_given
 
 #: The most digits a number may have; see the module docstring for why 15.
 MAX_DIGITS = 15
@@ -118,6 +124,8 @@ def parse_number(raw: object, rules: NumberRules) -> int | float:
         return _typed_float(raw, rules)
     if isinstance(raw, MachineNumber):
         return _parse_machine(raw.text, rules)
+    if isinstance(raw, JsonNumber):
+        return _parse_json_literal(raw, rules)
     if not isinstance(raw, str):
         raise ValueError(_unreadable(raw, rules))
     return _parse_text(raw.strip(), rules)
@@ -135,6 +143,13 @@ def _parse_machine(text: str, rules: NumberRules) -> int | float:
         raise ValueError(f"expected {rules.expected}, got {_show(text)}; a number input sends digits 0-9 and “.”")
     sign, whole, fraction = machine.groups()
     return _value(sign, whole.lstrip("0"), fraction.rstrip("0") if fraction else "", text, rules)
+
+
+def _parse_json_literal(raw: JsonNumber, rules: NumberRules) -> int | float:
+    """A JSON number literal read as the same characters typed as text (the one strict reader)."""
+    if "e" in raw.text.lower():
+        raise ValueError(f"expected {rules.expected}, got {raw.text}, which has an exponent; {rules.forms()}")
+    return _parse_text(raw.text, rules)
 
 
 def _parse_text(text: str, rules: NumberRules) -> int | float:
@@ -250,5 +265,4 @@ def _too_long(raw: object, rules: NumberRules) -> str:
 
 
 def _show(raw: object) -> str:
-    text = f"“{raw}”" if isinstance(raw, str) else repr(raw)
-    return text if len(text) <= 60 else text[:57] + "…”"
+    return show_given(raw)

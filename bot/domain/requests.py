@@ -51,6 +51,14 @@ def format_request_id(request_id: int) -> str:
 #: A request number as people and Signoff's own buttons write it: ASCII digits only. ``str.isdigit``
 #: and ``int()`` also take other scripts' digits ("٤٢" is 42 to them), so a look-alike id would pass.
 REQUEST_NUMBER = re.compile(r"[0-9]{1,11}")
+#: The largest request id storage can hold (``requests.id`` is a 32-bit INTEGER on PostgreSQL). Ids
+#: above it are well written but name no request: storage answers "no such request" for them.
+MAX_REQUEST_ID = 2**31 - 1
+
+
+def storable_request_id(request_id: int) -> bool:
+    """Whether ``request_id`` can name a stored request (1 to ``MAX_REQUEST_ID``); others are never looked up."""
+    return 1 <= request_id <= MAX_REQUEST_ID
 
 
 def parse_request_id(value: object) -> int | None:

@@ -21,6 +21,7 @@ from bot.domain.contracts import ContractError
 from bot.domain.errors import RequestNotFound
 from bot.domain.governance import Governance, Kind, UnknownKind
 from bot.domain.governance_spec import ApiClientSpec
+from bot.domain.json_values import plain_json
 from bot.domain.lifecycle import State
 from bot.domain.outcome import Resolution
 from bot.domain.requests import Request, Vote, canonical_json
@@ -50,7 +51,7 @@ def client_kind(governance: Governance, client: ApiClientSpec, name: str) -> Kin
 
 def input_sha256(kind: str, requester: str, fields: Mapping[str, object]) -> str:
     """What an idempotency key is bound to: the hash of the body's canonical JSON (key order and spacing aside)."""
-    body = {"kind": kind, "requester": requester, "fields": dict(fields)}
+    body = {"kind": kind, "requester": requester, "fields": plain_json(dict(fields))}
     return hashlib.sha256(canonical_json(body).encode("utf-8", "replace")).hexdigest()
 
 
@@ -73,7 +74,7 @@ def file_for_client(
     """
     governance = runtime.governance()
     spec = client_kind(governance, client, kind)
-    fingerprint = input_sha256(kind, requester, fields)
+    fingerprint = input_sha256(spec.name, requester, fields)  # "Discount" and "discount" are one body
     key = f"{via(client)}:{idempotency_key}" if idempotency_key is not None else None
     try:
         submission = submit_request(
@@ -118,13 +119,15 @@ class RequestDetail:
 
 
 def read_for_client(*, runtime: Runtime, client: ApiClientSpec, request_id: int) -> RequestDetail:
-    """The request with its votes and receipt; ``RequestNotFound``, or ``KindNotAllowed`` (not the client's kind)."""
+    """The request with its votes and receipt; ``RequestNotFound`` when there is none of the client's kinds.
+
+    A request of a kind the client may not use is "not found" too, so that ids and their kinds
+    cannot be enumerated by a client (DESIGN §9: clients see only their kinds).
+    """
     with runtime.uow(read_only=True) as uow:
         request = uow.requests.get(request_id)
-        if request is None:
+        if request is None or not client.may_use(request.kind):
             raise RequestNotFound(request_id)
-        if not client.may_use(request.kind):
-            raise KindNotAllowed(client.id, request.kind)
         votes = tuple(uow.votes.for_request(request_id))
         receipt = uow.audit.latest_receipt(request_id) or {}
         submitted = uow.audit.submission(request_id) or {}
@@ -166,6 +169,27 @@ def list_for_client(
         )
     shown = tuple(found[:limit])
     return Page(shown, shown[-1].require_id() if len(found) > limit else None)
+
+
+def field_problems(
+    *, runtime: Runtime, client: ApiClientSpec, kind: object, fields: object
+) -> list[tuple[str | None, str]]:
+    """The problems of ``fields`` under ``kind``'s contract, as (field, message), when both can be read; else none.
+
+    For a body whose other parts are also wrong, so that one answer lists every problem (README:
+    "422 … every problem listed"). Stores and reads nothing.
+    """
+    if not isinstance(kind, str) or not isinstance(fields, dict):
+        return []
+    governance = runtime.governance()
+    try:
+        spec = client_kind(governance, client, kind)
+        governance.validate_fields(spec, fields, at=runtime.clock.now())
+    except ContractError as exc:
+        return [(p.field, p.message) for p in exc.problems]
+    except (UnknownKind, KindNotAllowed):
+        return []
+    return []
 
 
 def explain_for_client(

@@ -7,6 +7,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from handlers.api_openapi import openapi_document
+
 
 @dataclass
 class Reply:
@@ -61,6 +63,44 @@ def call(
 
     answer = b"".join(app(environ, start_response))
     status, response_headers = started[0]
-    return Reply(
+    reply = Reply(
         int(status.split()[0]), {k.lower(): v for k, v in response_headers}, answer, stream.tell(), response_headers
     )
+    assert_documented(method, path, reply)
+    return reply
+
+
+def route_of(path: str) -> str | None:
+    """The OpenAPI path a request path is served by (``handlers.api_http._route``), or None (a 404 path)."""
+    if path in ("/api/v1/requests", "/api/v1/requests/"):
+        return "/api/v1/requests"
+    if path.startswith("/api/v1/requests/") and "/" not in path[len("/api/v1/requests/") :]:
+        return "/api/v1/requests/{request}"
+    return path if path in ("/api/v1/explain", "/api/v1/openapi.json") else None
+
+
+def documented(method: str, route: str) -> dict[str, Any]:
+    """The responses ``/api/v1/openapi.json`` documents for ``method`` on ``route``; for a method the route does
+    not take, those of its operations' 405."""
+    item = openapi_document()["paths"][route]
+    operation = item.get(method.lower())
+    if operation is not None:
+        return dict(operation["responses"])
+    return {"405": next(op["responses"]["405"] for op in item.values() if "405" in op["responses"])}
+
+
+def assert_documented(method: str, path: str, reply: Reply) -> None:
+    """Every answer the API gives in a test is one its OpenAPI document lists, with the headers it lists
+    (QA finding F19); a path that is no route is the JSON 404 the document's description names."""
+    if not path.startswith("/api/"):
+        return
+    route = route_of(path)
+    if route is None:
+        assert reply.status == 404 and reply.headers["content-type"] == "application/json", (path, reply.status)
+        return
+    answers = documented(method, route)
+    assert str(reply.status) in answers, f"{method} {route} answered {reply.status}, not in {sorted(answers)}"
+    for header in answers[str(reply.status)].get("headers", {}):
+        assert header.lower() in reply.headers, f"{method} {route} {reply.status} lacks its documented {header}"
+    if reply.status != 204:
+        assert reply.headers["content-type"] == "application/json"

@@ -3,49 +3,18 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
-from bot.app import MAX_BODY_BYTES, Signoff, build_signoff
-from bot.settings import Settings
-from bot.slack.emulator import SlackEmulator
+from bot.app import MAX_BODY_BYTES, Signoff
 from handlers.api_http import ApiEdge
-from tests.api.conftest import API_GOVERNANCE, CRM_TOKEN, LEGAL_TOKEN
+from tests.api.conftest import CRM_TOKEN, LEGAL_TOKEN
 from tests.api.http import Reply, call
 from tests.slack.wsgi import signature
 
 REQUESTS = "/api/v1/requests"
 ROUTED = {"kind": "discount", "requester": "U0SAM", "fields": {"account": "Globex", "amount_pct": 25}}
-
-
-def settings_for(folder: Path, slack: SlackEmulator) -> Settings:
-    config = folder / "signoff.yaml"
-    config.write_text(API_GOVERNANCE)
-    values: dict[str, object] = {
-        "SLACK_BOT_TOKEN": SecretStr("xoxb-test"),
-        "SLACK_SIGNING_SECRET": SecretStr("secret"),
-        "SIGNOFF_CONFIG": config,
-        "SIGNOFF_DATABASE_URL": f"sqlite:///{folder / 'api.db'}",
-        "SIGNOFF_SLACK_API_URL": slack.api_url,
-    }
-    return Settings.model_validate(values)
-
-
-@pytest.fixture(scope="module")
-def signoff(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Signoff]:
-    with SlackEmulator() as slack:
-        built = build_signoff(settings_for(tmp_path_factory.mktemp("api"), slack))
-        yield built
-        built.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def app(signoff: Signoff) -> Any:
-    return signoff.wsgi()
 
 
 def error_of(reply: Reply) -> str:
@@ -106,8 +75,11 @@ def test_read_back_and_list(app: Any) -> None:
     [
         ({}, "send Authorization: Bearer <token>", 'Bearer realm="signoff"'),
         ({"Authorization": "Bearer sgf_not-a-client"}, "not one of this Signoff's API clients", "invalid_token"),
-        ({"Authorization": f"Basic {CRM_TOKEN}"}, "not one of this Signoff's API clients", "invalid_token"),
-        ({"Authorization": f"Bearer {CRM_TOKEN} extra"}, "not one of this Signoff's API clients", "invalid_token"),
+        ({"Authorization": f"Basic {CRM_TOKEN}"}, "Bearer <token>, not the Basic scheme", 'Bearer realm="signoff"'),
+        ({"Authorization": f"Token {CRM_TOKEN}"}, "Bearer <token>, not the Token scheme", 'Bearer realm="signoff"'),
+        ({"Authorization": CRM_TOKEN}, "Bearer <token>, not the", 'Bearer realm="signoff"'),
+        ({"Authorization": "Bearer"}, "the token is missing", 'Bearer realm="signoff"'),
+        ({"Authorization": f"Bearer {CRM_TOKEN} extra"}, "the token is missing or has characters", "realm"),
         ({"Authorization": "Bearer " + "a" * 5000}, "not one of this Signoff's API clients", "invalid_token"),
         ({"Authorization": f"Bearer {CRM_TOKEN[:-1]}"}, "not one of this Signoff's API clients", "invalid_token"),
     ],
@@ -124,6 +96,8 @@ def test_without_a_clients_token_it_is_401_with_a_bearer_challenge(
         reply = call(app, method, path, body=ROUTED if method == "POST" else None, headers=headers)
         assert reply.status == 401 and says in error_of(reply)
         assert challenge in reply.headers["www-authenticate"] and reply.read == 0
+        # RFC 6750 §3.1: an error code only when a bearer token was sent (and was not a client's).
+        assert ("error=" in reply.headers["www-authenticate"]) == (challenge == "invalid_token")
 
 
 def test_a_slack_signed_request_is_not_an_api_call_and_a_token_is_not_a_slack_signature(app: Any) -> None:
@@ -139,11 +113,11 @@ def test_a_slack_signed_request_is_not_an_api_call_and_a_token_is_not_a_slack_si
 @pytest.mark.parametrize(
     ("method", "path", "allow"),
     [
-        ("PUT", REQUESTS, "GET, POST"),
-        ("DELETE", f"{REQUESTS}/REQ-1", "GET"),
-        ("POST", f"{REQUESTS}/REQ-1", "GET"),
-        ("GET", "/api/v1/explain", "POST"),
-        ("POST", "/api/v1/openapi.json", "GET"),
+        ("PUT", REQUESTS, "GET, POST, HEAD, OPTIONS"),
+        ("DELETE", f"{REQUESTS}/REQ-1", "GET, HEAD, OPTIONS"),
+        ("POST", f"{REQUESTS}/REQ-1", "GET, HEAD, OPTIONS"),
+        ("GET", "/api/v1/explain", "POST, OPTIONS"),
+        ("POST", "/api/v1/openapi.json", "GET, HEAD, OPTIONS"),
     ],
 )
 def test_a_wrong_method_is_405_with_allow(app: Any, method: str, path: str, allow: str) -> None:
@@ -232,13 +206,15 @@ def test_an_idempotency_key_out_of_bounds_is_400(app: Any, key: str) -> None:
     assert reply.status == 400 and "Idempotency-Key must be 1 to 200 printable ASCII" in error_of(reply)
 
 
-def test_a_kind_the_client_may_not_use_is_403(app: Any) -> None:
+def test_a_kind_the_client_may_not_use_is_403_and_its_requests_are_not_found(app: Any) -> None:
     contract = {"kind": "contract", "requester": "U0SAM", "fields": {"counterparty": "Initech"}}
     assert call(app, "POST", REQUESTS, body=contract, token=CRM_TOKEN).status == 403
     filed = call(app, "POST", REQUESTS, body=contract, token=LEGAL_TOKEN)
     assert filed.status == 201
-    refused = call(app, "GET", f"{REQUESTS}/{filed.json()['request']}", token=CRM_TOKEN)
-    assert refused.status == 403 and "may not use kind “contract”" in error_of(refused)
+    ref = filed.json()["request"]
+    refused = call(app, "GET", f"{REQUESTS}/{ref}", token=CRM_TOKEN)
+    # 404 as for an id that does not exist: a client cannot learn which ids exist, nor their kinds.
+    assert refused.status == 404 and error_of(refused) == f"there is no request {ref}"
     assert call(app, "GET", REQUESTS, token=CRM_TOKEN, query="kind=contract").status == 403
     assert call(app, "POST", "/api/v1/explain", body=contract, token=CRM_TOKEN).status == 403
 
@@ -247,11 +223,27 @@ def test_a_kind_the_client_may_not_use_is_403(app: Any) -> None:
     ("query", "param", "says"),
     [
         ("state=done", "state", "must be 'pending', 'changes_requested'"),
-        ("since=yesterday", "since", "must be a valid datetime"),
-        ("since=2026-03-01T10:00:00", "since", "timezone"),
-        ("limit=0", "limit", "greater than or equal to 1"),
-        ("limit=101", "limit", "less than or equal to 100"),
-        ("limit=ten", "limit", "must be a valid integer"),
+        ("since=yesterday", "since", "with its UTC offset, such as 2026-12-01T09:00:00Z"),
+        ("since=2026-03-01T10:00:00", "since", "with its UTC offset"),
+        ("since=2026-12-01", "since", "with its UTC offset"),
+        ("since=1764585540", "since", "ISO 8601 date and time"),
+        ("since=1764585540.5", "since", "ISO 8601 date and time"),
+        ("since=0", "since", "ISO 8601 date and time"),
+        ("since=0001-01-01T00:00:00%2B14:00", "since", "from 1900-01-01 to 2999-12-31"),
+        ("since=9999-12-31T23:59:59-14:00", "since", "from 1900-01-01 to 2999-12-31"),
+        ("since=2026-12-01T09:00:00%2B23:59", "since", "offset from -14:00 to +14:00"),
+        ("limit=0", "limit", "from 1 to 100 in digits 0-9"),
+        ("limit=101", "limit", "from 1 to 100 in digits 0-9"),
+        ("limit=ten", "limit", "from 1 to 100 in digits 0-9"),
+        ("limit=5_0", "limit", "from 1 to 100 in digits 0-9"),
+        ("limit=1.0", "limit", "from 1 to 100 in digits 0-9"),
+        ("limit=%2B5", "limit", "from 1 to 100 in digits 0-9"),
+        ("limit=%205", "limit", "from 1 to 100 in digits 0-9"),
+        ("limit=%D9%A5", "limit", "from 1 to 100 in digits 0-9"),
+        ("cursor=eyJiZWZvcmUiOiAyMTQ3NDgzNjQ4fQ", "cursor", "not a cursor this API gave"),
+        # {"before": 5, "before": 7}: a key given twice
+        ("cursor=eyJiZWZvcmUiOiA1LCAiYmVmb3JlIjogN30", "cursor", "not a cursor this API gave"),
+        ("cursor=eyJiZWZvcmUiOiA5MjIzMzcyMDM2ODU0Nzc1ODA4fQ", "cursor", "not a cursor this API gave"),
         ("cursor=abc", "cursor", "not a cursor this API gave"),
         ("cursor=eyJiZWZvcmUiOiAtMX0", "cursor", "not a cursor this API gave"),
         ("order=asc", "order", "accepted: kind, state, since, cursor, limit"),
@@ -265,6 +257,7 @@ def test_a_bad_list_parameter_is_400_naming_it_and_what_it_accepts(app: Any, que
     error_of(reply)
     problems = reply.json()["errors"]
     assert [p["field"] for p in problems] == [param] and says in problems[0]["message"], problems
+    assert "nothing was stored" not in reply.json()["error"]  # a read stores nothing anyway
 
 
 @pytest.mark.parametrize(("ref", "status"), [("REQ-999999", 404), ("REQ-٤٢", 400), ("x", 400)])
@@ -334,7 +327,9 @@ def test_openapi_is_3_1_public_and_lists_every_route(app: Any) -> None:
         "description": "signoff api-token",
     }
     routes = {(path, method) for path, item in document["paths"].items() for method in item}
-    assert routes == {
+    assert {(path, "options") for path in document["paths"]} <= routes  # 204 with Allow everywhere
+    assert {(path, "head") for path, method in routes if method == "get"} <= routes  # GET without the body
+    assert {(path, method) for path, method in routes if method not in ("head", "options")} == {
         ("/api/v1/requests", "post"),
         ("/api/v1/requests", "get"),
         ("/api/v1/requests/{request}", "get"),

@@ -83,7 +83,7 @@ def test_file_retry_refusals_read_back_and_list_over_http(served: SignoffProcess
     status, _, invalid = api(served, "POST", "/api/v1/requests", {**ROUTED, "fields": {"amount_pct": "lots"}})
     assert status == 422 and [e["field"] for e in invalid["errors"]] == ["fields.account", "fields.amount_pct"]
     status, headers, _ = api(served, "DELETE", f"/api/v1/requests/{ref}")
-    assert (status, headers["allow"]) == (405, "GET")
+    assert (status, headers["allow"]) == (405, "GET, HEAD, OPTIONS")
 
     status, _, one = api(served, "GET", f"/api/v1/requests/{ref}")
     assert (status, one["state"], one["via"], one["fields"]["account"]) == (200, "pending", "api:crm", "Globex")
@@ -107,6 +107,48 @@ def test_a_body_over_1_mib_is_413_before_it_is_sent(served: SignoffProcess) -> N
         )  # the headers only: the server must answer without waiting for the body
         status_line = connection.makefile("rb").readline()
     assert status_line.split()[1] == b"413", status_line
+
+
+def raw_exchange(served: SignoffProcess, head: bytes, body: bytes = b"") -> tuple[int, dict[str, str], bytes]:
+    """Send ``head`` (request line and headers, without the blank line) and ``body`` on one socket; the answer."""
+    host, port = served.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(head + b"\r\n\r\n" + body)
+        answer = connection.makefile("rb")
+        status = int(answer.readline().split()[1])
+        headers: dict[str, str] = {}
+        while (line := answer.readline().strip()) != b"":
+            name, _, value = line.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        return status, headers, answer.read(int(headers.get("content-length", "0")))
+
+
+@pytest.mark.parametrize(
+    ("head", "status", "says"),
+    [
+        (f"POST /api/v1/requests HTTP/1.1\r\nHost: x\r\nContent-Length: {1024 * 1024 + 1}", 413, "1048576 bytes"),
+        ("POST /api/v1/requests HTTP/1.1\r\nHost: x\r\nContent-Length: abc", 400, "could not be read as HTTP"),
+        ("POST /api/v1/explain HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked", 501, "Transfer-Encoding"),
+        ("GET /API/V1/requests HTTP/1.1\r\nHost: x", 404, "paths are lowercase"),
+    ],
+)
+def test_what_the_http_server_refuses_itself_is_in_the_apis_json_shape(
+    served: SignoffProcess, head: str, status: int, says: str
+) -> None:
+    got, headers, body = raw_exchange(served, head.encode())
+    assert (got, headers["content-type"]) == (status, "application/json"), body
+    assert says in json.loads(body)["error"]
+
+
+def test_a_body_of_exactly_1_mib_is_served_over_http(served: SignoffProcess) -> None:
+    start = json.dumps({**ROUTED, "requester": "U0MIB1"}).encode()
+    body = start + b" " * (1024 * 1024 - len(start))
+    head = (
+        "POST /api/v1/explain HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {CRM_TOKEN}\r\nContent-Length: {len(body)}"
+    )
+    status, _, answer = raw_exchange(served, head.encode(), body)
+    assert status == 200 and json.loads(answer)["outcome"] == "route"
 
 
 def test_a_request_filed_by_the_api_is_approved_in_slack_never_by_its_requester(

@@ -147,3 +147,25 @@ def test_api_token_prints_a_token_its_hash_and_an_entry_that_loads(
 def test_api_token_refuses_a_name_that_is_not_one(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["api-token", "--id", "My Client"]) == 2
     assert "“My Client” is not a name" in capsys.readouterr().err
+
+
+def test_api_token_without_a_kind_says_which_kinds_the_file_has_and_prints_nothing_to_paste(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["init"]) == 0
+    capsys.readouterr()
+    assert main(["api-token", "--id", "crm"]) == 2
+    said = capsys.readouterr()
+    assert said.out == ""  # never a placeholder that `signoff check` would refuse once pasted
+    assert said.err.strip() == (
+        "signoff api-token: name what the client may use with --kind KIND, repeated for more "
+        "(the governance file's kinds: brand-exception, discount)"
+    )
+    assert main(["api-token", "--id", "crm", "--kind", "nosuch", "--kind", "discount"]) == 0
+    assert "warning: nosuch is not a kind of the governance file" in capsys.readouterr().err
+    assert main(["api-token", "--id", "crm", "--kind", "discount"]) == 0
+    out = capsys.readouterr().out
+    with (tmp_path / "signoff.yaml").open("a") as config:
+        config.write("\n" + out[out.index("api_clients:") :])
+    assert main(["check"]) == 0  # the starter file with the printed entry pasted at its end

@@ -127,7 +127,7 @@ LOOSE = [
     ),
     pytest.param(
         with_field("amount: {type: number}", "amount: {type: number, min: true}"),
-        f"F:12: kinds.deal.fields.amount.min: expected a number, got True; {NOT_A_NUMBER}",
+        f"F:12: kinds.deal.fields.amount.min: expected a number, got true; {NOT_A_NUMBER}",
         id="field-min-true",
     ),
     pytest.param(

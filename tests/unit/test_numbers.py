@@ -131,8 +131,10 @@ REFUSED: list[tuple[str, object, str]] = [
     ("number", 1e-300, "expected a number, got 1e-300, which has more than 15 digits"),
     ("number", float("nan"), f"expected a number, got nan; {NUMBER_FORMS}"),
     ("number", float("inf"), f"expected a number, got inf; {NUMBER_FORMS}"),
-    ("number", True, f"expected a number, got True; {NUMBER_FORMS}"),
-    ("number", [1], f"expected a number, got [1]; {NUMBER_FORMS}"),
+    ("number", True, f"expected a number, got true; {NUMBER_FORMS}"),  # JSON's words, never Python's repr
+    ("number", [1], f"expected a number, got an array; {NUMBER_FORMS}"),
+    ("number", {"a": 1}, f"expected a number, got an object; {NUMBER_FORMS}"),
+    ("number", None, f"expected a number, got null; {NUMBER_FORMS}"),
     ("eur", 0.1 + 0.2, "expected an amount in EUR, got 0.30000000000000004, which has more than 15 digits"),
     ("eur", 10.005, "expected an amount in EUR, got 10.005, which has more than 2 decimal places"),
     ("eur", -1000000, "must be at least 0 (got -1000000)"),
