@@ -25,6 +25,9 @@ from bot.domain.webhook_subscriptions import Subscription
 
 #: A receiver that keeps refusing a delivery (a 4xx other than 410 and 429) has it dead after this many tries.
 REFUSED_ATTEMPTS = 3
+#: The length of a subscription's key, in bytes, decoded from its ``whsec_`` secret (Standard Webhooks
+#: spec, "Symmetric signatures": secret keys should be between 24 and 64 bytes).
+SECRET_BYTES = (24, 64)
 #: How much of a receiver's answer is kept (in a dead row's error, in ``signoff webhooks test``).
 ANSWER_EXCERPT = 200
 

@@ -3,6 +3,7 @@ secrets `serve` and `worker` need at start (a one-line error naming the variable
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
@@ -114,7 +115,10 @@ def test_check_validates_the_file_without_the_secret(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("value", "said"),
     [(None, "SIGNOFF_WH_SECRET is not set"), ("hunter2", "SIGNOFF_WH_SECRET is not a webhook secret"),
-     ("whsec_!!!!", "SIGNOFF_WH_SECRET is not a webhook secret")],
+     ("whsec_!!!!", "SIGNOFF_WH_SECRET is not a webhook secret"),
+     ("whsec_AAAA", "SIGNOFF_WH_SECRET holds a 3-byte key, too short"),
+     ("whsec_" + "A" * 31 + "=", "SIGNOFF_WH_SECRET holds a 23-byte key, too short"),
+     ("whsec_" + "A" * 120, "SIGNOFF_WH_SECRET holds a 90-byte key, too long")],
 )  # fmt: skip
 def test_a_missing_or_malformed_secret_stops_serve_and_worker_with_one_line(
     tmp_path: Path, value: str | None, said: str
@@ -154,3 +158,9 @@ def test_the_secret_of_each_subscription_must_be_one_the_library_accepts() -> No
     check_secrets(governance.webhooks, {"A": SECRET, "B": SECRET}.get)
     with pytest.raises(SecretInvalid, match=r"^B is not set"):
         check_secrets(governance.webhooks, {"A": SECRET}.get)
+
+
+@pytest.mark.parametrize("size", [24, 32, 64])
+def test_keys_of_24_to_64_bytes_are_accepted(size: int) -> None:
+    governance = load_governance_text(BASE + "webhooks:\n  - {id: a, url: https://a.example.com, secret_env: A}\n")
+    check_secrets(governance.webhooks, {"A": "whsec_" + base64.b64encode(bytes(range(size))).decode()}.get)
