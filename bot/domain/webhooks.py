@@ -57,7 +57,7 @@ def request_data(request: Request, receipt: Mapping[str, Any] | None) -> dict[st
         "fields": dict(request.fields),
         "requester": request.requester,
         "decided_by": request.decided_by,
-        "rule": request.auto_rule,
+        "rule": request.deciding_rule,
         "reason": request.decision_note or request.reason,
         "governance": request.governance,
         "receipt": dict(receipt) if receipt is not None else None,
