@@ -40,8 +40,9 @@ _LINK = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<authority>[^/?#]*
 ACCEPTED = "a link such as https://example.com/path, written without spaces or invisible characters"
 #: What a redacted query value shows.
 REDACTED = "REDACTED"
-#: An http(s) link inside text (a log line, an error): up to whitespace, a quote or a bracket.
-_LINK_IN_TEXT = re.compile(r"https?://[^\s\"'<>()\[\]{}|]+", re.IGNORECASE)
+#: An http(s) link inside text (a log line, an error): up to whitespace, a quote or a bracket, and
+#: not ending in the punctuation that follows a link in a sentence (``https://h/p?t=1: no answer``).
+_LINK_IN_TEXT = re.compile(r"https?://[^\s\"'<>()\[\]{}|]*[^\s\"'<>()\[\]{}|:.,;!?]", re.IGNORECASE)
 
 
 def canonical_url(url: str) -> str:

@@ -32,7 +32,7 @@ def check_webhook_url(url: str) -> str:
     canonical = canonical_url(url)
     parts = urlsplit(canonical)
     if parts.fragment or canonical.endswith("#"):
-        raise ValueError("must not end in a #fragment, which is never sent to the receiver; remove “#” and what follows")
+        raise ValueError("must not end in a #fragment, which is never sent; remove “#” and what follows")
     if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
         raise ValueError(
             f"must use https:// (http:// is accepted for 127.0.0.1, ::1 and localhost only), got {_shown(url)}"

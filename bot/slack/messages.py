@@ -17,6 +17,7 @@ from bot.domain.actors import SYSTEM, rule_of
 from bot.domain.cards import Card
 from bot.domain.fields import USER_ID
 from bot.domain.lifecycle import State
+from bot.domain.links import redact_links, redact_url
 from bot.domain.notices import Notice, Notification
 from bot.slack.blocks import (
     AMEND,
@@ -98,14 +99,16 @@ def notification_text(message: Notification, *, in_blocks: bool = False) -> str:
         case Notice.WEBHOOK_DISABLED:
             return (
                 f"The webhook {_code(message.fact('subscription'))} is disabled: its receiver "
-                f"{_code(message.fact('url'))} answered {inert(message.fact('error'))} while delivering {ref}. "
+                f"{_code(redact_url(message.fact('url')))} answered {inert(redact_links(message.fact('error')))} "
+                f"while delivering {ref}. "
                 f"Nothing more is sent to it until `signoff webhooks enable {escape(message.fact('subscription'))}`."
             )
         case Notice.WEBHOOK_DEAD:
             return (
                 f"Signoff gave up delivering {escape(message.fact('type'))} of {ref} to the webhook "
-                f"{_code(message.fact('subscription'))} ({_code(message.fact('url'))}): "
-                f"{inert(message.fact('error'))}. `signoff webhooks list` shows what waits and what is dead."
+                f"{_code(message.fact('subscription'))} ({_code(redact_url(message.fact('url')))}): "
+                f"{inert(redact_links(message.fact('error')))}. "
+                "`signoff webhooks list` shows what waits and what is dead."
             )
         case _:
             return escape(message.fact("text"))
