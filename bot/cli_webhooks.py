@@ -104,20 +104,20 @@ def _test(args: argparse.Namespace, governance: Governance, database: Database, 
         print(f"signoff webhooks test: {exc}", file=err)
         return 1
     except ReceiverUnreachable as exc:
-        print(f"signoff webhooks test: no answer from {args.id}: {_one_line(str(exc))}", file=err)
+        print(f"signoff webhooks test: no answer from {args.id}: {_one_line(str(exc), governance)}", file=err)
         return 1
     except Exception as exc:  # whatever the sender meets, the operator reads one line, never a traceback
         said = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        print(f"signoff webhooks test: could not send to {args.id}: {_one_line(said)}", file=err)
+        print(f"signoff webhooks test: could not send to {args.id}: {_one_line(said, governance)}", file=err)
         return 1
     excerpt = answer.excerpt()
-    print(f"HTTP {answer.status}" + (f": {_one_line(excerpt)}" if excerpt else ""), file=out)
+    print(f"HTTP {answer.status}" + (f": {_one_line(excerpt, governance)}" if excerpt else ""), file=out)
     if classify(answer.status) is not Answer.DELIVERED:
         print(f"signoff webhooks test: {args.id} answered HTTP {answer.status}, not 2xx", file=err)
         return 1
     return 0
 
 
-def _one_line(text: str) -> str:
-    """``text`` on one line, every link's query values redacted (``bot.domain.links.redact_links``)."""
-    return " ".join(redact_links(text).split())
+def _one_line(text: str, governance: Governance) -> str:
+    """``text`` on one line, the query values of every link and subscription URL redacted (``redact_links``)."""
+    return " ".join(redact_links(text, of=(s.url for s in governance.webhooks)).split())

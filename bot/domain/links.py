@@ -25,6 +25,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import unicodedata
+from collections.abc import Iterable
 from urllib.parse import quote, unquote
 
 from bot.domain.text import character_name, mixed_script_problem
@@ -107,8 +108,14 @@ def redact_url(url: str) -> str:
     return f"{base}{question}{query}{hash_mark}{REDACTED if fragment else ''}"
 
 
-def redact_links(text: str) -> str:
-    """``text`` with every http(s) link in it shown by ``redact_url`` (for log lines and error messages)."""
+def redact_links(text: str, *, of: Iterable[str] = ()) -> str:
+    """``text`` with every http(s) link in it shown by ``redact_url`` (for log lines and error messages),
+    and the query of each link of ``of`` redacted wherever it appears (an HTTP library's error may
+    quote the path and query alone)."""
+    for url in of:
+        query = url.partition("#")[0].partition("?")[2]
+        if query:
+            text = text.replace(query, redact_url(f"?{query}")[1:])
     if "://" not in text:
         return text
     return _LINK_IN_TEXT.sub(lambda found: redact_url(found.group()), text)

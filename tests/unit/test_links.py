@@ -51,7 +51,7 @@ SURROUNDED = [
 
 @pytest.mark.parametrize(("url", "named"), HOSTILE + SURROUNDED)
 def test_a_link_two_readers_could_read_differently_is_refused_naming_why(url: str, named: str) -> None:
-    with pytest.raises(ValueError) as caught:
+    with pytest.raises(ValueError, match="link") as caught:
         canonical_url(url)
     message = str(caught.value)
     assert named in message
@@ -79,7 +79,7 @@ def test_the_scheme_and_host_checked_are_the_ones_kept() -> None:
     """The old offset bug: a leading space made ``https://ok.example.com/h`` into ``http://ok.example.comm/h``."""
     for url in ("https://ok.example.com/h", "https://127.0.0.1:1904/ok/lead"):
         assert canonical_url(url) == url
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="holds a space at its start"):
             canonical_url(" " + url)
 
 
