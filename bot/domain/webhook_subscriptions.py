@@ -100,6 +100,13 @@ def compile_webhooks(specs: Sequence[Any], *, kinds: Mapping[str, Any], fail: Fa
     return tuple(compiled)
 
 
+def removed_subscriptions(before: Sequence[Subscription], after: Sequence[Subscription]) -> tuple[Subscription, ...]:
+    """The subscriptions of ``before`` whose id ``after`` no longer declares (a rename is a removal:
+    a delivery belongs to its subscription id, ``bot.domain.webhooks.delivery_key``)."""
+    kept = {s.id for s in after}
+    return tuple(s for s in before if s.id not in kept)
+
+
 @dataclass
 class DeliveryCounts:
     """A subscription's deliveries in the outbox: waiting to be sent (or being sent), and dead."""

@@ -110,6 +110,13 @@ def notification_text(message: Notification, *, in_blocks: bool = False) -> str:
                 f"{inert(redact_links(message.fact('error')))}. "
                 "`signoff webhooks list` shows what waits and what is dead."
             )
+        case Notice.WEBHOOK_REMOVED:
+            return (
+                f"The webhook {_code(message.fact('subscription'))} ({_code(redact_url(message.fact('url')))}) "
+                f"is no longer in the governance file (version {escape(message.fact('governance')[:12])}): "
+                f"its {escape(message.fact('pending'))} queued deliveries will not be sent. If it was renamed, "
+                "the new id receives only events from now on."
+            )
         case _:
             return escape(message.fact("text"))
 
