@@ -99,16 +99,14 @@ def notification_text(message: Notification, *, in_blocks: bool = False) -> str:
         case Notice.WEBHOOK_DISABLED:
             return (
                 f"The webhook {_code(message.fact('subscription'))} is disabled: its receiver "
-                f"{_code(redact_url(message.fact('url')))} answered {inert(redact_links(message.fact('error')))} "
-                f"while delivering {ref}. "
+                f"{_code(redact_url(message.fact('url')))} answered {_receiver_error(message)} while delivering {ref}. "
                 f"Nothing more is sent to it until `signoff webhooks enable {escape(message.fact('subscription'))}`."
             )
         case Notice.WEBHOOK_DEAD:
             return (
                 f"Signoff gave up delivering {escape(message.fact('type'))} of {ref} to the webhook "
                 f"{_code(message.fact('subscription'))} ({_code(redact_url(message.fact('url')))}): "
-                f"{inert(redact_links(message.fact('error')))}. "
-                "`signoff webhooks list` shows what waits and what is dead."
+                f"{_receiver_error(message)}. `signoff webhooks list` shows what waits and what is dead."
             )
         case Notice.WEBHOOK_REMOVED:
             return (
@@ -119,6 +117,11 @@ def notification_text(message: Notification, *, in_blocks: bool = False) -> str:
             )
         case _:
             return escape(message.fact("text"))
+
+
+def _receiver_error(message: Notification) -> str:
+    """A webhook's last error, inert, with the query values of any link in it redacted (``redact_links``)."""
+    return inert(redact_links(message.fact("error"), of=[message.fact("url")]))
 
 
 def _code(text: str) -> str:
