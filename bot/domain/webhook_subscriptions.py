@@ -69,6 +69,13 @@ class Subscription:
     kinds: frozenset[str] | None
     owner: str
 
+    def __post_init__(self) -> None:
+        """Only a URL the sender can POST to as written: ``check_webhook_url``'s result (``ValueError`` otherwise)."""
+        if check_webhook_url(self.url) != self.url:
+            raise ValueError(
+                f"webhook “{self.id}”: the URL is not in its checked form; give check_webhook_url's result"
+            )
+
     def wants(self, webhook_type: str, kind: str) -> bool:
         return webhook_type in self.events and (self.kinds is None or kind in self.kinds)
 

@@ -69,7 +69,11 @@ def test_list_and_test_never_print_the_query_token(
 )
 def test_test_prints_one_line_for_a_url_the_sender_cannot_use(url: str) -> None:
     """Defence in depth: ``check`` refuses such URLs; a subscription built past it still gets one line."""
-    governance = SimpleNamespace(webhooks=(Subscription("bad", url, "SIGNOFF_CLI_SECRET", frozenset(), None, ""),))
+    with pytest.raises(ValueError, match="link"):
+        Subscription("bad", url, "SIGNOFF_CLI_SECRET", frozenset(), None, "")  # the domain lets none through
+    bad = Subscription("bad", "http://127.0.0.1:1/", "SIGNOFF_CLI_SECRET", frozenset(), None, "")
+    object.__setattr__(bad, "url", url)  # as if a future path skipped the check
+    governance = SimpleNamespace(webhooks=(bad,))
     out, err = io.StringIO(), io.StringIO()
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SIGNOFF_CLI_SECRET", SECRET)
