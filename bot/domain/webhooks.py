@@ -48,7 +48,16 @@ def message_id(key: str) -> str:
 
 
 def request_data(request: Request, receipt: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The ``data`` of a request's webhook message (DESIGN §9), as the request is now."""
+    """The ``data`` of a request's webhook message (DESIGN §9), as the request is now.
+
+    ``rule`` is the deciding rule whatever it decided (``Request.deciding_rule``, as the API and
+    Slack show it), null when people decide. ``reason`` is why it stands as it does: the rule's
+    reason, or why it went to people; a reason a person typed (a rejection's, changes asked for)
+    once given; null once a person (or Signoff) closed it without one (never the routing reason,
+    which would read as theirs). ``lapses_at`` (ISO 8601
+    or null) is when an exception lapses.
+    """
+    acted = request.decided_by is not None and request.deciding_rule is None
     return {
         "request": format_request_id(request.require_id()),
         "kind": request.kind,
@@ -58,7 +67,8 @@ def request_data(request: Request, receipt: Mapping[str, Any] | None) -> dict[st
         "requester": request.requester,
         "decided_by": request.decided_by,
         "rule": request.deciding_rule,
-        "reason": request.decision_note or request.reason,
+        "reason": request.decision_note or (None if acted else request.reason),
+        "lapses_at": request.lapses_at.isoformat() if request.lapses_at is not None else None,
         "governance": request.governance,
         "receipt": dict(receipt) if receipt is not None else None,
     }

@@ -16,6 +16,8 @@ from bot.domain.routing import Verdict
 from bot.services.decide import decide_request
 from bot.services.relay import relay_outbox
 from bot.services.runtime import Runtime
+from bot.services.submit import submit_request
+from bot.services.sweeps import lapse_due
 from bot.webhooks.sender import WebhookSender
 from handlers.api import file_request, read_request
 from storage.uow import SqlUnitOfWorkFactory
@@ -35,6 +37,7 @@ def setup(engine: Engine, clock: FixedClock) -> Iterator[tuple[Runtime, ApiClien
             + f"""
 webhooks:
   - {{id: crm, url: "{receiver.url("/crm")}", secret_env: {SECRET_ENV}, events: [request.decided]}}
+  - {{id: brand, url: "{receiver.url("/brand")}", secret_env: {SECRET_ENV}, events: [exception.lapsing]}}
 api_clients:
   - {{id: crm, token_sha256: {"0" * 64}, kinds: [discount]}}
 """
@@ -83,3 +86,40 @@ def test_the_webhook_and_the_api_name_the_deciding_rule_for_every_outcome(
     assert rule_of(data["decided_by"]) == data["rule"]
     if rule is not None:
         assert data["receipt"]["rule"] == rule == shown["receipt"]["rule"]
+
+
+def test_a_decision_without_a_note_does_not_borrow_the_routing_reason_and_a_lapse_says_when(
+    setup: tuple[Runtime, ApiClientSpec, Receiver], clock: FixedClock
+) -> None:
+    runtime, client, receiver = setup
+    clock.set(datetime.fromisoformat("2026-03-04T09:00:00+00:00"))
+    body = {"kind": "discount", "requester": "U0SAM", "fields": {"account": "Acme", "amount_pct": 25}}
+    filed = file_request(runtime, client, body, None).body
+    request_id = int(filed["request"].removeprefix("REQ-"))
+    decide_request(runtime=runtime, request_id=request_id, voter="U0FIN1", verdict=Verdict.APPROVE)
+    sender = WebhookSender({SECRET_ENV: SECRET}.get, timeout=5)
+    while relay_outbox(runtime=runtime, gateway=FakeGateway(), webhooks=sender).handled:
+        pass
+    (arrival,) = receiver.of("/crm")
+    assert (arrival.body["data"]["decided_by"], arrival.body["data"]["reason"]) == ("U0FIN1", None)
+    assert filed["reason"] and arrival.body["data"]["lapses_at"] is None
+
+
+def test_a_lapsing_warning_says_when_the_exception_lapses(
+    setup: tuple[Runtime, ApiClientSpec, Receiver], clock: FixedClock
+) -> None:
+    runtime, _, receiver = setup
+    clock.set(datetime.fromisoformat("2026-03-04T09:00:00+00:00"))
+    filed = submit_request(
+        runtime=runtime, kind="brand", requester="U0SAM", text="asset=https://a.io/x until=2026-03-10"
+    )
+    for voter in ("U0BR1", "U0BR2"):
+        decide_request(runtime=runtime, request_id=filed.request_id, voter=voter, verdict=Verdict.APPROVE)
+    clock.set(datetime.fromisoformat("2026-03-07T23:00:00+00:00"))
+    assert lapse_due(runtime=runtime) == 1
+    sender = WebhookSender({SECRET_ENV: SECRET}.get, timeout=5)
+    while relay_outbox(runtime=runtime, gateway=FakeGateway(), webhooks=sender).handled:
+        pass
+    (warning,) = receiver.of("/brand")
+    lapses_at = datetime.fromisoformat(warning.body["data"]["lapses_at"])
+    assert warning.type == "exception.lapsing" and lapses_at > clock.now()
