@@ -27,6 +27,7 @@ from sqlalchemy import Engine
 import handlers
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.governance import ERROR, Governance, GovernanceInvalid
+from bot.domain.webhook_subscriptions import removed_subscriptions
 from bot.domain.webhooks import SecretInvalid
 from bot.governance_file import load_governance_file
 from bot.jobs import start_scheduler, wake
@@ -34,6 +35,7 @@ from bot.metrics import SignoffMetrics
 from bot.ops_http import WsgiApp, by_prefix, ops_app
 from bot.services.relay import relay_outbox
 from bot.services.runtime import Runtime
+from bot.services.webhooks import tell_of_removed_webhooks
 from bot.settings import Settings, environment_value
 from bot.slack.gateway import SlackGateway, make_web_client
 from bot.slack.http_edge import SlackEdge
@@ -81,6 +83,8 @@ class GovernanceHolder:
         self._reloader: threading.Thread | None = None
         #: Called after each successful reload (the worker makes pending requests' cards follow).
         self.on_reload: list[Callable[[], None]] = []
+        #: The governance the last successful reload replaced (for listeners that compare).
+        self.replaced: Governance = self._current
 
     def current(self) -> Governance:
         return self._current
@@ -129,7 +133,7 @@ class GovernanceHolder:
                 log.error("governance reload failed, keeping %s: %s: %s", kept, type(exc).__name__, exc)
                 return False
             with self._lock:
-                self._current = fresh
+                self.replaced, self._current = self._current, fresh
         log.info("governance %s loaded from %s", fresh.version[:12], self.path)
         for listener in self.on_reload:
             try:
@@ -306,6 +310,16 @@ def _warn_on_webhook_secrets(holder: GovernanceHolder) -> None:
         log.error("webhooks: %s", exc)
 
 
+def _tell_of_removed_webhooks(holder: GovernanceHolder, runtime: Runtime) -> None:
+    """After a reload: deliveries queued for a subscription the file no longer declares are logged
+    and its owner told once (``bot.services.webhooks.tell_of_removed_webhooks``)."""
+    gone = removed_subscriptions(holder.replaced.webhooks, holder.current().webhooks)
+    if gone:
+        tell_of_removed_webhooks(
+            uow=runtime.uow, removed=gone, governance=holder.current().version, now=runtime.clock.now()
+        )
+
+
 def build_signoff(
     settings: Settings, *, http: bool = True, clock: Clock | None = None, migrate: bool = True
 ) -> Signoff:
@@ -324,6 +338,7 @@ def build_signoff(
     metrics = SignoffMetrics(lambda: work_waiting(engine, now=clock.now()))  # a registry per app
     units = SqlUnitOfWorkFactory(engine, webhooks=lambda: holder.current().webhooks)
     runtime = Runtime(uow=units, governance=holder.current, clock=clock, observer=metrics)
+    holder.on_reload.append(lambda: _tell_of_removed_webhooks(holder, runtime))
     client = make_web_client(token=token, base_url=settings.slack_api_url, on_error=metrics.slack_error)
     _check_slack(token, settings)
     bolt = _bolt(settings, client, metrics, http=http)

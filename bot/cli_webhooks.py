@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from bot.cli_governance import load, print_problems
 from bot.domain.governance import Governance
+from bot.domain.links import redact_links, redact_url
 from bot.domain.webhooks import Answer, ReceiverUnreachable, SecretInvalid, classify
 from bot.services.webhooks import UnknownWebhook, enable_webhook, ping_webhook, webhook_states
 from bot.settings import environment_value
@@ -76,7 +77,7 @@ def _list(args: argparse.Namespace, governance: Governance, database: Database, 
     for state in states:
         status = f"disabled ({state.disabled})" if state.disabled is not None else "enabled"
         line = f"{state.subscription.id}\t{status}\tpending {state.pending}\tdead {state.dead}"
-        print(f"{line}\t{state.subscription.url}", file=out)
+        print(f"{line}\t{redact_url(state.subscription.url)}", file=out)
     return 0
 
 
@@ -95,6 +96,7 @@ def _enable(args: argparse.Namespace, governance: Governance, database: Database
 
 
 def _test(args: argparse.Namespace, governance: Governance, database: Database, out: TextIO, err: TextIO) -> int:
+    """Ping one subscription: its answer on one line (exit 0 on 2xx); any failure is one line on ``err``, exit 1."""
     sender = WebhookSender(environment_value)
     try:
         answer = ping_webhook(subscriptions=governance.webhooks, sender=sender, name=args.id, at=datetime.now(UTC))
@@ -102,11 +104,20 @@ def _test(args: argparse.Namespace, governance: Governance, database: Database, 
         print(f"signoff webhooks test: {exc}", file=err)
         return 1
     except ReceiverUnreachable as exc:
-        print(f"signoff webhooks test: no answer from {args.id}: {exc}", file=err)
+        print(f"signoff webhooks test: no answer from {args.id}: {_one_line(str(exc), governance)}", file=err)
+        return 1
+    except Exception as exc:  # whatever the sender meets, the operator reads one line, never a traceback
+        said = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        print(f"signoff webhooks test: could not send to {args.id}: {_one_line(said, governance)}", file=err)
         return 1
     excerpt = answer.excerpt()
-    print(f"HTTP {answer.status}" + (f": {excerpt}" if excerpt else ""), file=out)
+    print(f"HTTP {answer.status}" + (f": {_one_line(excerpt, governance)}" if excerpt else ""), file=out)
     if classify(answer.status) is not Answer.DELIVERED:
         print(f"signoff webhooks test: {args.id} answered HTTP {answer.status}, not 2xx", file=err)
         return 1
     return 0
+
+
+def _one_line(text: str, governance: Governance) -> str:
+    """``text`` on one line, the query values of every link and subscription URL redacted (``redact_links``)."""
+    return " ".join(redact_links(text, of=(s.url for s in governance.webhooks)).split())

@@ -2,7 +2,8 @@
 
 Every record carries the fields ``bot.log_context.log_context`` bound where it was logged
 (``request_id``, ``user_id``). Records never span lines: a traceback is one escaped text field, or
-one JSON string. Anything that looks like a Slack token is masked before it is written.
+one JSON string. Anything that looks like a Slack token is masked before it is written, and so is
+every query value of a link (``bot.domain.links.redact_url``).
 
 No control character reaches a log raw, whatever a payload carried (an ESC in a user id would
 drive the reader's terminal): in text, every C0/C1 control, DEL, lone surrogate and
@@ -24,6 +25,7 @@ from typing import Any, Literal, TextIO
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
+from bot.domain.links import redact_links
 from bot.log_context import current_context
 
 #: Slack tokens (bot, user, app, refresh, config) wherever they would appear in a line.
@@ -40,7 +42,9 @@ _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def mask_secrets(text: str) -> str:
-    return _TOKEN.sub(lambda match: f"{match.group(1)}-[redacted]", text)
+    """``text`` with Slack tokens masked and the query values and user info of every link redacted
+    (``bot.domain.links.redact_links``: a webhook URL may carry a receiver's token)."""
+    return redact_links(_TOKEN.sub(lambda match: f"{match.group(1)}-[redacted]", text))
 
 
 def escape_controls(text: str, *, keep: str = "") -> str:

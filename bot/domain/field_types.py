@@ -171,6 +171,7 @@ FIELD_TYPES: Mapping[FieldType, FieldTypeSpec] = MappingProxyType(
             describe=v.fixed("a link starting with http:// or https://"),
             show=v.show_text,
             to_json=v.json_as_is,
+            literal=True,  # a link is refused, never rewritten, when it holds invisible characters (bot.domain.links)
             textual=True,
             from_link=v.url_link,
         ),

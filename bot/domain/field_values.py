@@ -149,9 +149,13 @@ def read_duration(spec: FieldSpec, raw: object, tz: tzinfo) -> timedelta:
 
 
 def read_url(spec: FieldSpec, raw: object, tz: tzinfo) -> str:
-    if not isinstance(raw, str) or len(raw) > TEXT_LIMIT or not _URL.fullmatch(raw):
+    """A link, canonical and checked by ``bot.domain.links.canonical_url`` (which names what it refuses)."""
+    if not isinstance(raw, str) or len(raw) > TEXT_LIMIT or "://" not in raw:
         raise ValueError(f"expected a link starting with http:// or https://, got {show_raw(raw)}")
-    return one_script(canonical_url(raw))
+    canonical = canonical_url(raw)
+    if not _URL.fullmatch(raw):
+        raise ValueError(f"expected a link starting with http:// or https://, without <, > or |, got {show_raw(raw)}")
+    return one_script(canonical)
 
 
 def read_email(spec: FieldSpec, raw: object, tz: tzinfo) -> str:

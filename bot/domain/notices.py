@@ -30,6 +30,9 @@ class Notice(StrEnum):
     WEBHOOK_DISABLED = "webhook_disabled"
     #: subscription (id), url, type (the event), error (the last answer): a webhook delivery was given up on
     WEBHOOK_DEAD = "webhook_dead"
+    #: subscription (id), url, pending (count), governance (version): the file no longer declares a
+    #: subscription that had deliveries queued; they end dead instead of being sent
+    WEBHOOK_REMOVED = "webhook_removed"
     TEXT = "text"  # a row queued before notices were facts: ``text`` is shown as plain text
 
 

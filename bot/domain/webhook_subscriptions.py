@@ -13,29 +13,36 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.domain.events import WEBHOOK_TYPES
-from bot.domain.links import canonical_url
+from bot.domain.links import ascii_url, canonical_url, redact_url
 
 #: Hosts that may be reached over plain ``http://`` (a receiver on the same machine), DESIGN §9.
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
 def check_webhook_url(url: str) -> str:
-    """``url`` with its host canonical (``bot.domain.links``), or ``ValueError`` saying what is accepted.
+    """``url`` as the sender POSTs to it, or ``ValueError`` saying what was wrong and what is accepted.
 
-    DESIGN §9: ``https://`` only, except a loopback host (127.0.0.1, ::1, localhost), which
-    may use ``http://``. No user or password in the link (a secret belongs in ``secret_env``).
+    The link is made canonical and checked first (``bot.domain.links.canonical_url``: no
+    whitespace, invisible or control characters, no user or password, a port 1–65535, no
+    look-alike host), then, DESIGN §9: ``https://`` only, except a loopback host (127.0.0.1, ::1,
+    localhost), which may use ``http://``; no ``#fragment`` (it is never sent). The result is
+    ASCII (``bot.domain.links.ascii_url``): an internationalized host in IDNA, the rest
+    percent-encoded. A token in the query is accepted but never shown (``redact_url``).
     """
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"must be an https:// URL, such as https://crm.example.com/hooks/signoff (got “{url}”)")
     canonical = canonical_url(url)
-    host = (urlsplit(canonical).hostname or "").lower()
-    if parts.username is not None or parts.password is not None:
-        raise ValueError("must not hold a user or password; the signature (secret_env) authenticates Signoff")
-    if scheme == "http" and host not in LOOPBACK_HOSTS:
-        raise ValueError(f"must use https:// (http:// is accepted for 127.0.0.1, ::1 and localhost only), got “{url}”")
-    return canonical
+    parts = urlsplit(canonical)
+    if parts.fragment or canonical.endswith("#"):
+        raise ValueError("must not end in a #fragment, which is never sent; remove “#” and what follows")
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
+        raise ValueError(
+            f"must use https:// (http:// is accepted for 127.0.0.1, ::1 and localhost only), got {_shown(url)}"
+        )
+    return ascii_url(canonical)
+
+
+def _shown(url: str) -> str:
+    shown = redact_url(url)
+    return f"“{shown}”" if len(shown) <= 80 else f"“{shown[:77]}…”"
 
 
 def check_webhook_event(name: str) -> str:
@@ -61,6 +68,13 @@ class Subscription:
     events: frozenset[str]
     kinds: frozenset[str] | None
     owner: str
+
+    def __post_init__(self) -> None:
+        """Only a URL the sender can POST to as written: ``check_webhook_url``'s result (``ValueError`` otherwise)."""
+        if check_webhook_url(self.url) != self.url:
+            raise ValueError(
+                f"webhook “{self.id}”: the URL is not in its checked form; give check_webhook_url's result"
+            )
 
     def wants(self, webhook_type: str, kind: str) -> bool:
         return webhook_type in self.events and (self.kinds is None or kind in self.kinds)
@@ -91,6 +105,13 @@ def compile_webhooks(specs: Sequence[Any], *, kinds: Mapping[str, Any], fail: Fa
         chosen = frozenset(spec.kinds) if spec.kinds is not None else None
         compiled.append(Subscription(spec.id, spec.url, spec.secret_env, events, chosen, owner))
     return tuple(compiled)
+
+
+def removed_subscriptions(before: Sequence[Subscription], after: Sequence[Subscription]) -> tuple[Subscription, ...]:
+    """The subscriptions of ``before`` whose id ``after`` no longer declares (a rename is a removal:
+    a delivery belongs to its subscription id, ``bot.domain.webhooks.delivery_key``)."""
+    kept = {s.id for s in after}
+    return tuple(s for s in before if s.id not in kept)
 
 
 @dataclass

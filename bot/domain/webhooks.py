@@ -25,6 +25,9 @@ from bot.domain.webhook_subscriptions import Subscription
 
 #: A receiver that keeps refusing a delivery (a 4xx other than 410 and 429) has it dead after this many tries.
 REFUSED_ATTEMPTS = 3
+#: The length of a subscription's key, in bytes, decoded from its ``whsec_`` secret (Standard Webhooks
+#: spec, "Symmetric signatures": secret keys should be between 24 and 64 bytes).
+SECRET_BYTES = (24, 64)
 #: How much of a receiver's answer is kept (in a dead row's error, in ``signoff webhooks test``).
 ANSWER_EXCERPT = 200
 
@@ -45,7 +48,16 @@ def message_id(key: str) -> str:
 
 
 def request_data(request: Request, receipt: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The ``data`` of a request's webhook message (DESIGN §9), as the request is now."""
+    """The ``data`` of a request's webhook message (DESIGN §9), as the request is now.
+
+    ``rule`` is the deciding rule whatever it decided (``Request.deciding_rule``, as the API and
+    Slack show it), null when people decide. ``reason`` is why it stands as it does: the rule's
+    reason, or why it went to people; a reason a person typed (a rejection's, changes asked for)
+    once given; null once a person (or Signoff) closed it without one (never the routing reason,
+    which would read as theirs). ``lapses_at`` (ISO 8601
+    or null) is when an exception lapses.
+    """
+    acted = request.decided_by is not None and request.deciding_rule is None
     return {
         "request": format_request_id(request.require_id()),
         "kind": request.kind,
@@ -54,8 +66,9 @@ def request_data(request: Request, receipt: Mapping[str, Any] | None) -> dict[st
         "fields": dict(request.fields),
         "requester": request.requester,
         "decided_by": request.decided_by,
-        "rule": request.auto_rule,
-        "reason": request.decision_note or request.reason,
+        "rule": request.deciding_rule,
+        "reason": request.decision_note or (None if acted else request.reason),
+        "lapses_at": request.lapses_at.isoformat() if request.lapses_at is not None else None,
         "governance": request.governance,
         "receipt": dict(receipt) if receipt is not None else None,
     }

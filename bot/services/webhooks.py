@@ -1,17 +1,25 @@
-"""What an operator does with webhook subscriptions: see their state, enable one again, ping one.
+"""What an operator does with webhook subscriptions: see their state, enable one again, ping one;
+and what Signoff says when a reload drops a subscription that had deliveries queued.
 
 ``signoff webhooks list | enable ID | test ID`` (DESIGN §9) call these.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.domain.links import redact_url
+from bot.domain.notices import Notice, Notification
+from bot.domain.outbox import Intent, IntentKind
 from bot.domain.webhook_subscriptions import Subscription
 from bot.domain.webhooks import ReceiverAnswer, encode_body, message_id, ping_body
 from bot.services.ports import UnitOfWorkFactory
 from bot.services.webhook_relay import WebhookSender
+
+log = logging.getLogger("signoff")
 
 
 @dataclass(frozen=True)
@@ -70,3 +78,43 @@ def ping_webhook(
         raise UnknownWebhook(name, [s.id for s in subscriptions])
     body = encode_body(ping_body(name, at))
     return sender.send(subscription=subscription, message_id=message_id(f"ping:{name}:{at.isoformat()}"), body=body)
+
+
+def tell_of_removed_webhooks(
+    *, uow: UnitOfWorkFactory, removed: Sequence[Subscription], governance: str, now: datetime
+) -> dict[str, int]:
+    """After a reload that dropped ``removed``: how many deliveries each had queued (those with any).
+
+    Each is logged (a WARNING naming the subscription and the count), and its owner is told once
+    in Slack (``Notice.WEBHOOK_REMOVED``; one outbox key per subscription and governance
+    ``version``, so every replica that reloads the same file queues one message). The relay ends
+    such deliveries dead, kept with their error ("no longer in the governance file"), DESIGN §9.
+    """
+    with uow() as unit:
+        counts = unit.webhooks.deliveries()
+        waiting = {s.id: counts[s.id].pending for s in removed if s.id in counts and counts[s.id].pending}
+        intents = []
+        for subscription in removed:
+            pending = waiting.get(subscription.id)
+            if pending and subscription.owner:
+                event = f"removed-{governance[:12]}"
+                facts = {
+                    "subscription": subscription.id,
+                    "url": subscription.url,
+                    "pending": pending,
+                    "governance": governance,
+                }
+                message = Notification(subscription.owner, Notice.WEBHOOK_REMOVED, subscription.id, event, facts)
+                key = f"webhook-notice:{subscription.id}:{event}"
+                intents.append(Intent(IntentKind.NOTIFY, key, message.payload(), None))
+        unit.outbox.add_many(intents, now=now)
+        unit.commit()
+    for subscription in removed:
+        if subscription.id in waiting:
+            log.warning(
+                "webhook %s (%s) is no longer in the governance file: its %d queued deliveries will not be sent",
+                subscription.id,
+                redact_url(subscription.url),
+                waiting[subscription.id],
+            )
+    return waiting

@@ -17,6 +17,7 @@ from bot.domain.actors import SYSTEM, rule_of
 from bot.domain.cards import Card
 from bot.domain.fields import USER_ID
 from bot.domain.lifecycle import State
+from bot.domain.links import redact_links, redact_url
 from bot.domain.notices import Notice, Notification
 from bot.slack.blocks import (
     AMEND,
@@ -98,17 +99,29 @@ def notification_text(message: Notification, *, in_blocks: bool = False) -> str:
         case Notice.WEBHOOK_DISABLED:
             return (
                 f"The webhook {_code(message.fact('subscription'))} is disabled: its receiver "
-                f"{_code(message.fact('url'))} answered {inert(message.fact('error'))} while delivering {ref}. "
+                f"{_code(redact_url(message.fact('url')))} answered {_receiver_error(message)} while delivering {ref}. "
                 f"Nothing more is sent to it until `signoff webhooks enable {escape(message.fact('subscription'))}`."
             )
         case Notice.WEBHOOK_DEAD:
             return (
                 f"Signoff gave up delivering {escape(message.fact('type'))} of {ref} to the webhook "
-                f"{_code(message.fact('subscription'))} ({_code(message.fact('url'))}): "
-                f"{inert(message.fact('error'))}. `signoff webhooks list` shows what waits and what is dead."
+                f"{_code(message.fact('subscription'))} ({_code(redact_url(message.fact('url')))}): "
+                f"{_receiver_error(message)}. `signoff webhooks list` shows what waits and what is dead."
+            )
+        case Notice.WEBHOOK_REMOVED:
+            return (
+                f"The webhook {_code(message.fact('subscription'))} ({_code(redact_url(message.fact('url')))}) "
+                f"is no longer in the governance file (version {escape(message.fact('governance')[:12])}): "
+                f"its {escape(message.fact('pending'))} queued deliveries will not be sent. If it was renamed, "
+                "the new id receives only events from now on."
             )
         case _:
             return escape(message.fact("text"))
+
+
+def _receiver_error(message: Notification) -> str:
+    """A webhook's last error, inert, with the query values of any link in it redacted (``redact_links``)."""
+    return inert(redact_links(message.fact("error"), of=[message.fact("url")]))
 
 
 def _code(text: str) -> str:

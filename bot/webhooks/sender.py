@@ -13,6 +13,7 @@ another host); a 3xx is an answer like any other non-2xx.
 
 from __future__ import annotations
 
+import base64
 import binascii
 import re
 import urllib.error
@@ -27,7 +28,7 @@ from standardwebhooks.webhooks import EmptyWebhookSecretError
 
 from bot.domain.outbox import retry_after_seconds
 from bot.domain.webhook_subscriptions import Subscription
-from bot.domain.webhooks import ReceiverAnswer, ReceiverUnreachable, SecretInvalid
+from bot.domain.webhooks import SECRET_BYTES, ReceiverAnswer, ReceiverUnreachable, SecretInvalid
 
 #: The longest one delivery waits for its receiver, in seconds (connect and each read).
 TIMEOUT_SECONDS = 10.0
@@ -42,15 +43,26 @@ _SECRET = re.compile(r"whsec_[A-Za-z0-9+/]{4,}={0,2}")
 def signer(subscription: Subscription, secret_of: SecretOf) -> Webhook:
     """The signer for ``subscription``'s secret, or ``SecretInvalid`` naming its ``secret_env``.
 
-    The secret is ``whsec_`` then base64 (Standard Webhooks spec, "Symmetric secrets").
+    The secret is ``whsec_`` then base64 of a key of ``SECRET_BYTES`` (24–64) bytes (Standard
+    Webhooks spec, "Symmetric signatures": keys between 24 and 64 bytes); a shorter key is refused.
     """
     name = subscription.secret_env
     secret = (secret_of(name) or "").strip()
-    accepted = "a Standard Webhooks secret: whsec_ followed by base64, e.g. 32 random bytes"
+    low, high = SECRET_BYTES
+    accepted = f"a Standard Webhooks secret: whsec_ followed by base64 of {low} to {high} random bytes"
     if not secret:
         raise SecretInvalid(f"{name} is not set; webhook “{subscription.id}” needs {accepted}")
     if not _SECRET.fullmatch(secret):
         raise SecretInvalid(f"{name} is not a webhook secret; webhook “{subscription.id}” needs {accepted}")
+    try:
+        size = len(base64.b64decode(secret.removeprefix("whsec_"), validate=True))
+    except (binascii.Error, ValueError):
+        raise SecretInvalid(f"{name} is not a webhook secret; webhook “{subscription.id}” needs {accepted}") from None
+    if not low <= size <= high:
+        raise SecretInvalid(
+            f"{name} holds a {size}-byte key, too {'short' if size < low else 'long'}; "
+            f"webhook “{subscription.id}” needs {accepted}"
+        )
     try:
         return Webhook(secret)
     except (binascii.Error, ValueError, EmptyWebhookSecretError):

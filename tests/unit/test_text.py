@@ -201,6 +201,7 @@ CONTRACT = [
         [
             FieldProblem(
                 "link",
+                "the host of the link “https://аpple.com/pay” looks like a spoof: "
                 "“аpple” mixes letters of different scripts (U+0430 CYRILLIC SMALL LETTER A (Cyrillic), "
                 "U+0070 LATIN SMALL LETTER P (Latin)), as look-alike spoofs do; type the word in one script",
             )

@@ -3,6 +3,8 @@ secrets `serve` and `worker` need at start (a one-line error naming the variable
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import subprocess
 import sys
@@ -19,6 +21,7 @@ from bot.webhooks.sender import check_secrets
 from tests.conftest import ROOT
 from tests.processes import free_port
 from tests.unit.test_check_errors import BASE
+from tests.unit.test_links import HOSTILE, SURROUNDED
 from tests.webhook_receiver import SECRET
 
 
@@ -114,7 +117,10 @@ def test_check_validates_the_file_without_the_secret(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("value", "said"),
     [(None, "SIGNOFF_WH_SECRET is not set"), ("hunter2", "SIGNOFF_WH_SECRET is not a webhook secret"),
-     ("whsec_!!!!", "SIGNOFF_WH_SECRET is not a webhook secret")],
+     ("whsec_!!!!", "SIGNOFF_WH_SECRET is not a webhook secret"),
+     ("whsec_AAAA", "SIGNOFF_WH_SECRET holds a 3-byte key, too short"),
+     ("whsec_" + "A" * 31 + "=", "SIGNOFF_WH_SECRET holds a 23-byte key, too short"),
+     ("whsec_" + "A" * 120, "SIGNOFF_WH_SECRET holds a 90-byte key, too long")],
 )  # fmt: skip
 def test_a_missing_or_malformed_secret_stops_serve_and_worker_with_one_line(
     tmp_path: Path, value: str | None, said: str
@@ -154,3 +160,45 @@ def test_the_secret_of_each_subscription_must_be_one_the_library_accepts() -> No
     check_secrets(governance.webhooks, {"A": SECRET, "B": SECRET}.get)
     with pytest.raises(SecretInvalid, match=r"^B is not set"):
         check_secrets(governance.webhooks, {"A": SECRET}.get)
+
+
+@pytest.mark.parametrize("size", [24, 32, 64])
+def test_keys_of_24_to_64_bytes_are_accepted(size: int) -> None:
+    governance = load_governance_text(BASE + "webhooks:\n  - {id: a, url: https://a.example.com, secret_env: A}\n")
+    check_secrets(governance.webhooks, {"A": "whsec_" + base64.b64encode(bytes(range(size))).decode()}.get)
+
+
+@pytest.mark.parametrize(("url", "named"), HOSTILE + SURROUNDED + [("https://ok.example.com/h#frag", "#fragment")])
+def test_a_webhook_url_the_sender_could_not_use_or_could_misread_is_a_located_error(url: str, named: str) -> None:
+    (problem,) = problems_of(f"webhooks:\n  - {{id: crm, url: {json.dumps(url)}, secret_env: S}}\n")
+    assert (problem.path, problem.line) == ("webhooks[0].url", 23)
+    assert named in problem.message and "\n" not in problem.message
+
+
+def test_check_prints_one_located_line_for_a_url_with_a_leading_space(tmp_path: Path) -> None:
+    config = tmp_path / "signoff.yaml"
+    config.write_text(BASE + 'webhooks:\n  - {id: lead, url: " https://ok.example.com/h?token=Sup3r", secret_env: S}\n')
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "check", "--config", str(config)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1
+    assert (
+        f"{config}:23: webhooks[0].url: the link “ https://ok.example.com/h?token=REDACTED” holds a space"
+        in done.stderr
+    )
+    assert "Sup3r" not in done.stderr + done.stdout
+
+
+@pytest.mark.parametrize(
+    ("url", "sent"),
+    [
+        ("https://M\u00fcnchen.example/stra\u00dfe?q=\u00fc", "https://xn--mnchen-3ya.example/stra%C3%9Fe?q=%C3%BC"),
+        ("http://127.0.0.1:08080/h", "http://127.0.0.1:8080/h"),
+        ("http://LOCALHOST/h", "http://localhost/h"),
+    ],
+)
+def test_a_webhook_url_is_kept_as_the_ascii_url_it_is_sent_to(url: str, sent: str) -> None:
+    assert check_webhook_url(url) == sent
