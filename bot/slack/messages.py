@@ -84,8 +84,10 @@ def notification_text(message: Notification, *, in_blocks: bool = False) -> str:
         case Notice.LAPSED:
             return f"The exception {ref} ({title}) has ended."
         case Notice.UNDELIVERABLE:
+            count = _count(message)
+            what = f"{count} cards, the last of {ref} ({title})," if count > 1 else f"the card of {ref} ({title})"
             return (
-                f"Signoff could not deliver the card of {ref} ({title}) to {place(message.fact('recipient'))}: "
+                f"Signoff could not deliver {what} to {place(message.fact('recipient'))}: "
                 f"{escape(message.fact('error'))}. "
                 "Check the governance file (is the bot in that channel, is the member still here?)."
             )
@@ -102,13 +104,26 @@ def notification_text(message: Notification, *, in_blocks: bool = False) -> str:
                 f"Nothing more is sent to it until `signoff webhooks enable {escape(message.fact('subscription'))}`."
             )
         case Notice.WEBHOOK_DEAD:
+            count, event = _count(message), escape(message.fact("type"))
+            what = f"{count} deliveries, the last {event} of {ref}," if count > 1 else f"delivering {event} of {ref}"
+            name = escape(message.fact("subscription"))
             return (
-                f"Signoff gave up delivering {escape(message.fact('type'))} of {ref} to the webhook "
+                f"Signoff gave up {what} to the webhook "
                 f"{_code(message.fact('subscription'))} ({_code(message.fact('url'))}): "
-                f"{inert(message.fact('error'))}. `signoff webhooks list` shows what waits and what is dead."
+                f"{inert(message.fact('error'))}. `signoff webhooks list` shows what waits and what is dead; "
+                f"`signoff webhooks redeliver {name}` sends the dead ones again. "
+                "Further failures this hour are counted there, not messaged."
             )
         case _:
             return escape(message.fact("text"))
+
+
+def _count(message: Notification) -> int:
+    """How many failures one owner message gathers (``bot.services.owner_notices``); 1 when it does not say."""
+    try:
+        return max(int(message.facts.get("count") or 1), 1)
+    except (TypeError, ValueError):
+        return 1
 
 
 def _code(text: str) -> str:
