@@ -153,6 +153,7 @@ class WebhookSender:
         else:
             raise ValueError(f"not an http(s) URL: {parts.scheme}")
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        response: http.client.HTTPResponse | None = None
         try:
             connection.connect()
             assert connection.sock is not None
@@ -160,12 +161,16 @@ class WebhookSender:
             connection.sock.settimeout(max(deadline - time.monotonic(), 0.001))
             connection.request("POST", path, body=data, headers=headers)
             response = connection.getresponse()
+            if time.monotonic() >= deadline:  # the watchdog cut the headers short: that is no answer
+                raise TimeoutError("headers cut off at the deadline")
             raw = _read_prefix(response, connection, deadline)
             waiting = None
             if response.status == 429:
                 waiting = retry_after_seconds(response.headers.get("Retry-After"), now=datetime.now(UTC))
             return ReceiverAnswer(response.status, raw.decode("utf-8", errors="replace"), waiting)
         finally:
+            if response is not None:
+                response.close()  # it holds the socket's file once the connection handed it over
             connection.close()
 
     def headers(
