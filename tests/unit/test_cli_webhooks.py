@@ -107,6 +107,7 @@ def test_redeliver_queues_dead_deliveries_again_and_enable_says_how_many_wait(
             uow.outbox.mark_dead(item.id, now=late, error="webhook ads is disabled")
         uow.commit()
     engine.dispose()
+    capsys.readouterr()  # what setting up the database logged (after other tests configured logging)
 
     code, out, err = run(capsys, "webhooks", "redeliver", "ads")
     assert (code, out) == (1, "")
