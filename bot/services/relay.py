@@ -24,8 +24,10 @@ channel (``bot.services.channel_fallback``).
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -65,7 +67,7 @@ FIRST_BACKOFF = timedelta(seconds=5)
 MAX_BACKOFF = timedelta(minutes=15)
 #: Webhooks a receiver accepted are recorded as sent at most this many seconds after the first of them.
 RECORD_WITHIN_S = 0.5
-#: How many webhook POSTs of one batch are in flight at once (each bounded by the sender's deadline).
+#: How many subscriptions of one batch are POSTed to at once (each POST bounded by the sender's deadline).
 WEBHOOK_PARALLEL = 8
 
 
@@ -142,25 +144,44 @@ def _relay_webhooks(
     report: RelayReport,
     first_backoff: timedelta,
 ) -> None:
-    """POST a batch's webhook rows, ``WEBHOOK_PARALLEL`` at a time, recording each outcome as it comes.
+    """POST a batch's webhook rows: one thread per subscription (at most ``WEBHOOK_PARALLEL``), each
+    posting its rows one after another, so a slow receiver holds up only its own rows and no
+    receiver gets more than one POST at a time from a relay. The batch holds at most one row per
+    (subscription, request) (``claim_due``), so nothing here reorders a request's events.
 
-    The batch holds at most one row per (subscription, request) (``claim_due``), so parallel POSTs
-    never reorder a request's events. Accepted rows are recorded in groups, at most
-    ``RECORD_WITHIN_S`` after the first of a group, however long other POSTs of the batch take
-    (one transaction per group keeps the relay fast). A relay dying before it records them costs
-    a second POST with the same webhook-id, which a receiver drops; never a lost delivery.
+    Outcomes are recorded on this thread: accepted rows in groups, at most about
+    ``RECORD_WITHIN_S`` after the first of a group, however long other POSTs take (one transaction
+    per group keeps the relay fast). A relay dying before it records them costs a second POST
+    with the same webhook-id, which a receiver drops; never a lost delivery.
     """
     if not items:
         return
     hooks.prepare()
-    with ThreadPoolExecutor(min(WEBHOOK_PARALLEL, len(items)), thread_name_prefix="signoff-webhook") as pool:
-        futures = {pool.submit(hooks.attempt, item): item for item in items}
-        waiting: set[Future[DeliveryError | None]] = set(futures)
+    groups: dict[str, list[OutboxItem]] = {}
+    for item in items:
+        groups.setdefault(str(item.payload.get("subscription")), []).append(item)
+    outcomes: queue.SimpleQueue[tuple[OutboxItem, DeliveryError | None]] = queue.SimpleQueue()
+    finished, left = threading.Event(), [len(groups)]
+    lock = threading.Lock()
+
+    def post_all(group: list[OutboxItem]) -> None:
         try:
-            while waiting:
-                done, waiting = wait(waiting, timeout=RECORD_WITHIN_S, return_when=FIRST_COMPLETED)
-                for future in done:
-                    item, error = futures[future], future.result()
+            for item in group:
+                outcomes.put((item, hooks.attempt(item)))
+        finally:
+            with lock:
+                left[0] -= 1
+                if not left[0]:
+                    finished.set()
+
+    with ThreadPoolExecutor(min(WEBHOOK_PARALLEL, len(groups)), thread_name_prefix="signoff-webhook") as pool:
+        for group in groups.values():
+            pool.submit(post_all, group)
+        try:
+            while True:
+                done = finished.wait(RECORD_WITHIN_S)
+                while not outcomes.empty():
+                    item, error = outcomes.get()
                     if error is None:
                         report.sent += 1
                         hooks.accepted(item)
@@ -168,8 +189,10 @@ def _relay_webhooks(
                     with log_context(request_id=f"REQ-{item.request_id}" if item.request_id is not None else None):
                         _failed(runtime, item, error, report, first_backoff)
                     keeper.release(item.id)
-                if hooks.delivered and (not waiting or time.monotonic() - hooks.delivered_since >= RECORD_WITHIN_S):
+                if hooks.delivered and (done or time.monotonic() - hooks.delivered_since >= RECORD_WITHIN_S):
                     _record_accepted(runtime, hooks, keeper)
+                if done:
+                    break
         finally:
             _record_accepted(runtime, hooks, keeper)
 
