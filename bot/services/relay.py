@@ -67,6 +67,8 @@ FIRST_BACKOFF = timedelta(seconds=5)
 MAX_BACKOFF = timedelta(minutes=15)
 #: Webhooks a receiver accepted are recorded as sent at most this many seconds after the first of them.
 RECORD_WITHIN_S = 0.5
+#: Rows claimed at once (one durable commit per claim); webhook rows are cheap to send, so more of them.
+BATCH, WEBHOOK_BATCH = 50, 100
 #: How many subscriptions of one batch are POSTed to at once (each POST bounded by the sender's deadline).
 WEBHOOK_PARALLEL = 8
 
@@ -103,13 +105,14 @@ def relay_outbox(
     *,
     runtime: Runtime,
     gateway: SlackGateway,
-    batch_size: int = 50,
+    batch_size: int | None = None,
     lease: timedelta = LEASE,
     first_backoff: timedelta = FIRST_BACKOFF,
     webhooks: WebhookSender | None = None,
     lane: Lane | None = None,
 ) -> RelayReport:
-    """Deliver one batch of due outbox rows of ``lane`` (None: both); returns what happened to them.
+    """Deliver one batch (``batch_size``, default ``BATCH``, ``WEBHOOK_BATCH`` for the webhook lane) of due
+    rows of ``lane`` (None: both); returns what happened to them.
 
     Cards that a fan-out queues are due at once and go out with the next batch. Webhook rows
     go through ``webhooks`` (``bot.services.webhook_relay``) with the same guarantees; a worker
@@ -119,7 +122,8 @@ def relay_outbox(
     """
     report = RelayReport()
     with runtime.uow() as uow:
-        items = uow.outbox.claim_due(now=runtime.clock.now(), limit=batch_size, lease=lease, lane=lane)
+        limit = batch_size or (WEBHOOK_BATCH if lane is Lane.WEBHOOKS else BATCH)
+        items = uow.outbox.claim_due(now=runtime.clock.now(), limit=limit, lease=lease, lane=lane)
         uow.commit()
     if not items:
         return report
