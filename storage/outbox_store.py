@@ -110,6 +110,10 @@ class SqlOutbox:
         query = select(OUTBOX).where(due).order_by(OUTBOX.c.id).limit(limit)
         if is_postgres(self.connection):
             query = query.with_for_update(skip_locked=True)
+            if lane is Lane.WEBHOOKS:
+                # A webhook claim lost to a server crash leaves its row pending: it is POSTed again with
+                # the same webhook-id (at least once, as with a lost "sent" mark; ``mark_all_sent``).
+                self.connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
         rows = self.connection.execute(query).all()
         if rows:
             first_claim = func.coalesce(OUTBOX.c.claimed_at, bindparam("now", now, type_=OUTBOX.c.claimed_at.type))
