@@ -5,8 +5,9 @@ Run:  python -m bench.bench_webhooks [N]   (default 500; SQLite, and PostgreSQL 
 Both sides use the same HTTP client and the same signing (``bot.webhooks.sender.WebhookSender``)
 against the same local receiver (a threaded ``http.server`` answering 204). The bare side only
 signs and POSTs N messages in a loop; the relay side delivers N queued webhook rows the way
-``signoff worker`` does: claimed in batches under a lease, each recorded as sent in its own
-transaction. It prints messages per second for each and the ratio relay / bare, measured in the
+``signoff worker``'s webhook lane does: claimed in batches under a lease (at most one row per
+subscription and request at a time), POSTed several at once, the accepted ones recorded as sent
+in groups. It prints messages per second for each and the ratio relay / bare, measured in the
 same run: three rounds of bare then relay, the median of each side counts. Target: ≥ 0.8×.
 """
 
@@ -26,7 +27,7 @@ from typing import Any
 from sqlalchemy import create_engine
 
 from bot.domain.clock import SystemClock
-from bot.domain.outbox import Intent, IntentKind
+from bot.domain.outbox import Intent, IntentKind, Lane
 from bot.domain.webhook_subscriptions import Subscription
 from bot.domain.webhooks import delivery_key, encode_body, message_id
 from bot.services.relay import relay_outbox
@@ -97,7 +98,7 @@ def relayed(url: str, sender: WebhookSender, subscription: Subscription, count: 
     sent = 0
     start = time.perf_counter()
     while True:
-        report = relay_outbox(runtime=runtime, gateway=None, webhooks=sender)  # type: ignore[arg-type]
+        report = relay_outbox(runtime=runtime, gateway=None, webhooks=sender, lane=Lane.WEBHOOKS)  # type: ignore[arg-type]
         if not report.handled:
             break
         sent += report.sent

@@ -27,6 +27,7 @@ from sqlalchemy import Engine
 import handlers
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.governance import ERROR, Governance, GovernanceInvalid
+from bot.domain.outbox import Lane
 from bot.domain.webhook_subscriptions import removed_subscriptions
 from bot.domain.webhooks import SecretInvalid
 from bot.governance_file import load_governance_file
@@ -183,10 +184,19 @@ class Signoff:
         return ops_app(readiness=self.readiness, metrics=self.metrics.exposition, fallback=fallback)
 
     def run_worker(self, *, relay_pause: float = 1.0) -> list[threading.Thread]:
-        """Start the outbox relay thread and the scheduler (sweeps, digests) until ``stop``."""
-        relay = threading.Thread(target=self._relay_loop, args=(relay_pause,), name="signoff-relay", daemon=True)
-        relay.start()
-        self.workers.append(relay)
+        """Start the outbox relay threads and the scheduler (sweeps, digests) until ``stop``.
+
+        One relay thread per lane (``bot.domain.outbox.Lane``): Slack's rows and webhook rows are
+        claimed and delivered apart, so a slow webhook receiver never holds up a card.
+        """
+        relays = []
+        for lane in Lane:
+            relay = threading.Thread(
+                target=self._relay_loop, args=(relay_pause, lane), name=f"signoff-relay-{lane}", daemon=True
+            )
+            relay.start()
+            relays.append(relay)
+        self.workers.extend(relays)
         self.scheduler = scheduler = start_scheduler(
             self.runtime,
             self.gateway,
@@ -194,7 +204,7 @@ class Signoff:
             retention_days=self.settings.retention_days,
         )
         self.governance.on_reload.append(lambda: wake(scheduler, self.runtime, self.gateway))
-        return [relay]
+        return relays
 
     def stop(self, timeout: float = 10.0) -> None:
         """Take no more work and wait up to ``timeout`` s for the delivery in flight. Safe to call again."""
@@ -208,12 +218,16 @@ class Signoff:
         if any(thread.is_alive() for thread in self.workers):
             log.warning("stopped with a delivery still in flight; its row is delivered after a restart")
 
-    def _relay_loop(self, pause: float) -> None:
+    def _relay_loop(self, pause: float, lane: Lane) -> None:
         while not self.stopping.is_set():
             try:
                 backoff = timedelta(seconds=self.settings.retry_backoff_seconds)
                 report = relay_outbox(
-                    runtime=self.runtime, gateway=self.gateway, first_backoff=backoff, webhooks=self.webhooks
+                    runtime=self.runtime,
+                    gateway=self.gateway,
+                    first_backoff=backoff,
+                    webhooks=self.webhooks,
+                    lane=lane,
                 )
             except Exception:  # the loop must outlive a database hiccup; the row stays due
                 log.exception("outbox relay pass failed; retrying")

@@ -1,4 +1,6 @@
-"""``signoff webhooks list | enable ID | test ID``: webhook subscriptions as an operator sees them (DESIGN §9).
+"""``signoff webhooks list | enable ID | redeliver ID [--since ISO] | test ID`` (DESIGN §9).
+
+Webhook subscriptions as an operator sees them.
 
 ``list`` and ``enable`` read the governance file (the subscriptions) and the database (their
 state); ``test`` reads the file and the subscription's ``secret_env``, and needs no database.
@@ -19,7 +21,14 @@ from bot.cli_governance import load, print_problems
 from bot.domain.governance import Governance
 from bot.domain.links import redact_links, redact_url
 from bot.domain.webhooks import Answer, ReceiverUnreachable, SecretInvalid, classify
-from bot.services.webhooks import UnknownWebhook, enable_webhook, ping_webhook, webhook_states
+from bot.services.webhooks import (
+    UnknownWebhook,
+    WebhookDisabled,
+    enable_webhook,
+    ping_webhook,
+    redeliver_webhook,
+    webhook_states,
+)
 from bot.settings import environment_value
 from bot.webhooks.sender import WebhookSender
 from storage.migrate import current_revision
@@ -42,6 +51,13 @@ def add_commands(
     config_option(enable)
     enable.add_argument("id", help="the subscription's id in the governance file")
     enable.set_defaults(webhooks_run=_enable)
+    redeliver = actions.add_parser("redeliver", help="send a subscription's dead deliveries again, same webhook-id")
+    config_option(redeliver)
+    redeliver.add_argument("id", help="the subscription's id in the governance file")
+    redeliver.add_argument(
+        "--since", type=_moment, help="only deliveries queued at or after this time (ISO 8601, e.g. 2026-12-01T10:00Z)"
+    )
+    redeliver.set_defaults(webhooks_run=_redeliver)
     test = actions.add_parser("test", help="send a signed ping now and print the answer")
     config_option(test)
     test.add_argument("id", help="the subscription's id in the governance file")
@@ -87,11 +103,36 @@ def _enable(args: argparse.Namespace, governance: Governance, database: Database
         if units is None:
             return 1
         try:
-            changed = enable_webhook(uow=units, name=args.id, now=datetime.now(UTC))
+            done = enable_webhook(uow=units, name=args.id, now=datetime.now(UTC))
         except UnknownWebhook as exc:
             print(f"signoff webhooks enable: {exc}", file=err)
             return 1
-    print(f"webhook {args.id} {'enabled' if changed else 'was already enabled'}", file=out)
+    print(f"webhook {args.id} {'enabled' if done.changed else 'was already enabled'}", file=out)
+    if done.dead:
+        print(f"{done.dead} dead deliveries wait to be sent again: signoff webhooks redeliver {args.id}", file=out)
+    return 0
+
+
+def _moment(text: str) -> datetime:
+    """An ISO 8601 time for ``--since``; without a zone it is UTC."""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"“{text}” is not an ISO 8601 time (e.g. 2026-12-01T10:00Z)") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _redeliver(args: argparse.Namespace, governance: Governance, database: Database, out: TextIO, err: TextIO) -> int:
+    with database(err) as engine:
+        units = _units(engine, governance, err)
+        if units is None:
+            return 1
+        try:
+            count = redeliver_webhook(uow=units, name=args.id, now=datetime.now(UTC), since=args.since)
+        except (UnknownWebhook, WebhookDisabled) as exc:
+            print(f"signoff webhooks redeliver: {exc}", file=err)
+            return 1
+    print(f"{count} dead deliveries of {args.id} queued again (with their original webhook-id)", file=out)
     return 0
 
 

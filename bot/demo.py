@@ -23,6 +23,7 @@ from pydantic import SecretStr
 from slack_bolt.request import BoltRequest
 
 from bot.app import Signoff, build_signoff
+from bot.domain.outbox import Lane
 from bot.services.relay import relay_outbox
 from bot.settings import Settings
 from bot.slack.blocks import APPROVE, REASON_VIEW, REJECT
@@ -107,7 +108,7 @@ class Demo:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             self.slack.wait_for(lambda s: True, timeout=0)
-            if not relay_outbox(runtime=self.signoff.runtime, gateway=self.signoff.gateway).handled:
+            if not relay_outbox(runtime=self.signoff.runtime, gateway=self.signoff.gateway, lane=Lane.SLACK).handled:
                 break
         for call in self.slack.calls[self.seen_calls :]:
             where = call.args.get("channel", "")

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, exists, func, insert, or_, select, update
 
-from bot.domain.outbox import CARD_INTENTS, WAITING, CardWork, Intent, IntentKind, MessageRef, OutboxItem, OutboxStatus
+from bot.domain.outbox import (
+    CARD_INTENTS,
+    WAITING,
+    CardWork,
+    Intent,
+    IntentKind,
+    Lane,
+    MessageRef,
+    OutboxItem,
+    OutboxStatus,
+)
 from storage.prepared import Prepared
 from storage.tables import (
     MESSAGES,
@@ -19,6 +30,22 @@ from storage.tables import (
 _INSERT_MESSAGE = insert(MESSAGES)
 _QUEUE: dict[str, Prepared] = {}
 _WAITING = sorted(str(s) for s in WAITING)
+_WEBHOOK = str(IntentKind.WEBHOOK)
+_EARLIER = OUTBOX.alias("earlier")
+#: A webhook row waits while an earlier row of the same (subscription, request) still waits or is
+#: being sent, so a receiver gets a request's events in order (dead rows do not hold anything back).
+_HELD_BEHIND = exists().where(
+    _EARLIER.c.request_id == OUTBOX.c.request_id,
+    _EARLIER.c.kind == _WEBHOOK,
+    _EARLIER.c.id < OUTBOX.c.id,
+    _EARLIER.c.status.in_(_WAITING),
+    _EARLIER.c.payload["subscription"].as_string() == OUTBOX.c.payload["subscription"].as_string(),
+)
+_LANES = {
+    None: or_(OUTBOX.c.kind != _WEBHOOK, ~_HELD_BEHIND),
+    Lane.SLACK: OUTBOX.c.kind != _WEBHOOK,
+    Lane.WEBHOOKS: and_(OUTBOX.c.kind == _WEBHOOK, ~_HELD_BEHIND),
+}
 _SELECT_MESSAGES = select(MESSAGES).where(MESSAGES.c.request_id == bindparam("request_id")).order_by(MESSAGES.c.id)
 
 
@@ -71,19 +98,22 @@ class SqlOutbox:
             )
             statement.execute_many(self.connection, [_outbox_row(intent, now) for intent in intents])
 
-    def claim_due(self, *, now: datetime, limit: int, lease: timedelta) -> list[OutboxItem]:
-        """Claim up to ``limit`` due rows until ``now + lease``; a "sending" row whose lease ran out is due.
+    def claim_due(self, *, now: datetime, limit: int, lease: timedelta, lane: Lane | None = None) -> list[OutboxItem]:
+        """Claim up to ``limit`` due rows of ``lane`` (None: every row) until ``now + lease``.
 
-        Such a row belonged to a relay that died mid-delivery: it comes back ``in_doubt``, as does
-        a row that failed before (a failure does not always say whether Slack took the post).
+        A "sending" row whose lease ran out is due: it belonged to a relay that died mid-delivery
+        and comes back ``in_doubt``, as does a row that failed before (a failure does not always
+        say whether Slack took the post). A webhook row is not claimed while an earlier row of the
+        same subscription and request waits or is being sent (DESIGN §9: in order per request).
         """
-        due = and_(
-            OUTBOX.c.status.in_(_WAITING),
-            OUTBOX.c.next_attempt_at <= now,
-        )
+        due = and_(OUTBOX.c.status.in_(_WAITING), OUTBOX.c.next_attempt_at <= now, _LANES[lane])
         query = select(OUTBOX).where(due).order_by(OUTBOX.c.id).limit(limit)
         if is_postgres(self.connection):
             query = query.with_for_update(skip_locked=True)
+            if lane is Lane.WEBHOOKS:
+                # A webhook claim lost to a server crash leaves its row pending: it is POSTed again with
+                # the same webhook-id (at least once, as with a lost "sent" mark; ``mark_all_sent``).
+                self.connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
         rows = self.connection.execute(query).all()
         if rows:
             first_claim = func.coalesce(OUTBOX.c.claimed_at, bindparam("now", now, type_=OUTBOX.c.claimed_at.type))
@@ -143,6 +173,38 @@ class SqlOutbox:
 
     def mark_dead(self, item_id: int, *, now: datetime, error: str) -> None:
         self._set(item_id, status=str(OutboxStatus.DEAD), attempts=OUTBOX.c.attempts + 1, last_error=error)
+
+    def requeue_dead_webhooks(self, subscription: str, *, now: datetime, since: datetime | None = None) -> int:
+        """Queue again the dead deliveries of ``subscription`` (queued at or after ``since``); how many.
+
+        Each keeps its idempotency key, so it is sent with its original ``webhook-id``; its
+        attempts start again from zero and it is due at ``now``.
+        """
+        dead = [
+            OUTBOX.c.kind == _WEBHOOK,
+            OUTBOX.c.status == str(OutboxStatus.DEAD),
+            OUTBOX.c.idempotency_key.startswith(f"webhook:{subscription}:", autoescape=True),
+        ]
+        if since is not None:
+            dead.append(OUTBOX.c.created_at >= since)
+        again = {"status": str(OutboxStatus.PENDING), "attempts": 0, "next_attempt_at": now, "claimed_at": None}
+        return int(self.connection.execute(update(OUTBOX).where(*dead).values(**again)).rowcount)
+
+    def merge_pending(self, key: str, merge: Callable[[dict[str, Any]], dict[str, Any]]) -> bool:
+        """Rewrite the payload of the row ``key`` with ``merge`` if it is still pending; whether it was.
+
+        The row is locked while it is rewritten (two relays merging into it do not lose a change).
+        """
+        query = select(OUTBOX.c.id, OUTBOX.c.payload).where(
+            OUTBOX.c.idempotency_key == key, OUTBOX.c.status == str(OutboxStatus.PENDING)
+        )
+        if is_postgres(self.connection):
+            query = query.with_for_update()
+        row = self.connection.execute(query).first()
+        if row is None:
+            return False
+        self._set(row.id, payload=merge(dict(row.payload)))
+        return True
 
     def delete_sent_before(self, cutoff: datetime) -> int:
         sent = OUTBOX.c.status == str(OutboxStatus.SENT), OUTBOX.c.sent_at < cutoff

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from bot.domain.cards import Card
 from bot.domain.notices import Notification
-from bot.domain.outbox import DeliveryError, MessageRef
+from bot.domain.outbox import DeliveryError, Lane, MessageRef
 from bot.services.relay import relay_outbox
 from bot.services.runtime import Runtime
 from bot.slack.messages import notification_text
@@ -93,7 +93,7 @@ class FakeGateway:
         return Counter((d.action, d.target) for d in self.delivered)
 
 
-def drain(runtime: Runtime, gateway: FakeGateway) -> None:
-    """Run the relay until nothing is due (fan-outs queue cards that go out on the next pass)."""
-    while relay_outbox(runtime=runtime, gateway=gateway).handled:
+def drain(runtime: Runtime, gateway: FakeGateway, *, lane: Lane | None = None) -> None:
+    """Run the relay (of ``lane``, default both) until nothing is due (fan-outs queue cards that go out next pass)."""
+    while relay_outbox(runtime=runtime, gateway=gateway, lane=lane).handled:
         pass

@@ -8,9 +8,11 @@ so a card posted late still shows the latest state.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from typing import Any
 
@@ -25,6 +27,13 @@ class IntentKind(StrEnum):
     NOTIFY = "notify"  # a DM to one person about one request (requester, owner, approver)
     DIGEST = "digest"  # a DM to one approver: what waits on them, overdue first
     WEBHOOK = "webhook"  # a signed POST of one event to one subscription (DESIGN §9, bot.domain.webhooks)
+
+
+class Lane(StrEnum):
+    """Which rows a relay loop claims: a slow webhook receiver never holds up Slack (DESIGN §5)."""
+
+    SLACK = "slack"  # cards, notifications, digests
+    WEBHOOKS = "webhooks"  # signed POSTs to subscribers
 
 
 @dataclass(frozen=True)
@@ -99,24 +108,45 @@ def digest(
 
 #: The longest one ``Retry-After`` holds a delivery back, in seconds; a larger value waits this long.
 MAX_RETRY_AFTER_S = 600.0
+#: The shortest wait a ``Retry-After`` yields (``0`` or a date already past still waits this long).
+MIN_RETRY_AFTER_S = 1.0
+#: How long a row may be rate limited without its 429s counting as attempts; after that each 429 counts,
+#: so a receiver (or Slack) that never stops answering 429 ends the row dead with its last error.
+RATE_LIMIT_GRACE = timedelta(hours=1)
+_DELAY_SECONDS = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 
 
-def retry_after_seconds(header: object) -> float:
-    """Seconds to wait from a 429's ``Retry-After`` header (whole seconds, RFC 9110 §10.2.3).
+def retry_after_seconds(header: object, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a 429's ``Retry-After`` header, or None when it says nothing usable.
 
-    Slack and webhook receivers alike: the relay never waits longer for either.
-
-    Missing, unreadable (an HTTP-date, text, NaN) or negative → 1 s; more than
-    ``MAX_RETRY_AFTER_S`` (infinity included) → that cap, so a hostile or broken header can neither crash the relay
-    (a time past the calendar's end) nor park a message for days.
+    One rule for Slack and webhook receivers alike. RFC 9110 §10.2.3 allows two forms:
+    delay-seconds (``120``; a decimal ``0.5`` is read too) and an HTTP-date
+    (``Wed, 21 Oct 2015 07:28:00 GMT``, measured from ``now``, default the wall clock). The wait
+    is at least ``MIN_RETRY_AFTER_S`` and at most ``MAX_RETRY_AFTER_S``, so a hostile or broken
+    header can neither make the relay hammer a receiver nor park a message for days. Missing,
+    empty or unreadable (``soon``, ``-5``, ``nan``) → None: the caller backs off as after any failure.
     """
-    try:
-        seconds = float(str(header).strip()) if header is not None else 1.0
-    except ValueError:
-        return 1.0
-    if math.isnan(seconds) or seconds < 0:
-        return 1.0
-    return min(seconds, MAX_RETRY_AFTER_S)
+    text = str(header).strip() if header is not None else ""
+    if not text:
+        return None
+    if _DELAY_SECONDS.fullmatch(text):
+        seconds = float(text)
+    else:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:  # RFC 9110 dates are GMT; a date without a zone is read as UTC
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    if math.isnan(seconds):
+        return None
+    return min(max(seconds, MIN_RETRY_AFTER_S), MAX_RETRY_AFTER_S)
+
+
+def rate_limit_counts_attempt(*, first_claimed: datetime | None, now: datetime) -> bool:
+    """Whether a 429 counts as an attempt: only once the row has waited ``RATE_LIMIT_GRACE`` since its first claim."""
+    return first_claimed is not None and now - first_claimed >= RATE_LIMIT_GRACE
 
 
 class DeliveryError(Exception):

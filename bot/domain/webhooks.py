@@ -1,7 +1,7 @@
 """Signed webhooks (DESIGN §9): subscriptions, the messages a domain event queues, what an answer means.
 
 A subscription is declared under ``webhooks:`` in the governance file. Each domain event with a
-``webhook_type`` (``bot.domain.events``) queues one outbox row per enabled subscription that wants
+``webhook_type`` (``bot.domain.events``) queues one outbox row per declared subscription that wants
 it, in the transaction of the transition, carrying the message as it is then (a snapshot: a later
 change of the request does not rewrite what an earlier event said). The message id (Standard
 Webhooks ``webhook-id``) is derived from the row's idempotency key, so every retry of a delivery
@@ -30,6 +30,20 @@ REFUSED_ATTEMPTS = 3
 SECRET_BYTES = (24, 64)
 #: How much of a receiver's answer is kept (in a dead row's error, in ``signoff webhooks test``).
 ANSWER_EXCERPT = 200
+
+
+#: ``data.sequence`` of an event: ``version * SEQUENCE_STEP + its position in its transition``.
+SEQUENCE_STEP = 100
+
+
+def event_sequence(version: int, position: int) -> int:
+    """A number that grows with every event of one request, in the order they happened.
+
+    The events of one transition share the request's ``version`` (a rule deciding at submission
+    emits ``submitted`` then ``decided``, both version 1), so the position of the event in its
+    transition breaks the tie: a receiver orders a request's events by ``data.sequence``.
+    """
+    return version * SEQUENCE_STEP + position
 
 
 def delivery_key(subscription: str, request_id: int, webhook_type: str, version: int) -> str:
@@ -83,13 +97,14 @@ def webhook_deliveries(
 ) -> list[Intent]:
     """One ``webhook`` intent per (event with a webhook type, subscription that wants it).
 
-    ``subscriptions`` are the enabled ones; ``receipt`` gives the request's latest evaluation
+    ``subscriptions`` are the declared ones (a disabled one's rows are kept, to be redelivered);
+    ``receipt`` gives the request's latest evaluation
     and is called only when something is queued. Body: ``{"type", "timestamp" (ISO 8601 of the
-    event), "data"}`` (DESIGN §9).
+    event), "data"}`` (DESIGN §9); ``data.sequence`` orders a request's events (``event_sequence``).
     """
     wanted = [
-        (subscription, event, event.type.webhook_type)
-        for event in events
+        (subscription, event, event.type.webhook_type, position)
+        for position, event in enumerate(events)
         if event.type.webhook_type is not None
         for subscription in subscriptions
         if subscription.wants(event.type.webhook_type, request.kind)
@@ -98,10 +113,11 @@ def webhook_deliveries(
         return []
     data = request_data(request, receipt())
     intents = []
-    for subscription, event, webhook_type in wanted:
+    for subscription, event, webhook_type, position in wanted:
         assert webhook_type is not None
         key = delivery_key(subscription.id, request.require_id(), webhook_type, event.version)
-        body = {"type": webhook_type, "timestamp": event.at.isoformat(), "data": {**data, "version": event.version}}
+        order = {"version": event.version, "sequence": event_sequence(event.version, position)}
+        body = {"type": webhook_type, "timestamp": event.at.isoformat(), "data": {**data, **order}}
         payload = {"subscription": subscription.id, "message_id": message_id(key), "body": body}
         intents.append(Intent(IntentKind.WEBHOOK, key, payload, request.require_id()))
     return intents

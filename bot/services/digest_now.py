@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.domain.outbox import OutboxStatus
+from bot.domain.outbox import Lane, OutboxStatus
 from bot.services.digests import TimezoneOf, queue_digests
 from bot.services.relay import SlackGateway, relay_outbox
 from bot.services.runtime import Runtime
@@ -48,7 +48,7 @@ def send_digests_now(
         uow.outbox.make_due(keys, now=runtime.clock.now())
         uow.commit()
     for _ in range(MAX_BATCHES):  # while batches deliver: rows that failed wait for their next try
-        if not relay_outbox(runtime=runtime, gateway=gateway).sent:
+        if not relay_outbox(runtime=runtime, gateway=gateway, lane=Lane.SLACK).sent:
             break
     with runtime.uow(read_only=True) as uow:
         after = uow.outbox.statuses(keys)

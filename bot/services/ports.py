@@ -7,13 +7,13 @@ rolls everything back.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
 
 from bot.domain.audit import AuditEvent
-from bot.domain.outbox import CardWork, Intent, MessageRef, OutboxItem, OutboxStatus
+from bot.domain.outbox import CardWork, Intent, Lane, MessageRef, OutboxItem, OutboxStatus
 from bot.domain.outcome import LimitKey, LimitUsage
 from bot.domain.requests import Request, Vote
 from bot.domain.routing import Delegation
@@ -101,7 +101,17 @@ class OutboxRepository(Protocol):
         """Queue several intents at once, skipping keys already queued."""
         ...
 
-    def claim_due(self, *, now: datetime, limit: int, lease: timedelta) -> list[OutboxItem]: ...
+    def claim_due(self, *, now: datetime, limit: int, lease: timedelta, lane: Lane | None = None) -> list[OutboxItem]:
+        """Claim due rows of ``lane`` (None: all); a webhook row waits behind earlier ones of its request."""
+        ...
+
+    def requeue_dead_webhooks(self, subscription: str, *, now: datetime, since: datetime | None = None) -> int:
+        """Queue ``subscription``'s dead deliveries (queued since ``since``) again with their ids; how many."""
+        ...
+
+    def merge_pending(self, key: str, merge: Callable[[dict[str, Any]], dict[str, Any]]) -> bool:
+        """Rewrite the payload of pending row ``key`` with ``merge``; False if no such row is pending."""
+        ...
 
     def make_due(self, keys: list[str], *, now: datetime) -> int:
         """Make pending rows with these keys that wait for a later time due at ``now``; how many."""

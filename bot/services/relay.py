@@ -24,6 +24,10 @@ channel (``bot.services.channel_fallback``).
 from __future__ import annotations
 
 import logging
+import queue
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -31,24 +35,26 @@ from typing import Protocol
 from bot.domain.cards import Card
 from bot.domain.eligibility import build_card, card_recipients, is_person, live_copies
 from bot.domain.lifecycle import State
-from bot.domain.notices import Notice, Notification
+from bot.domain.notices import Notification
 from bot.domain.outbox import (
     PERSON_GONE_ERRORS,
     DeliveryError,
     Intent,
     IntentKind,
+    Lane,
     MessageRef,
     OutboxItem,
-    notify,
     post_card,
+    rate_limit_counts_attempt,
 )
 from bot.log_context import log_context
 from bot.services.channel_fallback import unreachable_channel_intents
 from bot.services.lease import LeaseKeeper
+from bot.services.owner_notices import tell_card_owner
 from bot.services.ports import UnitOfWork
 from bot.services.routing import deciders, directory
 from bot.services.runtime import Runtime
-from bot.services.webhook_relay import GONE, WebhookDeliveries, WebhookSender, after_dead_webhook
+from bot.services.webhook_relay import DEFERRED, GONE, WebhookDeliveries, WebhookSender, after_dead_webhook
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +65,12 @@ LOOKBACK = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
 FIRST_BACKOFF = timedelta(seconds=5)
 MAX_BACKOFF = timedelta(minutes=15)
+#: Webhooks a receiver accepted are recorded as sent at most this many seconds after the first of them.
+RECORD_WITHIN_S = 0.5
+#: Rows claimed at once (one durable commit per claim); webhook rows are cheap to send, so more of them.
+BATCH, WEBHOOK_BATCH = 50, 100
+#: How many subscriptions of one batch are POSTed to at once (each POST bounded by the sender's deadline).
+WEBHOOK_PARALLEL = 8
 
 
 class SlackGateway(Protocol):
@@ -93,46 +105,124 @@ def relay_outbox(
     *,
     runtime: Runtime,
     gateway: SlackGateway,
-    batch_size: int = 50,
+    batch_size: int | None = None,
     lease: timedelta = LEASE,
     first_backoff: timedelta = FIRST_BACKOFF,
     webhooks: WebhookSender | None = None,
+    lane: Lane | None = None,
 ) -> RelayReport:
-    """Deliver one batch of due outbox rows; returns what happened to them.
+    """Deliver one batch (``batch_size``, default ``BATCH``, ``WEBHOOK_BATCH`` for the webhook lane) of due
+    rows of ``lane`` (None: both); returns what happened to them.
 
     Cards that a fan-out queues are due at once and go out with the next batch. Webhook rows
-    go through ``webhooks`` (``bot.services.webhook_relay``) with the same guarantees.
+    go through ``webhooks`` (``bot.services.webhook_relay``) with the same guarantees; a worker
+    runs one loop per lane, so a slow receiver never holds up Slack. A row whose delivery fails
+    in a way nobody foresaw (a bug, a library's odd exception) fails alone: it is retried with
+    backoff like a 5xx, and the rest of the batch goes on.
     """
     report = RelayReport()
     with runtime.uow() as uow:
-        items = uow.outbox.claim_due(now=runtime.clock.now(), limit=batch_size, lease=lease)
+        limit = batch_size or (WEBHOOK_BATCH if lane is Lane.WEBHOOKS else BATCH)
+        items = uow.outbox.claim_due(now=runtime.clock.now(), limit=limit, lease=lease, lane=lane)
         uow.commit()
     if not items:
         return report
     hooks = WebhookDeliveries(runtime, webhooks)
     with LeaseKeeper(runtime, [item.id for item in items], lease) as keeper:
-        try:
-            for item in items:
+        for item in items:
+            if item.kind is not IntentKind.WEBHOOK:
                 with log_context(request_id=f"REQ-{item.request_id}" if item.request_id is not None else None):
-                    try:
-                        if item.kind is IntentKind.WEBHOOK:
-                            hooks.deliver(item)
-                        else:
-                            _deliver(runtime, gateway, item)
-                    except DeliveryError as error:
-                        _failed(runtime, item, error, report, first_backoff)
-                    else:
-                        report.sent += 1
-                        if item.kind is IntentKind.WEBHOOK:
-                            hooks.delivered.append(item)  # its lease is held until it is recorded, below
-                            continue
-                        _sent(runtime, [item])
+                    _deliver_one(runtime, gateway, item, report, first_backoff)
                 keeper.release(item.id)
-        finally:
-            # Webhook deliveries are recorded together, once per batch: a receiver drops a copy by its
-            # webhook-id, so a relay dying before this line costs a duplicate POST, never a lost one.
-            _sent(runtime, hooks.delivered)
+        _relay_webhooks(
+            runtime, hooks, [i for i in items if i.kind is IntentKind.WEBHOOK], keeper, report, first_backoff
+        )
     return report
+
+
+def _relay_webhooks(
+    runtime: Runtime,
+    hooks: WebhookDeliveries,
+    items: list[OutboxItem],
+    keeper: LeaseKeeper,
+    report: RelayReport,
+    first_backoff: timedelta,
+) -> None:
+    """POST a batch's webhook rows: one thread per subscription (at most ``WEBHOOK_PARALLEL``), each
+    posting its rows one after another, so a slow receiver holds up only its own rows and no
+    receiver gets more than one POST at a time from a relay. The batch holds at most one row per
+    (subscription, request) (``claim_due``), so nothing here reorders a request's events.
+
+    Outcomes are recorded on this thread: accepted rows in groups, at most about
+    ``RECORD_WITHIN_S`` after the first of a group, however long other POSTs take (one transaction
+    per group keeps the relay fast). A relay dying before it records them costs a second POST
+    with the same webhook-id, which a receiver drops; never a lost delivery.
+    """
+    if not items:
+        return
+    hooks.prepare()
+    groups: dict[str, list[OutboxItem]] = {}
+    for item in items:
+        groups.setdefault(str(item.payload.get("subscription")), []).append(item)
+    outcomes: queue.SimpleQueue[tuple[OutboxItem, DeliveryError | None]] = queue.SimpleQueue()
+    finished, left = threading.Event(), [len(groups)]
+    lock = threading.Lock()
+
+    def post_all(group: list[OutboxItem]) -> None:
+        try:
+            for item in group:
+                outcomes.put((item, hooks.attempt(item)))
+        finally:
+            with lock:
+                left[0] -= 1
+                if not left[0]:
+                    finished.set()
+
+    with ThreadPoolExecutor(min(WEBHOOK_PARALLEL, len(groups)), thread_name_prefix="signoff-webhook") as pool:
+        for group in groups.values():
+            pool.submit(post_all, group)
+        try:
+            while True:
+                done = finished.wait(RECORD_WITHIN_S)
+                while not outcomes.empty():
+                    item, error = outcomes.get()
+                    if error is None:
+                        report.sent += 1
+                        hooks.accepted(item)
+                        continue
+                    with log_context(request_id=f"REQ-{item.request_id}" if item.request_id is not None else None):
+                        _failed(runtime, item, error, report, first_backoff)
+                    keeper.release(item.id)
+                if hooks.delivered and (done or time.monotonic() - hooks.delivered_since >= RECORD_WITHIN_S):
+                    _record_accepted(runtime, hooks, keeper)
+                if done:
+                    break
+        finally:
+            _record_accepted(runtime, hooks, keeper)
+
+
+def _record_accepted(runtime: Runtime, hooks: WebhookDeliveries, keeper: LeaseKeeper) -> None:
+    accepted = hooks.take_delivered()
+    _sent(runtime, accepted)
+    for item in accepted:
+        keeper.release(item.id)
+
+
+def _deliver_one(
+    runtime: Runtime, gateway: SlackGateway, item: OutboxItem, report: RelayReport, first_backoff: timedelta
+) -> None:
+    """Deliver one Slack row and record its outcome; an unforeseen failure fails this row only."""
+    try:
+        _deliver(runtime, gateway, item)
+    except DeliveryError as error:
+        _failed(runtime, item, error, report, first_backoff)
+        return
+    except Exception as exc:  # one row's unforeseen failure must not stop the others
+        log.exception("outbox %s (%s): delivery failed unexpectedly", item.id, item.key)
+        _failed(runtime, item, DeliveryError(f"unexpected {type(exc).__name__}: {exc}"), report, first_backoff)
+        return
+    report.sent += 1
+    _sent(runtime, [item])
 
 
 def _sent(runtime: Runtime, items: list[OutboxItem]) -> None:
@@ -289,26 +379,6 @@ def _current_card(runtime: Runtime, item: OutboxItem) -> tuple[Card | None, list
         return build_card(governance, request, who), uow.messages.for_request(item.request_id), live
 
 
-def _tell_owner(runtime: Runtime, uow: UnitOfWork, item: OutboxItem, message: str) -> Intent | None:
-    """A DM to the kind's owner that a card could not be delivered (never about a failed DM itself)."""
-    if item.kind is not IntentKind.POST_CARD or item.request_id is None:
-        return None
-    request = uow.requests.get(item.request_id)
-    kind = runtime.governance().kinds.get(request.kind) if request is not None else None
-    if request is None or kind is None:
-        return None
-    recipient = str(item.payload.get("recipient", ""))
-    facts = {"title": kind.title, "recipient": recipient, "error": message}
-    return notify(
-        item.request_id,
-        kind.owner,
-        notice=Notice.UNDELIVERABLE,
-        event=f"undeliverable-{item.id}",
-        facts=facts,
-        version=request.version,
-    )
-
-
 def _recheck_recipient(uow: UnitOfWork, item: OutboxItem, error: DeliveryError) -> None:
     """A delivery to a person failed as if they had left Slack: the directory checks them again."""
     person = str(item.payload.get("recipient") or item.payload.get("user") or "")
@@ -323,8 +393,8 @@ def _after_dead(runtime: Runtime, uow: UnitOfWork, item: OutboxItem, error: Deli
     recipient = str(item.payload.get("recipient", ""))
     if item.kind is IntentKind.POST_CARD and error.unreachable and not is_person(recipient):
         return unreachable_channel_intents(runtime, uow, item, error)
-    owner_notice = _tell_owner(runtime, uow, item, str(error))
-    return [owner_notice] if owner_notice is not None else []
+    tell_card_owner(runtime, uow, item, str(error))
+    return []
 
 
 def _failed(
@@ -333,11 +403,17 @@ def _failed(
     now = runtime.clock.now()
     message = str(error)
     with runtime.uow() as uow:
-        if error.retry_after is not None:
-            # Rate limited: Slack said when to come back. Not the row's fault, so no attempt is counted.
-            uow.outbox.retry_later(
-                item.id, at=now + timedelta(seconds=error.retry_after), error=message, count_attempt=False
-            )
+        if error.code == DEFERRED:  # not tried: its receiver did not answer another delivery of this batch
+            uow.outbox.retry_later(item.id, at=now + first_backoff, error=message, count_attempt=False)
+            uow.commit()
+            report.retried += 1
+            return
+        # Rate limited: the receiver said when to come back. Not the row's fault, so no attempt is
+        # counted, until the row has been held back for RATE_LIMIT_GRACE: then each 429 counts.
+        counts = error.retry_after is None or rate_limit_counts_attempt(first_claimed=item.claimed_at, now=now)
+        if error.retry_after is not None and (not counts or item.attempts + 1 < MAX_ATTEMPTS):
+            at = now + timedelta(seconds=error.retry_after)
+            uow.outbox.retry_later(item.id, at=at, error=message, count_attempt=counts)
             report.retried += 1
             outcome = "rate_limited"
         elif error.permanent or item.attempts + 1 >= (error.max_attempts or MAX_ATTEMPTS):

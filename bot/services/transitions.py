@@ -53,8 +53,9 @@ def publish(uow: UnitOfWork, request: Request, moved: Transition, audience: Audi
 
     The one place where a transition's consequences are written, submission included: the
     audit action and actor come from the transition, the Slack intents from its events
-    (``bot.domain.effects.intents_of``), and one webhook delivery per enabled subscription that
-    wants each event (DESIGN §9), in the same transaction. Returns the domain events published.
+    (``bot.domain.effects.intents_of``), and one webhook delivery per declared subscription that
+    wants each event (DESIGN §9; a disabled one's die at once, to be redelivered), in the same
+    transaction. Returns the domain events published.
     """
     request_id = request.require_id()
     events = moved.events(request_id)
@@ -63,7 +64,7 @@ def publish(uow: UnitOfWork, request: Request, moved: Transition, audience: Audi
     )
     uow.outbox.add_many(intents_of(events, audience), now=moved.at)
     receipt = _receipt(uow, request, moved.facts)
-    uow.outbox.add_many(webhook_deliveries(uow.webhooks.enabled(), request, events, receipt=receipt), now=moved.at)
+    uow.outbox.add_many(webhook_deliveries(uow.webhooks.declared(), request, events, receipt=receipt), now=moved.at)
     return events
 
 

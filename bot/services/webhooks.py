@@ -1,7 +1,7 @@
 """What an operator does with webhook subscriptions: see their state, enable one again, ping one;
 and what Signoff says when a reload drops a subscription that had deliveries queued.
 
-``signoff webhooks list | enable ID | test ID`` (DESIGN §9) call these.
+``signoff webhooks list | enable ID | redeliver ID | test ID`` (DESIGN §9) call these.
 """
 
 from __future__ import annotations
@@ -52,18 +52,53 @@ def webhook_states(*, uow: UnitOfWorkFactory) -> list[WebhookState]:
         return states
 
 
-def enable_webhook(*, uow: UnitOfWorkFactory, name: str, now: datetime) -> bool:
-    """Enable subscription ``name`` again (events from now on are queued for it); False if it was not disabled.
+class WebhookDisabled(Exception):
+    """Deliveries cannot be sent again to a disabled subscription; the message says how to enable it."""
 
-    ``UnknownWebhook`` when the governance file declares no such subscription.
+    def __init__(self, name: str):
+        super().__init__(f"webhook “{name}” is disabled; run `signoff webhooks enable {name}` first")
+
+
+@dataclass(frozen=True)
+class Enabled:
+    """What ``enable_webhook`` did: whether the subscription was disabled, and its dead deliveries."""
+
+    changed: bool
+    dead: int
+
+
+def enable_webhook(*, uow: UnitOfWorkFactory, name: str, now: datetime) -> Enabled:
+    """Enable subscription ``name`` again: events from now on are sent to it.
+
+    Deliveries that died meanwhile (queued while it was disabled, or refused) stay dead until
+    ``redeliver_webhook``; ``Enabled.dead`` says how many there are. ``UnknownWebhook`` when the
+    governance file declares no such subscription.
     """
     with uow() as unit:
         declared = [s.id for s in unit.webhooks.declared()]
         if name not in declared:
             raise UnknownWebhook(name, declared)
-        enabled = unit.webhooks.enable(name, now=now)
+        changed = unit.webhooks.enable(name, now=now)
+        counts = unit.webhooks.deliveries().get(name)
         unit.commit()
-        return enabled
+        return Enabled(changed, counts.dead if counts is not None else 0)
+
+
+def redeliver_webhook(*, uow: UnitOfWorkFactory, name: str, now: datetime, since: datetime | None = None) -> int:
+    """Queue the dead deliveries of ``name`` again (those queued at or after ``since``); how many.
+
+    Each is sent with its original ``webhook-id`` (a receiver that had it drops the copy), in
+    order per request. Raises ``UnknownWebhook``, or ``WebhookDisabled`` (they would die again).
+    """
+    with uow() as unit:
+        declared = [s.id for s in unit.webhooks.declared()]
+        if name not in declared:
+            raise UnknownWebhook(name, declared)
+        if name in unit.webhooks.disabled():
+            raise WebhookDisabled(name)
+        count = unit.outbox.requeue_dead_webhooks(name, now=now, since=since)
+        unit.commit()
+        return count
 
 
 def ping_webhook(

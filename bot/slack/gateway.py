@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime
+from datetime import UTC, datetime
 from urllib.error import URLError
 
 from slack_sdk import WebClient
@@ -237,7 +237,9 @@ def _delivery_error(method: str, exc: SlackApiError) -> DeliveryError:
     response = exc.response
     error = str(response.get("error") or "unknown_error") if isinstance(response.data, dict) else "unknown_error"
     if response.status_code == 429:
-        retry_after = retry_after_seconds(response.headers.get("Retry-After", response.headers.get("retry-after")))
+        header = response.headers.get("Retry-After", response.headers.get("retry-after"))
+        # Unreadable: None, and the row backs off as after any failure (bot.domain.outbox.retry_after_seconds).
+        retry_after = retry_after_seconds(header, now=datetime.now(UTC))
         return DeliveryError(f"{method}: ratelimited", retry_after=retry_after)
     if error in CHANNEL_UNREACHABLE_ERRORS:
         return DeliveryError(f"{method}: {error}", unreachable=True, code=error)

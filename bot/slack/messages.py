@@ -85,8 +85,10 @@ def notification_text(message: Notification, *, in_blocks: bool = False) -> str:
         case Notice.LAPSED:
             return f"The exception {ref} ({title}) has ended."
         case Notice.UNDELIVERABLE:
+            count = _count(message)
+            what = f"{count} cards, the last of {ref} ({title})," if count > 1 else f"the card of {ref} ({title})"
             return (
-                f"Signoff could not deliver the card of {ref} ({title}) to {place(message.fact('recipient'))}: "
+                f"Signoff could not deliver {what} to {place(message.fact('recipient'))}: "
                 f"{escape(message.fact('error'))}. "
                 "Check the governance file (is the bot in that channel, is the member still here?)."
             )
@@ -103,10 +105,15 @@ def notification_text(message: Notification, *, in_blocks: bool = False) -> str:
                 f"Nothing more is sent to it until `signoff webhooks enable {escape(message.fact('subscription'))}`."
             )
         case Notice.WEBHOOK_DEAD:
+            count, event = _count(message), escape(message.fact("type"))
+            what = f"{count} deliveries, the last {event} of {ref}," if count > 1 else f"delivering {event} of {ref}"
+            name = escape(message.fact("subscription"))
             return (
-                f"Signoff gave up delivering {escape(message.fact('type'))} of {ref} to the webhook "
+                f"Signoff gave up {what} to the webhook "
                 f"{_code(message.fact('subscription'))} ({_code(redact_url(message.fact('url')))}): "
-                f"{_receiver_error(message)}. `signoff webhooks list` shows what waits and what is dead."
+                f"{_receiver_error(message)}. `signoff webhooks list` shows what waits and what is dead; "
+                f"`signoff webhooks redeliver {name}` sends the dead ones again. "
+                "Further failures this hour are counted there, not messaged."
             )
         case Notice.WEBHOOK_REMOVED:
             return (
@@ -122,6 +129,14 @@ def notification_text(message: Notification, *, in_blocks: bool = False) -> str:
 def _receiver_error(message: Notification) -> str:
     """A webhook's last error, inert, with the query values of any link in it redacted (``redact_links``)."""
     return inert(redact_links(message.fact("error"), of=[message.fact("url")]))
+
+
+def _count(message: Notification) -> int:
+    """How many failures one owner message gathers (``bot.services.owner_notices``); 1 when it does not say."""
+    try:
+        return max(int(message.facts.get("count") or 1), 1)
+    except (TypeError, ValueError):
+        return 1
 
 
 def _code(text: str) -> str:

@@ -5,23 +5,33 @@ cases. The signature is computed at each attempt (``webhook-timestamp`` is the a
 ``webhook-id`` is the message's, the same on every retry), over the exact bytes sent
 (Standard Webhooks spec, "Signature scheme": ``v1,`` base64 HMAC-SHA256 of ``id.timestamp.body``).
 
-HTTP goes through the standard library's ``urllib``: ``standardwebhooks`` pulls in no HTTP
+HTTP goes through the standard library's ``http.client``: ``standardwebhooks`` pulls in no HTTP
 client, a POST of a small JSON body needs none, and one fewer dependency is one fewer to pin.
 Redirects are not followed (a redirected POST would become a GET, or carry the signature to
-another host); a 3xx is an answer like any other non-2xx.
+another host); a 3xx is an answer like any other non-2xx. Proxy variables (``HTTPS_PROXY``) are
+not used: receivers are reached directly.
+
+Each POST has one deadline for all of it (``TIMEOUT_SECONDS``: connect, send, the status line,
+the headers and the part of the answer that is read): every socket wait gets only the time left,
+and a watchdog shuts the socket when the deadline passes, so a receiver that trickles its
+answer a byte at a time is cut off like one that never answers.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
+import heapq
+import http.client
 import re
-import urllib.error
-import urllib.request
+import socket
+import ssl
+import threading
+import time
+import urllib.parse
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from email.message import Message
-from typing import IO, Any
 
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import EmptyWebhookSecretError
@@ -30,7 +40,7 @@ from bot.domain.outbox import retry_after_seconds
 from bot.domain.webhook_subscriptions import Subscription
 from bot.domain.webhooks import SECRET_BYTES, ReceiverAnswer, ReceiverUnreachable, SecretInvalid
 
-#: The longest one delivery waits for its receiver, in seconds (connect and each read).
+#: The longest one delivery takes, in seconds, all of it (connect, send, the answer as far as it is read).
 TIMEOUT_SECONDS = 10.0
 #: How much of a receiver's answer is read (the rest is never downloaded).
 MAX_ANSWER_BYTES = 4096
@@ -75,9 +85,42 @@ def check_secrets(subscriptions: Iterable[Subscription], secret_of: SecretOf) ->
         signer(subscription, secret_of)
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
+class _Watchdog:
+    """One daemon thread that shuts the sockets of POSTs past their deadline (a blocked read then returns)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Condition()
+        self._due: list[tuple[float, int, socket.socket]] = []
+        self._count = 0
+        self._thread: threading.Thread | None = None
+
+    def watch(self, sock: socket.socket, deadline: float) -> None:
+        with self._lock:
+            self._count += 1
+            heapq.heappush(self._due, (deadline, self._count, sock))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="signoff-webhook-deadline", daemon=True)
+                self._thread.start()
+            if self._due[0][1] == self._count:  # the earliest deadline now: the thread waits less
+                self._lock.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                while not self._due:
+                    self._lock.wait()
+                deadline, _, sock = self._due[0]
+                left = deadline - time.monotonic()
+                if left > 0:
+                    self._lock.wait(left)
+                    continue
+                heapq.heappop(self._due)
+            if sock.fileno() != -1:  # still open: its POST is past its deadline
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+
+_WATCHDOG = _Watchdog()
 
 
 class WebhookSender:
@@ -86,7 +129,7 @@ class WebhookSender:
     def __init__(self, secret_of: SecretOf, *, timeout: float = TIMEOUT_SECONDS):
         self._secret_of = secret_of
         self._timeout = timeout
-        self._opener = urllib.request.build_opener(_NoRedirects())
+        self._tls = ssl.create_default_context()
 
     def send(
         self, *, subscription: Subscription, message_id: str, body: str, at: datetime | None = None
@@ -97,21 +140,50 @@ class WebhookSender:
         refuse a ``webhook-timestamp`` more than 5 minutes off theirs (Standard Webhooks spec).
 
         Returns the receiver's answer whatever its status. Raises ``SecretInvalid`` (its secret is
-        missing or malformed) or ``ReceiverUnreachable`` (no answer within the timeout).
+        missing or malformed) or ``ReceiverUnreachable`` (no whole answer within ``timeout`` seconds,
+        no connection, or a URL or answer that is not HTTP: any failure of this one POST).
         """
         headers = self.headers(subscription=subscription, message_id=message_id, body=body, at=at)
-        # The URL was checked when the file loaded: https://, or http:// to a loopback host (never file: or ftp:).
-        request = urllib.request.Request(subscription.url, data=body.encode(), headers=headers, method="POST")  # noqa: S310
+        deadline = time.monotonic() + self._timeout
         try:
-            with self._opener.open(request, timeout=self._timeout) as response:
-                return _answer(response.status, response, response.headers)
-        except urllib.error.HTTPError as error:
-            with error:
-                return _answer(error.code, error, error.headers)
-        except (urllib.error.URLError, OSError, ValueError) as error:
-            reason = getattr(error, "reason", error)
-            said = f"{type(reason).__name__}: {reason}" if str(reason) else type(reason).__name__
+            return self._post(subscription.url, body.encode(), headers, deadline)
+        except (OSError, ValueError, http.client.HTTPException) as error:
+            if time.monotonic() >= deadline:
+                raise ReceiverUnreachable(f"no whole answer within {self._timeout:g} s") from None
+            said = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
             raise ReceiverUnreachable(said) from None
+
+    def _post(self, url: str, data: bytes, headers: dict[str, str], deadline: float) -> ReceiverAnswer:
+        # The URL was checked when the file loaded: https://, or http:// to a loopback host.
+        parts = urllib.parse.urlsplit(url)
+        left = max(deadline - time.monotonic(), 0.001)
+        connection: http.client.HTTPConnection
+        if parts.scheme == "https":
+            connection = http.client.HTTPSConnection(parts.hostname or "", parts.port, timeout=left, context=self._tls)
+        elif parts.scheme == "http":
+            connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=left)
+        else:
+            raise ValueError(f"not an http(s) URL: {parts.scheme}")
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        response: http.client.HTTPResponse | None = None
+        try:
+            connection.connect()
+            assert connection.sock is not None
+            _WATCHDOG.watch(connection.sock, deadline)
+            connection.sock.settimeout(max(deadline - time.monotonic(), 0.001))
+            connection.request("POST", path, body=data, headers=headers)
+            response = connection.getresponse()
+            if time.monotonic() >= deadline:  # the watchdog cut the headers short: that is no answer
+                raise TimeoutError("headers cut off at the deadline")
+            raw = _read_prefix(response, connection, deadline)
+            waiting = None
+            if response.status == 429:
+                waiting = retry_after_seconds(response.headers.get("Retry-After"), now=datetime.now(UTC))
+            return ReceiverAnswer(response.status, raw.decode("utf-8", errors="replace"), waiting)
+        finally:
+            if response is not None:
+                response.close()  # it holds the socket's file once the connection handed it over
+            connection.close()
 
     def headers(
         self, *, subscription: Subscription, message_id: str, body: str, at: datetime | None = None
@@ -128,11 +200,20 @@ class WebhookSender:
         }
 
 
-def _answer(status: int, stream: IO[bytes], headers: Message) -> ReceiverAnswer:
-    try:
-        raw = stream.read(MAX_ANSWER_BYTES)
-    except OSError:
-        raw = b""
-    retry_after = headers.get("Retry-After")
-    waiting = retry_after_seconds(retry_after) if status == 429 else None
-    return ReceiverAnswer(status, raw.decode("utf-8", errors="replace"), waiting)
+def _read_prefix(response: http.client.HTTPResponse, connection: http.client.HTTPConnection, deadline: float) -> bytes:
+    """At most ``MAX_ANSWER_BYTES`` of the answer, read before ``deadline``; what came in time when it passes."""
+    raw = b""
+    while len(raw) < MAX_ANSWER_BYTES:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        if connection.sock is not None:
+            connection.sock.settimeout(left)
+        try:
+            chunk = response.read1(MAX_ANSWER_BYTES - len(raw))
+        except (OSError, http.client.HTTPException):
+            break  # the status is in: a body cut short does not change what the answer means
+        if not chunk:
+            break
+        raw += chunk
+    return raw

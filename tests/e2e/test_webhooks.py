@@ -5,6 +5,7 @@ subscription, its owner is told in Slack (the emulator) and /metrics shows it (D
 from __future__ import annotations
 
 import signal
+import threading
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -91,6 +92,17 @@ def test_a_worker_killed_mid_delivery_delivers_the_same_message_after_a_restart(
     assert webhook_rows(tmp_path) == [(webhook_rows(tmp_path)[0][0], "sent")]
 
 
+def dead_within(tmp_path: Path, count: int, timeout: float = WAIT_SECONDS) -> bool:
+    """A bounded wait (checked every 0.1 s) until ``count`` webhook rows are dead and none waits."""
+    pause, waited = threading.Event(), 0.0
+    while [status for _, status in webhook_rows(tmp_path)] != ["dead"] * count:
+        if waited >= timeout:
+            return False
+        pause.wait(0.1)
+        waited += 0.1
+    return True
+
+
 def test_a_410_disables_the_subscription_tells_the_owner_and_nothing_more_is_sent(
     tmp_path: Path, slack: SlackEmulator, receiver: Receiver
 ) -> None:
@@ -103,11 +115,36 @@ def test_a_410_disables_the_subscription_tells_the_owner_and_nothing_more_is_sen
         assert "webhook `crm` is disabled" in told.text and "HTTP 410: this endpoint is gone" in told.text
         assert "signoff webhooks enable crm" in told.text
         file_approved(tmp_path, "Initech")
+        # the second event is kept, dead at once ("disabled"), for `signoff webhooks redeliver crm`
+        assert dead_within(tmp_path, 2)
         with urllib.request.urlopen(f"{worker.url}/metrics", timeout=10) as response:
             metrics = response.read().decode()
     finally:
         stop(worker.process)
     assert len(receiver.of("/crm")) == 1
-    assert [status for _, status in webhook_rows(tmp_path)] == ["dead"]  # none queued for the second one
+    assert len(slack.messages_in("D0FINLEAD")) == 1
     assert 'signoff_webhook_subscription_disabled{subscription="crm"} 1.0' in metrics
     assert 'signoff_webhook_deliveries_total{outcome="disabled",subscription="crm"} 1.0' in metrics
+
+
+def test_a_receiver_that_hangs_does_not_hold_up_the_workers_slack_cards(
+    tmp_path: Path, slack: SlackEmulator, receiver: Receiver
+) -> None:
+    receiver.hold = True  # every delivery waits for an answer that does not come
+    worker = start_serve(tmp_path, slack, extra_env=ENV, args=("worker",))
+    try:
+        for n in range(4):
+            file_approved(tmp_path, f"Hang{n}")
+        assert receiver.arrived.wait(WAIT_SECONDS)
+        governance = load_governance_file(tmp_path / "signoff.yaml")
+        engine = create_db_engine(f"sqlite:///{tmp_path / 'signoff.db'}")
+        units = SqlUnitOfWorkFactory(engine, webhooks=lambda: governance.webhooks)
+        runtime = Runtime(uow=units, governance=lambda: governance, clock=SystemClock())
+        submit_request(runtime=runtime, kind="discount", requester="U0SAM", text="account=Routed amount_pct=25")
+        engine.dispose()
+        # the cards reach the approvers while the receiver still holds the webhooks (10 s each)
+        assert slack.wait_for(lambda s: bool(s.messages_in("D0FIN1")) and bool(s.messages_in("D0FIN2")), timeout=5)
+        assert receiver.hold and not receiver.release.is_set()
+    finally:
+        receiver.release.set()
+        stop(worker.process)

@@ -97,6 +97,8 @@ def test_permanent_errors_and_exhausted_attempts_mark_the_row_dead(
     (row,) = [row for row in outbox_rows(engine) if row.kind == "post_card"]
     assert (row.status, row.last_error) == ("dead", "channel_not_found")
     assert "is dead after 1 attempt(s): channel_not_found" in caplog.text
+    clock.advance(timedelta(minutes=2))
+    drain(runtime, gateway)  # the owner's message about it, gathered for a minute
 
     submit_request(runtime=runtime, kind="contract", requester="U0SAM", fields={"counterparty": "Globex"})
     gateway = FakeGateway(fail_next=[DeliveryError("service_unavailable") for _ in range(MAX_ATTEMPTS)])

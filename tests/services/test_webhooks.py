@@ -22,7 +22,7 @@ from bot.services.relay import RelayReport, relay_outbox
 from bot.services.runtime import Runtime
 from bot.services.submit import submit_request
 from bot.services.sweeps import expire_due, lapse_due
-from bot.services.webhooks import enable_webhook, webhook_states
+from bot.services.webhooks import Enabled, WebhookDisabled, enable_webhook, redeliver_webhook, webhook_states
 from bot.webhooks.sender import WebhookSender
 from storage.health import work_waiting
 from storage.records import OutboxRecord
@@ -143,23 +143,27 @@ def test_every_event_of_a_requests_life_arrives_once_per_subscription_that_wants
     assert submitted.body["data"]["governance"] == hooks.runtime.governance().version
 
 
-def test_a_receiver_failing_three_times_gets_the_event_with_the_same_webhook_id_each_time(hooks: Hooks) -> None:
+def test_a_receiver_failing_three_times_gets_the_event_with_the_same_webhook_id_then_the_next_in_order(
+    hooks: Hooks,
+) -> None:
     hooks.receiver.answer = lambda arrival: Reply(500, "down") if arrival.path == "/all" else Reply()
-    hooks.file("account=Acme amount_pct=5")
-    hooks.receiver.script = []
-    failures = 0
-    while len(hooks.receiver.of("/all")) < 8:  # two events, each failing three times
+    hooks.file("account=Acme amount_pct=5")  # decided by a rule at submission: submitted, then decided
+    passes = 0
+    while len(hooks.receiver.of("/all")) < 3:
         hooks.relay()
         hooks.clock.advance(timedelta(hours=1))
-        failures += 1
-        assert failures < 10
+        passes += 1
+        assert passes < 10
     hooks.receiver.answer = lambda arrival: Reply()
-    hooks.relay()
+    hooks.drain()
     all_ = hooks.receiver.of("/all")
-    assert len(all_) == 10 and all(a.verified for a in all_)
-    by_type = {t: {a.message_id for a in all_ if a.type == t} for t in ("request.submitted", "request.decided")}
-    assert all(len(ids) == 1 for ids in by_type.values())  # one webhook-id per event, on every retry
-    assert by_type["request.submitted"] != by_type["request.decided"]
+    assert all(a.verified for a in all_)
+    # `decided` waited while `submitted` was retried: a receiver never sees them out of order
+    assert [a.type for a in all_] == ["request.submitted"] * 4 + ["request.decided"]
+    assert len({a.message_id for a in all_[:4]}) == 1  # one webhook-id on every retry
+    assert all_[4].message_id != all_[0].message_id
+    submitted, decided = all_[0].body["data"], all_[4].body["data"]
+    assert submitted["version"] == decided["version"] and submitted["sequence"] < decided["sequence"]
     assert {r.status for r in hooks.rows()} == {"sent"}
     assert hooks.relay().handled == 0
 
@@ -180,19 +184,36 @@ def test_a_410_disables_the_subscription_tells_its_owner_and_nothing_more_is_sen
     assert len(hooks.receiver.of("/all")) == 1
     assert len(hooks.receiver.of("/decisions")) == 2  # the other subscriptions carry on
     states = {s.subscription.id: s for s in webhook_states(uow=hooks.runtime.uow)}
-    assert states["everything"].disabled is not None and states["everything"].dead == 2
+    # the events while it is disabled are kept (dead, "disabled"), to be redelivered
+    assert states["everything"].disabled is not None and states["everything"].dead == 4
     assert states["decisions"].disabled is None
     exposition = hooks.runtime.observer.exposition()[0].decode()  # type: ignore[attr-defined]
     assert 'signoff_webhook_deliveries_total{outcome="disabled",subscription="everything"} 1.0' in exposition
     assert 'signoff_webhook_deliveries_total{outcome="sent",subscription="decisions"} 2.0' in exposition
     waiting = work_waiting(hooks.engine, now=hooks.clock.now())
-    assert waiting.webhooks_disabled == {"everything": 1} and waiting.webhook_dead == {"everything": 2}
+    assert waiting.webhooks_disabled == {"everything": 1} and waiting.webhook_dead == {"everything": 4}
+    with pytest.raises(WebhookDisabled, match="enable everything"):
+        redeliver_webhook(uow=hooks.runtime.uow, name="everything", now=hooks.clock.now())
+    hooks.clock.advance(timedelta(hours=2))
+    hooks.drain()
+    assert len([d for d in hooks.slack.of("notify") if d.target == "U0FINLEAD"]) == 1  # told once, not per row
 
-    assert enable_webhook(uow=hooks.runtime.uow, name="everything", now=hooks.clock.now())
+    assert enable_webhook(uow=hooks.runtime.uow, name="everything", now=hooks.clock.now()) == Enabled(True, 4)
     hooks.receiver.answer = lambda arrival: Reply()
     hooks.file("account=Acme amount_pct=55")
     hooks.drain()
-    assert [a.type for a in hooks.receiver.of("/all")][1:] == ["request.submitted", "request.decided"]
+    assert [(a.request, a.type) for a in hooks.receiver.of("/all")][1:] == [
+        ("REQ-3", "request.submitted"),
+        ("REQ-3", "request.decided"),
+    ]
+    dead_ids = [r.payload["message_id"] for r in hooks.rows() if r.status == "dead"]
+    assert redeliver_webhook(uow=hooks.runtime.uow, name="everything", now=hooks.clock.now()) == 4
+    hooks.drain()
+    again = hooks.receiver.of("/all")[3:]
+    assert sorted(a.message_id for a in again) == sorted(dead_ids)  # their original webhook-id
+    for request in ("REQ-1", "REQ-2"):  # in order per request
+        assert [a.type for a in again if a.request == request] == ["request.submitted", "request.decided"]
+    assert {r.status for r in hooks.rows()} == {"sent"}
 
 
 def test_other_4xx_are_dead_after_three_attempts_with_their_last_error_and_the_owner_told(hooks: Hooks) -> None:

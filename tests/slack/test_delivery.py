@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, select
@@ -98,12 +98,22 @@ def test_a_retry_after_is_honoured_up_to_ten_minutes_and_never_crashes_the_relay
 @pytest.mark.parametrize(
     ("header", "seconds"),
     [
-        *[(None, 1), ("", 1), ("soon", 1), ("-5", 1), ("nan", 1), ("Wed, 21 Oct 2015 07:28:00 GMT", 1)],
-        *[(" 30 ", 30), ("0.5", 0.5), ("inf", 600), ("1e400", 600), ("601", 600)],
+        # unreadable: None, and the row backs off as after any failure (never "every second")
+        *[(None, None), ("", None), ("soon", None), ("-5", None), ("nan", None), ("inf", None), ("1e400", None)],
+        *[("Tue, 32 Dec 2026 10:55:14 GMT", None), ("10:55", None)],
+        # delay-seconds and HTTP-date (RFC 9110 §10.2.3), at least 1 s and at most 600 s
+        *[(" 30 ", 30), ("0.5", 1), ("0", 1), ("601", 600), ("99999999999999999999999", 600)],
+        *[("Tue, 01 Dec 2026 10:02:00 GMT", 120), ("Tuesday, 01-Dec-26 10:02:00 GMT", 120)],
+        *[
+            ("Tue Dec  1 10:00:30 2026", 30),
+            ("Tue, 01 Dec 2026 09:00:00 GMT", 1),
+            ("Fri, 01 Jan 2100 00:00:00 GMT", 600),
+        ],
     ],
 )
-def test_retry_after_is_read_as_seconds_within_bounds(header: str | None, seconds: float) -> None:
-    assert retry_after_seconds(header) == seconds
+def test_retry_after_is_read_as_seconds_or_a_date_within_bounds(header: str | None, seconds: float | None) -> None:
+    now = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+    assert retry_after_seconds(header, now=now) == seconds
 
 
 def test_a_channel_that_is_gone_marks_the_row_dead_with_its_error(
