@@ -47,10 +47,13 @@ SETTING_FORM = "write it in digits 0-9 without quotes, with “.” as the decim
 def setting_number(value: object) -> object:
     """A number setting of the governance file (a bound, a budget): a YAML number within
     ``parse_number``'s bounds. Text is refused, never read: the loader leaves YAML 1.1 forms
-    (``010``, ``1:30``, ``0x1F``, ``5_0``) as text, and "5_0", "1e2" or ``true`` are no numbers."""
+    (``010``, ``1:30``, ``0x1F``, ``5_0``) as text, and "5_0", "1e2" or ``true`` are no numbers.
+    ``null`` is refused too: a setting that is not wanted is left out."""
     if isinstance(value, str):
         raise ValueError(f"expected a number, got “{value[:40]}”, which is text; {SETTING_FORM}")
-    return None if value is None else parse_number(value, NumberRules())
+    if value is None:  # a YAML ``null`` (``max:`` with nothing after it): a mistake, not "no bound"
+        raise ValueError("expected a number, got null; write a number, or leave the setting out")
+    return parse_number(value, NumberRules())
 
 
 class FieldSpec(BaseModel):

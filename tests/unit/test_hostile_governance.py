@@ -37,6 +37,7 @@ kinds:
         reason: Fine.
 """
 WHEN_LINE = 17
+NULL_SETTING = "expected a number, got null; write a number, or leave the setting out"
 
 
 def with_when(when: str) -> str:
@@ -132,6 +133,18 @@ HOSTILE = [
         f"F:{WHEN_LINE}: kinds.deal.rules[0].when.until.gte: "
         "a duration is at most 36500d (about 100 years), got '40000d'",
         id="overflowing-negative-offset",
+    ),
+    pytest.param(
+        with_when("{amount: {lt: 5}}").replace(
+            "reason: Fine.\n", "reason: Fine.\n        limit: {sum: amount, max: null, window: 30d}\n"
+        ),
+        f"F:{WHEN_LINE + 3}: kinds.deal.rules[0].limit.max: {NULL_SETTING}",
+        id="null-budget",  # pydantic could not apply ``gt`` to None: a TypeError, not a located line
+    ),
+    pytest.param(
+        with_field("amount: {type: number}", "amount: {type: number, min: ~}"),
+        f"F:12: kinds.deal.fields.amount.min: {NULL_SETTING}",
+        id="null-bound",
     ),
 ]
 
