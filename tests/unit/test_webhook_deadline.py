@@ -91,7 +91,11 @@ def test_only_a_bounded_prefix_of_a_huge_answer_is_read() -> None:
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:9/a b", "http://127.0.0.1:9/a\nb", "http://127.0.0.1:99999/h"])
 def test_a_url_the_http_client_refuses_is_one_failed_delivery(url: str) -> None:
+    with pytest.raises(ValueError, match="the link"):
+        subscription(url)  # the domain never builds a subscription with such a URL …
+    unusable = subscription("http://127.0.0.1:9/ok")
+    object.__setattr__(unusable, "url", url)  # … and were one to get through, the sender still copes
     with pytest.raises(ReceiverUnreachable):
         WebhookSender({"SECRET_ENV": SECRET}.get, timeout=DEADLINE).send(
-            subscription=subscription(url), message_id="msg_1", body="{}"
+            subscription=unusable, message_id="msg_1", body="{}"
         )
