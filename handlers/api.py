@@ -100,7 +100,7 @@ def file_request(runtime: Runtime, client: ApiClientSpec, body: object, idempote
 
 def read_request(runtime: Runtime, client: ApiClientSpec, ref: str) -> Answer:
     """``GET /api/v1/requests/{id}`` → ``RequestDetailOut`` (``REQ-42``, ``42``, ``#42``: ``parse_request_id``)."""
-    request_id = parse_request_id(ref)
+    request_id = parse_request_id(ref) if ref == ref.strip() else None  # a path holds no spaces around an id
     if request_id is None:
         shown = ref[:40]
         number = ref.strip().upper().removeprefix("REQ-").removeprefix("#")

@@ -302,6 +302,14 @@ class WebhookSpec(StrictModel):
     kinds: list[Name] | None = Field(default=None, min_length=1)  # None: every kind
     owner: UserId | None = None  # None: the owner of its first kind
 
+    @field_validator("events", "kinds", "owner", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        """``events: ~`` is a mistake, not "every event": a setting that is not wanted is left out."""
+        if value is None:
+            raise ValueError("is null; list what it takes, or leave the setting out for its default")
+        return value
+
     @field_validator("events", "kinds")
     @classmethod
     def _unique(cls, names: list[str] | None) -> list[str] | None:

@@ -75,6 +75,21 @@ def plain_json(value: object) -> object:
     return value
 
 
+def literal_json(value: object) -> object:
+    """``value`` with every ``JsonNumber`` kept as the text it was written as (``5.000`` stays ``"5.000"``).
+
+    What a body is compared by when the same body must mean the same thing: ``5.0`` and ``5.000``
+    read alike as floats, but the second is refused as ambiguous, so they are not one body.
+    """
+    if isinstance(value, JsonNumber):
+        return value.text
+    if isinstance(value, dict):
+        return {k: literal_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [literal_json(v) for v in value]
+    return value
+
+
 def json_type(value: object) -> str:
     """The JSON type of a value read from JSON (or YAML): object, array, string, number, boolean or null."""
     if isinstance(value, bool):

@@ -57,7 +57,11 @@ def subscription_of(key: str) -> str:
 
 
 def message_id(key: str) -> str:
-    """The Standard Webhooks ``webhook-id`` of the delivery with idempotency ``key``: stable across retries."""
+    """The Standard Webhooks ``webhook-id`` for ``key``: stable across retries (it is stored in the row).
+
+    Deliveries pass their idempotency key plus when the request was created and when the event
+    happened, so REQ-1's ``submitted`` of another deployment (or of this one after its database was
+    rebuilt) never shares an id that a receiver drops repeats by."""
     return "msg_" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
@@ -118,7 +122,8 @@ def webhook_deliveries(
         key = delivery_key(subscription.id, request.require_id(), webhook_type, event.version)
         order = {"version": event.version, "sequence": event_sequence(event.version, position)}
         body = {"type": webhook_type, "timestamp": event.at.isoformat(), "data": {**data, **order}}
-        payload = {"subscription": subscription.id, "message_id": message_id(key), "body": body}
+        unique = f"{key}:{request.created_at.isoformat()}:{event.at.isoformat()}"
+        payload = {"subscription": subscription.id, "message_id": message_id(unique), "body": body}
         intents.append(Intent(IntentKind.WEBHOOK, key, payload, request.require_id()))
     return intents
 

@@ -21,7 +21,7 @@ from bot.domain.contracts import ContractError
 from bot.domain.errors import RequestNotFound
 from bot.domain.governance import Governance, Kind, UnknownKind
 from bot.domain.governance_spec import ApiClientSpec
-from bot.domain.json_values import plain_json
+from bot.domain.json_values import literal_json
 from bot.domain.lifecycle import State
 from bot.domain.outcome import Resolution
 from bot.domain.requests import Request, Vote, canonical_json
@@ -50,8 +50,12 @@ def client_kind(governance: Governance, client: ApiClientSpec, name: str) -> Kin
 
 
 def input_sha256(kind: str, requester: str, fields: Mapping[str, object]) -> str:
-    """What an idempotency key is bound to: the hash of the body's canonical JSON (key order and spacing aside)."""
-    body = {"kind": kind, "requester": requester, "fields": plain_json(dict(fields))}
+    """What an idempotency key is bound to: the hash of the body's canonical JSON (key order and spacing aside).
+
+    Numbers count as written (``literal_json``): a retry that writes ``5.000`` where the first call
+    wrote ``5.0`` is another body, never a replay of the approved one.
+    """
+    body = {"kind": kind, "requester": requester, "fields": literal_json(dict(fields))}
     return hashlib.sha256(canonical_json(body).encode("utf-8", "replace")).hexdigest()
 
 

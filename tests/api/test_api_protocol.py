@@ -4,6 +4,7 @@ written, keys once, strict query values, one JSON error shape, content type, aut
 from __future__ import annotations
 
 import json
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -223,6 +224,23 @@ def test_a_retry_that_spells_the_kind_otherwise_is_the_same_body(app: Any) -> No
     again = raw(app, REQUESTS, discount('"amount_pct": 30', requester="U0CASE"), headers=key)
     assert (first.status, again.status) == (201, 200)
     assert first.json()["request"] == again.json()["request"]
+
+
+def test_a_retry_that_writes_a_number_otherwise_is_not_a_replay(app: Any) -> None:
+    key = {"Idempotency-Key": "numbers-1"}
+    first = raw(app, REQUESTS, discount('"amount_pct": 5.0', requester="U0NUMS"), headers=key)
+    assert first.status == 201
+    # 5.000 reads as 5.0 to a float but is refused as ambiguous: it must not be answered with the
+    # request 5.0 filed, as if it had been approved.
+    again = raw(app, REQUESTS, discount('"amount_pct": 5.000', requester="U0NUMS"), headers=key)
+    assert again.status == 422 and "Idempotent-Replayed" not in dict(again.headers)
+
+
+@pytest.mark.parametrize("ref", ["REQ-2%20", "%20REQ-2", "REQ-2%09", "REQ-2%0A"])
+def test_an_id_with_spaces_around_it_is_not_an_id(app: Any, ref: str) -> None:
+    path = f"{REQUESTS}/{urllib.parse.unquote(ref)}"
+    reply = call(app, "GET", path, token=CRM_TOKEN)
+    assert reply.status == 400 and "is not a request id" in error_of(reply)
 
 
 # ---- on each database: an id past what PostgreSQL's INTEGER holds, through the API and a Slack command

@@ -55,6 +55,15 @@ def test_an_unknown_event_is_located_and_the_accepted_events_listed() -> None:
     assert "request.decided, request.changes_requested" in problem.message and "ping" in problem.message
 
 
+@pytest.mark.parametrize("setting", ["events", "kinds", "owner"])
+def test_a_null_setting_is_refused_not_read_as_its_default(setting: str) -> None:
+    (problem,) = problems_of(
+        f"webhooks:\n  - {{id: crm, url: https://crm.example.com/h, secret_env: S, {setting}: ~}}\n"
+    )
+    assert problem.path == f"webhooks[0].{setting}" and problem.line == 23
+    assert "leave the setting out" in problem.message
+
+
 @pytest.mark.parametrize(
     "url",
     ["http://crm.example.com/hooks", "ftp://crm.example.com/x", "crm.example.com/hooks", "http://127.0.0.2/x"],
