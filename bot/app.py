@@ -349,7 +349,9 @@ def build_signoff(
     if migrate:
         upgrade(engine)
     clock = clock or SystemClock()
-    metrics = SignoffMetrics(lambda: work_waiting(engine, now=clock.now()))  # a registry per app
+    metrics = SignoffMetrics(  # a registry per app; every declared subscription is reported, 0 included
+        lambda: work_waiting(engine, now=clock.now(), subscriptions=[s.id for s in holder.current().webhooks])
+    )
     units = SqlUnitOfWorkFactory(engine, webhooks=lambda: holder.current().webhooks)
     runtime = Runtime(uow=units, governance=holder.current, clock=clock, observer=metrics)
     holder.on_reload.append(lambda: _tell_of_removed_webhooks(holder, runtime))

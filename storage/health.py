@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -61,15 +62,20 @@ class WorkWaiting:
     webhooks_disabled: dict[str, int] = field(default_factory=dict)
 
 
-def work_waiting(engine: Engine, *, now: datetime) -> WorkWaiting:
-    """Three grouped counts in one read-only transaction (indexed: requests by state, outbox by status)."""
+def work_waiting(engine: Engine, *, now: datetime, subscriptions: Iterable[str] = ()) -> WorkWaiting:
+    """Grouped counts in one read-only transaction (indexed: requests by state, outbox by status).
+
+    Each declared webhook subscription in ``subscriptions`` is reported even at 0 dead deliveries
+    and not disabled, so "healthy" and "not reported" never look the same on a dashboard.
+    """
     waiting = sorted(str(s) for s in WAITING)
     with engine.connect() as connection:
         pending = select(REQUESTS.c.kind, func.count()).where(REQUESTS.c.state == str(State.PENDING))
         due = select(OUTBOX.c.kind, func.count()).where(OUTBOX.c.status.in_(waiting), OUTBOX.c.next_attempt_at <= now)
         dead = select(OUTBOX.c.kind, func.count()).where(OUTBOX.c.status == str(OutboxStatus.DEAD))
         outbox_dead = _counts(connection.execute(dead.group_by(OUTBOX.c.kind)))
-        webhook_dead: dict[str, int] = {}
+        webhook_healthy = dict.fromkeys(subscriptions, 0)
+        webhook_dead: dict[str, int] = dict(webhook_healthy)
         if outbox_dead.get(str(IntentKind.WEBHOOK)):
             dead_keys = select(OUTBOX.c.idempotency_key).where(
                 OUTBOX.c.status == str(OutboxStatus.DEAD), OUTBOX.c.kind == str(IntentKind.WEBHOOK)
@@ -82,7 +88,10 @@ def work_waiting(engine: Engine, *, now: datetime) -> WorkWaiting:
             outbox_due=_counts(connection.execute(due.group_by(OUTBOX.c.kind))),
             outbox_dead=outbox_dead,
             webhook_dead=webhook_dead,
-            webhooks_disabled=dict.fromkeys(connection.execute(disabled).scalars(), 1),
+            webhooks_disabled={
+                **dict.fromkeys(subscriptions, 0),
+                **dict.fromkeys(connection.execute(disabled).scalars(), 1),
+            },
         )
 
 

@@ -45,6 +45,9 @@ def test_a_subscription_is_disabled_once_enabled_again_and_its_deliveries_counte
         assert (counts["crm"].pending, counts["crm"].dead, counts["ads"].pending, counts["ads"].dead) == (1, 1, 2, 0)
     waiting = work_waiting(engine, now=now)
     assert waiting.webhooks_disabled == {"crm": 1} and waiting.webhook_dead == {"crm": 1}
+    # Every declared subscription is reported, at 0 too: healthy and "not reported" differ on a dashboard.
+    declared = work_waiting(engine, now=now, subscriptions=[s.id for s in DECLARED])
+    assert declared.webhooks_disabled == {"crm": 1, "ads": 0} and declared.webhook_dead == {"crm": 1, "ads": 0}
     with units() as uow:
         assert uow.webhooks.enable("crm", now=now)
         assert not uow.webhooks.enable("crm", now=now)
