@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -72,6 +74,10 @@ def test_worker_stops_with_exit_0(tmp_path: Path, slack: SlackEmulator, sig: int
 def test_sigterm_lets_the_delivery_in_flight_finish(tmp_path: Path, slack: SlackEmulator) -> None:
     slack.fail("chat.postMessage", delay=3.0)  # the first card takes 3 s to post
     served = start_serve(tmp_path, slack)
+    # The digest run at start must be over before the request is filed: a run after it would queue
+    # the approvers' digests into the same batch (after 09:00, under load), and the delivery in
+    # flight at SIGTERM would be a digest. The next run is a minute away.
+    assert _digests_ran(tmp_path / "signoff.db", within=WAIT_SECONDS)
     assert "sent to *finance*" in served.command("/request", "discount account=A amount_pct=25", user="U0SAM").body
     assert slack.wait_for(lambda s: len(s.calls_to("conversations.open")) >= 1, timeout=WAIT_SECONDS)
     started = time.monotonic()
@@ -81,6 +87,20 @@ def test_sigterm_lets_the_delivery_in_flight_finish(tmp_path: Path, slack: Slack
     with sqlite3.connect(tmp_path / "signoff.db") as db:
         statuses = [row[0] for row in db.execute("SELECT status FROM outbox WHERE kind = 'post_card'")]
     assert statuses == ["sent", "sent"], log  # and were recorded: a restart sends neither again
+
+
+def _digests_ran(db: Path, *, within: float) -> bool:
+    """Whether a digest run was claimed (and committed) in ``db`` within ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        with contextlib.closing(sqlite3.connect(db)) as connection:
+            try:
+                if connection.execute("SELECT 1 FROM job_runs WHERE key LIKE 'digests:%'").fetchone():
+                    return True
+            except sqlite3.OperationalError:  # the migrations have not created the table yet
+                pass
+        threading.Event().wait(0.05)  # a database file has no event to wait on
+    return False
 
 
 def run_role(args: list[str], env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
