@@ -12,6 +12,7 @@ object naming a key twice is ``RepeatedKey``. ``NaN`` and ``Infinity`` are not J
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -66,13 +67,7 @@ def read_json_document(text: str) -> object:
 
 def plain_json(value: object) -> object:
     """``value`` with every ``JsonNumber`` read as ``json.loads`` would (int or float)."""
-    if isinstance(value, JsonNumber):
-        return value.plain()
-    if isinstance(value, dict):
-        return {k: plain_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain_json(v) for v in value]
-    return value
+    return _numbers(value, JsonNumber.plain)
 
 
 def literal_json(value: object) -> object:
@@ -81,12 +76,17 @@ def literal_json(value: object) -> object:
     What a body is compared by when the same body must mean the same thing: ``5.0`` and ``5.000``
     read alike as floats, but the second is refused as ambiguous, so they are not one body.
     """
+    return _numbers(value, str)
+
+
+def _numbers(value: object, number: Callable[[JsonNumber], object]) -> object:
+    """``value`` with ``number`` applied to every ``JsonNumber`` in it, objects and arrays walked."""
     if isinstance(value, JsonNumber):
-        return value.text
+        return number(value)
     if isinstance(value, dict):
-        return {k: literal_json(v) for k, v in value.items()}
+        return {k: _numbers(v, number) for k, v in value.items()}
     if isinstance(value, list):
-        return [literal_json(v) for v in value]
+        return [_numbers(v, number) for v in value]
     return value
 
 
