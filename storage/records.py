@@ -78,6 +78,8 @@ class RequestRecord(Base):
         Index("ix_requests_auto_rule", "kind", "auto_rule", "created_at"),
         Index("ix_requests_requester", "requester", "state"),
         Index("ix_requests_kind_id", "kind", "id"),  # the HTTP API's list, newest first (0005)
+        Index("ix_requests_created_at", "created_at"),  # reports read by submission time (0006)
+        UniqueConstraint("imported_id", name="uq_requests_imported_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -104,6 +106,10 @@ class RequestRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     version: Mapped[int] = mapped_column(Integer, default=1)
+    #: The request's id in the system it was imported from (``signoff history import``); null when filed here.
+    imported_id: Mapped[str | None] = mapped_column(String(255))
+    #: What the kind's shadow rules would have decided (DESIGN §3.7): ``[{"rule": …, "decide": …}]``.
+    shadow: Mapped[list[dict[str, Any]] | None] = mapped_column(Json)
 
 
 class VoteRecord(Base):

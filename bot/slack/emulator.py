@@ -160,9 +160,10 @@ class SlackEmulator:
                 self._condition.wait(remaining)
             return True
 
-    def messages_in(self, channel: str) -> list[Message]:
+    def messages_in(self, channel: str | None = None) -> list[Message]:
+        """Messages posted in ``channel`` (None: anywhere), oldest first."""
         with self._condition:
-            return [m for (c, _), m in self.messages.items() if c == channel]
+            return [m for (c, _), m in self.messages.items() if channel is None or c == channel]
 
     # -- the Web API -----------------------------------------------------------------------------
 

@@ -27,6 +27,12 @@ class Call:
     error: str | None = None
     status: int = 200
 
+    @property
+    def event_type(self) -> str:
+        """The ``event_type`` of the ``metadata`` the call carried (a post's kind); "" without."""
+        metadata = self.args.get("metadata")
+        return str(metadata.get("event_type", "")) if isinstance(metadata, dict) else ""
+
 
 @dataclass
 class Fault:
@@ -45,6 +51,11 @@ class Message:
     blocks: list[dict[str, Any]]
     updates: int = 0
     metadata: dict[str, Any] | None = None
+
+    @property
+    def event_type(self) -> str:
+        """The ``event_type`` of the message's metadata (``signoff_card``, ``signoff_digest``, …); "" without."""
+        return str((self.metadata or {}).get("event_type", ""))
 
 
 @cache

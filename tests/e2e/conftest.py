@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from bot.slack.emulator import SlackEmulator
+from bot.slack.emulator import Message, SlackEmulator
 from tests.conftest import ROOT
 from tests.processes import free_port as free_port  # re-exported: e2e tests import it from here
 from tests.services.conftest import LIFECYCLE
@@ -28,6 +28,23 @@ from tests.services.conftest import LIFECYCLE
 SECRET = "e2e-signing-secret"
 #: The longest a test waits for something `signoff serve` does in the background.
 WAIT_SECONDS = 15.0
+
+
+def request_cards(slack: SlackEmulator, *, channel: str | None = None, ref: str | None = None) -> list[Message]:
+    """The request cards Signoff posted (in ``channel``, of request ``ref``), by their metadata.
+
+    Not "any message with buttons" or "any message naming the request": a digest has both,
+    and the digest run at start (or at a minute's turn) may post one in the middle of a test.
+    """
+    return [
+        m
+        for m in slack.messages_in(channel)
+        if m.event_type == "signoff_card" and (ref is None or f"`{ref}`" in json.dumps(m.blocks))
+    ]
+
+
+def has_buttons(message: Message) -> bool:
+    return any(block.get("type") == "actions" for block in message.blocks)
 
 
 @dataclass

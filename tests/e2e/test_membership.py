@@ -12,7 +12,7 @@ import pytest
 
 from bot.slack.blocks import APPROVE
 from bot.slack.emulator import Message, SlackEmulator
-from tests.e2e.conftest import WAIT_SECONDS, start_serve, stop
+from tests.e2e.conftest import WAIT_SECONDS, has_buttons, request_cards, start_serve, stop
 
 
 @pytest.fixture
@@ -22,11 +22,7 @@ def slack() -> Iterator[SlackEmulator]:
 
 
 def copies_of(slack: SlackEmulator, ref: str, user: str) -> list[Message]:
-    return [m for m in slack.messages_in("D" + user[1:]) if f"`{ref}`" in json.dumps(m.blocks)]
-
-
-def has_buttons(message: Message) -> bool:
-    return any(block["type"] == "actions" for block in message.blocks)
+    return request_cards(slack, channel="D" + user[1:], ref=ref)
 
 
 def approve_value(message: Message) -> str:

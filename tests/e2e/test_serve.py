@@ -16,14 +16,13 @@ import pytest
 
 from bot.slack.blocks import APPROVE, CHANGES, REJECT
 from bot.slack.emulator import Message, SlackEmulator
-from tests.e2e.conftest import SECRET, SignoffProcess
+from tests.e2e.conftest import SECRET, SignoffProcess, has_buttons, request_cards
 
 WAIT = 15.0
 
 
 def cards_of(slack: SlackEmulator, ref: str) -> list[Message]:
-    with slack._condition:
-        return [m for m in slack.messages.values() if f"`{ref}`" in json.dumps(m.blocks)]
+    return request_cards(slack, ref=ref)
 
 
 def wait_cards(served: SignoffProcess, ref: str, count: int) -> list[Message]:
@@ -39,10 +38,6 @@ def button(message: Message, action_id: str) -> str:
             if element.get("action_id") == action_id:
                 return str(element["value"])
     raise AssertionError(f"no {action_id} button on the card")
-
-
-def has_buttons(message: Message) -> bool:
-    return any(b["type"] == "actions" for b in message.blocks)
 
 
 def ref_in(text: str) -> str:

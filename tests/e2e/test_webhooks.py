@@ -21,7 +21,7 @@ from bot.slack.emulator import SlackEmulator
 from storage.engine import create_db_engine
 from storage.records import OutboxRecord
 from storage.uow import SqlUnitOfWorkFactory
-from tests.e2e.conftest import WAIT_SECONDS, start_serve, stop
+from tests.e2e.conftest import WAIT_SECONDS, request_cards, start_serve, stop
 from tests.services.conftest import LIFECYCLE
 from tests.webhook_receiver import SECRET, Receiver, Reply, receiving
 
@@ -143,7 +143,9 @@ def test_a_receiver_that_hangs_does_not_hold_up_the_workers_slack_cards(
         submit_request(runtime=runtime, kind="discount", requester="U0SAM", text="account=Routed amount_pct=25")
         engine.dispose()
         # the cards reach the approvers while the receiver still holds the webhooks (10 s each)
-        assert slack.wait_for(lambda s: bool(s.messages_in("D0FIN1")) and bool(s.messages_in("D0FIN2")), timeout=5)
+        assert slack.wait_for(
+            lambda s: bool(request_cards(s, channel="D0FIN1")) and bool(request_cards(s, channel="D0FIN2")), timeout=5
+        )
         assert receiver.hold and not receiver.release.is_set()
     finally:
         receiver.release.set()
