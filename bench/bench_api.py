@@ -17,9 +17,6 @@ parsing, no Bolt dispatch and no listener thread).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import io
 import json
 import statistics
 import tempfile
@@ -35,6 +32,7 @@ from bot.app import build_signoff
 from bot.domain.api_clients import token_sha256
 from bot.settings import Settings
 from bot.slack.emulator import SlackEmulator
+from tests.slack.wsgi import environ_for, signature
 
 SECRET = "bench-secret"
 TOKEN = "sgf_bench-token-000000000000000000000000000000"
@@ -58,25 +56,6 @@ api_clients:
 """
 
 
-def environ(path: str, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
-    env: dict[str, Any] = {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": path,
-        "QUERY_STRING": "",
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "3000",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.errors": io.StringIO(),
-        "CONTENT_LENGTH": str(len(body)),
-    }
-    for name, value in headers.items():
-        key = name.upper().replace("-", "_")
-        env[key if key == "CONTENT_TYPE" else f"HTTP_{key}"] = value
-    return env
-
-
 def timed(app: Any, env: dict[str, Any], expect: int) -> float:
     statuses: list[str] = []
     start = time.perf_counter()
@@ -97,13 +76,12 @@ def slash(app: Any, n: int, pct: int) -> float:
         }
     ).encode()
     stamp = str(int(time.time()))
-    mac = hmac.new(SECRET.encode(), f"v0:{stamp}:".encode() + body, hashlib.sha256).hexdigest()
     headers = {
         "Content-Type": "application/x-www-form-urlencoded",
         "X-Slack-Request-Timestamp": stamp,
-        "X-Slack-Signature": f"v0={mac}",
+        "X-Slack-Signature": signature(body, stamp, SECRET),
     }
-    return timed(app, environ("/slack/events", body, headers), 200)
+    return timed(app, environ_for(body, headers, path="/slack/events"), 200)
 
 
 def api(app: Any, n: int, pct: int) -> float:
@@ -115,7 +93,7 @@ def api(app: Any, n: int, pct: int) -> float:
         "Authorization": f"Bearer {TOKEN}",
         "Idempotency-Key": f"bench-{n}-{pct}",
     }
-    return timed(app, environ("/api/v1/requests", body, headers), 201)
+    return timed(app, environ_for(body, headers, path="/api/v1/requests"), 201)
 
 
 def measure(app: Any, pct: int, rounds: int, offset: int) -> dict[str, list[float]]:

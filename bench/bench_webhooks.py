@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import create_engine
 
 from bot.domain.clock import SystemClock
-from bot.domain.outbox import Intent, IntentKind, Lane
+from bot.domain.outbox import Intent, IntentKind, Lane, OutboxItem, OutboxStatus
 from bot.domain.webhook_subscriptions import Subscription
 from bot.domain.webhooks import delivery_key, encode_body, message_id
 from bot.services.relay import relay_outbox
@@ -96,14 +96,24 @@ def relayed(url: str, sender: WebhookSender, subscription: Subscription, count: 
         uow.outbox.add_many(intents, now=SystemClock().now())
         uow.commit()
     sent = 0
+    unrecorded: list[OutboxItem] = []  # as the worker's webhook loop keeps it (recorded with the next claim)
     start = time.perf_counter()
     while True:
-        report = relay_outbox(runtime=runtime, gateway=None, webhooks=sender, lane=Lane.WEBHOOKS)  # type: ignore[arg-type]
-        if not report.handled:
+        report = relay_outbox(
+            runtime=runtime,
+            gateway=None,  # type: ignore[arg-type]
+            webhooks=sender,
+            lane=Lane.WEBHOOKS,
+            unrecorded=unrecorded,
+        )
+        if not report.handled:  # this last pass recorded the previous batch's deliveries
             break
         sent += report.sent
     rate = count / (time.perf_counter() - start)
     assert sent == count, (sent, count)
+    with units() as uow:  # every delivery is recorded as sent once the loop has stopped
+        statuses = uow.outbox.statuses([intent.key for intent in intents])
+    assert set(statuses.values()) == {OutboxStatus.SENT}, set(statuses.values())
     engine.dispose()
     return rate
 

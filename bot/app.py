@@ -27,14 +27,14 @@ from sqlalchemy import Engine
 import handlers
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.governance import ERROR, Governance, GovernanceInvalid
-from bot.domain.outbox import Lane
+from bot.domain.outbox import Lane, OutboxItem
 from bot.domain.webhook_subscriptions import removed_subscriptions
 from bot.domain.webhooks import SecretInvalid
 from bot.governance_file import load_governance_file
 from bot.jobs import start_scheduler, wake
 from bot.metrics import SignoffMetrics
 from bot.ops_http import WsgiApp, by_prefix, ops_app
-from bot.services.relay import relay_outbox
+from bot.services.relay import record_unrecorded, relay_outbox
 from bot.services.runtime import Runtime
 from bot.services.webhooks import tell_of_removed_webhooks
 from bot.settings import Settings, environment_value
@@ -219,6 +219,7 @@ class Signoff:
             log.warning("stopped with a delivery still in flight; its row is delivered after a restart")
 
     def _relay_loop(self, pause: float, lane: Lane) -> None:
+        unrecorded: list[OutboxItem] = []  # accepted webhooks, recorded with the next claim (relay_outbox)
         while not self.stopping.is_set():
             try:
                 backoff = timedelta(seconds=self.settings.retry_backoff_seconds)
@@ -228,12 +229,17 @@ class Signoff:
                     first_backoff=backoff,
                     webhooks=self.webhooks,
                     lane=lane,
+                    unrecorded=unrecorded,
                 )
             except Exception:  # the loop must outlive a database hiccup; the row stays due
                 log.exception("outbox relay pass failed; retrying")
                 report = None
             if report is None or not report.handled:
                 self.stopping.wait(pause)
+        try:
+            record_unrecorded(self.runtime, unrecorded)
+        except Exception:  # their leases lapse and they are POSTed again, with the same webhook-id
+            log.exception("could not record %d delivered webhooks as sent", len(unrecorded))
 
 
 class ConfigurationError(Exception):

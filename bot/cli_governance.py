@@ -18,6 +18,7 @@ from bot.domain.explain import render_explanation
 from bot.domain.fields import FieldType, is_user_id
 from bot.domain.filetests import FileTestResult, run_file_tests
 from bot.domain.governance import ERROR, Governance, GovernanceInvalid, Kind, LoadProblem, UnknownKind
+from bot.domain.json_values import show_given
 from bot.domain.moments import parse_datetime
 from bot.domain.outcome import resolve
 from bot.domain.slash_text import SlashTextError, decode_slack_value, split_slash_text
@@ -210,7 +211,7 @@ def explain_requester(text: str) -> str:
     """``--requester`` as a Slack user id (a mention is decoded as ``/request`` does); ``ValueError`` otherwise."""
     user = decode_slack_value(text, FieldType.USER).strip()
     if not is_user_id(user):
-        raise ValueError(f"--requester takes a Slack user id such as U012AB3CD, got {text!r}")
+        raise ValueError(f"--requester takes a Slack user id such as U012AB3CD, got {show_given(text)}")
     return user
 
 
@@ -232,7 +233,7 @@ def field_pairs(kind: Kind, items: Sequence[str]) -> dict[str, str]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise ContractError(kind.name, [FieldProblem(None, f"expected FIELD=VALUE, got {item!r}")])
+            raise ContractError(kind.name, [FieldProblem(None, f"expected FIELD=VALUE, got {show_given(item)}")])
         raw[key.strip().lower()] = value
     try:  # the slash-command parser checks the names: same rules, same messages
         split_slash_text(" ".join(f"{item.partition('=')[0].strip()}=" for item in items))

@@ -25,7 +25,14 @@ from bot.domain.errors import RequestNotFound, SignoffError, StorageBusy
 from bot.domain.governance import UnknownKind
 from bot.domain.governance_spec import ApiClientSpec
 from bot.domain.json_values import JsonNumber, json_type, read_json_document
-from bot.domain.requests import Request, Vote, format_request_id, parse_request_id, storable_request_id
+from bot.domain.requests import (
+    Request,
+    Vote,
+    format_request_id,
+    parse_request_id,
+    storable_request_id,
+    why_not_a_request_id,
+)
 from bot.services.api_requests import (
     RequestDetail,
     explain_for_client,
@@ -102,10 +109,7 @@ def read_request(runtime: Runtime, client: ApiClientSpec, ref: str) -> Answer:
     """``GET /api/v1/requests/{id}`` → ``RequestDetailOut`` (``REQ-42``, ``42``, ``#42``: ``parse_request_id``)."""
     request_id = parse_request_id(ref) if ref == ref.strip() else None  # a path holds no spaces around an id
     if request_id is None:
-        shown = ref[:40]
-        number = ref.strip().upper().removeprefix("REQ-").removeprefix("#")
-        why = "it has more than 11 digits" if number.isascii() and number.isdigit() else "write REQ- and its number"
-        raise Refusal(400, f"“{shown}” is not a request id: {why} (digits 0-9, as in REQ-42)")
+        raise Refusal(400, f"“{ref[:40]}” is not a request id: {why_not_a_request_id(ref)}, as in REQ-42")
     return Answer(200, _detail(read_for_client(runtime=runtime, client=client, request_id=request_id)))
 
 

@@ -14,7 +14,7 @@ from bot.domain.explain import render_explanation
 from bot.domain.governance import UnknownKind
 from bot.domain.governance_spec import Category
 from bot.domain.moments import parse_date
-from bot.domain.requests import parse_request_id
+from bot.domain.requests import parse_request_id, why_not_a_request_id
 from bot.domain.slash_text import SlashTextError, decode_slack_value, split_slash_text
 from bot.services.amend import amend_request
 from bot.services.cancel import cancel_request
@@ -148,7 +148,7 @@ def _which_request(verb: str, ref: str) -> str:
     if not ref:
         return f"Which request? Try {example}."
     shown = inert(decode_slack_value(ref[:40], None))
-    return f"`{shown}` is not a request id: write REQ- and its number in digits 0-9, as in {example}."
+    return f"`{shown}` is not a request id: {why_not_a_request_id(ref)}. Try {example}."
 
 
 def _delegate(runtime: Runtime, user: str, rest: str) -> str:

@@ -62,11 +62,14 @@ def _outbox_row(intent: Intent, now: datetime) -> dict[str, Any]:
     }
 
 
-def _claimed_item(row: Any) -> OutboxItem:
+def _claimed_item(row: Any, *, before: tuple[str, datetime | None] | None = None) -> OutboxItem:
+    """The item of ``row`` as it was before its claim: ``before`` is (status, claimed_at) then, when
+    ``row`` was read after the claim (PostgreSQL's one-statement claim)."""
+    status, claimed_at = before if before is not None else (row.status, row.claimed_at)
     # Claimed before, and then: still "sending" (its relay died), or failed (a failure may have come
     # after Slack took the post, and a rate-limited check of such a row must not forget the doubt).
     failed_before = row.attempts > 0 or row.last_error is not None
-    in_doubt = row.claimed_at is not None and (row.status == str(OutboxStatus.SENDING) or failed_before)
+    in_doubt = claimed_at is not None and (status == str(OutboxStatus.SENDING) or failed_before)
     return OutboxItem(
         row.id,
         IntentKind(row.kind),
@@ -75,7 +78,7 @@ def _claimed_item(row: Any) -> OutboxItem:
         row.request_id,
         row.attempts,
         in_doubt=in_doubt,
-        claimed_at=row.claimed_at,
+        claimed_at=claimed_at,
         created_at=row.created_at,
     )
 
@@ -107,19 +110,38 @@ class SqlOutbox:
         same subscription and request waits or is being sent (DESIGN §9: in order per request).
         """
         due = and_(OUTBOX.c.status.in_(_WAITING), OUTBOX.c.next_attempt_at <= now, _LANES[lane])
-        query = select(OUTBOX).where(due).order_by(OUTBOX.c.id).limit(limit)
+        first_claim = func.coalesce(OUTBOX.c.claimed_at, bindparam("now", now, type_=OUTBOX.c.claimed_at.type))
+        claimed = {"status": str(OutboxStatus.SENDING), "next_attempt_at": now + lease, "claimed_at": first_claim}
         if is_postgres(self.connection):
-            query = query.with_for_update(skip_locked=True)
             if lane is Lane.WEBHOOKS:
                 # A webhook claim lost to a server crash leaves its row pending: it is POSTed again with
                 # the same webhook-id (at least once, as with a lost "sent" mark; ``mark_all_sent``).
                 self.connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-        rows = self.connection.execute(query).all()
+            return self._claim_in_one_statement(due, limit, claimed)
+        rows = self.connection.execute(select(OUTBOX).where(due).order_by(OUTBOX.c.id).limit(limit)).all()
         if rows:
-            first_claim = func.coalesce(OUTBOX.c.claimed_at, bindparam("now", now, type_=OUTBOX.c.claimed_at.type))
-            claimed = {"status": str(OutboxStatus.SENDING), "next_attempt_at": now + lease, "claimed_at": first_claim}
             self.connection.execute(update(OUTBOX).where(OUTBOX.c.id.in_([r.id for r in rows])).values(**claimed))
         return [_claimed_item(r) for r in rows]
+
+    def _claim_in_one_statement(self, due: Any, limit: int, claimed: dict[str, Any]) -> list[OutboxItem]:
+        """PostgreSQL: pick (``FOR UPDATE SKIP LOCKED``) and claim in one round trip, returning each row
+        as it was before the claim (its status and first claim say whether it is in doubt)."""
+        was = (
+            select(OUTBOX.c.id, OUTBOX.c.status.label("was_status"), OUTBOX.c.claimed_at.label("was_claimed_at"))
+            .where(due)
+            .order_by(OUTBOX.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .cte("picked")
+        )
+        statement = (
+            update(OUTBOX)
+            .where(OUTBOX.c.id == was.c.id)
+            .values(**claimed)
+            .returning(*OUTBOX.c, was.c.was_status, was.c.was_claimed_at)
+        )
+        rows = sorted(self.connection.execute(statement).all(), key=lambda row: row.id)
+        return [_claimed_item(row, before=(row.was_status, row.was_claimed_at)) for row in rows]
 
     def renew(self, item_ids: list[int], *, until: datetime) -> None:
         """Extend the lease of rows still being sent (the relay holding them is alive) to ``until``."""

@@ -47,6 +47,7 @@ from bot.domain.conditions import (
 )
 from bot.domain.durations import parse_duration
 from bot.domain.fields import FIELD_TYPES, FieldSpec, FieldType, coerce, is_user_id, render_value
+from bot.domain.json_values import show_given
 from bot.domain.regex import Pattern, PatternError, compile_pattern
 from bot.domain.text import comparison_key, look_alike_keys, normalize_text
 
@@ -219,15 +220,15 @@ class _Compiler:
         """One expected value, checked and typed like the field (or the special subject)."""
         if field is not None:
             if field.is_numeric and not (isinstance(expected, int | float) and not isinstance(expected, bool)):
-                raise ValueError(f"expected a number for {name}, got {expected!r}")
+                raise ValueError(f"expected a number for {name}, got {show_given(expected)}")
             if field.type is FieldType.BOOL and not isinstance(expected, bool):
-                raise ValueError(f"expected true or false for {name}, got {expected!r}")
+                raise ValueError(f"expected true or false for {name}, got {show_given(expected)}")
             if FIELD_TYPES[field.type].textual and not isinstance(expected, str):
-                raise ValueError(f"expected text in quotes for {name}, got {expected!r}")
+                raise ValueError(f"expected text in quotes for {name}, got {show_given(expected)}")
             if field.type is FieldType.CHOICE or field.type is FieldType.MULTI_CHOICE:
                 if not isinstance(expected, str) or expected not in (field.options or ()):
                     raise ValueError(
-                        f"{expected!r} is not an option of {name} (options: {', '.join(field.options or ())})"
+                        f"{show_given(expected)} is not an option of {name} (options: {', '.join(field.options or ())})"
                     )
                 return expected
             try:
@@ -236,19 +237,19 @@ class _Compiler:
                 raise ValueError(f"{name}: {exc}") from None
         if name == REQUESTER:
             if not is_user_id(expected):
-                raise ValueError(f"expected a Slack user id such as U012AB3CD, got {expected!r}")
+                raise ValueError(f"expected a Slack user id such as U012AB3CD, got {show_given(expected)}")
             return expected
         if name == REQUESTER_GROUP:
             if expected not in self.groups:
-                raise ValueError(f"unknown group {expected!r} (groups: {', '.join(self.groups)})")
+                raise ValueError(f"unknown group {show_given(expected)} (groups: {', '.join(self.groups)})")
             return expected
         if name == WEEKDAY:
             day = str(expected).lower()[:3]
             if not isinstance(expected, str) or day not in WEEKDAYS:
-                raise ValueError(f"expected a weekday ({', '.join(WEEKDAYS)}), got {expected!r}")
+                raise ValueError(f"expected a weekday ({', '.join(WEEKDAYS)}), got {show_given(expected)}")
             return day
         if not isinstance(expected, int) or isinstance(expected, bool) or not 0 <= expected <= 23:
-            raise ValueError(f"expected an hour from 0 to 23, got {expected!r}")
+            raise ValueError(f"expected an hour from 0 to 23, got {show_given(expected)}")
         return expected
 
 

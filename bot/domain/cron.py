@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.domain.json_values import show_given
+
 #: A number in a cron field: ASCII digits only (``str.isdigit`` and ``int`` also take "٣" as 3).
 _DIGITS = re.compile(r"[0-9]{1,9}", re.ASCII)
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
@@ -62,7 +64,7 @@ class Cron:
                 candidate += timedelta(minutes=1)
                 continue
             return candidate
-        raise ValueError(f"cron {self.expression!r} never fires")
+        raise ValueError(f"cron {show_given(self.expression)} never fires")
 
     def _day_matches(self, moment: datetime) -> bool:
         day_ok = moment.day in self.days
@@ -79,7 +81,7 @@ def parse_cron(expression: str) -> Cron:
     parts = expression.split()
     if len(parts) != 5:
         raise ValueError(
-            f"a cron expression has 5 parts (minute hour day month weekday), got {len(parts)}: {expression!r}"
+            f"a cron expression has 5 parts (minute hour day month weekday), got {len(parts)}: {show_given(expression)}"
         )
     sets = [_parse_part(part, *spec) for part, spec in zip(parts, _FIELDS, strict=True)]
     weekdays = frozenset(d % 7 for d in sets[4])  # 7 is Sunday too

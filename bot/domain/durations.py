@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from bot.domain.json_values import show_given
+
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 #: ASCII only: ``\d`` would also read other scripts' digits (``١h``, ``１h`` as 1h).
 _DURATION = re.compile(r"\s*([0-9]{1,6})\s*([smhdw])\s*", re.ASCII)
@@ -19,13 +21,13 @@ def parse_duration(text: str) -> timedelta:
     """Parse one duration; raise ``ValueError`` naming the accepted forms otherwise."""
     match = _DURATION.fullmatch(text) if isinstance(text, str) else None
     if match is None:
-        raise ValueError(f"expected {DURATION_HINT}, got {text!r}")
+        raise ValueError(f"expected {DURATION_HINT}, got {show_given(text)}")
     amount, unit = int(match.group(1)), match.group(2)
     if amount == 0:
-        raise ValueError(f"a duration must be longer than zero, got {text!r}")
+        raise ValueError(f"a duration must be longer than zero, got {show_given(text)}")
     value = timedelta(seconds=amount * _UNITS[unit])
     if value > MAX_DURATION:
-        raise ValueError(f"a duration is at most {MAX_DURATION.days}d (about 100 years), got {text!r}")
+        raise ValueError(f"a duration is at most {MAX_DURATION.days}d (about 100 years), got {show_given(text)}")
     return value
 
 

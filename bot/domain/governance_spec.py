@@ -26,6 +26,7 @@ from pydantic import (
 from bot.domain.cron import parse_cron
 from bot.domain.durations import parse_duration
 from bot.domain.fields import FieldSpec, setting_number
+from bot.domain.json_values import show_given
 
 
 class StrictModel(BaseModel):
@@ -36,7 +37,7 @@ def _duration(value: object) -> timedelta:
     if isinstance(value, timedelta):
         return value
     if not isinstance(value, str):
-        raise ValueError(f"expected a duration such as 90s, 15m, 8h, 14d or 2w, got {value!r}")
+        raise ValueError(f"expected a duration such as 90s, 15m, 8h, 14d or 2w, got {show_given(value)}")
     return parse_duration(value)
 
 
@@ -50,7 +51,7 @@ def _moment(value: object) -> object:
     """A test's ``at`` as written (text, or a date or date-time typed by YAML), read later by
     ``bot.domain.moments.parse_datetime``; Pydantic alone would take ``17`` as 1970-01-01 00:00:17."""
     if value is not None and not isinstance(value, str | date):
-        raise ValueError(f"expected a date and time, YYYY-MM-DD HH:MM, or a date, got {value!r}")
+        raise ValueError(f"expected a date and time, YYYY-MM-DD HH:MM, or a date, got {show_given(value)}")
     return value
 
 
@@ -269,7 +270,7 @@ class ApiClientSpec(StrictModel):
 
 def _text(value: object) -> object:
     if not isinstance(value, str):
-        raise ValueError(f"expected text, got {value!r}")
+        raise ValueError(f"expected text, got {show_given(value)}")
     return value
 
 

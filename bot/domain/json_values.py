@@ -105,6 +105,14 @@ def json_type(value: object) -> str:
     return "number" if isinstance(value, JsonNumber | int | float) else type(value).__name__
 
 
+def visible(text: str) -> str:
+    """``text`` with each character a reader cannot see (a no-break space, a zero-width or control
+    character: ``str.isprintable`` is false) written as its code point, e.g. ``1[U+00A0]h``."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else f"[U+{ord(c):04X}]" for c in text)
+
+
 def show_given(raw: object) -> str:
     """A value someone sent, for a message: text in quotes, a number as written, other JSON types named
     (``true``, ``null``, ``an object``, ``an array``), never a Python repr; clipped to 60 characters."""
@@ -115,7 +123,7 @@ def show_given(raw: object) -> str:
     elif isinstance(raw, date):  # typed by YAML: shown as it was written
         text = f"“{raw.isoformat()}”"
     elif isinstance(raw, str):
-        text = f"“{raw}”"
+        text = f"“{visible(raw)}”"
     elif isinstance(raw, dict):
         text = "an object"
     elif isinstance(raw, list | tuple):

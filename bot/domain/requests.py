@@ -76,6 +76,15 @@ def parse_request_id(value: object) -> int | None:
     return int(cleaned) if REQUEST_NUMBER.fullmatch(cleaned) else None
 
 
+def why_not_a_request_id(value: str) -> str:
+    """Why ``parse_request_id`` refused ``value``, for the person who wrote it, e.g.
+    ``"it has more than 11 digits"`` or ``"it takes REQ- and a number in digits 0-9"``."""
+    number = value.strip().upper().removeprefix("REQ-").removeprefix("#")
+    if number.isascii() and number.isdigit() and len(number) > 11:
+        return "it has more than 11 digits"
+    return "it takes REQ- and a number in digits 0-9"
+
+
 @dataclass
 class Request:
     """One ask: what was asked, by whom, where it stands, and what governance said about it."""

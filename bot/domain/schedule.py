@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.conditions import WEEKDAYS
 from bot.domain.cron import Cron
 from bot.domain.governance_spec import WorkingHours
+from bot.domain.json_values import show_given
 
 #: How far back ``last_fire`` looks, widening until the schedule has fired (monthly and yearly crons).
 _LOOKBACK = (timedelta(hours=2), timedelta(days=1), timedelta(days=8), timedelta(days=32), timedelta(days=366 * 5))
@@ -55,7 +56,7 @@ def last_fire(cron: Cron, now: datetime, tz: tzinfo) -> datetime:
             latest = instant
         if latest is not None:
             return latest
-    raise ValueError(f"{cron.expression!r} did not fire in the last five years")
+    raise ValueError(f"{show_given(cron.expression)} did not fire in the last five years")
 
 
 def previous_fire(cron: Cron, fire: datetime, tz: tzinfo) -> datetime:

@@ -13,6 +13,7 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel
 
 from bot.domain.governance_spec import GovernanceSpec
+from bot.domain.json_values import show_given
 
 
 def did_you_mean(word: str, choices: Mapping[str, Any] | list[str]) -> str:
@@ -54,7 +55,7 @@ def spec_problem(error: Mapping[str, Any]) -> tuple[tuple[str | int, ...], str]:
         message = "YAML reads unquoted yes/no/on/off/true/false as a boolean: put this text in quotes"
     elif kind == "int_type":  # strict: YAML's true, "2" and 2.5 are not counts
         given = error.get("input")
-        written = "true and false are" if isinstance(given, bool) else f"{given!r} is"
+        written = "true and false are" if isinstance(given, bool) else f"{show_given(given)} is"
         message = f"must be a whole number written without quotes, such as 2 ({written} not)"
     elif kind == "too_short":
         message = "must not be empty"

@@ -110,6 +110,7 @@ def relay_outbox(
     first_backoff: timedelta = FIRST_BACKOFF,
     webhooks: WebhookSender | None = None,
     lane: Lane | None = None,
+    unrecorded: list[OutboxItem] | None = None,
 ) -> RelayReport:
     """Deliver one batch (``batch_size``, default ``BATCH``, ``WEBHOOK_BATCH`` for the webhook lane) of due
     rows of ``lane`` (None: both); returns what happened to them.
@@ -119,25 +120,46 @@ def relay_outbox(
     runs one loop per lane, so a slow receiver never holds up Slack. A row whose delivery fails
     in a way nobody foresaw (a bug, a library's odd exception) fails alone: it is retried with
     backoff like a 5xx, and the rest of the batch goes on.
+
+    ``unrecorded`` (a loop's own list, kept across calls): webhook rows a receiver accepted at the
+    end of a batch are left in it, and recorded as sent in the next call's claim transaction
+    (one transaction per batch instead of two). A relay that dies first leaves them "sending"
+    until their lease lapses: they are POSTed again with the same ``webhook-id`` (at least once,
+    as after any crash between a POST and its record). ``record_unrecorded`` flushes the list.
     """
     report = RelayReport()
+    carried = list(unrecorded or ())
+    hooks = WebhookDeliveries(runtime, webhooks)
+    now = runtime.clock.now()
     with runtime.uow() as uow:
+        if carried:
+            uow.outbox.mark_all_sent([item.id for item in carried], now=now)
         limit = batch_size or (WEBHOOK_BATCH if lane is Lane.WEBHOOKS else BATCH)
-        items = uow.outbox.claim_due(now=runtime.clock.now(), limit=limit, lease=lease, lane=lane)
+        items = uow.outbox.claim_due(now=now, limit=limit, lease=lease, lane=lane)
+        if any(item.kind is IntentKind.WEBHOOK for item in items):
+            hooks.prepare(uow)  # the subscriptions, read in the claim's transaction
         uow.commit()
+    if unrecorded is not None:
+        del unrecorded[: len(carried)]
+        _observe_sent(runtime, carried, now)
     if not items:
         return report
-    hooks = WebhookDeliveries(runtime, webhooks)
     with LeaseKeeper(runtime, [item.id for item in items], lease) as keeper:
         for item in items:
             if item.kind is not IntentKind.WEBHOOK:
                 with log_context(request_id=f"REQ-{item.request_id}" if item.request_id is not None else None):
                     _deliver_one(runtime, gateway, item, report, first_backoff)
                 keeper.release(item.id)
-        _relay_webhooks(
-            runtime, hooks, [i for i in items if i.kind is IntentKind.WEBHOOK], keeper, report, first_backoff
-        )
+        webhook_items = [i for i in items if i.kind is IntentKind.WEBHOOK]
+        _relay_webhooks(runtime, hooks, webhook_items, keeper, report, first_backoff, unrecorded)
     return report
+
+
+def record_unrecorded(runtime: Runtime, unrecorded: list[OutboxItem]) -> None:
+    """Record as sent the rows ``relay_outbox`` left in ``unrecorded`` (a loop stopping), and empty it."""
+    carried = list(unrecorded)
+    _sent(runtime, carried)
+    del unrecorded[: len(carried)]
 
 
 def _relay_webhooks(
@@ -147,6 +169,7 @@ def _relay_webhooks(
     keeper: LeaseKeeper,
     report: RelayReport,
     first_backoff: timedelta,
+    unrecorded: list[OutboxItem] | None = None,
 ) -> None:
     """POST a batch's webhook rows: one thread per subscription (at most ``WEBHOOK_PARALLEL``), each
     posting its rows one after another, so a slow receiver holds up only its own rows and no
@@ -156,11 +179,11 @@ def _relay_webhooks(
     Outcomes are recorded on this thread: accepted rows in groups, at most about
     ``RECORD_WITHIN_S`` after the first of a group, however long other POSTs take (one transaction
     per group keeps the relay fast). A relay dying before it records them costs a second POST
-    with the same webhook-id, which a receiver drops; never a lost delivery.
+    with the same webhook-id, which a receiver drops; never a lost delivery. The last group goes
+    to ``unrecorded`` when given (recorded with the next claim), else is recorded here.
     """
     if not items:
         return
-    hooks.prepare()
     groups: dict[str, list[OutboxItem]] = {}
     for item in items:
         groups.setdefault(str(item.payload.get("subscription")), []).append(item)
@@ -193,17 +216,22 @@ def _relay_webhooks(
                     with log_context(request_id=f"REQ-{item.request_id}" if item.request_id is not None else None):
                         _failed(runtime, item, error, report, first_backoff)
                     keeper.release(item.id)
-                if hooks.delivered and (done or time.monotonic() - hooks.delivered_since >= RECORD_WITHIN_S):
-                    _record_accepted(runtime, hooks, keeper)
                 if done:
-                    break
+                    break  # the last group: recorded below
+                if hooks.delivered and time.monotonic() - hooks.delivered_since >= RECORD_WITHIN_S:
+                    _record_accepted(runtime, hooks, keeper)
         finally:
-            _record_accepted(runtime, hooks, keeper)
+            _record_accepted(runtime, hooks, keeper, unrecorded)
 
 
-def _record_accepted(runtime: Runtime, hooks: WebhookDeliveries, keeper: LeaseKeeper) -> None:
+def _record_accepted(
+    runtime: Runtime, hooks: WebhookDeliveries, keeper: LeaseKeeper, unrecorded: list[OutboxItem] | None = None
+) -> None:
     accepted = hooks.take_delivered()
-    _sent(runtime, accepted)
+    if unrecorded is not None:
+        unrecorded.extend(accepted)
+    else:
+        _sent(runtime, accepted)
     for item in accepted:
         keeper.release(item.id)
 
@@ -232,6 +260,10 @@ def _sent(runtime: Runtime, items: list[OutboxItem]) -> None:
     with runtime.uow() as uow:
         uow.outbox.mark_all_sent([item.id for item in items], now=now)
         uow.commit()
+    _observe_sent(runtime, items, now)
+
+
+def _observe_sent(runtime: Runtime, items: list[OutboxItem], now: datetime) -> None:
     for item in items:
         if item.created_at is not None:
             waited = max((now - item.created_at).total_seconds(), 0.0)

@@ -79,9 +79,14 @@ class WebhookDeliveries:
         taken, self.delivered = self.delivered, []
         return taken
 
-    def prepare(self) -> None:
-        """Read the subscriptions now (on the relay's thread, before POSTs start on others)."""
-        self._subscriptions()
+    def prepare(self, uow: UnitOfWork) -> None:
+        """Read the subscriptions in ``uow`` (the claim's, on the relay's thread, before POSTs start)."""
+        self._known = self._read(uow)
+
+    @staticmethod
+    def _read(uow: UnitOfWork) -> tuple[dict[str, Subscription], set[str]]:
+        declared = {s.id: s for s in uow.webhooks.declared()}
+        return declared, set(uow.webhooks.disabled()) if declared else set()
 
     def attempt(self, item: OutboxItem) -> DeliveryError | None:
         """``deliver`` on a POST thread: None when delivered, else why not (never raises)."""
@@ -98,8 +103,7 @@ class WebhookDeliveries:
     def _subscriptions(self) -> tuple[dict[str, Subscription], set[str]]:
         if self._known is None:
             with self.runtime.uow(read_only=True) as uow:
-                declared = {s.id: s for s in uow.webhooks.declared()}
-                self._known = declared, set(uow.webhooks.disabled()) if declared else set()
+                self._known = self._read(uow)
         return self._known
 
     def deliver(self, item: OutboxItem) -> None:

@@ -14,9 +14,9 @@ from sqlalchemy import Engine
 
 from bot.domain.cards import Card
 from bot.domain.clock import FixedClock
-from bot.domain.outbox import MAX_RETRY_AFTER_S, DeliveryError, Lane, MessageRef
+from bot.domain.outbox import MAX_RETRY_AFTER_S, DeliveryError, Lane, MessageRef, OutboxItem
 from bot.metrics import SignoffMetrics
-from bot.services.relay import FIRST_BACKOFF, MAX_ATTEMPTS, relay_outbox
+from bot.services.relay import FIRST_BACKOFF, MAX_ATTEMPTS, record_unrecorded, relay_outbox
 from bot.services.runtime import Runtime
 from bot.services.submit import submit_request
 from bot.webhooks.sender import WebhookSender
@@ -113,7 +113,8 @@ def test_a_delivery_that_fails_unexpectedly_fails_alone(hooks: Hooks, engine: En
     assert "RuntimeError: a library's odd failure" in (card.last_error or "")
 
 
-def test_two_relays_racing_deliver_each_requests_events_in_order(hooks: Hooks) -> None:
+@pytest.mark.parametrize("loop", ["worker", "single calls"])
+def test_two_relays_racing_deliver_each_requests_events_in_order(hooks: Hooks, loop: str) -> None:
     failed: set[tuple[str | None, str]] = set()
     accepted: list[tuple[str | None, str]] = []
 
@@ -134,8 +135,12 @@ def test_two_relays_racing_deliver_each_requests_events_in_order(hooks: Hooks) -
     ]
 
     def relay_until_idle() -> None:
+        # "worker": as a worker's loop does, the last deliveries of a batch are recorded with the next claim
+        unrecorded: list[OutboxItem] | None = [] if loop == "worker" else None
         for _ in range(200):
-            relay_outbox(runtime=hooks.runtime, gateway=hooks.slack, webhooks=hooks.sender, batch_size=7)
+            relay = {"runtime": hooks.runtime, "gateway": hooks.slack, "webhooks": hooks.sender, "batch_size": 7}
+            if not relay_outbox(**relay, unrecorded=unrecorded).handled and unrecorded is not None:  # type: ignore[arg-type]
+                record_unrecorded(hooks.runtime, unrecorded)
             if all(r.status in ("sent", "dead") for r in hooks.rows()):
                 return
 
@@ -203,3 +208,32 @@ def test_a_channel_refusing_every_card_makes_one_message_to_the_owner(runtime: R
     drain(runtime, slack)
     (told,) = [d for d in slack.of("notify") if d.target == "U0LAWLEAD"]
     assert "could not deliver 5 cards" in told.text and "invalid_blocks" in told.text
+
+
+def test_a_workers_loop_records_a_batchs_last_deliveries_with_its_next_claim(hooks: Hooks) -> None:
+    hooks.file("account=Acme amount_pct=5")  # submitted, then decided by a rule: two events per subscription
+    unrecorded: list[OutboxItem] = []
+
+    def relay() -> int:
+        return relay_outbox(
+            runtime=hooks.runtime, gateway=hooks.slack, webhooks=hooks.sender, lane=Lane.WEBHOOKS, unrecorded=unrecorded
+        ).sent
+
+    first = relay()  # the `submitted` rows; each `decided` waits behind its own
+    assert first > 0 and len(unrecorded) == first
+    assert statuses(hooks, "everything") == ["sending", "pending"]  # delivered, recorded with the next claim
+    second = relay()  # records the first batch as sent in its claim, so the `decided` rows are due in it
+    assert second > 0 and statuses(hooks, "everything") == ["sent", "sending"]
+    assert relay() == 0 and not unrecorded  # nothing left to send: the last pass only records
+    assert {r.status for r in hooks.rows()} == {"sent"}
+    assert [a.type for a in hooks.receiver.of("/all")] == ["request.submitted", "request.decided"]  # once each
+
+
+def test_a_workers_loop_that_stops_records_what_it_delivered(hooks: Hooks) -> None:
+    hooks.file("account=Acme amount_pct=5")
+    unrecorded: list[OutboxItem] = []
+    relay_outbox(runtime=hooks.runtime, gateway=hooks.slack, webhooks=hooks.sender, unrecorded=unrecorded)
+    assert unrecorded
+    record_unrecorded(hooks.runtime, unrecorded)  # what `stop` does at the end of the webhook loop
+    assert not unrecorded
+    assert "sending" not in {r.status for r in hooks.rows()}

@@ -96,8 +96,8 @@ def test_an_amount_that_could_be_misread_is_refused_and_nothing_is_stored(
     ("typed", "notice"),
     [
         ("seats=7%", "seats: “7%”: this field takes a plain number, not a percentage; write it without “%”"),
-        ("term=\u0661h", "term: expected a duration such as 90s, 15m, 8h, 14d or 2w, got '\u0661h'"),
-        ("term=\uff11h", "term: expected a duration such as 90s, 15m, 8h, 14d or 2w, got '\uff11h'"),
+        ("term=\u0661h", "term: expected a duration such as 90s, 15m, 8h, 14d or 2w, got “\u0661h”"),
+        ("term=\uff11h", "term: expected a duration such as 90s, 15m, 8h, 14d or 2w, got “\uff11h”"),
         ("share=101%", "share: must be at most 100 (got 101)"),
     ],
 )

@@ -48,16 +48,15 @@ def interaction(payload: Any) -> bytes:
     return urlencode({"payload": json.dumps(payload)}).encode()
 
 
-def post(
-    app: Any,
+def environ_for(
     body: bytes,
     headers: dict[str, str],
     *,
     path: str = "/slack/events",
     method: str = "POST",
     content_length: str | None = None,
-) -> Answer:
-    """One request through ``app`` (a WSGI callable); headers as a client sends them."""
+) -> dict[str, Any]:
+    """The WSGI environ waitress would hand the app for this request (headers as a client sends them)."""
     environ: dict[str, Any] = {
         "REQUEST_METHOD": method,
         "PATH_INFO": path,
@@ -73,6 +72,20 @@ def post(
     for name, value in headers.items():
         key = name.upper().replace("-", "_")
         environ[key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{key}"] = value
+    return environ
+
+
+def post(
+    app: Any,
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    path: str = "/slack/events",
+    method: str = "POST",
+    content_length: str | None = None,
+) -> Answer:
+    """One request through ``app`` (a WSGI callable); headers as a client sends them."""
+    environ = environ_for(body, headers, path=path, method=method, content_length=content_length)
     started: list[str] = []
 
     def start_response(status: str, _headers: list[tuple[str, str]], _exc_info: Any = None) -> None:

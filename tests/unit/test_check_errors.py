@@ -58,7 +58,7 @@ CASES = [
     ),
     pytest.param(
         broken("when: {amount_pct: {lte: 10}}", "when: {amount_pct: {lte: ten}}"),
-        (19, "kinds.discount.rules[0].when.amount_pct.lte", "expected a number for amount_pct, got 'ten'"),
+        (19, "kinds.discount.rules[0].when.amount_pct.lte", "expected a number for amount_pct, got “ten”"),
         id="value-does-not-fit-type",
     ),
     pytest.param(
@@ -106,7 +106,7 @@ CASES = [
     ),
     pytest.param(
         broken("    approvers: finance\n", "    approvers: finance\n    sla: 8 hours\n"),
-        (17, "kinds.discount.sla", "expected a duration such as 90s, 15m, 8h, 14d or 2w, got '8 hours'"),
+        (17, "kinds.discount.sla", "expected a duration such as 90s, 15m, 8h, 14d or 2w, got “8 hours”"),
         id="bad-duration",
     ),
     pytest.param(

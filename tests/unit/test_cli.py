@@ -121,7 +121,7 @@ def test_check_lists_every_problem_with_file_and_line(starter: Path, capsys: pyt
     lines = err.splitlines()
     assert lines[0] == "signoff.yaml: 2 errors"
     assert lines[1].startswith("  signoff.yaml:") and "kinds.discount.approvers: unknown group “finanse”" in lines[1]
-    assert "kinds.discount.rules[1].when.amount_pct.gt: expected a number for amount_pct, got 'forty'" in lines[2]
+    assert "kinds.discount.rules[1].when.amount_pct.gt: expected a number for amount_pct, got “forty”" in lines[2]
 
 
 def test_test_reports_failures_with_the_trace(starter: Path, capsys: pytest.CaptureFixture[str]) -> None:

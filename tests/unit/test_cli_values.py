@@ -33,8 +33,8 @@ def test_explain_decodes_slack_markup_like_the_slash_command(starter: Path, caps
 
 
 REFUSED = [
-    (["--requester", ""], "signoff explain: --requester takes a Slack user id such as U012AB3CD, got ''\n"),
-    (["--requester", "sam"], "signoff explain: --requester takes a Slack user id such as U012AB3CD, got 'sam'\n"),
+    (["--requester", ""], "signoff explain: --requester takes a Slack user id such as U012AB3CD, got “”\n"),
+    (["--requester", "sam"], "signoff explain: --requester takes a Slack user id such as U012AB3CD, got “sam”\n"),
     (
         ["--at", "0001-01-01"],
         "signoff explain: --at: expected a date from 1900-01-01 to 2999-12-31, got “0001-01-01”\n",
@@ -117,7 +117,7 @@ def test_an_offset_longer_than_the_longest_duration_is_refused_at_check(
     path.write_text(OFFSETS.format(offset="+999999w", at="2026-03-01T12:00:00"))
     code, _, err = run(capsys, "check", "--config", str(path))
     assert code == 1
-    assert "a duration is at most 36500d (about 100 years), got '999999w'" in err
+    assert "a duration is at most 36500d (about 100 years), got “999999w”" in err
 
 
 def test_a_file_test_at_the_calendars_edge_fails_with_a_message(

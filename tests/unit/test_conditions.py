@@ -177,7 +177,7 @@ def test_operator_that_does_not_fit_the_type_is_a_load_error(field_type: FieldTy
     ("when", "fragment"),
     [
         ({"n": {"lte": "ten"}}, "expected a number for n"),
-        ({"c": {"eq": "mars"}}, "'mars' is not an option of c"),
+        ({"c": {"eq": "mars"}}, "“mars” is not an option of c"),
         ({"b": {"eq": "yes"}}, "expected true or false for b"),
         ({"n": {"between": [10, 5]}}, "between: 10 is larger than 5"),
         ({"n": {"in": 5}}, "in takes a non-empty list"),
@@ -186,7 +186,7 @@ def test_operator_that_does_not_fit_the_type_is_a_load_error(field_type: FieldTy
         ({"nope": {"eq": 1}}, "unknown field “nope”"),
         ({"n": {"approx": 1}}, "unknown operator “approx”"),
         ({"requester": {"eq": "sam"}}, "expected a Slack user id"),
-        ({"requester_group": {"in": ["marketing"]}}, "unknown group 'marketing'"),
+        ({"requester_group": {"in": ["marketing"]}}, "unknown group “marketing”"),
         ({"hour": {"gt": 24}}, "expected an hour from 0 to 23"),
         ({"weekday": {"eq": "someday"}}, "expected a weekday"),
         ({"d": {"lt": "+36h"}}, "a date compares with whole days"),

@@ -68,7 +68,7 @@ LOOSE = [
     ),
     pytest.param(
         with_when(GOOD_RULE).replace("approvers: finance", "approvers: {group: finance, approvals: '2'}"),
-        f"F:14: kinds.deal.approvers[0].approvals: {WHOLE} ('2' is not)",
+        f"F:14: kinds.deal.approvers[0].approvals: {WHOLE} (“2” is not)",
         id="approvals-quoted",
     ),
     pytest.param(
@@ -99,7 +99,7 @@ LOOSE = [
     *(
         pytest.param(
             with_when(f"{{amount: {{lte: {written}}}}}"),
-            f"F:{WHEN_LINE}: kinds.deal.rules[0].when.amount.lte: expected a number for amount, got '{written}'",
+            f"F:{WHEN_LINE}: kinds.deal.rules[0].when.amount.lte: expected a number for amount, got “{written}”",
             id=f"yaml11-{name}",
         )
         for name, written in (("octal", "010"), ("base60", "1:30"), ("hex", "0x1F"), ("underscore", "5_0"))

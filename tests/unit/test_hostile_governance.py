@@ -125,13 +125,13 @@ HOSTILE = [
     pytest.param(
         with_when("{until: {lt: '+999999w'}}"),
         f"F:{WHEN_LINE}: kinds.deal.rules[0].when.until.lt: "
-        "a duration is at most 36500d (about 100 years), got '999999w'",
+        "a duration is at most 36500d (about 100 years), got “999999w”",
         id="overflowing-date-offset",
     ),
     pytest.param(
         with_when("{until: {gte: '-40000d'}}"),
         f"F:{WHEN_LINE}: kinds.deal.rules[0].when.until.gte: "
-        "a duration is at most 36500d (about 100 years), got '40000d'",
+        "a duration is at most 36500d (about 100 years), got “40000d”",
         id="overflowing-negative-offset",
     ),
     pytest.param(

@@ -257,7 +257,7 @@ AT_FIELD = "line 9: kinds.deal.fields.teams: "
         (
             "choice",
             '["a\\u200bb", "c"]',
-            "option “a\u200bb” holds U+200B ZERO WIDTH SPACE, which Signoff removes or changes in what people type, "
+            "option “a[U+200B]b” holds U+200B ZERO WIDTH SPACE, which Signoff removes or changes in what people type, "
             "so the option could never be chosen; write it as “ab”",
         ),
         (
@@ -275,7 +275,7 @@ AT_FIELD = "line 9: kinds.deal.fields.teams: "
         (
             "choice",
             '["a\\x01"]',
-            "option “a\x01” holds U+0001, which Signoff removes or changes in what people type, "
+            "option “a[U+0001]” holds U+0001, which Signoff removes or changes in what people type, "
             "so the option could never be chosen; remove it",
         ),
         ("choice", '["R&D  EMEA"]', "option “R&D  EMEA” has extra spaces; write it as “R&D EMEA”"),

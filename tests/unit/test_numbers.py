@@ -100,7 +100,7 @@ REFUSED: list[tuple[str, object, str]] = [
     ("number", "0,500", f"expected a number, got “0,500”; {NUMBER_FORMS}"),
     ("number", "12,34,567", f"expected a number, got “12,34,567”; {NUMBER_FORMS}"),
     ("number", "1 000", f"expected a number, got “1 000”; {NUMBER_FORMS}"),
-    ("number", "1\u00a0000", f"expected a number, got “1\u00a0000”; {NUMBER_FORMS}"),
+    ("number", "1\u00a0000", f"expected a number, got “1[U+00A0]000”; {NUMBER_FORMS}"),
     ("number", "1e5", f"expected a number, got “1e5”; {NUMBER_FORMS}"),
     ("number", "inf", f"expected a number, got “inf”; {NUMBER_FORMS}"),
     ("number", "nan", f"expected a number, got “nan”; {NUMBER_FORMS}"),

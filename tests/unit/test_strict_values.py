@@ -33,11 +33,11 @@ DURATIONS: list[tuple[str, timedelta | str]] = [
     ("1h", timedelta(hours=1)),
     (" 8 h ", timedelta(hours=8)),
     ("90s", timedelta(seconds=90)),
-    ("\u0661h", f"{HINT} '\u0661h'"),  # Arabic-Indic one
-    ("\uff11h", f"{HINT} '\uff11h'"),  # full-width one
-    ("\u0967d", f"{HINT} '\u0967d'"),  # Devanagari one
-    ("1\u00a0h", f"{HINT} '1\\xa0h'"),  # a no-break space is not ASCII white space
-    ("\U0001d7cfh", f"{HINT} '\U0001d7cfh'"),  # mathematical bold one
+    ("\u0661h", f"{HINT} “\u0661h”"),  # Arabic-Indic one
+    ("\uff11h", f"{HINT} “\uff11h”"),  # full-width one
+    ("\u0967d", f"{HINT} “\u0967d”"),  # Devanagari one
+    ("1\u00a0h", f"{HINT} “1[U+00A0]h”"),  # a no-break space is not ASCII white space: shown as such
+    ("\U0001d7cfh", f"{HINT} “\U0001d7cfh”"),  # mathematical bold one
 ]
 
 
