@@ -422,11 +422,11 @@ def compile_kind(
         rules.append(Rule(rule.id, index, rule.decide, rule.require, rule.reason, rule.limit, condition, rule.mode))
 
     _check_pattern_cost(at, spec, rules, fail)
+    shadows = {r.id: None for r in rules if r.shadow}
     for index, test in enumerate(spec.tests):
         test_at = (*at, "tests", index)
         if test.rule is not None and test.rule not in seen and test.rule not in unchecked:
             fail((*test_at, "rule"), f"no rule “{test.rule}” in {name}{did_you_mean(test.rule, seen)}")
-        shadows = {r.id: None for r in rules if r.shadow}
         for rule_id in test.shadow or {}:
             if rule_id not in shadows and rule_id not in unchecked:
                 listed = ", ".join(shadows) or "none"
