@@ -99,6 +99,8 @@ def status_reply(view: StatusView) -> str:
         lines.append(
             f"_Receipt: {inert(str(view.receipt.get('reason', '')))} (rule {rule or '—'}, governance {governance})_"
         )
+    # Rule ids are a-z, 0-9, - and _ (``bot.domain.shadow``): nothing in them for mrkdwn to read.
+    lines += [f"Shadow: {verdict.describe()} (a trial: it decided nothing)" for verdict in view.shadow]
     return "\n".join(lines)
 
 

@@ -21,6 +21,7 @@ from bot.domain.lifecycle import OPEN_STATES, Clock, State
 from bot.domain.outcome import LimitKey, LimitUsage, budget_amount
 from bot.domain.requests import Request, Vote, storable_request_id
 from bot.domain.routing import Ballot, Delegation, Verdict
+from bot.domain.shadow import shadow_from_json, shadow_json
 from storage.locks import hold, lock_id
 from storage.prepared import Prepared
 from storage.tables import (
@@ -71,6 +72,7 @@ def _to_request(record: Any) -> Request:
         decided_by=record.decided_by,
         decision_note=record.decision_note,
         auto_rule=record.auto_rule,
+        shadow=shadow_from_json(record.shadow),
         idempotency_key=record.idempotency_key,
         version=record.version,
         updated_at=record.updated_at,
@@ -98,6 +100,7 @@ def _columns(request: Request) -> dict[str, Any]:
         "decided_by": request.decided_by,
         "decision_note": request.decision_note,
         "auto_rule": request.auto_rule,
+        "shadow": shadow_json(request.shadow),
         "updated_at": request.updated_at or request.created_at,
     }
 

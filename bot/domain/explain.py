@@ -32,7 +32,8 @@ def render_explanation(governance: Governance, resolution: Resolution) -> str:
         mark = "✓" if rule.matched else ("?" if any(c.result is None for c in rule.conditions) else "✗")
         mark = "≈" if rule.in_doubt else mark  # holds or fails only by a look-alike: a person decides
         note = f" — {rule.note}" if rule.note and rule.matched else ""
-        lines.append(f"  {mark} {rule.rule} ({rule.effect}){note}")
+        mode = ", shadow: never decides" if rule.shadow else ""
+        lines.append(f"  {mark} {rule.rule} ({rule.effect}{mode}){note}")
         if not rule.conditions:
             lines.append("      always applies")
         lines.extend(f"      {condition.describe()}" for condition in rule.conditions)
@@ -40,5 +41,6 @@ def render_explanation(governance: Governance, resolution: Resolution) -> str:
         lines.append(f"  … {resolution.traced.summary()}")
     if not resolution.trace:
         lines.append("  (this kind has no rules: every request goes to people)")
+    lines.extend(f"Shadow: {verdict.describe()}" for verdict in resolution.shadow)
     lines.append(f"Governance: {resolution.governance[:12]}")
     return "\n".join(lines)

@@ -45,6 +45,7 @@ from bot.domain.governance_spec import (
     GroupSpec,
     KindSpec,
     LimitSpec,
+    RuleMode,
     StepSpec,
 )
 from bot.domain.regex import MAX_KIND_PATTERN_COST, PatternError, compile_pattern
@@ -111,6 +112,12 @@ class Rule:
     reason: str
     limit: LimitSpec | None
     condition: Condition
+    mode: RuleMode = RuleMode.LIVE
+
+    @property
+    def shadow(self) -> bool:
+        """A shadow rule is evaluated and recorded, but never decides, adds a step or uses its limit."""
+        return self.mode is RuleMode.SHADOW
 
     @cached_property
     def effect(self) -> str:
@@ -137,13 +144,17 @@ class Kind:
         self.spec = spec
         self.contract = contract
         self.rules = tuple(rules)
-        self.rejects = tuple(r for r in rules if r.decision is Decision.REJECT)
-        self.requires = tuple(r for r in rules if r.require is not None)
-        self.approves = tuple(r for r in rules if r.decision is Decision.APPROVE)
+        live = [r for r in rules if not r.shadow]
+        self.rejects = tuple(r for r in live if r.decision is Decision.REJECT)
+        self.requires = tuple(r for r in live if r.require is not None)
+        self.approves = tuple(r for r in live if r.decision is Decision.APPROVE)
+        #: The shadow rules (DESIGN §3.7): none of the plans the outcome is decided by holds them.
+        self.shadows = tuple(r for r in rules if r.shadow)
         self.reject_plan = MatchPlan([(r.condition, r) for r in self.rejects])
         self.require_plan = MatchPlan([(r.condition, r) for r in self.requires])
         self.approve_plan = MatchPlan([(r.condition, r) for r in self.approves])
-        self.doubt_plan = DoubtPlan([(r.condition, r) for r in rules])
+        self.shadow_plan = MatchPlan([(r.condition, r) for r in self.shadows])
+        self.doubt_plan = DoubtPlan([(r.condition, r) for r in live])
         subjects = {leaf.subject for rule in rules for leaf in rule.condition.leaves()}
         relatives = {leaf.relative.anchor for rule in rules for leaf in rule.condition.leaves() if leaf.relative}
         self.needs_groups = REQUESTER_GROUP in subjects
@@ -408,13 +419,21 @@ def compile_kind(
                 if not (sub and sub[-1] in unchecked and message.startswith("unknown field")):
                     fail((*rule_at, "when", *sub), message)
             continue
-        rules.append(Rule(rule.id, index, rule.decide, rule.require, rule.reason, rule.limit, condition))
+        rules.append(Rule(rule.id, index, rule.decide, rule.require, rule.reason, rule.limit, condition, rule.mode))
 
     _check_pattern_cost(at, spec, rules, fail)
+    shadows = {r.id: None for r in rules if r.shadow}
     for index, test in enumerate(spec.tests):
         test_at = (*at, "tests", index)
         if test.rule is not None and test.rule not in seen and test.rule not in unchecked:
             fail((*test_at, "rule"), f"no rule “{test.rule}” in {name}{did_you_mean(test.rule, seen)}")
+        for rule_id in test.shadow or {}:
+            if rule_id not in shadows and rule_id not in unchecked:
+                listed = ", ".join(shadows) or "none"
+                message = (
+                    f"no shadow rule “{rule_id}” in {name}{did_you_mean(rule_id, shadows)} (shadow rules: {listed})"
+                )
+                fail((*test_at, "shadow", rule_id), message)
         for group in test.steps or ():
             need_group(group, (*test_at, "steps"))
     return Kind(name, spec, contract, rules)

@@ -19,7 +19,16 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from bot.domain.api_clients import check_api_clients
 from bot.domain.durations import format_duration
-from bot.domain.governance_spec import ApiClientSpec, Decision, GroupSpec, KindSpec, KindTestSpec, RuleSpec, StepSpec
+from bot.domain.governance_spec import (
+    ApiClientSpec,
+    Decision,
+    GroupSpec,
+    KindSpec,
+    KindTestSpec,
+    RuleMode,
+    RuleSpec,
+    StepSpec,
+)
 from bot.domain.regex import PatternError, compile_pattern
 
 Path = tuple[str | int, ...]
@@ -52,7 +61,7 @@ def lint_kind(
     if quorum:
         _check_quorums(at, spec, groups, fail)
     for index, rule in enumerate(spec.rules):
-        if rule.decide is Decision.REJECT and rule.when is None:
+        if rule.decide is Decision.REJECT and rule.when is None and rule.mode is RuleMode.LIVE:
             warn(
                 (*at, "rules", index),
                 f"rule “{rule.id}” has decide: reject and no `when`: it rejects every {name} request",

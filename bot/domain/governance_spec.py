@@ -83,6 +83,13 @@ class Outcome(StrEnum):
     ROUTE = "route"
 
 
+class RuleMode(StrEnum):
+    """Whether a rule acts (``live``) or is only trialled on live traffic (``shadow``, DESIGN §3.7)."""
+
+    LIVE = "live"
+    SHADOW = "shadow"
+
+
 class LimitScope(StrEnum):
     REQUESTER = "requester"
     KIND = "kind"
@@ -133,6 +140,9 @@ class RuleSpec(StrictModel):
     require: Step | None = None
     reason: Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
     limit: LimitSpec | None = None
+    #: ``shadow``: evaluated and recorded on every request, but never decides, adds a step or
+    #: uses its limit (DESIGN §3.7).
+    mode: RuleMode = RuleMode.LIVE
 
     @model_validator(mode="after")
     def _one_effect(self) -> Self:
@@ -140,6 +150,8 @@ class RuleSpec(StrictModel):
             raise ValueError("a rule has exactly one of decide (approve or reject) or require (a group)")
         if self.limit is not None and self.decide is not Decision.APPROVE:
             raise ValueError("limit only applies to rules that decide: approve")
+        if self.mode is RuleMode.SHADOW and self.decide is None:
+            raise ValueError("a shadow rule trials a decision: it needs decide (approve or reject), not require")
         return self
 
 
@@ -154,6 +166,8 @@ class KindTestSpec(StrictModel):
     expect: Outcome
     rule: str | None = None
     steps: list[Name] | None = None
+    #: The shadow verdicts expected, exactly: shadow rule id → approve | reject (``{}``: none match).
+    shadow: dict[str, Decision] | None = None
 
 
 def _approvers(value: object) -> object:

@@ -8,7 +8,10 @@ Every rule of the kind is evaluated; order in the file does not matter. Preceden
 3. else any matching ``require`` → routed: the default steps plus one per matching require;
 4. else any matching ``decide: approve`` whose limit is not used up → approved by that rule;
 5. else → routed to the default steps: no governed default covers it.
-This function is the one place that knows that order.
+This function is the one place that knows that order. Shadow rules (``mode: shadow``, DESIGN
+§3.7) take no part in it: they are never in the kind's reject, require, approve or doubt plans,
+and never consult a limit. Each one that matches plainly (not in doubt) gives a ``ShadowVerdict``,
+carried by the resolution (``Resolution.shadow``) so that it is recorded, never acted on.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from bot.domain.fields import FieldValue, quote_value, render_value
 from bot.domain.governance import Governance, Kind, Rule
 from bot.domain.governance_spec import LimitScope, Outcome, StepSpec
 from bot.domain.receipt import TraceSelection, jsonable, select_traced, trace_plan
+from bot.domain.shadow import ShadowVerdict
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,8 @@ class RuleTrace:
     note: str | None = None
     #: It holds or fails only by how a look-alike is read: neither matched nor not (``Rule.in_doubt``).
     in_doubt: bool = False
+    #: A ``mode: shadow`` rule: evaluated and recorded, never acted on.
+    shadow: bool = False
 
     def failing(self) -> list[LeafTrace]:
         return [c for c in self.conditions if c.result is not True]
@@ -120,6 +126,8 @@ class Resolution:
     #: approve rules up to the first one without a limit (none when a reject or require decides).
     #: Re-checking these under their locks makes the outcome final (``bot.services.limits``).
     limit_keys: tuple[LimitKey, ...] = ()
+    #: What the kind's shadow rules would have decided (those that matched, in file order).
+    shadow: tuple[ShadowVerdict, ...] = ()
     _kind: Kind | None = field(default=None, repr=False, compare=False)
     _facts: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
     _reason: str | None = field(default=None, repr=False, compare=False)
@@ -161,8 +169,10 @@ class Resolution:
     def receipt(self) -> dict[str, Any]:
         """The JSON-ready receipt a decision carries: rule, governance version, inputs and trace.
 
-        ``trace`` holds the traced rules (``traced``); when a large kind leaves some out,
-        ``untraced`` counts them: ``{"rules", "matched", "not_matched", "summary"}``.
+        ``trace`` holds the traced rules (``traced``), each with its ``mode`` (``live`` or
+        ``shadow``); when a large kind leaves some out, ``untraced`` counts them: ``{"rules",
+        "matched", "not_matched", "summary"}``. ``rule`` and ``rules`` name live rules only;
+        ``shadow`` lists the shadow verdicts: ``[{"rule": "…", "decide": "approve" | "reject"}]``.
         """
         receipt: dict[str, Any] = {
             "outcome": str(self.outcome),
@@ -178,6 +188,7 @@ class Resolution:
                 "at": self.at.isoformat(),
             },
             "trace": [],
+            "shadow": [verdict.to_json() for verdict in self.shadow],
         }
         if self._kind is not None:
             traced = self.traced
@@ -200,6 +211,7 @@ def resolve(
 ) -> Resolution:
     """Decide a request by its kind's rules, or say which steps of people it needs."""
     facts = governance.facts(kind, fields, requester=requester, at=at)
+    shadow = _shadow_verdicts(kind, facts)
     rejects = kind.reject_plan.matching(facts)
     requires = kind.require_plan.matching(facts) if not rejects else []
     doubtful = _doubtful(kind, facts, requires) if not rejects else []
@@ -232,6 +244,7 @@ def resolve(
             at=at,
             limits=tuple(limits),
             limit_keys=tuple(keys),
+            shadow=shadow,
             _kind=kind,
             _facts=facts,
             _reason=reason,
@@ -249,6 +262,19 @@ def resolve(
     if approves:
         return result(Outcome.APPROVE, approves, (), approves[0].reason)
     return result(Outcome.ROUTE, [], kind.default_steps, None)
+
+
+def _shadow_verdicts(kind: Kind, facts: Mapping[str, Any]) -> tuple[ShadowVerdict, ...]:
+    """What each shadow rule that matches would have decided. One in doubt (a look-alike) gives
+    none: as a live rule it would have sent the request to people. Its limit is never asked: a
+    shadow rule is evaluated as if its limit had room, and consumes none of it."""
+    if not kind.shadows:
+        return ()
+    return tuple(
+        ShadowVerdict(rule.id, rule.decision)
+        for rule in kind.shadow_plan.matching(facts)
+        if rule.decision is not None and not rule.in_doubt(facts, True)
+    )
 
 
 def _doubtful(kind: Kind, facts: Mapping[str, Any], requires: list[Rule]) -> list[Rule]:
@@ -355,4 +381,4 @@ def _trace(rules: Iterable[Rule], facts: Mapping[str, Any], limits: Iterable[Lim
             note = "cannot be evaluated: " + "; ".join(c.note or "" for c in sink if c.result is None)
         in_doubt = any(c.looks_like is not None for c in sink) and rule.in_doubt(facts, truth)
         conditions = tuple(sink) if in_doubt else tuple(plainly(c) for c in sink)
-        yield RuleTrace(rule.id, rule.effect, truth is True and not in_doubt, conditions, note, in_doubt)
+        yield RuleTrace(rule.id, rule.effect, truth is True and not in_doubt, conditions, note, in_doubt, rule.shadow)

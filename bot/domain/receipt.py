@@ -7,7 +7,8 @@ each such rule is compiled once per kind (a ``TracePlan``) and filled in per req
 field's value is rendered once however many rules test it. Other rules (``all``/``any``/
 ``not``, ``set``, relative dates, text that can be in doubt, rules with a limit check) take the
 straightforward way.
-The output is identical either way.
+The output is identical either way. Every traced rule carries its ``mode`` (``live`` or
+``shadow``, DESIGN §3.7).
 
 Receipts stay small however large a kind grows: a kind of up to ``TRACED_RULES`` rules is traced
 whole; in a larger one, ``select_traced`` keeps the rules that decided, matched or almost
@@ -32,9 +33,9 @@ if TYPE_CHECKING:
 _MISSING: Any = object()
 #: The most rules one receipt traces in full; the others are counted.
 TRACED_RULES = 20
-#: A compiled single-leaf rule: id, effect, subject, op, test, the expected value as JSON, and
-#: whether that is a list (copied per receipt, so that no two receipts share one).
-_Simple = tuple[str, str, str, str, Callable[[Any], Any], Any, bool]
+#: A compiled single-leaf rule: id, effect, mode, subject, op, test, the expected value as JSON,
+#: and whether that is a list (copied per receipt, so that no two receipts share one).
+_Simple = tuple[str, str, str, str, str, Callable[[Any], Any], Any, bool]
 #: A rule and, when it is one plain comparison, its compiled form.
 _Entry = tuple["Rule", _Simple | None]
 
@@ -76,6 +77,7 @@ def traced_rule_json(rule: Rule, facts: Mapping[str, Any], limit: LimitCheck | N
     return {
         "rule": rule.id,
         "effect": rule.effect,
+        "mode": str(rule.mode),
         "matched": truth is True and not in_doubt,
         "note": note,
         "conditions": [leaf_json(c) for c in sink],
@@ -95,7 +97,16 @@ class TracePlan:
             if isinstance(leaf, Leaf) and leaf.direct_test is not None and leaf.looks_like is None:
                 expected = jsonable(leaf.expected)
                 is_list = isinstance(expected, list)
-                simple = (rule.id, rule.effect, leaf.subject, leaf.op.value, leaf.direct_test, expected, is_list)
+                simple = (
+                    rule.id,
+                    rule.effect,
+                    str(rule.mode),
+                    leaf.subject,
+                    leaf.op.value,
+                    leaf.direct_test,
+                    expected,
+                    is_list,
+                )
             self._entries.append((rule, simple))
             self._by_id[rule.id] = (rule, simple)
         self._rules = tuple(rule for rule, _ in self._entries)
@@ -154,7 +165,7 @@ class TracePlan:
             if simple is None or (by_rule and simple[0] in by_rule):
                 append(traced_rule_json(rule, facts, by_rule.get(rule.id)))
                 continue
-            rule_id, effect, subject, op, test, expected, expected_is_list = simple
+            rule_id, effect, mode, subject, op, test, expected, expected_is_list = simple
             if expected_is_list:
                 expected = _copy(expected)
             seen = actuals.get(subject)
@@ -164,7 +175,7 @@ class TracePlan:
                 seen = actuals[subject] = (value, actual, isinstance(actual, list))
             value, actual, actual_is_list = seen
             if value is _MISSING:
-                append(_not_set(rule_id, effect, subject, op, expected))
+                append(_not_set(rule_id, effect, mode, subject, op, expected))
                 continue
             result = test(value)
             condition = {
@@ -175,17 +186,25 @@ class TracePlan:
                 "result": bool(result),
             }
             append(
-                {"rule": rule_id, "effect": effect, "matched": result is True, "note": None, "conditions": [condition]}
+                {
+                    "rule": rule_id,
+                    "effect": effect,
+                    "mode": mode,
+                    "matched": result is True,
+                    "note": None,
+                    "conditions": [condition],
+                }
             )
         return out
 
 
-def _not_set(rule_id: str, effect: str, subject: str, op: str, expected: Any) -> dict[str, Any]:
+def _not_set(rule_id: str, effect: str, mode: str, subject: str, op: str, expected: Any) -> dict[str, Any]:
     not_set = f"{subject} is not set"
     condition = {"field": subject, "op": op, "expected": expected, "actual": None, "result": False, "note": not_set}
     return {
         "rule": rule_id,
         "effect": effect,
+        "mode": mode,
         "matched": False,
         "note": "cannot be evaluated: " + not_set,
         "conditions": [condition],

@@ -15,6 +15,7 @@ from bot.domain.durations import format_duration
 from bot.domain.governance_spec import Category, StepSpec
 from bot.domain.lifecycle import State
 from bot.domain.routing import Ballot
+from bot.domain.shadow import ShadowVerdict
 
 JsonValue = Any
 
@@ -108,6 +109,9 @@ class Request:
     decided_by: str | None = None
     decision_note: str | None = None
     auto_rule: str | None = None
+    #: What the kind's shadow rules would have decided at its latest evaluation (DESIGN §3.7);
+    #: empty when none matched, None when it was never evaluated with them (stored before).
+    shadow: tuple[ShadowVerdict, ...] | None = None
     idempotency_key: str | None = None
     id: int | None = None
     version: int = 0

@@ -24,6 +24,7 @@ from bot.domain.lapse import exception_lapse
 from bot.domain.lifecycle import Clock, Event, State, transition
 from bot.domain.requests import Request
 from bot.domain.routing import EscalationStop, Verdict, escalation_chain
+from bot.domain.shadow import shadow_json
 
 #: The audit action each lifecycle event is recorded as (DESIGN §4 "Audit log").
 AUDIT_ACTIONS: dict[Event, Action] = {
@@ -106,7 +107,8 @@ class Transition:
     ``actor`` made the move (a user id, ``system``; the requester for a submission or amend);
     ``decided_by`` is the governed default (``rule:<id>``) that decided during an evaluation.
     ``version`` is the request's version once stored (storage bumps it on every write; a new
-    request is stored at version 1). ``facts`` are JSON values: the audit event's data.
+    request is stored at version 1). ``facts`` are JSON values: the audit event's data; an
+    evaluation's carry the request's shadow verdicts as ``"shadow"`` (``bot.domain.shadow``).
     """
 
     event: Event
@@ -168,8 +170,12 @@ def apply(
     version = request.version + 1
     _set_clocks(request, event, at=at, actor=actor, terms=terms, rule=rule, note=note)
     request.state, request.updated_at = after, at
-    decided_by = request.decided_by if event in EVALUATION_OUTCOMES else None
-    return Transition(event, before, after, at, actor, request.kind, version, dict(facts or {}), decided_by)
+    data = dict(facts or {})
+    decided_by = None
+    if event in EVALUATION_OUTCOMES:
+        decided_by = request.decided_by
+        data["shadow"] = shadow_json(request.shadow or ())  # recorded with every evaluation, never acted on
+    return Transition(event, before, after, at, actor, request.kind, version, data, decided_by)
 
 
 def clear_clock(request: Request, clock: Clock) -> None:

@@ -48,6 +48,7 @@ def amend_request(
         previous_hash = request.fields_hash
         request.fields = fields_to_json(values)
         request.steps, request.rule_ids, request.reason = resolution.steps, resolution.rules, resolution.reason
+        request.shadow = resolution.shadow  # the shadow verdicts of the new fields replace the old ones
         request.governance = governance.version
         uow.governance_versions.ensure(governance.version, governance.source, now=now)
         facts = {

@@ -11,6 +11,7 @@ from bot.domain.eligibility import build_card, most_urgent_first
 from bot.domain.errors import RequestNotFound
 from bot.domain.lifecycle import State
 from bot.domain.requests import format_request_id
+from bot.domain.shadow import ShadowVerdict
 from bot.services.routing import deciders, directory, pending_with_votes
 from bot.services.runtime import Runtime
 
@@ -27,6 +28,8 @@ class StatusView:
     lapses_at: datetime | None = None
     #: The fields as stored (for an Amend form to start from); empty for outsiders.
     fields: dict[str, Any] = field(default_factory=dict)
+    #: What its shadow rules would have decided (DESIGN §3.7); empty for outsiders.
+    shadow: tuple[ShadowVerdict, ...] = ()
 
     @property
     def visible(self) -> bool:
@@ -55,6 +58,7 @@ def request_status(*, runtime: Runtime, request_id: int, viewer: str) -> StatusV
         receipt,
         request.lapses_at,
         dict(request.fields),
+        request.shadow or (),
     )
 
 

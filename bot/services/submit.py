@@ -136,5 +136,6 @@ def _new_request(governance: Governance, resolution: Resolution, idempotency_key
         steps=resolution.steps,
         rule_ids=resolution.rules,
         reason=resolution.reason,
+        shadow=resolution.shadow,
         idempotency_key=idempotency_key,
     )

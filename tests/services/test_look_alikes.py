@@ -138,6 +138,7 @@ def test_explain_shows_the_look_alike_leaf_as_neither_true_nor_false(runtime: Ru
     assert json.loads(json.dumps(trace_of(explained, "allow-list"))) == {
         "rule": "allow-list",
         "effect": "approve",
+        "mode": "live",
         "matched": False,
         "in_doubt": True,
         "note": None,

@@ -124,6 +124,7 @@ def test_receipt_carries_governance_version_inputs_and_trace(governance: Governa
     assert small == {
         "rule": "small",
         "effect": "approve",
+        "mode": "live",
         "matched": False,
         "note": None,
         "conditions": [{"field": "pct", "op": "lte", "expected": 10, "actual": 25, "result": False}],

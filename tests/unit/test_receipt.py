@@ -39,6 +39,9 @@ kinds:
       - {id: tagged, when: {tags: {contains: b}}, require: finance, reason: Tagged.}
       - {id: noted, when: {note: {set: true}}, decide: reject, reason: Notes are refused.}
       - {id: either, when: {any: [{amount: {gt: 900}}, {note: {matches: "urgent"}}]}, require: finance, reason: Either.}
+      - {id: trial, when: {amount: {lte: 450}}, decide: approve, reason: Trial., mode: shadow}
+      - {id: trial-limit, when: {amount: {lte: 60}}, decide: approve, reason: T., mode: shadow, limit: {count: 1, window: 1d}}
+      - {id: trial-no, when: {all: [{amount: {gt: 900}}, {tags: {contains: c}}]}, decide: reject, reason: No., mode: shadow}
 """
 
 
@@ -65,7 +68,15 @@ def reference_receipt(resolution: Resolution) -> dict[str, Any]:
 
     def rule(t: RuleTrace) -> dict[str, Any]:
         conditions = [leaf(c) for c in t.conditions]
-        return {"rule": t.rule, "effect": t.effect, "matched": t.matched, "note": t.note, "conditions": conditions}
+        mode = "shadow" if t.shadow else "live"
+        return {
+            "rule": t.rule,
+            "effect": t.effect,
+            "mode": mode,
+            "matched": t.matched,
+            "note": t.note,
+            "conditions": conditions,
+        }
 
     r = resolution
     untraced = {"untraced": r.traced.untraced_json()} if r.traced.untraced else {}
@@ -83,6 +94,7 @@ def reference_receipt(resolution: Resolution) -> dict[str, Any]:
             "at": r.at.isoformat(),
         },
         "trace": [rule(t) for t in r.trace],
+        "shadow": [{"rule": v.rule, "decide": str(v.decide)} for v in r.shadow],
         **untraced,
     }
 
