@@ -37,6 +37,14 @@ class ShadowVerdict:
         return f"shadow rule `{self.rule}` would have {verb}"
 
 
+def shadow_shown_to(viewer: str, *, owner: str | None, still_open: bool) -> bool:
+    """Whether ``viewer`` (an insider of the request) is shown its shadow verdicts now: the kind's
+    owner always (they run the trial); anyone else once the request is decided, so that nobody
+    deciding it is anchored by what the trial rule said (which would also bias the agreement
+    ``signoff report`` counts)."""
+    return viewer == owner or not still_open
+
+
 def shadow_json(verdicts: Iterable[ShadowVerdict] | None) -> list[dict[str, str]] | None:
     """Verdicts as stored: a list of ``ShadowVerdict.to_json``; None when none were evaluated."""
     return None if verdicts is None else [verdict.to_json() for verdict in verdicts]

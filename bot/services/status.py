@@ -11,7 +11,7 @@ from bot.domain.eligibility import build_card, most_urgent_first
 from bot.domain.errors import RequestNotFound
 from bot.domain.lifecycle import State
 from bot.domain.requests import format_request_id
-from bot.domain.shadow import ShadowVerdict
+from bot.domain.shadow import ShadowVerdict, shadow_shown_to
 from bot.services.routing import deciders, directory, pending_with_votes
 from bot.services.runtime import Runtime
 
@@ -28,7 +28,8 @@ class StatusView:
     lapses_at: datetime | None = None
     #: The fields as stored (for an Amend form to start from); empty for outsiders.
     fields: dict[str, Any] = field(default_factory=dict)
-    #: What its shadow rules would have decided (DESIGN §3.7); empty for outsiders.
+    #: What its shadow rules would have decided (DESIGN §3.7); empty for outsiders, and for all
+    #: but the kind's owner while the request is open (``shadow_shown_to``).
     shadow: tuple[ShadowVerdict, ...] = ()
 
     @property
@@ -50,6 +51,7 @@ def request_status(*, runtime: Runtime, request_id: int, viewer: str) -> StatusV
     insiders = {request.requester} | (who.everyone() if who else frozenset()) | ({kind.owner} if kind else set())
     if viewer not in insiders:
         return StatusView(request_id, format_request_id(request_id), request.state, None)
+    shadow = request.shadow or ()
     return StatusView(
         request_id,
         request.ref,
@@ -58,7 +60,9 @@ def request_status(*, runtime: Runtime, request_id: int, viewer: str) -> StatusV
         receipt,
         request.lapses_at,
         dict(request.fields),
-        request.shadow or (),
+        (request.shadow or ())
+        if shadow_shown_to(viewer, owner=kind and kind.owner, still_open=request.state.is_open)
+        else (),
     )
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.app import Signoff, build_signoff
+from bot.domain.routing import Verdict
+from bot.services.decide import decide_request
 from bot.slack.emulator import SlackEmulator
 from tests.slack.test_app import dispatch, settings_for
 
@@ -46,11 +48,19 @@ def test_status_shows_what_a_shadow_rule_would_have_done_and_the_request_still_g
 ) -> None:
     reply = dispatch(signoff, {**FORM, "command": "/request", "text": "discount account=Acme deal_value=2000"})
     assert "`REQ-1` sent to *finance*" in reply
-    status = dispatch(signoff, {**FORM, "command": "/signoff", "text": "status REQ-1"})
-    assert "Shadow: shadow rule `small-budget` would have approved (a trial: it decided nothing)" in status
-    assert "— pending" in status
-    outsider = dispatch(signoff, {**FORM, "user_id": "U0EVE", "command": "/signoff", "text": "status REQ-1"})
-    assert "small-budget" not in outsider
+
+    def status(user: str) -> str:
+        return dispatch(signoff, {**FORM, "user_id": user, "command": "/signoff", "text": "status REQ-1"})
+
+    owner = status("U0FINLEAD")  # the owner runs the trial: sees it while people decide
+    assert "Shadow: shadow rule `small-budget` would have approved (a trial: it decided nothing)" in owner
+    assert "— pending" in owner
+    # whoever decides, or waits on, the request is not anchored by the trial while it is open
+    assert "small-budget" not in status("U0FIN1") and "small-budget" not in status("U0SAM")
+    assert "small-budget" not in status("U0EVE")  # an outsider sees only id and state
+
+    decide_request(runtime=signoff.runtime, request_id=1, voter="U0FIN1", verdict=Verdict.APPROVE)
+    assert "would have approved" in status("U0SAM") and "would have approved" in status("U0FIN1")  # decided
 
 
 def test_status_of_a_request_no_shadow_rule_matched_says_nothing_of_shadows(signoff: Signoff) -> None:
