@@ -51,7 +51,7 @@ def request_status(*, runtime: Runtime, request_id: int, viewer: str) -> StatusV
     insiders = {request.requester} | (who.everyone() if who else frozenset()) | ({kind.owner} if kind else set())
     if viewer not in insiders:
         return StatusView(request_id, format_request_id(request_id), request.state, None)
-    shadow = request.shadow or ()
+    shown = shadow_shown_to(viewer, owner=kind.owner if kind else None, still_open=request.state.is_open)
     return StatusView(
         request_id,
         request.ref,
@@ -60,9 +60,7 @@ def request_status(*, runtime: Runtime, request_id: int, viewer: str) -> StatusV
         receipt,
         request.lapses_at,
         dict(request.fields),
-        (request.shadow or ())
-        if shadow_shown_to(viewer, owner=kind and kind.owner, still_open=request.state.is_open)
-        else (),
+        (request.shadow or ()) if shown else (),
     )
 
 

@@ -65,7 +65,7 @@ def test_a_submission_records_its_shadow_verdicts_and_is_decided_by_live_rules_o
     assert data["shadow"] == [TRIAL_APPROVE, TRIAL_REJECT]
     assert data["receipt"]["shadow"] == [TRIAL_APPROVE, TRIAL_REJECT]
     assert data["receipt"]["rule"] is None
-    status = request_status(runtime=runtime, request_id=filed.request_id, viewer="U0SAM")
+    status = request_status(runtime=runtime, request_id=filed.request_id, viewer="U0FINLEAD")  # the owner
     assert status.shadow == (
         ShadowVerdict("trial-approve", Decision.APPROVE),
         ShadowVerdict("trial-reject", Decision.REJECT),
@@ -117,7 +117,7 @@ def test_an_amend_evaluates_the_shadow_rules_again_and_replaces_their_verdicts(
         ("amended", [TRIAL_APPROVE]),
     ]
     assert events[1][1]["receipt"]["shadow"] == [TRIAL_REJECT]
-    status = request_status(runtime=runtime, request_id=filed.request_id, viewer="U0SAM")
+    status = request_status(runtime=runtime, request_id=filed.request_id, viewer="U0FINLEAD")  # the owner
     assert status.shadow == (ShadowVerdict("trial-approve", Decision.APPROVE),)
     assert status.receipt["shadow"] == [TRIAL_APPROVE]
 
