@@ -8,7 +8,7 @@ never commit: the unit of work does.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -72,6 +72,7 @@ def _to_request(record: Any) -> Request:
         decision_note=record.decision_note,
         auto_rule=record.auto_rule,
         idempotency_key=record.idempotency_key,
+        imported_id=record.imported_id,
         version=record.version,
         updated_at=record.updated_at,
     )
@@ -158,6 +159,19 @@ class SqlRequestRepository:
         row = self.connection.execute(select(REQUESTS).where(REQUESTS.c.idempotency_key == key)).first()
         return _to_request(row) if row is not None else None
 
+    def add_imported(self, requests: Sequence[Request]) -> dict[str, int]:
+        """One multi-row ``INSERT … ON CONFLICT (imported_id) DO NOTHING RETURNING`` per batch of rows
+        (SQLAlchemy's insertmanyvalues): an id already stored, even by an import committed a moment
+        ago, is skipped by the unique index rather than by a read that could be stale."""
+        if not requests:
+            return {}
+        statement = insert_ignoring_conflicts(self.connection, REQUESTS, "imported_id").returning(
+            REQUESTS.c.id, REQUESTS.c.imported_id
+        )
+        fixed = {"idempotency_key": None, "version": 1}
+        rows = [{**_columns(r), **fixed, "imported_id": r.imported_id, "created_at": r.created_at} for r in requests]
+        return {row.imported_id: int(row.id) for row in self.connection.execute(statement, rows)}
+
     def limit_usage(
         self, *, kind: str, rule: str, requester: str | None, since: datetime, sum_field: str | None
     ) -> LimitUsage:
@@ -227,22 +241,29 @@ def limit_lock_id(key: LimitKey) -> int:
     return lock_id("limit", key.kind, key.rule, "*" if key.requester is None else key.requester)
 
 
+def _vote_values(request_id: int, vote: Vote) -> dict[str, Any]:
+    ballot = vote.ballot
+    return {
+        "request_id": request_id,
+        "voter": ballot.voter,
+        "on_behalf_of": ballot.on_behalf_of,
+        "verdict": str(ballot.verdict),
+        "reason": vote.reason,
+        "fields_hash": ballot.fields_hash,
+        "created_at": vote.at,
+    }
+
+
 class SqlVoteRepository:
     def __init__(self, connection: Connection):
         self.connection = connection
 
     def add(self, request_id: int, vote: Vote) -> None:
-        ballot = vote.ballot
-        values = {
-            "request_id": request_id,
-            "voter": ballot.voter,
-            "on_behalf_of": ballot.on_behalf_of,
-            "verdict": str(ballot.verdict),
-            "reason": vote.reason,
-            "fields_hash": ballot.fields_hash,
-            "created_at": vote.at,
-        }
-        _INSERT_VOTE.execute(self.connection, values)
+        _INSERT_VOTE.execute(self.connection, _vote_values(request_id, vote))
+
+    def add_many(self, votes: Sequence[tuple[int, Vote]]) -> None:
+        if votes:
+            self.connection.execute(insert(VOTES), [_vote_values(request_id, vote) for request_id, vote in votes])
 
     def for_requests(self, request_ids: list[int]) -> dict[int, list[Vote]]:
         """Votes of many requests at once (digests look at every pending request)."""

@@ -100,6 +100,8 @@ class Request:
     decision_note: str | None = None
     auto_rule: str | None = None
     idempotency_key: str | None = None
+    #: The request's id in the system it was imported from (``signoff history import``); None when filed here.
+    imported_id: str | None = None
     id: int | None = None
     version: int = 0
     updated_at: datetime | None = None
