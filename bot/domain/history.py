@@ -22,7 +22,7 @@ from typing import Any
 
 from bot.domain.actors import SYSTEM
 from bot.domain.contracts import ContractError
-from bot.domain.field_values import FieldValue, is_user_id
+from bot.domain.field_values import is_user_id
 from bot.domain.fields import REASON_LIMIT
 from bot.domain.governance import Governance, Kind, UnknownKind
 from bot.domain.json_values import JsonNumber, json_type, show_given
@@ -70,11 +70,12 @@ class RowProblem:
 
 @dataclass(frozen=True)
 class RawRow:
-    """A row as the file gave it: ``columns`` (id, kind, …) and ``fields``; ``text`` for CSV cells."""
+    """A row as the file gave it: ``columns`` (id, kind, …) and ``fields`` (an object, unless the
+    file says otherwise: a problem of the row); ``text`` for CSV cells."""
 
     line: int
     columns: Mapping[str, object]
-    fields: Mapping[str, object]
+    fields: object
     text: bool
 
 
@@ -160,7 +161,7 @@ def read_row(governance: Governance, raw: RawRow, *, now: datetime) -> HistoryRo
 
 
 def _shown(value: object) -> str:
-    return show_given(value.text if isinstance(value, JsonNumber) else value)
+    return show_given(value)  # a JSON number as written, text quoted, other JSON types named
 
 
 def _source_id(row: _Row) -> str | None:
@@ -253,27 +254,23 @@ def _reason(row: _Row) -> str | None:
 def _fields(row: _Row, governance: Governance, kind: Kind | None, at: datetime | None) -> dict[str, Any] | None:
     """The row's fields per its kind's contract as of ``at`` (its submission); None when they are not valid."""
     prefix = "" if row.raw.text else "fields."
-    if kind is None or at is None:
-        return None  # which contract, as of when, is unknown: the row's other problems say why
-    raw: Mapping[str, object] = row.raw.fields
+    given = {} if row.raw.fields is None else row.raw.fields
+    if not isinstance(given, dict):
+        row.problem("fields", f"expected an object of field values, got a JSON {json_type(given)}")
+        return None
+    if kind is None:
+        return None  # which contract is unknown: the row's other problems say why
+    raw: Mapping[str, object] = given
     if row.raw.text:  # CSV cells are text, as a slash command's values are: decoded the same way
-        raw = kind.contract.decode_slash_pairs({k: str(v) for k, v in raw.items()})
+        raw = kind.contract.decode_slash_pairs({str(k): str(v) for k, v in given.items()})
     try:
-        values: dict[str, FieldValue] = governance.validate_fields(kind, raw, at=at)
+        # as of its submission; when that is not known, the contract alone (the row is invalid anyway)
+        values = kind.contract.validate(raw) if at is None else governance.validate_fields(kind, raw, at=at)
     except ContractError as exc:
         for problem in exc.problems:
             row.problem(f"{prefix}{problem.field}" if problem.field else "fields", problem.message)
         return None
     return fields_to_json(values)
-
-
-def json_fields(value: object, line: int) -> Mapping[str, object] | RowProblem:
-    """A JSONL row's ``fields``: an object (absent or null: none given), else a problem."""
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        return RowProblem(line, "fields", f"expected an object of field values, got a JSON {json_type(value)}")
-    return value
 
 
 def imported_request(governance: Governance, row: HistoryRow) -> Request:

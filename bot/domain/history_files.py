@@ -18,7 +18,7 @@ import csv
 from collections.abc import Collection, Iterable, Iterator
 from typing import TextIO
 
-from bot.domain.history import COLUMNS, REQUIRED_COLUMNS, RawRow, RowProblem, json_fields
+from bot.domain.history import COLUMNS, REQUIRED_COLUMNS, RawRow, RowProblem
 from bot.domain.json_values import NotJsonNumber, RepeatedKey, json_type, read_json_document
 
 FORMATS = ("jsonl", "csv")
@@ -58,12 +58,8 @@ def jsonl_rows(lines: Iterable[str]) -> Iterator[RawRow | RowProblem]:
         if not isinstance(value, dict):
             yield RowProblem(number, "row", f"is a JSON {json_type(value)}; each line holds one JSON object")
             continue
-        fields = json_fields(value.get("fields"), number)
-        if isinstance(fields, RowProblem):
-            yield fields
-            continue
         columns = {k: v for k, v in value.items() if k != "fields"}
-        yield RawRow(number, columns, fields, text=False)
+        yield RawRow(number, columns, value.get("fields"), text=False)
 
 
 def csv_rows(stream: TextIO, field_names: Collection[str]) -> Iterator[RawRow | RowProblem]:
