@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, text, update
 
 from bot.domain.actors import RULE_PREFIX
 from bot.domain.errors import ConcurrencyConflict, DuplicateKey
@@ -30,6 +30,7 @@ from storage.tables import (
     REQUESTS,
     VOTES,
     insert_ignoring_conflicts,
+    is_postgres,
 )
 
 _INSERT_REQUEST = Prepared(insert(REQUESTS).returning(REQUESTS.c.id))
@@ -43,6 +44,8 @@ _UPDATE_REQUEST = Prepared(
     .values(version=REQUESTS.c.version + 1)
 )
 _INSERT_VOTE = Prepared(insert(VOTES))
+#: ``n`` new request ids at once (PostgreSQL): a batch of imported requests is sent with its ids.
+_NEXT_REQUEST_IDS = text("SELECT nextval(pg_get_serial_sequence('requests', 'id')) FROM generate_series(1, :n)")
 _SELECT_VOTES = Prepared(select(VOTES).where(VOTES.c.request_id == bindparam("request_id")).order_by(VOTES.c.id))
 _SELECT_ACTIVE_DELEGATIONS = Prepared(
     select(DELEGATIONS).where(DELEGATIONS.c.ended_at.is_(None), DELEGATIONS.c.until >= bindparam("today"))
@@ -160,17 +163,29 @@ class SqlRequestRepository:
         return _to_request(row) if row is not None else None
 
     def add_imported(self, requests: Sequence[Request]) -> dict[str, int]:
-        """One multi-row ``INSERT … ON CONFLICT (imported_id) DO NOTHING RETURNING`` per batch of rows
-        (SQLAlchemy's insertmanyvalues): an id already stored, even by an import committed a moment
-        ago, is skipped by the unique index rather than by a read that could be stale."""
+        """``INSERT … ON CONFLICT (imported_id) DO NOTHING`` of the whole batch in a few statements: an
+        id already stored, even by an import committed a moment ago, is skipped by the unique index
+        rather than by a read that could be stale.
+
+        SQLite: one multi-row insert with ``RETURNING`` (SQLAlchemy's insertmanyvalues). PostgreSQL:
+        ids drawn from the sequence in one query, the rows sent with them in one pipelined
+        executemany, and the ones that went in read back in one query; a multi-row statement of
+        thousands of parameters costs psycopg more to parse than the server takes to store it.
+        """
         if not requests:
             return {}
-        statement = insert_ignoring_conflicts(self.connection, REQUESTS, "imported_id").returning(
-            REQUESTS.c.id, REQUESTS.c.imported_id
-        )
         fixed = {"idempotency_key": None, "version": 1}
         rows = [{**_columns(r), **fixed, "imported_id": r.imported_id, "created_at": r.created_at} for r in requests]
-        return {row.imported_id: int(row.id) for row in self.connection.execute(statement, rows)}
+        statement = insert_ignoring_conflicts(self.connection, REQUESTS, "imported_id")
+        if not is_postgres(self.connection):
+            returning = statement.returning(REQUESTS.c.id, REQUESTS.c.imported_id)
+            return {row.imported_id: int(row.id) for row in self.connection.execute(returning, rows)}
+        ids = list(self.connection.execute(_NEXT_REQUEST_IDS, {"n": len(rows)}).scalars())
+        for row, request_id in zip(rows, ids, strict=True):
+            row["id"] = request_id
+        self.connection.execute(statement, rows)
+        went_in = select(REQUESTS.c.id, REQUESTS.c.imported_id).where(REQUESTS.c.id.in_(ids))
+        return {row.imported_id: int(row.id) for row in self.connection.execute(went_in)}
 
     def limit_usage(
         self, *, kind: str, rule: str, requester: str | None, since: datetime, sum_field: str | None

@@ -15,6 +15,7 @@ of any kind in the governance file); an empty cell is a value not given.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Collection, Iterable, Iterator
 from typing import TextIO
 
@@ -34,9 +35,13 @@ class FileInvalid(ValueError):
         super().__init__("; ".join(f"line {p.line}: {p.field}: {p.message}" for p in problems))
 
 
+#: What ``errors="surrogateescape"`` makes of a byte that is not UTF-8.
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+
+
 def _not_utf8(text: str) -> bool:
     """Whether ``text`` holds bytes that were not UTF-8 (read with ``errors="surrogateescape"``)."""
-    return any("\udc80" <= char <= "\udcff" for char in text)
+    return _ESCAPED_BYTE.search(text) is not None
 
 
 def jsonl_rows(lines: Iterable[str]) -> Iterator[RawRow | RowProblem]:
