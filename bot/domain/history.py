@@ -174,8 +174,9 @@ def _source_id(row: _Row) -> str | None:
     if not isinstance(value, str):
         row.problem("id", f"expected text or a whole number, got {_shown(value)}")
         return None
+    text = value.strip()  # kept as the source system wrote it: ids are compared, never read
     try:
-        text = normalize_text(value)
+        normalize_text(text)  # its refusals (control characters, line breaks) with their messages
     except ValueError as exc:
         row.problem("id", str(exc))
         return None
@@ -299,6 +300,7 @@ def imported_request(governance: Governance, row: HistoryRow) -> Request:
 def audit_data(governance: Governance, row: HistoryRow, *, source: str) -> dict[str, Any]:
     """What the ``imported`` audit event records: enough for an auditor to trace the row to its source."""
     return {
+        "via": "import",  # where the request came from, as the HTTP API shows it (``api:<client>`` for its own)
         "source_id": row.source_id,
         "source": source,
         "line": row.line,

@@ -221,3 +221,47 @@ def test_ten_thousand_rows_import_quickly(database: str, tmp_path: Path, capsys:
 
     assert (code, out) == (0, "imported 10000, skipped 0 already present, 0 invalid\n")
     assert took < 30, f"10,000 rows took {took:.1f} s (target: under 10 s; see bench/bench_import.py)"
+
+
+def test_the_readme_examples_import(database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## History import", 1)[1].split("\n## ", 1)[0]
+    example_json = section.split("```json\n", 1)[1].split("```", 1)[0]
+    example_csv = section.split("```csv\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "readme.jsonl").write_text(json.dumps(json.loads(example_json)) + "\n", encoding="utf-8")
+    (tmp_path / "readme.csv").write_text(example_csv, encoding="utf-8")
+
+    assert history(capsys, str(tmp_path / "readme.csv"))[:2] == (
+        0,
+        "imported 2, skipped 0 already present, 0 invalid\n",
+    )
+    assert history(capsys, str(tmp_path / "readme.jsonl"))[:2] == (
+        0,
+        "imported 0, skipped 1 already present, 0 invalid\n",
+    )
+
+
+def test_bytes_that_are_not_utf8_make_their_row_invalid(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "old.jsonl"
+    good = json.dumps(row()).encode()
+    path.write_bytes(good + b"\n" + good.replace(b"Acme", b"Ac\xffme").replace(b"OLD-1", b"OLD-2") + b"\n")
+
+    code, out, err = history(capsys, "--skip-invalid", str(path))
+
+    assert (code, out) == (0, "imported 1, skipped 0 already present, 1 invalid\n")
+    assert err == [f"{path}:2: row: is not UTF-8 text"]
+
+
+def test_a_csv_quote_never_closed_refuses_the_file(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "old.csv"
+    path.write_text(as_csv([row()]) + 'OLD-2,discount,U0REQ01,"2025-10-01\n', encoding="utf-8")
+
+    code, _, err = history(capsys, "--skip-invalid", str(path))
+
+    assert code == 1
+    assert err[0].startswith(f"{path}:3: row: is not CSV (")
+    assert counts(database) == (0, 0, 0, 0)
