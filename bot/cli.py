@@ -37,7 +37,7 @@ from storage.uow import SqlUnitOfWorkFactory
 
 DEFAULT_CONFIG = "signoff.yaml"
 #: The commands that read the governance file, and so take ``--config``.
-_READS_CONFIG = ("check", "test", "explain", "serve", "worker", "digest", "webhooks", "api-token", "history")
+_READS_CONFIG = ("check", "test", "explain", "serve", "worker", "digest", "webhooks", "api-token")
 
 
 def config_path(explicit: str | None) -> Path:
