@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -44,10 +45,14 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.Cap
     return url
 
 
+#: A log record, printed when an earlier test in the process configured logging (alembic says hello).
+LOG_RECORD = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:,]+ [A-Z]+ ")
+
+
 def history(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, list[str]]:
     code = main(["history", "import", *args])
     captured = capsys.readouterr()
-    return code, captured.out, captured.err.splitlines()
+    return code, captured.out, [line for line in captured.err.splitlines() if not LOG_RECORD.match(line)]
 
 
 def counts(url: str) -> tuple[int, ...]:
