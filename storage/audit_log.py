@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
-from bot.domain.audit import EVALUATIONS, GENESIS, AuditEvent, event_hash_of_text
+from bot.domain.audit import EVALUATIONS, GENESIS, AuditEntry, AuditEvent, event_hash_of_text
 from bot.domain.requests import canonical_json
 from storage.prepared import Prepared
 from storage.tables import (
@@ -118,6 +118,49 @@ class SqlAuditLog:
         )
         self.pending_head = (seq, digest)
         return AuditEvent(seq, request_id, at, actor, action, data, prev_hash, digest)
+
+    def hold(self) -> None:
+        """Lock the head row until the transaction ends (``bot.services.ports.AuditLog.hold``)."""
+        if self.pending_head is None:
+            head = self.connection.execute(_SELECT_HEAD_FOR_UPDATE, {"head_id": AUDIT_HEAD_ID}).one()
+            self.pending_head = (head.seq, head.hash)
+
+    def append_many(self, entries: Sequence[AuditEntry]) -> None:
+        """Chain ``entries`` after the head (locked), insert them in one statement, move the head once."""
+        if not entries:
+            return
+        self.hold()
+        assert self.pending_head is not None  # set by hold()
+        seq, prev_hash = self.pending_head
+        rows = []
+        for entry in entries:
+            seq += 1
+            canonical = canonical_json(entry.data)
+            digest = event_hash_of_text(
+                prev_hash=prev_hash,
+                seq=seq,
+                request_id=entry.request_id,
+                at=entry.at,
+                actor=entry.actor,
+                action=entry.action,
+                data_json=canonical,
+            )
+            rows.append(
+                {
+                    "seq": seq,
+                    "request_id": entry.request_id,
+                    "at": entry.at,
+                    "actor": entry.actor,
+                    "action": entry.action,
+                    "data": canonical,
+                    "prev_hash": prev_hash,
+                    "hash": digest,
+                }
+            )
+            prev_hash = digest
+        self.connection.execute(insert(AUDIT_EVENTS), rows)
+        _UPDATE_HEAD.execute(self.connection, {"head_id": AUDIT_HEAD_ID, "seq": seq, "hash": prev_hash})
+        self.pending_head = (seq, prev_hash)
 
     def events(self, *, since: datetime | None = None, kind: str | None = None) -> Generator[AuditEvent, None, None]:
         query = select(AUDIT_EVENTS).order_by(AUDIT_EVENTS.c.seq)

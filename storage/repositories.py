@@ -8,11 +8,11 @@ never commit: the unit of work does.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, text, update
 
 from bot.domain.actors import RULE_PREFIX
 from bot.domain.errors import ConcurrencyConflict, DuplicateKey
@@ -31,6 +31,7 @@ from storage.tables import (
     REQUESTS,
     VOTES,
     insert_ignoring_conflicts,
+    is_postgres,
 )
 
 _INSERT_REQUEST = Prepared(insert(REQUESTS).returning(REQUESTS.c.id))
@@ -44,6 +45,8 @@ _UPDATE_REQUEST = Prepared(
     .values(version=REQUESTS.c.version + 1)
 )
 _INSERT_VOTE = Prepared(insert(VOTES))
+#: ``n`` new request ids at once (PostgreSQL): a batch of imported requests is sent with its ids.
+_NEXT_REQUEST_IDS = text("SELECT nextval(pg_get_serial_sequence('requests', 'id')) FROM generate_series(1, :n)")
 _SELECT_VOTES = Prepared(select(VOTES).where(VOTES.c.request_id == bindparam("request_id")).order_by(VOTES.c.id))
 _SELECT_ACTIVE_DELEGATIONS = Prepared(
     select(DELEGATIONS).where(DELEGATIONS.c.ended_at.is_(None), DELEGATIONS.c.until >= bindparam("today"))
@@ -74,6 +77,7 @@ def _to_request(record: Any) -> Request:
         auto_rule=record.auto_rule,
         shadow=shadow_from_json(record.shadow),
         idempotency_key=record.idempotency_key,
+        imported_id=record.imported_id,
         version=record.version,
         updated_at=record.updated_at,
     )
@@ -161,6 +165,31 @@ class SqlRequestRepository:
         row = self.connection.execute(select(REQUESTS).where(REQUESTS.c.idempotency_key == key)).first()
         return _to_request(row) if row is not None else None
 
+    def add_imported(self, requests: Sequence[Request]) -> dict[str, int]:
+        """``INSERT … ON CONFLICT (imported_id) DO NOTHING`` of the whole batch in a few statements: an
+        id already stored, even by an import committed a moment ago, is skipped by the unique index
+        rather than by a read that could be stale.
+
+        SQLite: one multi-row insert with ``RETURNING`` (SQLAlchemy's insertmanyvalues). PostgreSQL:
+        ids drawn from the sequence in one query, the rows sent with them in one pipelined
+        executemany, and the ones that went in read back in one query; a multi-row statement of
+        thousands of parameters costs psycopg more to parse than the server takes to store it.
+        """
+        if not requests:
+            return {}
+        fixed = {"idempotency_key": None, "version": 1}
+        rows = [{**_columns(r), **fixed, "imported_id": r.imported_id, "created_at": r.created_at} for r in requests]
+        statement = insert_ignoring_conflicts(self.connection, REQUESTS, "imported_id")
+        if not is_postgres(self.connection):
+            returning = statement.returning(REQUESTS.c.id, REQUESTS.c.imported_id)
+            return {row.imported_id: int(row.id) for row in self.connection.execute(returning, rows)}
+        ids = list(self.connection.execute(_NEXT_REQUEST_IDS, {"n": len(rows)}).scalars())
+        for row, request_id in zip(rows, ids, strict=True):
+            row["id"] = request_id
+        self.connection.execute(statement, rows)
+        went_in = select(REQUESTS.c.id, REQUESTS.c.imported_id).where(REQUESTS.c.id.in_(ids))
+        return {row.imported_id: int(row.id) for row in self.connection.execute(went_in)}
+
     def limit_usage(
         self, *, kind: str, rule: str, requester: str | None, since: datetime, sum_field: str | None
     ) -> LimitUsage:
@@ -230,22 +259,29 @@ def limit_lock_id(key: LimitKey) -> int:
     return lock_id("limit", key.kind, key.rule, "*" if key.requester is None else key.requester)
 
 
+def _vote_values(request_id: int, vote: Vote) -> dict[str, Any]:
+    ballot = vote.ballot
+    return {
+        "request_id": request_id,
+        "voter": ballot.voter,
+        "on_behalf_of": ballot.on_behalf_of,
+        "verdict": str(ballot.verdict),
+        "reason": vote.reason,
+        "fields_hash": ballot.fields_hash,
+        "created_at": vote.at,
+    }
+
+
 class SqlVoteRepository:
     def __init__(self, connection: Connection):
         self.connection = connection
 
     def add(self, request_id: int, vote: Vote) -> None:
-        ballot = vote.ballot
-        values = {
-            "request_id": request_id,
-            "voter": ballot.voter,
-            "on_behalf_of": ballot.on_behalf_of,
-            "verdict": str(ballot.verdict),
-            "reason": vote.reason,
-            "fields_hash": ballot.fields_hash,
-            "created_at": vote.at,
-        }
-        _INSERT_VOTE.execute(self.connection, values)
+        _INSERT_VOTE.execute(self.connection, _vote_values(request_id, vote))
+
+    def add_many(self, votes: Sequence[tuple[int, Vote]]) -> None:
+        if votes:
+            self.connection.execute(insert(VOTES), [_vote_values(request_id, vote) for request_id, vote in votes])
 
     def for_requests(self, request_ids: list[int]) -> dict[int, list[Vote]]:
         """Votes of many requests at once (digests look at every pending request)."""

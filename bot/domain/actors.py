@@ -7,6 +7,8 @@ from __future__ import annotations
 
 #: The actor of what Signoff did on its own (a sweep): an expiry, an escalation, a lapse.
 SYSTEM = "system"
+#: The actor of a request brought in from another system (``signoff history import``, DESIGN §8).
+IMPORT = "import"
 #: How a governed default is named as an actor: ``rule:<id>`` (DESIGN §4 "Audit log").
 RULE_PREFIX = "rule:"
 

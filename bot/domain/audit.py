@@ -35,6 +35,7 @@ class Action(StrEnum):
     LAPSED = "lapsed"
     DELEGATED = "delegated"
     DELEGATION_ENDED = "delegation_ended"
+    IMPORTED = "imported"  # a past request brought in by ``signoff history import`` (DESIGN §8)
 
 
 #: The actions that carry a receipt: the request was evaluated against the governance then
@@ -42,6 +43,17 @@ class Action(StrEnum):
 EVALUATIONS: frozenset[Action] = frozenset(
     {Action.SUBMITTED, Action.AUTO_APPROVED, Action.AUTO_REJECTED, Action.AMENDED}
 )
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """An event to append: its seq and hashes are given by the log when it is appended."""
+
+    request_id: int | None
+    at: datetime
+    actor: str
+    action: str
+    data: Mapping[str, Any]
 
 
 @dataclass(frozen=True)

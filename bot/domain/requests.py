@@ -113,6 +113,8 @@ class Request:
     #: empty when none matched, None when it was never evaluated with them (stored before).
     shadow: tuple[ShadowVerdict, ...] | None = None
     idempotency_key: str | None = None
+    #: The request's id in the system it was imported from (``signoff history import``); None when filed here.
+    imported_id: str | None = None
     id: int | None = None
     version: int = 0
     updated_at: datetime | None = None

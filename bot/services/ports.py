@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from bot.domain.audit import AuditEvent
+from bot.domain.audit import AuditEntry, AuditEvent
 from bot.domain.outbox import CardWork, Intent, Lane, MessageRef, OutboxItem, OutboxStatus
 from bot.domain.outcome import LimitKey, LimitUsage
 from bot.domain.requests import Request, Vote
@@ -32,6 +32,15 @@ class RequestRepository(Protocol):
         ...
 
     def by_idempotency_key(self, key: str) -> Request | None: ...
+
+    def add_imported(self, requests: Sequence[Request]) -> dict[str, int]:
+        """Store requests brought in from another system, in as few statements as the database allows.
+
+        Each has an ``imported_id``; one whose ``imported_id`` is already stored (by an earlier
+        import, or a concurrent one that committed first) is skipped. Returns the new id of each
+        request stored, by ``imported_id``; sets nothing on ``requests``.
+        """
+        ...
 
     def limit_usage(
         self, *, kind: str, rule: str, requester: str | None, since: datetime, sum_field: str | None
@@ -67,6 +76,10 @@ class RequestRepository(Protocol):
 class VoteRepository(Protocol):
     def add(self, request_id: int, vote: Vote) -> None: ...
 
+    def add_many(self, votes: Sequence[tuple[int, Vote]]) -> None:
+        """Store several votes (request id, vote) at once."""
+        ...
+
     def for_request(self, request_id: int) -> list[Vote]: ...
 
     def for_requests(self, request_ids: list[int]) -> dict[int, list[Vote]]: ...
@@ -76,6 +89,17 @@ class AuditLog(Protocol):
     def append(
         self, *, request_id: int | None, at: datetime, actor: str, action: str, data: dict[str, Any]
     ) -> AuditEvent: ...
+
+    def append_many(self, entries: Sequence[AuditEntry]) -> None:
+        """Append ``entries`` in order, chained like single appends, in a few statements."""
+        ...
+
+    def hold(self) -> None:
+        """Lock the log's head until the unit of work ends: every other append waits until then.
+
+        A use case that appends after other writes takes it first, so that writers never wait on
+        each other in opposite orders."""
+        ...
 
     def events(
         self, *, since: datetime | None = None, kind: str | None = None
