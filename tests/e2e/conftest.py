@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -175,6 +176,40 @@ def start_serve(
     return SignoffProcess(url, slack, process)
 
 
+#: What ``wait_for_log`` has read of each process's stderr (by pid), for ``stop`` to return whole.
+_LOG_READ: dict[int, str] = {}
+#: Where, in ``_LOG_READ``, the line the last ``wait_for_log`` matched ends (by pid).
+_MATCHED: dict[int, int] = {}
+
+
+def wait_for_log(process: subprocess.Popen[str], text: str, timeout: float) -> bool:
+    """Read the process's stderr until a line holding ``text`` appears (a bounded wait on its own words).
+
+    Reads the pipe's bytes itself (``os.read`` once ``select`` says there are some), never through
+    the text wrapper's ``readline``: that buffers what follows a line, and a line already in its
+    buffer is one ``select`` no longer sees, so a wait for it would run out. Each call looks only
+    at what was logged after the line an earlier call matched.
+    """
+    assert process.stderr is not None
+    descriptor = process.stderr.fileno()
+    _LOG_READ.setdefault(process.pid, "")
+    start = _MATCHED.get(process.pid, 0)
+    deadline = time.monotonic() + timeout
+    while True:
+        read = _LOG_READ[process.pid]
+        found = read.find(text, start)
+        if found >= 0 and "\n" in read[found:]:
+            _MATCHED[process.pid] = read.index("\n", found) + 1
+            return True
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([descriptor], [], [], left)[0]:
+            return False
+        chunk = os.read(descriptor, 65536)
+        if not chunk:  # the process closed its stderr (it ended)
+            return False
+        _LOG_READ[process.pid] = read + chunk.decode("utf-8", "replace")
+
+
 def stop(process: subprocess.Popen[str], sig: int = signal.SIGTERM) -> str:
     """Stop a running role with ``sig``; it must exit 0 within 15 s without a traceback. Returns its stderr.
 
@@ -189,6 +224,8 @@ def stop(process: subprocess.Popen[str], sig: int = signal.SIGTERM) -> str:
         process.kill()
         process.communicate(timeout=10)
         raise AssertionError(f"signoff did not stop within 15 s of signal {sig}") from None
+    err = _LOG_READ.pop(process.pid, "") + (err or "")
+    _MATCHED.pop(process.pid, None)
     if running:
         assert process.returncode == 0, f"exit {process.returncode} after signal {sig}:\n{err}"
         assert "Traceback" not in (err or ""), err  # None: the test sent stderr to a log file it reads itself

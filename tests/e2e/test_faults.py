@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import selectors
 import signal
 import sqlite3
-import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -15,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.slack.emulator import SlackEmulator
-from tests.e2e.conftest import WAIT_SECONDS, start_serve, stop
+from tests.e2e.conftest import WAIT_SECONDS, start_serve, stop, wait_for_log
 
 
 @pytest.fixture
@@ -76,18 +74,6 @@ def test_killed_while_slack_fails_and_restarted_the_card_still_arrives_once(
     assert legal_cards(slack) == 1
     ((status, attempts),) = outbox_state(database)
     assert status == "sent" and attempts >= 3
-
-
-def wait_for_log(process: subprocess.Popen[str], text: str, timeout: float) -> bool:
-    """Read the server's log until ``text`` appears (a bounded wait on its own words)."""
-    assert process.stderr is not None
-    selector = selectors.DefaultSelector()
-    selector.register(process.stderr, selectors.EVENT_READ)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if selector.select(deadline - time.monotonic()) and text in process.stderr.readline():
-            return True
-    return False
 
 
 def test_sighup_reloads_the_governance_file_and_refuses_a_broken_one(tmp_path: Path, slack: SlackEmulator) -> None:
