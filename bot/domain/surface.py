@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Collection, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from bot.domain.durations import DURATION_HINT, parse_duration
@@ -72,9 +72,9 @@ def parse_window(since: str | None, until: str | None, *, now: datetime, timezon
     return Window(start, end)
 
 
-@dataclass(frozen=True)
-class RequestFacts:
-    """One stored request (live or imported) as the report reads it.
+class RequestFacts(NamedTuple):
+    """One stored request (live or imported) as the report reads it (a named tuple: storage makes
+    one per row, and a tuple is built several times faster than a frozen dataclass).
 
     ``state`` is a ``State`` value; ``decided_by`` a user id, ``rule:<id>`` or ``system``;
     ``auto_rule`` the id of the rule that decided it (None when people did or nobody has);
@@ -268,7 +268,11 @@ def _add(acc: _Kind, facts: RequestFacts, sla: timedelta | None, now: datetime, 
     lapsed = facts.state == "lapsed"
     _count(acc.counts, outcome, lapsed)
     day = facts.submitted_at.astimezone(tz).date()
-    _count(acc.weeks.setdefault(day - timedelta(days=day.weekday()), Counter()), outcome, lapsed)
+    week_start = day - timedelta(days=day.weekday())
+    week = acc.weeks.get(week_start)
+    if week is None:
+        week = acc.weeks[week_start] = Counter()
+    _count(week, outcome, lapsed)
     acc.escalations += facts.escalation_level > 0
     if facts.auto_rule and facts.state in _DECIDED:
         acc.fired[facts.auto_rule] += 1
@@ -317,7 +321,10 @@ def tally(
             continue
         kind = governance.kinds.get(item.kind)
         sla = kind.spec.sla if kind is not None else None
-        _add(accs.setdefault(item.kind, _Kind()), item, sla, now, governance.tz)
+        acc = accs.get(item.kind)
+        if acc is None:
+            acc = accs[item.kind] = _Kind()
+        _add(acc, item, sla, now, governance.tz)
     names = [n for n in governance.kinds if wanted is None or n in wanted]
     names += sorted(set(accs) - set(names))
     figures = tuple(_kind_figures(name, governance, accs.get(name, _Kind())) for name in names)
