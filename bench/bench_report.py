@@ -34,7 +34,7 @@ from bot.services.report import surface_report
 from bot.services.runtime import Runtime
 from storage.engine import create_db_engine
 from storage.migrate import upgrade
-from storage.surface_store import _FACTS
+from storage.surface_store import FACTS
 from storage.tables import GOVERNANCE_VERSIONS, REQUESTS, VOTES
 from storage.uow import SqlUnitOfWorkFactory
 
@@ -142,7 +142,7 @@ def run(name: str, url: str, count: int, governance: Governance) -> None:
 
     def baseline() -> int:
         with engine.connect() as connection:
-            rows = connection.execute(_FACTS.where(REQUESTS.c.created_at >= WINDOW.start)).all()
+            rows = connection.execute(FACTS.where(REQUESTS.c.created_at >= WINDOW.start)).all()
         return len(rows)
 
     def report() -> int:

@@ -35,7 +35,8 @@ _COLUMNS = (
     VOTES.c.verdict,
     VOTES.c.created_at.label("voted_at"),
 )
-_FACTS = (
+#: The report's one statement: requests joined with their votes, by request (filtered by window and kinds per call).
+FACTS = (
     select(*_COLUMNS)
     .select_from(REQUESTS.outerjoin(VOTES, VOTES.c.request_id == REQUESTS.c.id))
     .order_by(REQUESTS.c.id, VOTES.c.id)
@@ -50,7 +51,7 @@ class SqlSurface:
 
     def facts(self, window: Window, kinds: Collection[str] | None = None) -> Iterator[RequestFacts]:
         """Each request submitted in ``[window.start, window.end)`` (of ``kinds``, when given), in id order."""
-        query = _FACTS.where(REQUESTS.c.created_at >= window.start, REQUESTS.c.created_at < window.end)
+        query = FACTS.where(REQUESTS.c.created_at >= window.start, REQUESTS.c.created_at < window.end)
         if kinds is not None:
             query = query.where(REQUESTS.c.kind.in_(sorted(kinds)))
         rows = self.connection.execute(query.execution_options(yield_per=BATCH))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Collection, Iterable
 from dataclasses import asdict, dataclass, field
@@ -263,12 +264,29 @@ def _count(into: Counter[str], outcome: str, lapsed: bool) -> None:
         into["lapsed"] += 1
 
 
-def _add(acc: _Kind, facts: RequestFacts, sla: timedelta | None, now: datetime, tz: ZoneInfo) -> None:
+class _Weeks:
+    """The Monday (in ``tz``) starting the week of a moment in ``window``: the week starts are
+    computed once, a moment is placed among them by bisection (no time-zone conversion per request)."""
+
+    def __init__(self, window: Window, tz: ZoneInfo):
+        first = window.start.astimezone(tz).date()
+        monday = first - timedelta(days=first.weekday())
+        self.mondays: list[date] = []
+        self.instants: list[datetime] = []
+        while not self.instants or self.instants[-1] < window.end:
+            self.mondays.append(monday)
+            self.instants.append(datetime.combine(monday, time.min, tzinfo=tz))
+            monday += timedelta(days=7)
+
+    def of(self, moment: datetime) -> date:
+        return self.mondays[bisect_right(self.instants, moment) - 1]
+
+
+def _add(acc: _Kind, facts: RequestFacts, sla: timedelta | None, now: datetime, weeks: _Weeks) -> None:
     outcome = _outcome(facts)
     lapsed = facts.state == "lapsed"
     _count(acc.counts, outcome, lapsed)
-    day = facts.submitted_at.astimezone(tz).date()
-    week_start = day - timedelta(days=day.weekday())
+    week_start = weeks.of(facts.submitted_at)
     week = acc.weeks.get(week_start)
     if week is None:
         week = acc.weeks[week_start] = Counter()
@@ -316,6 +334,7 @@ def tally(
     now = window.end if now is None else now
     wanted = None if kinds is None else set(kinds)
     accs: dict[str, _Kind] = {}
+    weeks = _Weeks(window, governance.tz)
     for item in facts:
         if item.submitted_at not in window or (wanted is not None and item.kind not in wanted):
             continue
@@ -324,7 +343,7 @@ def tally(
         acc = accs.get(item.kind)
         if acc is None:
             acc = accs[item.kind] = _Kind()
-        _add(acc, item, sla, now, governance.tz)
+        _add(acc, item, sla, now, weeks)
     names = [n for n in governance.kinds if wanted is None or n in wanted]
     names += sorted(set(accs) - set(names))
     figures = tuple(_kind_figures(name, governance, accs.get(name, _Kind())) for name in names)
