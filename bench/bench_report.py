@@ -7,14 +7,15 @@ the rest decided by people (one vote each; a tenth with an earlier approval too)
 expired or still pending, a fifth with a shadow verdict. The report side is
 ``bot.services.report.surface_report`` (the streamed join of requests and votes, tallied in one
 pass); the baseline runs the same SELECT once and keeps its rows (``.all()``), doing nothing
-with them. Each side runs twice: once timed, once under ``tracemalloc`` for its peak memory
-(Python allocations only). It prints both sides and the ratios report / baseline.
+with them. Each side runs three times timed (the median counts), then once under ``tracemalloc``
+for its peak memory (Python allocations only). It prints both sides and the ratios report / baseline.
 """
 
 from __future__ import annotations
 
 import os
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -62,6 +63,7 @@ NOW = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
 WINDOW = Window(NOW - timedelta(days=91), NOW)
 PEOPLE = ("U0FIN1", "U0FIN2", "U0FIN3", "U0FIN4")
 BATCH = 5000
+ROUNDS = 3
 
 
 def _row(n: int, rnd: random.Random, version: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -123,10 +125,13 @@ def fill(engine: Engine, count: int, version: str) -> None:
 
 
 def measure(work: Callable[[], object]) -> tuple[float, float, object]:
-    """(seconds, peak MiB of Python allocations, result): one timed run, one traced run."""
-    start = time.perf_counter()
-    result = work()
-    seconds = time.perf_counter() - start
+    """(seconds, peak MiB of Python allocations, result): the median of ``ROUNDS`` timed runs, one traced run."""
+    times = []
+    for _ in range(ROUNDS):
+        start = time.perf_counter()
+        result = work()
+        times.append(time.perf_counter() - start)
+    seconds = statistics.median(times)
     tracemalloc.start()
     work()
     peak = tracemalloc.get_traced_memory()[1] / 2**20
