@@ -23,6 +23,7 @@ from bot.domain.durations import DURATION_HINT, parse_duration
 from bot.domain.governance import Governance
 
 DEFAULT_SINCE = "90d"
+_UTC = ZoneInfo("UTC")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 _SINCE_HINT = f"{DURATION_HINT} back from now, or a date such as 2026-06-01"
 _UNTIL_HINT = "a date such as 2026-06-01 (exclusive)"
@@ -46,7 +47,7 @@ def _day_start(text: str, option: str, hint: str, tz: ZoneInfo) -> datetime:
         day = date.fromisoformat(text)
     except ValueError:
         raise ValueError(f"{option}: {text!r} is not a calendar date; expected {hint}") from None
-    return datetime.combine(day, time.min, tzinfo=tz).astimezone(ZoneInfo("UTC"))
+    return datetime.combine(day, time.min, tzinfo=tz).astimezone(_UTC)
 
 
 def parse_window(since: str | None, until: str | None, *, now: datetime, timezone: ZoneInfo) -> Window:
@@ -57,8 +58,7 @@ def parse_window(since: str | None, until: str | None, *, now: datetime, timezon
     Raises ``ValueError`` with a one-line message naming what is accepted for anything else,
     and when ``until`` is not after ``since``. ``now`` must be aware.
     """
-    utc = ZoneInfo("UTC")
-    now = now.astimezone(utc)
+    now = now.astimezone(_UTC)
     since_text = DEFAULT_SINCE if since is None else since.strip()
     if _DATE.fullmatch(since_text):
         start = _day_start(since_text, "--since", _SINCE_HINT, timezone)
@@ -275,7 +275,7 @@ class _Weeks:
         self.instants: list[datetime] = []
         while not self.instants or self.instants[-1] < window.end:
             self.mondays.append(monday)
-            self.instants.append(datetime.combine(monday, time.min, tzinfo=tz))
+            self.instants.append(datetime.combine(monday, time.min, tzinfo=tz).astimezone(_UTC))
             monday += timedelta(days=7)
 
     def of(self, moment: datetime) -> date:
@@ -353,9 +353,15 @@ def tally(
     return SurfaceReport(window, governance.version, Counters.of(totals), figures)
 
 
+def _mode(spec: object) -> str:
+    """A rule's ``mode`` in the file (``live`` or ``shadow``, DESIGN §3); ``live`` when the file has no such key."""
+    mode = getattr(spec, "mode", None) or "live"
+    return str(getattr(mode, "value", mode))
+
+
 def _rule_figures(name: str, governance: Governance, acc: _Kind) -> tuple[RuleFigures, ...]:
     kind = governance.kinds.get(name)
-    declared = [(spec.id, str(getattr(spec, "mode", "live"))) for spec in (kind.spec.rules if kind else [])]
+    declared = [(spec.id, _mode(spec)) for spec in (kind.spec.rules if kind else [])]
     known = {rule for rule, _ in declared}
     declared += [(rule, "removed") for rule in sorted(set(acc.fired) - known)]
     return tuple(
