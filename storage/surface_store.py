@@ -35,7 +35,8 @@ _COLUMNS = (
     VOTES.c.verdict,
     VOTES.c.created_at.label("voted_at"),
 )
-_FACTS = (
+#: The report's one statement: requests joined with their votes, by request (filtered by window and kinds per call).
+FACTS = (
     select(*_COLUMNS)
     .select_from(REQUESTS.outerjoin(VOTES, VOTES.c.request_id == REQUESTS.c.id))
     .order_by(REQUESTS.c.id, VOTES.c.id)
@@ -50,36 +51,39 @@ class SqlSurface:
 
     def facts(self, window: Window, kinds: Collection[str] | None = None) -> Iterator[RequestFacts]:
         """Each request submitted in ``[window.start, window.end)`` (of ``kinds``, when given), in id order."""
-        query = _FACTS.where(REQUESTS.c.created_at >= window.start, REQUESTS.c.created_at < window.end)
+        query = FACTS.where(REQUESTS.c.created_at >= window.start, REQUESTS.c.created_at < window.end)
         if kinds is not None:
             query = query.where(REQUESTS.c.kind.in_(sorted(kinds)))
         rows = self.connection.execute(query.execution_options(yield_per=BATCH))
         current: Any = None
         votes: list[tuple[str, str, datetime]] = []
         for row in rows:
-            if current is not None and row.id != current.id:
+            if current is not None and row[0] != current[0]:
                 yield _facts(current, votes)
                 votes = []
             current = row
-            if row.voter is not None:
-                votes.append((row.voter, row.verdict, row.voted_at))
+            if row[10] is not None:  # voter, verdict, voted_at
+                votes.append((row[10], row[11], row[12]))
         if current is not None:
             yield _facts(current, votes)
 
 
 def _facts(row: Row[Any], votes: list[tuple[str, str, datetime]]) -> RequestFacts:
+    """The request's columns, in ``_COLUMNS`` order, and its votes."""
+    values: tuple[Any, ...] = tuple(row)
+    id_, kind, imported_id, state, created_at, decided_at, decided_by, auto_rule, level, shadow = values[:10]
     return RequestFacts(
-        id=row.id,
-        kind=row.kind,
-        imported=row.imported_id is not None,
-        state=row.state,
-        submitted_at=row.created_at,
-        decided_at=row.decided_at,
-        decided_by=row.decided_by,
-        auto_rule=rule_of(row.decided_by) or row.auto_rule,
-        escalation_level=row.escalation_level or 0,
-        votes=tuple(votes),
-        shadow=_shadow(row.shadow),
+        id_,
+        kind,
+        imported_id is not None,
+        state,
+        created_at,
+        decided_at,
+        decided_by,
+        rule_of(decided_by) or auto_rule,
+        level or 0,
+        tuple(votes),
+        _shadow(shadow) if shadow else (),
     )
 
 

@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Collection, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from bot.domain.durations import DURATION_HINT, parse_duration
 from bot.domain.governance import Governance
 
 DEFAULT_SINCE = "90d"
+_UTC = ZoneInfo("UTC")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 _SINCE_HINT = f"{DURATION_HINT} back from now, or a date such as 2026-06-01"
 _UNTIL_HINT = "a date such as 2026-06-01 (exclusive)"
@@ -45,7 +47,7 @@ def _day_start(text: str, option: str, hint: str, tz: ZoneInfo) -> datetime:
         day = date.fromisoformat(text)
     except ValueError:
         raise ValueError(f"{option}: {text!r} is not a calendar date; expected {hint}") from None
-    return datetime.combine(day, time.min, tzinfo=tz).astimezone(ZoneInfo("UTC"))
+    return datetime.combine(day, time.min, tzinfo=tz).astimezone(_UTC)
 
 
 def parse_window(since: str | None, until: str | None, *, now: datetime, timezone: ZoneInfo) -> Window:
@@ -56,8 +58,7 @@ def parse_window(since: str | None, until: str | None, *, now: datetime, timezon
     Raises ``ValueError`` with a one-line message naming what is accepted for anything else,
     and when ``until`` is not after ``since``. ``now`` must be aware.
     """
-    utc = ZoneInfo("UTC")
-    now = now.astimezone(utc)
+    now = now.astimezone(_UTC)
     since_text = DEFAULT_SINCE if since is None else since.strip()
     if _DATE.fullmatch(since_text):
         start = _day_start(since_text, "--since", _SINCE_HINT, timezone)
@@ -72,9 +73,9 @@ def parse_window(since: str | None, until: str | None, *, now: datetime, timezon
     return Window(start, end)
 
 
-@dataclass(frozen=True)
-class RequestFacts:
-    """One stored request (live or imported) as the report reads it.
+class RequestFacts(NamedTuple):
+    """One stored request (live or imported) as the report reads it (a named tuple: storage makes
+    one per row, and a tuple is built several times faster than a frozen dataclass).
 
     ``state`` is a ``State`` value; ``decided_by`` a user id, ``rule:<id>`` or ``system``;
     ``auto_rule`` the id of the rule that decided it (None when people did or nobody has);
@@ -263,12 +264,33 @@ def _count(into: Counter[str], outcome: str, lapsed: bool) -> None:
         into["lapsed"] += 1
 
 
-def _add(acc: _Kind, facts: RequestFacts, sla: timedelta | None, now: datetime, tz: ZoneInfo) -> None:
+class _Weeks:
+    """The Monday (in ``tz``) starting the week of a moment in ``window``: the week starts are
+    computed once, a moment is placed among them by bisection (no time-zone conversion per request)."""
+
+    def __init__(self, window: Window, tz: ZoneInfo):
+        first = window.start.astimezone(tz).date()
+        monday = first - timedelta(days=first.weekday())
+        self.mondays: list[date] = []
+        self.instants: list[datetime] = []
+        while not self.instants or self.instants[-1] < window.end:
+            self.mondays.append(monday)
+            self.instants.append(datetime.combine(monday, time.min, tzinfo=tz).astimezone(_UTC))
+            monday += timedelta(days=7)
+
+    def of(self, moment: datetime) -> date:
+        return self.mondays[bisect_right(self.instants, moment) - 1]
+
+
+def _add(acc: _Kind, facts: RequestFacts, sla: timedelta | None, now: datetime, weeks: _Weeks) -> None:
     outcome = _outcome(facts)
     lapsed = facts.state == "lapsed"
     _count(acc.counts, outcome, lapsed)
-    day = facts.submitted_at.astimezone(tz).date()
-    _count(acc.weeks.setdefault(day - timedelta(days=day.weekday()), Counter()), outcome, lapsed)
+    week_start = weeks.of(facts.submitted_at)
+    week = acc.weeks.get(week_start)
+    if week is None:
+        week = acc.weeks[week_start] = Counter()
+    _count(week, outcome, lapsed)
     acc.escalations += facts.escalation_level > 0
     if facts.auto_rule and facts.state in _DECIDED:
         acc.fired[facts.auto_rule] += 1
@@ -312,12 +334,16 @@ def tally(
     now = window.end if now is None else now
     wanted = None if kinds is None else set(kinds)
     accs: dict[str, _Kind] = {}
+    weeks = _Weeks(window, governance.tz)
     for item in facts:
         if item.submitted_at not in window or (wanted is not None and item.kind not in wanted):
             continue
         kind = governance.kinds.get(item.kind)
         sla = kind.spec.sla if kind is not None else None
-        _add(accs.setdefault(item.kind, _Kind()), item, sla, now, governance.tz)
+        acc = accs.get(item.kind)
+        if acc is None:
+            acc = accs[item.kind] = _Kind()
+        _add(acc, item, sla, now, weeks)
     names = [n for n in governance.kinds if wanted is None or n in wanted]
     names += sorted(set(accs) - set(names))
     figures = tuple(_kind_figures(name, governance, accs.get(name, _Kind())) for name in names)
@@ -327,9 +353,15 @@ def tally(
     return SurfaceReport(window, governance.version, Counters.of(totals), figures)
 
 
+def _mode(spec: object) -> str:
+    """A rule's ``mode`` in the file (``live`` or ``shadow``, DESIGN §3); ``live`` when the file has no such key."""
+    mode = getattr(spec, "mode", None) or "live"
+    return str(getattr(mode, "value", mode))
+
+
 def _rule_figures(name: str, governance: Governance, acc: _Kind) -> tuple[RuleFigures, ...]:
     kind = governance.kinds.get(name)
-    declared = [(spec.id, str(getattr(spec, "mode", "live"))) for spec in (kind.spec.rules if kind else [])]
+    declared = [(spec.id, _mode(spec)) for spec in (kind.spec.rules if kind else [])]
     known = {rule for rule, _ in declared}
     declared += [(rule, "removed") for rule in sorted(set(acc.fired) - known)]
     return tuple(
