@@ -101,3 +101,15 @@ def test_an_empty_window_reports_zeros(runtime: Runtime, clock: FixedClock) -> N
     report = surface_report(runtime, window=Window(clock.now(), clock.now() + timedelta(days=1)))
     assert report.totals.requests == 0 and report.totals.resolved_by_default_share == 0.0
     assert [k.counters.requests for k in report.kinds] == [0, 0, 0]
+
+
+def test_malformed_shadow_entries_are_skipped_not_fatal(runtime: Runtime, clock: FixedClock, engine: Engine) -> None:
+    request_id = _discount(runtime, 25)
+    decide_request(runtime=runtime, request_id=request_id, voter="U0FIN1", verdict=Verdict.APPROVE)
+    shadow = [{"rule": 5}, "trial", {"rule": "odd", "decide": "maybe"}, {"rule": "trial", "decide": "reject"}]
+    with engine.begin() as connection:
+        connection.execute(update(REQUESTS).where(REQUESTS.c.id == request_id).values(shadow=shadow))
+    report = surface_report(runtime, window=Window(clock.now(), clock.now() + timedelta(hours=1)))
+    assert [r for r in report.kinds[0].rules if r.mode == "removed"] == [
+        RuleFigures("trial", "removed", 1, shadow_agreed=0, shadow_disagreed=1)
+    ]
