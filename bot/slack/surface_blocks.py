@@ -20,8 +20,8 @@ from bot.slack.blocks import MAX_SECTION_TEXT, Block, clip, escape, section
 
 #: Kinds shown per message or Home section (three blocks each); the rest are counted.
 MAX_KINDS = 12
-#: Suggestions listed in the summary (one block each).
-MAX_SUGGESTIONS = 5
+#: Suggestions listed in the summary (one block each); a condition is cut at MAX_CONDITION characters.
+MAX_SUGGESTIONS, MAX_CONDITION = 5, 300
 CHART_TITLE = "Share resolved by governed defaults, per week (last 30 days)"
 
 
@@ -83,7 +83,7 @@ def suggestion_blocks(suggestions: Sequence[SuggestedDefault]) -> list[Block]:
     for item in suggestions[:MAX_SUGGESTIONS]:
         blocks.append(
             section(
-                f"`{item.kind}` · `{item.rule}`: *{escape(item.decide)}* when {escape(item.condition)} — "
+                f"`{item.kind}` · `{item.rule}`: *{escape(item.decide)}* when {escape(clip(item.condition, MAX_CONDITION))} — "
                 f"{item.support} decisions by {item.approvers} approvers, "
                 f"would have resolved {share(item.coverage)} of the human decisions"
             )

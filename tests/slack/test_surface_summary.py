@@ -146,6 +146,7 @@ def test_the_summary_and_home_keep_within_block_kit_limits_and_escape_titles(sla
     shown = texts(blocks)
     assert "<!channel>" not in shown and "&lt;!channel&gt;" in shown
     assert "<@U1>" not in shown and "…and 28 more kinds" in shown
+    assert "Suggested defaults" in shown and shown.count("would have resolved 100 %") == 5  # the first five
     assert all(len(cell["text"]) <= 2000 for b in blocks for cell in b.get("fields", []))
     view = home_view(waiting=[], mine=[], delegation=None, kinds=your_kinds_blocks(surface))
     assert block_problems(view["blocks"], limit=100) == []
