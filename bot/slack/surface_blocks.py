@@ -81,9 +81,10 @@ def suggestion_blocks(suggestions: Sequence[SuggestedDefault]) -> list[Block]:
         return []
     blocks: list[Block] = [section("*Suggested defaults* — for you to review; the file changes only by review.")]
     for item in suggestions[:MAX_SUGGESTIONS]:
+        condition = escape(clip(item.condition, MAX_CONDITION))
         blocks.append(
             section(
-                f"`{item.kind}` · `{item.rule}`: *{escape(item.decide)}* when {escape(clip(item.condition, MAX_CONDITION))} — "
+                f"`{item.kind}` · `{item.rule}`: *{escape(item.decide)}* when {condition} — "
                 f"{item.support} decisions by {item.approvers} approvers, "
                 f"would have resolved {share(item.coverage)} of the human decisions"
             )
