@@ -10,7 +10,6 @@ governance timezone.
 from __future__ import annotations
 
 import math
-import re
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Collection, Iterable
@@ -19,58 +18,14 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from bot.domain.durations import DURATION_HINT, parse_duration
 from bot.domain.governance import Governance
 
-DEFAULT_SINCE = "90d"
+# The window is part of the model: re-exported, so that ``bot.domain.surface`` names all of it.
+from bot.domain.surface_window import DEFAULT_SINCE as DEFAULT_SINCE
+from bot.domain.surface_window import Window as Window
+from bot.domain.surface_window import parse_window as parse_window
+
 _UTC = ZoneInfo("UTC")
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
-_SINCE_HINT = f"{DURATION_HINT} back from now, or a date such as 2026-06-01"
-_UNTIL_HINT = "a date such as 2026-06-01 (exclusive)"
-
-
-@dataclass(frozen=True)
-class Window:
-    """Requests *submitted* in ``[start, end)``; both aware UTC."""
-
-    start: datetime
-    end: datetime
-
-    def __contains__(self, moment: datetime) -> bool:
-        return self.start <= moment < self.end
-
-
-def _day_start(text: str, option: str, hint: str, tz: ZoneInfo) -> datetime:
-    if not _DATE.fullmatch(text):
-        raise ValueError(f"{option} expects {hint}, got {text!r}")
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"{option}: {text!r} is not a calendar date; expected {hint}") from None
-    return datetime.combine(day, time.min, tzinfo=tz).astimezone(_UTC)
-
-
-def parse_window(since: str | None, until: str | None, *, now: datetime, timezone: ZoneInfo) -> Window:
-    """The report window from ``--since`` / ``--until`` (DESIGN §8 "The window").
-
-    ``since``: a duration back from ``now`` (``90d``, the default) or a date (midnight of that day
-    in ``timezone``). ``until``: a date (exclusive: midnight of that day), default ``now``.
-    Raises ``ValueError`` with a one-line message naming what is accepted for anything else,
-    and when ``until`` is not after ``since``. ``now`` must be aware.
-    """
-    now = now.astimezone(_UTC)
-    since_text = DEFAULT_SINCE if since is None else since.strip()
-    if _DATE.fullmatch(since_text):
-        start = _day_start(since_text, "--since", _SINCE_HINT, timezone)
-    else:
-        try:
-            start = now - parse_duration(since_text)
-        except ValueError:
-            raise ValueError(f"--since expects {_SINCE_HINT}, got {since!r}") from None
-    end = now if until is None else _day_start(until.strip(), "--until", _UNTIL_HINT, timezone)
-    if end <= start:
-        raise ValueError(f"--until ({end.isoformat()}) must be after --since ({start.isoformat()})")
-    return Window(start, end)
 
 
 class RequestFacts(NamedTuple):

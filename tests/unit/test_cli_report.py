@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,8 +23,11 @@ from tests.services.conftest import LIFECYCLE
 
 
 @pytest.fixture
-def stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> Path:
     """Three discount requests from two days ago: one approved by a rule, one by a person, one rejected by a rule."""
+    # Alembic logs at INFO when it opens a migration context; after a test that configured logging
+    # (as `signoff serve` does), those lines would reach stderr. The CLI itself configures none.
+    caplog.set_level(logging.WARNING, logger="alembic")
     config = tmp_path / "signoff.yaml"
     config.write_text(LIFECYCLE)
     monkeypatch.setenv("SIGNOFF_CONFIG", str(config))
