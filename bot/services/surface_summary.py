@@ -61,6 +61,7 @@ def queue_surface_summaries(*, runtime: Runtime, timezone_of: TimezoneOf) -> Sur
     """Queue this week's summary for every owner whose Monday window is open now (none twice).
 
     An owner's timezone is the people directory's (``timezone_of``), else the file's ``timezone``.
+    An owner Slack reports as deactivated (the people directory) gets none.
     """
     governance = runtime.governance()
     now = runtime.clock.now()
@@ -73,6 +74,8 @@ def queue_surface_summaries(*, runtime: Runtime, timezone_of: TimezoneOf) -> Sur
             intents.append(surface_summary(owner, week=week, kinds=kinds, not_before=now))
     queued = 0
     with runtime.uow() as uow:
+        gone = uow.people.deactivated()  # Slack would refuse the DM: nobody to tell
+        intents = [i for i in intents if i.payload["user"] not in gone]
         for intent in intents:
             queued += int(uow.outbox.add(intent, now=now))
         uow.commit()

@@ -61,6 +61,15 @@ def test_a_tuesday_start_sends_nothing_until_the_next_monday(runtime: Runtime, c
     assert queue_surface_summaries(runtime=runtime, timezone_of=NOBODY_ABROAD.get).keys == ()
 
 
+def test_a_deactivated_owner_gets_none(runtime: Runtime, clock: FixedClock) -> None:
+    with runtime.uow() as uow:
+        uow.people.record("U0LAWLEAD", deleted=True, tz=None, now=clock.now())
+        uow.commit()
+    clock.set(MONDAY)
+    report = queue_surface_summaries(runtime=runtime, timezone_of=NOBODY_ABROAD.get)
+    assert report.keys == ("surface:U0BRANDLEAD:2026-W10", "surface:U0FINLEAD:2026-W10")
+
+
 def test_monday_and_working_hours_are_the_owners_own(runtime: Runtime, clock: FixedClock, engine: Engine) -> None:
     zones = {"U0FINLEAD": "America/Los_Angeles", "U0LAWLEAD": "Asia/Tokyo"}.get
     clock.set(datetime.fromisoformat("2026-03-01T23:30:00+01:00"))  # Sunday in Berlin, Monday 07:30 in Tokyo
