@@ -1,10 +1,11 @@
-"""Scheduled work, registered explicitly with APScheduler: sweeps, digests, the people
-directory, cards following eligibility, and retention.
+"""Scheduled work, registered explicitly with APScheduler: sweeps, digests, owners' weekly
+summaries, the people directory, cards following eligibility, and retention.
 
 Every job works from the database and the runtime's clock, never from in-process state, so
 any number of workers may run them. Sweeps re-check each request under its row lock; a
 digest run is claimed in the database per minute (``job_runs``), and each digest has an
-outbox key per (person, period), so none is ever sent twice. The people directory job asks
+outbox key per (person, period), so none is ever sent twice; the weekly summaries are claimed
+the same way, with an outbox key per (owner, ISO week). The people directory job asks
 Slack about people due a check (outside any transaction); the cards job queues what makes
 every pending request's cards match who may decide it (fixed outbox keys: never twice).
 Timezones come from the directory, read once per pass. Retention runs hourly, claimed
@@ -27,6 +28,7 @@ from bot.services.people import DirectoryTimezones, PeopleSource, refresh_people
 from bot.services.reconcile import cards_follow_eligibility
 from bot.services.retention import prune_history
 from bot.services.runtime import Runtime
+from bot.services.surface_summary import queue_surface_summaries
 from bot.services.sweeps import escalate_due, expire_due, lapse_due
 
 log = logging.getLogger("signoff.jobs")
@@ -36,9 +38,11 @@ DIGEST_SECONDS = 60
 PEOPLE_SECONDS = 30
 CARDS_SECONDS = 60
 RETENTION_SECONDS = 3600
+SURFACE_SECONDS = 300
 RETENTION_DAYS = 90
 SWEEPS_JOB, DIGESTS_JOB, RETENTION_JOB = "signoff.sweeps", "signoff.digests", "signoff.retention"
 PEOPLE_JOB, CARDS_JOB, RELOAD_JOB = "signoff.people", "signoff.cards", "signoff.after-reload"
+SURFACE_JOB = "signoff.surface-summaries"
 
 
 def worker_name() -> str:
@@ -60,6 +64,24 @@ def run_digests(runtime: Runtime, timezone_of: TimezoneOf) -> bool:
     """Queue due digests, if this worker claims this minute's run; True when it did."""
     with _observed(runtime, DIGESTS_JOB) as outcome:
         claimed = _run_digests(runtime, timezone_of)
+        outcome["result"] = "ok" if claimed else "skipped"
+    return claimed
+
+
+def run_surface_summaries(runtime: Runtime, timezone_of: TimezoneOf) -> bool:
+    """Queue owners' weekly summaries whose Monday window is open, if this worker claims this
+    minute's run; True when it did. Each summary is one outbox row per (owner, ISO week)."""
+    with _observed(runtime, SURFACE_JOB) as outcome:
+        now = runtime.clock.now()
+        with runtime.uow() as uow:
+            claimed = uow.job_runs.claim(
+                f"surface:{now.replace(second=0, microsecond=0).isoformat()}", owner=worker_name(), now=now
+            )
+            uow.commit()
+        if claimed:
+            report = queue_surface_summaries(runtime=runtime, timezone_of=timezone_of)
+            if report.queued:
+                log.info("queued %d weekly decision-surface summaries", report.queued)
         outcome["result"] = "ok" if claimed else "skipped"
     return claimed
 
@@ -146,6 +168,14 @@ def start_scheduler(
     )
     scheduler.add_job(
         run_digests, "interval", seconds=digest_seconds, id=DIGESTS_JOB, args=[runtime, timezone_of], next_run_time=now
+    )
+    scheduler.add_job(
+        run_surface_summaries,
+        "interval",
+        seconds=SURFACE_SECONDS,
+        id=SURFACE_JOB,
+        args=[runtime, timezone_of],
+        next_run_time=now,
     )
     scheduler.add_job(
         run_people, "interval", seconds=PEOPLE_SECONDS, id=PEOPLE_JOB, args=[runtime, people], next_run_time=now

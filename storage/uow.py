@@ -34,6 +34,7 @@ from storage.repositories import (
     SqlRequestRepository,
     SqlVoteRepository,
 )
+from storage.surface_store import SqlSurface
 from storage.webhook_store import SqlWebhooks
 
 
@@ -48,6 +49,7 @@ class SqlUnitOfWork:
     job_runs: SqlJobRuns
     people: SqlPeople
     webhooks: SqlWebhooks
+    surface: SqlSurface
 
     def __init__(
         self,
@@ -101,6 +103,7 @@ class SqlUnitOfWork:
         self.job_runs = SqlJobRuns(connection)
         self.people = SqlPeople(connection)
         self.webhooks = SqlWebhooks(connection, self._webhooks)
+        self.surface = SqlSurface(connection)
         return self
 
     def __exit__(

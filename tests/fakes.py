@@ -10,6 +10,7 @@ from datetime import datetime
 from bot.domain.cards import Card
 from bot.domain.notices import Notification
 from bot.domain.outbox import DeliveryError, Lane, MessageRef
+from bot.domain.surface_summary import OwnerSurface
 from bot.services.relay import relay_outbox
 from bot.services.runtime import Runtime
 from bot.slack.messages import notification_text
@@ -41,6 +42,8 @@ class FakeGateway:
     posted: dict[str, MessageRef] = field(default_factory=dict)
     channel_errors: dict[str, str] = field(default_factory=dict)
     lookups: int = 0
+    #: (user, file name) of the charts shared into DMs.
+    files: set[tuple[str, str]] = field(default_factory=set)
     _ts: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -80,6 +83,25 @@ class FakeGateway:
             text = f"{len(cards)}+{more} waiting; {auto_resolved} resolved by rule"
             self.delivered.append(Delivered("digest", user, None, text, ",".join(c.ref for c in cards), key))
             self.posted[key] = MessageRef("D" + user[1:], "", user)
+
+    def send_surface_summary(self, *, user: str, surface: OwnerSurface, week: str, key: str = "") -> None:
+        """Recorded as ``surface`` with text ``kind:requests 7 d/30 d`` per kind, ``;``-separated."""
+        with self._lock:
+            self._maybe_fail()
+            text = ";".join(f"{k.kind}:{k.week.requests}/{k.month.requests}" for k in surface.kinds)
+            self.delivered.append(Delivered("surface", user, None, text, week, key))
+            self.posted[key] = MessageRef("D" + user[1:], "", user)
+
+    def share_surface_chart(self, *, user: str, surface: OwnerSurface, filename: str) -> None:
+        with self._lock:
+            self._maybe_fail()
+            self.delivered.append(Delivered("chart", user, None, ",".join(surface.kind_names), filename))
+            self.files.add((user, filename))
+
+    def find_posted_file(self, *, recipient: str, filename: str, since: datetime) -> bool:
+        with self._lock:
+            self.lookups += 1
+            return (recipient, filename) in self.files
 
     def find_posted(self, *, recipient: str, key: str, since: datetime) -> MessageRef | None:
         with self._lock:

@@ -18,6 +18,7 @@ from bot.domain.cards import Card
 from bot.domain.clock import SystemClock
 from bot.domain.notices import Notification
 from bot.domain.outbox import MessageRef
+from bot.domain.surface_summary import OwnerSurface
 from bot.governance_file import load_governance_file
 from bot.services.relay import relay_outbox
 from bot.services.runtime import Runtime
@@ -78,6 +79,15 @@ class FileGateway:
 
     def notify(self, *, notification: Notification, card: Card | None, key: str = "") -> None:
         self._record(f"notify {notification.event} {notification.user}")
+
+    def send_surface_summary(self, *, user: str, surface: OwnerSurface, week: str, key: str = "") -> None:
+        self._record(f"surface {user}", key)
+
+    def share_surface_chart(self, *, user: str, surface: OwnerSurface, filename: str) -> None:
+        self._record(f"chart {user} {filename}")
+
+    def find_posted_file(self, *, recipient: str, filename: str, since: datetime) -> bool:
+        return False  # as find_posted
 
     def find_posted(self, *, recipient: str, key: str, since: datetime) -> MessageRef | None:
         return None  # this relay runs first: nothing it has not sent can be in the file

@@ -27,12 +27,13 @@ class IntentKind(StrEnum):
     NOTIFY = "notify"  # a DM to one person about one request (requester, owner, approver)
     DIGEST = "digest"  # a DM to one approver: what waits on them, overdue first
     WEBHOOK = "webhook"  # a signed POST of one event to one subscription (DESIGN §9, bot.domain.webhooks)
+    SURFACE_SUMMARY = "surface_summary"  # a DM to one kind owner: their weekly decision surface, and a chart
 
 
 class Lane(StrEnum):
     """Which rows a relay loop claims: a slow webhook receiver never holds up Slack (DESIGN §5)."""
 
-    SLACK = "slack"  # cards, notifications, digests
+    SLACK = "slack"  # cards, notifications, digests, weekly summaries
     WEBHOOKS = "webhooks"  # signed POSTs to subscribers
 
 
@@ -104,6 +105,17 @@ def digest(
         "auto_resolved": auto_resolved,
     }
     return Intent(IntentKind.DIGEST, f"digest:{user}:{period.isoformat()}", payload, None, not_before)
+
+
+def surface_summary(owner: str, *, week: str, kinds: list[str], not_before: datetime) -> Intent:
+    """One owner's weekly decision-surface summary (DESIGN §2, §8) for ISO ``week`` (``2026-W10``).
+
+    The key ``surface:<owner>:<week>`` makes it one per owner per week, however many passes and
+    workers queue it. ``kinds`` are those the owner had when it was queued (for the record); the
+    figures, like cards, are computed at delivery, for the kinds they own then.
+    """
+    payload = {"user": owner, "week": week, "kinds": sorted(kinds)}
+    return Intent(IntentKind.SURFACE_SUMMARY, f"surface:{owner}:{week}", payload, None, not_before)
 
 
 #: The longest one ``Retry-After`` holds a delivery back, in seconds; a larger value waits this long.

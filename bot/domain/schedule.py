@@ -1,4 +1,5 @@
-"""When scheduled messages may go out: digest periods (cron, in the governance timezone) and working hours.
+"""When scheduled messages may go out: digest periods (cron, in the governance timezone), working
+hours, and the week of an owner's decision-surface summary (``summary_week``).
 
 A schedule keeps its local hour across daylight-saving changes ("09:00 Berlin" stays 09:00 in
 both seasons), but periods are instants (aware UTC), never naive wall times:
@@ -12,7 +13,7 @@ both seasons), but periods are instants (aware UTC), never naive wall times:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from bot.domain.conditions import WEEKDAYS
@@ -100,6 +101,29 @@ def next_allowed(moment: datetime, hours: WorkingHours, tz: tzinfo) -> datetime:
         if moment < start:
             return start
     raise ValueError("working hours allow no day of the week")
+
+
+def summary_week(now: datetime, hours: WorkingHours, tz: tzinfo) -> str | None:
+    """The ISO week (``2026-W10``) whose weekly summary may go out at ``now``, or None.
+
+    A week's summary goes out on its Monday (in ``tz``, the owner's timezone), within working
+    hours: from the first moment of working hours on or after Monday 00:00 to the end of that
+    working day (with ``always``: all Monday). With working hours that skip Monday, it is the
+    week's first working day. Outside that window (say Monday 07:00, or Tuesday) None: a week
+    whose window passed unused has no summary, so none arrives days late. ``now`` is aware.
+    """
+    local = now.astimezone(tz)
+    monday = local.date() - timedelta(days=local.weekday())
+    start = next_allowed(wall_instant(datetime.combine(monday, time.min), tz), hours, tz)
+    day = start.astimezone(tz).date()
+    if hours.always:
+        end = wall_instant(datetime.combine(monday + timedelta(days=1), time.min), tz)
+    else:
+        end = wall_instant(datetime.combine(day, hours.end), tz)
+    if not (start <= now < end) or day - monday >= timedelta(days=7):
+        return None
+    year, week, _ = monday.isocalendar()
+    return f"{year}-W{week:02d}"
 
 
 def zone(name: str | None, default: tzinfo) -> tzinfo:

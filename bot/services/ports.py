@@ -7,7 +7,7 @@ rolls everything back.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Callable, Collection, Generator, Iterable, Iterator, Sequence
 from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -17,6 +17,7 @@ from bot.domain.outbox import CardWork, Intent, Lane, MessageRef, OutboxItem, Ou
 from bot.domain.outcome import LimitKey, LimitUsage
 from bot.domain.requests import Request, Vote
 from bot.domain.routing import Delegation
+from bot.domain.surface import RequestFacts, Window
 from bot.domain.webhook_subscriptions import DeliveryCounts, Subscription
 
 
@@ -245,6 +246,15 @@ class WebhookRepository(Protocol):
         ...
 
 
+class SurfaceRepository(Protocol):
+    """Stored requests, live and imported, as the decision surface reads them (DESIGN §8)."""
+
+    def facts(self, window: Window, kinds: Collection[str] | None = None) -> Iterator[RequestFacts]:
+        """Each request submitted in ``[window.start, window.end)`` (only ``kinds``, when given), with its
+        votes, streamed: memory holds a batch of rows, not the window."""
+        ...
+
+
 class UnitOfWork(Protocol):
     @property
     def requests(self) -> RequestRepository: ...
@@ -266,6 +276,8 @@ class UnitOfWork(Protocol):
     def people(self) -> PeopleRepository: ...
     @property
     def webhooks(self) -> WebhookRepository: ...
+    @property
+    def surface(self) -> SurfaceRepository: ...
 
     def __enter__(self) -> Self: ...
 

@@ -14,7 +14,8 @@ its message metadata, so before sending an in-doubt row again the relay looks fo
 the conversation's history from shortly before the row was first claimed
 (``SlackGateway.find_posted``). Found: the copy is recorded (a card's channel/ts, so later
 updates edit it) and the row is sent; nobody sees two. This holds for cards, notifications and
-digests alike; card updates edit in place and need no check.
+digests alike (and weekly summaries, with their chart: ``bot.services.surface_summary``); card
+updates edit in place and need no check.
 
 A card for a group channel the bot cannot post to (not in it, archived, gone, …) goes to the
 group's eligible people as DM cards instead, and the owner is told once per request and
@@ -54,6 +55,7 @@ from bot.services.owner_notices import tell_card_owner
 from bot.services.ports import UnitOfWork
 from bot.services.routing import deciders, directory
 from bot.services.runtime import Runtime
+from bot.services.surface_summary import SurfaceGateway, deliver_surface_summary
 from bot.services.webhook_relay import DEFERRED, GONE, WebhookDeliveries, WebhookSender, after_dead_webhook
 
 log = logging.getLogger(__name__)
@@ -73,7 +75,7 @@ BATCH, WEBHOOK_BATCH = 50, 100
 WEBHOOK_PARALLEL = 8
 
 
-class SlackGateway(Protocol):
+class SlackGateway(SurfaceGateway, Protocol):
     """Outbound Slack, as the relay needs it. Raises ``DeliveryError`` when Slack does not take it."""
 
     def post_card(self, *, recipient: str, card: Card, key: str = "") -> MessageRef: ...
@@ -289,6 +291,10 @@ def _deliver(runtime: Runtime, gateway: SlackGateway, item: OutboxItem) -> None:
         return
     if item.kind is IntentKind.DIGEST:
         _send_digest(runtime, gateway, item)
+        return
+    if item.kind is IntentKind.SURFACE_SUMMARY:
+        since = item.claimed_at - LOOKBACK if item.in_doubt and item.claimed_at is not None else None
+        deliver_surface_summary(runtime, gateway, item, in_doubt_since=since)
         return
     card, refs, live = _current_card(runtime, item)
     if item.kind is IntentKind.NOTIFY:

@@ -256,10 +256,18 @@ def decided_line(card: Card, *, note: bool = True) -> str:
     return line
 
 
-def home_view(*, waiting: Sequence[Card], mine: Sequence[Card], delegation: str | None, more_waiting: int = 0) -> Block:
-    """App Home: what waits on me (with buttons), my requests, and my delegation."""
+def home_view(
+    *,
+    waiting: Sequence[Card],
+    mine: Sequence[Card],
+    delegation: str | None,
+    more_waiting: int = 0,
+    kinds: Sequence[Block] = (),
+) -> Block:
+    """App Home: what waits on me (with buttons), my requests, ``kinds`` (an owner's "Your kinds",
+    ``bot.slack.surface_blocks``), and my delegation."""
     blocks: list[Block] = [{"type": "header", "text": {"type": "plain_text", "text": "Waiting on you"}}]
-    budget = MAX_VIEW_BLOCKS - 8  # room for the other sections
+    budget = MAX_VIEW_BLOCKS - 8 - len(kinds)  # room for the other sections
     shown = 0
     if not waiting:
         blocks.append(section("Nothing waits on you. :sparkles:"))
@@ -284,6 +292,7 @@ def home_view(*, waiting: Sequence[Card], mine: Sequence[Card], delegation: str 
         listed += 1
     if len(mine) > listed:
         blocks.append(_context(f"…and {len(mine) - listed} more."))
+    blocks += kinds
     blocks.append({"type": "divider"})
     blocks.append(
         _context(delegation or "You have not delegated your approvals. `/signoff delegate @someone until YYYY-MM-DD`")

@@ -19,7 +19,10 @@ Point a ``WebClient`` (or ``SIGNOFF_SLACK_API_URL``) at ``emulator.api_url``. Th
   example, kill the caller right after Slack accepted a post.
 
 ``metadata`` and ``include_all_metadata`` are newer than the published description; they are
-checked and honoured as Slack documents them.
+checked and honoured as Slack documents them. So is the file upload flow of ``files_upload_v2``
+(``files.getUploadURLExternal``, a POST of the bytes to the upload URL it gives — on this
+server; faults for it are injected as method ``upload`` —, then ``files.completeUploadExternal``):
+see ``bot.slack.emulator_files``; shared files are kept with their bytes (``files_in``).
 
 It is a supported module: use it in your own tests as ``with SlackEmulator() as slack: …``.
 """
@@ -27,16 +30,23 @@ It is a supported module: use it in your own tests as ``with SlackEmulator() as 
 from __future__ import annotations
 
 import itertools
-import json
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlparse
 
+from bot.slack.emulator_files import FileUploads, SlackFile, shown_files
 from bot.slack.emulator_history import history_page, valid_metadata
-from bot.slack.emulator_spec import Call, Fault, Message, block_problems, decode_body, web_api_methods
+from bot.slack.emulator_http import handler_for
+from bot.slack.emulator_spec import (
+    Call,
+    Fault,
+    Message,
+    block_problems,
+    call_block_problems,
+    web_api_methods,
+)
 from bot.slack.socket_mode_emulator import SocketModeEmulator
 
 
@@ -64,13 +74,14 @@ class SlackEmulator:
         #: Users whose users.info says ``deleted: true`` (deactivated in the workspace).
         self.deactivated_users: set[str] = set()
         self.channel_errors: dict[str, str] = {}
+        self.uploads = FileUploads()
         self._faults: dict[str, list[Fault]] = {}
         self._hooks: dict[str, list[tuple[Callable[[Call], bool], Callable[[Call], None]]]] = {}
         self._last_ts = 0.0
         self._used_triggers: set[str] = set()
         self._ts = itertools.count(1)
         self._condition = threading.Condition()
-        self._server = ThreadingHTTPServer((host, port), self._handler())
+        self._server = ThreadingHTTPServer((host, port), handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -160,6 +171,10 @@ class SlackEmulator:
                 self._condition.wait(remaining)
             return True
 
+    def files_in(self, channel: str) -> list[SlackFile]:
+        """Files shared into ``channel`` (with their bytes), in upload order."""
+        return self.uploads.shared_in(channel)
+
     def messages_in(self, channel: str | None = None) -> list[Message]:
         """Messages posted in ``channel`` (None: anywhere), oldest first."""
         with self._condition:
@@ -167,60 +182,25 @@ class SlackEmulator:
 
     # -- the Web API -----------------------------------------------------------------------------
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        emulator = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                self._dispatch()
-
-            def do_POST(self) -> None:
-                self._dispatch()
-
-            def _dispatch(self) -> None:
-                url = urlparse(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                args = decode_body(body, self.headers.get("Content-Type", ""), url.query)
-                if url.path.startswith("/response/"):
-                    emulator._record_response(url.path.removeprefix("/response/"), args)
-                    self._send(200, {"ok": True})
-                    return
-                if not url.path.startswith("/api/"):
-                    self._send(404, {"ok": False, "error": "not_found"})
-                    return
-                method = url.path.removeprefix("/api/")
-                auth = self.headers.get("Authorization", "")
-                token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else args.get("token")
-                status, payload, headers = emulator._answer(method, args, token)
-                self._send(status, payload, headers)
-
-            def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-                data = json.dumps(payload).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json; charset=utf-8")
-                    self.send_header("Content-Length", str(len(data)))
-                    for name, value in (headers or {}).items():
-                        self.send_header(name, value)
-                    self.end_headers()
-                    self.wfile.write(data)
-                except OSError:  # the caller is gone (a test killed it mid-call): nobody to answer
-                    self.close_connection = True
-
-        return Handler
-
-    def _record_response(self, key: str, args: dict[str, Any]) -> None:
+    def record_response(self, key: str, args: dict[str, Any]) -> None:
+        """A post to a ``response_url`` (``bot.slack.emulator_http``)."""
         with self._condition:
             self.responses.append((key, args))
             self._condition.notify_all()
 
-    def _answer(
+    def receive_upload(self, file_id: str, body: bytes, content_type: str) -> tuple[int, str]:
+        """A POST of a file's bytes to its upload URL (HTTP status, text), recorded as a call of method ``upload``."""
+        fault = self._next_fault("upload")
+        if fault is not None and (fault.status != 200 or fault.error):
+            status, text = fault.status, fault.error or "upload failed"
+        else:
+            status, text = self.uploads.receive(file_id, body, content_type)
+        with self._condition:
+            self.calls.append(Call("upload", {"file_id": file_id, "bytes": len(body)}, status == 200, None, status))
+            self._condition.notify_all()
+        return status, text
+
+    def answer_call(
         self, method: str, args: dict[str, Any], token: str | None
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
         fault = self._next_fault(method)
@@ -280,23 +260,11 @@ class SlackEmulator:
                 "error": "invalid_arguments",
                 "response_metadata": {"messages": [f"missing {m}" for m in missing]},
             }
-        problems = self._block_problems(args)
+        problems = call_block_problems(args)
         if problems:
             return {"ok": False, "error": "invalid_blocks", "response_metadata": {"messages": problems}}
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         return handler(args) if handler is not None else {"ok": True}
-
-    def _block_problems(self, args: dict[str, Any]) -> list[str]:
-        problems: list[str] = []
-        if isinstance(args.get("blocks"), list):
-            problems += block_problems(args["blocks"], limit=50)
-        view = args.get("view")
-        if isinstance(view, dict):
-            problems += block_problems(view.get("blocks", []), limit=100)
-            title = view.get("title", {}).get("text", "")
-            if len(title) > 24:
-                problems.append(f"view title of {len(title)} characters (at most 24)")
-        return problems
 
     def _m_apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
         if self.socket_mode is None:
@@ -334,6 +302,21 @@ class SlackEmulator:
         with self._condition:
             self.messages[(channel, ts)] = message
         return {"ok": True, "channel": channel, "ts": ts, "message": {"text": message.text, "ts": ts}}
+
+    def _m_files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        return self.uploads.ticket(args, base_url=self.base_url)
+
+    def _m_files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel_id") or "")
+        if channel in self.channel_errors:
+            return {"ok": False, "error": self.channel_errors[channel]}
+        answer, shared = self.uploads.complete(args)
+        if shared:  # a file share is a message in the conversation, its text the comment
+            text, blocks = str(args.get("initial_comment") or ""), list(args.get("blocks") or [])
+            message = Message(channel, self._next_ts(), text, blocks, files=shown_files(shared))
+            with self._condition:
+                self.messages[(channel, message.ts)] = message
+        return answer
 
     def _m_conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = str(args.get("channel") or "")

@@ -2,7 +2,7 @@
 
 As Slack documents it: messages newest first, between ``oldest`` and ``latest`` (exclusive
 unless ``inclusive``), at most ``limit`` (≤ 999) a page, paged with ``response_metadata.next_cursor``;
-each message's ``metadata`` only when ``include_all_metadata`` is set.
+each message's ``metadata`` only when ``include_all_metadata`` is set; a file share lists its ``files``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ class Posted(Protocol):
     text: str
     blocks: list[dict[str, Any]]
     metadata: dict[str, Any] | None
+    files: list[dict[str, Any]]
 
 
 def flag(value: Any) -> bool:
@@ -59,6 +60,8 @@ def history_page(messages: Iterable[Posted], args: dict[str, Any], *, bot_user: 
 def _shown(message: Posted, bot_user: str, with_metadata: bool) -> dict[str, Any]:
     shown: dict[str, Any] = {"type": "message", "user": bot_user, "bot_id": "B0SIGNOFF"}
     shown |= {"text": message.text, "ts": message.ts, "blocks": message.blocks}
+    if message.files:  # a file share
+        shown |= {"subtype": "file_share", "upload": True, "files": message.files}
     if with_metadata and message.metadata is not None:
         shown["metadata"] = message.metadata
     return shown

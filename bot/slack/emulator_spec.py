@@ -6,15 +6,20 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs
 
-JSON_FIELDS = ("blocks", "attachments", "view", "metadata")
+JSON_FIELDS = ("blocks", "attachments", "view", "metadata", "files")
 #: Methods Slack added after the published description was made (2020), with their required arguments.
-NEWER_METHODS: dict[str, frozenset[str]] = {"apps.connections.open": frozenset()}
+NEWER_METHODS: dict[str, frozenset[str]] = {
+    "apps.connections.open": frozenset(),
+    # The upload flow of ``files_upload_v2`` (bot.slack.emulator_files); files.upload is being retired.
+    "files.getUploadURLExternal": frozenset({"filename", "length"}),
+    "files.completeUploadExternal": frozenset({"files"}),
+}
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,8 @@ class Message:
     blocks: list[dict[str, Any]]
     updates: int = 0
     metadata: dict[str, Any] | None = None
+    #: A file share's files, as conversations.history lists them (``{"id", "name", "title", "size"}``).
+    files: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def event_type(self) -> str:
@@ -72,6 +79,20 @@ def web_api_methods() -> dict[str, frozenset[str]]:
                     required.add(parameter["name"])
         methods[path.lstrip("/")] = frozenset(required)
     return {**NEWER_METHODS, **methods}
+
+
+def call_block_problems(args: dict[str, Any]) -> list[str]:
+    """What Slack would refuse in a call's ``blocks`` (a message) or ``view`` (a modal or Home)."""
+    problems: list[str] = []
+    if isinstance(args.get("blocks"), list):
+        problems += block_problems(args["blocks"], limit=50)
+    view = args.get("view")
+    if isinstance(view, dict):
+        problems += block_problems(view.get("blocks", []), limit=100)
+        title = view.get("title", {}).get("text", "")
+        if len(title) > 24:
+            problems.append(f"view title of {len(title)} characters (at most 24)")
+    return problems
 
 
 def block_problems(blocks: list[Any], *, limit: int) -> list[str]:

@@ -7,18 +7,21 @@ is retried with backoff. Errors that mean the bot cannot post in that channel at
 also ``unreachable``, so the relay can send the card elsewhere.
 
 Every post carries its outbox idempotency key in the message ``metadata`` (event types
-``signoff_card``, ``signoff_notice``, ``signoff_digest``; payload ``{"outbox_key": …}``), and
-``find_posted`` looks for it with ``conversations.history``: how the relay checks, before sending
-again, whether a delivery whose outcome it does not know reached Slack. History needs
-``channels:history``, ``groups:history`` and ``im:history`` (see manifest.yml).
+``signoff_card``, ``signoff_notice``, ``signoff_digest``, ``signoff_surface``; payload
+``{"outbox_key": …}``), and ``find_posted`` looks for it with ``conversations.history``: how the
+relay checks, before sending again, whether a delivery whose outcome it does not know reached
+Slack. History needs ``channels:history``, ``groups:history`` and ``im:history`` (see
+manifest.yml). The weekly summary's chart is uploaded with ``files_upload_v2`` (``files:write``)
+and found again by its file name (``find_posted_file``).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
-from urllib.error import URLError
+from urllib.error import HTTPError, URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -36,9 +39,11 @@ from bot.domain.outbox import (  # noqa: F401  (re-exported)
     PersonInfo,
     retry_after_seconds,
 )
+from bot.domain.surface_summary import OwnerSurface
 from bot.slack.blocks import card_blocks, card_text, digest_blocks
 from bot.slack.messages import notification_blocks, notification_text
 from bot.slack.observed import ErrorHook, ObservedWebClient
+from bot.slack.surface_blocks import CHART_TITLE, surface_summary_blocks, surface_summary_text
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +135,34 @@ class SlackGateway:
         metadata = _metadata("signoff_digest", key)
         self._call("chat.postMessage", channel=channel, text=text, blocks=blocks, unfurl_links=False, metadata=metadata)
 
+    def send_surface_summary(self, *, user: str, surface: OwnerSurface, week: str, key: str = "") -> None:
+        """DM ``user`` their weekly decision-surface figures (``bot.slack.surface_blocks``)."""
+        channel = self._channel_for(user)
+        text, blocks = surface_summary_text(surface, week=week), surface_summary_blocks(surface, week=week)
+        metadata = _metadata("signoff_surface", key)
+        self._call("chat.postMessage", channel=channel, text=text, blocks=blocks, unfurl_links=False, metadata=metadata)
+
+    def share_surface_chart(self, *, user: str, surface: OwnerSurface, filename: str) -> None:
+        """Upload the share-by-week chart (a PNG) into ``user``'s DM with ``files_upload_v2``.
+
+        The DM's channel id comes from conversations.open (files go to conversations, not users).
+        Upload failures are ``DeliveryError``s like a post's: a refused upload (HTTP 4xx/5xx from
+        the upload URL, a 429 or Slack error from the API) is retried by the relay.
+        """
+        from bot.charts import share_by_week_png  # matplotlib loads with the first chart, not at start
+
+        png = share_by_week_png(surface.month, kinds=surface.kind_names)
+        channel = self._channel_for(user)
+        try:
+            self.client.files_upload_v2(channel=channel, content=png, filename=filename, title=CHART_TITLE)
+        except SlackApiError as exc:
+            raise _delivery_error("files_upload_v2", exc) from None
+        except HTTPError as exc:
+            exc.close()
+            raise DeliveryError(f"files_upload_v2: the upload URL answered HTTP {exc.code}") from None
+        except (SlackClientError, URLError, TimeoutError, OSError) as exc:
+            raise DeliveryError(f"files_upload_v2: {exc.__class__.__name__}: {exc}") from None
+
     def find_posted(self, *, recipient: str, key: str, since: datetime) -> MessageRef | None:
         """The message with outbox ``key`` in ``recipient``'s conversation since ``since``; None if absent.
 
@@ -139,6 +172,26 @@ class SlackGateway:
         lacks a history scope it cannot tell, logs the scope to add and answers None.
         """
         channel = self._channel_for(recipient)
+        found = self._find(channel, key, since, lambda message: _outbox_key(message) == key)
+        return MessageRef(channel, str(found["ts"]), recipient) if found is not None else None
+
+    def find_posted_file(self, *, recipient: str, filename: str, since: datetime) -> bool:
+        """Whether a file named ``filename`` was shared in ``recipient``'s conversation since ``since``.
+
+        Reads history as ``find_posted`` does (False when it cannot tell).
+        """
+        channel = self._channel_for(recipient)
+
+        def shares_it(message: dict[str, object]) -> bool:
+            files = message.get("files")
+            return isinstance(files, list) and any(isinstance(f, dict) and f.get("name") == filename for f in files)
+
+        return self._find(channel, filename, since, shares_it) is not None
+
+    def _find(
+        self, channel: str, what: str, since: datetime, match: Callable[[dict[str, object]], bool]
+    ) -> dict[str, object] | None:
+        """The newest message of ``channel`` since ``since`` that ``match``es, reading at most HISTORY_PAGES pages."""
         cursor = ""
         for _ in range(HISTORY_PAGES):
             try:
@@ -146,18 +199,18 @@ class SlackGateway:
             except DeliveryError as error:
                 if error.code != "missing_scope":
                     raise
-                log.warning("cannot check %s for %s: add the history scopes of manifest.yml", channel, key)
+                log.warning("cannot check %s for %s: add the history scopes of manifest.yml", channel, what)
                 return None
             messages = page.get("messages")
             for message in messages if isinstance(messages, list) else []:
-                if isinstance(message, dict) and _outbox_key(message) == key:
-                    return MessageRef(channel, str(message["ts"]), recipient)
+                if isinstance(message, dict) and match(message):
+                    return message
             metadata = page.get("response_metadata")
             cursor = str(metadata.get("next_cursor") or "") if isinstance(metadata, dict) else ""
             if not page.get("has_more") or not cursor:
                 return None
         log.warning(
-            "%s: no copy of %s in the newest %d messages; sending it", channel, key, HISTORY_PAGE * HISTORY_PAGES
+            "%s: no copy of %s in the newest %d messages; sending it", channel, what, HISTORY_PAGE * HISTORY_PAGES
         )
         return None
 

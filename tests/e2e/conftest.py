@@ -44,6 +44,12 @@ def request_cards(slack: SlackEmulator, *, channel: str | None = None, ref: str 
     ]
 
 
+def notices_in(slack: SlackEmulator, channel: str) -> list[Message]:
+    """The DMs about requests and webhooks (``signoff_notice``) in ``channel``: not a digest, nor an owner's
+    weekly summary (on a Monday in working hours a worker's first run may send one mid-test)."""
+    return [m for m in slack.messages_in(channel) if m.event_type == "signoff_notice"]
+
+
 def has_buttons(message: Message) -> bool:
     return any(block.get("type") == "actions" for block in message.blocks)
 

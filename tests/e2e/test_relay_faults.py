@@ -14,7 +14,7 @@ import pytest
 
 from bot.slack.blocks import APPROVE
 from bot.slack.emulator import Call, Message, SlackEmulator
-from tests.e2e.conftest import WAIT_SECONDS, has_buttons, request_cards, start_serve, stop
+from tests.e2e.conftest import WAIT_SECONDS, has_buttons, notices_in, request_cards, start_serve, stop
 
 #: DESIGN §10: rows a killed relay had claimed are delivered within 30 s of a restart.
 RESTART_DELIVERY_SECONDS = 30.0
@@ -91,7 +91,7 @@ def test_a_group_channel_the_bot_is_not_in_reaches_each_member_by_dm_and_the_own
         assert slack.wait_for(
             lambda s: all(len(cards_in(s, c)) == 1 for c in ("D0LAW1", "D0LAW2")), timeout=WAIT_SECONDS
         )
-        assert slack.wait_for(lambda s: bool(s.messages_in("D0LAWLEAD")), timeout=WAIT_SECONDS)
+        assert slack.wait_for(lambda s: bool(notices_in(s, "D0LAWLEAD")), timeout=WAIT_SECONDS)
         card = cards_in(slack, "D0LAW1")[0]
         assert served.click(APPROVE, approve_value(card), user="U0LAW1").status == 200
         assert slack.wait_for(
@@ -100,6 +100,6 @@ def test_a_group_channel_the_bot_is_not_in_reaches_each_member_by_dm_and_the_own
     finally:
         stop(served.process)
     assert [len(cards_in(slack, c)) for c in ("D0LAW1", "D0LAW2")] == [1, 1]
-    (notice,) = slack.messages_in("D0LAWLEAD")
+    (notice,) = notices_in(slack, "D0LAWLEAD")
     assert "C0LEGAL" in notice.text and "not_in_channel" in notice.text
     assert slack.messages_in("C0LEGAL") == []

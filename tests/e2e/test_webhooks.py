@@ -21,7 +21,7 @@ from bot.slack.emulator import SlackEmulator
 from storage.engine import create_db_engine
 from storage.records import OutboxRecord
 from storage.uow import SqlUnitOfWorkFactory
-from tests.e2e.conftest import WAIT_SECONDS, request_cards, start_serve, stop
+from tests.e2e.conftest import WAIT_SECONDS, notices_in, request_cards, start_serve, stop
 from tests.services.conftest import LIFECYCLE
 from tests.webhook_receiver import SECRET, Receiver, Reply, receiving
 
@@ -110,8 +110,8 @@ def test_a_410_disables_the_subscription_tells_the_owner_and_nothing_more_is_sen
     worker = start_serve(tmp_path, slack, extra_env=ENV, args=("worker",))
     try:
         file_approved(tmp_path, "Acme")
-        assert slack.wait_for(lambda s: bool(s.messages_in("D0FINLEAD")), timeout=WAIT_SECONDS)
-        (told,) = slack.messages_in("D0FINLEAD")  # the owner of the first kind
+        assert slack.wait_for(lambda s: bool(notices_in(s, "D0FINLEAD")), timeout=WAIT_SECONDS)
+        (told,) = notices_in(slack, "D0FINLEAD")  # the owner of the first kind
         assert "webhook `crm` is disabled" in told.text and "HTTP 410: this endpoint is gone" in told.text
         assert "signoff webhooks enable crm" in told.text
         file_approved(tmp_path, "Initech")
@@ -122,7 +122,7 @@ def test_a_410_disables_the_subscription_tells_the_owner_and_nothing_more_is_sen
     finally:
         stop(worker.process)
     assert len(receiver.of("/crm")) == 1
-    assert len(slack.messages_in("D0FINLEAD")) == 1
+    assert len(notices_in(slack, "D0FINLEAD")) == 1
     assert 'signoff_webhook_subscription_disabled{subscription="crm"} 1.0' in metrics
     assert 'signoff_webhook_deliveries_total{outcome="disabled",subscription="crm"} 1.0' in metrics
 

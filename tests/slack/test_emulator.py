@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import urllib.error
+import urllib.request
+
 import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -84,3 +87,84 @@ def test_wait_for_is_bounded(slack: SlackEmulator) -> None:
     assert not slack.wait_for(lambda s: bool(s.calls_to("auth.test")), timeout=0.05)
     client(slack).auth_test()
     assert slack.wait_for(lambda s: bool(s.calls_to("auth.test")), timeout=5)
+
+
+PNG_BYTES = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+
+
+def test_files_upload_v2_shares_the_bytes_into_the_conversation(slack: SlackEmulator) -> None:
+    web = client(slack)
+    channel = web.conversations_open(users="U0OWNER")["channel"]["id"]
+    answer = web.files_upload_v2(
+        channel=channel, content=PNG_BYTES, filename="chart.png", title="Share by week", initial_comment="Weekly"
+    )
+    assert answer["file"]["title"] == "Share by week"
+    (shared,) = slack.files_in("D0OWNER")
+    assert (shared.filename, shared.title, shared.data) == ("chart.png", "Share by week", PNG_BYTES)
+    assert [c.method for c in slack.calls if c.method.startswith(("files.", "upload"))] == [
+        "files.getUploadURLExternal",
+        "upload",
+        "files.completeUploadExternal",
+    ]
+    history = web.conversations_history(channel="D0OWNER")["messages"]
+    assert [(m["text"], [f["name"] for f in m["files"]]) for m in history] == [("Weekly", ["chart.png"])]
+
+
+def test_an_upload_is_checked_like_slack_checks_it(slack: SlackEmulator) -> None:
+    web = client(slack)
+    assert error_of(lambda: web.api_call("files.getUploadURLExternal", params={"filename": "a.png"})) == (
+        200,
+        "invalid_arguments",
+    )
+    assert error_of(lambda: web.files_getUploadURLExternal(filename="a.png", length=-3)) == (200, "invalid_arguments")
+    ticket = web.files_getUploadURLExternal(filename="a.png", length=10)
+    short = urllib.request.Request(ticket["upload_url"], data=b"123", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(short, timeout=5)
+    assert refused.value.code == 400
+    refused.value.close()
+    files = [{"id": ticket["file_id"], "title": "a"}]
+    # Never uploaded (the short upload was refused), or an id Slack never gave: nothing is shared.
+    assert error_of(lambda: web.files_completeUploadExternal(files=files, channel_id="C1")) == (200, "file_not_found")
+    unknown = [{"id": "F404", "title": "b"}]
+    assert error_of(lambda: web.files_completeUploadExternal(files=unknown, channel_id="C1")) == (200, "file_not_found")
+    assert error_of(lambda: web.api_call("files.completeUploadExternal", params={"channel_id": "C1"})) == (
+        200,
+        "invalid_arguments",
+    )
+    # A user id is no conversation: the DM has to be opened first.
+    exact = urllib.request.Request(ticket["upload_url"], data=b"0123456789", method="POST")
+    with urllib.request.urlopen(exact, timeout=5) as answer:
+        assert answer.status == 200
+    assert error_of(lambda: web.files_completeUploadExternal(files=files, channel_id="U0OWNER")) == (
+        200,
+        "channel_not_found",
+    )
+    assert web.files_completeUploadExternal(files=files, channel_id="C1")["ok"]
+    assert error_of(lambda: web.files_completeUploadExternal(files=files, channel_id="C1")) == (200, "file_not_found")
+    assert [f.data for f in slack.files_in("C1")] == [b"0123456789"]
+
+
+def test_a_multipart_upload_is_read_and_upload_faults_are_injected(slack: SlackEmulator) -> None:
+    web = client(slack)
+    slack.fail("upload", status=500)
+    with pytest.raises(urllib.error.HTTPError) as failed:
+        web.files_upload_v2(channel="C1", content=b"abc", filename="a.txt")
+    failed.value.close()
+    assert slack.files_in("C1") == []
+    ticket = web.files_getUploadURLExternal(filename="b.txt", length=3)
+    boundary = "xyzzy"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="b.txt"\r\n'
+        f"Content-Type: text/plain\r\n\r\nxyz\r\n--{boundary}--\r\n"
+    ).encode()
+    form = urllib.request.Request(
+        ticket["upload_url"],
+        data=body,
+        method="POST",
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    with urllib.request.urlopen(form, timeout=5) as answer:
+        assert answer.read() == b"OK - 3"
+    web.files_completeUploadExternal(files=[{"id": ticket["file_id"], "title": "B"}], channel_id="C1")
+    assert [(f.title, f.data) for f in slack.files_in("C1")] == [("B", b"xyz")]

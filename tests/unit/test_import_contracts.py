@@ -52,6 +52,10 @@ CASES = [
     Case("domain→standardwebhooks", "bot/domain/webhooks.py", "import standardwebhooks", PURE_DOMAIN),
     Case("services→standardwebhooks", "bot/services/webhook_relay.py", "import standardwebhooks", SERVICES_NO_LIBS),
     Case("a new module of bot in no layer", "bot/unplaced.py", "import bot.domain", PLACED),
+    Case("domain→matplotlib", "bot/domain/surface.py", "import matplotlib", PURE_DOMAIN),
+    Case("services→matplotlib", "bot/services/report.py", "import matplotlib", SERVICES_NO_LIBS),
+    Case("domain→bot.charts", "bot/domain/surface.py", "import bot.charts", ONE_WAY),
+    Case("bot.charts→bot.services", "bot/charts/png.py", "import bot.services.report", ONE_WAY),
 ]
 UNTOUCHED = Case("untouched", "", "", "")
 

@@ -10,7 +10,7 @@ import pytest
 
 from bot.domain.cron import Cron, parse_cron
 from bot.domain.governance_spec import WorkingHours
-from bot.domain.schedule import fires, last_fire, merged_into_next, next_allowed, previous_fire
+from bot.domain.schedule import fires, last_fire, merged_into_next, next_allowed, previous_fire, summary_week
 
 BERLIN = ZoneInfo("Europe/Berlin")
 WEEKDAYS_9 = parse_cron("0 9 * * MON-FRI")
@@ -156,3 +156,32 @@ def test_a_held_back_digest_merges_into_the_next_period_within_an_hour_of_it() -
     ten, eleven = utc("2026-03-04T10:00+01:00"), utc("2026-03-04T11:00+01:00")
     assert not merged_into_next(ten, utc("2026-03-04T10:59+01:00"), eleven)
     assert merged_into_next(ten, utc("2026-03-04T11:00+01:00"), eleven)
+
+
+MON_TO_FRI = WorkingHours()
+TUE_WED = WorkingHours.model_validate({"days": ["tue", "wed"], "from": "10:00", "to": "12:00"})
+
+
+@pytest.mark.parametrize(
+    ("moment", "hours", "week"),
+    [
+        ("2026-03-02T07:59+01:00", MON_TO_FRI, None),  # Monday, before working hours
+        ("2026-03-02T08:00+01:00", MON_TO_FRI, "2026-W10"),
+        ("2026-03-02T17:59+01:00", MON_TO_FRI, "2026-W10"),
+        ("2026-03-02T18:00+01:00", MON_TO_FRI, None),  # Monday's hours are over: not later in the week
+        ("2026-03-03T09:00+01:00", MON_TO_FRI, None),
+        ("2026-03-01T12:00+01:00", MON_TO_FRI, None),  # Sunday
+        ("2026-03-02T00:00+01:00", WorkingHours(always=True), "2026-W10"),  # all Monday
+        ("2026-03-03T00:00+01:00", WorkingHours(always=True), None),
+        ("2026-03-02T11:00+01:00", TUE_WED, None),  # no work on Mondays: the week's first working day
+        ("2026-03-03T10:30+01:00", TUE_WED, "2026-W10"),
+        ("2026-03-04T10:30+01:00", TUE_WED, None),
+        ("2026-03-30T08:00+02:00", MON_TO_FRI, "2026-W14"),  # the Monday after summer time began
+        ("2026-12-28T09:00+01:00", MON_TO_FRI, "2026-W53"),  # ISO weeks: 2026 has 53
+        ("2027-01-04T09:00+01:00", MON_TO_FRI, "2027-W01"),
+    ],
+)
+def test_a_weekly_summary_goes_out_in_the_first_working_hours_of_the_week(
+    moment: str, hours: WorkingHours, week: str | None
+) -> None:
+    assert summary_week(utc(moment), hours, BERLIN) == week

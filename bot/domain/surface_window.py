@@ -1,0 +1,60 @@
+"""The window of ``signoff report`` (DESIGN §8 "The window"): requests *submitted* in ``[start, end)``."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from bot.domain.durations import DURATION_HINT, parse_duration
+
+DEFAULT_SINCE = "90d"
+UTC = ZoneInfo("UTC")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+_SINCE_HINT = f"{DURATION_HINT} back from now, or a date such as 2026-06-01"
+_UNTIL_HINT = "a date such as 2026-06-01 (exclusive)"
+
+
+@dataclass(frozen=True)
+class Window:
+    """Requests *submitted* in ``[start, end)``; both aware UTC."""
+
+    start: datetime
+    end: datetime
+
+    def __contains__(self, moment: datetime) -> bool:
+        return self.start <= moment < self.end
+
+
+def _day_start(text: str, option: str, hint: str, tz: ZoneInfo) -> datetime:
+    if not _DATE.fullmatch(text):
+        raise ValueError(f"{option} expects {hint}, got {text!r}")
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{option}: {text!r} is not a calendar date; expected {hint}") from None
+    return datetime.combine(day, time.min, tzinfo=tz).astimezone(UTC)
+
+
+def parse_window(since: str | None, until: str | None, *, now: datetime, timezone: ZoneInfo) -> Window:
+    """The report window from ``--since`` / ``--until`` (DESIGN §8 "The window").
+
+    ``since``: a duration back from ``now`` (``90d``, the default) or a date (midnight of that day
+    in ``timezone``). ``until``: a date (exclusive: midnight of that day), default ``now``.
+    Raises ``ValueError`` with a one-line message naming what is accepted for anything else,
+    and when ``until`` is not after ``since``. ``now`` must be aware.
+    """
+    now = now.astimezone(UTC)
+    since_text = DEFAULT_SINCE if since is None else since.strip()
+    if _DATE.fullmatch(since_text):
+        start = _day_start(since_text, "--since", _SINCE_HINT, timezone)
+    else:
+        try:
+            start = now - parse_duration(since_text)
+        except ValueError:
+            raise ValueError(f"--since expects {_SINCE_HINT}, got {since!r}") from None
+    end = now if until is None else _day_start(until.strip(), "--until", _UNTIL_HINT, timezone)
+    if end <= start:
+        raise ValueError(f"--until ({end.isoformat()}) must be after --since ({start.isoformat()})")
+    return Window(start, end)

@@ -1,0 +1,125 @@
+"""Block Kit for an owner's decision surface: the weekly summary DM and the App Home "Your kinds".
+
+Per kind, two columns — the last 7 days and the last 30 days — of headline figures: requests,
+share resolved by governed defaults, human decisions, time to decision (p50 / p90), SLA
+breaches, busiest approvers. Kind titles are escaped (they are written by people); approvers are
+mentioned (in a DM or Home nobody is pinged by it). Within Block Kit's limits by construction:
+at most ``MAX_KINDS`` kinds are shown, the rest counted.
+
+The summary has a place for suggested defaults (``suggestion_blocks``, DESIGN §8; issue 12
+fills ``OwnerSurface.suggestions``): nothing is rendered there while there are none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.domain.fields import USER_ID
+from bot.domain.surface_summary import Headline, KindHeadlines, OwnerSurface, SuggestedDefault
+from bot.slack.blocks import MAX_SECTION_TEXT, Block, clip, escape, section
+
+#: Kinds shown per message or Home section (three blocks each); the rest are counted.
+MAX_KINDS = 12
+#: Suggestions listed in the summary (one block each); a condition is cut at MAX_CONDITION characters.
+MAX_SUGGESTIONS, MAX_CONDITION = 5, 300
+CHART_TITLE = "Share resolved by governed defaults, per week (last 30 days)"
+
+
+def share(value: float) -> str:
+    """A share of 0–1 as a whole percentage: ``58 %``."""
+    return f"{round(value * 100)} %"
+
+
+def duration(hours: float) -> str:
+    """Wall-clock hours, readably: ``45 min``, ``7.5 h``, ``3.2 d``."""
+    if hours < 1:
+        return f"{round(hours * 60)} min"
+    if hours < 48:
+        return f"{hours:.1f} h"
+    return f"{hours / 24:.1f} d"
+
+
+def _person(user: str) -> str:
+    return f"<@{user}>" if USER_ID.fullmatch(user) else escape(user)
+
+
+def _column(label: str, figures: Headline) -> Block:
+    lines = [f"*{label}*", f"Requests: *{figures.requests}*"]
+    if figures.requests:
+        lines.append(f"Resolved by defaults: *{share(figures.resolved_by_default_share)}*")
+        lines.append(f"Human decisions: *{figures.human_decisions}*")
+        if figures.human_decisions:
+            lines.append(f"Time to decision: p50 {duration(figures.p50_hours)} · p90 {duration(figures.p90_hours)}")
+        lines.append(f"SLA breaches: {figures.sla_breaches}")
+        if figures.busiest:
+            people = ", ".join(f"{_person(a.user)} ({a.decisions})" for a in figures.busiest)
+            lines.append(f"Busiest: {people}")
+    return {"type": "mrkdwn", "text": clip("\n".join(lines), 2000)}
+
+
+def kind_blocks(kind: KindHeadlines) -> list[Block]:
+    """One kind: its title, then the 7-day and 30-day columns side by side."""
+    return [
+        section(f"*{escape(kind.title)}* `{kind.kind}`"),
+        {"type": "section", "fields": [_column("Last 7 days", kind.week), _column("Last 30 days", kind.month)]},
+    ]
+
+
+def _kinds(surface: OwnerSurface) -> list[Block]:
+    blocks: list[Block] = []
+    for kind in surface.kinds[:MAX_KINDS]:
+        blocks += kind_blocks(kind)
+    hidden = len(surface.kinds) - MAX_KINDS
+    if hidden > 0:
+        blocks.append(_note(f"…and {hidden} more kinds: `signoff report` has them all."))
+    return blocks
+
+
+def suggestion_blocks(suggestions: Sequence[SuggestedDefault]) -> list[Block]:
+    """The suggested defaults, with their evidence; no block at all when there are none."""
+    if not suggestions:
+        return []
+    blocks: list[Block] = [section("*Suggested defaults* — for you to review; the file changes only by review.")]
+    for item in suggestions[:MAX_SUGGESTIONS]:
+        condition = escape(clip(item.condition, MAX_CONDITION))
+        blocks.append(
+            section(
+                f"`{item.kind}` · `{item.rule}`: *{escape(item.decide)}* when {condition} — "
+                f"{item.support} decisions by {item.approvers} approvers, "
+                f"would have resolved {share(item.coverage)} of the human decisions"
+            )
+        )
+    return blocks
+
+
+def _note(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, MAX_SECTION_TEXT)}]}
+
+
+def surface_summary_blocks(surface: OwnerSurface, *, week: str) -> list[Block]:
+    """The weekly DM: a header, each kind's figures, the suggestions (if any), and a pointer to the chart."""
+    year, number = week.split("-W")
+    blocks: list[Block] = [
+        {"type": "header", "text": {"type": "plain_text", "text": f"Your decision surface, week {int(number)} {year}"}},
+        _note("What people and governed defaults decided on the kinds you own, in the last 7 and 30 days."),
+    ]
+    blocks += _kinds(surface)
+    blocks += suggestion_blocks(surface.suggestions)
+    blocks.append(_note(f"Chart below: {CHART_TITLE.lower()}. All figures: `signoff report`."))
+    return blocks
+
+
+def surface_summary_text(surface: OwnerSurface, *, week: str) -> str:
+    """The notification text (and the fallback where blocks do not show)."""
+    requests = sum(k.week.requests for k in surface.kinds)
+    return f"Your decision surface for {week}: {requests} request{'s' if requests != 1 else ''} in the last 7 days."
+
+
+def your_kinds_blocks(surface: OwnerSurface | None) -> list[Block]:
+    """App Home's "Your kinds": nothing for someone who owns no kind."""
+    if surface is None:
+        return []
+    blocks: list[Block] = [{"type": "header", "text": {"type": "plain_text", "text": "Your kinds"}}]
+    blocks += _kinds(surface)
+    blocks.append(_note("As of now. Every Monday you get these in a DM, with a chart."))
+    return blocks

@@ -1,0 +1,184 @@
+"""The weekly decision-surface summary through the real Web API client to the emulator, and App Home's
+"Your kinds" through the real Bolt app."""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from matplotlib import image
+
+from bot.app import build_signoff
+from bot.domain.clock import FixedClock
+from bot.domain.outbox import DeliveryError
+from bot.domain.routing import Verdict
+from bot.domain.surface import ApproverFigures, Counters, SurfaceReport, Window
+from bot.domain.surface_summary import Headline, KindHeadlines, OwnerSurface, SuggestedDefault
+from bot.services.decide import decide_request
+from bot.services.runtime import Runtime
+from bot.services.submit import submit_request
+from bot.services.surface_summary import queue_surface_summaries
+from bot.slack.blocks import home_view
+from bot.slack.emulator import SlackEmulator, block_problems
+from bot.slack.gateway import SlackGateway
+from bot.slack.surface_blocks import surface_summary_blocks, your_kinds_blocks
+from tests.services.test_surface_summary import NOBODY_ABROAD, history
+from tests.slack.test_app import settings_for
+from tests.slack.test_delivery import drain, gateway_for
+from tests.slack.test_http_edge import Edge
+from tests.slack.wsgi import signed
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+NEXT_MONDAY = datetime.fromisoformat("2026-03-09T09:00:00+01:00")
+
+
+def texts(blocks: list[dict[str, object]]) -> str:
+    """Every mrkdwn and plain text of ``blocks``, one string."""
+    return json.dumps(blocks, ensure_ascii=False)
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """Width and height from a PNG's IHDR chunk (the first, right after the signature)."""
+    assert data[:8] == PNG_SIGNATURE
+    length, chunk = struct.unpack(">I4s", data[8:16])
+    assert (length, chunk) == (13, b"IHDR")
+    width, height = struct.unpack(">II", data[16:24])
+    return int(width), int(height)
+
+
+def summary_in(slack: SlackEmulator, channel: str) -> list[str]:
+    """What the owner's DM shows, oldest first: ``summary`` for the figures post, ``file:<name>`` per file share."""
+    return [
+        "summary" if m.event_type == "signoff_surface" else ",".join(f"file:{f['name']}" for f in m.files)
+        for m in slack.messages_in(channel)
+    ]
+
+
+def test_the_owner_gets_the_figures_of_their_kinds_and_a_chart_in_their_dm(
+    runtime: Runtime, slack: SlackEmulator, clock: FixedClock
+) -> None:
+    gateway = gateway_for(slack)
+    history(runtime, clock)
+    drain(runtime, gateway, clock)
+    clock.set(NEXT_MONDAY)
+    queue_surface_summaries(runtime=runtime, timezone_of=NOBODY_ABROAD.get)
+    drain(runtime, gateway, clock)
+    assert summary_in(slack, "D0FINLEAD") == ["summary", "file:decision-surface-2026-W11.png"]
+    post, _ = slack.messages_in("D0FINLEAD")
+    shown = texts(post.blocks)
+    assert "Your decision surface, week 11 2026" in shown
+    assert "*Discount approval* `discount`" in shown
+    week, month = next(b["fields"] for b in post.blocks if "fields" in b)
+    assert week["text"] == (
+        "*Last 7 days*\nRequests: *5*\nResolved by defaults: *60 %*\nHuman decisions: *2*\n"
+        "Time to decision: p50 3.0 h · p90 10.0 h\nSLA breaches: 1\nBusiest: <@U0FIN1> (1), <@U0FIN2> (1)"
+    )
+    assert month["text"].startswith("*Last 30 days*\nRequests: *6*\nResolved by defaults: *67 %*\n")
+    assert "Suggested defaults" not in shown  # none yet: that place renders nothing
+    (chart,) = slack.files_in("D0FINLEAD")
+    assert chart.data is not None
+    width, height = png_size(chart.data)
+    assert 600 <= width <= 2000 and 200 <= height <= 2000
+    pixels = image.imread(io.BytesIO(chart.data), format="png")
+    assert pixels.shape[:2] == (height, width)
+    assert [c.args["channel_id"] for c in slack.calls_to("files.completeUploadExternal")] == ["D0FINLEAD"]
+    # Nothing in 30 days for the other owners' kinds: no DM for them.
+    assert slack.messages_in("D0LAWLEAD") == [] and slack.messages_in("D0BRANDLEAD") == []
+
+
+def test_a_failed_upload_is_retried_without_posting_the_summary_twice(
+    runtime: Runtime, slack: SlackEmulator, clock: FixedClock
+) -> None:
+    gateway = gateway_for(slack)
+    history(runtime, clock)
+    drain(runtime, gateway, clock)
+    clock.set(NEXT_MONDAY)
+    queue_surface_summaries(runtime=runtime, timezone_of=NOBODY_ABROAD.get)
+    slack.fail("files.completeUploadExternal", status=500)
+    drain(runtime, gateway, clock)
+    assert summary_in(slack, "D0FINLEAD") == ["summary", "file:decision-surface-2026-W11.png"]
+    assert len(slack.files_in("D0FINLEAD")) == 1
+    assert len(slack.calls_to("upload")) == 2  # the first upload was never shared: the owner never sees it
+
+
+def test_an_upload_whose_answer_was_lost_is_found_and_not_shared_again(
+    runtime: Runtime, slack: SlackEmulator, clock: FixedClock
+) -> None:
+    class AnswerLostOnce(SlackGateway):
+        lost = False
+
+        def share_surface_chart(self, *, user: str, surface: OwnerSurface, filename: str) -> None:
+            super().share_surface_chart(user=user, surface=surface, filename=filename)
+            if not self.lost:  # Slack shared it; the answer never came back
+                self.lost = True
+                raise DeliveryError("files_upload_v2: TimeoutError: timed out")
+
+    gateway = AnswerLostOnce(gateway_for(slack).client)
+    history(runtime, clock)
+    drain(runtime, gateway, clock)
+    clock.set(NEXT_MONDAY)
+    queue_surface_summaries(runtime=runtime, timezone_of=NOBODY_ABROAD.get)
+    drain(runtime, gateway, clock)
+    assert gateway.lost
+    assert summary_in(slack, "D0FINLEAD") == ["summary", "file:decision-surface-2026-W11.png"]
+    assert len(slack.calls_to("files.getUploadURLExternal")) == 1
+    assert slack.calls_to("conversations.history")  # the retry looked before sending anything again
+
+
+def worst_case() -> OwnerSurface:
+    busiest = tuple(ApproverFigures(f"U0{'X' * 18}{n}", 10**6, 10**6, 0, 9999.0) for n in range(3))
+    figures = Headline(10**7, 0.999, 10**6, 9999.0, 99999.0, 10**6, busiest)
+    kinds = tuple(KindHeadlines(f"kind-{n}", "<!channel> *" + "T" * 300, figures, figures) for n in range(40))
+    suggestion = SuggestedDefault("kind-0", "r" * 80, "<@U1> " + "x" * 3000, "approve", 10**6, 99, 1.0)
+    month = SurfaceReport(Window(NEXT_MONDAY - timedelta(days=30), NEXT_MONDAY), "v", Counters(), ())
+    return OwnerSurface("U0OWNER", kinds, month, suggestions=(suggestion,) * 20)
+
+
+def test_the_summary_and_home_keep_within_block_kit_limits_and_escape_titles(slack: SlackEmulator) -> None:
+    surface = worst_case()
+    blocks = surface_summary_blocks(surface, week="2026-W53")
+    assert block_problems(blocks, limit=50) == []
+    shown = texts(blocks)
+    assert "<!channel>" not in shown and "&lt;!channel&gt;" in shown
+    assert "<@U1>" not in shown and "…and 28 more kinds" in shown
+    assert "Suggested defaults" in shown and shown.count("would have resolved 100 %") == 5  # the first five
+    assert all(len(cell["text"]) <= 2000 for b in blocks for cell in b.get("fields", []))
+    view = home_view(waiting=[], mine=[], delegation=None, kinds=your_kinds_blocks(surface))
+    assert block_problems(view["blocks"], limit=100) == []
+    assert your_kinds_blocks(None) == []
+    web = gateway_for(slack).client
+    assert web.chat_postMessage(channel="D0OWNER", text="x", blocks=blocks)["ok"]
+    assert web.views_publish(user_id="U0OWNER", view=view)["ok"]
+
+
+@pytest.fixture
+def edge(tmp_path: Path, slack: SlackEmulator) -> Iterator[Edge]:
+    signoff = build_signoff(settings_for(tmp_path, slack))
+    yield Edge(signoff.wsgi(), slack, signoff)
+    signoff.engine.dispose()
+
+
+def open_home(edge: Edge, user: str) -> str:
+    body = json.dumps({"type": "event_callback", "event": {"type": "app_home_opened", "user": user, "tab": "home"}})
+    assert edge.post(body.encode(), signed(body.encode(), "application/json")).status == 200
+    assert edge.slack.wait_for(lambda s: user in s.home_views, timeout=10)
+    return texts(edge.slack.home_views[user]["blocks"])
+
+
+def test_home_shows_an_owner_the_figures_of_their_kinds(edge: Edge) -> None:
+    runtime = edge.signoff.runtime
+    for requester, pct in (("U0A1", 5), ("U0A2", 50)):
+        submit_request(runtime=runtime, kind="discount", requester=requester, text=f"account=X amount_pct={pct}")
+    routed = submit_request(runtime=runtime, kind="discount", requester="U0SAM", text="account=S amount_pct=25")
+    decide_request(runtime=runtime, request_id=routed.request_id, voter="U0FIN2", verdict=Verdict.APPROVE)
+    home = open_home(edge, "U0FINLEAD")
+    assert '"text": "Your kinds"' in home
+    assert "*Discount approval* `discount`" in home
+    assert "*Last 7 days*\\nRequests: *3*\\nResolved by defaults: *67 %*\\nHuman decisions: *1*" in home
+    assert "Busiest: <@U0FIN2> (1)" in home
+    assert "Your kinds" not in open_home(edge, "U0SAM")  # owns no kind: no section
