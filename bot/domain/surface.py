@@ -308,15 +308,9 @@ def tally(
     return SurfaceReport(window, governance.version, Counters.of(totals), figures)
 
 
-def _mode(spec: object) -> str:
-    """A rule's ``mode`` in the file (``live`` or ``shadow``, DESIGN §3); ``live`` when the file has no such key."""
-    mode = getattr(spec, "mode", None) or "live"
-    return str(getattr(mode, "value", mode))
-
-
 def _rule_figures(name: str, governance: Governance, acc: _Kind) -> tuple[RuleFigures, ...]:
     kind = governance.kinds.get(name)
-    declared = [(spec.id, _mode(spec)) for spec in (kind.spec.rules if kind else [])]
+    declared = [(spec.id, str(spec.mode)) for spec in (kind.spec.rules if kind else [])]
     known = {rule for rule, _ in declared}
     declared += [(rule, "removed") for rule in sorted(set(acc.fired) - known)]
     return tuple(

@@ -18,6 +18,8 @@ from bot.services.runtime import Runtime
 from bot.services.submit import submit_request
 from bot.services.sweeps import escalate_due, lapse_due
 from storage.tables import REQUESTS
+from tests.conftest import governance_from, make_runtime
+from tests.services.conftest import LIFECYCLE
 
 
 def _discount(runtime: Runtime, pct: int) -> int:
@@ -113,3 +115,30 @@ def test_malformed_shadow_entries_are_skipped_not_fatal(runtime: Runtime, clock:
     assert [r for r in report.kinds[0].rules if r.mode == "removed"] == [
         RuleFigures("trial", "removed", 1, shadow_agreed=0, shadow_disagreed=1)
     ]
+
+
+TRIAL = "      - {id: trial-15, when: {amount_pct: {lte: 15}}, decide: approve, reason: Trial., mode: shadow}\n"
+
+
+def test_a_shadow_rule_trialled_on_live_requests_is_reported_with_its_agreement(
+    engine: Engine, clock: FixedClock
+) -> None:
+    """Shadow verdicts written by the real evaluation (not by hand), people deciding, then the report."""
+    governance = governance_from(LIFECYCLE.replace("    rules:\n", "    rules:\n" + TRIAL, 1))
+    runtime = make_runtime(engine, governance, clock)
+    since = clock.now()
+    trialled = [_discount(runtime, pct) for pct in (12, 13, 14)]  # trial-15 says approve; people decide
+    untouched = _discount(runtime, 30)  # trial-15 does not match: no verdict
+    clock.advance(timedelta(hours=2))
+    for request_id, verdict in zip(trialled, (Verdict.APPROVE, Verdict.APPROVE, Verdict.REJECT), strict=True):
+        decide_request(runtime=runtime, request_id=request_id, voter="U0FIN1", verdict=verdict, reason="Margin.")
+    decide_request(runtime=runtime, request_id=untouched, voter="U0FIN2", verdict=Verdict.REJECT, reason="No.")
+    report = surface_report(runtime=runtime, window=Window(since, clock.now() + timedelta(seconds=1)))
+    discount = next(kind for kind in report.kinds if kind.kind == "discount")
+    rules = {figure.rule: figure for figure in discount.rules}
+    assert rules["trial-15"] == RuleFigures("trial-15", "shadow", 3, shadow_agreed=2, shadow_disagreed=1)
+    assert rules["small"].mode == "live"
+    assert discount.counters.human_approved == 2 and discount.counters.auto_approved == 0  # it decided nothing
+    (shown_kind,) = [kind for kind in report_json(report)["kinds"] if kind["kind"] == "discount"]
+    shown = {r["rule"]: r for r in shown_kind["rules"]}["trial-15"]
+    assert (shown["mode"], shown["shadow_agreed"], shown["shadow_disagreed"]) == ("shadow", 2, 1)
