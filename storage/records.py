@@ -153,13 +153,17 @@ class AuditHeadRecord(Base):
 
 class OutboxRecord(Base):
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        # A request's rows by status: the webhook claim's "held behind an earlier row" probe (0007).
+        Index("ix_outbox_request_status", "request_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(Json)
     idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
-    request_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    request_id: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(12))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
