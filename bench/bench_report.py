@@ -13,7 +13,6 @@ for its peak memory (Python allocations only). It prints both sides and the rati
 
 from __future__ import annotations
 
-import os
 import random
 import statistics
 import sys
@@ -25,8 +24,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, insert
+from sqlalchemy import Engine, insert
 
+from bench.databases import postgres_in_schema
 from bot.domain.clock import FixedClock
 from bot.domain.governance import Governance
 from bot.domain.surface import Window
@@ -165,17 +165,8 @@ def run(name: str, url: str, count: int, governance: Governance) -> None:
 
 def backends(folder: str, count: int) -> list[tuple[str, str]]:
     found = [("SQLite", f"sqlite:///{Path(folder) / f'bench{count}.db'}")]
-    url = os.environ.get("SIGNOFF_BENCH_DATABASE_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-    try:
-        probe = create_engine(url)
-        with probe.begin() as connection:
-            connection.exec_driver_sql("DROP SCHEMA IF EXISTS bench_report CASCADE")
-            connection.exec_driver_sql("CREATE SCHEMA bench_report")
-        probe.dispose()
-        found.append(("PostgreSQL", f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3Dbench_report"))
-    except Exception as exc:
-        print(f"PostgreSQL skipped: {url} is not reachable ({exc.__class__.__name__})")
-    return found
+    postgres = postgres_in_schema("bench_report")
+    return found + ([("PostgreSQL", postgres)] if postgres else [])
 
 
 def main() -> None:

@@ -13,7 +13,6 @@ same run: three rounds of bare then relay, the median of each side counts. Targe
 
 from __future__ import annotations
 
-import os
 import statistics
 import sys
 import tempfile
@@ -24,8 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine
-
+from bench.databases import postgres_in_schema
 from bot.domain.clock import SystemClock
 from bot.domain.outbox import Intent, IntentKind, Lane, OutboxItem, OutboxStatus
 from bot.domain.webhook_subscriptions import Subscription
@@ -120,17 +118,8 @@ def relayed(url: str, sender: WebhookSender, subscription: Subscription, count: 
 
 def backends(folder: str) -> list[tuple[str, str]]:
     found = [("SQLite", f"sqlite:///{Path(folder) / 'bench.db'}")]
-    url = os.environ.get("SIGNOFF_BENCH_DATABASE_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-    try:
-        probe = create_engine(url)
-        with probe.begin() as connection:
-            connection.exec_driver_sql("DROP SCHEMA IF EXISTS bench_webhooks CASCADE")
-            connection.exec_driver_sql("CREATE SCHEMA bench_webhooks")
-        probe.dispose()
-        found.append(("PostgreSQL", f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3Dbench_webhooks"))
-    except Exception as exc:
-        print(f"PostgreSQL skipped: {url} is not reachable ({exc.__class__.__name__})")
-    return found
+    postgres = postgres_in_schema("bench_webhooks")
+    return found + ([("PostgreSQL", postgres)] if postgres else [])
 
 
 def main() -> None:
