@@ -268,7 +268,14 @@ def test_parse_window(since: str | None, until: str | None, start: datetime, end
         ("2026-6-1", None, "--since expects a duration"),
         ("2026-06-01T10:00", None, "--since expects"),
         ("2026-02-30", None, "not a calendar date"),
-        ("0d", None, "--since expects"),
+        ("0d", None, "--since: a duration must be longer than zero"),
+        ("999999d", None, "--since: a duration is at most 36500d"),
+        ("1000000h", None, "--since: a duration is at most 36500d"),
+        ("99999999999999999999999w", None, "--since: a duration is at most 36500d"),
+        ("0001-01-01", None, "out of range; expected a date from 1900-01-01 to 2999-12-31"),
+        ("1899-12-31", None, "out of range; expected a date from 1900-01-01 to 2999-12-31"),
+        (None, "9999-12-31", "--until: '9999-12-31' is out of range; expected a date from 1900-01-01"),
+        (None, "3000-01-01", "out of range"),
         (None, "7d", "--until expects a date"),
         ("2026-06-05", "2026-06-05", "must be after --since"),
         ("2026-06-11", None, "must be after --since"),
@@ -280,3 +287,13 @@ def test_parse_window_refuses_what_it_cannot_read_in_one_line(
     with pytest.raises(ValueError, match=message) as caught:
         parse_window(since, until, now=NOW, timezone=BERLIN)
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "Pacific/Kiritimati", "Pacific/Pago_Pago"])
+def test_the_widest_window_is_tallied_by_week_without_leaving_the_calendar(zone: str) -> None:
+    """Every week start of the widest window the options accept is computable, in any zone."""
+    wide = governance_from(GOVERNANCE.replace("Europe/Berlin", zone))
+    window = parse_window("1900-01-01", "2999-12-31", now=NOW, timezone=wide.tz)
+    first, last = fact("approved", submitted_at=window.start), fact("approved", submitted_at=window.end - timedelta(1))
+    weeks = tally([first, last], wide, window).kinds[0].weeks
+    assert [w.week_start for w in weeks] == [date(1900, 1, 1), date(2999, 12, 30)]  # both Mondays
