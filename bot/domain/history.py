@@ -38,6 +38,10 @@ COLUMNS = (*REQUIRED_COLUMNS, "decided_by", "decided_at", "reason")
 #: The longest source id ``requests.imported_id`` holds.
 ID_LIMIT = 255
 _OFFSET = re.compile(r"(?:[zZ]|[+-][0-9]{2}:[0-9]{2})$", re.ASCII)
+#: An offset written in ISO 8601's other forms, ``+0100`` or ``+01``: there is one, in a form not read.
+_OTHER_OFFSET = re.compile(r"[0-9][+-][0-9]{2}(?:[0-9]{2})?$", re.ASCII)
+#: The date and time a history time starts with (its form; the offset follows).
+_TIME_FORM = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}", re.ASCII)
 _WHOLE = re.compile(r"[0-9]+", re.ASCII)
 _EXAMPLE_TIME = "2026-03-04T10:00:00+01:00"
 
@@ -148,7 +152,8 @@ def read_row(governance: Governance, raw: RawRow, *, now: datetime) -> HistoryRo
         row.problem("decided_by", "must be empty for an expired request (nobody decided it)")
     decided_at = _moment(row, "decided_at", required=outcome not in (None, Outcome.EXPIRED), now=now)
     if decided_at is not None and submitted_at is not None and decided_at < submitted_at:
-        row.problem("decided_at", f"is before submitted_at ({submitted_at.isoformat()})")
+        decided, submitted = row.given("decided_at"), row.given("submitted_at")
+        row.problem("decided_at", f"{str(decided).strip()} is before submitted_at {str(submitted).strip()}")
     reason = _reason(row)
     fields = _fields(row, governance, kind, submitted_at)
     if row.problems or kind is None or source_id is None or requester is None or submitted_at is None:
@@ -212,13 +217,20 @@ def _moment(row: _Row, name: str, *, required: bool, now: datetime) -> datetime 
     value = row.text(name, required=required)
     if value is None:
         return None
+    shown = show_given(value)
+    if _OTHER_OFFSET.search(value):
+        row.problem(name, f"{shown}: write the UTC offset as ±HH:MM (and the date as YYYY-MM-DD), e.g. {_EXAMPLE_TIME}")
+        return None
     if not _OFFSET.search(value):
-        row.problem(name, f"{show_given(value)} has no UTC offset; write one, e.g. {_EXAMPLE_TIME} (never guessed)")
+        row.problem(name, f"{shown} has no UTC offset; write one, e.g. {_EXAMPLE_TIME} (never guessed)")
+        return None
+    if not _TIME_FORM.match(value):
+        row.problem(name, f"expected a date and time with a UTC offset, e.g. {_EXAMPLE_TIME}, got {shown}")
         return None
     try:
         moment = parse_datetime(value, UTC).astimezone(UTC)  # the offset is given: no zone is assumed
-    except ValueError as exc:
-        row.problem(name, f"{exc} (ISO 8601 with a UTC offset, e.g. {_EXAMPLE_TIME})")
+    except ValueError as exc:  # the form is right: a value out of the calendar or of range, said as such
+        row.problem(name, str(exc))
         return None
     if moment > now:
         row.problem(name, f"is in the future ({value}); history has already happened")
@@ -266,7 +278,10 @@ def _fields(row: _Row, governance: Governance, kind: Kind | None, at: datetime |
         raw = kind.contract.decode_slash_pairs({str(k): str(v) for k, v in given.items()})
     try:
         # as of its submission; when that is not known, the contract alone (the row is invalid anyway)
-        values = kind.contract.validate(raw) if at is None else governance.validate_fields(kind, raw, at=at)
+        if at is None:
+            values = kind.contract.validate(raw)
+        else:
+            values = governance.validate_fields(kind, raw, at=at, submitted=True)
     except ContractError as exc:
         for problem in exc.problems:
             row.problem(f"{prefix}{problem.field}" if problem.field else "fields", problem.message)

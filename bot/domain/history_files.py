@@ -55,7 +55,7 @@ def jsonl_rows(lines: Iterable[str]) -> Iterator[RawRow | RowProblem]:
         try:
             value = read_json_document(line)
         except RepeatedKey as exc:
-            yield RowProblem(number, exc.key[:60], "is given twice in one object; give each key once")
+            yield RowProblem(number, exc.path[:80], "is given twice in one object; give each key once")
             continue
         except (NotJsonNumber, ValueError, RecursionError) as exc:
             yield RowProblem(number, "row", f"is not JSON ({str(exc)[:120]})")

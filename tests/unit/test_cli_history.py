@@ -85,9 +85,40 @@ JSONL_CASES = [
     (row(fields={"amount_pct": 5, "region": "emea"}), "fields.account", "is required (text, up to 80 characters)"),
     (row(fields={**GOOD["fields"], "amount_pct": "lots"}), "fields.amount_pct", "expected a percentage from 0 to 100"),
     (row(fields={**GOOD["fields"], "region": 3}), "fields.region", "expected one of emea, amer, apac; got 3"),
-    (row(id="B-1", submitted_at="2025-10-10T10:00:00+02:00", **BRAND), "fields.until", "must be today or later"),
+    (
+        row(id="B-1", submitted_at="2025-10-10T10:00:00+02:00", **BRAND),
+        "fields.until",
+        "2025-10-09 is before the day it was submitted, 2025-10-10 (Europe/Berlin); it must be on or after that day",
+    ),
     (row(outcome="done"), "outcome", "expected one of approved, rejected, cancelled, expired, got “done”"),
-    (row(decided_at="2025-10-01T09:00:00+02:00"), "decided_at", "is before submitted_at (2025-10-01T08:00:00+00:00)"),
+    (
+        row(decided_at="2025-10-01T09:00:00+02:00"),
+        "decided_at",
+        "2025-10-01T09:00:00+02:00 is before submitted_at 2025-10-01T10:00:00+02:00",
+    ),
+    (row(submitted_at="2025-10-01T10:00:00+25:00"), "submitted_at", "expected a UTC offset from -14:00 to +14:00"),
+    (row(submitted_at="2025-10-01T10:00:00-14:30"), "submitted_at", "expected a UTC offset from -14:00 to +14:00"),
+    (
+        row(submitted_at="2025-10-01T10:00:00+0200"),
+        "submitted_at",
+        "“2025-10-01T10:00:00+0200”: write the UTC offset as ±HH:MM",
+    ),
+    (
+        row(submitted_at="2025-10-01T10:00:00+02"),
+        "submitted_at",
+        "“2025-10-01T10:00:00+02”: write the UTC offset as ±HH:MM",
+    ),
+    (
+        row(submitted_at="20251001T100000+0200"),
+        "submitted_at",
+        "“20251001T100000+0200”: write the UTC offset as ±HH:MM",
+    ),
+    (
+        row(submitted_at="2025-02-30T10:00:00+01:00"),
+        "submitted_at",
+        "“2025-02-30T10:00:00+01:00” is not a time of the calendar (no such",
+    ),
+    (row(submitted_at="10:00 2025-10-01+01:00"), "submitted_at", "expected a date and time with a UTC offset, e.g."),
     (row(requester="sam"), "requester", "expected a Slack user id such as U012AB3CD, got “sam”"),
     (row(decided_by="finance"), "decided_by", "expected a Slack user id such as U012AB3CD, got “finance”"),
     (row(decided_by=None), "decided_by", "is required"),
@@ -114,6 +145,27 @@ def test_each_invalid_jsonl_row_is_located_and_nothing_is_stored(
         "1 invalid row in " + str(path) + "; nothing was imported (--skip-invalid imports the valid rows)"
     )
     assert counts(database) == (0, 0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("line", "located"),
+    [
+        ('"fields": {"account": "Acme", "region": "emea", "amount_pct": 5, "account": ""}', "fields.account"),
+        ('"fields": {"account": "Acme", "region": "emea", "region": "apac", "amount_pct": 5}', "fields.region"),
+        ('"fields": {"account": "Acme", "region": "emea", "amount_pct": 5}, "id": "again"', "id"),
+    ],
+)
+def test_a_key_given_twice_is_located_by_its_path(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], line: str, located: str
+) -> None:
+    head = json.dumps({k: v for k, v in row().items() if k != "fields"})[:-1]
+    path = tmp_path / "twice.jsonl"
+    path.write_text(f"{head}, {line}}}\n", encoding="utf-8")
+
+    code, _, err = history(capsys, str(path))
+
+    assert code == 1
+    assert err[0] == f"{path}:1: {located}: is given twice in one object; give each key once"
 
 
 def test_whole_row_problems_and_duplicates_name_their_lines(
