@@ -8,7 +8,9 @@ either a ``HistoryRow`` or every ``RowProblem`` found. Nothing is guessed: a tim
 offset, an amount the field type refuses, an unknown column are problems, never repaired.
 
 ``imported_request`` turns a valid row into the ``Request`` storage keeps: its final state, no
-clocks (nothing is ever re-evaluated, escalated, expired or lapsed), ``imported_id`` set.
+clocks (nothing is ever re-evaluated, escalated, expired or lapsed), ``imported_id`` set. An
+approved exception keeps when its validity ends in ``lapses_at``, for the report only (no sweep
+reads an imported row's clocks).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from bot.domain.field_values import is_user_id
 from bot.domain.fields import REASON_LIMIT
 from bot.domain.governance import Governance, Kind, UnknownKind
 from bot.domain.json_values import JsonNumber, json_type, show_given
+from bot.domain.lapse import exception_lapse
 from bot.domain.lifecycle import State
 from bot.domain.moments import parse_datetime
 from bot.domain.requests import Request, fields_to_json
@@ -292,11 +295,14 @@ def _fields(row: _Row, governance: Governance, kind: Kind | None, at: datetime |
 def imported_request(governance: Governance, row: HistoryRow) -> Request:
     """The ``Request`` storage keeps for ``row``: its final state, no clocks, marked as imported.
 
+    An approved exception's ``lapses_at`` is when its validity ends (``exception_lapse``), which
+    only the report reads; ``lapse_warn_at`` stays empty.
+
     An expired request is closed by ``system``, as a live expiry is; a decided one by ``decided_by``.
     """
     closed_by = SYSTEM if row.outcome is Outcome.EXPIRED else row.decided_by
     last = row.decided_at or row.submitted_at
-    return Request(
+    request = Request(
         kind=row.kind.name,
         category=row.kind.category,
         fields=row.fields,
@@ -310,6 +316,12 @@ def imported_request(governance: Governance, row: HistoryRow) -> Request:
         decision_note=row.reason,
         imported_id=row.source_id,
     )
+    if row.outcome is Outcome.APPROVED and row.decided_at is not None:
+        # When its validity ends (as a live approval's would): the report counts it as lapsed
+        # from then on (DESIGN §8). The state stays approved, and no sweep reads an imported row.
+        lapse = exception_lapse(governance, row.kind, request, row.decided_at)
+        request.lapses_at = lapse[0] if lapse is not None else None
+    return request
 
 
 def audit_data(governance: Governance, row: HistoryRow, *, source: str) -> dict[str, Any]:

@@ -49,6 +49,9 @@ class RequestFacts(NamedTuple):
     escalation_level: int = 0
     votes: tuple[tuple[str, str, datetime], ...] = ()
     shadow: tuple[tuple[str, str], ...] = ()
+    #: When an approved exception's validity ends; read for imported rows only (a live one's
+    #: lapse is its state, ``lapsed``, set by the sweep).
+    lapses_at: datetime | None = None
 
 
 COUNTER_NAMES = (
@@ -237,9 +240,16 @@ class _Weeks:
         return self.mondays[bisect_right(self.instants, moment) - 1]
 
 
+def _imported_lapse(facts: RequestFacts, now: datetime) -> bool:
+    """An imported approved exception whose validity ended by ``now``: it stays ``approved`` (no
+    sweep touches history) but counts as lapsed, as DESIGN §8 counts "an approved exception that
+    later lapsed"."""
+    return facts.imported and facts.state == "approved" and facts.lapses_at is not None and facts.lapses_at <= now
+
+
 def _add(acc: _Kind, facts: RequestFacts, sla: timedelta | None, now: datetime, weeks: _Weeks) -> None:
     outcome = _outcome(facts)
-    lapsed = facts.state == "lapsed"
+    lapsed = facts.state == "lapsed" or _imported_lapse(facts, now)
     _count(acc.counts, outcome, lapsed)
     week_start = weeks.of(facts.submitted_at)
     week = acc.weeks.get(week_start)

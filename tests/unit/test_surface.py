@@ -79,6 +79,7 @@ def fact(
         escalation_level=int(str(extra.pop("escalation_level", 0))),
         votes=tuple(votes or ()),  # type: ignore[arg-type]
         shadow=tuple(extra.pop("shadow", ())),  # type: ignore[arg-type]
+        lapses_at=extra.pop("lapses_at", None),  # type: ignore[arg-type]
     )
 
 
@@ -105,6 +106,17 @@ def test_each_state_lands_in_its_one_counter(governance: Governance, facts: Requ
 def test_a_lapsed_exception_counts_as_approved_and_as_lapsed(governance: Governance) -> None:
     report = tally([fact("lapsed", kind="brand"), fact("lapsed", kind="brand", rule="gone")], governance, WINDOW)
     assert report.totals == Counters(requests=2, human_approved=1, auto_approved=1, lapsed=2)
+
+
+def test_an_imported_exception_whose_validity_ended_counts_as_lapsed(governance: Governance) -> None:
+    ended, later = T0 + timedelta(days=3), T0 + timedelta(days=60)
+    facts = [
+        fact("approved", kind="brand", imported=True, lapses_at=ended, id=1),
+        fact("approved", kind="brand", imported=True, lapses_at=later, id=2),  # still valid at now
+        fact("approved", kind="brand", lapses_at=ended, id=3),  # live: its lapse is its state, set by the sweep
+    ]
+    counters = tally(facts, governance, WINDOW, now=T0 + timedelta(days=10)).kinds[1].counters
+    assert (counters.human_approved, counters.lapsed) == (3, 1)
 
 
 @pytest.mark.parametrize(
