@@ -10,6 +10,7 @@ governance timezone.
 from __future__ import annotations
 
 import math
+import statistics
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Collection, Iterable
@@ -113,7 +114,9 @@ class RuleFigures:
 
 @dataclass(frozen=True)
 class ApproverFigures:
-    """The human decisions one person made (the deciding votes), and their median time in hours."""
+    """The human decisions one person made (the deciding votes), and their median time in hours:
+    the true median (``statistics.median``: the mean of the two middle values of an even count),
+    unlike the kind's nearest-rank p50."""
 
     user: str
     decisions: int
@@ -332,7 +335,7 @@ def _kind_figures(name: str, governance: Governance, acc: _Kind) -> KindFigures:
     kind = governance.kinds.get(name)
     approvers = sorted(
         (
-            ApproverFigures(user, p.approved + p.rejected, p.approved, p.rejected, percentile(sorted(p.hours), 0.5))
+            ApproverFigures(user, p.approved + p.rejected, p.approved, p.rejected, statistics.median(p.hours))
             for user, p in acc.approvers.items()
         ),
         key=lambda a: (-a.decisions, a.user),

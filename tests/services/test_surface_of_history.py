@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import statistics
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -75,7 +76,7 @@ def expected_figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
                 "decisions": len(made),
                 "approved": sum(1 for outcome, _ in made if outcome == "approved"),
                 "rejected": sum(1 for outcome, _ in made if outcome == "rejected"),
-                "median_hours": round(nearest_rank([h for _, h in made], 0.5), 2),
+                "median_hours": round(statistics.median(h for _, h in made), 2),
             }
             for (of_kind, user), made in people.items()
             if of_kind == kind
