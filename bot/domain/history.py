@@ -16,6 +16,7 @@ reads an imported row's clocks).
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,7 +34,7 @@ from bot.domain.lifecycle import State
 from bot.domain.moments import parse_datetime
 from bot.domain.requests import Request, fields_to_json
 from bot.domain.routing import Verdict
-from bot.domain.text import normalize_text
+from bot.domain.text import hidden_character, normalize_text
 
 #: The columns of a row besides its fields; the first five are required in every row.
 REQUIRED_COLUMNS = ("id", "kind", "requester", "submitted_at", "outcome")
@@ -180,18 +181,25 @@ def _source_id(row: _Row) -> str | None:
         row.problem("id", "is required (the request's id in the system it comes from)")
         return None
     if not isinstance(value, str):
-        row.problem("id", f"expected text or a whole number, got {_shown(value)}")
+        said = "text, or a whole number of 0 or more written in digits 0-9"
+        row.problem("id", f"expected {said}, got {_shown(value)}")
         return None
-    text = value.strip()  # kept as the source system wrote it: ids are compared, never read
-    try:
-        normalize_text(text)  # its refusals (control characters, line breaks) with their messages
-    except ValueError as exc:
-        row.problem("id", str(exc))
+    text = source_key(value)  # otherwise kept as the source system wrote it: ids are compared, never read
+    hidden = hidden_character(text)
+    if hidden is not None:
+        said = "which an id may not hold (control, invisible and bidi characters look alike or reorder)"
+        row.problem("id", f"contains {hidden}, {said}")
         return None
     if len(text) > ID_LIMIT:
         row.problem("id", f"must be at most {ID_LIMIT} characters (got {len(text)})")
         return None
     return text
+
+
+def source_key(given: str) -> str:
+    """A source id as compared and stored: the ends stripped, in Unicode NFC, so that a composed
+    and a decomposed ``é`` are one id (nothing else is changed)."""
+    return unicodedata.normalize("NFC", given.strip())
 
 
 def _kind(row: _Row, governance: Governance) -> Kind | None:
