@@ -2,9 +2,10 @@
 
 Brings a team's past decisions into the database, checked against the governance file in force
 (``--config``) as of each row's submission. Prints ``imported N, skipped M already present, K
-invalid``. Exit codes: 0 stored (with ``--skip-invalid``, invalid rows are listed on stderr and
-the rest stored); 1 when any row is invalid without ``--skip-invalid`` (nothing stored, every
-problem listed as ``FILE:LINE: field: message``), when the file cannot be read, or when the
+invalid`` on stdout, also when it stores nothing (then N and M are 0). Exit codes: 0 stored
+(with ``--skip-invalid``, invalid rows are listed on stderr and the rest stored); 1 when any row
+is invalid without ``--skip-invalid`` (nothing stored, every problem listed as
+``FILE:LINE: field: message``), when the file cannot be read or holds no row, or when the
 governance file or database cannot be used; 2 when the format cannot be told.
 """
 
@@ -101,6 +102,10 @@ def _rows(fmt: str, stream: TextIO, governance: Governance) -> Iterator[RawRow |
 def _answer(report: ImportReport, source: str, out: TextIO, err: TextIO) -> int:
     for problem in report.problems:
         print(problem.located(source), file=err)
+    print(report.summary(), file=out)  # refused or not: scripts read the counts from this line
+    if report.empty:
+        print(f"{_NAME}: {source} holds no rows (an empty export?); nothing was imported", file=err)
+        return 1
     if report.unreadable:
         print(f"{_NAME}: {source} cannot be read as a history file; nothing was imported", file=err)
         return 1
@@ -108,5 +113,4 @@ def _answer(report: ImportReport, source: str, out: TextIO, err: TextIO) -> int:
         rows = f"{report.invalid} invalid row{'s' if report.invalid != 1 else ''}" if report.invalid else "problems"
         print(f"{_NAME}: {rows} in {source}; nothing was imported (--skip-invalid imports the valid rows)", file=err)
         return 1
-    print(report.summary(), file=out)
     return 0

@@ -219,6 +219,7 @@ class SqlRequestRepository:
         query = (
             select(REQUESTS.c.id)
             .where(REQUESTS.c.state.in_(states), due.is_not(None), due <= due_before)
+            .where(REQUESTS.c.imported_id.is_(None))  # history: its lapses_at is for the report only
             .order_by(due, REQUESTS.c.id)
         )
         return list(self.connection.execute(query).scalars())

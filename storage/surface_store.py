@@ -31,6 +31,7 @@ _COLUMNS = (
     REQUESTS.c.auto_rule,
     REQUESTS.c.escalation_level,
     REQUESTS.c.shadow,
+    REQUESTS.c.lapses_at,
     VOTES.c.voter,
     VOTES.c.verdict,
     VOTES.c.created_at.label("voted_at"),
@@ -62,8 +63,8 @@ class SqlSurface:
                 yield _facts(current, votes)
                 votes = []
             current = row
-            if row[10] is not None:  # voter, verdict, voted_at
-                votes.append((row[10], row[11], row[12]))
+            if row[11] is not None:  # voter, verdict, voted_at
+                votes.append((row[11], row[12], row[13]))
         if current is not None:
             yield _facts(current, votes)
 
@@ -71,7 +72,7 @@ class SqlSurface:
 def _facts(row: Row[Any], votes: list[tuple[str, str, datetime]]) -> RequestFacts:
     """The request's columns, in ``_COLUMNS`` order, and its votes."""
     values: tuple[Any, ...] = tuple(row)
-    id_, kind, imported_id, state, created_at, decided_at, decided_by, auto_rule, level, shadow = values[:10]
+    id_, kind, imported_id, state, created_at, decided_at, decided_by, auto_rule, level, shadow, lapses_at = values[:11]
     return RequestFacts(
         id_,
         kind,
@@ -84,6 +85,7 @@ def _facts(row: Row[Any], votes: list[tuple[str, str, datetime]]) -> RequestFact
         level or 0,
         tuple(votes),
         _shadow(shadow) if shadow else (),
+        lapses_at,
     )
 
 

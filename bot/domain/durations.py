@@ -9,7 +9,7 @@ from bot.domain.json_values import show_given
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 #: ASCII only: ``\d`` would also read other scripts' digits (``١h``, ``１h`` as 1h).
-_DURATION = re.compile(r"\s*([0-9]{1,6})\s*([smhdw])\s*", re.ASCII)
+_DURATION = re.compile(r"\s*([0-9]+)\s*([smhdw])\s*", re.ASCII)
 
 DURATION_HINT = "a duration such as 90s, 15m, 8h, 14d or 2w"
 #: The longest duration (about 100 years). With dates bounded to 1900-2999 (``bot.domain.moments``),
@@ -22,13 +22,13 @@ def parse_duration(text: str) -> timedelta:
     match = _DURATION.fullmatch(text) if isinstance(text, str) else None
     if match is None:
         raise ValueError(f"expected {DURATION_HINT}, got {show_given(text)}")
-    amount, unit = int(match.group(1)), match.group(2)
-    if amount == 0:
+    digits, unit = match.group(1).lstrip("0"), match.group(2)
+    if not digits:
         raise ValueError(f"a duration must be longer than zero, got {show_given(text)}")
-    value = timedelta(seconds=amount * _UNITS[unit])
-    if value > MAX_DURATION:
+    # More than 10 digits is beyond the limit in any unit (and never reaches int() or timedelta).
+    if len(digits) > 10 or timedelta(seconds=int(digits) * _UNITS[unit]) > MAX_DURATION:
         raise ValueError(f"a duration is at most {MAX_DURATION.days}d (about 100 years), got {show_given(text)}")
-    return value
+    return timedelta(seconds=int(digits) * _UNITS[unit])
 
 
 def format_duration(value: timedelta) -> str:

@@ -248,13 +248,19 @@ class Governance:
     def today(self, at: datetime) -> date:
         return at.astimezone(self.tz).date()
 
-    def validate_fields(self, kind: Kind, raw: Mapping[str, object], *, at: datetime) -> dict[str, FieldValue]:
-        """A request's typed fields per its kind's contract, as of ``at``; ``ContractError`` listing every problem."""
+    def validate_fields(
+        self, kind: Kind, raw: Mapping[str, object], *, at: datetime, submitted: bool = False
+    ) -> dict[str, FieldValue]:
+        """A request's typed fields per its kind's contract, as of ``at``; ``ContractError`` listing every problem.
+
+        ``submitted``: ``at`` is when a past request was submitted (history), not now: a ``valid_until``
+        date before it is named as before the day it was submitted, never as before "today".
+        """
         try:
             values = kind.contract.validate(raw)
         except ContractError as exc:
-            raise self._with_validity(kind, exc, at) from None
-        self._check_validity(kind, values, at, raw)
+            raise self._with_validity(kind, exc, at, submitted) from None
+        self._check_validity(kind, values, at, raw, submitted)
         return values
 
     def parse_slash_text(self, kind: Kind, text: str, *, at: datetime) -> dict[str, FieldValue]:
@@ -263,26 +269,31 @@ class Governance:
             values = kind.contract.parse_slash_text(text)
         except ContractError as exc:
             raise self._with_validity(kind, exc, at) from None
-        self._check_validity(kind, values, at, values)
+        self._check_validity(kind, values, at, values, False)
         return values
 
-    def _validity_problem(self, kind: Kind, values: Mapping[str, FieldValue], at: datetime) -> FieldProblem | None:
+    def _validity_problem(
+        self, kind: Kind, values: Mapping[str, FieldValue], at: datetime, submitted: bool = False
+    ) -> FieldProblem | None:
         """The kind's ``valid_until`` date already past, as a problem of that field; None when it is not."""
         field = kind.spec.valid_until
         until = values.get(field) if field is not None else None
         today = self.today(at)
         if field is None or not isinstance(until, date) or until >= today:
             return None
+        if submitted:
+            said = f"{until.isoformat()} is before the day it was submitted, {today.isoformat()} ({self.tz.key})"
+            return FieldProblem(field, f"{said}; it must be on or after that day")
         return FieldProblem(field, f"must be today or later (today is {today.isoformat()} in {self.tz.key})")
 
     def _check_validity(
-        self, kind: Kind, values: Mapping[str, FieldValue], at: datetime, raw: Mapping[str, object]
+        self, kind: Kind, values: Mapping[str, FieldValue], at: datetime, raw: Mapping[str, object], submitted: bool
     ) -> None:
-        problem = self._validity_problem(kind, values, at)
+        problem = self._validity_problem(kind, values, at, submitted)
         if problem is not None:
             raise ContractError(kind.name, [problem], partial_values={k: str(v) for k, v in raw.items()})
 
-    def _with_validity(self, kind: Kind, error: ContractError, at: datetime) -> ContractError:
+    def _with_validity(self, kind: Kind, error: ContractError, at: datetime, submitted: bool = False) -> ContractError:
         """``error`` plus a ``valid_until`` date already past, when the rest is wrong too: every problem at once."""
         field = kind.spec.valid_until
         given = error.partial_values.get(field) if field is not None else None
@@ -292,7 +303,7 @@ class Governance:
             until = coerce(kind.contract.fields[field], given, tz=self.tz)
         except (ValueError, KeyError):
             return error
-        problem = self._validity_problem(kind, {field: until}, at)
+        problem = self._validity_problem(kind, {field: until}, at, submitted)
         if problem is None:
             return error
         return ContractError(kind.name, [*error.problems, problem], partial_values=error.partial_values)

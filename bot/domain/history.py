@@ -8,12 +8,15 @@ either a ``HistoryRow`` or every ``RowProblem`` found. Nothing is guessed: a tim
 offset, an amount the field type refuses, an unknown column are problems, never repaired.
 
 ``imported_request`` turns a valid row into the ``Request`` storage keeps: its final state, no
-clocks (nothing is ever re-evaluated, escalated, expired or lapsed), ``imported_id`` set.
+clocks (nothing is ever re-evaluated, escalated, expired or lapsed), ``imported_id`` set. An
+approved exception keeps when its validity ends in ``lapses_at``, for the report only (no sweep
+reads an imported row's clocks).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,11 +29,12 @@ from bot.domain.field_values import is_user_id
 from bot.domain.fields import REASON_LIMIT
 from bot.domain.governance import Governance, Kind, UnknownKind
 from bot.domain.json_values import JsonNumber, json_type, show_given
+from bot.domain.lapse import exception_lapse
 from bot.domain.lifecycle import State
 from bot.domain.moments import parse_datetime
 from bot.domain.requests import Request, fields_to_json
 from bot.domain.routing import Verdict
-from bot.domain.text import normalize_text
+from bot.domain.text import hidden_character, normalize_text
 
 #: The columns of a row besides its fields; the first five are required in every row.
 REQUIRED_COLUMNS = ("id", "kind", "requester", "submitted_at", "outcome")
@@ -38,6 +42,10 @@ COLUMNS = (*REQUIRED_COLUMNS, "decided_by", "decided_at", "reason")
 #: The longest source id ``requests.imported_id`` holds.
 ID_LIMIT = 255
 _OFFSET = re.compile(r"(?:[zZ]|[+-][0-9]{2}:[0-9]{2})$", re.ASCII)
+#: An offset written in ISO 8601's other forms, ``+0100`` or ``+01``: there is one, in a form not read.
+_OTHER_OFFSET = re.compile(r"[0-9][+-][0-9]{2}(?:[0-9]{2})?$", re.ASCII)
+#: The date and time a history time starts with (its form; the offset follows).
+_TIME_FORM = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}", re.ASCII)
 _WHOLE = re.compile(r"[0-9]+", re.ASCII)
 _EXAMPLE_TIME = "2026-03-04T10:00:00+01:00"
 
@@ -148,7 +156,8 @@ def read_row(governance: Governance, raw: RawRow, *, now: datetime) -> HistoryRo
         row.problem("decided_by", "must be empty for an expired request (nobody decided it)")
     decided_at = _moment(row, "decided_at", required=outcome not in (None, Outcome.EXPIRED), now=now)
     if decided_at is not None and submitted_at is not None and decided_at < submitted_at:
-        row.problem("decided_at", f"is before submitted_at ({submitted_at.isoformat()})")
+        decided, submitted = row.given("decided_at"), row.given("submitted_at")
+        row.problem("decided_at", f"{str(decided).strip()} is before submitted_at {str(submitted).strip()}")
     reason = _reason(row)
     fields = _fields(row, governance, kind, submitted_at)
     if row.problems or kind is None or source_id is None or requester is None or submitted_at is None:
@@ -172,18 +181,25 @@ def _source_id(row: _Row) -> str | None:
         row.problem("id", "is required (the request's id in the system it comes from)")
         return None
     if not isinstance(value, str):
-        row.problem("id", f"expected text or a whole number, got {_shown(value)}")
+        said = "text, or a whole number of 0 or more written in digits 0-9"
+        row.problem("id", f"expected {said}, got {_shown(value)}")
         return None
-    text = value.strip()  # kept as the source system wrote it: ids are compared, never read
-    try:
-        normalize_text(text)  # its refusals (control characters, line breaks) with their messages
-    except ValueError as exc:
-        row.problem("id", str(exc))
+    text = source_key(value)  # otherwise kept as the source system wrote it: ids are compared, never read
+    hidden = hidden_character(text)
+    if hidden is not None:
+        said = "which an id may not hold (control, invisible and bidi characters look alike or reorder)"
+        row.problem("id", f"contains {hidden}, {said}")
         return None
     if len(text) > ID_LIMIT:
         row.problem("id", f"must be at most {ID_LIMIT} characters (got {len(text)})")
         return None
     return text
+
+
+def source_key(given: str) -> str:
+    """A source id as compared and stored: the ends stripped, in Unicode NFC, so that a composed
+    and a decomposed ``é`` are one id (nothing else is changed)."""
+    return unicodedata.normalize("NFC", given.strip())
 
 
 def _kind(row: _Row, governance: Governance) -> Kind | None:
@@ -212,13 +228,20 @@ def _moment(row: _Row, name: str, *, required: bool, now: datetime) -> datetime 
     value = row.text(name, required=required)
     if value is None:
         return None
+    shown = show_given(value)
+    if _OTHER_OFFSET.search(value):
+        row.problem(name, f"{shown}: write the UTC offset as ±HH:MM (and the date as YYYY-MM-DD), e.g. {_EXAMPLE_TIME}")
+        return None
     if not _OFFSET.search(value):
-        row.problem(name, f"{show_given(value)} has no UTC offset; write one, e.g. {_EXAMPLE_TIME} (never guessed)")
+        row.problem(name, f"{shown} has no UTC offset; write one, e.g. {_EXAMPLE_TIME} (never guessed)")
+        return None
+    if not _TIME_FORM.match(value):
+        row.problem(name, f"expected a date and time with a UTC offset, e.g. {_EXAMPLE_TIME}, got {shown}")
         return None
     try:
         moment = parse_datetime(value, UTC).astimezone(UTC)  # the offset is given: no zone is assumed
-    except ValueError as exc:
-        row.problem(name, f"{exc} (ISO 8601 with a UTC offset, e.g. {_EXAMPLE_TIME})")
+    except ValueError as exc:  # the form is right: a value out of the calendar or of range, said as such
+        row.problem(name, str(exc))
         return None
     if moment > now:
         row.problem(name, f"is in the future ({value}); history has already happened")
@@ -266,7 +289,10 @@ def _fields(row: _Row, governance: Governance, kind: Kind | None, at: datetime |
         raw = kind.contract.decode_slash_pairs({str(k): str(v) for k, v in given.items()})
     try:
         # as of its submission; when that is not known, the contract alone (the row is invalid anyway)
-        values = kind.contract.validate(raw) if at is None else governance.validate_fields(kind, raw, at=at)
+        if at is None:
+            values = kind.contract.validate(raw)
+        else:
+            values = governance.validate_fields(kind, raw, at=at, submitted=True)
     except ContractError as exc:
         for problem in exc.problems:
             row.problem(f"{prefix}{problem.field}" if problem.field else "fields", problem.message)
@@ -277,11 +303,14 @@ def _fields(row: _Row, governance: Governance, kind: Kind | None, at: datetime |
 def imported_request(governance: Governance, row: HistoryRow) -> Request:
     """The ``Request`` storage keeps for ``row``: its final state, no clocks, marked as imported.
 
+    An approved exception's ``lapses_at`` is when its validity ends (``exception_lapse``), which
+    only the report reads; ``lapse_warn_at`` stays empty.
+
     An expired request is closed by ``system``, as a live expiry is; a decided one by ``decided_by``.
     """
     closed_by = SYSTEM if row.outcome is Outcome.EXPIRED else row.decided_by
     last = row.decided_at or row.submitted_at
-    return Request(
+    request = Request(
         kind=row.kind.name,
         category=row.kind.category,
         fields=row.fields,
@@ -295,6 +324,12 @@ def imported_request(governance: Governance, row: HistoryRow) -> Request:
         decision_note=row.reason,
         imported_id=row.source_id,
     )
+    if row.outcome is Outcome.APPROVED and row.decided_at is not None:
+        # When its validity ends (as a live approval's would): the report counts it as lapsed
+        # from then on (DESIGN §8). The state stays approved, and no sweep reads an imported row.
+        lapse = exception_lapse(governance, row.kind, request, row.decided_at)
+        request.lapses_at = lapse[0] if lapse is not None else None
+    return request
 
 
 def audit_data(governance: Governance, row: HistoryRow, *, source: str) -> dict[str, Any]:

@@ -33,10 +33,15 @@ class JsonNumber:
 
 
 class RepeatedKey(ValueError):
-    """An object names ``key`` twice; which value was meant cannot be known."""
+    """An object names ``key`` twice; which value was meant cannot be known.
 
-    def __init__(self, key: str):
+    ``path`` locates it from the document's root: ``fields.account`` for a key inside the
+    ``fields`` object, ``items[2].id`` inside an array (just ``key`` at the top level).
+    """
+
+    def __init__(self, key: str, path: str | None = None):
         self.key = key
+        self.path = key if path is None else path
         super().__init__(f"the key “{key[:60]}” is given twice in one object; give each key once")
 
 
@@ -53,6 +58,38 @@ def _pairs(pairs: list[tuple[str, object]]) -> dict[str, object]:
     return out
 
 
+class _Repeats(dict[str, object]):
+    """An object as read by ``_repeated_path``: ``repeated`` is its first key given twice, if any."""
+
+    repeated: str | None = None
+
+
+def _recording(pairs: list[tuple[str, object]]) -> _Repeats:
+    out = _Repeats()
+    for key, value in pairs:
+        if key in out and out.repeated is None:
+            out.repeated = key
+        out[key] = value
+    return out
+
+
+def _repeated_path(value: object, at: str = "") -> tuple[str, str] | None:
+    """The first key given twice in ``value`` (read with ``_recording``) and its path, outermost first."""
+    if isinstance(value, _Repeats):
+        if value.repeated is not None:
+            return value.repeated, f"{at}.{value.repeated}" if at else value.repeated
+        children = ((f"{at}.{k}" if at else k, v) for k, v in value.items())
+    elif isinstance(value, list):
+        children = ((f"{at}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    for path, child in children:
+        found = _repeated_path(child, path)
+        if found is not None:
+            return found
+    return None
+
+
 def _constant(name: str) -> object:
     raise NotJsonNumber(f"{name} is not a JSON number")
 
@@ -60,9 +97,14 @@ def _constant(name: str) -> object:
 def read_json_document(text: str) -> object:
     """``text`` as JSON with numbers as ``JsonNumber``; ``RepeatedKey``, ``NotJsonNumber`` or ``ValueError``
     (not JSON; ``RecursionError`` for absurd nesting is the caller's to catch)."""
-    return json.loads(
-        text, parse_float=JsonNumber, parse_int=JsonNumber, parse_constant=_constant, object_pairs_hook=_pairs
-    )
+    try:
+        return json.loads(
+            text, parse_float=JsonNumber, parse_int=JsonNumber, parse_constant=_constant, object_pairs_hook=_pairs
+        )
+    except RepeatedKey as exc:  # read once more, keeping every object, to say where the key is
+        whole = json.loads(text, parse_float=JsonNumber, parse_int=JsonNumber, object_pairs_hook=_recording)
+        key, path = _repeated_path(whole) or (exc.key, exc.key)
+        raise RepeatedKey(key, path) from None
 
 
 def plain_json(value: object) -> object:

@@ -39,6 +39,8 @@ _DATETIME = re.compile(
     re.ASCII | re.IGNORECASE,
 )
 
+_OFFSET_PART = re.compile(r"[+-]([0-9]{2}):([0-9]{2})$", re.ASCII)
+
 
 def parse_date(raw: object) -> date:
     """A date from ``YYYY-MM-DD`` text or a ``date`` (YAML's), within the range; ``ValueError`` otherwise."""
@@ -70,10 +72,14 @@ def parse_datetime(raw: object, tz: tzinfo, *, bare_date: bool = False) -> datet
     if bare_date and value is None and bare:
         return start_of_day(parse_date(raw), tz)
     if isinstance(raw, str) and _DATETIME.fullmatch(raw.strip()):
+        written = _OFFSET_PART.search(raw.strip())
+        if written and (int(written.group(1)) > 14 or int(written.group(2)) > 59):  # +25:00, +01:60: said as such
+            raise ValueError(f"expected a UTC offset from -14:00 to +14:00, got {_show(raw)}")
         try:
             value = datetime.fromisoformat(raw.strip().upper())
         except ValueError:
-            raise ValueError(f"{_show(raw)} is not a time of the calendar (expected YYYY-MM-DD HH:MM)") from None
+            said = "is not a time of the calendar (no such month, day, hour or minute)"
+            raise ValueError(f"{_show(raw)} {said}") from None
     if value is None:
         raise ValueError(f"expected a date and time, YYYY-MM-DD HH:MM, got {_show(raw)}")
     if not EARLIEST <= value.date() <= LATEST:

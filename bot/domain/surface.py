@@ -10,6 +10,7 @@ governance timezone.
 from __future__ import annotations
 
 import math
+import statistics
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Collection, Iterable
@@ -49,6 +50,9 @@ class RequestFacts(NamedTuple):
     escalation_level: int = 0
     votes: tuple[tuple[str, str, datetime], ...] = ()
     shadow: tuple[tuple[str, str], ...] = ()
+    #: When an approved exception's validity ends; read for imported rows only (a live one's
+    #: lapse is its state, ``lapsed``, set by the sweep).
+    lapses_at: datetime | None = None
 
 
 COUNTER_NAMES = (
@@ -110,7 +114,9 @@ class RuleFigures:
 
 @dataclass(frozen=True)
 class ApproverFigures:
-    """The human decisions one person made (the deciding votes), and their median time in hours."""
+    """The human decisions one person made (the deciding votes), and their median time in hours:
+    the true median (``statistics.median``: the mean of the two middle values of an even count),
+    unlike the kind's nearest-rank p50."""
 
     user: str
     decisions: int
@@ -237,9 +243,16 @@ class _Weeks:
         return self.mondays[bisect_right(self.instants, moment) - 1]
 
 
+def _imported_lapse(facts: RequestFacts, now: datetime) -> bool:
+    """An imported approved exception whose validity ended by ``now``: it stays ``approved`` (no
+    sweep touches history) but counts as lapsed, as DESIGN §8 counts "an approved exception that
+    later lapsed"."""
+    return facts.imported and facts.state == "approved" and facts.lapses_at is not None and facts.lapses_at <= now
+
+
 def _add(acc: _Kind, facts: RequestFacts, sla: timedelta | None, now: datetime, weeks: _Weeks) -> None:
     outcome = _outcome(facts)
-    lapsed = facts.state == "lapsed"
+    lapsed = facts.state == "lapsed" or _imported_lapse(facts, now)
     _count(acc.counts, outcome, lapsed)
     week_start = weeks.of(facts.submitted_at)
     week = acc.weeks.get(week_start)
@@ -322,7 +335,7 @@ def _kind_figures(name: str, governance: Governance, acc: _Kind) -> KindFigures:
     kind = governance.kinds.get(name)
     approvers = sorted(
         (
-            ApproverFigures(user, p.approved + p.rejected, p.approved, p.rejected, percentile(sorted(p.hours), 0.5))
+            ApproverFigures(user, p.approved + p.rejected, p.approved, p.rejected, statistics.median(p.hours))
             for user, p in acc.approvers.items()
         ),
         key=lambda a: (-a.decisions, a.user),

@@ -8,10 +8,13 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from bot.domain.durations import DURATION_HINT, parse_duration
+from bot.domain.moments import DATE_RANGE, EARLIEST, LATEST
 
 DEFAULT_SINCE = "90d"
 UTC = ZoneInfo("UTC")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+#: A duration's shape (any digits and a unit): one that has it but is refused (zero, too long) says why.
+_DURATION_SHAPE = re.compile(r"[0-9]+\s*[smhdw]", re.ASCII)
 _SINCE_HINT = f"{DURATION_HINT} back from now, or a date such as 2026-06-01"
 _UNTIL_HINT = "a date such as 2026-06-01 (exclusive)"
 
@@ -34,6 +37,8 @@ def _day_start(text: str, option: str, hint: str, tz: ZoneInfo) -> datetime:
         day = date.fromisoformat(text)
     except ValueError:
         raise ValueError(f"{option}: {text!r} is not a calendar date; expected {hint}") from None
+    if not EARLIEST <= day <= LATEST:
+        raise ValueError(f"{option}: {text!r} is out of range; expected a date {DATE_RANGE}")
     return datetime.combine(day, time.min, tzinfo=tz).astimezone(UTC)
 
 
@@ -42,6 +47,9 @@ def parse_window(since: str | None, until: str | None, *, now: datetime, timezon
 
     ``since``: a duration back from ``now`` (``90d``, the default) or a date (midnight of that day
     in ``timezone``). ``until``: a date (exclusive: midnight of that day), default ``now``.
+    Dates are bounded as every date in Signoff (``moments.DATE_RANGE``, 1900-01-01 to 2999-12-31)
+    and durations by ``durations.MAX_DURATION``, so nothing computed from the window (its week
+    starts included) can leave Python's calendar.
     Raises ``ValueError`` with a one-line message naming what is accepted for anything else,
     and when ``until`` is not after ``since``. ``now`` must be aware.
     """
@@ -52,7 +60,9 @@ def parse_window(since: str | None, until: str | None, *, now: datetime, timezon
     else:
         try:
             start = now - parse_duration(since_text)
-        except ValueError:
+        except ValueError as exc:
+            if _DURATION_SHAPE.fullmatch(since_text):  # a duration, refused for its size: say which limit
+                raise ValueError(f"--since: {exc}") from None
             raise ValueError(f"--since expects {_SINCE_HINT}, got {since!r}") from None
     end = now if until is None else _day_start(until.strip(), "--until", _UNTIL_HINT, timezone)
     if end <= start:

@@ -93,6 +93,26 @@ def odd_character(text: str) -> str | None:
     return None
 
 
+def hidden_character(text: str) -> str | None:
+    """The first character of ``text`` a reader cannot see or that reorders what they see, named
+    (``U+202E RIGHT-TO-LEFT OVERRIDE``): a control or format character (Cc, Cf: zero-width, bidi),
+    any other default-ignorable or blank-looking one, a line break, whitespace other than the
+    space, a surrogate or a noncharacter. None when there is none. For identifiers, which are
+    compared exactly and never normalized beyond NFC."""
+    for char in text:
+        if char.isascii() and char.isprintable():
+            continue
+        if (
+            unicodedata.category(char) in ("Cc", "Cf", "Cs")
+            or _NOT_TEXT.match(char)
+            or _DEFAULT_IGNORABLE.match(char)
+            or _BLANK.match(char)
+            or (char.isspace() and char != " ")
+        ):
+            return character_name(char)
+    return None
+
+
 def character_name(char: str) -> str:
     """``U+0000`` followed by the character's Unicode name when it has one: ``U+200B ZERO WIDTH SPACE``."""
     name = unicodedata.name(char, "")

@@ -20,7 +20,7 @@ from datetime import datetime
 from bot.domain.actors import IMPORT
 from bot.domain.audit import Action, AuditEntry
 from bot.domain.governance import Governance
-from bot.domain.history import HistoryRow, RawRow, RowProblem, audit_data, imported_request, read_row
+from bot.domain.history import HistoryRow, RawRow, RowProblem, audit_data, imported_request, read_row, source_key
 from bot.domain.history_files import FileInvalid
 from bot.domain.json_values import JsonNumber, show_given
 from bot.domain.requests import Request, Vote
@@ -44,6 +44,9 @@ class ImportReport:
     stored: bool
     #: The file could not be read as a history file (a bad CSV header, CSV broken past some line).
     unreadable: bool = False
+    #: The file holds no rows at all (empty, blank lines only, a CSV header alone): refused, as
+    #: an empty export is more likely a mistake than history.
+    empty: bool = False
 
     def summary(self) -> str:
         return f"imported {self.imported}, skipped {self.skipped} already present, {self.invalid} invalid"
@@ -100,20 +103,22 @@ def import_history(
     ``source`` names the file in problems and audit events. Without ``skip_invalid`` any invalid
     row stores nothing (every row is still checked, so that every problem is listed); with it, the
     valid rows are stored. A source id seen twice in ``rows`` is a problem of the later row; one
-    already stored is skipped (counted in ``skipped``). ``FileInvalid`` from ``rows`` stores nothing.
+    already stored is skipped (counted in ``skipped``). ``FileInvalid`` from ``rows`` stores nothing,
+    nor does a file without a single row (``empty``).
     Everything is stored in one unit of work: a failure on the way stores nothing either.
     """
     governance = runtime.governance()
     now = runtime.clock.now()
     first_line: dict[str, int] = {}
     problems: list[RowProblem] = []
-    invalid = 0
+    invalid = seen = 0
     with runtime.uow() as uow:
         uow.audit.hold()  # first: an import waits for others' appends, never in the middle of its own inserts
         uow.governance_versions.ensure(governance.version, governance.source, now=now)
         batch = _Batch(uow, governance, source, runtime)
         try:
             for raw in rows:
+                seen += 1
                 found = _checked(governance, raw, now, first_line)
                 if isinstance(found, HistoryRow):
                     if skip_invalid or not invalid:
@@ -123,6 +128,8 @@ def import_history(
                 invalid += 1
         except FileInvalid as exc:
             return ImportReport(0, 0, invalid, (*problems, *exc.problems), stored=False, unreadable=True)
+        if not seen:
+            return ImportReport(0, 0, 0, (), stored=False, empty=True)
         if invalid and not skip_invalid:
             return ImportReport(0, 0, invalid, tuple(problems), stored=False)  # rolled back on leaving
         batch.flush()
@@ -139,7 +146,7 @@ def _checked(
     found = read_row(governance, raw, now=now)
     problems = [] if isinstance(found, HistoryRow) else list(found)
     given = raw.columns.get("id")
-    key = str(given).strip() if isinstance(given, str | JsonNumber) else ""
+    key = source_key(str(given)) if isinstance(given, str | JsonNumber) else ""
     if key:
         earlier = first_line.setdefault(key, raw.line)
         if earlier != raw.line:

@@ -56,7 +56,8 @@ class RequestRepository(Protocol):
 
     def open_ids(self, *, due_before: datetime, column: str) -> list[int]:
         """Ids of requests whose ``column`` is due: next_escalation_at and expires_at of open
-        requests, lapse_warn_at and lapses_at of approved exceptions."""
+        requests, lapse_warn_at and lapses_at of approved exceptions. Never an imported request
+        (``imported_id`` set): its ``lapses_at`` is a figure for the report, not a clock."""
         ...
 
     def of_requester(self, requester: str, *, open_only: bool, limit: int) -> list[Request]: ...

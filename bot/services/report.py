@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from bot.domain.governance import UnknownKind
 from bot.domain.surface import SurfaceReport, Window, tally
 from bot.services.runtime import Runtime
 
@@ -13,13 +12,13 @@ def surface_report(runtime: Runtime, *, window: Window, kinds: Collection[str] |
     """The report of requests (live and imported) submitted in ``window``, of ``kinds`` (None: all).
 
     Kinds are those of the governance in force (plus, when ``kinds`` is None, any kind only stored
-    requests still have). Raises ``UnknownKind`` for a name the file does not have. Reads in one
+    requests still have), named as everywhere (ends stripped, any case: ``Discount`` is
+    ``discount``). Raises ``UnknownKind`` for a name the file does not have. Reads in one
     read-only unit of work; stores nothing.
     """
     governance = runtime.governance()
-    for name in kinds or ():
-        if name not in governance.kinds:
-            raise UnknownKind(name, sorted(governance.kinds))
+    if kinds is not None:  # read as /request and the history import read a kind (``Governance.kind``)
+        kinds = [governance.kind(name).name for name in kinds]
     with runtime.uow(read_only=True) as uow:
         facts = uow.surface.facts(window, kinds)
         return tally(facts, governance, window, kinds=kinds, now=runtime.clock.now())

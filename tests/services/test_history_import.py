@@ -78,8 +78,12 @@ def test_a_generated_quarter_is_stored_as_it_happened(
     assert by_kind == expected.kinds
     assert {r.governance for r in requests} == {runtime.governance().version}
     assert all(r.imported_id and r.imported_id.startswith("HIST-") for r in requests)
-    clocks = [(r.next_escalation_at, r.expires_at, r.lapses_at, r.lapse_warn_at) for r in requests]
-    assert set(clocks) == {(None, None, None, None)}
+    clocks = [(r.next_escalation_at, r.expires_at, r.lapse_warn_at) for r in requests]
+    assert set(clocks) == {(None, None, None)}
+    # lapses_at: only an approved exception's validity end, which the report reads (no sweep does)
+    ends = {r.kind for r in requests if r.lapses_at is not None}
+    assert ends == {"brand-exception"}
+    assert all((r.lapses_at is not None) == (r.state == "approved") for r in requests if r.kind in ends)
     first = min(requests, key=lambda r: r.imported_id)
     assert first.created_at == datetime(2025, 10, 1, 13, 55, 35, tzinfo=UTC)  # 15:55:35+02:00 in the file
 
@@ -177,6 +181,7 @@ def test_sweeps_leave_imported_requests_alone(
     run(runtime, quarter.jsonl)
     exceptions = [r for r in stored(engine) if r.kind == "brand-exception" and r.state == "approved"]
     assert exceptions and all(r.fields["until"] < "2026-03-04" for r in exceptions)  # long past their end
+    assert all(r.lapses_at is not None and r.lapse_warn_at is None for r in exceptions)  # for the report only
     before, states = tables.snapshot(), {r.id: r.state for r in stored(engine)}
 
     for later in (timedelta(0), timedelta(days=30), timedelta(days=400)):

@@ -97,6 +97,9 @@ def test_the_report_of_one_kind_and_an_unknown_kind(runtime: Runtime, clock: Fix
     assert [k.kind for k in only.kinds] == ["brand"] and only.totals.requests == 1
     with pytest.raises(UnknownKind, match="kinds: brand, contract, discount"):
         surface_report(runtime, window=window, kinds=["refund"])
+    # a kind is named as /request and the history import name it: any case, ends stripped
+    shouted: SurfaceReport = surface_report(runtime, window=window, kinds=[" BRAND", "Brand"])
+    assert [k.kind for k in shouted.kinds] == ["brand"] and shouted.totals.requests == 1
 
 
 def test_an_empty_window_reports_zeros(runtime: Runtime, clock: FixedClock) -> None:

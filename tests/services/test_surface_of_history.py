@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import logging
 import math
+import statistics
 from collections import Counter, defaultdict
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +34,24 @@ def nearest_rank(values: list[float], share: float) -> float:
     return ordered[max(math.ceil(share * len(ordered)) - 1, 0)] if ordered else 0.0
 
 
+def validity_ended(row: dict[str, Any], now: datetime) -> bool:
+    """An approved exception whose validity ended by ``now``: the end of its ``valid_until`` day in
+    the file's timezone or ``max_duration`` after approval, whichever comes first (DESIGN §3.5)."""
+    governance = load_governance_file(DESIGN_EXAMPLE)
+    spec = governance.kinds[row["kind"]].spec
+    if row["outcome"] != "approved" or spec.valid_until is None:
+        return False
+    last_day = datetime.fromisoformat(row["fields"][spec.valid_until]).date()
+    ends = datetime.combine(last_day + timedelta(days=1), time.min, tzinfo=governance.tz)
+    if spec.max_duration is not None:
+        ends = min(ends, datetime.fromisoformat(row["decided_at"]) + spec.max_duration)
+    return ends <= now
+
+
 def expected_figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Per kind: the §8 counters, time to decision, SLA breaches and per-approver figures."""
     governance = load_governance_file(DESIGN_EXAMPLE)
+    now = datetime.now(UTC)
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     hours: dict[str, list[float]] = defaultdict(list)
     people: dict[tuple[str, str], list[tuple[str, float]]] = defaultdict(list)
@@ -44,6 +60,7 @@ def expected_figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
         kind = row["kind"]
         counts[kind]["requests"] += 1
         counts[kind][row["outcome"]] += 1
+        counts[kind]["lapsed"] += validity_ended(row, now)
         if row["outcome"] not in ("approved", "rejected"):
             continue
         took = datetime.fromisoformat(row["decided_at"]) - datetime.fromisoformat(row["submitted_at"])
@@ -59,7 +76,7 @@ def expected_figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
                 "decisions": len(made),
                 "approved": sum(1 for outcome, _ in made if outcome == "approved"),
                 "rejected": sum(1 for outcome, _ in made if outcome == "rejected"),
-                "median_hours": round(nearest_rank([h for _, h in made], 0.5), 2),
+                "median_hours": round(statistics.median(h for _, h in made), 2),
             }
             for (of_kind, user), made in people.items()
             if of_kind == kind
@@ -70,6 +87,7 @@ def expected_figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "human_rejected": counted["rejected"],
             "cancelled": counted["cancelled"],
             "expired": counted["expired"],
+            "lapsed": counted["lapsed"],
             "p50": round(nearest_rank(hours[kind], 0.5), 2),
             "p90": round(nearest_rank(hours[kind], 0.9), 2),
             "sla_breaches": breaches[kind],
@@ -105,9 +123,10 @@ def test_a_quarter_imported_is_reported_as_the_rows_say(
     assert sorted(k["kind"] for k in report["kinds"]) == sorted(expected)
     for shown in report["kinds"]:
         want = expected[shown["kind"]]
-        for counter in ("requests", "human_approved", "human_rejected", "cancelled", "expired", "sla_breaches"):
+        for counter in ("requests", "human_approved", "human_rejected", "cancelled", "expired", "lapsed"):
             assert shown[counter] == want[counter], (shown["kind"], counter)
-        assert (shown["auto_approved"], shown["auto_rejected"], shown["pending"], shown["lapsed"]) == (0, 0, 0, 0)
+        assert shown["sla_breaches"] == want["sla_breaches"]
+        assert (shown["auto_approved"], shown["auto_rejected"], shown["pending"]) == (0, 0, 0)
         assert shown["resolved_by_default_share"] == 0.0  # people made every imported decision
         assert shown["time_to_decision_hours"] == {"p50": want["p50"], "p90": want["p90"]}
         approvers = {
@@ -118,6 +137,7 @@ def test_a_quarter_imported_is_reported_as_the_rows_say(
     totals = report["totals"]
     assert totals["requests"] == ROWS == sum(f["requests"] for f in expected.values())
     assert totals["human_approved"] == sum(f["human_approved"] for f in expected.values())
+    assert totals["lapsed"] == expected["brand-exception"]["lapsed"] > 0  # the quarter's exceptions have ended
 
     # the window filters on submission time: November alone holds only November's rows
     assert main(["report", "--format", "json", "--since", "2025-11-01", "--until", "2025-12-01"]) == 0

@@ -85,9 +85,40 @@ JSONL_CASES = [
     (row(fields={"amount_pct": 5, "region": "emea"}), "fields.account", "is required (text, up to 80 characters)"),
     (row(fields={**GOOD["fields"], "amount_pct": "lots"}), "fields.amount_pct", "expected a percentage from 0 to 100"),
     (row(fields={**GOOD["fields"], "region": 3}), "fields.region", "expected one of emea, amer, apac; got 3"),
-    (row(id="B-1", submitted_at="2025-10-10T10:00:00+02:00", **BRAND), "fields.until", "must be today or later"),
+    (
+        row(id="B-1", submitted_at="2025-10-10T10:00:00+02:00", **BRAND),
+        "fields.until",
+        "2025-10-09 is before the day it was submitted, 2025-10-10 (Europe/Berlin); it must be on or after that day",
+    ),
     (row(outcome="done"), "outcome", "expected one of approved, rejected, cancelled, expired, got “done”"),
-    (row(decided_at="2025-10-01T09:00:00+02:00"), "decided_at", "is before submitted_at (2025-10-01T08:00:00+00:00)"),
+    (
+        row(decided_at="2025-10-01T09:00:00+02:00"),
+        "decided_at",
+        "2025-10-01T09:00:00+02:00 is before submitted_at 2025-10-01T10:00:00+02:00",
+    ),
+    (row(submitted_at="2025-10-01T10:00:00+25:00"), "submitted_at", "expected a UTC offset from -14:00 to +14:00"),
+    (row(submitted_at="2025-10-01T10:00:00-14:30"), "submitted_at", "expected a UTC offset from -14:00 to +14:00"),
+    (
+        row(submitted_at="2025-10-01T10:00:00+0200"),
+        "submitted_at",
+        "“2025-10-01T10:00:00+0200”: write the UTC offset as ±HH:MM",
+    ),
+    (
+        row(submitted_at="2025-10-01T10:00:00+02"),
+        "submitted_at",
+        "“2025-10-01T10:00:00+02”: write the UTC offset as ±HH:MM",
+    ),
+    (
+        row(submitted_at="20251001T100000+0200"),
+        "submitted_at",
+        "“20251001T100000+0200”: write the UTC offset as ±HH:MM",
+    ),
+    (
+        row(submitted_at="2025-02-30T10:00:00+01:00"),
+        "submitted_at",
+        "“2025-02-30T10:00:00+01:00” is not a time of the calendar (no such",
+    ),
+    (row(submitted_at="10:00 2025-10-01+01:00"), "submitted_at", "expected a date and time with a UTC offset, e.g."),
     (row(requester="sam"), "requester", "expected a Slack user id such as U012AB3CD, got “sam”"),
     (row(decided_by="finance"), "decided_by", "expected a Slack user id such as U012AB3CD, got “finance”"),
     (row(decided_by=None), "decided_by", "is required"),
@@ -108,12 +139,33 @@ def test_each_invalid_jsonl_row_is_located_and_nothing_is_stored(
 
     code, out, err = history(capsys, str(path))
 
-    assert code == 1 and out == ""
+    assert code == 1 and out == "imported 0, skipped 0 already present, 1 invalid\n"  # the summary, refused too
     assert any(line.startswith(f"{path}:3: {field}: {message}") for line in err), err
     assert err[-1].endswith(
         "1 invalid row in " + str(path) + "; nothing was imported (--skip-invalid imports the valid rows)"
     )
     assert counts(database) == (0, 0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("line", "located"),
+    [
+        ('"fields": {"account": "Acme", "region": "emea", "amount_pct": 5, "account": ""}', "fields.account"),
+        ('"fields": {"account": "Acme", "region": "emea", "region": "apac", "amount_pct": 5}', "fields.region"),
+        ('"fields": {"account": "Acme", "region": "emea", "amount_pct": 5}, "id": "again"', "id"),
+    ],
+)
+def test_a_key_given_twice_is_located_by_its_path(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], line: str, located: str
+) -> None:
+    head = json.dumps({k: v for k, v in row().items() if k != "fields"})[:-1]
+    path = tmp_path / "twice.jsonl"
+    path.write_text(f"{head}, {line}}}\n", encoding="utf-8")
+
+    code, _, err = history(capsys, str(path))
+
+    assert code == 1
+    assert err[0] == f"{path}:1: {located}: is given twice in one object; give each key once"
 
 
 def test_whole_row_problems_and_duplicates_name_their_lines(
@@ -127,7 +179,8 @@ def test_whole_row_problems_and_duplicates_name_their_lines(
 
     assert code == 1
     assert err[:3] == [
-        f"{path}:3: row: is not JSON (Expecting value: line 1 column 1 (char 0))",
+        f"{path}:3: row: is not a JSON object: a value is missing or is not JSON (strings in double quotes;"
+        " true, false, null) (at character 1)",
         f"{path}:4: row: is a JSON array; each line holds one JSON object",
         f"{path}:5: id: “OLD-1” is given again; first on line 1",
     ]
@@ -270,3 +323,106 @@ def test_a_csv_quote_never_closed_refuses_the_file(
     assert code == 1
     assert err[0].startswith(f"{path}:3: row: is not CSV (")
     assert counts(database) == (0, 0, 0, 0)
+
+
+IDS = [
+    ("J\t1", "contains U+0009, which an id may not hold"),
+    ("Q\u202e1", "contains U+202E RIGHT-TO-LEFT OVERRIDE, which an id may not hold"),
+    ("J\u200b1", "contains U+200B ZERO WIDTH SPACE, which an id may not hold"),
+    ("J\u00a01", "contains U+00A0 NO-BREAK SPACE, which an id may not hold"),
+    ("J\u3164", "contains U+3164 HANGUL FILLER, which an id may not hold"),
+    ("J\x001", "contains U+0000, which an id may not hold"),
+]
+
+
+@pytest.mark.parametrize(("given", "message"), IDS, ids=[m.split(",")[0] for _, m in IDS])
+@pytest.mark.parametrize("form", ["jsonl", "csv"])
+def test_ids_with_characters_nobody_sees_are_refused(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], given: str, message: str, form: str
+) -> None:
+    path = tmp_path / f"ids.{form}"
+    if form == "jsonl":
+        write_jsonl(path, [row(id=given)])
+    else:
+        path.write_text(as_csv([row(id=given)]), encoding="utf-8")
+
+    code, _, err = history(capsys, str(path))
+
+    assert code == 1
+    assert err[0].startswith(f"{path}:2: id: {message}" if form == "csv" else f"{path}:1: id: {message}"), err
+
+
+def test_a_composed_and_a_decomposed_id_are_one_id(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "accents.jsonl"
+    write_jsonl(path, [row(id="caf\u00e9-1"), row(id="cafe\u0301-1")])
+    code, _, err = history(capsys, str(path))
+    assert code == 1 and err[0] == f"{path}:2: id: “café-1” is given again; first on line 1"
+
+    write_jsonl(path, [row(id="cafe\u0301-1")])
+    assert history(capsys, str(path))[:2] == (0, "imported 1, skipped 0 already present, 0 invalid\n")
+    write_jsonl(path, [row(id="caf\u00e9-1")])
+    assert history(capsys, str(path))[:2] == (0, "imported 0, skipped 1 already present, 0 invalid\n")
+
+
+@pytest.mark.parametrize("given", [-1, 1.5])
+def test_an_id_that_is_no_whole_number_says_what_ids_are(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], given: float
+) -> None:
+    path = tmp_path / "ids.jsonl"
+    write_jsonl(path, [row(id=given)])
+    code, _, err = history(capsys, str(path))
+    assert code == 1
+    assert err[0] == f"{path}:1: id: expected text, or a whole number of 0 or more written in digits 0-9, got {given}"
+
+
+@pytest.mark.parametrize("content", ["", "\n\n", "HEADER"])
+@pytest.mark.parametrize("form", ["jsonl", "csv"])
+def test_a_file_without_rows_is_refused_alike_in_both_forms(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, form: str
+) -> None:
+    if content == "HEADER":
+        content = as_csv([]) if form == "csv" else "\n"
+    path = tmp_path / f"empty.{form}"
+    path.write_text(content, encoding="utf-8")
+
+    code, out, err = history(capsys, str(path))
+
+    assert (code, out) == (1, "imported 0, skipped 0 already present, 0 invalid\n")
+    assert err == [f"signoff history import: {path} holds no rows (an empty export?); nothing was imported"]
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"id": "A", "kind": "discount",}', "a trailing comma before “}” (at character 31)"),
+        (
+            '{"id": "A", "kind": "discount",',
+            "the line ends before the object is closed; each object must be on one line",
+        ),
+        ("{'id': 'A'}", "a key is not in double quotes (at character 2)"),
+        ('{"id": "A"} {"id": "B"}', "something follows the object (one object per line) (at character 13)"),
+        ('{"id": "A", "kind": discount}', "a value is missing or is not JSON"),
+    ],
+)
+def test_json_syntax_errors_are_said_in_words(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], line: str, message: str
+) -> None:
+    path = tmp_path / "junk.jsonl"
+    path.write_text(line + "\n", encoding="utf-8")
+    code, _, err = history(capsys, str(path))
+    assert code == 1
+    assert err[0].startswith(f"{path}:1: row: is not a JSON object: {message}"), err[0]
+
+
+def test_a_csv_cell_past_pythons_limit_is_refused_by_its_column_with_its_line(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "long.csv"
+    path.write_text(as_csv([row(id="L-1", reason="x" * 200_000), row(id="L-2")]), encoding="utf-8")
+
+    code, out, err = history(capsys, "--skip-invalid", str(path))
+
+    assert (code, out) == (0, "imported 1, skipped 0 already present, 1 invalid\n")
+    assert err == [f"{path}:2: reason: must be at most 1000 characters (got 200000)"]

@@ -81,7 +81,11 @@ REFUSED: list[tuple[FieldSpec, object, str]] = [
     ),
     (DATETIME, "2026-03-10", "expected a date and time, YYYY-MM-DD HH:MM, got “2026-03-10”"),
     (DATETIME, "2026-03-10 9:30", "expected a date and time, YYYY-MM-DD HH:MM, got “2026-03-10 9:30”"),
-    (DATETIME, "2026-13-10 10:00", "“2026-13-10 10:00” is not a time of the calendar (expected YYYY-MM-DD HH:MM)"),
+    (
+        DATETIME,
+        "2026-13-10 10:00",
+        "“2026-13-10 10:00” is not a time of the calendar (no such month, day, hour or minute)",
+    ),
     (DURATION, "999999w", "a duration is at most 36500d (about 100 years), got “999999w”"),
     (DURATION, "36501d", "a duration is at most 36500d (about 100 years), got “36501d”"),
     (DURATION, timedelta(days=40000), "expected a duration such as 90s, 15m, 8h, 14d or 2w"),

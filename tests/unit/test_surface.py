@@ -79,6 +79,7 @@ def fact(
         escalation_level=int(str(extra.pop("escalation_level", 0))),
         votes=tuple(votes or ()),  # type: ignore[arg-type]
         shadow=tuple(extra.pop("shadow", ())),  # type: ignore[arg-type]
+        lapses_at=extra.pop("lapses_at", None),  # type: ignore[arg-type]
     )
 
 
@@ -105,6 +106,17 @@ def test_each_state_lands_in_its_one_counter(governance: Governance, facts: Requ
 def test_a_lapsed_exception_counts_as_approved_and_as_lapsed(governance: Governance) -> None:
     report = tally([fact("lapsed", kind="brand"), fact("lapsed", kind="brand", rule="gone")], governance, WINDOW)
     assert report.totals == Counters(requests=2, human_approved=1, auto_approved=1, lapsed=2)
+
+
+def test_an_imported_exception_whose_validity_ended_counts_as_lapsed(governance: Governance) -> None:
+    ended, later = T0 + timedelta(days=3), T0 + timedelta(days=60)
+    facts = [
+        fact("approved", kind="brand", imported=True, lapses_at=ended, id=1),
+        fact("approved", kind="brand", imported=True, lapses_at=later, id=2),  # still valid at now
+        fact("approved", kind="brand", lapses_at=ended, id=3),  # live: its lapse is its state, set by the sweep
+    ]
+    counters = tally(facts, governance, WINDOW, now=T0 + timedelta(days=10)).kinds[1].counters
+    assert (counters.human_approved, counters.lapsed) == (3, 1)
 
 
 @pytest.mark.parametrize(
@@ -157,7 +169,8 @@ def test_approvers_count_their_deciding_votes_by_verdict(governance: Governance)
         fact("rejected", by="U0FIN2", hours=4),
     ]
     figures = {a.user: a for a in tally(facts, governance, WINDOW).kinds[0].approvers}
-    assert (figures["U0FIN1"].approved, figures["U0FIN1"].rejected, figures["U0FIN1"].median_hours) == (1, 1, 1.0)
+    # the true median: 1 h and 3 h give 2 h (nearest rank would give the lower middle, 1 h)
+    assert (figures["U0FIN1"].approved, figures["U0FIN1"].rejected, figures["U0FIN1"].median_hours) == (1, 1, 2.0)
     assert (figures["U0FIN2"].decisions, figures["U0FIN2"].rejected) == (1, 1)
 
 
@@ -268,7 +281,14 @@ def test_parse_window(since: str | None, until: str | None, start: datetime, end
         ("2026-6-1", None, "--since expects a duration"),
         ("2026-06-01T10:00", None, "--since expects"),
         ("2026-02-30", None, "not a calendar date"),
-        ("0d", None, "--since expects"),
+        ("0d", None, "--since: a duration must be longer than zero"),
+        ("999999d", None, "--since: a duration is at most 36500d"),
+        ("1000000h", None, "--since: a duration is at most 36500d"),
+        ("99999999999999999999999w", None, "--since: a duration is at most 36500d"),
+        ("0001-01-01", None, "out of range; expected a date from 1900-01-01 to 2999-12-31"),
+        ("1899-12-31", None, "out of range; expected a date from 1900-01-01 to 2999-12-31"),
+        (None, "9999-12-31", "--until: '9999-12-31' is out of range; expected a date from 1900-01-01"),
+        (None, "3000-01-01", "out of range"),
         (None, "7d", "--until expects a date"),
         ("2026-06-05", "2026-06-05", "must be after --since"),
         ("2026-06-11", None, "must be after --since"),
@@ -280,3 +300,13 @@ def test_parse_window_refuses_what_it_cannot_read_in_one_line(
     with pytest.raises(ValueError, match=message) as caught:
         parse_window(since, until, now=NOW, timezone=BERLIN)
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "Pacific/Kiritimati", "Pacific/Pago_Pago"])
+def test_the_widest_window_is_tallied_by_week_without_leaving_the_calendar(zone: str) -> None:
+    """Every week start of the widest window the options accept is computable, in any zone."""
+    wide = governance_from(GOVERNANCE.replace("Europe/Berlin", zone))
+    window = parse_window("1900-01-01", "2999-12-31", now=NOW, timezone=wide.tz)
+    first, last = fact("approved", submitted_at=window.start), fact("approved", submitted_at=window.end - timedelta(1))
+    weeks = tally([first, last], wide, window).kinds[0].weeks
+    assert [w.week_start for w in weeks] == [date(1900, 1, 1), date(2999, 12, 30)]  # both Mondays
