@@ -81,9 +81,14 @@ class Counters:
     lapsed: int = 0
 
     @property
+    def share_divisor(self) -> int:
+        """What the share is out of: requests − cancelled − pending (0: nothing decided yet, no share)."""
+        return self.requests - self.cancelled - self.pending
+
+    @property
     def resolved_by_default_share(self) -> float:
-        """Decided by rules ÷ (requests − cancelled − pending); 0.0 when that divisor is 0."""
-        divisor = self.requests - self.cancelled - self.pending
+        """Decided by rules ÷ ``share_divisor``; 0.0 when that is 0 (shown as "—", never as 0 %)."""
+        divisor = self.share_divisor
         return (self.auto_approved + self.auto_rejected) / divisor if divisor > 0 else 0.0
 
     @classmethod
@@ -93,6 +98,7 @@ class Counters:
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {name: getattr(self, name) for name in COUNTER_NAMES}
         data["resolved_by_default_share"] = round(self.resolved_by_default_share, 4)
+        data["share_divisor"] = self.share_divisor
         return data
 
 
@@ -127,6 +133,8 @@ class WeekShare:
     kind: str
     resolved_by_default_share: float
     requests: int
+    #: The share's divisor (``Counters.share_divisor``): 0 means nothing decided yet, no share.
+    share_divisor: int = 0
 
 
 @dataclass(frozen=True)
@@ -329,8 +337,8 @@ def _kind_figures(name: str, governance: Governance, acc: _Kind) -> KindFigures:
     )
     hours = sorted(h for p in acc.approvers.values() for h in p.hours)
     weeks = tuple(
-        WeekShare(start, name, Counters.of(c).resolved_by_default_share, c["requests"])
-        for start, c in sorted(acc.weeks.items())
+        WeekShare(start, name, week.resolved_by_default_share, week.requests, week.share_divisor)
+        for start, week in sorted((start, Counters.of(c)) for start, c in acc.weeks.items())
     )
     return KindFigures(
         kind=name,
@@ -373,6 +381,7 @@ def _kind_json(kind: KindFigures) -> dict[str, Any]:
                 "week_start": w.week_start.isoformat(),
                 "requests": w.requests,
                 "resolved_by_default_share": round(w.resolved_by_default_share, 4),
+                "share_divisor": w.share_divisor,
             }
             for w in kind.weeks
         ],

@@ -46,7 +46,10 @@ def _person(user: str) -> str:
 def _column(label: str, figures: Headline) -> Block:
     lines = [f"*{label}*", f"Requests: *{figures.requests}*"]
     if figures.requests:
-        lines.append(f"Resolved by defaults: *{share(figures.resolved_by_default_share)}*")
+        if figures.share_divisor:
+            lines.append(f"Resolved by defaults: *{share(figures.resolved_by_default_share)}*")
+        else:
+            lines.append("Resolved by defaults: *—* (nothing decided yet)")
         lines.append(f"Human decisions: *{figures.human_decisions}*")
         if figures.human_decisions:
             lines.append(f"Time to decision: p50 {duration(figures.p50_hours)} · p90 {duration(figures.p90_hours)}")
@@ -66,12 +69,21 @@ def kind_blocks(kind: KindHeadlines) -> list[Block]:
 
 
 def _kinds(surface: OwnerSurface) -> list[Block]:
+    """The busiest kinds (requests in the last 30 days, most first), at most ``MAX_KINDS``; the
+    rest counted, and the idle kinds (no request in 30 days) named in one line."""
+    busy, idle = surface.by_activity
     blocks: list[Block] = []
-    for kind in surface.kinds[:MAX_KINDS]:
+    for kind in busy[:MAX_KINDS]:
         blocks += kind_blocks(kind)
-    hidden = len(surface.kinds) - MAX_KINDS
+    hidden = len(busy) - MAX_KINDS
     if hidden > 0:
-        blocks.append(_note(f"…and {hidden} more kinds: `signoff report` has them all."))
+        more = "kind" if hidden == 1 else "kinds"
+        blocks.append(_note(f"…and {hidden} more {more} with fewer requests: `signoff report` has them all."))
+    if idle:
+        names = ", ".join(f"`{k.kind}`" for k in idle)
+        lead = "…and " if busy else ""
+        noun = "kind" if len(idle) == 1 else "kinds"
+        blocks.append(_note(f"{lead}{len(idle)} {noun} with no requests in the last 30 days: {names}"))
     return blocks
 
 
@@ -121,5 +133,8 @@ def your_kinds_blocks(surface: OwnerSurface | None) -> list[Block]:
         return []
     blocks: list[Block] = [{"type": "header", "text": {"type": "plain_text", "text": "Your kinds"}}]
     blocks += _kinds(surface)
-    blocks.append(_note("As of now. Every Monday you get these in a DM, with a chart."))
+    if surface.quiet:
+        blocks.append(_note("As of now. No requests in the last 30 days, so no weekly DM until there are."))
+    else:
+        blocks.append(_note("As of now. Every Monday your kinds had requests, you get these in a DM, with a chart."))
     return blocks

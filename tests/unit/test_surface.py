@@ -280,3 +280,19 @@ def test_parse_window_refuses_what_it_cannot_read_in_one_line(
     with pytest.raises(ValueError, match=message) as caught:
         parse_window(since, until, now=NOW, timezone=BERLIN)
     assert "\n" not in str(caught.value)
+
+
+def test_nothing_decided_is_no_share_a_dash_not_zero_percent(governance: Governance) -> None:
+    from bot.domain.surface_text import text_report
+
+    facts = [fact("pending", id=1), fact("cancelled", id=2), fact("pending", kind="contract", id=3)]
+    report = tally(facts, governance, WINDOW)
+    data = report_json(report)
+    assert data["totals"]["resolved_by_default_share"] == 0.0 and data["totals"]["share_divisor"] == 0
+    assert data["kinds"][0]["weeks"][0]["share_divisor"] == 0  # the week is there; it has no share
+    text = text_report(report)
+    assert "0.0%" not in text and "nothing decided yet" in text
+    discount_row = next(line for line in text.splitlines() if line.startswith("discount "))
+    assert discount_row.split()[12] == "—"
+    decided = text_report(tally([fact("approved", rule="small")], governance, WINDOW))
+    assert next(line for line in decided.splitlines() if line.startswith("discount ")).split()[12] == "100.0%"
