@@ -156,12 +156,14 @@ class KindFigures:
 
 @dataclass(frozen=True)
 class SurfaceReport:
-    """The report over ``window`` against the governance file ``governance`` (its version hash)."""
+    """The report over ``window`` against the governance file ``governance`` (its version hash);
+    weeks start on Monday in ``tz`` (the governance timezone)."""
 
     window: Window
     governance: str
     totals: Counters
     kinds: tuple[KindFigures, ...]
+    tz: ZoneInfo = _UTC
 
 
 def percentile(sorted_values: list[float], share: float) -> float:
@@ -313,7 +315,7 @@ def tally(
     totals: Counter[str] = Counter()
     for acc in accs.values():
         totals.update(acc.counts)
-    return SurfaceReport(window, governance.version, Counters.of(totals), figures)
+    return SurfaceReport(window, governance.version, Counters.of(totals), figures, governance.tz)
 
 
 def _rule_figures(name: str, governance: Governance, acc: _Kind) -> tuple[RuleFigures, ...]:
