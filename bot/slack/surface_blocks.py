@@ -2,7 +2,8 @@
 
 Per kind, two columns — the last 7 days and the last 30 days — of headline figures: requests,
 share resolved by governed defaults, human decisions, time to decision (p50 / p90), SLA
-breaches, busiest approvers. Kind titles are escaped (they are written by people); approvers are
+breaches, busiest approvers. Kind titles are ``inert_line`` (written by people: no ping, link or
+formatting); approvers are
 mentioned (in a DM or Home nobody is pinged by it). Within Block Kit's limits by construction:
 at most ``MAX_KINDS`` kinds are shown, the rest counted.
 
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 
 from bot.domain.fields import USER_ID
 from bot.domain.surface_summary import Headline, KindHeadlines, OwnerSurface, SuggestedDefault
-from bot.slack.blocks import MAX_SECTION_TEXT, Block, clip, escape, section
+from bot.slack.blocks import MAX_SECTION_TEXT, Block, clip, inert_line, section
 
 #: Kinds shown per message or Home section (three blocks each); the rest are counted.
 MAX_KINDS = 12
@@ -40,7 +41,7 @@ def duration(hours: float) -> str:
 
 
 def _person(user: str) -> str:
-    return f"<@{user}>" if USER_ID.fullmatch(user) else escape(user)
+    return f"<@{user}>" if USER_ID.fullmatch(user) else inert_line(user)
 
 
 def _column(label: str, figures: Headline) -> Block:
@@ -63,7 +64,7 @@ def _column(label: str, figures: Headline) -> Block:
 def kind_blocks(kind: KindHeadlines) -> list[Block]:
     """One kind: its title, then the 7-day and 30-day columns side by side."""
     return [
-        section(f"*{escape(kind.title)}* `{kind.kind}`"),
+        section(f"*{inert_line(kind.title)}* `{kind.kind}`"),
         {"type": "section", "fields": [_column("Last 7 days", kind.week), _column("Last 30 days", kind.month)]},
     ]
 
@@ -93,10 +94,10 @@ def suggestion_blocks(suggestions: Sequence[SuggestedDefault]) -> list[Block]:
         return []
     blocks: list[Block] = [section("*Suggested defaults* — for you to review; the file changes only by review.")]
     for item in suggestions[:MAX_SUGGESTIONS]:
-        condition = escape(clip(item.condition, MAX_CONDITION))
+        condition = inert_line(clip(item.condition, MAX_CONDITION))
         blocks.append(
             section(
-                f"`{item.kind}` · `{item.rule}`: *{escape(item.decide)}* when {condition} — "
+                f"`{item.kind}` · `{item.rule}`: *{inert_line(item.decide)}* when {condition} — "
                 f"{item.support} decisions by {item.approvers} approvers, "
                 f"would have resolved {share(item.coverage)} of the human decisions"
             )

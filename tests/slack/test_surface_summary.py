@@ -231,3 +231,12 @@ def test_a_kind_with_nothing_decided_shows_no_share_rather_than_zero() -> None:
     blocks = surface_summary_blocks(_surface((KindHeadlines("pend", "Pending", pending, pending),)), week="2026-W11")
     shown = texts(blocks)
     assert "Resolved by defaults: *—* (nothing decided yet)" in shown and "0 %" not in shown
+
+
+def test_kind_titles_in_the_summary_and_home_format_nothing() -> None:
+    titled = KindHeadlines("k1", "*bold* _it_ ~s~ `c`", _headlines("k1", 2).week, _headlines("k1", 2).month)
+    for blocks in (
+        surface_summary_blocks(_surface((titled,)), week="2026-W11"),
+        your_kinds_blocks(_surface((titled,))),
+    ):
+        assert "*∗bold∗ ˍitˍ ∼s∼ ˋcˋ* `k1`" in texts(blocks) and "_it_" not in texts(blocks)
