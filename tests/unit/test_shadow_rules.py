@@ -197,13 +197,29 @@ RULE_AT = "kinds.deal.rules[0]"
         (
             "{id: t, decide: approve, reason: R., mode: trial}",
             f"{RULE_AT}.mode",
-            "must be 'live' or 'shadow'",
+            "must be live or shadow, got “trial”",
         ),
         (
             "{id: t, decide: approve, reason: R., mode: Shadow}",
             f"{RULE_AT}.mode",
-            "must be 'live' or 'shadow'",
+            "must be live or shadow, got “Shadow”, which looks like “shadow” (write it in lowercase, with no spaces)",
         ),
+        (
+            "{id: t, decide: approve, reason: R., mode: shad\u043ew}",
+            f"{RULE_AT}.mode",
+            "must be live or shadow, got “shadоw”, which looks like “shadow” (it has U+043E CYRILLIC SMALL LETTER O)",
+        ),
+        (
+            '{id: t, decide: approve, reason: R., mode: "sha\\u200bdow"}',
+            f"{RULE_AT}.mode",
+            "must be live or shadow, got “sha[U+200B]dow”, which looks like “shadow” (it has U+200B ZERO WIDTH SPACE)",
+        ),
+        (
+            "{id: t, decide: approve, reason: R., mode: [shadow]}",
+            f"{RULE_AT}.mode",
+            "must be live or shadow, got an array",
+        ),
+        ("{id: t, decide: approve, reason: R., mode: ~}", f"{RULE_AT}.mode", "must be live or shadow, got null"),
         (
             "{id: t, require: cmo-office, reason: R., mode: shadow}",
             RULE_AT,
@@ -263,6 +279,15 @@ def test_a_file_test_naming_a_rule_that_is_not_a_shadow_rule_in_its_shadow_expec
             "no shadow rule “small” in deal (shadow rules: try-approve, try-budget, try-reject, try-never, try-lookalike)",
         )
     ]
+
+
+@pytest.mark.parametrize(("written", "given"), [("", "null"), (" ~", "null"), (" [try-reject]", "an array")])
+def test_a_file_tests_shadow_expectation_left_empty_or_not_a_mapping_is_refused(written: str, given: str) -> None:
+    test = f"    tests:\n      - fields: {{pct: 30}}\n        expect: route\n        shadow:{written}\n"
+    with pytest.raises(GovernanceInvalid) as caught:
+        governance_from(LIVE % SHADOWS + test)
+    message = f"must be a mapping of rule → approve|reject ({{}}: none matches), got {given}"
+    assert [(p.path, p.message) for p in caught.value.problems] == [("kinds.deal.tests[0].shadow", message)]
 
 
 def test_stored_verdicts_read_back_and_malformed_entries_are_left_out() -> None:
