@@ -105,13 +105,16 @@ class Counters:
 @dataclass(frozen=True)
 class RuleFigures:
     """One rule: ``mode`` is ``live``, ``shadow`` or ``removed`` (no longer in the file);
-    ``decided`` how often it fired (decided a request; for a shadow rule: would have)."""
+    ``decided`` how many requests it decided (live; a shadow rule never decides: 0);
+    ``would_have_decided`` how many it matched in shadow (each a verdict recorded), of which
+    ``shadow_agreed``/``shadow_disagreed`` counts those people then decided."""
 
     rule: str
     mode: str
     decided: int = 0
     shadow_agreed: int = 0
     shadow_disagreed: int = 0
+    would_have_decided: int = 0
 
 
 @dataclass(frozen=True)
@@ -216,6 +219,7 @@ class _Kind:
     sla_breaches: int = 0
     escalations: int = 0
     fired: Counter[str] = field(default_factory=Counter)
+    trialled: Counter[str] = field(default_factory=Counter)
     agreed: Counter[str] = field(default_factory=Counter)
     disagreed: Counter[str] = field(default_factory=Counter)
     approvers: dict[str, _Approver] = field(default_factory=dict)
@@ -260,7 +264,7 @@ def _add(acc: _Kind, facts: RequestFacts, sla: timedelta | None, now: datetime, 
     if facts.auto_rule and facts.state in _DECIDED:
         acc.fired[facts.auto_rule] += 1
     for rule, decide in facts.shadow:
-        acc.fired[rule] += 1
+        acc.trialled[rule] += 1
         if facts.state in _DECIDED and not facts.auto_rule:
             agrees = (decide == "approve") == (facts.state in _APPROVED)
             (acc.agreed if agrees else acc.disagreed)[rule] += 1
@@ -322,9 +326,10 @@ def _rule_figures(name: str, governance: Governance, acc: _Kind) -> tuple[RuleFi
     kind = governance.kinds.get(name)
     declared = [(spec.id, str(spec.mode)) for spec in (kind.spec.rules if kind else [])]
     known = {rule for rule, _ in declared}
-    declared += [(rule, "removed") for rule in sorted(set(acc.fired) - known)]
+    declared += [(rule, "removed") for rule in sorted((set(acc.fired) | set(acc.trialled)) - known)]
     return tuple(
-        RuleFigures(rule, mode, acc.fired[rule], acc.agreed[rule], acc.disagreed[rule]) for rule, mode in declared
+        RuleFigures(rule, mode, acc.fired[rule], acc.agreed[rule], acc.disagreed[rule], acc.trialled[rule])
+        for rule, mode in declared
     )
 
 

@@ -23,7 +23,7 @@ KIND_COLUMNS = (
     "SLA breaches",
     "escalations",
 )
-RULE_COLUMNS = ("kind", "rule", "mode", "decided", "shadow agreed", "shadow disagreed")
+RULE_COLUMNS = ("kind", "rule", "mode", "decided", "would have decided (shadow)", "shadow agreed", "shadow disagreed")
 APPROVER_COLUMNS = ("kind", "approver", "decisions", "approved", "rejected", "median h")
 
 
@@ -71,7 +71,15 @@ def total_row(report: SurfaceReport) -> tuple[str, ...]:
 
 def rule_rows(report: SurfaceReport) -> list[tuple[str, ...]]:
     return [
-        (k.kind, r.rule, r.mode, str(r.decided), str(r.shadow_agreed), str(r.shadow_disagreed))
+        (
+            k.kind,
+            r.rule,
+            r.mode,
+            str(r.decided),
+            str(r.would_have_decided),
+            str(r.shadow_agreed),
+            str(r.shadow_disagreed),
+        )
         for k in report.kinds
         for r in k.rules
     ]

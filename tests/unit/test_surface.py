@@ -199,7 +199,9 @@ def test_shadow_verdicts_agree_or_not_with_the_human_final_decision(governance: 
         fact("approved", rule="small", shadow=[("trial", "reject")]),  # a rule decided, not people
     ]
     trial = tally(facts, governance, WINDOW).kinds[0].rules[-1]
-    assert trial == RuleFigures("trial", "removed", decided=7, shadow_agreed=3, shadow_disagreed=1)
+    assert trial == RuleFigures(
+        "trial", "removed", decided=0, shadow_agreed=3, shadow_disagreed=1, would_have_decided=7
+    )
 
 
 def test_window_and_kind_filter_and_kinds_the_file_no_longer_has(governance: Governance) -> None:
@@ -240,6 +242,7 @@ def test_report_json_has_the_design_shape(governance: Governance) -> None:
         "decided": 1,
         "shadow_agreed": 0,
         "shadow_disagreed": 0,
+        "would_have_decided": 0,
     }
     assert kind["approvers"] == [{"user": "U0FIN1", "decisions": 1, "approved": 0, "rejected": 1, "median_hours": 1.0}]
 
