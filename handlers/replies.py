@@ -12,7 +12,7 @@ from bot.domain.lifecycle import State
 from bot.domain.slash_text import decode_slack_value
 from bot.services.status import StatusView, Summary
 from bot.services.submit import Submission
-from bot.slack.blocks import decided_line, escape, field_value, inert, slack_time
+from bot.slack.blocks import decided_line, escape, field_value, inert, inert_line, slack_time
 
 
 def submission_reply(submission: Submission, *, amended: bool = False) -> str:
@@ -29,7 +29,8 @@ def submission_reply(submission: Submission, *, amended: bool = False) -> str:
         owner = mention(submission.owner)
         return f":x: {ref} {verb}rejected by rule `{submission.rule}`: {inert(submission.reason)} (owner {owner})."
     steps = " and ".join(
-        f"*{escape(s.group)}*" + (f" ({s.approvals} approvals)" if s.approvals > 1 else "") for s in submission.steps
+        f"*{inert_line(step.group)}*" + (f" ({step.approvals} approvals)" if step.approvals > 1 else "")
+        for step in submission.steps
     )
     due = f", due {slack_time(submission.due_at)}" if submission.due_at else ""
     again = " (already filed: this is the same request)" if submission.replayed else ""
@@ -53,7 +54,7 @@ def contract_problems(error: ContractError, governance: Governance) -> str:
 def usage_lines(governance: Governance, kind: str) -> str:
     contract = governance.kind(kind).contract
     return "\n".join(
-        f"• `{name}` — {escape(spec.describe())}{'' if spec.required else ' (optional)'}"
+        f"• `{name}` — {inert_line(spec.describe())}{'' if spec.required else ' (optional)'}"
         for name, spec in contract.fields.items()
     )
 
@@ -70,7 +71,7 @@ def help_text(governance: Governance, *, command: str = "/request") -> str:
     ]
     for name, kind in sorted(governance.kinds.items()):
         fields = ", ".join(f"`{f}`" + ("" if s.required else "?") for f, s in kind.contract.fields.items())
-        lines.append(f"• `{name}` ({kind.category}) — {escape(kind.title)}: {fields}")
+        lines.append(f"• `{name}` ({kind.category}) — {inert_line(kind.title)}: {fields}")
     return "\n".join(lines)
 
 
@@ -86,11 +87,11 @@ def status_reply(view: StatusView) -> str:
         )
     card = view.card
     lines = [
-        f"*{escape(card.title)}* `{card.ref}` from {mention(card.requester)} — {str(card.state).replace('_', ' ')}"
+        f"*{inert_line(card.title)}* `{card.ref}` from {mention(card.requester)} — {str(card.state).replace('_', ' ')}"
     ]
-    lines += [f"• *{escape(f.label)}:* {field_value(f, 3000)}" for f in card.fields]
+    lines += [f"• *{inert_line(f.label)}:* {field_value(f, 3000)}" for f in card.fields]
     if card.progress:
-        lines.append(" · ".join(escape(p) for p in card.progress))
+        lines.append(" · ".join(inert_line(p) for p in card.progress))
     if card.state is not State.PENDING:
         lines.append(decided_line(card))
     if view.receipt:
@@ -114,4 +115,4 @@ def summary_reply(summary: Summary) -> str:
 
 def _line(card: Card) -> str:
     progress = f" — {' · '.join(card.progress)}" if card.progress else ""
-    return f"• `{card.ref}` {escape(card.title)} from {mention(card.requester)}{escape(progress)}"
+    return f"• `{card.ref}` {inert_line(card.title)} from {mention(card.requester)}{inert_line(progress)}"

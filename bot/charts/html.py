@@ -20,6 +20,7 @@ from bot.domain.surface_text import (
     approver_rows,
     kind_row,
     rule_rows,
+    share_note,
     total_row,
     window_line,
 )
@@ -69,6 +70,7 @@ def html_report(report: SurfaceReport) -> str:
         "<h1>Signoff decision surface</h1>",
         f"<p>{escape(window_line(report))}</p>",
         _table(KIND_COLUMNS, [kind_row(k) for k in report.kinds], total=total_row(report)),
+        f"<p>{escape(note)}</p>" if (note := share_note(report)) else "",
         _chart("Share resolved by defaults, per kind and week", share_by_week_png(report), "share by week"),
         _chart("Human decisions per approver", decisions_by_approver_png(report), "decisions by approver"),
         _chart("Time to a human decision", time_to_decision_png(report), "time to decision"),

@@ -80,11 +80,13 @@ class LeafTrace:
     #: comparison said, and the leaf counts as neither true nor false).
     looks_like: str | None = None
 
-    def describe(self) -> str:
+    def describe(self, *, shadow: bool = False) -> str:
+        """The leaf as a trace line; ``shadow``: of a shadow rule, whose doubt only withholds its verdict."""
         shown = _render_expected(self.expected)
         if self.looks_like is not None:
             actual = quote_value(self.actual)
-            return f"{self.field} {actual} {self.op} {shown} → looks like “{self.looks_like}”: a person decides"
+            then = "in doubt, so no shadow verdict" if shadow else "a person decides"
+            return f"{self.field} {actual} {self.op} {shown} → looks like “{self.looks_like}”: {then}"
         if self.result is None:
             return f"{self.field} {self.op} {shown} → cannot evaluate: {self.note}"
         actual = "not set" if self.actual is None else quote_value(self.actual)

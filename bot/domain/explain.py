@@ -30,13 +30,13 @@ def render_explanation(governance: Governance, resolution: Resolution) -> str:
     ]
     for rule in resolution.trace:
         mark = "✓" if rule.matched else ("?" if any(c.result is None for c in rule.conditions) else "✗")
-        mark = "≈" if rule.in_doubt else mark  # holds or fails only by a look-alike: a person decides
+        mark = "≈" if rule.in_doubt else mark  # only by a look-alike: a person decides (shadow: no verdict)
         note = f" — {rule.note}" if rule.note and rule.matched else ""
         mode = ", shadow: never decides" if rule.shadow else ""
         lines.append(f"  {mark} {rule.rule} ({rule.effect}{mode}){note}")
         if not rule.conditions:
             lines.append("      always applies")
-        lines.extend(f"      {condition.describe()}" for condition in rule.conditions)
+        lines.extend(f"      {condition.describe(shadow=rule.shadow)}" for condition in rule.conditions)
     if resolution.traced.untraced:
         lines.append(f"  … {resolution.traced.summary()}")
     if not resolution.trace:

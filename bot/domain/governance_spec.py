@@ -27,6 +27,7 @@ from bot.domain.cron import parse_cron
 from bot.domain.durations import parse_duration
 from bot.domain.fields import FieldSpec, setting_number
 from bot.domain.json_values import show_given
+from bot.domain.text import character_name, look_alike_keys
 
 
 class StrictModel(BaseModel):
@@ -131,6 +132,21 @@ class LimitSpec(StrictModel):
         return self
 
 
+def _mode(value: object) -> object:
+    """``live`` or ``shadow`` exactly as written; anything else is refused showing what was written
+    (invisible characters as ``[U+…]``) and, for a look-alike of one, what makes it differ."""
+    if isinstance(value, str) and value in ("live", "shadow"):
+        return value
+    message = f"must be live or shadow, got {show_given(value)}"
+    if isinstance(value, str):
+        meant = next((word for word in ("live", "shadow") if word in look_alike_keys(value)), None)
+        if meant is not None:
+            odd = [character_name(c) for c in dict.fromkeys(value) if not (c.isascii() and c.isprintable())]
+            why = f"it has {', '.join(odd)}" if odd else "write it in lowercase, with no spaces"
+            message += f", which looks like “{meant}” ({why})"
+    raise ValueError(message)
+
+
 class RuleSpec(StrictModel):
     """A governed default: when it applies, what it decides (or which step it adds), and why."""
 
@@ -142,7 +158,7 @@ class RuleSpec(StrictModel):
     limit: LimitSpec | None = None
     #: ``shadow``: evaluated and recorded on every request, but never decides, adds a step or
     #: uses its limit (DESIGN §3.7).
-    mode: RuleMode = RuleMode.LIVE
+    mode: Annotated[RuleMode, BeforeValidator(_mode)] = RuleMode.LIVE
 
     @model_validator(mode="after")
     def _one_effect(self) -> Self:
@@ -167,7 +183,16 @@ class KindTestSpec(StrictModel):
     rule: str | None = None
     steps: list[Name] | None = None
     #: The shadow verdicts expected, exactly: shadow rule id → approve | reject (``{}``: none match).
+    #: Given, it must be a mapping: ``shadow:`` left empty (null) would silently assert nothing.
     shadow: dict[str, Decision] | None = None
+
+    @field_validator("shadow", mode="before")
+    @classmethod
+    def _shadow_mapping(cls, value: object) -> object:
+        if not isinstance(value, dict):
+            given = show_given(value)
+            raise ValueError(f"must be a mapping of rule → approve|reject ({{}}: none matches), got {given}")
+        return value
 
 
 def _approvers(value: object) -> object:

@@ -143,9 +143,11 @@ class TracePlan:
 
         named = [*deciding, *(check.rule for check in limits)]
         take(sorted(position[rule_id] for rule_id in named if rule_id in position))
-        take(in_order)
         take(position[rule_id] for rule_id in near_misses if rule_id in position)
-        take(i for i, leaves in self._compound if i not in matched and _almost(leaves, facts))
+        almost = [i for i, leaves in self._compound if i not in matched and _almost(leaves, facts)]
+        for live in (True, False):  # live rules first: shadow ones never decide, nor make the reason
+            take(i for i in in_order if rules[i].shadow is not live)
+            take(i for i in almost if rules[i].shadow is not live)
         chosen = sorted(kept)
         matched_untraced = len(matched) - sum(i in matched for i in chosen)
         return TraceSelection(
@@ -266,9 +268,10 @@ def select_traced(
 ) -> TraceSelection:
     """The rules a receipt traces: all of a kind with at most ``TRACED_RULES`` rules; otherwise, up
     to ``TRACED_RULES`` of them, in this order of priority: the rules that decided and those whose
-    limit was checked; the other rules that matched; the rules that almost matched — those the
-    near-miss reason names (``near_misses``), then those of two or more conditions where all but
-    one held. The rest are counted, matched or not.
+    limit was checked; the rules the near-miss reason names (``near_misses``); the other live
+    rules that matched, then the live ones of two or more conditions where all but one held; then
+    the same two for shadow rules (they never decide, so never crowd out a live rule). The rest are
+    counted, matched or not. The trace lists the chosen rules in file order.
     """
     return trace_plan(kind).select(facts, deciding=deciding, limits=limits, near_misses=near_misses)
 

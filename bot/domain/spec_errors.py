@@ -7,6 +7,7 @@ pattern say what a good one looks like; YAML's unquoted yes/no booleans are call
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping
 from typing import Any, get_args, get_origin
 
@@ -24,12 +25,27 @@ def did_you_mean(word: str, choices: Mapping[str, Any] | list[str]) -> str:
 _NAME_HINT = "must start with a lowercase letter and use only a-z, 0-9, - and _"
 _PATTERN_HINTS = {
     "^[a-z][a-z0-9_]{0,39}$": "must start with a lowercase letter and use only a-z, 0-9 and _",
+    "^[a-z0-9][a-z0-9_-]{0,62}$": "must start with a lowercase letter or a digit and use only a-z, 0-9, - and _",
     "^[UW][A-Z0-9]{2,}$": "must be a Slack user id such as U012AB3CD",
     "^[CG][A-Z0-9]{2,}$": "must be a Slack channel id such as C012AB3CD",
     "^[0-9a-f]{64}$": "must be 64 lowercase hex digits: the token_sha256 that `signoff api-token` prints",
     "^[A-Z_][A-Z0-9_]{0,127}$": "must be an environment variable name such as SIGNOFF_WEBHOOK_CRM_SECRET "
     "(A-Z, 0-9 and _)",
 }
+
+
+#: A name pattern's length limit: its last repetition ``{0,N}`` after one first character.
+_LIMIT = re.compile(r"\{0,([0-9]+)\}\$$")
+
+
+def _pattern_message(pattern: str, given: object) -> str:
+    """What a name or id that missed ``pattern`` must be; when it is too long, its length and the limit first."""
+    hint = _PATTERN_HINTS.get(pattern, _NAME_HINT)
+    limit = _LIMIT.search(pattern)
+    if limit is None or not isinstance(given, str) or len(given) <= (most := int(limit.group(1)) + 1):
+        return hint
+    too_long = f"is {len(given)} characters long: at most {most} are allowed"
+    return too_long if re.fullmatch(pattern, given[:most]) else f"{too_long}, and it {hint}"
 
 
 def spec_problem(error: Mapping[str, Any]) -> tuple[tuple[str | int, ...], str]:
@@ -40,7 +56,7 @@ def spec_problem(error: Mapping[str, Any]) -> tuple[tuple[str | int, ...], str]:
     pattern = str(error.get("ctx", {}).get("pattern", ""))
     if loc and loc[-1] == "[key]":
         loc.pop()
-        message = f"the name “{loc[-1]}” {_PATTERN_HINTS.get(pattern, _NAME_HINT)}"
+        message = f"the name “{loc[-1]}” {_pattern_message(pattern, loc[-1])}"
     elif kind == "missing":
         message = "is required"
     elif kind == "extra_forbidden":
@@ -50,7 +66,7 @@ def spec_problem(error: Mapping[str, Any]) -> tuple[tuple[str | int, ...], str]:
         if known:
             message += f" (allowed here: {', '.join(known)})"
     elif kind == "string_pattern_mismatch":
-        message = _PATTERN_HINTS.get(pattern, _NAME_HINT)
+        message = _pattern_message(pattern, error.get("input"))
     elif kind == "string_type" and isinstance(error.get("input"), bool):
         message = "YAML reads unquoted yes/no/on/off/true/false as a boolean: put this text in quotes"
     elif kind == "int_type":  # strict: YAML's true, "2" and 2.5 are not counts

@@ -85,9 +85,14 @@ class Counters:
     lapsed: int = 0
 
     @property
+    def share_divisor(self) -> int:
+        """What the share is out of: requests − cancelled − pending (0: nothing decided yet, no share)."""
+        return self.requests - self.cancelled - self.pending
+
+    @property
     def resolved_by_default_share(self) -> float:
-        """Decided by rules ÷ (requests − cancelled − pending); 0.0 when that divisor is 0."""
-        divisor = self.requests - self.cancelled - self.pending
+        """Decided by rules ÷ ``share_divisor``; 0.0 when that is 0 (shown as "—", never as 0 %)."""
+        divisor = self.share_divisor
         return (self.auto_approved + self.auto_rejected) / divisor if divisor > 0 else 0.0
 
     @classmethod
@@ -97,19 +102,23 @@ class Counters:
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {name: getattr(self, name) for name in COUNTER_NAMES}
         data["resolved_by_default_share"] = round(self.resolved_by_default_share, 4)
+        data["share_divisor"] = self.share_divisor
         return data
 
 
 @dataclass(frozen=True)
 class RuleFigures:
     """One rule: ``mode`` is ``live``, ``shadow`` or ``removed`` (no longer in the file);
-    ``decided`` how often it fired (decided a request; for a shadow rule: would have)."""
+    ``decided`` how many requests it decided (live; a shadow rule never decides: 0);
+    ``would_have_decided`` how many it matched in shadow (each a verdict recorded), of which
+    ``shadow_agreed``/``shadow_disagreed`` counts those people then decided."""
 
     rule: str
     mode: str
     decided: int = 0
     shadow_agreed: int = 0
     shadow_disagreed: int = 0
+    would_have_decided: int = 0
 
 
 @dataclass(frozen=True)
@@ -133,6 +142,8 @@ class WeekShare:
     kind: str
     resolved_by_default_share: float
     requests: int
+    #: The share's divisor (``Counters.share_divisor``): 0 means nothing decided yet, no share.
+    share_divisor: int = 0
 
 
 @dataclass(frozen=True)
@@ -154,12 +165,14 @@ class KindFigures:
 
 @dataclass(frozen=True)
 class SurfaceReport:
-    """The report over ``window`` against the governance file ``governance`` (its version hash)."""
+    """The report over ``window`` against the governance file ``governance`` (its version hash);
+    weeks start on Monday in ``tz`` (the governance timezone)."""
 
     window: Window
     governance: str
     totals: Counters
     kinds: tuple[KindFigures, ...]
+    tz: ZoneInfo = _UTC
 
 
 def percentile(sorted_values: list[float], share: float) -> float:
@@ -212,6 +225,7 @@ class _Kind:
     sla_breaches: int = 0
     escalations: int = 0
     fired: Counter[str] = field(default_factory=Counter)
+    trialled: Counter[str] = field(default_factory=Counter)
     agreed: Counter[str] = field(default_factory=Counter)
     disagreed: Counter[str] = field(default_factory=Counter)
     approvers: dict[str, _Approver] = field(default_factory=dict)
@@ -263,7 +277,7 @@ def _add(acc: _Kind, facts: RequestFacts, sla: timedelta | None, now: datetime, 
     if facts.auto_rule and facts.state in _DECIDED:
         acc.fired[facts.auto_rule] += 1
     for rule, decide in facts.shadow:
-        acc.fired[rule] += 1
+        acc.trialled[rule] += 1
         if facts.state in _DECIDED and not facts.auto_rule:
             agrees = (decide == "approve") == (facts.state in _APPROVED)
             (acc.agreed if agrees else acc.disagreed)[rule] += 1
@@ -318,16 +332,17 @@ def tally(
     totals: Counter[str] = Counter()
     for acc in accs.values():
         totals.update(acc.counts)
-    return SurfaceReport(window, governance.version, Counters.of(totals), figures)
+    return SurfaceReport(window, governance.version, Counters.of(totals), figures, governance.tz)
 
 
 def _rule_figures(name: str, governance: Governance, acc: _Kind) -> tuple[RuleFigures, ...]:
     kind = governance.kinds.get(name)
     declared = [(spec.id, str(spec.mode)) for spec in (kind.spec.rules if kind else [])]
     known = {rule for rule, _ in declared}
-    declared += [(rule, "removed") for rule in sorted(set(acc.fired) - known)]
+    declared += [(rule, "removed") for rule in sorted((set(acc.fired) | set(acc.trialled)) - known)]
     return tuple(
-        RuleFigures(rule, mode, acc.fired[rule], acc.agreed[rule], acc.disagreed[rule]) for rule, mode in declared
+        RuleFigures(rule, mode, acc.fired[rule], acc.agreed[rule], acc.disagreed[rule], acc.trialled[rule])
+        for rule, mode in declared
     )
 
 
@@ -342,8 +357,8 @@ def _kind_figures(name: str, governance: Governance, acc: _Kind) -> KindFigures:
     )
     hours = sorted(h for p in acc.approvers.values() for h in p.hours)
     weeks = tuple(
-        WeekShare(start, name, Counters.of(c).resolved_by_default_share, c["requests"])
-        for start, c in sorted(acc.weeks.items())
+        WeekShare(start, name, week.resolved_by_default_share, week.requests, week.share_divisor)
+        for start, week in sorted((start, Counters.of(c)) for start, c in acc.weeks.items())
     )
     return KindFigures(
         kind=name,
@@ -386,6 +401,7 @@ def _kind_json(kind: KindFigures) -> dict[str, Any]:
                 "week_start": w.week_start.isoformat(),
                 "requests": w.requests,
                 "resolved_by_default_share": round(w.resolved_by_default_share, 4),
+                "share_divisor": w.share_divisor,
             }
             for w in kind.weeks
         ],

@@ -30,6 +30,8 @@ class Headline:
     sla_breaches: int
     #: The ``BUSIEST`` approvers with the most decisions, most first.
     busiest: tuple[ApproverFigures, ...]
+    #: What the share is out of (requests − cancelled − pending): 0 means nothing decided yet, no share.
+    share_divisor: int
 
     @classmethod
     def of(cls, figures: KindFigures) -> Headline:
@@ -42,6 +44,7 @@ class Headline:
             p90_hours=figures.p90_hours,
             sla_breaches=figures.sla_breaches,
             busiest=figures.approvers[:BUSIEST],
+            share_divisor=counters.share_divisor,
         )
 
 
@@ -87,6 +90,12 @@ class OwnerSurface:
     @property
     def kind_names(self) -> list[str]:
         return [k.kind for k in self.kinds]
+
+    @property
+    def by_activity(self) -> tuple[list[KindHeadlines], list[KindHeadlines]]:
+        """Kinds with requests in the last 30 days, most first (ties in file order); then the idle ones."""
+        busy = sorted((k for k in self.kinds if k.month.requests), key=lambda k: -k.month.requests)
+        return busy, [k for k in self.kinds if not k.month.requests]
 
     @property
     def quiet(self) -> bool:

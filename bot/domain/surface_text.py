@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.domain.surface import KindFigures, SurfaceReport
+from bot.domain.surface import Counters, KindFigures, SurfaceReport
 
 KIND_COLUMNS = (
     "kind",
@@ -23,12 +23,27 @@ KIND_COLUMNS = (
     "SLA breaches",
     "escalations",
 )
-RULE_COLUMNS = ("kind", "rule", "mode", "decided", "shadow agreed", "shadow disagreed")
+RULE_COLUMNS = ("kind", "rule", "mode", "decided", "would have decided (shadow)", "shadow agreed", "shadow disagreed")
 APPROVER_COLUMNS = ("kind", "approver", "decisions", "approved", "rejected", "median h")
 
 
 def percent(share: float) -> str:
     return f"{share * 100:.1f}%"
+
+
+NO_SHARE = "—"
+NO_SHARE_NOTE = "— in “by default”: nothing decided yet (no request, or all pending or cancelled), so no share."
+
+
+def share_cell(counters: Counters) -> str:
+    """The share resolved by defaults, or ``NO_SHARE`` when nothing is decided yet (its divisor is 0)."""
+    return percent(counters.resolved_by_default_share) if counters.share_divisor else NO_SHARE
+
+
+def share_note(report: SurfaceReport) -> str | None:
+    """The line explaining ``NO_SHARE`` under the kinds' table, when a row shows it; else None."""
+    rows = [k.counters for k in report.kinds] + [report.totals]
+    return NO_SHARE_NOTE if any(not c.share_divisor for c in rows) else None
 
 
 def kind_row(kind: KindFigures) -> tuple[str, ...]:
@@ -39,7 +54,7 @@ def kind_row(kind: KindFigures) -> tuple[str, ...]:
         kind.kind,
         kind.owner or "(not in the file)",
         *(str(n) for n in (*counts, *rest)),
-        percent(c.resolved_by_default_share),
+        share_cell(c),
         f"{kind.p50_hours:.1f}",
         f"{kind.p90_hours:.1f}",
         str(kind.sla_breaches),
@@ -51,12 +66,20 @@ def total_row(report: SurfaceReport) -> tuple[str, ...]:
     c = report.totals
     counts = (c.requests, c.auto_approved, c.auto_rejected, c.human_approved, c.human_rejected)
     rest = (c.changes_requested, c.cancelled, c.expired, c.pending, c.lapsed)
-    return ("all kinds", "", *(str(n) for n in (*counts, *rest)), percent(c.resolved_by_default_share), "", "", "", "")
+    return ("all kinds", "", *(str(n) for n in (*counts, *rest)), share_cell(c), "", "", "", "")
 
 
 def rule_rows(report: SurfaceReport) -> list[tuple[str, ...]]:
     return [
-        (k.kind, r.rule, r.mode, str(r.decided), str(r.shadow_agreed), str(r.shadow_disagreed))
+        (
+            k.kind,
+            r.rule,
+            r.mode,
+            str(r.decided),
+            str(r.would_have_decided),
+            str(r.shadow_agreed),
+            str(r.shadow_disagreed),
+        )
         for k in report.kinds
         for r in k.rules
     ]
@@ -85,6 +108,8 @@ def text_report(report: SurfaceReport) -> str:
     """The report for a terminal: the window, one row per kind plus totals, then rules and approvers."""
     lines = [window_line(report), ""]
     lines += _table(KIND_COLUMNS, [kind_row(k) for k in report.kinds] + [total_row(report)])
+    if (note := share_note(report)) is not None:
+        lines.append(note)
     rules = rule_rows(report)
     if rules:
         lines += ["", *_table(RULE_COLUMNS, rules)]

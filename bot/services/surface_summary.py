@@ -103,15 +103,18 @@ def deliver_surface_summary(
 ) -> None:
     """Send one queued summary: the figures as of now, then the chart, each at most once.
 
-    Nothing is sent to an owner who owns no kind any more, or whose kinds had no request in the
-    last 30 days (nothing to decide about). The post comes first, carrying the outbox key; the
-    chart follows under a file name unique to the week in that DM. A retry (``in_doubt_since``:
-    the row may have reached Slack, look from then) skips what history shows was already
-    sent: the post by its key, the chart by its file name; so a retry re-sends only what is
-    missing, and the owner never sees two summaries or two charts (unless Slack's history
-    cannot be read: then, as for every post, it is sent again).
+    Nothing is sent to an owner Slack now reports as deactivated, who owns no kind any more, or
+    whose kinds had no request in the last 30 days (nothing to decide about). The post comes
+    first, carrying the outbox key; the chart follows under a file name unique to the week in
+    that DM. A retry (``in_doubt_since``: the row may have reached Slack, look from then) skips
+    what history shows was already sent: the post by its key, the chart by its file name; so a
+    retry re-sends only what is missing, and the owner never sees two summaries or two charts
+    (unless Slack's history cannot be read: then, as for every post, it is sent again).
     """
     owner, week = str(item.payload["user"]), str(item.payload["week"])
+    with runtime.uow() as uow:
+        if owner in uow.people.deactivated():  # deactivated since it was queued: nobody to tell
+            return
     surface = owner_figures(runtime=runtime, owner=owner)
     if surface is None or surface.quiet:
         return

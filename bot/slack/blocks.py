@@ -94,6 +94,12 @@ def inert(text: str) -> str:
     return "\n" + "\n".join(f">{line}" for line in shown.split("\n"))
 
 
+def inert_line(text: str) -> str:
+    """Text from the governance file (a title, label, group, option, step) inside a mrkdwn sentence:
+    ``inert``, on one line (a line break would end the sentence's formatting, or pass for a line of Signoff's)."""
+    return inert(" ".join(text.splitlines()))
+
+
 def quoted_plain(text: str) -> str:
     """Text of several lines for a ``plain_text`` object: every line prefixed with ``> ``."""
     return text if "\n" not in text else "\n".join(f"> {line}" for line in text.split("\n"))
@@ -191,7 +197,7 @@ def value_element(field: CardField, limit: int = MAX_FIELD_VALUE, *, mentions: b
 
 
 def _label_element(field: CardField, suffix: str = "") -> Block:
-    return {"type": "mrkdwn", "text": f"*{escape(field.label)}{suffix}*"}
+    return {"type": "mrkdwn", "text": f"*{inert_line(field.label)}{suffix}*"}
 
 
 def _field_sections(card: Card, *, mentions: bool) -> list[Block]:
@@ -207,7 +213,7 @@ def card_blocks(card: Card, *, buttons: bool = True, mentions: bool = True) -> l
     """
     emoji = _STATE_EMOJI.get(card.state, "")
     blocks: list[Block] = [
-        section(f"{emoji} *{escape(card.title)}* · `{card.ref}`\nRequested by {mention(card.requester)}"),
+        section(f"{emoji} *{inert_line(card.title)}* · `{card.ref}`\nRequested by {mention(card.requester)}"),
     ]
     blocks += _field_sections(card, mentions=mentions)
     if card.state is State.PENDING and card.reason:
@@ -215,7 +221,7 @@ def card_blocks(card: Card, *, buttons: bool = True, mentions: bool = True) -> l
         blocks.append({"type": "section", "text": _plain(clip(quoted_plain(why), MAX_SECTION_TEXT))})
     status: list[str] = []
     if card.progress:
-        status.append(" · ".join(escape(step) for step in card.progress))
+        status.append(" · ".join(inert_line(step) for step in card.progress))
     if card.state is State.PENDING and card.due_at is not None:
         status.append(f"due {slack_time(card.due_at)}")
     if card.escalation_level:
@@ -302,9 +308,9 @@ def home_view(
 
 def _compact(card: Card, *, buttons: bool) -> list[Block]:
     """A card in a few lines: title and progress, then the first fields as label and plain value."""
-    progress = " · ".join(escape(step) for step in card.progress)
+    progress = " · ".join(inert_line(step) for step in card.progress)
     state = "" if card.state is State.PENDING else f" — {_STATE_WORDS.get(card.state, '')}"
-    text = f"*{escape(card.title)}* `{card.ref}` from {mention(card.requester)}{state}"
+    text = f"*{inert_line(card.title)}* `{card.ref}` from {mention(card.requester)}{state}"
     if progress:
         text += f"\n{progress}"
     blocks: list[Block] = [section(text)]

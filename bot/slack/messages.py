@@ -29,6 +29,7 @@ from bot.slack.blocks import (
     clip,
     escape,
     inert,
+    inert_line,
     slack_time,
 )
 
@@ -38,10 +39,10 @@ def person(actor: str) -> str:
     if USER_ID.fullmatch(actor):
         return f"<@{actor}>"
     if (rule := rule_of(actor)) is not None:
-        return "rule " + escape(rule)
+        return "rule " + inert_line(rule)
     if actor == SYSTEM:
         return "Signoff"
-    return escape(actor)
+    return inert_line(actor)
 
 
 def place(recipient: str) -> str:
@@ -65,7 +66,7 @@ def notification_text(message: Notification, *, in_blocks: bool = False) -> str:
     The two differ only in how a time is written: in blocks each reader sees their own
     timezone (``<!date^…>``); in the fallback it is written in the governance timezone.
     """
-    ref, title = message.ref, escape(message.fact("title"))
+    ref, title = message.ref, inert_line(message.fact("title"))
     actor, reason = person(message.fact("actor")), inert(message.fact("reason"))
     match message.notice:
         case Notice.APPROVED:
@@ -75,7 +76,7 @@ def notification_text(message: Notification, *, in_blocks: bool = False) -> str:
         case Notice.CHANGES_REQUESTED:
             return f"{actor} asked for changes to {ref}: {reason}"
         case Notice.REMINDER:
-            stop = "its owner" if message.facts.get("stop_is_owner") else escape(message.fact("stop"))
+            stop = "its owner" if message.facts.get("stop_is_owner") else inert_line(message.fact("stop"))
             joined = f"; it now also goes to {stop}" if stop else ""
             return f"Reminder: {ref} ({title}) is past its SLA and waits on a decision{joined}."
         case Notice.EXPIRED:
@@ -89,13 +90,14 @@ def notification_text(message: Notification, *, in_blocks: bool = False) -> str:
             what = f"{count} cards, the last of {ref} ({title})," if count > 1 else f"the card of {ref} ({title})"
             return (
                 f"Signoff could not deliver {what} to {place(message.fact('recipient'))}: "
-                f"{escape(message.fact('error'))}. "
+                f"{inert_line(message.fact('error'))}. "
                 "Check the governance file (is the bot in that channel, is the member still here?)."
             )
         case Notice.CHANNEL_UNREACHABLE:
             return (
                 f"Signoff could not post {ref} ({title}) in {place(message.fact('channel'))} for "
-                f"{escape(message.fact('group'))} ({escape(message.fact('error'))}), so its members got it by DM. "
+                f"{inert_line(message.fact('group'))} ({inert_line(message.fact('error'))}), "
+                "so its members got it by DM. "
                 "Invite the bot to that channel, or fix the group's `channel` in the governance file."
             )
         case Notice.WEBHOOK_DISABLED:

@@ -2,7 +2,8 @@
 
 Per kind, two columns — the last 7 days and the last 30 days — of headline figures: requests,
 share resolved by governed defaults, human decisions, time to decision (p50 / p90), SLA
-breaches, busiest approvers. Kind titles are escaped (they are written by people); approvers are
+breaches, busiest approvers. Kind titles are ``inert_line`` (written by people: no ping, link or
+formatting); approvers are
 mentioned (in a DM or Home nobody is pinged by it). Within Block Kit's limits by construction:
 at most ``MAX_KINDS`` kinds are shown, the rest counted.
 
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 
 from bot.domain.fields import USER_ID
 from bot.domain.surface_summary import Headline, KindHeadlines, OwnerSurface, SuggestedDefault
-from bot.slack.blocks import MAX_SECTION_TEXT, Block, clip, escape, section
+from bot.slack.blocks import MAX_SECTION_TEXT, Block, clip, inert_line, section
 
 #: Kinds shown per message or Home section (three blocks each); the rest are counted.
 MAX_KINDS = 12
@@ -40,13 +41,16 @@ def duration(hours: float) -> str:
 
 
 def _person(user: str) -> str:
-    return f"<@{user}>" if USER_ID.fullmatch(user) else escape(user)
+    return f"<@{user}>" if USER_ID.fullmatch(user) else inert_line(user)
 
 
 def _column(label: str, figures: Headline) -> Block:
     lines = [f"*{label}*", f"Requests: *{figures.requests}*"]
     if figures.requests:
-        lines.append(f"Resolved by defaults: *{share(figures.resolved_by_default_share)}*")
+        if figures.share_divisor:
+            lines.append(f"Resolved by defaults: *{share(figures.resolved_by_default_share)}*")
+        else:
+            lines.append("Resolved by defaults: *—* (nothing decided yet)")
         lines.append(f"Human decisions: *{figures.human_decisions}*")
         if figures.human_decisions:
             lines.append(f"Time to decision: p50 {duration(figures.p50_hours)} · p90 {duration(figures.p90_hours)}")
@@ -60,18 +64,27 @@ def _column(label: str, figures: Headline) -> Block:
 def kind_blocks(kind: KindHeadlines) -> list[Block]:
     """One kind: its title, then the 7-day and 30-day columns side by side."""
     return [
-        section(f"*{escape(kind.title)}* `{kind.kind}`"),
+        section(f"*{inert_line(kind.title)}* `{kind.kind}`"),
         {"type": "section", "fields": [_column("Last 7 days", kind.week), _column("Last 30 days", kind.month)]},
     ]
 
 
 def _kinds(surface: OwnerSurface) -> list[Block]:
+    """The busiest kinds (requests in the last 30 days, most first), at most ``MAX_KINDS``; the
+    rest counted, and the idle kinds (no request in 30 days) named in one line."""
+    busy, idle = surface.by_activity
     blocks: list[Block] = []
-    for kind in surface.kinds[:MAX_KINDS]:
+    for kind in busy[:MAX_KINDS]:
         blocks += kind_blocks(kind)
-    hidden = len(surface.kinds) - MAX_KINDS
+    hidden = len(busy) - MAX_KINDS
     if hidden > 0:
-        blocks.append(_note(f"…and {hidden} more kinds: `signoff report` has them all."))
+        more = "kind" if hidden == 1 else "kinds"
+        blocks.append(_note(f"…and {hidden} more {more} with fewer requests: `signoff report` has them all."))
+    if idle:
+        names = ", ".join(f"`{k.kind}`" for k in idle)
+        lead = "…and " if busy else ""
+        noun = "kind" if len(idle) == 1 else "kinds"
+        blocks.append(_note(f"{lead}{len(idle)} {noun} with no requests in the last 30 days: {names}"))
     return blocks
 
 
@@ -81,10 +94,10 @@ def suggestion_blocks(suggestions: Sequence[SuggestedDefault]) -> list[Block]:
         return []
     blocks: list[Block] = [section("*Suggested defaults* — for you to review; the file changes only by review.")]
     for item in suggestions[:MAX_SUGGESTIONS]:
-        condition = escape(clip(item.condition, MAX_CONDITION))
+        condition = inert_line(clip(item.condition, MAX_CONDITION))
         blocks.append(
             section(
-                f"`{item.kind}` · `{item.rule}`: *{escape(item.decide)}* when {condition} — "
+                f"`{item.kind}` · `{item.rule}`: *{inert_line(item.decide)}* when {condition} — "
                 f"{item.support} decisions by {item.approvers} approvers, "
                 f"would have resolved {share(item.coverage)} of the human decisions"
             )
@@ -121,5 +134,8 @@ def your_kinds_blocks(surface: OwnerSurface | None) -> list[Block]:
         return []
     blocks: list[Block] = [{"type": "header", "text": {"type": "plain_text", "text": "Your kinds"}}]
     blocks += _kinds(surface)
-    blocks.append(_note("As of now. Every Monday you get these in a DM, with a chart."))
+    if surface.quiet:
+        blocks.append(_note("As of now. No requests in the last 30 days, so no weekly DM until there are."))
+    else:
+        blocks.append(_note("As of now. Every Monday your kinds had requests, you get these in a DM, with a chart."))
     return blocks

@@ -11,6 +11,7 @@ from bot.domain.clock import FixedClock
 from bot.domain.governance import UnknownKind
 from bot.domain.routing import Verdict
 from bot.domain.surface import RuleFigures, SurfaceReport, Window, report_json
+from bot.domain.surface_text import text_report
 from bot.services.cancel import cancel_request
 from bot.services.decide import decide_request
 from bot.services.report import surface_report
@@ -74,6 +75,7 @@ def test_the_report_counts_what_people_and_rules_decided(runtime: Runtime, clock
         "pending": 2,
         "lapsed": 1,
         "resolved_by_default_share": 0.4,
+        "share_divisor": 5,
     }
     discount, contract, brand = report.kinds
     assert (discount.kind, discount.owner, discount.counters.requests) == ("discount", "U0FINLEAD", 6)
@@ -83,7 +85,7 @@ def test_the_report_counts_what_people_and_rules_decided(runtime: Runtime, clock
         RuleFigures("small", "live", 1),
         RuleFigures("over-limit", "live", 1),
         RuleFigures("big-deal", "live", 0),
-        RuleFigures("trial", "removed", 2, shadow_agreed=1, shadow_disagreed=1),
+        RuleFigures("trial", "removed", 0, shadow_agreed=1, shadow_disagreed=1, would_have_decided=2),
     )
     assert [(a.user, a.approved, a.rejected) for a in discount.approvers] == [("U0FIN1", 1, 0), ("U0FIN2", 0, 1)]
     assert (contract.counters.pending, contract.sla_breaches) == (1, 0)  # contract has no SLA
@@ -116,7 +118,7 @@ def test_malformed_shadow_entries_are_skipped_not_fatal(runtime: Runtime, clock:
         connection.execute(update(REQUESTS).where(REQUESTS.c.id == request_id).values(shadow=shadow))
     report = surface_report(runtime, window=Window(clock.now(), clock.now() + timedelta(hours=1)))
     assert [r for r in report.kinds[0].rules if r.mode == "removed"] == [
-        RuleFigures("trial", "removed", 1, shadow_agreed=0, shadow_disagreed=1)
+        RuleFigures("trial", "removed", 0, shadow_agreed=0, shadow_disagreed=1, would_have_decided=1)
     ]
 
 
@@ -139,9 +141,13 @@ def test_a_shadow_rule_trialled_on_live_requests_is_reported_with_its_agreement(
     report = surface_report(runtime=runtime, window=Window(since, clock.now() + timedelta(seconds=1)))
     discount = next(kind for kind in report.kinds if kind.kind == "discount")
     rules = {figure.rule: figure for figure in discount.rules}
-    assert rules["trial-15"] == RuleFigures("trial-15", "shadow", 3, shadow_agreed=2, shadow_disagreed=1)
+    # A shadow rule decides nothing: its matches are what it would have decided.
+    assert rules["trial-15"] == RuleFigures("trial-15", "shadow", 0, 2, 1, would_have_decided=3)
     assert rules["small"].mode == "live"
     assert discount.counters.human_approved == 2 and discount.counters.auto_approved == 0  # it decided nothing
     (shown_kind,) = [kind for kind in report_json(report)["kinds"] if kind["kind"] == "discount"]
     shown = {r["rule"]: r for r in shown_kind["rules"]}["trial-15"]
     assert (shown["mode"], shown["shadow_agreed"], shown["shadow_disagreed"]) == ("shadow", 2, 1)
+    assert (shown["decided"], shown["would_have_decided"]) == (0, 3)
+    line = next(line for line in text_report(report).splitlines() if "trial-15" in line)
+    assert line.split() == ["discount", "trial-15", "shadow", "0", "3", "2", "1"]

@@ -205,3 +205,19 @@ def test_two_workers_racing_all_monday_send_one_summary_per_owner(
     assert Counter(d.action for d in gateway.delivered if d.action in ("surface", "chart")) == Counter(
         {"surface": 1, "chart": 1}
     )
+
+
+def test_an_owner_deactivated_after_the_summary_was_queued_gets_nothing(
+    runtime: Runtime, clock: FixedClock, engine: Engine
+) -> None:
+    history(runtime, clock)
+    gateway = FakeGateway()
+    drain(runtime, gateway)
+    clock.set(datetime.fromisoformat("2026-03-09T09:00:00+01:00"))
+    assert "surface:U0FINLEAD:2026-W11" in queue_surface_summaries(runtime=runtime, timezone_of=NOBODY_ABROAD.get).keys
+    with runtime.uow() as uow:
+        uow.people.record("U0FINLEAD", deleted=True, tz=None, now=clock.now())
+        uow.commit()
+    drain(runtime, gateway)
+    assert gateway.of("surface") == [] and gateway.of("chart") == []
+    assert {status for _, status in summary_rows(engine)} == {"sent"}  # done with, not retried

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.app import build_signoff
-from bot.domain.cards import Card, card_fields
+from bot.domain.cards import Card, CardField, card_fields
 from bot.domain.fields import FieldSpec, FieldType
 from bot.domain.lifecycle import State
 from bot.domain.notices import Notice, Notification
@@ -278,3 +278,44 @@ def test_the_card_says_a_look_alike_is_why_it_needs_a_human(
         assert {"type": "section", "text": plain(why)} in posted.blocks
     finally:
         built.engine.dispose()
+
+
+HOSTILE_TITLE = "*bold* _it_ ~s~ `c` <!channel>\nforged line"
+RAW_FORMATTING = re.compile(r"(?<![^\W_])[*_~](?=\w)|(?<=\w)[*_~](?![^\W_])|`")
+
+
+def _governance_text_in(text: str, inner: str) -> None:
+    """``inner`` (governance text) shows in ``text`` with look-alikes, on one line, pinging nobody."""
+    assert "∗bold∗ ˍitˍ ∼s∼ ˋcˋ &lt;!channel&gt; forged line" in text and "<!channel>" not in text
+    assert inner not in text
+
+
+def test_governance_text_in_mrkdwn_formats_nothing_anywhere() -> None:
+    """Titles, labels, groups and steps come from the reviewed file, but still format nothing (every renderer)."""
+    from bot.services.status import Summary
+    from handlers.replies import summary_reply
+
+    hostile = card(
+        {"account": "Acme"},
+        title=HOSTILE_TITLE,
+        progress=(HOSTILE_TITLE,),
+        fields=(CardField(HOSTILE_TITLE, "Acme"),),
+    )
+    decided = card({"account": "Acme"}, title=HOSTILE_TITLE, state=State.APPROVED, decided_by="U0FIN1")
+    notice = Notification("U0SAM", Notice.LAPSED, "REQ-7", "lapsed", {"title": HOSTILE_TITLE})
+    channel = Notification(
+        "U0OWN", Notice.CHANNEL_UNREACHABLE, "REQ-7", "x", {"title": "t", "group": HOSTILE_TITLE, "channel": "C1"}
+    )
+    rendered = [
+        *mrkdwn_texts(card_blocks(hostile)),
+        *mrkdwn_texts(digest_blocks([hostile], more=0, auto_resolved=0)),
+        *mrkdwn_texts(home_view(waiting=[hostile], mine=[decided], delegation=None)),
+        notification_text(notice),
+        notification_text(channel),
+        status_reply(StatusView(request_id=7, ref="REQ-7", state=State.PENDING, card=hostile)),
+        summary_reply(Summary(waiting_on_me=(hostile,), my_requests=())),
+    ]
+    for text in rendered:
+        if "bold" in text:
+            _governance_text_in(text, "*bold*")
+    assert sum("bold" in text for text in rendered) >= 9

@@ -132,7 +132,7 @@ def test_an_upload_whose_answer_was_lost_is_found_and_not_shared_again(
 
 def worst_case() -> OwnerSurface:
     busiest = tuple(ApproverFigures(f"U0{'X' * 18}{n}", 10**6, 10**6, 0, 9999.0) for n in range(3))
-    figures = Headline(10**7, 0.999, 10**6, 9999.0, 99999.0, 10**6, busiest)
+    figures = Headline(10**7, 0.999, 10**6, 9999.0, 99999.0, 10**6, busiest, share_divisor=10**7)
     kinds = tuple(KindHeadlines(f"kind-{n}", "<!channel> *" + "T" * 300, figures, figures) for n in range(40))
     suggestion = SuggestedDefault("kind-0", "r" * 80, "<@U1> " + "x" * 3000, "approve", 10**6, 99, 1.0)
     month = SurfaceReport(Window(NEXT_MONDAY - timedelta(days=30), NEXT_MONDAY), "v", Counters(), ())
@@ -182,3 +182,61 @@ def test_home_shows_an_owner_the_figures_of_their_kinds(edge: Edge) -> None:
     assert "*Last 7 days*\\nRequests: *3*\\nResolved by defaults: *67 %*\\nHuman decisions: *1*" in home
     assert "Busiest: <@U0FIN2> (1)" in home
     assert "Your kinds" not in open_home(edge, "U0SAM")  # owns no kind: no section
+
+
+def _headlines(name: str, requests: int) -> KindHeadlines:
+    figures = Headline(requests, 0.5, requests, 1.0, 2.0, 0, (), share_divisor=requests)
+    return KindHeadlines(name, name.upper(), figures, figures)
+
+
+def _surface(kinds: tuple[KindHeadlines, ...]) -> OwnerSurface:
+    month = SurfaceReport(Window(NEXT_MONDAY - timedelta(days=30), NEXT_MONDAY), "v", Counters(), ())
+    return OwnerSurface("U0OWNER", kinds, month)
+
+
+def _shown_kinds(blocks: list[dict[str, object]]) -> list[str]:
+    sections = [b["text"]["text"] for b in blocks if b["type"] == "section" and "text" in b]  # type: ignore[index]
+    return [text.rsplit("`", 2)[1] for text in sections if text.endswith("`")]
+
+
+def test_the_busiest_kinds_come_first_and_idle_kinds_are_only_named() -> None:
+    # 30 kinds; only the last one and five in between had requests, in no particular order.
+    counts = {29: 4, 3: 1, 17: 9, 20: 1, 8: 2, 11: 1}
+    surface = _surface(tuple(_headlines(f"k{n}", counts.get(n, 0)) for n in range(30)))
+    for blocks in (surface_summary_blocks(surface, week="2026-W11"), your_kinds_blocks(surface)):
+        assert _shown_kinds(blocks) == ["k17", "k29", "k8", "k3", "k11", "k20"]  # most first, ties in file order
+        shown = texts(blocks)
+        assert "…and 24 kinds with no requests in the last 30 days: `k0`, `k1`, `k2`, `k4`" in shown
+
+
+def test_the_cut_at_max_kinds_hides_only_the_least_busy() -> None:
+    surface = _surface(tuple(_headlines(f"k{n}", n) for n in range(30)))  # k0 idle, k29 busiest
+    blocks = surface_summary_blocks(surface, week="2026-W11")
+    assert _shown_kinds(blocks) == [f"k{n}" for n in range(29, 17, -1)]
+    shown = texts(blocks)
+    assert (
+        "…and 17 more kinds with fewer requests" in shown
+        and "1 kind with no requests in the last 30 days: `k0`" in shown
+    )
+
+
+def test_home_promises_no_dm_to_an_owner_whose_kinds_had_no_requests() -> None:
+    quiet = texts(your_kinds_blocks(_surface((_headlines("k0", 0),))))
+    assert "Every Monday" not in quiet and "no weekly DM" in quiet
+    assert "Every Monday" in texts(your_kinds_blocks(_surface((_headlines("k0", 1),))))
+
+
+def test_a_kind_with_nothing_decided_shows_no_share_rather_than_zero() -> None:
+    pending = Headline(3, 0.0, 0, 0.0, 0.0, 0, (), share_divisor=0)  # three requests, all pending
+    blocks = surface_summary_blocks(_surface((KindHeadlines("pend", "Pending", pending, pending),)), week="2026-W11")
+    shown = texts(blocks)
+    assert "Resolved by defaults: *—* (nothing decided yet)" in shown and "0 %" not in shown
+
+
+def test_kind_titles_in_the_summary_and_home_format_nothing() -> None:
+    titled = KindHeadlines("k1", "*bold* _it_ ~s~ `c`", _headlines("k1", 2).week, _headlines("k1", 2).month)
+    for blocks in (
+        surface_summary_blocks(_surface((titled,)), week="2026-W11"),
+        your_kinds_blocks(_surface((titled,))),
+    ):
+        assert "*∗bold∗ ˍitˍ ∼s∼ ˋcˋ* `k1`" in texts(blocks) and "_it_" not in texts(blocks)

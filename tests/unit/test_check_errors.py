@@ -475,3 +475,32 @@ def test_a_digest_schedule_that_never_fires_is_a_located_error(old: str, new: st
     found = problems_of(broken(old, new))
     assert [(p.line, p.path) for p in found] == [(line, path)], [str(p) for p in found]
     assert "never fires" in found[0].message
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "path", "message"),
+    [
+        ("  discount:\n", "  " + "d" * 41 + ":\n", "kinds." + "d" * 41, f"the name “{'d' * 41}” is 41 characters long"),
+        ("  finance:\n", "  " + "f" * 41 + ":\n", "groups." + "f" * 41, f"the name “{'f' * 41}” is 41 characters long"),
+        (
+            "      launch:",
+            "      " + "l" * 41 + ":",
+            "kinds.discount.fields." + "l" * 41,
+            f"the name “{'l' * 41}” is 41 characters long",
+        ),
+        ("- id: small-discount", "- id: " + "s" * 64, "kinds.discount.rules[0].id", "is 64 characters long"),
+    ],
+    ids=["kind", "group", "field", "rule"],
+)
+def test_a_name_over_its_length_limit_is_told_the_limit(old: str, new: str, path: str, message: str) -> None:
+    found = [p for p in problems_of(BASE.replace(old, new, 1)) if p.path == path]
+    assert len(found) == 1 and found[0].message.startswith(message)
+    most = 63 if "rules" in path else 40
+    assert found[0].message.endswith(f"at most {most} are allowed")
+
+
+def test_a_name_too_long_and_badly_written_is_told_both() -> None:
+    (found,) = [
+        p for p in problems_of(BASE.replace("  discount:\n", "  D" + "d" * 40 + ":\n", 1)) if "kinds.D" in p.path
+    ]
+    assert "is 41 characters long: at most 40 are allowed, and it must start with a lowercase letter" in found.message

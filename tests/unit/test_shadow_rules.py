@@ -142,6 +142,11 @@ def test_a_shadow_rule_in_doubt_gives_no_verdict_and_does_not_route() -> None:
     doubtful = resolved(governance, {"pct": 5, "account": "Acrne Corp"}, Asked(0))
     assert (doubtful.outcome, doubtful.rule) == (Outcome.ROUTE, None)  # the live "known" is in doubt too
     assert "try-lookalike" not in [v.rule for v in doubtful.shadow]
+    lines = render_explanation(governance, doubtful).splitlines()
+    shadow_line = lines[lines.index("  ≈ try-lookalike (approve, shadow: never decides)") + 1]
+    live_line = lines[lines.index("  ≈ known (approve)") + 1]
+    assert shadow_line.endswith("looks like “Acme Corp”: in doubt, so no shadow verdict")
+    assert live_line.endswith("looks like “Acme Corp”: a person decides")
     exact = resolved(governance, {"pct": 30, "account": "Acme Corp"}, Asked(0))
     assert (exact.outcome, exact.rule) == (Outcome.APPROVE, "known")
     assert ShadowVerdict("try-lookalike", Decision.APPROVE) in exact.shadow
@@ -192,13 +197,29 @@ RULE_AT = "kinds.deal.rules[0]"
         (
             "{id: t, decide: approve, reason: R., mode: trial}",
             f"{RULE_AT}.mode",
-            "must be 'live' or 'shadow'",
+            "must be live or shadow, got “trial”",
         ),
         (
             "{id: t, decide: approve, reason: R., mode: Shadow}",
             f"{RULE_AT}.mode",
-            "must be 'live' or 'shadow'",
+            "must be live or shadow, got “Shadow”, which looks like “shadow” (write it in lowercase, with no spaces)",
         ),
+        (
+            "{id: t, decide: approve, reason: R., mode: shad\u043ew}",
+            f"{RULE_AT}.mode",
+            "must be live or shadow, got “shadоw”, which looks like “shadow” (it has U+043E CYRILLIC SMALL LETTER O)",
+        ),
+        (
+            '{id: t, decide: approve, reason: R., mode: "sha\\u200bdow"}',
+            f"{RULE_AT}.mode",
+            "must be live or shadow, got “sha[U+200B]dow”, which looks like “shadow” (it has U+200B ZERO WIDTH SPACE)",
+        ),
+        (
+            "{id: t, decide: approve, reason: R., mode: [shadow]}",
+            f"{RULE_AT}.mode",
+            "must be live or shadow, got an array",
+        ),
+        ("{id: t, decide: approve, reason: R., mode: ~}", f"{RULE_AT}.mode", "must be live or shadow, got null"),
         (
             "{id: t, require: cmo-office, reason: R., mode: shadow}",
             RULE_AT,
@@ -260,6 +281,15 @@ def test_a_file_test_naming_a_rule_that_is_not_a_shadow_rule_in_its_shadow_expec
     ]
 
 
+@pytest.mark.parametrize(("written", "given"), [("", "null"), (" ~", "null"), (" [try-reject]", "an array")])
+def test_a_file_tests_shadow_expectation_left_empty_or_not_a_mapping_is_refused(written: str, given: str) -> None:
+    test = f"    tests:\n      - fields: {{pct: 30}}\n        expect: route\n        shadow:{written}\n"
+    with pytest.raises(GovernanceInvalid) as caught:
+        governance_from(LIVE % SHADOWS + test)
+    message = f"must be a mapping of rule → approve|reject ({{}}: none matches), got {given}"
+    assert [(p.path, p.message) for p in caught.value.problems] == [("kinds.deal.tests[0].shadow", message)]
+
+
 def test_stored_verdicts_read_back_and_malformed_entries_are_left_out() -> None:
     verdicts = (ShadowVerdict("a", Decision.APPROVE), ShadowVerdict("b-2", Decision.REJECT))
     assert shadow_from_json(shadow_json(verdicts)) == verdicts
@@ -304,3 +334,23 @@ def test_the_cli_checks_tests_and_explains_a_file_with_shadow_rules(
     assert main(["explain", "--config", str(path), "deal", "pct=5", "--json"]) == 0
     decided = json.loads(capsys.readouterr().out)
     assert (decided["outcome"], decided["rule"], decided["rules"]) == ("approve", "small", ["small"])
+
+
+def test_matching_shadow_rules_never_push_the_rules_the_reason_names_out_of_a_long_trace() -> None:
+    shadows = "".join(
+        f"      - {{id: s{i:02d}, when: {{pct: {{lte: {100 + i}}}}}, decide: approve, reason: T, mode: shadow}}\n"
+        for i in range(25)
+    )
+    rejects = "".join(
+        f"      - {{id: r{i}, when: {{pct: {{gt: {200 + i}}}}}, decide: reject, reason: No.}}\n" for i in range(5)
+    )
+    governance = governance_from(LIVE % (shadows + rejects).rstrip("\n"))
+    kind = governance.kind("deal")
+    resolution = resolve(governance, kind, {"pct": 50, "value": 10}, requester="U0SAM", at=AT)
+    assert resolution.outcome is Outcome.ROUTE and "small applies when" in resolution.reason
+    traced = [rule.rule for rule in resolution.trace]
+    assert len(traced) == 20 and "small" in traced  # the rule the reason names
+    assert traced == sorted(traced, key=[rule.id for rule in kind.rules].index)  # shown in file order
+    shadow_traced = sum(rule.shadow for rule in resolution.trace)
+    assert resolution.receipt()["untraced"]["matched"] == 25 - shadow_traced  # the shadow rules left out, counted
+    assert "  ✗ small (approve)" in render_explanation(governance, resolution)

@@ -212,7 +212,9 @@ def test_shadow_verdicts_agree_or_not_with_the_human_final_decision(governance: 
         fact("approved", rule="small", shadow=[("trial", "reject")]),  # a rule decided, not people
     ]
     trial = tally(facts, governance, WINDOW).kinds[0].rules[-1]
-    assert trial == RuleFigures("trial", "removed", decided=7, shadow_agreed=3, shadow_disagreed=1)
+    assert trial == RuleFigures(
+        "trial", "removed", decided=0, shadow_agreed=3, shadow_disagreed=1, would_have_decided=7
+    )
 
 
 def test_window_and_kind_filter_and_kinds_the_file_no_longer_has(governance: Governance) -> None:
@@ -253,6 +255,7 @@ def test_report_json_has_the_design_shape(governance: Governance) -> None:
         "decided": 1,
         "shadow_agreed": 0,
         "shadow_disagreed": 0,
+        "would_have_decided": 0,
     }
     assert kind["approvers"] == [{"user": "U0FIN1", "decisions": 1, "approved": 0, "rejected": 1, "median_hours": 1.0}]
 
@@ -310,3 +313,19 @@ def test_the_widest_window_is_tallied_by_week_without_leaving_the_calendar(zone:
     first, last = fact("approved", submitted_at=window.start), fact("approved", submitted_at=window.end - timedelta(1))
     weeks = tally([first, last], wide, window).kinds[0].weeks
     assert [w.week_start for w in weeks] == [date(1900, 1, 1), date(2999, 12, 30)]  # both Mondays
+
+
+def test_nothing_decided_is_no_share_a_dash_not_zero_percent(governance: Governance) -> None:
+    from bot.domain.surface_text import text_report
+
+    facts = [fact("pending", id=1), fact("cancelled", id=2), fact("pending", kind="contract", id=3)]
+    report = tally(facts, governance, WINDOW)
+    data = report_json(report)
+    assert data["totals"]["resolved_by_default_share"] == 0.0 and data["totals"]["share_divisor"] == 0
+    assert data["kinds"][0]["weeks"][0]["share_divisor"] == 0  # the week is there; it has no share
+    text = text_report(report)
+    assert "0.0%" not in text and "nothing decided yet" in text
+    discount_row = next(line for line in text.splitlines() if line.startswith("discount "))
+    assert discount_row.split()[12] == "—"
+    decided = text_report(tally([fact("approved", rule="small")], governance, WINDOW))
+    assert next(line for line in decided.splitlines() if line.startswith("discount ")).split()[12] == "100.0%"
