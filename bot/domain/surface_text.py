@@ -100,8 +100,13 @@ def _table(columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
 
 
 def window_line(report: SurfaceReport) -> str:
-    start, end = report.window.start.isoformat(), report.window.end.isoformat()
-    return f"requests submitted from {start} to {end} (exclusive); governance {report.governance[:12]}"
+    """``requests submitted from 2025-10-01 00:00 to 2026-01-01 00:00 (exclusive, Europe/Berlin); …``:
+    in the governance timezone, as ``--since``/``--until`` dates are read."""
+    start, end = (
+        moment.astimezone(report.tz).strftime("%Y-%m-%d %H:%M") for moment in (report.window.start, report.window.end)
+    )
+    zone = report.tz.key
+    return f"requests submitted from {start} to {end} (exclusive, {zone}); governance {report.governance[:12]}"
 
 
 def text_report(report: SurfaceReport) -> str:

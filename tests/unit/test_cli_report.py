@@ -76,7 +76,7 @@ def test_text_shows_a_row_per_kind_and_the_totals(stored: Path, capsys: pytest.C
     code, out, _ = run(capsys, "report", "--kind", "discount")
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].startswith("requests submitted from ")
+    assert lines[0].startswith("requests submitted from ") and "(exclusive, Europe/Berlin)" in lines[0]
     discount = next(line for line in lines if line.startswith("discount"))
     assert discount.split()[:4] == ["discount", "U0FINLEAD", "3", "1"] and "66.7%" in discount
     assert not any(line.startswith("contract") for line in lines)
