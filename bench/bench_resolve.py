@@ -22,7 +22,8 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from bot.domain.governance import Governance, build_governance
+from bot.domain.governance import Governance
+from bot.domain.governance_build import build_governance
 from bot.domain.outcome import resolve
 
 SIZES = (10, 100, 1000)

@@ -32,7 +32,8 @@ import yaml
 from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from bot.domain.governance import Governance, GovernanceInvalid, LoadProblem, Path, build_governance, format_path
+from bot.domain.governance import Governance, GovernanceInvalid, LoadProblem, Path, format_path
+from bot.domain.governance_build import build_governance
 from bot.domain.json_values import JsonNumber
 from bot.domain.numbers import NumberRules, parse_number
 
