@@ -24,7 +24,7 @@ from bot.domain.surface import KindFigures, SurfaceReport
 
 TITLE = "Share resolved by defaults, per kind and week"
 #: Inches: title band, plot height, x labels band, left and right margins, one legend row.
-TOP_IN, PLOT_IN, BELOW_IN, LEFT_IN, RIGHT_IN, ROW_IN = 0.55, 3.2, 0.8, 0.9, 0.35, 0.2
+TOP_IN, PLOT_IN, BELOW_IN, LEFT_IN, RIGHT_IN, ROW_IN = 0.55, 3.2, 0.8, 0.9, 0.6, 0.2  # right: room for "01 Dec 2026"
 LEGEND_FONT = 9
 #: Legend handle, handle-to-text pad and column spacing, in font sizes (ems).
 _HANDLE, _PAD, _SPACING = 2.5, 0.8, 2.0

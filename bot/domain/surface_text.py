@@ -32,7 +32,10 @@ def percent(share: float) -> str:
 
 
 NO_SHARE = "—"
-NO_SHARE_NOTE = "— in “by default”: nothing decided yet (no request, or all pending or cancelled), so no share."
+NO_SHARE_NOTE = (
+    "— in “by default”: nothing decided yet (no request, or all pending or cancelled), so no share;"
+    " in p50/p90: no human decision."
+)
 
 
 def share_cell(counters: Counters) -> str:
@@ -43,7 +46,16 @@ def share_cell(counters: Counters) -> str:
 def share_note(report: SurfaceReport) -> str | None:
     """The line explaining ``NO_SHARE`` under the kinds' table, when a row shows it; else None."""
     rows = [k.counters for k in report.kinds] + [report.totals]
-    return NO_SHARE_NOTE if any(not c.share_divisor for c in rows) else None
+    no_people = any(not k.counters.human_approved + k.counters.human_rejected for k in report.kinds)
+    return NO_SHARE_NOTE if no_people or any(not c.share_divisor for c in rows) else None
+
+
+def hours_cells(kind: KindFigures) -> tuple[str, str]:
+    """p50 and p90 hours to a human decision, or ``NO_SHARE`` twice when people decided nothing
+    (0.0 would read as "decided at once")."""
+    if not kind.counters.human_approved + kind.counters.human_rejected:
+        return NO_SHARE, NO_SHARE
+    return f"{kind.p50_hours:.1f}", f"{kind.p90_hours:.1f}"
 
 
 def kind_row(kind: KindFigures) -> tuple[str, ...]:
@@ -55,8 +67,7 @@ def kind_row(kind: KindFigures) -> tuple[str, ...]:
         kind.owner or "(not in the file)",
         *(str(n) for n in (*counts, *rest)),
         share_cell(c),
-        f"{kind.p50_hours:.1f}",
-        f"{kind.p90_hours:.1f}",
+        *hours_cells(kind),
         str(kind.sla_breaches),
         str(kind.escalations),
     )

@@ -8,6 +8,7 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from bot.domain.durations import DURATION_HINT, parse_duration
+from bot.domain.json_values import show_given
 from bot.domain.moments import DATE_RANGE, EARLIEST, LATEST
 
 DEFAULT_SINCE = "90d"
@@ -32,13 +33,13 @@ class Window:
 
 def _day_start(text: str, option: str, hint: str, tz: ZoneInfo) -> datetime:
     if not _DATE.fullmatch(text):
-        raise ValueError(f"{option} expects {hint}, got {text!r}")
+        raise ValueError(f"{option} expects {hint}, got {show_given(text)}")
     try:
         day = date.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"{option}: {text!r} is not a calendar date; expected {hint}") from None
+        raise ValueError(f"{option}: {show_given(text)} is not a calendar date; expected {hint}") from None
     if not EARLIEST <= day <= LATEST:
-        raise ValueError(f"{option}: {text!r} is out of range; expected a date {DATE_RANGE}")
+        raise ValueError(f"{option}: {show_given(text)} is out of range; expected a date {DATE_RANGE}")
     return datetime.combine(day, time.min, tzinfo=tz).astimezone(UTC)
 
 
@@ -63,8 +64,12 @@ def parse_window(since: str | None, until: str | None, *, now: datetime, timezon
         except ValueError as exc:
             if _DURATION_SHAPE.fullmatch(since_text):  # a duration, refused for its size: say which limit
                 raise ValueError(f"--since: {exc}") from None
-            raise ValueError(f"--since expects {_SINCE_HINT}, got {since!r}") from None
+            raise ValueError(f"--since expects {_SINCE_HINT}, got {show_given(since)}") from None
     end = now if until is None else _day_start(until.strip(), "--until", _UNTIL_HINT, timezone)
     if end <= start:
-        raise ValueError(f"--until ({end.isoformat()}) must be after --since ({start.isoformat()})")
+        given = "now" if until is None else show_given(until.strip())
+        local = [moment.astimezone(timezone).strftime("%Y-%m-%d %H:%M") for moment in (end, start)]
+        raise ValueError(
+            f"--until {given} ({local[0]}) must be after --since {show_given(since_text)} ({local[1]}, {timezone.key})"
+        )
     return Window(start, end)

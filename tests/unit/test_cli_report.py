@@ -102,9 +102,9 @@ def test_html_needs_an_output_file_and_is_one_self_contained_page(
         (["--until", "2020-01-01"], "must be after --since"),
         (
             ["--since", "0001-01-01"],
-            "--since: '0001-01-01' is out of range; expected a date from 1900-01-01 to 2999-12-31",
+            "--since: “0001-01-01” is out of range; expected a date from 1900-01-01 to 2999-12-31",
         ),
-        (["--until", "9999-12-31"], "--until: '9999-12-31' is out of range; expected a date from 1900-01-01"),
+        (["--until", "9999-12-31"], "--until: “9999-12-31” is out of range; expected a date from 1900-01-01"),
         (["--since", "999999d"], "--since: a duration is at most 36500d (about 100 years), got “999999d”"),
         (
             ["--format", "html", "--output", "/nonexistent/dir/r.html"],

@@ -290,7 +290,7 @@ def test_parse_window(since: str | None, until: str | None, start: datetime, end
         ("99999999999999999999999w", None, "--since: a duration is at most 36500d"),
         ("0001-01-01", None, "out of range; expected a date from 1900-01-01 to 2999-12-31"),
         ("1899-12-31", None, "out of range; expected a date from 1900-01-01 to 2999-12-31"),
-        (None, "9999-12-31", "--until: '9999-12-31' is out of range; expected a date from 1900-01-01"),
+        (None, "9999-12-31", "--until: “9999-12-31” is out of range; expected a date from 1900-01-01"),
         (None, "3000-01-01", "out of range"),
         (None, "7d", "--until expects a date"),
         ("2026-06-05", "2026-06-05", "must be after --since"),
@@ -328,4 +328,15 @@ def test_nothing_decided_is_no_share_a_dash_not_zero_percent(governance: Governa
     discount_row = next(line for line in text.splitlines() if line.startswith("discount "))
     assert discount_row.split()[12] == "—"
     decided = text_report(tally([fact("approved", rule="small")], governance, WINDOW))
-    assert next(line for line in decided.splitlines() if line.startswith("discount ")).split()[12] == "100.0%"
+    by_rule = next(line for line in decided.splitlines() if line.startswith("discount ")).split()
+    assert by_rule[12] == "100.0%"
+    assert by_rule[13:15] == ["—", "—"]  # no human decision: no time to one (not "0.0", decided at once)
+    assert "p50/p90: no human decision" in decided
+
+
+def test_a_window_that_ends_before_it_starts_is_told_in_the_dates_as_typed() -> None:
+    with pytest.raises(ValueError, match="must be after") as caught:
+        parse_window("2026-06-05", "2026-06-01", now=NOW, timezone=ZoneInfo("Europe/Berlin"))
+    assert str(caught.value) == (
+        "--until “2026-06-01” (2026-06-01 00:00) must be after --since “2026-06-05” (2026-06-05 00:00, Europe/Berlin)"
+    )  # not the UTC instants (2026-05-31T22:00:00+00:00), a day off for the person who typed them
