@@ -161,9 +161,8 @@ def test_the_share_chart_keeps_its_plot_area_and_puts_the_legend_below_it(names:
     figure = share_by_week_figure(_many(names))
     axes, plot, legend = _layout(figure)
     width, height = figure.get_size_inches() * 100
-    assert width == 1000 and (plot.width, plot.height) == pytest.approx(
-        (850, 320)
-    )  # whatever the kinds (room for the last date label)
+    # whatever the kinds; 0.6 in on the right leaves room for the last date label
+    assert width == 1000 and (plot.width, plot.height) == pytest.approx((850, 320))
     assert legend.y1 < plot.y0 - 40 and legend.y0 >= 0 and legend.x0 >= 0 and legend.x1 <= width  # below, all inside
     assert plot.y1 < height and all(len(text.get_text()) <= 24 for text in figure.legends[0].get_texts())
     assert len({text.get_text() for text in figure.legends[0].get_texts()}) == len(names)
