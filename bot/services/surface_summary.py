@@ -112,7 +112,7 @@ def deliver_surface_summary(
     (unless Slack's history cannot be read: then, as for every post, it is sent again).
     """
     owner, week = str(item.payload["user"]), str(item.payload["week"])
-    with runtime.uow() as uow:
+    with runtime.uow(read_only=True) as uow:
         if owner in uow.people.deactivated():  # deactivated since it was queued: nobody to tell
             return
     surface = owner_figures(runtime=runtime, owner=owner)
