@@ -19,7 +19,8 @@ from sqlalchemy import Engine
 from bot.cli_governance import load, print_problems
 from bot.domain.clock import SystemClock
 from bot.domain.governance import UnknownKind
-from bot.domain.surface import DEFAULT_SINCE, SurfaceReport, parse_window, report_json
+from bot.domain.surface import DEFAULT_SINCE, SurfaceReport, parse_window
+from bot.domain.surface_json import report_json
 from bot.domain.surface_text import text_report
 from bot.services.report import surface_report
 from bot.services.runtime import Runtime

@@ -25,9 +25,26 @@ APPROVED, REJECTED, P50, P90 = "#2e7d32", "#c62828", "#1565c0", "#90caf9"
 NO_DECISIONS = "no human decisions in this window"
 
 
-def _legend_above(axes: Axes) -> None:
-    """The legend above the plot's right end, outside it: it never covers a bar."""
+def _bars(title: str, rows: int, row_in: float) -> tuple[Figure, Axes] | bytes:
+    """A horizontal bar chart's figure and axes, ``row_in`` inches per row; with no rows, the PNG
+    saying there is nothing to show."""
+    if not rows:
+        return png(empty(Figure(figsize=(WIDTH_IN, 3.0), layout="constrained"), title, NO_DECISIONS))
+    figure = Figure(figsize=(WIDTH_IN, 1.5 + row_in * rows), layout="constrained")
+    axes = figure.add_subplot()
+    axes.set_title(title, loc="left")
+    return figure, axes
+
+
+def _finish(figure: Figure, axes: Axes, names: list[str], *, xlabel: str, ylabel: str) -> bytes:
+    """Row labels (top to bottom), axis labels, a vertical grid, the legend above the plot's right
+    end (outside it: it never covers a bar); the PNG."""
+    axes.set_yticks(list(range(len(names)))[::-1], labels=labels(names))
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.grid(axis="x", alpha=0.3)
     axes.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=2, fontsize=9, frameon=False, borderaxespad=0.2)
+    return png(figure)
 
 
 def decisions_by_approver_png(report: SurfaceReport) -> bytes:
@@ -39,39 +56,25 @@ def decisions_by_approver_png(report: SurfaceReport) -> bytes:
             approved[person.user] += person.approved
             rejected[person.user] += person.rejected
     users = sorted(set(approved) | set(rejected), key=lambda u: (-(approved[u] + rejected[u]), u))[:MAX_APPROVERS]
-    title = "Human decisions per approver"
-    if not users:
-        return png(empty(Figure(figsize=(WIDTH_IN, 3.0), layout="constrained"), title, NO_DECISIONS))
-    figure = Figure(figsize=(WIDTH_IN, 1.5 + 0.35 * len(users)), layout="constrained")
-    axes = figure.add_subplot()
+    drawn = _bars("Human decisions per approver", len(users), 0.35)
+    if isinstance(drawn, bytes):
+        return drawn
+    figure, axes = drawn
     rows = list(range(len(users)))[::-1]
     yes, no = [approved[u] for u in users], [rejected[u] for u in users]
     axes.barh(rows, yes, color=APPROVED, label="approved")
     axes.barh(rows, no, left=yes, color=REJECTED, label="rejected")
-    axes.set_yticks(rows, labels=labels(users))
-    axes.set_title(title, loc="left")
-    axes.set_xlabel("decisions")
-    axes.set_ylabel("approver")
-    axes.grid(axis="x", alpha=0.3)
-    _legend_above(axes)
-    return png(figure)
+    return _finish(figure, axes, users, xlabel="decisions", ylabel="approver")
 
 
 def time_to_decision_png(report: SurfaceReport) -> bytes:
     """Per kind with human decisions: p50 and p90 hours from submission to the deciding vote."""
-    shown = [k for k in report.kinds if k.counters.human_approved + k.counters.human_rejected]
-    title = "Time to a human decision (hours, wall clock)"
-    if not shown:
-        return png(empty(Figure(figsize=(WIDTH_IN, 3.0), layout="constrained"), title, NO_DECISIONS))
-    figure = Figure(figsize=(WIDTH_IN, 1.5 + 0.6 * len(shown)), layout="constrained")
-    axes = figure.add_subplot()
+    shown = [k for k in report.kinds if k.counters.human_decisions]
+    drawn = _bars("Time to a human decision (hours, wall clock)", len(shown), 0.6)
+    if isinstance(drawn, bytes):
+        return drawn
+    figure, axes = drawn
     rows = list(range(len(shown)))[::-1]
     axes.barh([r + 0.2 for r in rows], [k.p50_hours for k in shown], height=0.4, color=P50, label="p50")
     axes.barh([r - 0.2 for r in rows], [k.p90_hours for k in shown], height=0.4, color=P90, label="p90")
-    axes.set_yticks(rows, labels=labels([k.kind for k in shown]))
-    axes.set_title(title, loc="left")
-    axes.set_xlabel("hours")
-    axes.set_ylabel("kind")
-    axes.grid(axis="x", alpha=0.3)
-    _legend_above(axes)
-    return png(figure)
+    return _finish(figure, axes, [k.kind for k in shown], xlabel="hours", ylabel="kind")

@@ -2,8 +2,8 @@
 
 ``tally`` reads each request once, as ``RequestFacts``, and keeps only counters per kind,
 approver, rule and week, plus one float per human decision (for percentiles): its memory does
-not grow with the number of requests it has read beyond that. ``report_json`` renders the
-result in §8's JSON shape. Everything here is pure and in UTC; weeks start on Monday in the
+not grow with the number of requests it has read beyond that. ``bot.domain.surface_json``
+renders the result in §8's JSON shape. Everything here is pure and in UTC; weeks start on Monday in the
 governance timezone.
 """
 
@@ -14,7 +14,7 @@ import statistics
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Collection, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
@@ -88,6 +88,11 @@ class Counters:
     def share_divisor(self) -> int:
         """What the share is out of: requests − cancelled − pending (0: nothing decided yet, no share)."""
         return self.requests - self.cancelled - self.pending
+
+    @property
+    def human_decisions(self) -> int:
+        """Requests people approved or rejected (what time to decision and approvers count)."""
+        return self.human_approved + self.human_rejected
 
     @property
     def resolved_by_default_share(self) -> float:
@@ -373,36 +378,3 @@ def _kind_figures(name: str, governance: Governance, acc: _Kind) -> KindFigures:
         weeks=weeks,
         decision_hours=tuple(hours),
     )
-
-
-def report_json(report: SurfaceReport) -> dict[str, Any]:
-    """The report in DESIGN §8's JSON shape (plus ``weeks`` per kind); hours rounded to 0.01."""
-    return {
-        "from": report.window.start.isoformat(),
-        "to": report.window.end.isoformat(),
-        "governance": report.governance,
-        "totals": report.totals.as_json(),
-        "kinds": [_kind_json(k) for k in report.kinds],
-    }
-
-
-def _kind_json(kind: KindFigures) -> dict[str, Any]:
-    return {
-        "kind": kind.kind,
-        "owner": kind.owner,
-        **kind.counters.as_json(),
-        "time_to_decision_hours": {"p50": round(kind.p50_hours, 2), "p90": round(kind.p90_hours, 2)},
-        "sla_breaches": kind.sla_breaches,
-        "escalations": kind.escalations,
-        "rules": [asdict(rule) for rule in kind.rules],
-        "approvers": [asdict(a) | {"median_hours": round(a.median_hours, 2)} for a in kind.approvers],
-        "weeks": [
-            {
-                "week_start": w.week_start.isoformat(),
-                "requests": w.requests,
-                "resolved_by_default_share": round(w.resolved_by_default_share, 4),
-                "share_divisor": w.share_divisor,
-            }
-            for w in kind.weeks
-        ],
-    }

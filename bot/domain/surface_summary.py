@@ -39,7 +39,7 @@ class Headline:
         return cls(
             requests=counters.requests,
             resolved_by_default_share=counters.resolved_by_default_share,
-            human_decisions=counters.human_approved + counters.human_rejected,
+            human_decisions=counters.human_decisions,
             p50_hours=figures.p50_hours,
             p90_hours=figures.p90_hours,
             sla_breaches=figures.sla_breaches,

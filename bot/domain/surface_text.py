@@ -46,14 +46,14 @@ def share_cell(counters: Counters) -> str:
 def share_note(report: SurfaceReport) -> str | None:
     """The line explaining ``NO_SHARE`` under the kinds' table, when a row shows it; else None."""
     rows = [k.counters for k in report.kinds] + [report.totals]
-    no_people = any(not k.counters.human_approved + k.counters.human_rejected for k in report.kinds)
+    no_people = any(not k.counters.human_decisions for k in report.kinds)
     return NO_SHARE_NOTE if no_people or any(not c.share_divisor for c in rows) else None
 
 
 def hours_cells(kind: KindFigures) -> tuple[str, str]:
     """p50 and p90 hours to a human decision, or ``NO_SHARE`` twice when people decided nothing
     (0.0 would read as "decided at once")."""
-    if not kind.counters.human_approved + kind.counters.human_rejected:
+    if not kind.counters.human_decisions:
         return NO_SHARE, NO_SHARE
     return f"{kind.p50_hours:.1f}", f"{kind.p90_hours:.1f}"
 

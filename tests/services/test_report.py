@@ -10,7 +10,8 @@ from sqlalchemy import Engine, update
 from bot.domain.clock import FixedClock
 from bot.domain.governance import UnknownKind
 from bot.domain.routing import Verdict
-from bot.domain.surface import RuleFigures, SurfaceReport, Window, report_json
+from bot.domain.surface import RuleFigures, SurfaceReport, Window
+from bot.domain.surface_json import report_json
 from bot.domain.surface_text import text_report
 from bot.services.cancel import cancel_request
 from bot.services.decide import decide_request

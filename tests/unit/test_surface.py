@@ -16,9 +16,9 @@ from bot.domain.surface import (
     Window,
     parse_window,
     percentile,
-    report_json,
     tally,
 )
+from bot.domain.surface_json import report_json
 from tests.conftest import governance_from
 
 GOVERNANCE = """
