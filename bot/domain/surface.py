@@ -108,6 +108,7 @@ class Counters:
         data: dict[str, Any] = {name: getattr(self, name) for name in COUNTER_NAMES}
         data["resolved_by_default_share"] = round(self.resolved_by_default_share, 4)
         data["share_divisor"] = self.share_divisor
+        data["human_decisions"] = self.human_decisions  # 0: the time-to-decision figures have nothing to measure
         return data
 
 

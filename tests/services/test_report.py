@@ -77,6 +77,7 @@ def test_the_report_counts_what_people_and_rules_decided(runtime: Runtime, clock
         "lapsed": 1,
         "resolved_by_default_share": 0.4,
         "share_divisor": 5,
+        "human_decisions": 3,
     }
     discount, contract, brand = report.kinds
     assert (discount.kind, discount.owner, discount.counters.requests) == ("discount", "U0FINLEAD", 6)

@@ -322,6 +322,8 @@ def test_nothing_decided_is_no_share_a_dash_not_zero_percent(governance: Governa
     report = tally(facts, governance, WINDOW)
     data = report_json(report)
     assert data["totals"]["resolved_by_default_share"] == 0.0 and data["totals"]["share_divisor"] == 0
+    # p50/p90 read 0.0 with nothing to measure: the extra key tells them from a decision made at once
+    assert data["totals"]["human_decisions"] == 0 and data["kinds"][0]["time_to_decision_hours"]["p50"] == 0.0
     assert data["kinds"][0]["weeks"][0]["share_divisor"] == 0  # the week is there; it has no share
     text = text_report(report)
     assert "0.0%" not in text and "nothing decided yet" in text
