@@ -36,11 +36,14 @@ _COLUMNS = (
     VOTES.c.verdict,
     VOTES.c.created_at.label("voted_at"),
 )
+_JOINED = REQUESTS.outerjoin(VOTES, VOTES.c.request_id == REQUESTS.c.id)
 #: The report's one statement: requests joined with their votes, by request (filtered by window and kinds per call).
-FACTS = (
-    select(*_COLUMNS)
-    .select_from(REQUESTS.outerjoin(VOTES, VOTES.c.request_id == REQUESTS.c.id))
-    .order_by(REQUESTS.c.id, VOTES.c.id)
+FACTS = select(*_COLUMNS).select_from(_JOINED).order_by(REQUESTS.c.id, VOTES.c.id)
+#: The same with each request's requester and fields, in submission order (what suggest and simulate replay).
+CONTENTS = (
+    select(*_COLUMNS, REQUESTS.c.requester, REQUESTS.c.fields)
+    .select_from(_JOINED)
+    .order_by(REQUESTS.c.created_at, REQUESTS.c.id, VOTES.c.id)
 )
 
 
@@ -50,9 +53,14 @@ class SqlSurface:
     def __init__(self, connection: Connection):
         self.connection = connection
 
-    def facts(self, window: Window, kinds: Collection[str] | None = None) -> Iterator[RequestFacts]:
-        """Each request submitted in ``[window.start, window.end)`` (of ``kinds``, when given), in id order."""
-        query = FACTS.where(REQUESTS.c.created_at >= window.start, REQUESTS.c.created_at < window.end)
+    def facts(
+        self, window: Window, kinds: Collection[str] | None = None, *, contents: bool = False
+    ) -> Iterator[RequestFacts]:
+        """Each request submitted in ``[window.start, window.end)`` (of ``kinds``, when given), in id
+        order; with ``contents``, in submission order (then id) and with its requester and fields."""
+        query = (CONTENTS if contents else FACTS).where(
+            REQUESTS.c.created_at >= window.start, REQUESTS.c.created_at < window.end
+        )
         if kinds is not None:
             query = query.where(REQUESTS.c.kind.in_(sorted(kinds)))
         rows = self.connection.execute(query.execution_options(yield_per=BATCH))
@@ -72,6 +80,7 @@ class SqlSurface:
 def _facts(row: Row[Any], votes: list[tuple[str, str, datetime]]) -> RequestFacts:
     """The request's columns, in ``_COLUMNS`` order, and its votes."""
     values: tuple[Any, ...] = tuple(row)
+    requester, fields = values[14:16] if len(values) > 14 else (None, None)
     id_, kind, imported_id, state, created_at, decided_at, decided_by, auto_rule, level, shadow, lapses_at = values[:11]
     return RequestFacts(
         id_,
@@ -86,6 +95,8 @@ def _facts(row: Row[Any], votes: list[tuple[str, str, datetime]]) -> RequestFact
         tuple(votes),
         _shadow(shadow) if shadow else (),
         lapses_at,
+        requester,
+        dict(fields) if fields is not None else None,
     )
 
 

@@ -13,7 +13,7 @@ import math
 import statistics
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, NamedTuple
@@ -53,6 +53,10 @@ class RequestFacts(NamedTuple):
     #: When an approved exception's validity ends; read for imported rows only (a live one's
     #: lapse is its state, ``lapsed``, set by the sweep).
     lapses_at: datetime | None = None
+    #: Who filed it (a Slack user id); read only when asked for contents (``contents=True``).
+    requester: str | None = None
+    #: Its fields as stored (the JSON document the contract validated); only with ``contents=True``.
+    fields: Mapping[str, Any] | None = None
 
 
 COUNTER_NAMES = (

@@ -250,9 +250,13 @@ class WebhookRepository(Protocol):
 class SurfaceRepository(Protocol):
     """Stored requests, live and imported, as the decision surface reads them (DESIGN §8)."""
 
-    def facts(self, window: Window, kinds: Collection[str] | None = None) -> Iterator[RequestFacts]:
+    def facts(
+        self, window: Window, kinds: Collection[str] | None = None, *, contents: bool = False
+    ) -> Iterator[RequestFacts]:
         """Each request submitted in ``[window.start, window.end)`` (only ``kinds``, when given), with its
-        votes, streamed: memory holds a batch of rows, not the window."""
+        votes, streamed in submission order (then id): memory holds a batch of rows, not the window.
+        ``contents``: also each request's ``requester`` and stored ``fields`` (what suggest and
+        simulate read; the report does not)."""
         ...
 
 
