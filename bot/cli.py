@@ -58,6 +58,7 @@ def config_path(explicit: str | None) -> Path:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
+    argv = _values_that_look_like_options(parser, sys.argv[1:] if argv is None else list(argv))
     # Options may come after positionals anywhere (`explain discount a=1 --config f.yaml b=2`):
     # argparse stops a positional list at the first option, so the rest come back as extras.
     args, extras = parser.parse_known_args(argv)
@@ -83,6 +84,43 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"signoff: {exc}", file=sys.stderr)
         return 2
     return code
+
+
+def _value_options(parser: argparse.ArgumentParser) -> tuple[set[str], set[str]]:
+    """Every option string of ``parser`` and its subcommands, and those among them that take one value."""
+    every: set[str] = set()
+    valued: set[str] = set()
+    for action in parser._actions:
+        every.update(action.option_strings)
+        if action.option_strings and action.nargs is None and action.const is None:
+            valued.update(action.option_strings)
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                sub_every, sub_valued = _value_options(sub)
+                every |= sub_every
+                valued |= sub_valued
+    return every, valued
+
+
+def _values_that_look_like_options(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """``--since -5d`` as ``--since=-5d``: argparse would take a value starting with ``-`` for an
+    option and say only "expected one argument"; joined, the option's own reader names what is
+    wrong with the value and what it accepts. A value that is itself an option (``--since --kind``)
+    is left alone: that really is a missing value."""
+    every, valued = _value_options(parser)
+    out: list[str] = []
+    index = 0
+    while index < len(argv):
+        token = argv[index]
+        following = argv[index + 1] if index + 1 < len(argv) else None
+        looks_like_option = following is not None and following.startswith("-") and following != "--"
+        if token in valued and looks_like_option and following and following.split("=", 1)[0] not in every:
+            out.append(f"{token}={following}")
+            index += 2
+            continue
+        out.append(token)
+        index += 1
+    return out
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -177,3 +177,18 @@ def test_installed_console_script_runs_the_example_tests() -> None:
     )
     assert explained.returncode == 0, explained.stderr
     assert [s["group"] for s in json.loads(explained.stdout)["steps"]] == ["analytics", "privacy"]
+
+
+def test_an_option_followed_by_another_option_still_lacks_its_value(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--since --kind x``: the value really is missing; only values that are not options are joined."""
+    with pytest.raises(SystemExit) as raised:
+        main(["report", "--since", "--kind", "x"])
+    assert raised.value.code == 2
+    assert "argument --since: expected one argument" in capsys.readouterr().err
+
+
+def test_a_requester_starting_with_a_dash_is_named_by_its_reader(
+    starter: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["explain", "discount", "--requester", "-U1", "amount_pct=5"]) != 0
+    assert "--requester takes a Slack user id such as U012AB3CD, got “-U1”" in capsys.readouterr().err

@@ -106,6 +106,9 @@ def test_html_needs_an_output_file_and_is_one_self_contained_page(
         ),
         (["--until", "9999-12-31"], "--until: “9999-12-31” is out of range; expected a date from 1900-01-01"),
         (["--since", "999999d"], "--since: a duration is at most 36500d (about 100 years), got “999999d”"),
+        # A value starting with "-" reaches the option's own reader (argparse said "expected one argument").
+        (["--since", "-5d"], "--since expects a duration such as 90s, 15m, 8h, 14d or 2w back from now, or a date"),
+        (["--until", "-2026-01-01"], "--until expects a date such as 2026-06-01 (exclusive), got “-2026-01-01”"),
         (
             ["--format", "html", "--output", "/nonexistent/dir/r.html"],
             "signoff report: cannot write /nonexistent/dir/r.html",
