@@ -200,9 +200,9 @@ def write_csv(path: Path, rows: Iterable[dict[str, Any]]) -> None:
             writer.writerow(["" if c is None else str(c) for c in cells])
 
 
-def write_quarter(folder: Path, *, rows: int = 3000, seed: int = 11) -> Quarter:
+def write_quarter(folder: Path | str, *, rows: int = 3000, seed: int = 11) -> Quarter:
     """Write ``quarter.jsonl`` and ``quarter.csv`` (the same rows) into ``folder``; their ``Expected``."""
-    jsonl, csv_path = folder / "quarter.jsonl", folder / "quarter.csv"
+    jsonl, csv_path = Path(folder) / "quarter.jsonl", Path(folder) / "quarter.csv"
     write_jsonl(jsonl, quarter_rows(rows=rows, seed=seed))
     write_csv(csv_path, quarter_rows(rows=rows, seed=seed))
     return Quarter(jsonl, csv_path, expected_of(quarter_rows(rows=rows, seed=seed)))

@@ -153,14 +153,19 @@ def _named() -> str:
 def _check_header(names: list[str], field_names: Collection[str], line: int) -> None:
     problems: list[RowProblem] = []
     seen: set[str] = set()
-    for name in names:
+    for position, name in enumerate(names, start=1):
+        if not name:
+            where = "the last column" if position == len(names) else f"column {position}"
+            said = f"{where} of {len(names)} has no name (a trailing or doubled comma?); every column needs one"
+            problems.append(RowProblem(line, "header", said))
+            continue
         if name in seen:
-            problems.append(RowProblem(line, name or "header", "is given twice in the header"))
+            problems.append(RowProblem(line, name, "is given twice in the header"))
         seen.add(name)
         if name not in COLUMNS and name not in field_names:
             known = ", ".join(sorted(field_names)) or "none"
             said = f"is not a column ({', '.join(COLUMNS)}) nor a field of any kind ({known})"
-            problems.append(RowProblem(line, name or "header", said))
+            problems.append(RowProblem(line, name, said))
     for name in REQUIRED_COLUMNS:
         if name not in seen:
             problems.append(RowProblem(line, name, f"is a required column; the header lacks it ({_named()})"))

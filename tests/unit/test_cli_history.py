@@ -220,6 +220,23 @@ def test_an_unknown_csv_column_refuses_the_file(
     assert counts(database) == (0, 0, 0, 0)
 
 
+def test_a_csv_header_with_a_trailing_comma_names_the_empty_column(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "old.csv"
+    text = as_csv([row()])
+    header, rest = text.split("\n", 1)
+    path.write_text(header + ",\n" + rest, encoding="utf-8")
+    columns = header.count(",") + 2
+
+    code, _, err = history(capsys, str(path))
+
+    assert code == 1
+    said = f"{path}:1: header: the last column of {columns} has no name (a trailing or doubled comma?)"
+    assert err[0].startswith(said)
+    assert counts(database) == (0, 0, 0, 0)
+
+
 def test_skip_invalid_imports_the_rest_and_exits_0(
     database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
