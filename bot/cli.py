@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import __version__, cli_history, cli_report, cli_run, cli_webhooks
+from bot import __version__, cli_history, cli_report, cli_run, cli_simulate, cli_webhooks
 from bot.app import ConfigurationError
 from bot.cli_governance import FORMATS, run_check, run_explain, run_tests
 from bot.domain.api_clients import new_token, token_sha256
@@ -47,6 +47,7 @@ _READS_CONFIG = (
     "webhooks",
     "api-token",
     "report",
+    "simulate",
     "history",
 )
 
@@ -184,6 +185,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_webhooks.add_commands(commands, _config_option)
     commands.choices["webhooks"].set_defaults(run=_webhooks)
     cli_report.register(commands, _config_option, config_path, lambda e: _database(e, create=False))
+    cli_simulate.register(commands, _config_option, config_path, lambda e: _database(e, create=False))
 
     cli_history.add_commands(commands, _config_option, lambda e: _database(e, create=False))
     demo = commands.add_parser("demo", help="a scripted walk-through against the built-in Slack emulator")
