@@ -99,4 +99,3 @@ def test_a_backtest_of_the_file_in_force_finds_no_contradiction_and_the_reports_
         report = surface_report(runtime, window=window).totals
         assert result.candidate.resolved_by_default_share == report.resolved_by_default_share
         assert result.requests == report.requests
-
