@@ -66,7 +66,7 @@ APPROVE, REJECT, ROUTE = str(Outcome.APPROVE), str(Outcome.REJECT), str(Outcome.
 
 
 @dataclass(frozen=True, slots=True)
-class Verdict:
+class Answer:
     """One file's answer for one request: ``outcome`` ``approve`` | ``reject`` | ``route`` and the
     deciding ``rule`` (None when routed); or, when the file could not replay it, ``outcome`` None
     and ``skipped`` saying why (one line)."""
@@ -118,8 +118,8 @@ class Replayed:
     """One request of the window, replayed through both files."""
 
     facts: RequestFacts
-    candidate: Verdict
-    current: Verdict
+    candidate: Answer
+    current: Answer
     happened: Happened
 
     def as_json(self) -> dict[str, Any]:
@@ -151,18 +151,18 @@ class Replayer:
             if rule.limit is not None
         }
 
-    def verdict(self, facts: RequestFacts) -> Verdict:
+    def answer(self, facts: RequestFacts) -> Answer:
         """Resolve ``facts`` as filed at its submission time by its requester; record an automatic
         approval by a limited rule in the tally. Never raises for a request that does not fit."""
         governance = self.governance
         kind = governance.kinds.get(facts.kind)
         if kind is None:
-            return Verdict(None, skipped=f"the file has no kind “{facts.kind}”")
+            return Answer(None, skipped=f"the file has no kind “{facts.kind}”")
         at = facts.submitted_at
         try:
             values = governance.validate_fields(kind, facts.fields or {}, at=at, submitted=True)
         except ContractError as exc:
-            return Verdict(None, skipped=f"{kind.name}: {exc}")
+            return Answer(None, skipped=f"{kind.name}: {exc}")
         requester = facts.requester or ""
         resolution = resolve(governance, kind, values, requester=requester, at=at, usage=self.tally)
         outcome, rule = str(resolution.outcome), resolution.rule
@@ -172,7 +172,7 @@ class Replayer:
                 who = requester if limit.per is LimitScope.REQUESTER else None
                 amount = budget_amount(values.get(limit.sum)) if limit.sum else 0.0
                 self.tally.add(kind=kind.name, rule=rule, requester=who, at=at, amount=amount)
-        return Verdict(outcome, rule)
+        return Answer(outcome, rule)
 
 
 def lead_in(governances: Iterable[Governance], kinds: Collection[str] | None = None) -> timedelta:
@@ -217,12 +217,12 @@ class SideFigures:
         divisor = self.share_divisor
         return (self.auto_approved + self.auto_rejected) / divisor if divisor > 0 else 0.0
 
-    def count(self, verdict: Verdict, state: str) -> None:
-        if verdict.outcome == APPROVE:
+    def count(self, answer: Answer, state: str) -> None:
+        if answer.outcome == APPROVE:
             self.auto_approved += 1
-        elif verdict.outcome == REJECT:
+        elif answer.outcome == REJECT:
             self.auto_rejected += 1
-        elif verdict.outcome == ROUTE:
+        elif answer.outcome == ROUTE:
             self.routed += 1
             self.open_routed += state in _UNDECIDED
         else:
@@ -272,15 +272,15 @@ class Fidelity:
     routed: int = 0
     routed_reproduced: int = 0
 
-    def count(self, facts: RequestFacts, verdict: Verdict, what: Happened) -> None:
-        if facts.imported or verdict.outcome is None:
+    def count(self, facts: RequestFacts, answer: Answer, what: Happened) -> None:
+        if facts.imported or answer.outcome is None:
             return
         if what.auto is not None:
             self.automatic += 1
-            self.automatic_reproduced += (verdict.outcome, verdict.rule) == (what.auto, what.rule)
+            self.automatic_reproduced += (answer.outcome, answer.rule) == (what.auto, what.rule)
         else:
             self.routed += 1
-            self.routed_reproduced += verdict.outcome == ROUTE
+            self.routed_reproduced += answer.outcome == ROUTE
 
     def as_json(self) -> dict[str, int]:
         return {
@@ -383,10 +383,10 @@ def simulate(
         at = item.submitted_at
         if at >= end or (wanted is not None and item.kind not in wanted):
             continue
-        verdicts = replay_candidate.verdict(item), replay_current.verdict(item)
+        answers = replay_candidate.answer(item), replay_current.answer(item)
         if at < start:
             continue  # the lead-in: tallies only
-        replayed = Replayed(item, verdicts[0], verdicts[1], happened(item))
+        replayed = Replayed(item, answers[0], answers[1], happened(item))
         result.add(replayed)
         if on_request is not None:
             on_request(replayed)
