@@ -9,11 +9,14 @@ from sqlalchemy import Engine
 
 from bot.domain.clock import FixedClock
 from bot.domain.governance import Governance
-from bot.domain.simulate import Replayed, Simulation
+from bot.domain.lifecycle import State
+from bot.domain.simulate import Answer, Replayed, Simulation
 from bot.domain.surface import Window
+from bot.services.amend import amend_request
 from bot.services.report import surface_report
 from bot.services.runtime import Runtime
 from bot.services.simulate import simulate_candidate
+from bot.services.submit import submit_request
 from tests.conftest import governance_from, make_runtime
 from tests.services.simulate_history import GOVERNANCE, History, file_history
 
@@ -99,3 +102,23 @@ def test_a_backtest_of_the_file_in_force_finds_no_contradiction_and_the_reports_
         report = surface_report(runtime, window=window).totals
         assert result.candidate.resolved_by_default_share == report.resolved_by_default_share
         assert result.requests == report.requests
+
+
+def test_an_amended_request_is_replayed_with_its_amended_fields_at_its_submission_time(
+    runtime: Runtime, clock: FixedClock, history: History
+) -> None:
+    """The documented limit of fidelity: live, the amendment was evaluated when it was made (Friday
+    10:00, office hours); the replay evaluates the amended fields at the submission (Thursday 20:00)."""
+    assert history.start is not None
+    clock.set(history.start + timedelta(days=8, hours=10))  # Thursday 20:00 in Berlin
+    filed = submit_request(runtime=runtime, kind="discount", requester="U0ANA", text="account=Acme amount_pct=35")
+    clock.set(history.start + timedelta(days=9))  # Friday 10:00
+    amended = amend_request(runtime=runtime, request_id=filed.request_id, requester="U0ANA", text="amount_pct=25")
+    assert (amended.state, amended.rule) == (State.APPROVED, "office-hours")
+    window = Window(history.start - timedelta(days=1), history.start + timedelta(days=30))
+    seen, result = replay(runtime, governance_from(GOVERNANCE), window)
+    item = seen[filed.request_id]
+    assert item.candidate == Answer("route") and item.happened.by == "rule:office-hours"
+    assert item.facts.fields == {"account": "Acme", "amount_pct": 25}
+    fidelity = result.current_vs_stored
+    assert fidelity.automatic_reproduced == fidelity.automatic - 1
