@@ -61,6 +61,7 @@ class Preview:
 
     ``rule`` and ``reason``: the deciding rule (approve, reject) or the require rules' reasons (a
     route by rule; None for the default route). ``steps``: who would decide, for a route.
+    ``near_miss``: only when no rule decided (the default route).
     ``private``: the kind has live rules kept out of the preview, which may still change it.
     """
 
@@ -87,7 +88,7 @@ def preview_of(kind: Kind, resolution: Resolution) -> Preview:
         reason=resolution.reason if by_rule else None,
         steps=resolution.steps,
         budgets=tuple(_budget(public, resolution, check) for check in resolution.limits),
-        near_miss=_near_miss(public, resolution) if resolution.outcome is not Outcome.APPROVE else None,
+        near_miss=_near_miss(public, resolution) if resolution.outcome is Outcome.ROUTE and not by_rule else None,
         private=kind.private,
     )
 
@@ -124,7 +125,10 @@ def _budget(kind: Kind, resolution: Resolution, check: LimitCheck) -> Budget:
 
 def _near_miss(kind: Kind, resolution: Resolution) -> NearMiss | None:
     """The first approve rule (file order) that one threshold on a field of the form kept from
-    matching, every other condition holding; from the resolution's own trace, not a second evaluator."""
+    matching, every other condition holding; from the resolution's own trace, not a second evaluator.
+
+    Asked only of a request routed because no rule decided it: then crossing that threshold lets
+    the rule approve (a reject or require rule that holds would win over it, DESIGN §3.3)."""
     for traced in resolution.approve_traces():
         rule = kind.rule(traced.rule)
         if traced.matched or traced.in_doubt or rule is None or not _conjunction(rule.condition):

@@ -115,19 +115,17 @@ def test_an_amount_budget_shows_what_is_left_in_its_currency(governance: Governa
     )
 
 
-def test_a_rejection_names_its_rule_and_the_threshold_that_would_be_pre_approved(governance: Governance) -> None:
+def test_a_rejection_names_its_rule_and_reason(governance: Governance) -> None:
     shown = preview(governance, account="Acme", amount_pct=45, region="emea")
-    assert (shown.outcome, shown.rule, shown.budgets) == (Outcome.REJECT, "too-deep", ())
-    assert shown.near_miss == NearMiss("small-discount", "amount_pct ≤ 10")
-    assert text(shown).splitlines()[1:] == [
-        ":x: Rejected by `too-deep` — Discounts above 40% are not permitted.",
-        ":bulb: amount_pct ≤ 10 is pre-approved by `small-discount`",
-    ]
+    assert (shown.outcome, shown.rule, shown.budgets, shown.near_miss) == (Outcome.REJECT, "too-deep", (), None)
+    assert text(shown).splitlines()[1:] == [":x: Rejected by `too-deep` — Discounts above 40% are not permitted."]
 
 
 def test_a_route_by_rule_gives_its_steps_and_reason(governance: Governance) -> None:
     shown = preview(governance, account="Acme", amount_pct=20, deal_value=200000)
     assert shown.steps == (StepSpec(group="finance"), StepSpec(group="cmo-office"))
+    # The CMO step is needed whatever the discount: a lower one would not be pre-approved.
+    assert preview(governance, account="Acme", amount_pct=12, region="emea", deal_value=200000).near_miss is None
     assert text(shown).splitlines()[1] == (
         ":hourglass_flowing_sand: Needs *finance* (1 approval) and *cmo-office* (1 approval)"
         " — Deals of 100k and more also need the CMO office."
@@ -140,6 +138,10 @@ def test_a_near_miss_is_one_threshold_every_other_condition_holding(governance: 
     assert near.near_miss == NearMiss("small-discount", "amount_pct ≤ 10")
     # Two conditions fail (the region too): no default almost applied, so none is named.
     assert preview(governance, account="Acme", amount_pct=12, region="apac").near_miss is None
+    # Pre-approved but for its used-up count: a near miss of another rule is still named.
+    used_up = preview(governance, usage_of(count=5), account="Acme", amount_pct=5, region="emea", deal_value=9000)
+    assert (used_up.outcome, [b.rule for b in used_up.budgets]) == (Outcome.ROUTE, ["small-discount"])
+    assert used_up.near_miss == NearMiss("small-deals", "deal_value ≤ 5000")
     # A choice is no threshold: nothing to move across.
     assert preview(governance, account="Acme", amount_pct=5, region="apac").near_miss is None
 
