@@ -139,6 +139,8 @@ def test_a_stale_update_is_refused_by_slack_and_passed_over_quietly(
     assert preview_text(slack, view_id) == latest  # the newer preview stands
     assert not slack.calls_to("chat.postMessage") and not slack.calls_to("chat.postEphemeral")
     assert "hash_conflict" in caplog.text and not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    enter(signoff, slack, view_id, "account", "Acme")  # the next change updates the form again
+    assert slack.calls_to("views.update")[-1].ok and "Rejected by `over-limit`" in preview_text(slack, view_id)
     assert stored(signoff) == []
 
 
