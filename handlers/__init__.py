@@ -8,11 +8,12 @@ from bot.services.runtime import Runtime
 
 
 def register(app: App, runtime: Runtime) -> None:
-    from handlers import commands, errors, home, interactions
+    from handlers import commands, errors, home, interactions, previews
     from handlers.guard import GuardedApp
 
     guarded = GuardedApp(app)  # a failed Slack call in any listener is answered, never raised
     commands.register(guarded, runtime)
     interactions.register(guarded, runtime)
+    previews.register(guarded, runtime)
     home.register(guarded, runtime)
     errors.register(app)

@@ -14,12 +14,14 @@ from bot.domain.explain import render_explanation
 from bot.domain.governance import UnknownKind
 from bot.domain.governance_spec import Category
 from bot.domain.moments import parse_date
+from bot.domain.preview import preview_of_problems
 from bot.domain.requests import parse_request_id, why_not_a_request_id
 from bot.domain.slash_text import SlashTextError, decode_slack_value, split_slash_text
 from bot.services.amend import amend_request
 from bot.services.cancel import cancel_request
 from bot.services.delegate import end_delegation, start_delegation
 from bot.services.explain import explain_request
+from bot.services.preview import preview_request
 from bot.services.runtime import Runtime
 from bot.services.status import request_status, summary_for
 from bot.services.submit import submit_request
@@ -69,7 +71,10 @@ def _file(runtime: Runtime, ack: Ack, command: dict[str, Any], client: WebClient
             trigger = trigger_of(command)
             ack()
             metadata = {"category": str(category)} if category else {}
-            modal = request_modal(kind=kind.name, title=kind.title, fields=kind.contract.fields, metadata=metadata)
+            shown = preview_request(runtime=runtime, kind=kind.name, requester=requester, raw_values={})
+            modal = request_modal(
+                kind=kind.name, title=kind.title, fields=kind.contract.fields, metadata=metadata, preview=shown
+            )
             client.views_open(trigger_id=trigger, view=modal)
             return
         submission = submit_request(
@@ -88,7 +93,12 @@ def _file(runtime: Runtime, ack: Ack, command: dict[str, Any], client: WebClient
         kind = governance.kind(word)
         notice = "; ".join(str(p) for p in exc.problems)
         modal = request_modal(
-            kind=kind.name, title=kind.title, fields=kind.contract.fields, values=exc.partial_values, notice=notice
+            kind=kind.name,
+            title=kind.title,
+            fields=kind.contract.fields,
+            values=exc.partial_values,
+            notice=notice,
+            preview=preview_of_problems(kind, exc.partial_values, exc),
         )
         client.views_open(trigger_id=trigger_of(command), view=modal)
     except SignoffError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from slack_bolt import Ack
@@ -14,6 +15,7 @@ from bot.domain.governance import UnknownKind
 from bot.domain.routing import Verdict
 from bot.services.amend import amend_request
 from bot.services.decide import check_may_decide, decide_request
+from bot.services.preview import preview_request
 from bot.services.runtime import Runtime
 from bot.services.status import request_status
 from bot.services.submit import submit_request
@@ -73,12 +75,14 @@ def register(app: GuardedApp, runtime: Runtime) -> None:
         if kind is None:
             raise Tell(f"`REQ-{request_id}` can no longer be amended.")
         values = status.fields
+        shown = preview_request(runtime=runtime, kind=kind.name, requester=user_of(body), raw_values=values)
         modal = request_modal(
             kind=kind.name,
             title=f"Amend REQ-{request_id}",
             fields=kind.contract.fields,
             values=values,
             metadata={"amend": request_id},
+            preview=shown,
         )
         client.views_open(trigger_id=trigger_of(body), view=modal)
 
@@ -90,11 +94,13 @@ def register(app: GuardedApp, runtime: Runtime) -> None:
         metadata = metadata_of(view)
         category = category_in(metadata)
         kind = runtime.governance().kind(picked)
+        shown = preview_request(runtime=runtime, kind=kind.name, requester=user_of(body), raw_values={})
         modal = request_modal(
             kind=kind.name,
             title=kind.title,
             fields=kind.contract.fields,
             metadata={"category": str(category)} if category else {},
+            preview=shown,
         )
         view_id = text(view.get("id"), what="the view id", message=FORM_DAMAGED)
         seen = view.get("hash")
@@ -160,7 +166,7 @@ def register(app: GuardedApp, runtime: Runtime) -> None:
         ack()
 
 
-def form_values(view: dict[str, Any]) -> dict[str, Any]:
+def form_values(view: Mapping[str, Any]) -> dict[str, Any]:
     """The value of each input block of a submitted view, by block id; an empty input is None.
 
     Each element is read by its type's reader (``bot.slack.field_inputs.read_element``).

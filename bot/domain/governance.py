@@ -103,6 +103,8 @@ class Rule:
     limit: LimitSpec | None
     condition: Condition
     mode: RuleMode = RuleMode.LIVE
+    #: False: left out of the request form's live preview (``preview: false``, DESIGN §3.7).
+    preview: bool = True
 
     @property
     def shadow(self) -> bool:
@@ -173,6 +175,20 @@ class Kind:
 
     def rule(self, rule_id: str) -> Rule | None:
         return next((r for r in self.rules if r.id == rule_id), None)
+
+    @cached_property
+    def private(self) -> bool:
+        """Whether a live rule of the kind is kept out of the preview (``preview: false``): one
+        that could change the outcome without the preview saying so. Shadow rules never could."""
+        return any(not r.preview and not r.shadow for r in self.rules)
+
+    @cached_property
+    def public(self) -> Kind:
+        """The kind as its preview sees it: the same contract and policy, without the rules
+        marked ``preview: false``, as if the file did not have them (itself when it has none)."""
+        if all(r.preview for r in self.rules):
+            return self
+        return Kind(self.name, self.spec, self.contract, [r for r in self.rules if r.preview])
 
 
 class Governance:

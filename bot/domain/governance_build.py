@@ -163,7 +163,9 @@ def compile_kind(
                 if not (sub and sub[-1] in unchecked and message.startswith("unknown field")):
                     fail((*rule_at, "when", *sub), message)
             continue
-        rules.append(Rule(rule.id, index, rule.decide, rule.require, rule.reason, rule.limit, condition, rule.mode))
+        rules.append(
+            Rule(rule.id, index, rule.decide, rule.require, rule.reason, rule.limit, condition, rule.mode, rule.preview)
+        )
 
     _check_pattern_cost(at, spec, rules, fail)
     shadows = {r.id: None for r in rules if r.shadow}

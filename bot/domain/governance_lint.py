@@ -66,6 +66,12 @@ def lint_kind(
                 (*at, "rules", index),
                 f"rule “{rule.id}” has decide: reject and no `when`: it rejects every {name} request",
             )
+        if not rule.preview and rule.mode is RuleMode.SHADOW:
+            warn(
+                (*at, "rules", index, "preview"),
+                f"rule “{rule.id}” is a shadow rule, which the request form's preview never shows: "
+                "preview: false changes nothing",
+            )
     longest = spec.max_duration
     if "warn_before" in spec.model_fields_set and longest is not None and spec.warn_before * 2 > longest:
         warn(

@@ -17,6 +17,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     StrictInt,
     StringConstraints,
     field_validator,
@@ -159,6 +160,9 @@ class RuleSpec(StrictModel):
     #: ``shadow``: evaluated and recorded on every request, but never decides, adds a step or
     #: uses its limit (DESIGN §3.7).
     mode: Annotated[RuleMode, BeforeValidator(_mode)] = RuleMode.LIVE
+    #: ``false``: left out of the request modal's live preview, so the owner can keep its threshold
+    #: private; it still decides and shows in receipts (DESIGN §3.7). Strict: only true or false.
+    preview: StrictBool = True
 
     @model_validator(mode="after")
     def _one_effect(self) -> Self:

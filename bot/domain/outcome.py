@@ -166,6 +166,11 @@ class Resolution:
         """The traced rules (``traced``) with every condition they checked (computed on first use)."""
         return tuple(_trace(self.traced.rules, self._facts, self.limits))
 
+    def approve_traces(self) -> tuple[RuleTrace, ...]:
+        """Every live approve rule of the kind as evaluated for this request, in file order (the
+        trace the near-miss reason is made from; none without the kind)."""
+        return () if self._kind is None else tuple(_trace(self._kind.approves, self._facts, self.limits))
+
     def receipt(self) -> dict[str, Any]:
         """The JSON-ready receipt a decision carries: rule, governance version, inputs and trace.
 

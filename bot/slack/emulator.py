@@ -5,6 +5,8 @@ Point a ``WebClient`` (or ``SIGNOFF_SLACK_API_URL``) at ``emulator.api_url``. Th
 - answers the Web API methods Signoff calls (chat, conversations.open, conversations.history,
   views, users.info, auth.test) and ``response_url`` posts, keeping the messages (with their
   ``metadata``) and views it was given; message timestamps follow the wall clock, as Slack's do;
+  modals keep a ``hash`` (a stale ``views.update`` is ``hash_conflict``) and what the person entered
+  (``enter``, ``submission``: ``bot.slack.emulator_views``);
 - knows channels the bot cannot post in (``channel_errors``: channel → ``not_in_channel``,
   ``is_archived``, ``channel_not_found``, …), answered to posts, updates and history reads there;
 - checks every call the way Slack does: the method must exist in Slack's published Web API
@@ -29,7 +31,6 @@ It is a supported module: use it in your own tests as ``with SlackEmulator() as 
 
 from __future__ import annotations
 
-import itertools
 import threading
 import time
 from collections.abc import Callable
@@ -47,6 +48,7 @@ from bot.slack.emulator_spec import (
     call_block_problems,
     web_api_methods,
 )
+from bot.slack.emulator_views import ModalViews
 from bot.slack.socket_mode_emulator import SocketModeEmulator
 
 
@@ -69,7 +71,8 @@ class SlackEmulator:
         self.responses: list[tuple[str, dict[str, Any]]] = []
         self.messages: dict[tuple[str, str], Message] = {}
         self.home_views: dict[str, dict[str, Any]] = {}
-        self.views: dict[str, dict[str, Any]] = {}
+        #: Open modals with their hash and input state (``bot.slack.emulator_views``).
+        self.modals = ModalViews()
         self.user_timezones: dict[str, str] = {}
         #: Users whose users.info says ``deleted: true`` (deactivated in the workspace).
         self.deactivated_users: set[str] = set()
@@ -79,7 +82,6 @@ class SlackEmulator:
         self._hooks: dict[str, list[tuple[Callable[[Call], bool], Callable[[Call], None]]]] = {}
         self._last_ts = 0.0
         self._used_triggers: set[str] = set()
-        self._ts = itertools.count(1)
         self._condition = threading.Condition()
         self._server = ThreadingHTTPServer((host, port), handler_for(self))
         self._server.daemon_threads = True
@@ -174,6 +176,15 @@ class SlackEmulator:
     def files_in(self, channel: str) -> list[SlackFile]:
         """Files shared into ``channel`` (with their bytes), in upload order."""
         return self.uploads.shared_in(channel)
+
+    @property
+    def views(self) -> dict[str, dict[str, Any]]:
+        """Open modals by view id, each with its ``id``, ``hash`` and ``state``."""
+        return self.modals.views
+
+    def enter(self, view_id: str, block_id: str, value: Any, *, user: str) -> dict[str, Any] | None:
+        """A person enters ``value`` in a modal's input (``ModalViews.enter``): Slack's payload, if any."""
+        return self.modals.enter(view_id, block_id, value, user=user)
 
     def messages_in(self, channel: str | None = None) -> list[Message]:
         """Messages posted in ``channel`` (None: anywhere), oldest first."""
@@ -367,25 +378,16 @@ class SlackEmulator:
             if trigger in self._used_triggers:
                 return {"ok": False, "error": "invalid_trigger_id"}
             self._used_triggers.add(trigger)
-            view_id = f"V{next(self._ts):08d}"
-            view = {**args["view"], "id": view_id}
-            self.views[view_id] = view
-        return {"ok": True, "view": view}
+        return {"ok": True, "view": self.modals.open(args["view"])}
 
-    def _m_views_open(self, args: dict[str, Any]) -> dict[str, Any]:
-        return self._open_view(args)
-
-    def _m_views_push(self, args: dict[str, Any]) -> dict[str, Any]:
-        return self._open_view(args)
+    _m_views_open = _m_views_push = _open_view
 
     def _m_views_update(self, args: dict[str, Any]) -> dict[str, Any]:
-        view_id = str(args.get("view_id") or "")
-        with self._condition:
-            if view_id not in self.views:
-                return {"ok": False, "error": "not_found"}
-            view = {**args.get("view", {}), "id": view_id}
-            self.views[view_id] = view
-        return {"ok": True, "view": view}
+        seen = args.get("hash")
+        view, error = self.modals.update(
+            str(args.get("view_id") or ""), dict(args.get("view") or {}), str(seen) if seen else None
+        )
+        return {"ok": True, "view": view} if error is None else {"ok": False, "error": error}
 
     def _m_views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
         with self._condition:

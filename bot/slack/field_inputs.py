@@ -188,6 +188,22 @@ def read_element(element: Mapping[str, Any]) -> Any:
     return _READERS.get(str(element.get("type")), _typed)(element)
 
 
-def input_element(spec: FieldSpec, value: object) -> Block:
-    """The form element for a field of ``spec``, prefilled with ``value``; ``action_id`` is ``value``."""
-    return {**SLACK_INPUTS[spec.type].build(spec, value), "action_id": "value"}
+#: The action id of every field's element (a submitted form is read by block id, whatever it is).
+FIELD_ACTION = "value"
+#: Elements Slack lets dispatch an action as characters are typed (``dispatch_action_config``,
+#: https://api.slack.com/reference/block-kit/composition-objects#dispatch_action_config); the
+#: others (selects, pickers, radio buttons) dispatch when a choice is made.
+TYPED_ELEMENTS = frozenset({"plain_text_input", "number_input", "url_text_input", "email_text_input"})
+_ON_CHARACTER = {"trigger_actions_on": ["on_character_entered"]}
+
+
+def input_element(spec: FieldSpec, value: object, *, live: bool = False) -> Block:
+    """The form element for a field of ``spec``, prefilled with ``value``; ``action_id`` is ``FIELD_ACTION``.
+
+    ``live``: a typed element dispatches a ``block_actions`` payload at each character entered or
+    removed (its input block needs ``dispatch_action: true``), for the form's live preview.
+    """
+    element = {**SLACK_INPUTS[spec.type].build(spec, value), "action_id": FIELD_ACTION}
+    if live and element["type"] in TYPED_ELEMENTS:
+        element["dispatch_action_config"] = _ON_CHARACTER
+    return element

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from bot.domain.fields import REASON_LIMIT, FieldSpec
+from bot.domain.preview import Preview
 from bot.slack.blocks import (
     MAX_MODAL_TITLE,
     MAX_SECTION_TEXT,
@@ -27,17 +28,22 @@ from bot.slack.blocks import (
     section,
 )
 from bot.slack.field_inputs import SLACK_INPUTS, input_element
+from bot.slack.preview_blocks import NOTICE_BLOCK, preview_block
 
 
-def _input(name: str, spec: FieldSpec, value: object) -> Block:
-    """One input block: the field type's element (``bot.slack.field_inputs``), its label and hint."""
+def _input(name: str, spec: FieldSpec, value: object, *, live: bool = False) -> Block:
+    """One input block: the field type's element (``bot.slack.field_inputs``), its label and hint.
+
+    ``live``: using the element dispatches a ``block_actions`` payload (the live preview)."""
     block: Block = {
         "type": "input",
         "block_id": name,
         "label": {"type": "plain_text", "text": clip(spec.display_name(name), 2000)},
-        "element": input_element(spec, value),
+        "element": input_element(spec, value, live=live),
         "optional": not spec.required,
     }
+    if live:
+        block["dispatch_action"] = True
     described = SLACK_INPUTS[spec.type].hint or bool(spec.percent)
     hint = spec.help or (spec.describe() + (": type 12.5 for 12.5%" if spec.percent else "") if described else None)
     if hint:
@@ -53,12 +59,21 @@ def request_modal(
     values: Mapping[str, object] | None = None,
     metadata: Mapping[str, Any] | None = None,
     notice: str | None = None,
+    preview: Preview | None = None,
 ) -> Block:
-    """The modal for one kind: one input per field of its contract, prefilled with ``values``."""
+    """The modal for one kind: one input per field of its contract, prefilled with ``values``.
+
+    With a ``preview``, it ends with the preview block (``bot.slack.preview_blocks``) and its
+    inputs dispatch an action as they are used, so that each change updates the preview.
+    """
     blocks: list[Block] = []
     if notice:
-        blocks.append(section(f":warning: {inert(notice)}"))
-    blocks += [_input(name, spec, (values or {}).get(name)) for name, spec in fields.items()]
+        blocks.append({**section(f":warning: {inert(notice)}"), "block_id": NOTICE_BLOCK})
+    live = preview is not None
+    blocks += [_input(name, spec, (values or {}).get(name), live=live) for name, spec in fields.items()]
+    blocks = blocks[: MAX_VIEW_BLOCKS - 1]
+    if preview is not None:
+        blocks.append(preview_block(preview))
     return {
         "type": "modal",
         "callback_id": REQUEST_VIEW,

@@ -240,7 +240,7 @@ def test_the_form_path_pick_a_kind_fill_it_in_and_amend_from_the_dm(served: Sign
         lambda s: any(c.args.get("view_id") == opened["id"] for c in s.calls_to("views.update")), timeout=WAIT
     )
     form = next(c for c in served.slack.calls_to("views.update") if c.args.get("view_id") == opened["id"]).args["view"]
-    assert [b["block_id"] for b in form["blocks"]] == ["account", "amount_pct", "deal_value"]
+    assert [b["block_id"] for b in form["blocks"]] == ["account", "amount_pct", "deal_value", "signoff.preview"]
     invalid = served.submit_view(
         {**form, "id": opened["id"]},
         {
@@ -279,7 +279,7 @@ def test_the_form_path_pick_a_kind_fill_it_in_and_amend_from_the_dm(served: Sign
     amend_form = next(
         c for c in served.slack.calls_to("views.open") if c.args["view"]["title"]["text"] == f"Amend {ref}"
     ).args["view"]
-    prefilled = {b["block_id"]: b["element"].get("initial_value") for b in amend_form["blocks"]}
+    prefilled = {b["block_id"]: b["element"].get("initial_value") for b in amend_form["blocks"] if b["type"] == "input"}
     assert prefilled["account"] == "Hooli" and prefilled["amount_pct"] == "33"
     amended = served.submit_view(
         {**amend_form, "id": "VAMEND"},

@@ -168,3 +168,57 @@ def test_a_multipart_upload_is_read_and_upload_faults_are_injected(slack: SlackE
         assert answer.read() == b"OK - 3"
     web.files_completeUploadExternal(files=[{"id": ticket["file_id"], "title": "B"}], channel_id="C1")
     assert [(f.title, f.data) for f in slack.files_in("C1")] == [("B", b"xyz")]
+
+
+def _form(action_id: str = "value", *, dispatch: bool = True) -> dict[str, object]:
+    element = {
+        "type": "plain_text_input",
+        "action_id": action_id,
+        "initial_value": "Acme",
+        "dispatch_action_config": {"trigger_actions_on": ["on_character_entered"]},
+    }
+    pick = {
+        "type": "static_select",
+        "action_id": "value",
+        "options": [{"text": {"type": "plain_text", "text": o}, "value": o} for o in ("emea", "amer")],
+    }
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Form"},
+        "blocks": [
+            {"type": "input", "block_id": "account", "dispatch_action": dispatch, "element": element, "label": {}},
+            {"type": "input", "block_id": "region", "dispatch_action": dispatch, "element": pick, "label": {}},
+        ],
+    }
+
+
+def test_a_view_keeps_what_was_entered_across_updates_and_refuses_a_stale_hash(slack: SlackEmulator) -> None:
+    web = client(slack)
+    opened = web.views_open(trigger_id="t1", view=_form())["view"]
+    view_id, first_hash = opened["id"], opened["hash"]
+    assert opened["state"]["values"]["account"]["value"] == {"type": "plain_text_input", "value": "Acme"}
+    typed = slack.enter(view_id, "account", "Globex", user="U0SAM")
+    picked = slack.enter(view_id, "region", "amer", user="U0SAM")
+    assert typed is not None and picked is not None
+    assert typed["container"] == {"type": "view", "view_id": view_id} and typed["actions"][0]["value"] == "Globex"
+    assert picked["view"]["state"]["values"]["region"]["value"]["selected_option"]["value"] == "amer"
+
+    updated = web.views_update(view_id=view_id, hash=first_hash, view=_form())["view"]
+    assert updated["hash"] != first_hash
+    assert updated["state"]["values"]["account"]["value"]["value"] == "Globex"  # same block and action ids: kept
+    assert error_of(lambda: web.views_update(view_id=view_id, hash=first_hash, view=_form("other"))) == (
+        200,
+        "hash_conflict",
+    )
+    assert slack.views[view_id]["hash"] == updated["hash"]  # a refused update changes nothing
+    renamed = web.views_update(view_id=view_id, view=_form("other"))["view"]  # no hash: it applies
+    assert renamed["state"]["values"]["account"] == {"other": {"type": "plain_text_input", "value": "Acme"}}
+    assert renamed["state"]["values"]["region"]["value"]["selected_option"]["value"] == "amer"
+    assert error_of(lambda: web.views_update(view_id="V0NONE", view=_form())) == (200, "not_found")
+    assert slack.modals.submission(view_id, user="U0SAM")["view"]["state"] == renamed["state"]
+
+
+def test_only_a_dispatching_input_sends_an_action(slack: SlackEmulator) -> None:
+    view_id = client(slack).views_open(trigger_id="t1", view=_form(dispatch=False))["view"]["id"]
+    assert slack.enter(view_id, "account", "Globex", user="U0SAM") is None
+    assert slack.views[view_id]["state"]["values"]["account"]["value"]["value"] == "Globex"  # typed all the same

@@ -1,0 +1,150 @@
+"""The request form's live preview (DESIGN §2): what would happen if the form were submitted now.
+
+Pure: built from a ``Resolution`` of the kind's *public* rules (``Kind.public``: the kind without
+the rules marked ``preview: false``), or, while the form is incomplete or invalid, from the
+contract's ``ContractError``, and then nothing is evaluated (no value is guessed). A kind with a
+live private rule says so on every preview alike (``Preview.private``), whatever the values: a
+preview never depends on a private rule, so probing values tells nothing about one.
+
+Shapes: amounts are field units (a money budget's in its field's ``currency``), windows are
+``timedelta``; field names in ``needed`` and ``problems`` are the labels a person sees on the form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.domain.conditions import All, Condition, Leaf
+from bot.domain.contracts import ContractError, FieldProblem
+from bot.domain.governance import Kind
+from bot.domain.governance_spec import Outcome, StepSpec
+from bot.domain.operators import Op
+from bot.domain.outcome import LimitCheck, Resolution, budget_amount
+from bot.domain.text import is_blank
+
+#: The comparisons a near miss may name: a threshold the value could move across.
+_THRESHOLDS = frozenset({Op.LT.value, Op.LTE.value, Op.GT.value, Op.GTE.value, Op.BETWEEN.value})
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What is left of one consulted limit before this request: ``left`` of ``allowed`` approvals
+    (``amount`` False) or units of the summed field (``amount`` True, in ``currency`` when money),
+    in a rolling ``window``. ``needs``: what this request would take of an amount budget; ``ok``:
+    whether it fits (when not, people decide)."""
+
+    rule: str
+    left: float
+    allowed: float
+    window: timedelta
+    ok: bool
+    amount: bool = False
+    currency: str | None = None
+    needs: float | None = None
+
+
+@dataclass(frozen=True)
+class NearMiss:
+    """A public approve rule whose conditions all held but one threshold: ``requirement`` is that
+    threshold as a person reads it (``amount_pct ≤ 10``), which ``rule`` pre-approves."""
+
+    rule: str
+    requirement: str
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What the form would lead to now. ``outcome`` None: not evaluated, because ``needed`` (required
+    fields left empty) or ``problems`` (values the contract refuses) say what to fix first.
+
+    ``rule`` and ``reason``: the deciding rule (approve, reject) or the require rules' reasons (a
+    route by rule; None for the default route). ``steps``: who would decide, for a route.
+    ``near_miss``: only when no rule decided (the default route).
+    ``private``: the kind has live rules kept out of the preview, which may still change it.
+    """
+
+    kind: str
+    outcome: Outcome | None
+    rule: str | None = None
+    reason: str | None = None
+    steps: tuple[StepSpec, ...] = ()
+    budgets: tuple[Budget, ...] = ()
+    near_miss: NearMiss | None = None
+    needed: tuple[str, ...] = ()
+    problems: tuple[FieldProblem, ...] = ()
+    private: bool = False
+
+
+def preview_of(kind: Kind, resolution: Resolution) -> Preview:
+    """The preview of ``resolution``, made with ``kind.public``'s rules; ``private`` from ``kind``."""
+    public = kind.public
+    by_rule = bool(resolution.rules)
+    return Preview(
+        kind=kind.name,
+        outcome=resolution.outcome,
+        rule=resolution.rule,
+        reason=resolution.reason if by_rule else None,
+        steps=resolution.steps,
+        budgets=tuple(_budget(public, resolution, check) for check in resolution.limits),
+        near_miss=_near_miss(public, resolution) if resolution.outcome is Outcome.ROUTE and not by_rule else None,
+        private=kind.private,
+    )
+
+
+def preview_of_problems(kind: Kind, raw: Mapping[str, object], error: ContractError) -> Preview:
+    """The preview of a form the contract refuses: which required fields are still empty, and what
+    is wrong with the others (``error``'s problems, each named by the field's label)."""
+    fields = kind.contract.fields
+    empty = {name for name, spec in fields.items() if spec.required and _empty(raw.get(name))}
+    needed = tuple(fields[name].display_name(name) for name in fields if name in empty)
+    problems = tuple(
+        FieldProblem(fields[p.field].display_name(p.field) if p.field in fields else p.field, p.message)
+        for p in error.problems
+        if p.field not in empty
+    )
+    return Preview(kind=kind.name, outcome=None, needed=needed, problems=problems, private=kind.private)
+
+
+def _empty(value: object) -> bool:
+    return value is None or value == [] or (isinstance(value, str) and is_blank(value))
+
+
+def _budget(kind: Kind, resolution: Resolution, check: LimitCheck) -> Budget:
+    rule = kind.rule(check.rule)
+    limit = rule.limit if rule is not None else None
+    left = max(check.allowed - check.used, 0.0)
+    if limit is None or limit.sum is None:
+        return Budget(check.rule, left, check.allowed, check.window, check.ok)
+    spec = kind.contract.fields.get(limit.sum)
+    needs = budget_amount(resolution.fields.get(limit.sum))
+    currency = spec.currency if spec is not None else None
+    return Budget(check.rule, left, check.allowed, check.window, check.ok, True, currency, needs)
+
+
+def _near_miss(kind: Kind, resolution: Resolution) -> NearMiss | None:
+    """The first approve rule (file order) that one threshold on a field of the form kept from
+    matching, every other condition holding; from the resolution's own trace, not a second evaluator.
+
+    Asked only of a request routed because no rule decided it: then crossing that threshold lets
+    the rule approve (a reject or require rule that holds would win over it, DESIGN §3.3)."""
+    for traced in resolution.approve_traces():
+        rule = kind.rule(traced.rule)
+        if traced.matched or traced.in_doubt or rule is None or not _conjunction(rule.condition):
+            continue
+        failing = traced.failing()
+        if len(failing) != 1:
+            continue
+        leaf = failing[0]
+        if leaf.result is False and leaf.op in _THRESHOLDS and leaf.field in kind.contract.fields:
+            return NearMiss(traced.rule, leaf.as_requirement())
+    return None
+
+
+def _conjunction(condition: Condition) -> bool:
+    """Comparisons that must all hold (no ``any`` or ``not``): moving the one that failed across
+    its threshold is then enough for the rule to match."""
+    if isinstance(condition, All):
+        return all(_conjunction(child) for child in condition.children)
+    return isinstance(condition, Leaf)

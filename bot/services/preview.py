@@ -1,0 +1,33 @@
+"""The request form's live preview: what submitting it now would do. Reads, stores nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from bot.domain.contracts import ContractError
+from bot.domain.outcome import resolve
+from bot.domain.preview import Preview, preview_of, preview_of_problems
+from bot.services.runtime import Runtime
+
+
+def preview_request(*, runtime: Runtime, kind: str, requester: str, raw_values: Mapping[str, object]) -> Preview:
+    """The preview of a form of ``kind`` holding ``raw_values`` (a submitted view's values, None
+    for an empty input), for ``requester``, as of now. ``UnknownKind`` when the kind is gone.
+
+    Input the contract refuses gives a preview of what is missing or wrong, and nothing is
+    evaluated. Otherwise the kind's public rules (``Kind.public``: without ``preview: false``
+    rules) are resolved, with limit usage read from storage in a read-only unit of work. Nothing
+    is stored: no request, audit event or outbox row.
+    """
+    governance = runtime.governance()
+    spec = governance.kind(kind)
+    now = runtime.clock.now()
+    try:
+        values = governance.validate_fields(spec, raw_values, at=now)
+    except ContractError as exc:
+        return preview_of_problems(spec, raw_values, exc)
+    with runtime.uow(read_only=True) as uow:
+        resolution = resolve(
+            governance, spec.public, values, requester=requester, at=now, usage=uow.requests.limit_usage
+        )
+        return preview_of(spec, resolution)
