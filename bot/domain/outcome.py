@@ -229,7 +229,7 @@ def resolve(
         matching = kind.approve_plan.matching(facts)
         keys = list(_limit_keys(kind, matching, requester))
         for rule in matching:
-            check = _check_limit(kind, rule, fields, requester, at, usage) if rule.limit is not None else None
+            check = check_limit(kind, rule, fields, requester, at, usage) if rule.limit is not None else None
             if check is not None:
                 limits.append(check)
             if check is None or check.ok:
@@ -321,9 +321,10 @@ def _limit_key(kind: Kind, rule: Rule, requester: str) -> LimitKey | None:
     return LimitKey(kind.name, rule.id, requester if rule.limit.per is LimitScope.REQUESTER else None)
 
 
-def _check_limit(
+def check_limit(
     kind: Kind, rule: Rule, fields: Mapping[str, FieldValue], requester: str, at: datetime, usage: UsageLookup
 ) -> LimitCheck | None:
+    """Whether ``rule``'s limit lets it approve this request at ``at`` (None: it has no limit)."""
     limit, key = rule.limit, _limit_key(kind, rule, requester)
     if limit is None or key is None:
         return None

@@ -21,7 +21,7 @@ from bot.domain.contracts import ContractError, FieldProblem
 from bot.domain.governance import Kind
 from bot.domain.governance_spec import Outcome, StepSpec
 from bot.domain.operators import Op
-from bot.domain.outcome import LimitCheck, Resolution, budget_amount
+from bot.domain.outcome import LimitCheck, Resolution, UsageLookup, budget_amount, check_limit
 from bot.domain.text import is_blank
 
 #: The comparisons a near miss may name: a threshold the value could move across.
@@ -48,10 +48,15 @@ class Budget:
 @dataclass(frozen=True)
 class NearMiss:
     """A public approve rule whose conditions all held but one threshold: ``requirement`` is that
-    threshold as a person reads it (``amount_pct ≤ 10``), which ``rule`` pre-approves."""
+    threshold as a person reads it (``amount_pct ≤ 10``), which ``rule`` pre-approves.
+
+    ``short``: the rule's limit as it stands now when it would not let the rule approve this
+    request (a count used up, a budget without room for it), so the preview promises nothing the
+    rule would not do; None when it has no limit or room to spare."""
 
     rule: str
     requirement: str
+    short: Budget | None = None
 
 
 @dataclass(frozen=True)
@@ -77,10 +82,14 @@ class Preview:
     private: bool = False
 
 
-def preview_of(kind: Kind, resolution: Resolution) -> Preview:
-    """The preview of ``resolution``, made with ``kind.public``'s rules; ``private`` from ``kind``."""
+def preview_of(kind: Kind, resolution: Resolution, *, usage: UsageLookup) -> Preview:
+    """The preview of ``resolution``, made with ``kind.public``'s rules; ``private`` from ``kind``.
+
+    ``usage``: the limit usage ``resolution`` was made with, asked again only for the limit of the
+    rule a near miss names (which the resolution did not consult: that rule did not match)."""
     public = kind.public
     by_rule = bool(resolution.rules)
+    default_route = resolution.outcome is Outcome.ROUTE and not by_rule
     return Preview(
         kind=kind.name,
         outcome=resolution.outcome,
@@ -88,7 +97,7 @@ def preview_of(kind: Kind, resolution: Resolution) -> Preview:
         reason=resolution.reason if by_rule else None,
         steps=resolution.steps,
         budgets=tuple(_budget(public, resolution, check) for check in resolution.limits),
-        near_miss=_near_miss(public, resolution) if resolution.outcome is Outcome.ROUTE and not by_rule else None,
+        near_miss=_near_miss(public, resolution, usage) if default_route else None,
         private=kind.private,
     )
 
@@ -123,12 +132,13 @@ def _budget(kind: Kind, resolution: Resolution, check: LimitCheck) -> Budget:
     return Budget(check.rule, left, check.allowed, check.window, check.ok, True, currency, needs)
 
 
-def _near_miss(kind: Kind, resolution: Resolution) -> NearMiss | None:
+def _near_miss(kind: Kind, resolution: Resolution, usage: UsageLookup) -> NearMiss | None:
     """The first approve rule (file order) that one threshold on a field of the form kept from
     matching, every other condition holding; from the resolution's own trace, not a second evaluator.
 
     Asked only of a request routed because no rule decided it: then crossing that threshold lets
-    the rule approve (a reject or require rule that holds would win over it, DESIGN §3.3)."""
+    the rule approve (a reject or require rule that holds would win over it, DESIGN §3.3) — if its
+    limit lets it, which is checked now as if the rule matched (``NearMiss.short`` when not)."""
     for traced in resolution.approve_traces():
         rule = kind.rule(traced.rule)
         if traced.matched or traced.in_doubt or rule is None or not _conjunction(rule.condition):
@@ -138,7 +148,10 @@ def _near_miss(kind: Kind, resolution: Resolution) -> NearMiss | None:
             continue
         leaf = failing[0]
         if leaf.result is False and leaf.op in _THRESHOLDS and leaf.field in kind.contract.fields:
-            return NearMiss(traced.rule, leaf.as_requirement())
+            r = resolution
+            check = check_limit(kind, rule, r.fields, r.requester, r.at, usage)
+            short = _budget(kind, resolution, check) if check is not None and not check.ok else None
+            return NearMiss(traced.rule, leaf.as_requirement(), short)
     return None
 
 

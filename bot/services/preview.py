@@ -27,7 +27,6 @@ def preview_request(*, runtime: Runtime, kind: str, requester: str, raw_values: 
     except ContractError as exc:
         return preview_of_problems(spec, raw_values, exc)
     with runtime.uow(read_only=True) as uow:
-        resolution = resolve(
-            governance, spec.public, values, requester=requester, at=now, usage=uow.requests.limit_usage
-        )
-        return preview_of(spec, resolution)
+        usage = uow.requests.limit_usage
+        resolution = resolve(governance, spec.public, values, requester=requester, at=now, usage=usage)
+        return preview_of(spec, resolution, usage=usage)

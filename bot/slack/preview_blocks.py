@@ -14,7 +14,7 @@ from typing import Any
 from bot.domain.durations import format_duration
 from bot.domain.fields import render_value
 from bot.domain.governance_spec import Outcome, StepSpec
-from bot.domain.preview import Budget, Preview
+from bot.domain.preview import Budget, NearMiss, Preview
 from bot.slack.blocks import MAX_SECTION_TEXT, MAX_VIEW_BLOCKS, Block, clip, inert, inert_line
 
 #: The preview's block id: a dot, so no field's block id (``[a-z][a-z0-9_]*``) can be the same.
@@ -60,8 +60,7 @@ def preview_lines(preview: Preview) -> list[str]:
         lines.append(f":hourglass_flowing_sand: Needs {_steps(preview.steps)}{because}")
     lines += [_budget(budget) for budget in preview.budgets]
     if preview.near_miss is not None:
-        miss = preview.near_miss
-        lines.append(f":bulb: {inert(miss.requirement)} is pre-approved by `{miss.rule}`")
+        lines.append(_near_miss(preview.near_miss))
     if preview.private:
         lines.append(f"_{PRIVATE_NOTE}_")
     return lines
@@ -86,6 +85,18 @@ def _steps(steps: tuple[StepSpec, ...]) -> str:
         f"*{inert_line(step.group)}* ({step.approvals} approval{'' if step.approvals == 1 else 's'})" for step in steps
     ]
     return " and ".join(shown) or "people"
+
+
+def _near_miss(miss: NearMiss) -> str:
+    """The variant ``miss.rule`` pre-approves, and, when its limit would not let it now, why not."""
+    line = f":bulb: {inert(miss.requirement)} is pre-approved by `{miss.rule}`"
+    short = miss.short
+    if short is None:
+        return line
+    left, allowed, window = _amount(short, short.left), _amount(short, short.allowed), _window(short.window)
+    if short.left <= 0 or not short.amount:
+        return line + f", but its limit is used up: {left} of {allowed} left {window}"
+    return line + f", but its budget has only {left} of {allowed} left {window}"
 
 
 def _budget(budget: Budget) -> str:

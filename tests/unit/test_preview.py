@@ -76,7 +76,7 @@ def preview(governance: Governance, usage: UsageLookup = no_usage, **raw: object
     except ContractError as exc:
         return preview_of_problems(kind, raw, exc)
     resolution = resolve(governance, kind.public, values, requester="U0SAM", at=AT, usage=usage)
-    return preview_of(kind, resolution)
+    return preview_of(kind, resolution, usage=usage)
 
 
 def text(shown: Preview) -> str:
@@ -144,6 +144,35 @@ def test_a_near_miss_is_one_threshold_every_other_condition_holding(governance: 
     assert used_up.near_miss == NearMiss("small-deals", "deal_value ≤ 5000")
     # A choice is no threshold: nothing to move across.
     assert preview(governance, account="Acme", amount_pct=5, region="apac").near_miss is None
+
+
+def test_a_near_miss_says_when_the_rule_it_names_has_used_up_its_count(governance: Governance) -> None:
+    room = preview(governance, usage_of(count=4), account="Acme", amount_pct=12, region="amer")
+    assert text(room).splitlines()[-1] == ":bulb: amount_pct ≤ 10 is pre-approved by `small-discount`"
+    used_up = preview(governance, usage_of(count=5), account="Acme", amount_pct=12, region="amer")
+    assert used_up.near_miss == NearMiss(
+        "small-discount", "amount_pct ≤ 10", Budget("small-discount", 0, 5, timedelta(days=7), False)
+    )
+    assert text(used_up).splitlines()[1:] == [
+        ":hourglass_flowing_sand: Needs *finance* (1 approval)",
+        ":bulb: amount_pct ≤ 10 is pre-approved by `small-discount`, but its limit is used up: 0 of 5 left this week",
+    ]
+
+
+def test_a_near_miss_says_when_the_rule_it_names_has_no_budget_left_for_it(governance: Governance) -> None:
+    room = preview(governance, usage_of(total=4000), account="Acme", amount_pct=20, deal_value=6000)
+    assert text(room).splitlines()[-1] == ":bulb: deal_value ≤ 5000 is pre-approved by `small-deals`"
+    spent = preview(governance, usage_of(total=10000), account="Acme", amount_pct=20, deal_value=6000)
+    assert spent.outcome is Outcome.ROUTE and spent.near_miss is not None and spent.near_miss.rule == "small-deals"
+    assert text(spent).splitlines()[-1] == (
+        ":bulb: deal_value ≤ 5000 is pre-approved by `small-deals`, but its limit is used up: EUR 0 of EUR 10000 left"
+        " this 30 d"
+    )
+    short = preview(governance, usage_of(total=9000), account="Acme", amount_pct=20, deal_value=6000)
+    assert text(short).splitlines()[-1] == (
+        ":bulb: deal_value ≤ 5000 is pre-approved by `small-deals`, but its budget has only EUR 1000 of EUR 10000"
+        " left this 30 d"
+    )
 
 
 def test_an_incomplete_form_says_what_is_needed_and_evaluates_nothing(governance: Governance) -> None:
