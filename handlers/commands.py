@@ -14,13 +14,13 @@ from bot.domain.explain import render_explanation
 from bot.domain.governance import UnknownKind
 from bot.domain.governance_spec import Category
 from bot.domain.moments import parse_date
-from bot.domain.preview import preview_of_problems
+from bot.domain.preview import PRIVATE_NOTE, preview_of_problems
 from bot.domain.requests import parse_request_id, why_not_a_request_id
 from bot.domain.slash_text import SlashTextError, decode_slack_value, split_slash_text
 from bot.services.amend import amend_request
 from bot.services.cancel import cancel_request
 from bot.services.delegate import end_delegation, start_delegation
-from bot.services.explain import explain_request
+from bot.services.explain import dry_run_for
 from bot.services.preview import preview_request
 from bot.services.runtime import Runtime
 from bot.services.status import request_status, summary_for
@@ -133,9 +133,10 @@ def _signoff(runtime: Runtime, command: dict[str, Any]) -> str:
             )
         if verb == "explain":
             kind, _, fields = rest.strip().partition(" ")
-            resolution = explain_request(runtime=runtime, kind=kind, text=fields, requester=user)
-            explained = escape(render_explanation(governance, resolution).replace("```", "'''"))
-            return f"```{explained}```\n_Dry run: nothing was stored._"
+            dry = dry_run_for(runtime=runtime, kind=kind, text=fields, person=user)
+            explained = escape(render_explanation(governance, dry.resolution).replace("```", "'''"))
+            private = f"\n_{PRIVATE_NOTE}_" if dry.private else ""
+            return f"```{explained}```{private}\n_Dry run: nothing was stored._"
         if verb == "delegate":
             return _delegate(runtime, user, rest)
     except UnknownKind as exc:

@@ -24,6 +24,8 @@ from bot.domain.operators import Op
 from bot.domain.outcome import LimitCheck, Resolution, UsageLookup, budget_amount, check_limit
 from bot.domain.text import is_blank
 
+#: What every preview or dry run that left out a kind's live private rules ends with, whatever the values.
+PRIVATE_NOTE = "Rules the owner keeps private may still change this."
 #: The comparisons a near miss may name: a threshold the value could move across.
 _THRESHOLDS = frozenset({Op.LT.value, Op.LTE.value, Op.GT.value, Op.GTE.value, Op.BETWEEN.value})
 
@@ -80,6 +82,18 @@ class Preview:
     needed: tuple[str, ...] = ()
     problems: tuple[FieldProblem, ...] = ()
     private: bool = False
+
+
+def seen_before_filing(kind: Kind, person: str) -> tuple[Kind, bool]:
+    """The rules a dry run for ``person`` (``/signoff explain`` in Slack) may evaluate, and whether
+    it left out live private rules (then it ends with ``PRIVATE_NOTE``, whatever the values).
+
+    The kind's owner sees every rule; anyone else ``kind.public``, as the form's preview does (the
+    one place that leaves out ``preview: false`` rules). Operators with the file (the CLI) and
+    receipts after filing are not asked here: they show every rule."""
+    if person == kind.owner:
+        return kind, False
+    return kind.public, kind.private
 
 
 def preview_of(kind: Kind, resolution: Resolution, *, usage: UsageLookup) -> Preview:

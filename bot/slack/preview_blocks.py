@@ -14,7 +14,7 @@ from typing import Any
 from bot.domain.durations import format_duration
 from bot.domain.fields import render_value
 from bot.domain.governance_spec import Outcome, StepSpec
-from bot.domain.preview import Budget, NearMiss, Preview
+from bot.domain.preview import PRIVATE_NOTE, Budget, NearMiss, Preview
 from bot.slack.blocks import MAX_SECTION_TEXT, MAX_VIEW_BLOCKS, Block, clip, inert, inert_line
 
 #: The preview's block id: a dot, so no field's block id (``[a-z][a-z0-9_]*``) can be the same.
@@ -34,7 +34,6 @@ _VIEW_KEYS = (
     "external_id",
     "submit_disabled",
 )
-PRIVATE_NOTE = "Rules the owner keeps private may still change this."
 
 
 def preview_block(preview: Preview) -> Block:
