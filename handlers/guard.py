@@ -7,6 +7,12 @@ failure (``views.open`` on an expired trigger, ``chat.postEphemeral``, ``users.i
 escapes: Slack is acknowledged (at once, if the listener had not yet) and the person is told
 what did not work and what to do, by the ``response_url``, an ephemeral message, or a DM.
 Any other error after the ack is logged with an id the person is given, for the same reason.
+
+A *quiet* listener (the form's live preview: Slack calls it on every keystroke) tells the person
+nothing, whatever fails: one message per keystroke would be noise, and submitting the form tells
+them what matters. It logs each failure once instead — a stale or closed form (``hash_conflict``,
+``not_found``) at debug, any other Slack failure at warning with its error code — and a failed
+Web API call is counted in ``signoff_slack_api_errors`` by the client as always.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from bot.domain.errors import SignoffError
 from bot.domain.fields import is_user_id
 from bot.domain.governance import UnknownKind
 from bot.slack.modals import notice_view
-from bot.slack.observed import describe_request
+from bot.slack.observed import describe_request, error_code
 from handlers.payloads import BadPayload, dig
 from handlers.refusals import SLACK_FAILURES, refusal_plain, refusal_text
 from handlers.replies import unknown_kind
@@ -39,6 +45,9 @@ log = logging.getLogger("signoff.slack")
 Listener = Callable[..., Any]
 
 _FORM_METHODS = {"views.open": "open", "views.push": "open", "views.update": "update"}
+#: What a quiet listener's update meets in the ordinary course: a newer keystroke updated the form
+#: first (``hash_conflict``), or the person closed it (``not_found``). Nothing went wrong.
+_PASSED_OVER = frozenset({"hash_conflict", "not_found"})
 
 
 class Tell(Exception):
@@ -58,8 +67,9 @@ class GuardedApp:
     def command(self, name: str) -> Callable[[Listener], Listener]:
         return self._wrap(self.app.command(name))
 
-    def action(self, action_id: str) -> Callable[[Listener], Listener]:
-        return self._wrap(self.app.action(action_id))
+    def action(self, action_id: str, *, quiet: bool = False) -> Callable[[Listener], Listener]:
+        """``quiet``: failures are logged, never told to the person (see the module's docstring)."""
+        return self._wrap(self.app.action(action_id), quiet=quiet)
 
     def view(self, callback_id: str) -> Callable[[Listener], Listener]:
         return self._wrap(self.app.view(callback_id))
@@ -68,19 +78,23 @@ class GuardedApp:
         return self._wrap(self.app.event(event_type))
 
     @staticmethod
-    def _wrap(register: Callable[[Listener], Any]) -> Callable[[Listener], Listener]:
+    def _wrap(register: Callable[[Listener], Any], *, quiet: bool = False) -> Callable[[Listener], Listener]:
         def decorator(listener: Listener) -> Listener:
-            register(guarded(listener))
+            register(guarded(listener, quiet=quiet))
             return listener
 
         return decorator
 
 
-def guarded(listener: Listener) -> Listener:
-    """``listener`` run with Bolt's arguments; a failed Slack call in it is answered, never raised."""
+def guarded(listener: Listener, *, quiet: bool = False) -> Listener:
+    """``listener`` run with Bolt's arguments; a failed Slack call in it is answered, never raised.
+    ``quiet``: nothing is answered but the acknowledgement; each failure is logged once."""
     names = get_arg_names_of_callable(listener)
 
     def run(args: Args) -> None:
+        if quiet:
+            _quietly(args, lambda: listener(**{name: getattr(args, name) for name in names}))
+            return
         try:
             listener(**{name: getattr(args, name) for name in names})
         except SLACK_FAILURES as exc:
@@ -101,6 +115,22 @@ def guarded(listener: Listener) -> Listener:
 
     run.__name__ = run.__qualname__ = getattr(listener, "__name__", "listener")
     return run
+
+
+def _quietly(args: Args, call: Callable[[], None]) -> None:
+    """Run ``call``; log what fails in it (once, never to the person) and acknowledge Slack if it had not."""
+    try:
+        call()
+    except SLACK_FAILURES as exc:
+        method, code = describe(exc)[0], error_code(exc)
+        level = logging.DEBUG if code in _PASSED_OVER else logging.WARNING
+        log.log(level, "Slack refused %s (%s) while handling %s; not told", method, code, _what(args.body))
+    except (Tell, BadPayload, SignoffError, UnknownKind) as exc:
+        log.warning("%s while handling %s; not told: %s", exc.__class__.__name__, _what(args.body), exc)
+    except Exception as exc:
+        log.error("error while handling %s; not told", _what(args.body), exc_info=exc)
+    if args.ack.response is None:
+        args.ack()
 
 
 def tell_person(args: Args, exc: Exception) -> None:

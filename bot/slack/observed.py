@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, ParamSpec, TypeVar
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext
 from slack_bolt.middleware.middleware_error_handler import MiddlewareErrorHandler
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
@@ -36,19 +36,37 @@ ErrorHook = Callable[[str, str], None]
 AckHook = Callable[[str, float], None]
 
 
+#: How the SDK logs a call that did not get through (at ERROR, on every attempt, retried or not).
+_SDK_TRANSPORT_FAILURE = "Failed to send a request to Slack API server"
+
+
+class _ReportedByCaller(logging.Filter):
+    """The SDK's ERROR for a call that did not get through, made DEBUG: an ``ObservedWebClient``
+    reports that failure to its hook and raises it, and whoever called logs it once, saying what
+    it was doing (a timeout per keystroke of a form would otherwise be an ERROR line each)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR and record.getMessage().startswith(_SDK_TRANSPORT_FAILURE):
+            record.levelno, record.levelname = logging.DEBUG, logging.getLevelName(logging.DEBUG)
+        return True
+
+
+#: The SDK's log, for every ``ObservedWebClient`` (``logger=`` replaces it).
+sdk_log = logging.getLogger("signoff.slack.sdk")
+sdk_log.addFilter(_ReportedByCaller())
+
+
 class ObservedWebClient(WebClient):
     def __init__(self, *, on_error: ErrorHook | None = None, **kwargs: Any):
+        kwargs.setdefault("logger", sdk_log)
         super().__init__(**kwargs)
         self._on_error = on_error
 
     def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:
         try:
             return super().api_call(api_method, **kwargs)
-        except SlackApiError as exc:
-            self._report(api_method, _slack_error(exc))
-            raise
-        except Exception as exc:  # timeouts, refused connections: counted by their kind, then raised
-            self._report(api_method, exc.__class__.__name__)
+        except Exception as exc:  # Slack's refusals by their code; timeouts, refused connections by their kind
+            self._report(api_method, error_code(exc))
             raise
 
     def _report(self, method: str, error: str) -> None:
@@ -56,7 +74,12 @@ class ObservedWebClient(WebClient):
             self._on_error(method, error)
 
 
-def _slack_error(exc: SlackApiError) -> str:
+def error_code(exc: Exception) -> str:
+    """What a failed Web API call is counted (and logged) as: Slack's error code (``ratelimited``
+    for an HTTP 429, ``http_503`` for a 5xx without one), else the exception's class
+    (``TimeoutError``, ``URLError``)."""
+    if not isinstance(exc, SlackApiError):
+        return exc.__class__.__name__
     response = exc.response
     if response.status_code == 429:
         return "ratelimited"
@@ -65,11 +88,18 @@ def _slack_error(exc: SlackApiError) -> str:
 
 
 class ObservedApp(App):
-    """A Bolt app that reports acknowledgement times and logs with the requesting user's id."""
+    """A Bolt app that reports acknowledgement times and logs with the requesting user's id.
+
+    Bolt gives each request's listeners a new plain ``WebClient`` made from the app's; when the
+    app's client is an ``ObservedWebClient``, a middleware swaps in an observed one with the same
+    settings and hook, so a listener's failed calls are reported like every other."""
 
     def __init__(self, *, on_ack: AckHook | None = None, **kwargs: Any):
         super().__init__(**kwargs)
         self._on_ack = on_ack
+        hook = self._client._on_error if isinstance(self._client, ObservedWebClient) else None
+        if hook is not None:
+            self.use(_observing(hook))
 
     def dispatch(self, req: BoltRequest) -> BoltResponse:
         started = time.perf_counter()
@@ -97,6 +127,29 @@ class ObservedApp(App):
         Call after ``App.error``, which sets the same handler for listeners and Bolt's own routing.
         """
         self._middleware_error_handler = UnreadablePayload(self._middleware_error_handler)
+
+
+def _observing(hook: ErrorHook) -> Callable[..., BoltResponse]:
+    """A Bolt middleware (Bolt injects ``context`` and ``next`` by name): the request's client, as
+    an ``ObservedWebClient`` reporting to ``hook``."""
+
+    def observe_client(context: BoltContext, next: Callable[[], BoltResponse]) -> BoltResponse:
+        given = context.client
+        context["client"] = ObservedWebClient(
+            on_error=hook,
+            token=given.token,
+            base_url=given.base_url,
+            timeout=given.timeout,
+            ssl=given.ssl,
+            proxy=given.proxy,
+            headers=given.headers,
+            team_id=context.team_id,
+            logger=given.logger,
+            retry_handlers=given.retry_handlers,
+        )
+        return next()
+
+    return observe_client
 
 
 #: What Bolt's routing raises on a payload of an unexpected shape (``body["view"]["callback_id"]`` …).

@@ -18,11 +18,14 @@ from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
 
 from bot.app import Signoff, build_signoff
+from bot.domain.errors import StorageBusy
+from bot.domain.governance import UnknownKind
 from bot.services.submit import submit_request
 from bot.slack.blocks import REJECT
 from bot.slack.emulator import SlackEmulator
 from handlers.guard import GuardedApp
 from tests.slack.test_app import settings_for
+from tests.slack.wsgi import drain
 
 
 @pytest.fixture
@@ -142,3 +145,33 @@ def test_a_bug_after_the_ack_still_answers_slack_and_names_an_error_id(
     )
     assert match is not None, answer
     assert f"error {match.group(1)} while handling /broken" in caplog.text and "RuntimeError: kaboom" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("raised", "level", "logged"),
+    [
+        (StorageBusy(2.0), logging.WARNING, "StorageBusy while handling block_actions; not told"),
+        (UnknownKind("refund", ["discount"]), logging.WARNING, "UnknownKind while handling block_actions; not told"),
+        (RuntimeError("kaboom"), logging.ERROR, "error while handling block_actions; not told"),
+    ],
+)
+def test_a_quiet_listener_tells_the_person_nothing_whatever_fails(
+    signoff: Signoff, slack: SlackEmulator, caplog: pytest.LogCaptureFixture, raised: Exception, level: int, logged: str
+) -> None:
+    """The form's preview runs on every keystroke: a message per keystroke would be noise."""
+
+    def keystroke(ack: Ack) -> None:
+        ack()
+        raise raised
+
+    GuardedApp(signoff.bolt).action("probe", quiet=True)(keystroke)
+    payload = json.loads(click(slack, 1)["payload"])
+    payload["actions"][0]["action_id"] = "probe"
+    with caplog.at_level(logging.DEBUG, logger="signoff.slack"):
+        status, _, seconds = dispatch(signoff, {"payload": json.dumps(payload)})
+        drain(signoff.bolt)
+    assert status == 200 and seconds < 2.5
+    [record] = [r for r in caplog.records if r.name == "signoff.slack"]
+    assert record.levelno == level and logged in record.getMessage()
+    assert not ephemeral_answers(slack, "click") and not slack.calls_to("chat.postMessage")
+    assert not slack.calls_to("chat.postEphemeral")

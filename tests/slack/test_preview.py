@@ -130,7 +130,7 @@ def test_a_stale_update_is_refused_by_slack_and_passed_over_quietly(
     assert slack.wait_for(lambda s: len(s.calls_to("views.update")) == 1, timeout=5)
     latest = preview_text(slack, view_id)
 
-    with caplog.at_level(logging.DEBUG, logger="handlers.previews"):
+    with caplog.at_level(logging.DEBUG, logger="signoff.slack"):
         answer, took = send(signoff, interaction(first))  # the older keystroke's answer arrives last
         drain(signoff.bolt)
     assert answer == Answer(200, "") and took < SLACK_ACK_SECONDS
@@ -142,6 +142,55 @@ def test_a_stale_update_is_refused_by_slack_and_passed_over_quietly(
     enter(signoff, slack, view_id, "account", "Acme")  # the next change updates the form again
     assert slack.calls_to("views.update")[-1].ok and "Rejected by `over-limit`" in preview_text(slack, view_id)
     assert stored(signoff) == []
+
+
+def slack_errors(signoff: Signoff, error: str) -> float:
+    """How many failed ``views.update`` calls ``signoff_slack_api_errors`` counted with ``error``."""
+    labels = {"method": "views.update", "error": error}
+    return signoff.metrics.registry.get_sample_value("signoff_slack_api_errors_total", labels) or 0.0
+
+
+PREVIEW_FAULTS = [
+    ({"status": 500}, "fatal_error"),
+    ({"status": 503, "error": "service_unavailable"}, "service_unavailable"),
+    ({"status": 429, "retry_after": 1}, "ratelimited"),
+    ({"delay": 2.0}, "TimeoutError"),  # the client gives up after 1 s (set below)
+]
+
+
+@pytest.mark.parametrize(("fault", "code"), PREVIEW_FAULTS)
+def test_a_slack_failure_while_previewing_is_logged_once_and_never_told(
+    signoff: Signoff, slack: SlackEmulator, caplog: pytest.LogCaptureFixture, fault: dict[str, Any], code: str
+) -> None:
+    signoff.bolt.client.timeout = 1  # each request's client is made with the app's settings
+    view_id = open_form(signoff, slack)
+    enter(signoff, slack, view_id, "account", "Acme")
+    slack.fail("views.update", **fault)
+    with caplog.at_level(logging.DEBUG):
+        enter(signoff, slack, view_id, "amount_pct", "4")  # answered at once; Slack fails the update
+        drain(signoff.bolt)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and f"({code}) while handling block_actions; not told" in warnings[0], warnings
+    assert not slack.calls_to("chat.postMessage") and not slack.calls_to("chat.postEphemeral") and not slack.responses
+    assert slack_errors(signoff, code) == 1
+    # Slack is back: the next change shows its preview (the form's hash is Slack's current one).
+    enter(signoff, slack, view_id, "amount_pct", "45")
+    assert "Rejected by `over-limit`" in preview_text(slack, view_id)
+
+
+def test_a_preview_for_a_closed_form_is_passed_over_at_debug(
+    signoff: Signoff, slack: SlackEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    view_id = open_form(signoff, slack)
+    slack.fail("views.update", error="not_found")  # the person closed the form
+    payload = slack.enter(view_id, "account", "Acme", user=SAM)
+    assert payload is not None
+    with caplog.at_level(logging.DEBUG, logger="signoff.slack"):
+        assert send(signoff, interaction(payload))[0] == Answer(200, "")
+        drain(signoff.bolt)
+    assert "views.update (not_found)" in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert not slack.calls_to("chat.postMessage") and not slack.calls_to("chat.postEphemeral")
 
 
 def test_every_input_of_the_form_dispatches_as_it_is_used(signoff: Signoff, slack: SlackEmulator) -> None:
