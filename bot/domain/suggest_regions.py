@@ -1,0 +1,280 @@
+"""Candidate regions for ``signoff suggest`` (DESIGN §8): where people almost always decided one way.
+
+A region is one or two ``Cut`` s (a §3.2 leaf on one of the kind's own fields) and the human
+decisions in it. Thresholds are found by one sorted pass per field (prefix counts), never by
+comparing decisions pairwise: a pass over ``n`` decisions costs O(n), so a kind's candidates cost
+O(fields² · n) plus one sort per ordered field.
+
+What makes a region qualify (``Tally.problem``), for ``decide`` approve (reject alike):
+
+- ``support`` ≥ ``min_support`` human decisions, at least ``min_share`` of them approvals;
+- decided by ≥ 2 distinct approvers, and the region still qualifies (support and share) on the
+  decisions of everyone but its dominant approver (the one with most decisions in it): what the
+  others decided alone would have justified it. (Requiring two approvers *after* removing the
+  dominant one would demand three people, which a two-person team never has; the support and share
+  bars on the others' decisions already keep one person's habits out.)
+- the edge is vouched for by two people: of the region's decisions nearest its threshold (the last
+  ``max(5, ⌈support/10⌉)`` in threshold order), not all are one approver's; for an ``in`` set,
+  every option in it was decided by ≥ 2 approvers. A slice only one person ever approves, next to
+  a routine region, is cut off rather than swallowed.
+- a threshold sits on a value seen in the data on which someone decided the region's way (never
+  past the largest value people approved, for an approve rule; on a rejected value for a reject rule).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from bot.domain.fields import FieldType
+from bot.domain.governance import Kind
+
+#: Field types a threshold (``lte``/``gte``) is mined on, and those an option set is.
+ORDERED_TYPES = frozenset({FieldType.NUMBER, FieldType.MONEY, FieldType.DURATION, FieldType.DATE})
+DISCRETE_TYPES = frozenset({FieldType.CHOICE, FieldType.MULTI_CHOICE, FieldType.BOOL})
+#: The fewest decisions nearest a threshold that must not all be one approver's.
+EDGE_MIN = 5
+
+
+class Case(NamedTuple):
+    """One stored request of a kind as suggest reads it.
+
+    ``values``: its typed fields (``Governance.validate_fields``); ``raw``: the stored JSON fields;
+    ``verdict``: ``approve``/``reject`` for a human decision, None otherwise; ``approver``: who
+    made it (the deciding vote; None when unknown); ``wait_hours``: submission → deciding vote.
+    """
+
+    id: int
+    values: dict[str, Any]
+    raw: dict[str, Any]
+    requester: str
+    at: Any
+    verdict: str | None
+    approver: str | None
+    wait_hours: float | None
+
+
+@dataclass(frozen=True)
+class Bar:
+    """What a region must reach: ``min_support`` decisions, ``min_share`` (0.5, 1] of them one way."""
+
+    min_support: int = 30
+    min_share: float = 0.99
+
+
+class Cut(NamedTuple):
+    """One leaf: ``field`` ``op`` ``value``. ``op`` is ``lte``, ``gte``, ``between`` (value: (low,
+    high)), ``in`` (value: a tuple of options), ``eq`` (bool) or ``contains`` (a multi_choice option)."""
+
+    field: str
+    op: str
+    value: Any
+
+    def holds(self, values: dict[str, Any]) -> bool:
+        actual = values.get(self.field)
+        if actual is None:
+            return False
+        if self.op == "lte":
+            return bool(actual <= self.value)
+        if self.op == "gte":
+            return bool(actual >= self.value)
+        if self.op == "between":
+            return bool(self.value[0] <= actual <= self.value[1])
+        if self.op == "in":
+            return actual in self.value
+        if self.op == "eq":
+            return bool(actual == self.value)
+        return self.value in actual  # contains
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A region that qualified: its cuts (1 or 2), verdict, and the indexes of its decisions.
+
+    ``low``: the smallest value of its threshold field in it (to write ``between`` when ``lte``
+    alone would overlap another rule), or the largest one for a ``gte`` threshold."""
+
+    cuts: tuple[Cut, ...]
+    decide: str
+    members: tuple[int, ...]
+    other_end: Any = None
+
+    @property
+    def rank(self) -> tuple[int, int, str]:
+        """Largest region first, then the simplest, then a stable order."""
+        return (-len(self.members), len(self.cuts), repr(self.cuts))
+
+
+class Tally:
+    """Counts of a growing region (decisions added in threshold order) and whether it qualifies."""
+
+    __slots__ = ("agree", "agreeing", "count", "decide", "run", "run_who", "support", "top")
+
+    def __init__(self, decide: str):
+        self.decide = decide
+        self.support = 0
+        self.agree = 0
+        self.count: dict[str, int] = {}
+        self.agreeing: dict[str, int] = {}
+        self.top: str | None = None
+        self.run_who: str | None = None
+        self.run = 0
+
+    def add(self, case: Case) -> None:
+        agrees = case.verdict == self.decide
+        self.support += 1
+        who = case.approver
+        if agrees:
+            self.agree += 1
+        if who is not None:
+            n = self.count[who] = self.count.get(who, 0) + 1
+            if agrees:
+                self.agreeing[who] = self.agreeing.get(who, 0) + 1
+            if self.top is None or n > self.count[self.top]:
+                self.top = who
+        if who == self.run_who:
+            self.run += 1
+        else:
+            self.run_who, self.run = who, 1
+
+    def problem(self, bar: Bar, *, edge: bool = True) -> str | None:
+        """None when the region qualifies, else why not, in plain words."""
+        if self.support < bar.min_support:
+            return f"{self.support} decisions, fewer than {bar.min_support}"
+        if self.agree < bar.min_share * self.support - 1e-9:
+            return f"only {self.agree} of {self.support} decided {self.decide}"
+        if len(self.count) < 2 or self.top is None:
+            return "decided by one approver only"
+        rest = self.support - self.count[self.top]
+        rest_agree = self.agree - self.agreeing.get(self.top, 0)
+        if rest < bar.min_support or rest_agree < bar.min_share * rest - 1e-9:
+            return f"without {self.top} it would not qualify"
+        if edge and self.run >= max(EDGE_MIN, math.ceil(self.support / 10)):
+            return f"only {self.run_who} decided the requests nearest the threshold"
+        return None
+
+
+def threshold_scan(
+    cases: Sequence[Case], order: Sequence[int], field: str, decide: str, bar: Bar
+) -> tuple[Any, int, Any] | None:
+    """The largest qualifying prefix of ``order`` (indexes into ``cases``, sorted by ``field`` in
+    the scan's direction): (threshold value, prefix length, first value), or None."""
+    tally = Tally(decide)
+    best: tuple[Any, int, Any] | None = None
+    n = len(order)
+    first = cases[order[0]].values[field] if n else None
+    pos = 0
+    while pos < n:
+        value = cases[order[pos]].values[field]
+        seen_way = False
+        while pos < n and cases[order[pos]].values[field] == value:
+            case = cases[order[pos]]
+            seen_way = seen_way or case.verdict == decide
+            tally.add(case)
+            pos += 1
+        if seen_way and tally.problem(bar) is None:
+            best = (value, pos, first)
+    return best
+
+
+def sorted_orders(kind: Kind, cases: Sequence[Case]) -> dict[str, list[int]]:
+    """For each ordered field of ``kind``: indexes of ``cases`` that have it, by (value, approver)."""
+    orders = {}
+    for name, spec in kind.spec.fields.items():
+        if spec.type in ORDERED_TYPES:
+            have = [i for i, c in enumerate(cases) if c.values.get(name) is not None]
+            have.sort(key=lambda i: (cases[i].values[name], cases[i].approver or ""))
+            orders[name] = have
+    return orders
+
+
+def discrete_cuts(kind: Kind, cases: Sequence[Case], pool: Iterable[int]) -> list[tuple[Cut, list[int]]]:
+    """Every single-option cut of the kind's choice, multi_choice and bool fields, with its decisions."""
+    found: dict[Cut, list[int]] = {}
+    for i in pool:
+        values = cases[i].values
+        for name, spec in kind.spec.fields.items():
+            if spec.type not in DISCRETE_TYPES or values.get(name) is None:
+                continue
+            value = values[name]
+            if spec.type is FieldType.MULTI_CHOICE:
+                for option in value:
+                    found.setdefault(Cut(name, "contains", option), []).append(i)
+            elif spec.type is FieldType.BOOL:
+                found.setdefault(Cut(name, "eq", value), []).append(i)
+            else:
+                found.setdefault(Cut(name, "in", (value,)), []).append(i)
+    return sorted(found.items(), key=lambda item: repr(item[0]))
+
+
+def candidates(
+    kind: Kind, cases: Sequence[Case], pool: set[int], orders: dict[str, list[int]], bar: Bar
+) -> list[Candidate]:
+    """Every qualifying region over the decisions ``pool`` (indexes into ``cases``), best first."""
+    found: list[Candidate] = []
+    scans = _threshold_candidates(cases, orders, lambda i: i in pool, bar, ())
+    found += scans
+    singles = discrete_cuts(kind, cases, sorted(pool))
+    for decide in ("approve", "reject"):
+        found += _option_sets(cases, singles, decide, bar)
+    for cut, members in singles:
+        if len(members) < bar.min_support:
+            continue
+        inside = set(members)
+        others = {name: order for name, order in orders.items() if name != cut.field}
+        found += _threshold_candidates(cases, others, inside.__contains__, bar, (cut,))
+    found.sort(key=lambda c: c.rank)
+    return found
+
+
+def _threshold_candidates(
+    cases: Sequence[Case],
+    orders: dict[str, list[int]],
+    keep: Callable[[int], bool],
+    bar: Bar,
+    given: tuple[Cut, ...],
+) -> list[Candidate]:
+    found = []
+    for name, full in orders.items():
+        order = [i for i in full if keep(i)]
+        if len(order) < bar.min_support:
+            continue
+        backwards = order[::-1]
+        for decide in ("approve", "reject"):
+            for op, seq in (("lte", order), ("gte", backwards)):
+                best = threshold_scan(cases, seq, name, decide, bar)
+                if best is not None:
+                    value, length, first = best
+                    cut = Cut(name, op, value)
+                    found.append(Candidate((*given, cut), decide, tuple(sorted(seq[:length])), first))
+    return found
+
+
+def _option_sets(cases: Sequence[Case], singles: list[tuple[Cut, list[int]]], decide: str, bar: Bar) -> list[Candidate]:
+    """Per choice field, the ``in`` set of every option people decided ``decide`` (≥ ``min_share``,
+    ≥ 2 approvers each), when the set as a whole qualifies."""
+    by_field: dict[str, list[tuple[Cut, list[int]]]] = {}
+    for cut, members in singles:
+        tally = Tally(decide)
+        for i in members:
+            tally.add(cases[i])
+        clean = tally.agree >= bar.min_share * tally.support - 1e-9 and len(tally.count) >= 2
+        if clean:
+            by_field.setdefault(cut.field, []).append((cut, members))
+    found = []
+    for name, parts in by_field.items():
+        if parts[0][0].op == "in":
+            options = tuple(sorted(option for cut, _ in parts for option in cut.value))
+            members = sorted(i for _, m in parts for i in m)
+            picked = [(Cut(name, "in", options), members)]
+        else:
+            picked = parts  # bool and multi_choice: one option per cut
+        for cut, members in picked:
+            tally = Tally(decide)
+            for i in members:
+                tally.add(cases[i])
+            if tally.problem(bar, edge=False) is None:
+                found.append(Candidate((cut,), decide, tuple(members)))
+    return found
