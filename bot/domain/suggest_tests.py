@@ -12,15 +12,20 @@ suggestions gives what it expects, the requester being ``signoff test``'s (``TES
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
+from bot.domain.contracts import ContractError
 from bot.domain.filetests import TEST_REQUESTER
 from bot.domain.governance import Governance, Kind
 from bot.domain.governance_spec import Outcome
 from bot.domain.outcome import resolve
 from bot.domain.requests import format_request_id
 from bot.domain.suggest_regions import Candidate, Case, Cut
+from bot.domain.suggest_rules import with_rules
+from bot.domain.suggestions import Suggestion
 
 #: How many stored requests beyond the threshold are tried for the "just outside" test.
 OUTSIDE_TRIES = 50
@@ -111,3 +116,35 @@ def _test(case: Case, name: str, expect: str, rule: str | None) -> dict[str, Any
     if rule is not None:
         test["rule"] = rule
     return test
+
+
+def as_shadow(governance: Governance, suggestions: Sequence[Suggestion]) -> list[Suggestion]:
+    """The suggestions as ``mode: shadow`` rules (DESIGN §3.7), each test now expecting what the file
+    plus the shadow rules does: the outcome the file in force gives (route, or a rule of the file)
+    and exactly the shadow verdicts that match, so ``signoff test`` passes on the written file.
+    A test whose fields no longer fit the contract is dropped."""
+    grouped: dict[str, list[Suggestion]] = {}
+    for suggestion in suggestions:
+        grouped.setdefault(suggestion.kind, []).append(replace(suggestion, mode="shadow"))
+    result = []
+    for name, group in grouped.items():
+        extended, kind = with_rules(governance, governance.kinds[name], [s.rule() for s in group])
+        for suggestion in group:
+            tests = [t for t in (_shadow_test(extended, kind, test) for test in suggestion.tests) if t is not None]
+            result.append(replace(suggestion, tests=tuple(tests)))
+    return result
+
+
+def _shadow_test(governance: Governance, kind: Kind, test: Mapping[str, Any]) -> dict[str, Any] | None:
+    at = datetime.fromisoformat(test["at"])
+    try:
+        values = governance.validate_fields(kind, test["fields"], at=at)
+    except ContractError:
+        return None
+    resolution = resolve(governance, kind, values, requester=TEST_REQUESTER, at=at)
+    shadow_test = {key: value for key, value in test.items() if key not in ("expect", "rule")}
+    shadow_test["expect"] = str(resolution.outcome)
+    if resolution.outcome is not Outcome.ROUTE and resolution.rule is not None:
+        shadow_test["rule"] = resolution.rule
+    shadow_test["shadow"] = {v.rule: str(v.decide) for v in resolution.shadow}
+    return shadow_test
