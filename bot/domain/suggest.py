@@ -11,7 +11,8 @@ first that passes every check below; remove its decisions; look again.
 What is guaranteed of each suggestion, and of the suggestions of a kind together:
 
 1. It qualifies (``suggest_regions``): support, share, ≥ 2 approvers, the others-than-the-dominant-
-   approver bar, an edge two people vouched for, thresholds on values seen in the data.
+   approver bar, edges two people vouched for (along every ordered field of the kind), thresholds
+   on values seen in the data.
 2. Conditions alone (``suggest_overlap``): it is provably disjoint from every other suggestion of
    the kind, and from every rule of the file (live or shadow) except a live ``reject`` or
    ``require`` rule when it approves — §3.3 leaves those in charge wherever both match. When
@@ -38,7 +39,7 @@ from bot.domain.governance import Governance, Kind
 from bot.domain.outcome import Resolution, resolve
 from bot.domain.requests import format_request_id
 from bot.domain.suggest_overlap import conflicts
-from bot.domain.suggest_regions import Bar, Candidate, Case, Cut, candidates, sorted_orders
+from bot.domain.suggest_regions import Bar, Candidate, Case, Cut, candidates, sorted_orders, unvouched_edge
 from bot.domain.suggest_rules import NotCompiled, rule_id, when_of, with_rules
 from bot.domain.suggest_tests import region_tests
 from bot.domain.suggestions import Suggestion
@@ -204,6 +205,9 @@ class _Miner:
             self.pool -= set(accepted[0].members)
 
     def _accept(self, candidate: Candidate) -> tuple[Candidate, dict[str, Any]] | None:
+        edge = unvouched_edge(self.cases, candidate.members, self.orders)
+        if edge is not None:
+            return None
         taken = {r.id for r in self.kind.rules} | {rule["id"] for _, rule in self.chosen}
         earlier = [c.cuts for c, _ in self.chosen]
         cuts = candidate.cuts

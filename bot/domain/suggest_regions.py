@@ -34,7 +34,8 @@ from bot.domain.governance import Kind
 #: Field types a threshold (``lte``/``gte``) is mined on, and those an option set is.
 ORDERED_TYPES = frozenset({FieldType.NUMBER, FieldType.MONEY, FieldType.DURATION, FieldType.DATE})
 DISCRETE_TYPES = frozenset({FieldType.CHOICE, FieldType.MULTI_CHOICE, FieldType.BOOL})
-#: The fewest decisions nearest a threshold that must not all be one approver's.
+#: The fewest decisions nearest a threshold that must not all be one approver's; also, a value
+#: decided this many times by one approver alone is that approver's habit, never a region's end.
 EDGE_MIN = 5
 
 
@@ -103,14 +104,15 @@ class Candidate:
 
     @property
     def rank(self) -> tuple[int, int, str]:
-        """Largest region first, then the simplest, then a stable order."""
-        return (-len(self.members), len(self.cuts), repr(self.cuts))
+        """Largest region first, then the simplest (a ``between`` counts as two comparisons), then a stable order."""
+        comparisons = len(self.cuts) + sum(1 for cut in self.cuts if cut.op == "between")
+        return (-len(self.members), comparisons, repr(self.cuts))
 
 
 class Tally:
     """Counts of a growing region (decisions added in threshold order) and whether it qualifies."""
 
-    __slots__ = ("agree", "agreeing", "count", "decide", "run", "run_who", "support", "top")
+    __slots__ = ("agree", "agreeing", "count", "decide", "support", "top")
 
     def __init__(self, decide: str):
         self.decide = decide
@@ -119,8 +121,6 @@ class Tally:
         self.count: dict[str, int] = {}
         self.agreeing: dict[str, int] = {}
         self.top: str | None = None
-        self.run_who: str | None = None
-        self.run = 0
 
     def add(self, case: Case) -> None:
         agrees = case.verdict == self.decide
@@ -134,12 +134,8 @@ class Tally:
                 self.agreeing[who] = self.agreeing.get(who, 0) + 1
             if self.top is None or n > self.count[self.top]:
                 self.top = who
-        if who == self.run_who:
-            self.run += 1
-        else:
-            self.run_who, self.run = who, 1
 
-    def problem(self, bar: Bar, *, edge: bool = True) -> str | None:
+    def problem(self, bar: Bar) -> str | None:
         """None when the region qualifies, else why not, in plain words."""
         if self.support < bar.min_support:
             return f"{self.support} decisions, fewer than {bar.min_support}"
@@ -151,32 +147,80 @@ class Tally:
         rest_agree = self.agree - self.agreeing.get(self.top, 0)
         if rest < bar.min_support or rest_agree < bar.min_share * rest - 1e-9:
             return f"without {self.top} it would not qualify"
-        if edge and self.run >= max(EDGE_MIN, math.ceil(self.support / 10)):
-            return f"only {self.run_who} decided the requests nearest the threshold"
         return None
 
 
 def threshold_scan(
-    cases: Sequence[Case], order: Sequence[int], field: str, decide: str, bar: Bar
-) -> tuple[Any, int, Any] | None:
+    cases: Sequence[Case], order: Sequence[int], field: str, decide: str, bar: Bar, *, bounded: bool = False
+) -> tuple[Any, int, Any, int] | None:
     """The largest qualifying prefix of ``order`` (indexes into ``cases``, sorted by ``field`` in
-    the scan's direction): (threshold value, prefix length, first value), or None."""
-    tally = Tally(decide)
-    best: tuple[Any, int, Any] | None = None
+    the scan's direction): (threshold value, prefix end, first value, prefix start), or None.
+
+    ``bounded``: the region is written ``between`` its two ends, so it starts at the first value
+    someone decided ``decide`` (an approve rule never reaches past the largest value approved).
+    Both ends must be vouched for by two people (``_Run``)."""
     n = len(order)
-    first = cases[order[0]].values[field] if n else None
-    pos = 0
+    start = 0
+    if bounded:
+        while start < n and cases[order[start]].verdict != decide:
+            start += 1
+    if start >= n:
+        return None
+    tally = Tally(decide)
+    best: tuple[Any, int, Any, int] | None = None
+    first = cases[order[start]].values[field]
+    lead, tail = _Run(), _Run()
+    opening = False
+    pos = start
     while pos < n:
         value = cases[order[pos]].values[field]
         seen_way = False
+        who: set[str | None] = set()
+        size = 0
         while pos < n and cases[order[pos]].values[field] == value:
             case = cases[order[pos]]
             seen_way = seen_way or case.verdict == decide
             tally.add(case)
+            who.add(case.approver)
+            size += 1
             pos += 1
-        if seen_way and tally.problem(bar) is None:
-            best = (value, pos, first)
+        habit = len(who) == 1 and size >= EDGE_MIN  # a value only one person decided, again and again
+        opening = habit if pos - size == start else opening
+        lead.extend(who, size, leading=True)
+        tail.extend(who, size)
+        k = edge_size(tally.support)
+        if seen_way and not (habit or opening) and lead.length < k and tail.length < k and tally.problem(bar) is None:
+            best = (value, pos, first, start)
     return best
+
+
+class _Run:
+    """Decisions at one end of a region, in whole groups of equal value, that one approver alone made
+    (a group two people decided ends the run). ``leading``: the run at the start, which stops growing
+    once broken."""
+
+    def __init__(self) -> None:
+        self.who: str | None = None
+        self.length = 0
+        self.broken = False
+
+    def extend(self, who: set[str | None], size: int, *, leading: bool = False) -> None:
+        if leading and self.broken:
+            return
+        single = next(iter(who)) if len(who) == 1 else None
+        if single is None:
+            self.who, self.length, self.broken = None, 0, True
+        elif single == self.who:
+            self.length += size
+        elif leading and self.who is not None:
+            self.broken = True
+        else:
+            self.who, self.length = single, size
+
+
+def edge_size(support: int) -> int:
+    """How many decisions nearest an end of a region of ``support`` decisions must not all be one approver's."""
+    return max(EDGE_MIN, math.ceil(support / 10))
 
 
 def sorted_orders(kind: Kind, cases: Sequence[Case]) -> dict[str, list[int]]:
@@ -244,11 +288,13 @@ def _threshold_candidates(
         backwards = order[::-1]
         for decide in ("approve", "reject"):
             for op, seq in (("lte", order), ("gte", backwards)):
-                best = threshold_scan(cases, seq, name, decide, bar)
-                if best is not None:
-                    value, length, first = best
-                    cut = Cut(name, op, value)
-                    found.append(Candidate((*given, cut), decide, tuple(sorted(seq[:length])), first))
+                bounded = decide == "approve" and op == "gte"
+                best = threshold_scan(cases, seq, name, decide, bar, bounded=bounded)
+                if best is None:
+                    continue
+                value, end, first, start = best
+                cut = Cut(name, "between", (value, first)) if bounded else Cut(name, op, value)
+                found.append(Candidate((*given, cut), decide, tuple(sorted(seq[start:end])), first))
     return found
 
 
@@ -275,6 +321,36 @@ def _option_sets(cases: Sequence[Case], singles: list[tuple[Cut, list[int]]], de
             tally = Tally(decide)
             for i in members:
                 tally.add(cases[i])
-            if tally.problem(bar, edge=False) is None:
+            if tally.problem(bar) is None:
                 found.append(Candidate((cut,), decide, tuple(members)))
     return found
+
+
+def unvouched_edge(cases: Sequence[Case], members: Sequence[int], orders: dict[str, list[int]]) -> str | None:
+    """The first ordered field along which the region's lowest or highest decisions (whole groups of
+    equal value, at least ``edge_size`` decisions) are all one approver's, else None. A region is only
+    as wide as two people made it, in every direction: an ``in`` region must not swallow, say, the
+    large values only one person approves."""
+    inside = set(members)
+    k = edge_size(len(members))
+    for name, order in orders.items():
+        mine = [i for i in order if i in inside]
+        if len(mine) < k:
+            continue
+        for end in (mine, mine[::-1]):
+            run = _Run()
+            pos = 0
+            while pos < len(end) and pos < k and not run.broken:
+                value = cases[end[pos]].values[name]
+                who: set[str | None] = set()
+                size = 0
+                while pos < len(end) and cases[end[pos]].values[name] == value:
+                    who.add(cases[end[pos]].approver)
+                    size += 1
+                    pos += 1
+                if pos == size and len(who) == 1 and size >= EDGE_MIN and None not in who:
+                    return name
+                run.extend(who, size, leading=True)
+            if not run.broken and run.length >= k and run.who is not None:
+                return name
+    return None
