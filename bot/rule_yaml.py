@@ -17,8 +17,23 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from bot.domain.suggestions import Suggestion
 
 
+class _Flow(dict[str, Any]):
+    """A mapping written on one line (``when: {amount_pct: {lte: 10}}``), as people write conditions."""
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+_Dumper.add_representer(
+    _Flow, lambda dumper, data: dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=True)
+)
+
+
 def _dump(data: Any) -> str:
-    text: str = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100)
+    text: str = yaml.dump(
+        data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100
+    )
     return text
 
 
@@ -38,12 +53,15 @@ def evidence_comment(suggestion: Suggestion) -> list[str]:
 
 def rule_yaml(suggestion: Suggestion) -> str:
     """The rule as one item of a kind's ``rules:`` list, preceded by its evidence comment."""
-    return "\n".join(evidence_comment(suggestion)) + "\n" + _dump([suggestion.rule()])
+    rule = suggestion.rule()
+    rule["when"] = _Flow(rule["when"])
+    return "\n".join(evidence_comment(suggestion)) + "\n" + _dump([rule])
 
 
 def tests_yaml(suggestion: Suggestion) -> str:
     """The suggestion's tests as items of a kind's ``tests:`` list ("" when it has none)."""
-    return _dump([dict(test) for test in suggestion.tests]) if suggestion.tests else ""
+    tests = [{k: _Flow(v) if k in ("fields", "shadow") else v for k, v in test.items()} for test in suggestion.tests]
+    return _dump(tests) if tests else ""
 
 
 def suggestion_yaml(suggestion: Suggestion) -> str:
@@ -137,7 +155,9 @@ def _add_items(
     node = _value(kind, key)
     column = kind.value[0][0].start_mark.column
     if isinstance(node, SequenceNode) and node.flow_style:
-        flow = yaml.safe_dump(yaml.safe_load(items), default_flow_style=True, width=10**6, allow_unicode=True)
+        flow = yaml.safe_dump(
+            yaml.safe_load(items), default_flow_style=True, sort_keys=False, width=10**6, allow_unicode=True
+        )
         inner = flow.strip()[1:-1]
         close = node.end_mark.index - 1
         joint = ", " if node.value else ""

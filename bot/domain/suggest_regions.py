@@ -64,6 +64,13 @@ class Bar:
     min_support: int = 30
     min_share: float = 0.99
 
+    @property
+    def edge_share(self) -> float:
+        """What the decisions nearest a region's ends must reach: twice the dissent ``min_share``
+        allows (0.98 for 0.99), so a sample's noise does not cut a region, but people who split
+        (a judgement call, about half and half) do."""
+        return max(0.5, 1 - 2 * (1 - self.min_share))
+
 
 class Cut(NamedTuple):
     """One leaf: ``field`` ``op`` ``value``. ``op`` is ``lte``, ``gte``, ``between`` (value: (low,
@@ -158,7 +165,9 @@ def threshold_scan(
 
     ``bounded``: the region is written ``between`` its two ends, so it starts at the first value
     someone decided ``decide`` (an approve rule never reaches past the largest value approved).
-    Both ends must be vouched for by two people (``_Run``)."""
+    Both ends must be vouched for by two people (``_Run``), and agree nearly as well as the whole:
+    of the ``edge_size`` decisions nearest each end, at least ``Bar.edge_share`` went the region's
+    way (a threshold stops where people stop agreeing, not where a large region's bulk hides it)."""
     n = len(order)
     start = 0
     if bounded:
@@ -171,6 +180,7 @@ def threshold_scan(
     first = cases[order[start]].values[field]
     lead, tail = _Run(), _Run()
     opening = False
+    agreed = [0]  # agreed[j]: decisions decided ``decide`` among the scan's first j
     pos = start
     while pos < n:
         value = cases[order[pos]].values[field]
@@ -181,6 +191,7 @@ def threshold_scan(
             case = cases[order[pos]]
             seen_way = seen_way or case.verdict == decide
             tally.add(case)
+            agreed.append(agreed[-1] + (case.verdict == decide))
             who.add(case.approver)
             size += 1
             pos += 1
@@ -189,8 +200,10 @@ def threshold_scan(
         lead.extend(who, size, leading=True)
         tail.extend(who, size)
         k = edge_size(tally.support)
-        if seen_way and not (habit or opening) and lead.length < k and tail.length < k and tally.problem(bar) is None:
-            best = (value, pos, first, start)
+        if seen_way and not (habit or opening) and lead.length < k and tail.length < k:
+            ends = min(agreed[k], agreed[-1] - agreed[-1 - k]) if len(agreed) > k else 0
+            if ends >= bar.edge_share * k - 1e-9 and tally.problem(bar) is None:
+                best = (value, pos, first, start)
     return best
 
 
