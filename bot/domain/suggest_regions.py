@@ -5,20 +5,26 @@ decisions in it. Thresholds are found by one sorted pass per field (prefix count
 comparing decisions pairwise: a pass over ``n`` decisions costs O(n), so a kind's candidates cost
 O(fields² · n) plus one sort per ordered field.
 
-What makes a region qualify (``Tally.problem``), for ``decide`` approve (reject alike):
+What makes a region qualify, for ``decide`` approve (reject alike):
 
-- ``support`` ≥ ``min_support`` human decisions, at least ``min_share`` of them approvals;
+- ``support`` ≥ ``min_support`` human decisions, at least ``min_share`` of them approvals
+  (``Tally.problem``);
 - decided by ≥ 2 distinct approvers, and the region still qualifies (support and share) on the
   decisions of everyone but its dominant approver (the one with most decisions in it): what the
   others decided alone would have justified it. (Requiring two approvers *after* removing the
   dominant one would demand three people, which a two-person team never has; the support and share
   bars on the others' decisions already keep one person's habits out.)
-- the edge is vouched for by two people: of the region's decisions nearest its threshold (the last
-  ``max(5, ⌈support/10⌉)`` in threshold order), not all are one approver's; for an ``in`` set,
-  every option in it was decided by ≥ 2 approvers. A slice only one person ever approves, next to
-  a routine region, is cut off rather than swallowed.
-- a threshold sits on a value seen in the data on which someone decided the region's way (never
-  past the largest value people approved, for an approve rule; on a rejected value for a reject rule).
+- both ends are vouched for by two people (``_Run``, ``unvouched_edge``): the decisions nearest an
+  end of the region (whole groups of equal value, at least ``edge_size``: max(5, ⌈support/10⌉)),
+  along every ordered field of the kind, are not all one approver's, and a value one approver
+  alone decided ``EDGE_MIN`` times or more is never an end. A slice only one person ever approves,
+  next to a routine region, is cut off rather than swallowed;
+- people agree at the ends nearly as well as overall: of the ``edge_size`` decisions nearest each
+  end of a threshold, at least ``Bar.edge_share`` (twice the dissent ``min_share`` allows) went the
+  region's way, so a threshold stops where people start to split;
+- a threshold sits on a value seen in the data on which someone decided the region's way: never
+  past the largest value people approved for an approve rule (a ``gte`` region is bounded above:
+  ``between`` its two ends), on a rejected value for a reject rule.
 """
 
 from __future__ import annotations
