@@ -139,9 +139,11 @@ def test_write_is_refused_when_the_file_would_fail_its_tests(stored: Path, capsy
     [
         ("--min-support", "0", "--min-support takes a whole number ≥ 1"),
         ("--min-support", "2.5", "--min-support takes a whole number ≥ 1"),
+        ("--min-support", "-1", "--min-support takes a whole number ≥ 1"),
         ("--min-approval", "0.5", "--min-approval takes a share in (0.5, 1]"),
         ("--min-approval", "1.01", "--min-approval takes a share in (0.5, 1]"),
         ("--min-approval", "nan", "--min-approval takes a share in (0.5, 1]"),
+        ("--min-approval", "-0.99", "--min-approval takes a share in (0.5, 1]"),
         ("--since", "yesterday", "--since expects"),
         ("--kind", "refund", "there is no kind “refund”"),
     ],
