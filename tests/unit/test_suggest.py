@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import pytest
@@ -210,7 +211,7 @@ def test_two_regions_of_a_kind_never_overlap() -> None:
 
 
 def _assert_file_rules_unchanged(
-    governance: Governance, suggestions: list[Suggestion], fields: list[dict[str, object]]
+    governance: Governance, suggestions: list[Suggestion], fields: Sequence[Mapping[str, object]]
 ) -> None:
     """Every request a rule of the file matches resolves the same with the suggestions added."""
     kind = governance.kinds["discount"]
