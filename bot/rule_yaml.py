@@ -101,17 +101,17 @@ def with_suggestions(source: str, suggestions: Sequence[Suggestion]) -> str:
         rules = "".join(rule_yaml(s) for s in group)
         tests = "".join(tests_yaml(s) for s in group)
         comments = [line for s in group for line in evidence_comment(s)]
-        edits += _add_items(source, starts, node, "rules", rules, comments, order=0)
+        edits += _add_items(source, starts, node, f"kinds.{kind}", "rules", rules, comments, order=0)
         if tests:
-            edits += _add_items(source, starts, node, "tests", tests, [], order=1)
+            edits += _add_items(source, starts, node, f"kinds.{kind}", "tests", tests, [], order=1)
     text = source if source.endswith("\n") else source + "\n"
-    for index, _, replacement in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
-        text = text[:index] + replacement + text[index:]
+    for index, _, replacement, removed in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
+        text = text[:index] + replacement + text[index + removed :]
     return text
 
 
-#: An insertion: (offset in the text, order among insertions at the same offset, text).
-_Edit = tuple[int, int, str]
+#: An edit: (offset in the text, order among edits at the same offset, text inserted, characters removed).
+_Edit = tuple[int, int, str, int]
 
 
 def _by_kind(suggestions: Sequence[Suggestion]) -> dict[str, list[Suggestion]]:
@@ -150,7 +150,15 @@ def _after_line(source: str, starts: list[int], node: Node) -> int:
 
 
 def _add_items(
-    source: str, starts: list[int], kind: MappingNode, key: str, items: str, comments: list[str], *, order: int
+    source: str,
+    starts: list[int],
+    kind: MappingNode,
+    where: str,
+    key: str,
+    items: str,
+    comments: list[str],
+    *,
+    order: int,
 ) -> list[_Edit]:
     node = _value(kind, key)
     column = kind.value[0][0].start_mark.column
@@ -164,21 +172,21 @@ def _add_items(
         key_node = _key(kind, key)
         line_start = starts[key_node.start_mark.line] if key_node is not None else close
         above = "".join(" " * column + line + "\n" for line in comments)
-        return [(close, order, joint + inner), (line_start, order, above)]
+        return [(close, order, joint + inner, 0), (line_start, order, above, 0)]
     if isinstance(node, SequenceNode) and node.value:
         at = _after_line(source, starts, node)
-        return [(at, order, _indent_by(items, node.start_mark.column))]
+        return [(at, order, _indent_by(items, node.start_mark.column), 0)]
     if node is not None and not (isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:null"):
-        raise ValueError(f"kinds.{key} is not a list")
-    if node is not None and node.start_mark.index != node.end_mark.index:
-        raise ValueError(f"`{key}: {node.value}`: replace it with a list (or remove it) and run suggest again")
+        raise ValueError(f"{where}.{key} is not a list")
     at = _after_line(source, starts, kind)
-    if node is not None:  # `rules:` with nothing after it: the items go under it
+    if node is not None:  # `rules:` with nothing (or `~`, `null`) after it: the items go under it
         key_node = _key(kind, key)
         assert key_node is not None
-        at = starts[key_node.start_mark.line + 1] if key_node.start_mark.line + 1 < len(starts) else len(source) + 1
-        return [(at, order, _indent_by(items, column + 2))]
-    return [(at, order, " " * column + f"{key}:\n" + _indent_by(items, column + 2))]
+        line = key_node.start_mark.line + 1
+        at = starts[line] if line < len(starts) else len(source) + (0 if source.endswith("\n") else 1)
+        removed = node.end_mark.index - node.start_mark.index
+        return [(node.start_mark.index, order, "", removed), (at, order, _indent_by(items, column + 2), 0)]
+    return [(at, order, " " * column + f"{key}:\n" + _indent_by(items, column + 2), 0)]
 
 
 def _indent_by(text: str, columns: int) -> str:
