@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 import pytest
@@ -228,3 +228,49 @@ def _assert_file_rules_unchanged(
                 after.steps,
                 after.shadow,
             ), raw
+
+
+TYPED = """
+version: 1
+timezone: UTC
+groups:
+  sec: {members: [U0A, U0B, U0C]}
+kinds:
+  access:
+    title: Access
+    owner: U0OWN
+    fields:
+      until: {type: date, required: true}
+      length: {type: duration, required: true}
+      tags: {type: multi_choice, options: [vpn, admin, audit]}
+      urgent: {type: bool}
+    approvers: sec
+"""
+
+
+SAME = {"until": "2026-05-01", "length": "1d"}
+
+
+@pytest.mark.parametrize(
+    ("approved", "rejected", "expected"),
+    [
+        (lambda n: {**SAME, "until": f"2026-04-{1 + n % 8:02d}"}, SAME, {"until": {"lte": "2026-04-08"}}),
+        (lambda n: {**SAME, "length": f"{1 + n % 5}h"}, {**SAME, "length": "30d"}, {"length": {"lte": "5h"}}),
+        # two `contains` regions are never proven disjoint (a request may hold both options): one of them
+        (lambda n: {**SAME, "tags": ["vpn", "audit"]}, {**SAME, "tags": ["admin"]}, {"tags": {"contains": "admin"}}),
+        (lambda n: {**SAME, "urgent": True}, {**SAME, "urgent": False}, {"urgent": {"eq": True}}),
+    ],
+)
+def test_thresholds_and_options_of_every_type_are_written_as_the_file_writes_them(
+    approved: Callable[[int], dict[str, object]], rejected: dict[str, object], expected: dict[str, object]
+) -> None:
+    governance = governance_from(TYPED)
+    history = History(kind="access")
+    history.many((approved(n), "approved") for n in range(60))
+    history.many((rejected, "rejected") for _ in range(60))
+    found = run(governance, history).suggestions
+    assert expected in [s.when for s in found]
+    assert sum("tags" in str(s.when) for s in found) <= 1
+    written = load_governance_text(with_suggestions(governance.source, found))
+    at = datetime.fromisoformat("2026-03-02T09:00:00+00:00")
+    assert all(result.passed for result in run_file_tests(written, now=at))
