@@ -15,6 +15,7 @@ import os
 import tempfile
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from datetime import tzinfo
 from pathlib import Path
 from typing import TextIO
 
@@ -119,17 +120,23 @@ def run_suggest(args: argparse.Namespace, config: Path, database: Database, out:
             tuple(as_shadow(governance, report.suggestions)),
             report.kinds,
         )
-    out.write(json.dumps(report.as_json(), ensure_ascii=False, indent=2) + "\n" if args.json else text(report))
+    out.write(
+        json.dumps(report.as_json(), ensure_ascii=False, indent=2) + "\n" if args.json else text(report, governance.tz)
+    )
     if args.write:
         return write_file(governance, report, Path(args.write), clock, err)
     return 0
 
 
-def text(report: SuggestionReport) -> str:
-    """Each suggestion with its rule (YAML) and evidence in plain words; per kind without one, why."""
+def text(report: SuggestionReport, tz: tzinfo) -> str:
+    """Each suggestion with its rule (YAML) and evidence in plain words; per kind without one, why.
+    The window is shown in ``tz`` (the governance timezone), as ``signoff report`` shows it."""
+    start, end = (
+        moment.astimezone(tz).strftime("%Y-%m-%d %H:%M") for moment in (report.window.start, report.window.end)
+    )
     lines = [
-        f"requests submitted from {report.window.start:%Y-%m-%d %H:%M} to {report.window.end:%Y-%m-%d %H:%M} UTC "
-        f"(exclusive): {report.requests} read, {report.skipped_invalid} no longer fit their kind's fields",
+        f"requests submitted from {start} to {end} (exclusive, {tz}); governance {report.governance[:12]}: "
+        f"{report.requests} read, {report.skipped_invalid} no longer fit their kind's fields",
         f"a suggestion needs at least {report.min_support} human decisions, {report.min_approval:.0%} of them "
         "one way, by at least 2 approvers",
         "",
