@@ -187,8 +187,10 @@ def threshold_scan(
     lead, tail = _Run(), _Run()
     opening = False
     agreed = [0]  # agreed[j]: decisions decided ``decide`` among the scan's first j
+    # Once more people dissented than the whole scan could absorb, no longer prefix qualifies: stop.
+    most_dissent = (1 - bar.min_share) * (n - start) + 1e-9
     pos = start
-    while pos < n:
+    while pos < n and tally.support - tally.agree <= most_dissent:
         value = cases[order[pos]].values[field]
         seen_way = False
         who: set[str | None] = set()
