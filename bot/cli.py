@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import __version__, cli_history, cli_report, cli_run, cli_simulate, cli_webhooks
+from bot import __version__, cli_history, cli_report, cli_run, cli_simulate, cli_suggest, cli_webhooks
 from bot.app import ConfigurationError
 from bot.cli_governance import FORMATS, run_check, run_explain, run_tests
 from bot.domain.api_clients import new_token, token_sha256
@@ -48,6 +48,7 @@ _READS_CONFIG = (
     "api-token",
     "report",
     "simulate",
+    "suggest",
     "history",
 )
 
@@ -186,6 +187,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.choices["webhooks"].set_defaults(run=_webhooks)
     cli_report.register(commands, _config_option, config_path, lambda e: _database(e, create=False))
     cli_simulate.register(commands, _config_option, config_path, lambda e: _database(e, create=False))
+    cli_suggest.register(commands, _config_option, config_path, lambda e: _database(e, create=False))
 
     cli_history.add_commands(commands, _config_option, lambda e: _database(e, create=False))
     demo = commands.add_parser("demo", help="a scripted walk-through against the built-in Slack emulator")

@@ -8,15 +8,32 @@ suggestion carries is quoted as YAML needs); the domain only builds plain data
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.domain.suggestions import Suggestion
 
 
+class _Flow(dict[str, Any]):
+    """A mapping written on one line (``when: {amount_pct: {lte: 10}}``), as people write conditions."""
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+_Dumper.add_representer(
+    _Flow, lambda dumper, data: dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=True)
+)
+
+
 def _dump(data: Any) -> str:
-    text: str = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100)
+    text: str = yaml.dump(
+        data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100
+    )
     return text
 
 
@@ -36,12 +53,15 @@ def evidence_comment(suggestion: Suggestion) -> list[str]:
 
 def rule_yaml(suggestion: Suggestion) -> str:
     """The rule as one item of a kind's ``rules:`` list, preceded by its evidence comment."""
-    return "\n".join(evidence_comment(suggestion)) + "\n" + _dump([suggestion.rule()])
+    rule = suggestion.rule()
+    rule["when"] = _Flow(rule["when"])
+    return "\n".join(evidence_comment(suggestion)) + "\n" + _dump([rule])
 
 
 def tests_yaml(suggestion: Suggestion) -> str:
     """The suggestion's tests as items of a kind's ``tests:`` list ("" when it has none)."""
-    return _dump([dict(test) for test in suggestion.tests]) if suggestion.tests else ""
+    tests = [{k: _Flow(v) if k in ("fields", "shadow") else v for k, v in test.items()} for test in suggestion.tests]
+    return _dump(tests) if tests else ""
 
 
 def suggestion_yaml(suggestion: Suggestion) -> str:
@@ -55,3 +75,120 @@ def suggestion_yaml(suggestion: Suggestion) -> str:
 
 def _indent(text: str) -> str:
     return "".join(f"  {line}" if line.strip() else line for line in text.splitlines(keepends=True))
+
+
+def with_suggestions(source: str, suggestions: Sequence[Suggestion]) -> str:
+    """``source`` (a governance file's text) with each suggestion's rule and tests added to its kind.
+
+    Nothing else of the text changes: comments, order and layout stay. Each rule goes at the end of
+    its kind's ``rules:`` list and its tests at the end of ``tests:`` (positions from PyYAML's node
+    marks): a block list gets block items at its own indentation, a flow list (``rules: []``) flow
+    items before its ``]`` (the evidence comment then goes above the key), a kind without the key
+    gets it, after its last line. Raises ``ValueError`` naming the kind when its place cannot be
+    found (the file is not a mapping of kinds, or a kind is written in flow style). The caller loads
+    the result and runs its tests before writing it anywhere.
+    """
+    root = yaml.compose(source, Loader=yaml.SafeLoader)
+    kinds = _value(root, "kinds") if isinstance(root, MappingNode) else None
+    if not isinstance(kinds, MappingNode):
+        raise ValueError("the file has no kinds mapping")
+    edits: list[_Edit] = []
+    starts = _line_starts(source)
+    for kind, group in _by_kind(suggestions).items():
+        node = _value(kinds, kind)
+        if not isinstance(node, MappingNode) or node.flow_style or not node.value:
+            raise ValueError(f"kinds.{kind} is not a block mapping; add the suggested rules by hand")
+        rules = "".join(rule_yaml(s) for s in group)
+        tests = "".join(tests_yaml(s) for s in group)
+        comments = [line for s in group for line in evidence_comment(s)]
+        edits += _add_items(source, starts, node, f"kinds.{kind}", "rules", rules, comments, order=0)
+        if tests:
+            edits += _add_items(source, starts, node, f"kinds.{kind}", "tests", tests, [], order=1)
+    text = source if source.endswith("\n") else source + "\n"
+    for index, _, replacement, removed in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
+        text = text[:index] + replacement + text[index + removed :]
+    return text
+
+
+#: An edit: (offset in the text, order among edits at the same offset, text inserted, characters removed).
+_Edit = tuple[int, int, str, int]
+
+
+def _by_kind(suggestions: Sequence[Suggestion]) -> dict[str, list[Suggestion]]:
+    grouped: dict[str, list[Suggestion]] = {}
+    for suggestion in suggestions:
+        grouped.setdefault(suggestion.kind, []).append(suggestion)
+    return grouped
+
+
+def _value(mapping: MappingNode, key: str) -> Node | None:
+    return next((v for k, v in mapping.value if isinstance(k, ScalarNode) and k.value == key), None)
+
+
+def _key(mapping: MappingNode, key: str) -> Node | None:
+    return next((k for k, _ in mapping.value if isinstance(k, ScalarNode) and k.value == key), None)
+
+
+def _line_starts(source: str) -> list[int]:
+    starts = [0]
+    for n, char in enumerate(source):
+        if char == "\n":
+            starts.append(n + 1)
+    return starts
+
+
+def _after_line(source: str, starts: list[int], node: Node) -> int:
+    """The offset where the line after ``node``'s last character starts (its last scalar or flow
+    collection: a block collection's own end mark lies at the next token, past any comments)."""
+    last = node
+    while isinstance(last, MappingNode | SequenceNode) and not last.flow_style and last.value:
+        tail = last.value[-1]
+        last = tail[1] if isinstance(tail, tuple) else tail
+    end = last.end_mark
+    line = end.line if end.column == 0 and end.line > last.start_mark.line else end.line + 1
+    return starts[line] if line < len(starts) else len(source) + (0 if source.endswith("\n") else 1)
+
+
+def _add_items(
+    source: str,
+    starts: list[int],
+    kind: MappingNode,
+    where: str,
+    key: str,
+    items: str,
+    comments: list[str],
+    *,
+    order: int,
+) -> list[_Edit]:
+    node = _value(kind, key)
+    column = kind.value[0][0].start_mark.column
+    if isinstance(node, SequenceNode) and node.flow_style:
+        flow = yaml.safe_dump(
+            yaml.safe_load(items), default_flow_style=True, sort_keys=False, width=10**6, allow_unicode=True
+        )
+        inner = flow.strip()[1:-1]
+        close = node.end_mark.index - 1
+        joint = ", " if node.value else ""
+        key_node = _key(kind, key)
+        line_start = starts[key_node.start_mark.line] if key_node is not None else close
+        above = "".join(" " * column + line + "\n" for line in comments)
+        return [(close, order, joint + inner, 0), (line_start, order, above, 0)]
+    if isinstance(node, SequenceNode) and node.value:
+        at = _after_line(source, starts, node)
+        return [(at, order, _indent_by(items, node.start_mark.column), 0)]
+    if node is not None and not (isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:null"):
+        raise ValueError(f"{where}.{key} is not a list")
+    at = _after_line(source, starts, kind)
+    if node is not None:  # `rules:` with nothing (or `~`, `null`) after it: the items go under it
+        key_node = _key(kind, key)
+        assert key_node is not None
+        line = key_node.start_mark.line + 1
+        at = starts[line] if line < len(starts) else len(source) + (0 if source.endswith("\n") else 1)
+        removed = node.end_mark.index - node.start_mark.index
+        return [(node.start_mark.index, order, "", removed), (at, order, _indent_by(items, column + 2), 0)]
+    return [(at, order, " " * column + f"{key}:\n" + _indent_by(items, column + 2), 0)]
+
+
+def _indent_by(text: str, columns: int) -> str:
+    pad = " " * columns
+    return "".join(pad + line if line.strip() else line for line in text.splitlines(keepends=True))

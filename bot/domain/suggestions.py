@@ -39,10 +39,15 @@ class Suggestion:
     median_wait_hours: float
     examples: tuple[str, ...] = ()
     tests: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)
+    #: ``live`` (the default) or ``shadow``: written ``mode: shadow``, to trial it first (DESIGN §3.7).
+    mode: str = "live"
 
     def rule(self) -> dict[str, Any]:
         """The rule as a governance file writes it under the kind's ``rules:``."""
-        return {"id": self.rule_id, "when": dict(self.when), "decide": self.decide, "reason": self.reason}
+        rule = {"id": self.rule_id, "when": dict(self.when), "decide": self.decide, "reason": self.reason}
+        if self.mode == "shadow":
+            rule["mode"] = "shadow"
+        return rule
 
     def as_json(self) -> dict[str, Any]:
         """DESIGN §8's JSON shape of one suggestion (extra key: ``tests``)."""

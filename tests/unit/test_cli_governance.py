@@ -189,7 +189,7 @@ def test_config_before_a_command_that_does_not_take_it_is_refused(capsys: pytest
         main(["--config", "f.yaml", "audit", "verify"])
     assert exit_.value.code == 2
     assert (
-        "--config applies to check, test, explain, serve, worker, digest, webhooks, api-token, report, simulate, history, not to `signoff audit`\n"
+        "--config applies to check, test, explain, serve, worker, digest, webhooks, api-token, report, simulate, suggest, history, not to `signoff audit`\n"
         in capsys.readouterr().err
     )
 

@@ -1,0 +1,218 @@
+"""``signoff suggest [--since …] [--until …] [--kind K] [--min-support 30] [--min-approval 0.99] [--json]
+[--write FILE] [--mode live|shadow]`` (DESIGN §8).
+
+Proposes governed defaults where people almost always decided the same way. Prints each suggestion
+(its rule as YAML and its evidence in plain words), or per kind why there is none; ``--json`` prints
+§8's shape. ``--write FILE`` writes the governance file in force plus the suggested rules and their
+tests, after checking that the new text loads and passes its tests; written atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import tzinfo
+from pathlib import Path
+from typing import TextIO
+
+from sqlalchemy import Engine
+
+from bot.cli_governance import load, print_problems
+from bot.domain.clock import SystemClock
+from bot.domain.filetests import run_file_tests
+from bot.domain.governance import ERROR, Governance, GovernanceInvalid, UnknownKind
+from bot.domain.suggest import SuggestionReport
+from bot.domain.suggest_tests import as_shadow
+from bot.domain.surface import DEFAULT_SINCE, parse_window
+from bot.governance_file import load_governance_text
+from bot.rule_yaml import rule_yaml, tests_yaml, with_suggestions
+from bot.services.runtime import Runtime
+from bot.services.suggest import suggest_defaults
+from storage.migrate import current_revision
+from storage.uow import SqlUnitOfWorkFactory
+
+Database = Callable[[TextIO], AbstractContextManager[Engine | None]]
+
+
+def register(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    config_option: Callable[[argparse.ArgumentParser], None],
+    config_path: Callable[[str | None], Path],
+    database: Database,
+) -> None:
+    """Add ``signoff suggest``; it reads the governance file from ``config_path`` and the database."""
+    suggest = commands.add_parser("suggest", help="governed defaults mined from past human decisions")
+    config_option(suggest)
+    suggest.add_argument(
+        "--since", help=f"a duration back from now (e.g. 30d) or a date, 2026-06-01 (default: {DEFAULT_SINCE})"
+    )
+    suggest.add_argument("--until", help="a date, exclusive (default: now)")
+    suggest.add_argument("--kind", action="append", help="only this kind (repeat for more)")
+    suggest.add_argument("--min-support", default="30", help="human decisions a region needs (default: 30)")
+    suggest.add_argument("--min-approval", default="0.99", help="share of them that must agree (default: 0.99)")
+    suggest.add_argument("--json", action="store_true", help="print JSON (DESIGN §8 shape)")
+    suggest.add_argument("--write", metavar="FILE", help="write the governance file in force plus the suggestions")
+    suggest.add_argument(
+        "--mode", choices=("live", "shadow"), default="live", help="with --write: live rules (default) or shadow"
+    )
+
+    def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+        return run_suggest(args, config_path(getattr(args, "config", None)), database, out, err)
+
+    suggest.set_defaults(run=run)
+
+
+def parse_bar(min_support: str, min_approval: str) -> tuple[int, float]:
+    """The two bars from their option text; ``ValueError`` with one line naming the option."""
+    text = min_support.strip()
+    if not text.isascii() or not text.isdigit() or int(text) < 1:
+        raise ValueError(f"--min-support takes a whole number ≥ 1, such as 30; got “{min_support}”")
+    try:
+        share = float(min_approval.strip())
+    except ValueError:
+        share = float("nan")
+    if not 0.5 < share <= 1:  # NaN fails too
+        raise ValueError(f"--min-approval takes a share in (0.5, 1], such as 0.99; got “{min_approval}”")
+    return int(text), share
+
+
+def run_suggest(args: argparse.Namespace, config: Path, database: Database, out: TextIO, err: TextIO) -> int:
+    """Exit 0 with the suggestions shown (and written); 1 (governance, database, file) or 2 (options)."""
+    try:
+        min_support, min_approval = parse_bar(args.min_support, args.min_approval)
+    except ValueError as exc:
+        print(f"signoff suggest: {exc}", file=err)
+        return 2
+    governance, problems = load(config)
+    if governance is None:
+        print_problems(config, problems, err)
+        return 1
+    clock = SystemClock()
+    try:
+        window = parse_window(args.since, args.until, now=clock.now(), timezone=governance.tz)
+    except ValueError as exc:
+        print(f"signoff suggest: {exc}", file=err)
+        return 2
+    with database(err) as engine:
+        if engine is None:
+            return 1
+        if current_revision(engine) is None:
+            print("signoff: the database has no Signoff tables yet; run `signoff db upgrade`", file=err)
+            return 1
+        runtime = Runtime(uow=SqlUnitOfWorkFactory(engine), governance=lambda: governance, clock=clock)
+        try:
+            report = suggest_defaults(
+                runtime, window=window, kinds=args.kind, min_support=min_support, min_approval=min_approval
+            )
+        except UnknownKind as exc:
+            print(f"signoff suggest: {exc}", file=err)
+            return 2
+    if args.mode == "shadow":
+        report = SuggestionReport(
+            report.window,
+            report.governance,
+            report.min_support,
+            report.min_approval,
+            tuple(as_shadow(governance, report.suggestions)),
+            report.kinds,
+        )
+    out.write(
+        json.dumps(report.as_json(), ensure_ascii=False, indent=2) + "\n" if args.json else text(report, governance.tz)
+    )
+    if args.write:
+        return write_file(governance, report, Path(args.write), clock, err)
+    return 0
+
+
+def text(report: SuggestionReport, tz: tzinfo) -> str:
+    """Each suggestion with its rule (YAML) and evidence in plain words; per kind without one, why.
+    The window is shown in ``tz`` (the governance timezone), as ``signoff report`` shows it."""
+    start, end = (
+        moment.astimezone(tz).strftime("%Y-%m-%d %H:%M") for moment in (report.window.start, report.window.end)
+    )
+    lines = [
+        f"requests submitted from {start} to {end} (exclusive, {tz}); governance {report.governance[:12]}: "
+        f"{report.requests} read, {report.skipped_invalid} no longer fit their kind's fields",
+        f"a suggestion needs at least {report.min_support} human decisions, {report.min_approval:.0%} of them "
+        "one way, by at least 2 approvers",
+        "",
+    ]
+    for summary in report.kinds:
+        mine = [s for s in report.suggestions if s.kind == summary.kind]
+        governed = f", {summary.governed} already covered by rules of the file" if summary.governed else ""
+        lines.append(f"{summary.kind}: {summary.human_decisions} human decisions{governed}")
+        if not mine:
+            lines += [f"  no suggestion: {summary.note}", ""]
+        for suggestion in mine:
+            verb = "approved" if suggestion.decide == "approve" else "rejected"
+            agreeing = suggestion.approved if suggestion.decide == "approve" else suggestion.rejected
+            lines.append(
+                f"  suggest `{suggestion.rule_id}` ({suggestion.decide}): people {verb} {agreeing} of "
+                f"{suggestion.support} such requests, decided by {suggestion.approvers} approvers, median wait "
+                f"{suggestion.median_wait_hours:.1f} h; it would have resolved {suggestion.coverage:.0%} of "
+                "this kind's human decisions"
+            )
+            if suggestion.examples:
+                lines.append(f"  examples: {', '.join(suggestion.examples)}")
+            block = "rules:\n" + _indent(rule_yaml(suggestion))
+            tests = tests_yaml(suggestion)
+            block += ("tests:\n" + _indent(tests)) if tests else ""
+            lines += [_indent(block, 4).rstrip("\n"), ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _indent(block: str, columns: int = 2) -> str:
+    return "".join(" " * columns + line if line.strip() else line for line in block.splitlines(keepends=True))
+
+
+def write_file(governance: Governance, report: SuggestionReport, path: Path, clock: SystemClock, err: TextIO) -> int:
+    """Write the file in force plus ``report``'s suggestions to ``path`` once the new text loads
+    without errors and passes every test in it; else one line on ``err`` and exit 1, nothing written."""
+    if not report.suggestions:
+        print(f"signoff suggest: no suggestion to write; {path} not written", file=err)
+        return 0
+    try:
+        new_text = with_suggestions(governance.source, report.suggestions)
+        written = load_governance_text(new_text)
+    except GovernanceInvalid as exc:
+        first = next(p for p in exc.problems if p.severity == ERROR)
+        print(f"signoff suggest: the file with the suggestions would not load ({first}); {path} not written", file=err)
+        return 1
+    except ValueError as exc:
+        print(f"signoff suggest: cannot add the suggestions: {exc}; {path} not written", file=err)
+        return 1
+    failed = [result for result in run_file_tests(written, now=clock.now()) if not result.passed]
+    if failed:
+        what = f"{failed[0].title}: {failed[0].failures[0]}"
+        print(f"signoff suggest: {len(failed)} test(s) would fail ({what}); {path} not written", file=err)
+        return 1
+    try:
+        _atomic_write(path, new_text)
+    except OSError as exc:
+        print(f"signoff suggest: cannot write {path}: {exc.strerror or exc}", file=err)
+        return 1
+    print(f"wrote {path}: the file in force plus {len(report.suggestions)} suggested rule(s)", file=err)
+    return 0
+
+
+def _atomic_write(path: Path, content: str) -> None:
+    """Write to a temporary file next to ``path``, flush it to disk, then rename it over ``path``:
+    a reader sees the old file or the new one, never half of one. Keeps an existing file's mode."""
+    folder = path.resolve().parent
+    mode = path.stat().st_mode & 0o7777 if path.exists() else None
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(content)
+            file.flush()
+            os.fsync(file.fileno())
+        if mode is not None:
+            os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

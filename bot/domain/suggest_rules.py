@@ -1,0 +1,96 @@
+"""A mined region written as a governance-file rule (DESIGN §3.2), compiled next to the kind's own rules.
+
+``when_of`` writes cuts as the file writes conditions (values in their JSON form: ``36h``,
+``2026-01-05``, ``12``); ``with_rules`` compiles the kind with extra rules appended, exactly as
+the loader would (``compile_kind``), so the outcome of a request under the file plus suggestions
+is ``bot.domain.outcome.resolve``'s, never a second reading of the precedence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+from pydantic import ValidationError
+
+from bot.domain.field_types import FIELD_TYPES
+from bot.domain.governance import Governance, Kind
+from bot.domain.governance_build import compile_kind
+from bot.domain.governance_spec import RuleSpec
+from bot.domain.suggest_regions import Cut
+
+_OPS_WORDS = {"lte": "le", "gte": "ge", "between": "from", "in": "in", "eq": "is", "contains": "has"}
+#: The longest id written (the file takes 63 characters; room is left for a ``-N`` that makes it unique).
+_ID_LENGTH = 58
+
+
+class NotCompiled(ValueError):
+    """The rules would not load (a message per problem, joined); a bug in the miner if ever raised."""
+
+
+def json_value(kind: Kind, name: str, value: Any) -> Any:
+    """A typed value as the governance file writes it (a whole number without ``.0``)."""
+    spec = kind.spec.fields[name]
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, int | float | str):
+        return value
+    return FIELD_TYPES[spec.type].to_json(value)
+
+
+def leaf_json(kind: Kind, cut: Cut) -> dict[str, Any]:
+    if cut.op == "between":
+        return {cut.field: {"between": [json_value(kind, cut.field, v) for v in cut.value]}}
+    if cut.op == "in":
+        return {cut.field: {"in": [json_value(kind, cut.field, v) for v in cut.value]}}
+    return {cut.field: {cut.op: json_value(kind, cut.field, cut.value)}}
+
+
+def when_of(kind: Kind, cuts: Sequence[Cut]) -> dict[str, Any]:
+    """One leaf as ``{field: {op: value}}``; two as ``{"all": [leaf, leaf]}``."""
+    leaves = [leaf_json(kind, cut) for cut in cuts]
+    return leaves[0] if len(leaves) == 1 else {"all": leaves}
+
+
+def rule_id(kind: Kind, cuts: Sequence[Cut], taken: Collection[str]) -> str:
+    """A readable id unique in the kind, ``^[a-z0-9][a-z0-9_-]{0,62}$``: ``suggested-amount-pct-le-12``."""
+    parts = ["suggested"]
+    for cut in cuts:
+        value = cut.value
+        joint = "-to-" if cut.op == "between" else "-"
+        shown = joint.join(str(json_value(kind, cut.field, v)) for v in value) if isinstance(value, tuple) else None
+        words = [cut.field] if cut.op in ("in", "contains", "eq") else [cut.field, _OPS_WORDS[cut.op]]
+        words.append(shown if shown is not None else str(json_value(kind, cut.field, value)))
+        parts += words
+    tokens = [t for t in re.split(r"[^a-z0-9]+", "-".join(parts).lower()) if t]
+    while len("-".join(tokens)) > _ID_LENGTH and len(tokens) > 1:
+        tokens.pop()  # whole words only: never half a number
+    base = "-".join(tokens)[:_ID_LENGTH]
+    candidate, n = base, 2
+    while candidate in taken:
+        candidate, n = f"{base}-{n}", n + 1
+    return candidate
+
+
+def with_rules(governance: Governance, kind: Kind, rules: Sequence[Mapping[str, Any]]) -> tuple[Governance, Kind]:
+    """The governance with ``rules`` (rule mappings as in the file) appended to ``kind``'s rules.
+
+    Raises ``NotCompiled`` when they would not load. The result's version is the original's with
+    ``+suggested``: it is a governance nobody loaded from a file."""
+    problems: list[str] = []
+    try:
+        specs = [RuleSpec.model_validate(rule) for rule in rules]
+    except ValidationError as exc:
+        raise NotCompiled(str(exc)) from None
+    spec = kind.spec.model_copy(update={"rules": [*kind.spec.rules, *specs]})
+    compiled = compile_kind(
+        kind.name, spec, governance.groups, governance.tz, lambda path, message: problems.append(message)
+    )
+    if problems:
+        raise NotCompiled("; ".join(problems))
+    kinds = {**governance.kinds, kind.name: compiled}
+    extended = Governance(governance.spec, version=f"{governance.version}+suggested", kinds=kinds, tz=governance.tz)
+    return extended, compiled
