@@ -8,7 +8,7 @@ from bot.services.runtime import Runtime
 
 
 def register(app: App, runtime: Runtime) -> None:
-    from handlers import commands, errors, home, interactions, previews
+    from handlers import commands, errors, home, interactions, previews, suggestions
     from handlers.guard import GuardedApp
 
     guarded = GuardedApp(app)  # a failed Slack call in any listener is answered, never raised
@@ -16,4 +16,5 @@ def register(app: App, runtime: Runtime) -> None:
     interactions.register(guarded, runtime)
     previews.register(guarded, runtime)
     home.register(guarded, runtime)
+    suggestions.register(guarded, runtime)
     errors.register(app)

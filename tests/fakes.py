@@ -44,6 +44,8 @@ class FakeGateway:
     lookups: int = 0
     #: (user, file name) of the charts shared into DMs.
     files: set[tuple[str, str]] = field(default_factory=set)
+    #: Every summary sent, whole (its figures and suggestions), in order.
+    surfaces: list[OwnerSurface] = field(default_factory=list)
     _ts: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -90,6 +92,7 @@ class FakeGateway:
             self._maybe_fail()
             text = ";".join(f"{k.kind}:{k.week.requests}/{k.month.requests}" for k in surface.kinds)
             self.delivered.append(Delivered("surface", user, None, text, week, key))
+            self.surfaces.append(surface)
             self.posted[key] = MessageRef("D" + user[1:], "", user)
 
     def share_surface_chart(self, *, user: str, surface: OwnerSurface, filename: str) -> None:

@@ -6,15 +6,20 @@ Headline figures per kind, for the last 7 and the last 30 days (DESIGN §2 "owns
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.domain.condition_words import Words
+from bot.domain.suggestions import Suggestion
 from bot.domain.surface import ApproverFigures, KindFigures, SurfaceReport
 
 #: The two windows an owner sees, back from now.
 WEEK, MONTH = timedelta(days=7), timedelta(days=30)
 #: How many approvers a headline names (the busiest: most decisions first).
 BUSIEST = 3
+#: How many suggested defaults the weekly summary lists (all the owner's kinds together).
+TOP_SUGGESTIONS = 3
 
 
 @dataclass(frozen=True)
@@ -60,27 +65,25 @@ class KindHeadlines:
 
 @dataclass(frozen=True)
 class SuggestedDefault:
-    """A default the history suggests for the owner to review (DESIGN §8 ``suggest``; issue 12).
+    """A default the history suggests for the owner to review (DESIGN §8 ``suggest``): the miner's
+    ``suggestion`` (rule, evidence, tests) and its ``when`` in words (``amount_pct ≤ 12``,
+    ``bot.domain.condition_words``)."""
 
-    The weekly summary has a place for these (``OwnerSurface.suggestions``); until something
-    fills it, it is empty and the summary shows nothing there. ``condition`` is the rule's
-    ``when`` as one line (``amount_pct ≤ 12``); ``coverage`` the share (0–1) of the kind's human
-    decisions it would have resolved; ``support`` the human decisions it rests on.
-    """
+    suggestion: Suggestion
+    condition: Words
 
-    kind: str
-    rule: str
-    condition: str
-    decide: str
-    support: int
-    approvers: int
-    coverage: float
+
+def top_suggestions(suggestions: Iterable[Suggestion], limit: int = TOP_SUGGESTIONS) -> list[Suggestion]:
+    """The ``limit`` suggestions an owner is shown: most coverage first, then most support, then by
+    kind and rule id (so the order never depends on the miner's)."""
+    return sorted(suggestions, key=lambda s: (-s.coverage, -s.support, s.kind, s.rule_id))[:limit]
 
 
 @dataclass(frozen=True)
 class OwnerSurface:
     """Everything an owner is shown about their kinds: headlines per kind (in file order), the
-    30-day report (the chart's data) and the suggested defaults (none yet: issue 12)."""
+    30-day report (the chart's data) and the suggested defaults (``top_suggestions``; none where the
+    history shows no routine decision, or where they were not asked for: App Home)."""
 
     owner: str
     kinds: tuple[KindHeadlines, ...]

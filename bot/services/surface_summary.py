@@ -5,24 +5,38 @@ Once a week each owner of a kind is sent a summary of their kinds: on Monday, in
 in their timezone (``bot.domain.schedule.summary_week``). A pass queues one outbox row per owner
 whose Monday window is open, keyed ``surface:<owner>:<ISO week>``: one per owner per week,
 however often and on however many workers the pass runs. The figures are not in the row: the
-relay computes them at delivery (``owner_figures``), as cards are rendered at delivery.
+relay computes them at delivery (``owner_figures``), as cards are rendered at delivery, with the
+suggested defaults of the owner's kinds (``bot.services.suggest``, DESIGN §8: default thresholds,
+default window; mined once per owner, only for a summary that is sent).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
+from bot.domain.condition_words import describe_when
 from bot.domain.eligibility import is_person
+from bot.domain.errors import NotAllowed
 from bot.domain.governance import Governance
 from bot.domain.outbox import MessageRef, OutboxItem, surface_summary
 from bot.domain.schedule import summary_week, zone
 from bot.domain.surface import Window
-from bot.domain.surface_summary import MONTH, WEEK, OwnerSurface, chart_filename, owner_surface
+from bot.domain.surface_summary import (
+    MONTH,
+    WEEK,
+    OwnerSurface,
+    SuggestedDefault,
+    chart_filename,
+    owner_surface,
+    top_suggestions,
+)
+from bot.domain.surface_window import parse_window
 from bot.services.digests import TimezoneOf
 from bot.services.report import surface_report
 from bot.services.runtime import Runtime
+from bot.services.suggest import suggest_defaults
 
 
 class SurfaceGateway(Protocol):
@@ -82,11 +96,13 @@ def queue_surface_summaries(*, runtime: Runtime, timezone_of: TimezoneOf) -> Sur
     return SurfaceQueueReport(queued=queued, keys=tuple(i.key for i in intents))
 
 
-def owner_figures(*, runtime: Runtime, owner: str) -> OwnerSurface | None:
+def owner_figures(*, runtime: Runtime, owner: str, suggestions: bool = False) -> OwnerSurface | None:
     """``owner``'s kinds over the last 7 and the last 30 days, as of now; None when they own no kind.
 
     Two reads of the report service, filtered to the owner's kinds (each one pass over the
-    requests submitted in its window, ``created_at`` indexed). Stores nothing.
+    requests submitted in its window, ``created_at`` indexed). With ``suggestions`` (the weekly
+    DM, not App Home), also the top suggested defaults of those kinds (``owner_suggestions``),
+    unless the kinds had no request in the last 30 days (no summary is sent then). Stores nothing.
     """
     governance = runtime.governance()
     titles = owned_kinds(governance, owner)
@@ -95,7 +111,40 @@ def owner_figures(*, runtime: Runtime, owner: str) -> OwnerSurface | None:
     now = runtime.clock.now()
     week = surface_report(runtime, window=Window(now - WEEK, now), kinds=list(titles))
     month = surface_report(runtime, window=Window(now - MONTH, now), kinds=list(titles))
-    return owner_surface(owner, titles, week, month)
+    surface = owner_surface(owner, titles, week, month)
+    if suggestions and not surface.quiet:
+        surface = replace(surface, suggestions=owner_suggestions(runtime=runtime, kinds=list(titles)))
+    return surface
+
+
+def owner_suggestions(*, runtime: Runtime, kinds: list[str]) -> tuple[SuggestedDefault, ...]:
+    """The top suggested defaults (``top_suggestions``: by coverage, then support) of ``kinds``, with
+    each rule's ``when`` in words; mined once, with ``signoff suggest``'s defaults (thresholds, and
+    the window: 90 days back from now). Empty where the history shows no routine decision."""
+    governance = runtime.governance()
+    window = parse_window(None, None, now=runtime.clock.now(), timezone=governance.tz)
+    mined = suggest_defaults(runtime, window=window, kinds=kinds).suggestions
+    shown = []
+    for suggestion in top_suggestions(s for s in mined if s.kind in kinds):
+        fields = governance.kinds[suggestion.kind].contract.fields
+        shown.append(SuggestedDefault(suggestion, describe_when(suggestion.when, fields, tz=governance.tz)))
+    return tuple(shown)
+
+
+def check_may_see_suggestion(*, runtime: Runtime, kind: str, viewer: str) -> None:
+    """Raise ``NotAllowed`` unless ``viewer`` owns ``kind`` now (in the governance in force): a
+    suggestion shows real requests' fields (its tests, its examples), which only the owner is shown."""
+    owner = owned_by(runtime.governance(), kind)
+    if owner is None:
+        raise NotAllowed(f"the kind {kind} is no longer in the governance file, so its suggestions are not shown")
+    if owner != viewer:
+        raise NotAllowed(f"only {{owner}}, who owns {kind}, may see its suggested defaults", owner=owner)
+
+
+def owned_by(governance: Governance, kind: str) -> str | None:
+    """Who owns ``kind`` in ``governance``; None for a kind it does not have."""
+    found = governance.kinds.get(kind)
+    return found.owner if found is not None else None
 
 
 def deliver_surface_summary(
@@ -115,7 +164,7 @@ def deliver_surface_summary(
     with runtime.uow(read_only=True) as uow:
         if owner in uow.people.deactivated():  # deactivated since it was queued: nobody to tell
             return
-    surface = owner_figures(runtime=runtime, owner=owner)
+    surface = owner_figures(runtime=runtime, owner=owner, suggestions=True)
     if surface is None or surface.quiet:
         return
     posted = in_doubt_since is not None and gateway.find_posted(recipient=owner, key=item.key, since=in_doubt_since)

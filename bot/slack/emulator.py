@@ -13,7 +13,7 @@ Point a ``WebClient`` (or ``SIGNOFF_SLACK_API_URL``) at ``emulator.api_url``. Th
   description, required arguments must be present (``invalid_arguments``), the token must
   look like one (``not_authed`` / ``invalid_auth``), and Block Kit limits must hold
   (``invalid_blocks``: 50 blocks per message, 100 per view, 3000 characters per section
-  text, 75 per button text, 255 per action_id, 24 per modal title);
+  text, 75 per button text, 2000 per button value, 255 per action_id, 24 per modal title);
 - records every call, and lets a test wait for calls with a bounded wait;
 - injects faults on demand: HTTP 429 with ``Retry-After``, 5xx, slow answers, or any Slack
   error (``invalid_auth``, ``channel_not_found``, …), for a number of calls;

@@ -112,6 +112,8 @@ def block_problems(blocks: list[Any], *, limit: int) -> list[str]:
         for element in _elements(block):
             if element.get("type") == "button" and len(element.get("text", {}).get("text", "")) > 75:
                 problems.append(f"block {index}: button text over 75 characters")
+            if element.get("type") == "button" and len(str(element.get("value", ""))) > 2000:
+                problems.append(f"block {index}: button value over 2000 characters")
             if len(str(element.get("action_id", ""))) > 255:
                 problems.append(f"block {index}: action_id over 255 characters")
     return problems

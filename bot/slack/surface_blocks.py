@@ -7,22 +7,27 @@ formatting); approvers are
 mentioned (in a DM or Home nobody is pinged by it). Within Block Kit's limits by construction:
 at most ``MAX_KINDS`` kinds are shown, the rest counted.
 
-The summary has a place for suggested defaults (``suggestion_blocks``, DESIGN §8; issue 12
-fills ``OwnerSurface.suggestions``): nothing is rendered there while there are none.
+The summary then lists the suggested defaults (``suggestion_blocks``, DESIGN §8), each with its
+``when`` in words and its evidence, and a **Show YAML** button (``bot.slack.suggestion_view``);
+no block at all, not even a heading, when there are none. Rule ids, field names and values are
+escaped (``inert_line``): a value may be text a person typed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.domain.condition_words import Part, Token
 from bot.domain.fields import USER_ID
+from bot.domain.suggestions import Suggestion
 from bot.domain.surface_summary import Headline, KindHeadlines, OwnerSurface, SuggestedDefault
-from bot.slack.blocks import MAX_SECTION_TEXT, Block, clip, inert_line, section
+from bot.slack.blocks import MAX_SECTION_TEXT, Block, clip, escape, inert_line, section
+from bot.slack.suggestion_view import SHOW_YAML, suggestion_value
 
 #: Kinds shown per message or Home section (three blocks each); the rest are counted.
 MAX_KINDS = 12
-#: Suggestions listed in the summary (one block each); a condition is cut at MAX_CONDITION characters.
-MAX_SUGGESTIONS, MAX_CONDITION = 5, 300
+#: Suggestions listed in the summary (one block each); a condition is cut at about MAX_CONDITION characters.
+MAX_SUGGESTIONS, MAX_CONDITION = 5, 600
 CHART_TITLE = "Share resolved by governed defaults, per week (last 30 days)"
 
 
@@ -88,20 +93,65 @@ def _kinds(surface: OwnerSurface) -> list[Block]:
     return blocks
 
 
+def condition_text(words: Sequence[Token], limit: int = MAX_CONDITION) -> str:
+    """A ``when`` in words as mrkdwn: field names as code, people as mentions (a DM pings nobody),
+    values and names escaped (``inert_line``); cut at a token once ``limit`` characters are shown."""
+    shown: list[str] = []
+    size = 0
+    for token in words:
+        if size >= limit:
+            shown.append("…")
+            break
+        text = clip(token.text, limit)
+        if token.part is Part.NAME:
+            piece = f"`{inert_line(text)}`"
+        elif token.part is Part.USER:
+            piece = _person(text)
+        elif token.part is Part.VALUE:
+            piece = inert_line(text)
+        else:
+            piece = escape(text)
+        shown.append(piece)
+        size += len(piece)
+    return "".join(shown)
+
+
+def evidence_text(suggestion: Suggestion) -> str:
+    """The evidence in plain words: ``People approved 412 of 414 such requests (3 approvers); median
+    wait 5.0 h; would have resolved 58 % of this kind's human decisions.``"""
+    verb = "approved" if suggestion.decide == "approve" else "rejected"
+    agreeing = suggestion.approved if suggestion.decide == "approve" else suggestion.rejected
+    people = "approver" if suggestion.approvers == 1 else "approvers"
+    return (
+        f"People {verb} {agreeing} of {suggestion.support} such requests ({suggestion.approvers} {people}); "
+        f"median wait {duration(suggestion.median_wait_hours)}; "
+        f"would have resolved {share(suggestion.coverage)} of this kind's human decisions."
+    )
+
+
+def suggestion_block(item: SuggestedDefault) -> Block:
+    """One suggestion: what it decides and when, its evidence, and its **Show YAML** button."""
+    s = item.suggestion
+    verdict = "Approve" if s.decide == "approve" else "Reject"
+    head = f"*{verdict}* `{inert_line(s.kind)}` requests when {condition_text(item.condition)}"
+    rule = f"Rule `{inert_line(clip(s.rule_id, 80))}`. {evidence_text(s)}"
+    block = section(f"{head}\n{rule}")
+    value = suggestion_value(s)
+    if value is None:  # too large for a button: the command line shows it
+        block = section(f"{head}\n{rule}\nToo large to show here: `signoff suggest --kind {inert_line(s.kind)}`.")
+    else:
+        button = {"type": "plain_text", "text": "Show YAML", "emoji": False}
+        block["accessory"] = {"type": "button", "text": button, "action_id": SHOW_YAML, "value": value}
+    return block
+
+
 def suggestion_blocks(suggestions: Sequence[SuggestedDefault]) -> list[Block]:
     """The suggested defaults, with their evidence; no block at all when there are none."""
     if not suggestions:
         return []
-    blocks: list[Block] = [section("*Suggested defaults* — for you to review; the file changes only by review.")]
-    for item in suggestions[:MAX_SUGGESTIONS]:
-        condition = inert_line(clip(item.condition, MAX_CONDITION))
-        blocks.append(
-            section(
-                f"`{item.kind}` · `{item.rule}`: *{inert_line(item.decide)}* when {condition} — "
-                f"{item.support} decisions by {item.approvers} approvers, "
-                f"would have resolved {share(item.coverage)} of the human decisions"
-            )
-        )
+    lead = "*Suggested defaults* — from the last 90 days of decisions, for you to review"
+    blocks: list[Block] = [section(f"{lead}; the governance file changes only by a reviewed change.")]
+    blocks += [suggestion_block(item) for item in suggestions[:MAX_SUGGESTIONS]]
     return blocks
 
 

@@ -15,8 +15,10 @@ from matplotlib import image
 
 from bot.app import build_signoff
 from bot.domain.clock import FixedClock
+from bot.domain.condition_words import Part, Token
 from bot.domain.outbox import DeliveryError
 from bot.domain.routing import Verdict
+from bot.domain.suggestions import Suggestion
 from bot.domain.surface import ApproverFigures, Counters, SurfaceReport, Window
 from bot.domain.surface_summary import Headline, KindHeadlines, OwnerSurface, SuggestedDefault
 from bot.services.decide import decide_request
@@ -134,7 +136,10 @@ def worst_case() -> OwnerSurface:
     busiest = tuple(ApproverFigures(f"U0{'X' * 18}{n}", 10**6, 10**6, 0, 9999.0) for n in range(3))
     figures = Headline(10**7, 0.999, 10**6, 9999.0, 99999.0, 10**6, busiest, share_divisor=10**7)
     kinds = tuple(KindHeadlines(f"kind-{n}", "<!channel> *" + "T" * 300, figures, figures) for n in range(40))
-    suggestion = SuggestedDefault("kind-0", "r" * 80, "<@U1> " + "x" * 3000, "approve", 10**6, 99, 1.0)
+    mined = Suggestion("kind-0", "r" * 80, {"f": {"lte": 1}}, "approve", "why", 10**6, 10**6, 0, 99, 1.0, 9999.0)
+    suggestion = SuggestedDefault(
+        mined, (Token("f", Part.NAME), Token(" ≤ "), Token("<@U1> " + "x" * 3000, Part.VALUE))
+    )
     month = SurfaceReport(Window(NEXT_MONDAY - timedelta(days=30), NEXT_MONDAY), "v", Counters(), ())
     return OwnerSurface("U0OWNER", kinds, month, suggestions=(suggestion,) * 20)
 

@@ -1,0 +1,183 @@
+"""A suggested default in Slack: what its **Show YAML** button carries, and the modal it opens.
+
+The button's ``value`` (at most ``MAX_BUTTON_VALUE`` characters) carries the whole suggestion as
+compact JSON, so that a click opens the modal from what was sent to the owner, without mining the
+history again (and within Slack's 3 s). What does not fit is dropped, tests first (the modal then
+says where the full tests are), then the example ids; a suggestion that still does not fit gets no
+button. The modal shows the rule and its tests as the governance file would have them
+(``bot.rule_yaml.suggestion_yaml``), escaped for mrkdwn, and says that Slack changes no file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Any, TypeGuard
+
+from bot.domain.durations import format_duration
+from bot.domain.suggestions import Suggestion
+from bot.rule_yaml import suggestion_yaml
+from bot.slack.blocks import MAX_SECTION_TEXT, MAX_VIEW_BLOCKS, Block, clip, escape, inert_line, section
+
+SHOW_YAML = "signoff.show_yaml"
+MAX_BUTTON_VALUE = 2000
+#: What Slack does and does not do with a suggestion; the one way a default is adopted.
+ADOPT = (
+    "Slack does not change the file: to adopt it, add it to signoff.yaml in a reviewed change "
+    "(`signoff suggest --write FILE` writes it for you)."
+)
+#: The kind a button names has a kind's name (``governance_spec.Name``): it goes into sentences as is.
+_KIND = re.compile(r"[a-z][a-z0-9_-]{0,39}", re.ASCII)
+_FENCE = "```"
+
+
+@dataclass(frozen=True)
+class Carried:
+    """A suggestion as a button carried it; ``cut``: its tests were dropped to fit."""
+
+    suggestion: Suggestion
+    cut: bool = False
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return format_duration(value)
+    return str(value)
+
+
+def _encode(carried: Carried) -> str:
+    s = carried.suggestion
+    data: dict[str, Any] = {
+        "k": s.kind,
+        "i": s.rule_id,
+        "w": dict(s.when),
+        "d": s.decide,
+        "r": s.reason,
+        "n": [s.support, s.approved, s.rejected, s.approvers],
+        "c": round(s.coverage, 4),
+        "m": round(s.median_wait_hours, 2),
+        "e": list(s.examples),
+        "t": [dict(test) for test in s.tests],
+    }
+    if carried.cut:
+        data["cut"] = True
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=_jsonable)
+
+
+def suggestion_value(suggestion: Suggestion) -> str | None:
+    """The button's value: the suggestion whole if it fits ``MAX_BUTTON_VALUE``, else without its
+    tests, else without its examples too; None when even that does not fit (then no button)."""
+    tries = (
+        Carried(suggestion),
+        Carried(replace(suggestion, tests=()), cut=bool(suggestion.tests)),
+        Carried(replace(suggestion, tests=(), examples=()), cut=bool(suggestion.tests)),
+    )
+    for carried in tries:
+        value = _encode(carried)
+        if len(value) <= MAX_BUTTON_VALUE:
+            return value
+    return None
+
+
+def read_suggestion_value(value: object) -> Carried | None:
+    """What ``suggestion_value`` wrote, back as a suggestion; None for anything else."""
+    if not isinstance(value, str) or len(value) > MAX_BUTTON_VALUE:
+        return None
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    try:
+        return _decode(data)
+    except (TypeError, ValueError):
+        return None
+
+
+def _decode(data: Mapping[str, Any]) -> Carried | None:
+    kind, rule_id, when, decide, reason = (data.get(key) for key in ("k", "i", "w", "d", "r"))
+    counts, examples, tests = data.get("n"), data.get("e", []), data.get("t", [])
+    if not (isinstance(kind, str) and _KIND.fullmatch(kind) and isinstance(rule_id, str) and rule_id):
+        return None
+    if not (isinstance(when, dict) and decide in ("approve", "reject") and isinstance(reason, str)):
+        return None
+    if not (isinstance(counts, list) and len(counts) == 4 and all(type(n) is int for n in counts)):
+        return None
+    if not (isinstance(examples, list) and all(isinstance(e, str) for e in examples)):
+        return None
+    if not (isinstance(tests, list) and all(isinstance(t, dict) for t in tests)):
+        return None
+    coverage, median = data.get("c"), data.get("m")
+    if not (_is_number(coverage) and _is_number(median)):
+        return None
+    support, approved, rejected, approvers = counts
+    suggestion = Suggestion(
+        kind, rule_id, when, decide, reason, support, approved, rejected, approvers,
+        float(coverage), float(median), tuple(examples), tuple(tests),
+    )  # fmt: skip
+    return Carried(suggestion, cut=data.get("cut") is True)
+
+
+def _is_number(value: object) -> TypeGuard[int | float]:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def preformatted(text: str, *, limit: int = MAX_SECTION_TEXT) -> Iterator[Block]:
+    """``text`` as preformatted mrkdwn sections, split at line ends to fit ``limit``: ``&``, ``<``,
+    ``>`` escaped, and backticks shown as look-alikes (``ˋ``), so no value can end the block early."""
+    room = limit - 2 * len(_FENCE) - 2
+    chunk: list[str] = []
+    size = 0
+    for line in text.splitlines():
+        shown = escape(line).replace("`", "ˋ")
+        while len(shown) > room:  # one line longer than a block: cut where it must be
+            if chunk:
+                yield _fenced(chunk)
+                chunk, size = [], 0
+            yield _fenced([shown[:room]])
+            shown = shown[room:]
+        if size + len(shown) + 1 > room and chunk:
+            yield _fenced(chunk)
+            chunk, size = [], 0
+        chunk.append(shown)
+        size += len(shown) + 1
+    if chunk:
+        yield _fenced(chunk)
+
+
+def _fenced(lines: list[str]) -> Block:
+    return section(_FENCE + "\n" + "\n".join(lines) + "\n" + _FENCE)
+
+
+def suggestion_modal(carried: Carried) -> Block:
+    """The Show YAML modal: the rule and its tests as governance-file YAML, and how to adopt it."""
+    s = carried.suggestion
+    kind, rule = inert_line(s.kind), inert_line(clip(s.rule_id, 80))
+    blocks: list[Block] = [section(f"Suggested default `{rule}` for `{kind}`, as the governance file would have it:")]
+    room = MAX_VIEW_BLOCKS - 3
+    yaml_blocks = list(preformatted(suggestion_yaml(s)))
+    blocks += yaml_blocks[:room]
+    if len(yaml_blocks) > room or carried.cut:
+        blocks.append(
+            _note(
+                f"The full tests did not fit in Slack: `signoff suggest --kind {kind} --write FILE` "
+                "writes the rule with all its tests."
+            )
+        )
+    blocks.append(section(ADOPT))
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Suggested default"},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": blocks,
+    }
+
+
+def _note(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, MAX_SECTION_TEXT)}]}
