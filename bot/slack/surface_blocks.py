@@ -135,13 +135,12 @@ def suggestion_block(item: SuggestedDefault) -> Block:
     verdict = "Approve" if s.decide == "approve" else "Reject"
     head = f"*{verdict}* `{inert_line(s.kind)}` requests when {condition_text(item.condition)}"
     rule = f"Rule `{inert_line(clip(s.rule_id, 80))}`. {evidence_text(s)}"
-    block = section(f"{head}\n{rule}")
     value = suggestion_value(s)
     if value is None:  # too large for a button: the command line shows it
-        block = section(f"{head}\n{rule}\nToo large to show here: `signoff suggest --kind {inert_line(s.kind)}`.")
-    else:
-        button = {"type": "plain_text", "text": "Show YAML", "emoji": False}
-        block["accessory"] = {"type": "button", "text": button, "action_id": SHOW_YAML, "value": value}
+        return section(f"{head}\n{rule}\nToo large to show here: `signoff suggest --kind {inert_line(s.kind)}`.")
+    block = section(f"{head}\n{rule}")
+    button = {"type": "plain_text", "text": "Show YAML", "emoji": False}
+    block["accessory"] = {"type": "button", "text": button, "action_id": SHOW_YAML, "value": value}
     return block
 
 
