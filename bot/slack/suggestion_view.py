@@ -5,7 +5,8 @@ compact JSON, so that a click opens the modal from what was sent to the owner, w
 history again (and within Slack's 3 s). What does not fit is dropped, tests first (the modal then
 says where the full tests are), then the example ids; a suggestion that still does not fit gets no
 button. The modal shows the rule and its tests as the governance file would have them
-(``bot.rule_yaml.suggestion_yaml``), escaped for mrkdwn, and says that Slack changes no file.
+(``bot.rule_yaml.suggestion_yaml``), in rich-text preformatted blocks (shown literally, nothing to
+escape), and says that Slack changes no file.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any, TypeGuard
 from bot.domain.durations import format_duration
 from bot.domain.suggestions import Suggestion
 from bot.rule_yaml import suggestion_yaml
-from bot.slack.blocks import MAX_SECTION_TEXT, MAX_VIEW_BLOCKS, Block, clip, escape, inert_line, section
+from bot.slack.blocks import MAX_SECTION_TEXT, MAX_VIEW_BLOCKS, Block, clip, inert_line, section
 
 SHOW_YAML = "signoff.show_yaml"
 MAX_BUTTON_VALUE = 2000
@@ -31,7 +32,6 @@ ADOPT = (
 )
 #: The kind a button names has a kind's name (``governance_spec.Name``): it goes into sentences as is.
 _KIND = re.compile(r"[a-z][a-z0-9_-]{0,39}", re.ASCII)
-_FENCE = "```"
 
 
 @dataclass(frozen=True)
@@ -129,30 +129,32 @@ def _is_number(value: object) -> TypeGuard[int | float]:
 
 
 def preformatted(text: str, *, limit: int = MAX_SECTION_TEXT) -> Iterator[Block]:
-    """``text`` as preformatted mrkdwn sections, split at line ends to fit ``limit``: ``&``, ``<``,
-    ``>`` escaped, and backticks shown as look-alikes (``ˋ``), so no value can end the block early."""
-    room = limit - 2 * len(_FENCE) - 2
+    """``text`` as Slack rich-text preformatted blocks, split at line ends to fit ``limit`` each.
+
+    A rich-text ``text`` element is shown literally (Slack parses no mrkdwn, mentions or links in
+    it), so the YAML is shown byte for byte — backticks, ``<!channel>`` and all — and copies back
+    into the file as it was written."""
     chunk: list[str] = []
     size = 0
     for line in text.splitlines():
-        shown = escape(line).replace("`", "ˋ")
-        while len(shown) > room:  # one line longer than a block: cut where it must be
+        while len(line) > limit:  # one line longer than a block: cut where it must be
             if chunk:
-                yield _fenced(chunk)
+                yield _rich(chunk)
                 chunk, size = [], 0
-            yield _fenced([shown[:room]])
-            shown = shown[room:]
-        if size + len(shown) + 1 > room and chunk:
-            yield _fenced(chunk)
+            yield _rich([line[:limit]])
+            line = line[limit:]
+        if size + len(line) + 1 > limit and chunk:
+            yield _rich(chunk)
             chunk, size = [], 0
-        chunk.append(shown)
-        size += len(shown) + 1
+        chunk.append(line)
+        size += len(line) + 1
     if chunk:
-        yield _fenced(chunk)
+        yield _rich(chunk)
 
 
-def _fenced(lines: list[str]) -> Block:
-    return section(_FENCE + "\n" + "\n".join(lines) + "\n" + _FENCE)
+def _rich(lines: list[str]) -> Block:
+    preformatted_text = {"type": "text", "text": "\n".join(lines)}
+    return {"type": "rich_text", "elements": [{"type": "rich_text_preformatted", "elements": [preformatted_text]}]}
 
 
 def suggestion_modal(carried: Carried) -> Block:
