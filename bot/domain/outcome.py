@@ -352,12 +352,17 @@ def _uncovered_reason(
     kind: Kind, facts: Mapping[str, Any], limits: Iterable[LimitCheck]
 ) -> tuple[str, tuple[str, ...]]:
     """Why a person must decide: which defaults almost applied, and what they would need; and
-    the ids of the rules it names."""
+    the ids of the rules it names.
+
+    Built from ``kind.public`` only (the one view without ``preview: false`` rules, as the form's
+    preview sees it): the reason is stored and shown to the requester, so a private rule that did
+    not decide is never named in it, nor its condition."""
+    approves = kind.public.approves
     misses: list[str] = []
     named: list[str] = []
-    for seen, rule in enumerate(_trace(kind.approves, facts, limits)):
+    for seen, rule in enumerate(_trace(approves, facts, limits)):
         if len(named) == _NEAR_MISSES:
-            others = len(kind.approves) - seen
+            others = len(approves) - seen
             misses.append(f"and {others} other default{'s' if others != 1 else ''}")
             break
         if rule.matched and rule.note:

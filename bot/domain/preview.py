@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from bot.domain.conditions import All, Condition, Leaf
 from bot.domain.contracts import ContractError, FieldProblem
@@ -94,6 +95,19 @@ def seen_before_filing(kind: Kind, person: str) -> tuple[Kind, bool]:
     if person == kind.owner:
         return kind, False
     return kind.public, kind.private
+
+
+def receipt_seen_by(kind: Kind, receipt: Mapping[str, Any], *, full: bool) -> dict[str, Any]:
+    """A stored receipt (``Resolution.receipt``'s shape) as one person may read it: whole when
+    ``full`` (the kind's owner, the request's approvers), else without the trace of the live
+    private rules (``preview: false``) that did not decide it — a rule that decided is shown to all
+    who may see the request (DESIGN §3.4, §3.7)."""
+    hidden = {r.id for r in kind.rules if not r.preview and not r.shadow} - set(receipt.get("rules") or ())
+    trace = receipt.get("trace")
+    if full or not hidden or not isinstance(trace, list):
+        return dict(receipt)
+    kept = [t for t in trace if not (isinstance(t, Mapping) and t.get("rule") in hidden)]
+    return {**receipt, "trace": kept}
 
 
 def preview_of(kind: Kind, resolution: Resolution, *, usage: UsageLookup) -> Preview:

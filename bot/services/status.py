@@ -10,6 +10,7 @@ from bot.domain.cards import Card
 from bot.domain.eligibility import build_card, most_urgent_first
 from bot.domain.errors import RequestNotFound
 from bot.domain.lifecycle import State
+from bot.domain.preview import receipt_seen_by
 from bot.domain.requests import format_request_id
 from bot.domain.shadow import ShadowVerdict, shadow_shown_to
 from bot.services.routing import deciders, directory, pending_with_votes
@@ -52,6 +53,8 @@ def request_status(*, runtime: Runtime, request_id: int, viewer: str) -> StatusV
     if viewer not in insiders:
         return StatusView(request_id, format_request_id(request_id), request.state, None)
     shown = shadow_shown_to(viewer, owner=kind.owner if kind else None, still_open=request.state.is_open)
+    full = kind is None or viewer == kind.owner or (who is not None and viewer in who.everyone())
+    receipt = receipt if kind is None else receipt_seen_by(kind, receipt, full=full)
     return StatusView(
         request_id,
         request.ref,
