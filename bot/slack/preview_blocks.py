@@ -7,7 +7,8 @@ labels, group names) and what a person typed (quoted in a problem) are ``inert``
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -37,32 +38,91 @@ _VIEW_KEYS = (
 
 
 def preview_block(preview: Preview) -> Block:
-    """The section that shows ``preview`` (at most Slack's 3,000 characters)."""
+    """The section that shows ``preview`` (at most Slack's 3,000 characters, ``preview_lines``)."""
     text = clip("\n".join(preview_lines(preview)), MAX_SECTION_TEXT)
     return {"type": "section", "block_id": PREVIEW_BLOCK, "text": {"type": "mrkdwn", "text": text}}
 
 
-def preview_lines(preview: Preview) -> list[str]:
-    """The preview in mrkdwn lines: what would happen (or what to fix first), budgets, a near miss."""
-    lines = ["*If you submit now*"]
-    if preview.outcome is None:
-        if preview.needed:
-            lines.append(":pencil2: Still needed: " + ", ".join(inert_line(name) for name in preview.needed))
-        lines += [f":warning: {inert_line(str(p.field or 'Form'))}: {inert(p.message)}" for p in preview.problems]
-        lines.append("_Nothing is evaluated until the form is complete and valid._")
-    elif preview.outcome is Outcome.APPROVE:
-        lines.append(f":white_check_mark: Auto-approved by `{preview.rule}` — {inert(preview.reason or '')}")
-    elif preview.outcome is Outcome.REJECT:
-        lines.append(f":x: Rejected by `{preview.rule}` — {inert(preview.reason or '')}")
-    else:
-        because = f" — {inert(preview.reason)}" if preview.reason else ""
-        lines.append(f":hourglass_flowing_sand: Needs {_steps(preview.steps)}{because}")
-    lines += [_budget(budget) for budget in preview.budgets]
+def preview_lines(preview: Preview, room: int = MAX_SECTION_TEXT) -> list[str]:
+    """The preview in mrkdwn lines, together at most ``room`` characters: what would happen (or what
+    to fix first), budgets, a near miss, the private-rules note.
+
+    Only the long parts are cut to fit — reasons, group names, field labels and problems, each on
+    its own (``_Flex``) — so the outcome line, every budget line, the near miss and the note always
+    show, whatever the lengths in the file or on the form."""
+    tail = [clip(_budget(budget), _TAIL_LINE) for budget in preview.budgets]
     if preview.near_miss is not None:
-        lines.append(_near_miss(preview.near_miss))
+        tail.append(clip(_near_miss(preview.near_miss), _TAIL_LINE))
     if preview.private:
-        lines.append(f"_{PRIVATE_NOTE}_")
-    return lines
+        tail.append(f"_{PRIVATE_NOTE}_")
+    middle = _middle(preview)
+    fixed = sum(len(part) for line in middle for part in line if isinstance(part, str))
+    newlines = len(middle) + len(tail)
+    left = room - len(_HEAD) - sum(len(line) for line in tail) - newlines - fixed
+    fitted = _fit([part for line in middle for part in line if isinstance(part, _Flex)], max(left, 0))
+    shown = ["".join(fitted.get(id(part), "") if isinstance(part, _Flex) else part for part in line) for line in middle]
+    return [_HEAD, *shown, *tail]
+
+
+#: The first line of every preview.
+_HEAD = "*If you submit now*"
+#: The most characters a budget or near-miss line takes (they hold rule ids and numbers: shorter).
+_TAIL_LINE = 300
+
+
+@dataclass(frozen=True, eq=False)
+class _Flex:
+    """A part of a line that may be cut to fit: ``raw`` text (a reason, a label), shown ``render``-ed."""
+
+    raw: str
+    render: Callable[[str], str] = inert
+
+    def fit(self, limit: int) -> str:
+        """``raw`` rendered in at most ``limit`` characters, cut (with an ellipsis) before rendering."""
+        shown, n = self.render(self.raw), len(self.raw)
+        while len(shown) > limit and n > 0:
+            n = max(0, min(n - 1, n * limit // len(shown)))  # rendering may lengthen it: shrink in proportion
+            shown = self.render(clip(self.raw, n)) if n else ""
+        return shown
+
+
+def _fit(parts: list[_Flex], room: int) -> dict[int, str]:
+    """Each part's text (by ``id``) so that all fit in ``room``: the short ones whole, the room
+    left shared equally among the longer ones."""
+    full = {id(part): part.render(part.raw) for part in parts}
+    fitted: dict[int, str] = {}
+    waiting = sorted(parts, key=lambda part: len(full[id(part)]))
+    for count, part in zip(range(len(waiting), 0, -1), waiting, strict=True):
+        share = room // count
+        fitted[id(part)] = full[id(part)] if len(full[id(part)]) <= share else part.fit(share)
+        room -= len(fitted[id(part)])
+    return fitted
+
+
+def _middle(preview: Preview) -> list[list[str | _Flex]]:
+    """What would happen, or what to fix first: lines of fixed text and parts that may be cut."""
+    if preview.outcome is None:
+        lines: list[list[str | _Flex]] = []
+        if preview.needed:
+            names: list[str | _Flex] = [_Flex(name, inert_line) for name in preview.needed]
+            lines.append([":pencil2: Still needed: ", *_joined(names, ", ")])
+        for p in preview.problems:
+            lines.append([":warning: ", _Flex(str(p.field or "Form"), inert_line), ": ", _Flex(p.message)])
+        lines.append(["_Nothing is evaluated until the form is complete and valid._"])
+        return lines
+    if preview.outcome is Outcome.APPROVE:
+        return [[f":white_check_mark: Auto-approved by `{preview.rule}` — ", _Flex(preview.reason or "")]]
+    if preview.outcome is Outcome.REJECT:
+        return [[f":x: Rejected by `{preview.rule}` — ", _Flex(preview.reason or "")]]
+    because: list[str | _Flex] = [" — ", _Flex(preview.reason)] if preview.reason else []
+    return [[":hourglass_flowing_sand: Needs ", *_steps(preview.steps), *because]]
+
+
+def _joined(parts: list[str | _Flex], between: str) -> list[str | _Flex]:
+    joined: list[str | _Flex] = []
+    for index, part in enumerate(parts):
+        joined += [between, part] if index else [part]
+    return joined
 
 
 def with_preview(view: Mapping[str, Any], preview: Preview) -> Block:
@@ -79,11 +139,15 @@ def with_preview(view: Mapping[str, Any], preview: Preview) -> Block:
     return rebuilt
 
 
-def _steps(steps: tuple[StepSpec, ...]) -> str:
-    shown = [
-        f"*{inert_line(step.group)}* ({step.approvals} approval{'' if step.approvals == 1 else 's'})" for step in steps
-    ]
-    return " and ".join(shown) or "people"
+def _steps(steps: tuple[StepSpec, ...]) -> list[str | _Flex]:
+    """``*finance* (1 approval) and *cmo-office* (1 approval)``, each group name cut to fit."""
+    if not steps:
+        return ["people"]
+    parts: list[str | _Flex] = []
+    for index, step in enumerate(steps):
+        quorum = f"* ({step.approvals} approval{'' if step.approvals == 1 else 's'})"
+        parts += [" and *" if index else "*", _Flex(step.group, inert_line), quorum]
+    return parts
 
 
 def _near_miss(miss: NearMiss) -> str:
