@@ -9,10 +9,12 @@ from bot.domain.contracts import ContractError
 from bot.domain.errors import mention
 from bot.domain.governance import Governance
 from bot.domain.lifecycle import State
+from bot.domain.routing import StepRoute
 from bot.domain.slash_text import decode_slack_value
 from bot.services.status import StatusView, Summary
 from bot.services.submit import Submission
 from bot.slack.blocks import decided_line, escape, field_value, inert, inert_line, slack_time
+from bot.slack.preview_blocks import route_text
 
 
 def submission_reply(submission: Submission, *, amended: bool = False) -> str:
@@ -28,10 +30,8 @@ def submission_reply(submission: Submission, *, amended: bool = False) -> str:
     if submission.state is State.REJECTED:
         owner = mention(submission.owner)
         return f":x: {ref} {verb}rejected by rule `{submission.rule}`: {inert(submission.reason)} (owner {owner})."
-    steps = " and ".join(
-        f"*{inert_line(step.group)}*" + (f" ({step.approvals} approvals)" if step.approvals > 1 else "")
-        for step in submission.steps
-    )
+    routes = submission.routes or tuple(StepRoute(step, (step.group,)) for step in submission.steps)
+    steps = " and ".join(route_text(route, count_one=False) for route in routes)  # as the preview says it
     due = f", due {slack_time(submission.due_at)}" if submission.due_at else ""
     again = " (already filed: this is the same request)" if submission.replayed else ""
     reason = inert(submission.reason)

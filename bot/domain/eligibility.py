@@ -12,9 +12,19 @@ from datetime import date, datetime
 
 from bot.domain.cards import Card, card_fields
 from bot.domain.governance import Governance, Kind
+from bot.domain.governance_spec import StepSpec
 from bot.domain.outbox import MessageRef
 from bot.domain.requests import Request, Vote
-from bot.domain.routing import Approvers, Delegation, StepTally, eligible_approvers, escalation_chain, tally
+from bot.domain.routing import (
+    Approvers,
+    Delegation,
+    StepRoute,
+    StepTally,
+    eligible_approvers,
+    escalation_chain,
+    route_of,
+    tally,
+)
 
 
 @dataclass(frozen=True)
@@ -75,6 +85,29 @@ def eligibility(
     }
     progress = tally(request.steps, [v.ballot for v in votes], approvers, fields_hash=request.fields_hash)
     return Eligibility(approvers, progress, inactive)
+
+
+def step_routes(
+    governance: Governance,
+    kind: Kind,
+    steps: Iterable[StepSpec],
+    *,
+    requester: str,
+    delegations: Sequence[Delegation],
+    today: date,
+    inactive: frozenset[str],
+) -> tuple[StepRoute, ...]:
+    """Where each of ``steps`` of a new request by ``requester`` really goes (``route_of``), by the
+    same rules as ``eligibility``: what the preview and the acknowledgement say."""
+    return tuple(
+        route_of(
+            step,
+            eligible_approvers(
+                governance, kind, step, requester=requester, delegations=delegations, today=today, inactive=inactive
+            ),
+        )
+        for step in steps
+    )
 
 
 def card_recipients(governance: Governance, request: Request, who: Eligibility) -> list[str]:

@@ -23,6 +23,7 @@ from bot.domain.governance import Kind
 from bot.domain.governance_spec import Outcome, StepSpec
 from bot.domain.operators import Op
 from bot.domain.outcome import LimitCheck, Resolution, UsageLookup, budget_amount, check_limit
+from bot.domain.routing import StepRoute
 from bot.domain.text import is_blank
 
 #: What every preview or dry run that left out a kind's live private rules ends with, whatever the values.
@@ -83,6 +84,8 @@ class Preview:
     needed: tuple[str, ...] = ()
     problems: tuple[FieldProblem, ...] = ()
     private: bool = False
+    #: Where each of ``steps`` really goes (``bot.domain.eligibility.step_routes``); empty: to its group.
+    routes: tuple[StepRoute, ...] = ()
 
 
 def seen_before_filing(kind: Kind, person: str) -> tuple[Kind, bool]:
@@ -110,8 +113,11 @@ def receipt_seen_by(kind: Kind, receipt: Mapping[str, Any], *, full: bool) -> di
     return {**receipt, "trace": kept}
 
 
-def preview_of(kind: Kind, resolution: Resolution, *, usage: UsageLookup) -> Preview:
-    """The preview of ``resolution``, made with ``kind.public``'s rules; ``private`` from ``kind``.
+def preview_of(
+    kind: Kind, resolution: Resolution, *, usage: UsageLookup, routes: tuple[StepRoute, ...] = ()
+) -> Preview:
+    """The preview of ``resolution``, made with ``kind.public``'s rules; ``private`` from ``kind``;
+    ``routes``: where its steps really go.
 
     ``usage``: the limit usage ``resolution`` was made with, asked again only for the limit of the
     rule a near miss names (which the resolution did not consult: that rule did not match)."""
@@ -127,6 +133,7 @@ def preview_of(kind: Kind, resolution: Resolution, *, usage: UsageLookup) -> Pre
         budgets=tuple(_budget(public, resolution, check) for check in resolution.limits),
         near_miss=_near_miss(public, resolution, usage) if default_route else None,
         private=kind.private,
+        routes=routes,
     )
 
 

@@ -57,6 +57,11 @@ class Approvers:
     direct: frozenset[str]
     stand_ins: Mapping[str, frozenset[str]] = field(default_factory=dict)
     """delegate → the principals (in ``direct``) they stand in for."""
+    #: Whether someone of the step's own group may approve it.
+    own: bool = True
+    #: The escalation stops borrowed from because the group alone cannot reach the quorum (those
+    #: that added someone, in chain order; not the stops an SLA breach made eligible).
+    borrowed: tuple[EscalationStop, ...] = ()
 
     @property
     def everyone(self) -> frozenset[str]:
@@ -87,9 +92,14 @@ def eligible_approvers(
     chain = escalation_chain(governance, kind)
     unavailable = inactive | {requester}
     direct = set(governance.members(step.group)) - unavailable
+    own = bool(direct)
+    borrowed: list[EscalationStop] = []
     next_stop = 0
     while len(direct) < step.approvals and next_stop < len(chain):
-        direct |= chain[next_stop].members - unavailable
+        stop = chain[next_stop]
+        if stop.members - unavailable - direct:
+            borrowed.append(stop)
+        direct |= stop.members - unavailable
         next_stop += 1
     for stop in chain[: max(escalation_level, 0)]:
         direct |= stop.members - unavailable
@@ -97,7 +107,31 @@ def eligible_approvers(
     for delegation in delegations:
         if delegation.delegator in direct and delegation.delegate not in unavailable and delegation.active_on(today):
             stand_ins.setdefault(delegation.delegate, set()).add(delegation.delegator)
-    return Approvers(frozenset(direct), {d: frozenset(p) for d, p in stand_ins.items()})
+    return Approvers(frozenset(direct), {d: frozenset(p) for d, p in stand_ins.items()}, own, tuple(borrowed))
+
+
+@dataclass(frozen=True)
+class StepRoute:
+    """Where one step of a new request really goes (DESIGN §3.4 "a step whose group has no eligible
+    member goes straight to the next escalation stop, finally the owner"): ``groups`` whose members
+    may approve it (the step's own group first, when someone there may), and ``owner`` the kind's
+    owner's user id when the chain's last stop is borrowed. Both empty: no one may approve it now."""
+
+    step: StepSpec
+    groups: tuple[str, ...]
+    owner: str | None = None
+
+    @property
+    def moved(self) -> bool:
+        """It does not go (only) to the step's own group."""
+        return self.groups != (self.step.group,) or self.owner is not None
+
+
+def route_of(step: StepSpec, approvers: Approvers) -> StepRoute:
+    """``step``'s route from its ``eligible_approvers`` (the one place that borrows)."""
+    groups = ((step.group,) if approvers.own else ()) + tuple(s.name for s in approvers.borrowed if not s.is_owner)
+    owner = next((min(s.members) for s in approvers.borrowed if s.is_owner), None)
+    return StepRoute(step, groups, owner)
 
 
 class Verdict(StrEnum):

@@ -61,6 +61,7 @@ def amend_request(
         events = record_transition(
             uow, governance, request, event, at=now, actor=requester, rule=resolution.rule, facts=facts
         )
+        amended = Submission.of(governance, request, uow=uow)
         uow.commit()
     observe(runtime.observer, events)
-    return Submission.of(governance, request)
+    return amended

@@ -94,7 +94,8 @@ def file_for_client(
         earlier = _earlier(runtime, key, fingerprint, idempotency_key or "") if key is not None else None
         if earlier is None:
             raise
-        return Submission.of(governance, earlier, replayed=True)
+        with runtime.uow(read_only=True) as uow:
+            return Submission.of(governance, earlier, replayed=True, uow=uow)
     if submission.replayed and key is not None:  # the key filed a request before: was it this body?
         _earlier(runtime, key, fingerprint, idempotency_key or "")
     return submission

@@ -10,10 +10,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from bot.domain.eligibility import Eligibility, eligibility, waiting_by_person
+from bot.domain.eligibility import Eligibility, eligibility, step_routes, waiting_by_person
 from bot.domain.governance import Governance, Kind
+from bot.domain.governance_spec import StepSpec
 from bot.domain.requests import Request, Vote
-from bot.domain.routing import Delegation
+from bot.domain.routing import Delegation, StepRoute
 from bot.services.ports import UnitOfWork
 
 #: How many pending requests a "what waits on whom" pass reads at most.
@@ -33,6 +34,18 @@ class Directory:
     def eligibility(self, kind: Kind, request: Request, votes: Iterable[Vote]) -> Eligibility:
         """Who may approve each step of ``request`` now, given its ``votes`` (``bot.domain.eligibility``)."""
         return eligibility(self.governance, kind, request, votes, self.delegations, self.today, inactive=self.inactive)
+
+    def routes(self, kind: Kind, steps: Iterable[StepSpec], requester: str) -> tuple[StepRoute, ...]:
+        """Where each step of a new request by ``requester`` really goes (``bot.domain.eligibility.step_routes``)."""
+        return step_routes(
+            self.governance,
+            kind,
+            steps,
+            requester=requester,
+            delegations=self.delegations,
+            today=self.today,
+            inactive=self.inactive,
+        )
 
     def waiting(self, pending: list[Request], votes: dict[int, list[Vote]]) -> dict[str, list[Request]]:
         """Who may decide which of ``pending`` and has not voted on its current fields."""

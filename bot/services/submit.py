@@ -12,8 +12,11 @@ from bot.domain.governance_spec import Category, StepSpec
 from bot.domain.lifecycle import State, submission_event
 from bot.domain.outcome import Resolution, resolve
 from bot.domain.requests import Request, fields_to_json
+from bot.domain.routing import StepRoute
 from bot.services.limits import read_apart, settle
 from bot.services.observer import observe
+from bot.services.ports import UnitOfWork
+from bot.services.routing import directory
 from bot.services.runtime import Runtime
 from bot.services.transitions import record_transition
 
@@ -34,10 +37,17 @@ class Submission:
     due_at: datetime | None
     lapses_at: datetime | None
     replayed: bool = False
+    #: Where each of ``steps`` really goes (``Directory.routes``); empty: to its group.
+    routes: tuple[StepRoute, ...] = ()
 
     @classmethod
-    def of(cls, governance: Governance, request: Request, *, replayed: bool = False) -> Submission:
+    def of(cls, governance: Governance, request: Request, *, replayed: bool = False, uow: UnitOfWork) -> Submission:
+        """``request`` as its acknowledgement says it; ``uow`` reads where its steps really go."""
         kind = governance.kinds.get(request.kind)
+        routes: tuple[StepRoute, ...] = ()
+        if kind is not None and request.steps and request.state.is_open:
+            today = governance.today(request.updated_at or request.created_at)
+            routes = directory(uow, governance, today).routes(kind, request.steps, request.requester)
         return cls(
             request_id=request.require_id(),
             ref=request.ref,
@@ -51,6 +61,7 @@ class Submission:
             due_at=request.next_escalation_at,
             lapses_at=request.lapses_at,
             replayed=replayed,
+            routes=routes,
         )
 
 
@@ -109,17 +120,18 @@ def submit_request(
                 rule=resolution.rule,
                 facts={"kind": spec.name, "fields": request.fields, "receipt": resolution.receipt(), **(origin or {})},
             )
+            submitted = Submission.of(governance, request, uow=uow)
             uow.commit()
     except DuplicateKey:
         # The same delivery was seen before (a retry, or a redelivery racing us): nothing new is
         # stored, and the answer is the one the first delivery got.
         with runtime.uow(read_only=True) as uow:
             earlier = uow.requests.by_idempotency_key(idempotency_key or "")
-        if earlier is None:
-            raise
-        return Submission.of(governance, earlier, replayed=True)
+            if earlier is None:
+                raise
+            return Submission.of(governance, earlier, replayed=True, uow=uow)
     observe(runtime.observer, events)
-    return Submission.of(governance, request)
+    return submitted
 
 
 def _new_request(governance: Governance, resolution: Resolution, idempotency_key: str | None, now: datetime) -> Request:

@@ -13,9 +13,11 @@ from datetime import timedelta
 from typing import Any
 
 from bot.domain.durations import format_duration
+from bot.domain.errors import mention
 from bot.domain.fields import render_value
-from bot.domain.governance_spec import Outcome, StepSpec
+from bot.domain.governance_spec import Outcome
 from bot.domain.preview import PRIVATE_NOTE, Budget, NearMiss, Preview
+from bot.domain.routing import StepRoute
 from bot.slack.blocks import MAX_SECTION_TEXT, MAX_VIEW_BLOCKS, Block, clip, inert, inert_line
 
 #: The preview's block id: a dot, so no field's block id (``[a-z][a-z0-9_]*``) can be the same.
@@ -115,7 +117,7 @@ def _middle(preview: Preview) -> list[list[str | _Flex]]:
     if preview.outcome is Outcome.REJECT:
         return [[f":x: Rejected by `{preview.rule}` — ", _Flex(preview.reason or "")]]
     because: list[str | _Flex] = [" — ", _Flex(preview.reason)] if preview.reason else []
-    return [[":hourglass_flowing_sand: Needs ", *_steps(preview.steps), *because]]
+    return [[":hourglass_flowing_sand: Needs ", *_steps(preview), *because]]
 
 
 def _joined(parts: list[str | _Flex], between: str) -> list[str | _Flex]:
@@ -139,15 +141,27 @@ def with_preview(view: Mapping[str, Any], preview: Preview) -> Block:
     return rebuilt
 
 
-def _steps(steps: tuple[StepSpec, ...]) -> list[str | _Flex]:
-    """``*finance* (1 approval) and *cmo-office* (1 approval)``, each group name cut to fit."""
-    if not steps:
-        return ["people"]
-    parts: list[str | _Flex] = []
-    for index, step in enumerate(steps):
-        quorum = f"* ({step.approvals} approval{'' if step.approvals == 1 else 's'})"
-        parts += [" and *" if index else "*", _Flex(step.group, inert_line), quorum]
-    return parts
+def _steps(preview: Preview) -> list[str | _Flex]:
+    """``*finance* (1 approval) and *cmo-office* (1 approval)``: where each step really goes."""
+    routes = preview.routes or tuple(StepRoute(step, (step.group,)) for step in preview.steps)
+    text = " and ".join(route_text(route, count_one=True) for route in routes)
+    return [_Flex(text, str)] if text else ["people"]
+
+
+def route_text(route: StepRoute, *, count_one: bool) -> str:
+    """Where one step really goes, as the preview and the acknowledgement both say it:
+    ``*esc* (1 approval; in place of *solo*, where no one may approve it)``. ``count_one``: say the
+    quorum even when it is one approval."""
+    names = [f"*{inert_line(group)}*" for group in route.groups]
+    names += [f"the owner {mention(route.owner)}"] if route.owner is not None else []
+    group = f"*{inert_line(route.step.group)}*"
+    approvals = route.step.approvals
+    notes = [f"{approvals} approval{'' if approvals == 1 else 's'}"] if count_one or approvals > 1 else []
+    if not names:
+        notes.append("where no one may approve it now")
+    elif route.step.group not in route.groups:
+        notes.append(f"in place of {group}, where no one may approve it")
+    return " + ".join(names or [group]) + (f" ({'; '.join(notes)})" if notes else "")
 
 
 def _near_miss(miss: NearMiss) -> str:
