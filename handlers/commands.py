@@ -73,7 +73,12 @@ def _file(runtime: Runtime, ack: Ack, command: dict[str, Any], client: WebClient
             metadata = {"category": str(category)} if category else {}
             shown = preview_request(runtime=runtime, kind=kind.name, requester=requester, raw_values={})
             modal = request_modal(
-                kind=kind.name, title=kind.title, fields=kind.contract.fields, metadata=metadata, preview=shown
+                kind=kind.name,
+                title=kind.title,
+                fields=kind.contract.fields,
+                metadata=metadata,
+                preview=shown,
+                requester=requester,
             )
             client.views_open(trigger_id=trigger, view=modal)
             return
@@ -99,6 +104,7 @@ def _file(runtime: Runtime, ack: Ack, command: dict[str, Any], client: WebClient
             values=exc.partial_values,
             notice=notice,
             preview=preview_of_problems(kind, exc.partial_values, exc),
+            requester=requester,
         )
         client.views_open(trigger_id=trigger_of(command), view=modal)
     except SignoffError as exc:

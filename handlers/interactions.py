@@ -83,6 +83,7 @@ def register(app: GuardedApp, runtime: Runtime) -> None:
             values=values,
             metadata={"amend": request_id},
             preview=shown,
+            requester=user_of(body),
         )
         client.views_open(trigger_id=trigger_of(body), view=modal)
 
@@ -101,6 +102,7 @@ def register(app: GuardedApp, runtime: Runtime) -> None:
             fields=kind.contract.fields,
             metadata={"category": str(category)} if category else {},
             preview=shown,
+            requester=user_of(body),
         )
         view_id = text(view.get("id"), what="the view id", message=FORM_DAMAGED)
         seen = view.get("hash")

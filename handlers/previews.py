@@ -24,6 +24,7 @@ from bot.services.preview import preview_request
 from bot.services.runtime import Runtime
 from bot.slack.blocks import REQUEST_VIEW
 from bot.slack.field_inputs import FIELD_ACTION
+from bot.slack.modals import request_modal
 from bot.slack.preview_blocks import with_preview
 from handlers.guard import GuardedApp
 from handlers.interactions import form_values
@@ -33,9 +34,16 @@ from handlers.payloads import FORM_DAMAGED, metadata_of, text, user_of, view_id_
 REMEMBERED_FORMS = 4096
 
 
-def action_moment(body: dict[str, Any]) -> tuple[int, int] | None:
+#: How far ahead of this process's clock an ``action_ts`` may be and still count (Slack's clock and
+#: ours differ a little); one further ahead is treated as absent, so that it never makes every
+#: real change of that form look older than it.
+FUTURE_LEEWAY_SECONDS = 60
+
+
+def action_moment(body: dict[str, Any], *, now: float) -> tuple[int, int] | None:
     """The change's ``action_ts`` (``"1700000000.123456"``: seconds and microseconds) as an exactly
-    comparable pair; None when the payload has none or it is not that shape."""
+    comparable pair; None when the payload has none, it is not that shape, or it is more than
+    ``FUTURE_LEEWAY_SECONDS`` after ``now`` (Unix seconds)."""
     actions = body.get("actions")
     stamp = (
         actions[0].get("action_ts") if isinstance(actions, list) and actions and isinstance(actions[0], dict) else None
@@ -44,6 +52,8 @@ def action_moment(body: dict[str, Any]) -> tuple[int, int] | None:
         return None
     seconds, _, fraction = stamp.partition(".")
     if not (seconds.isdigit() and (fraction.isdigit() or not fraction)) or len(fraction) > 9:
+        return None
+    if int(seconds) > now + FUTURE_LEEWAY_SECONDS:
         return None
     return int(seconds), int(fraction.ljust(9, "0"))
 
@@ -77,13 +87,19 @@ def register(app: GuardedApp, runtime: Runtime) -> None:
         view = view_of(body)
         if view.get("callback_id") != REQUEST_VIEW:
             return  # an input of another form: nothing to preview
-        kind = text(metadata_of(view).get("kind"), what="the form's kind", message=FORM_DAMAGED)
-        view_id, moment = view_id_of(view), action_moment(body)
+        metadata = metadata_of(view)
+        kind = text(metadata.get("kind"), what="the form's kind", message=FORM_DAMAGED)
+        requester = user_of(body)
+        if metadata.get("by", requester) != requester:
+            return  # someone else's form: its preview is theirs (a form opened before "by" has none)
+        view_id, moment = view_id_of(view), action_moment(body, now=runtime.clock.now().timestamp())
         if moment is not None:
             newest.note(view_id, moment)
-        shown = preview_request(runtime=runtime, kind=kind, requester=user_of(body), raw_values=form_values(view))
+        shown = preview_request(runtime=runtime, kind=kind, requester=requester, raw_values=form_values(view))
+        spec = runtime.governance().kind(kind)
+        form = request_modal(kind=spec.name, title=spec.title, fields=spec.contract.fields, preview=shown)
         seen = view.get("hash")
-        updated = with_preview(view, shown)
+        updated = with_preview(view, form)
         try:
             client.views_update(view_id=view_id, hash=seen if isinstance(seen, str) else None, view=updated)
         except SlackApiError as exc:

@@ -60,8 +60,10 @@ def request_modal(
     metadata: Mapping[str, Any] | None = None,
     notice: str | None = None,
     preview: Preview | None = None,
+    requester: str | None = None,
 ) -> Block:
     """The modal for one kind: one input per field of its contract, prefilled with ``values``.
+    ``requester``: who opened it, kept in ``private_metadata`` as ``by`` (the preview acts only for them).
 
     With a ``preview``, it ends with the preview block (``bot.slack.preview_blocks``) and its
     inputs dispatch an action as they are used, so that each change updates the preview.
@@ -80,7 +82,9 @@ def request_modal(
         "title": {"type": "plain_text", "text": clip(title, MAX_MODAL_TITLE)},
         "submit": {"type": "plain_text", "text": "Submit"},
         "close": {"type": "plain_text", "text": "Cancel"},
-        "private_metadata": json.dumps({"kind": kind, **(metadata or {})}, separators=(",", ":")),
+        "private_metadata": json.dumps(
+            {"kind": kind, **({"by": requester} if requester else {}), **(metadata or {})}, separators=(",", ":")
+        ),
         "blocks": blocks[:MAX_VIEW_BLOCKS],
     }
 

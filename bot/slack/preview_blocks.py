@@ -18,11 +18,11 @@ from bot.domain.fields import render_value
 from bot.domain.governance_spec import Outcome
 from bot.domain.preview import PRIVATE_NOTE, Budget, NearMiss, Preview
 from bot.domain.routing import StepRoute
-from bot.slack.blocks import MAX_SECTION_TEXT, MAX_VIEW_BLOCKS, Block, clip, inert, inert_line
+from bot.slack.blocks import MAX_SECTION_TEXT, Block, clip, inert, inert_line
 
 #: The preview's block id: a dot, so no field's block id (``[a-z][a-z0-9_]*``) can be the same.
 PREVIEW_BLOCK = "signoff.preview"
-#: The block id of the warning a form opens with (a slash command's errors); the first preview replaces it.
+#: The block id of the warning a form opens with (a slash command's errors); the first preview drops it.
 NOTICE_BLOCK = "signoff.notice"
 #: What a view carries that ``views.update`` takes back (Slack refuses id, hash, state, team_id, …).
 _VIEW_KEYS = (
@@ -127,17 +127,14 @@ def _joined(parts: list[str | _Flex], between: str) -> list[str | _Flex]:
     return joined
 
 
-def with_preview(view: Mapping[str, Any], preview: Preview) -> Block:
-    """``view`` (as a ``block_actions`` payload carries it) for ``views.update``: the same blocks,
-    ids, ``callback_id`` and ``private_metadata`` (so Slack keeps what was typed), the opening
-    notice dropped, and the preview block replaced by ``preview``'s."""
-    kept = [
-        block
-        for block in view.get("blocks") or []
-        if isinstance(block, Mapping) and block.get("block_id") not in (PREVIEW_BLOCK, NOTICE_BLOCK)
-    ]
+def with_preview(view: Mapping[str, Any], form: Block) -> Block:
+    """``view`` (as a ``block_actions`` payload carries it) for ``views.update``: its ``title``,
+    ``callback_id``, ``private_metadata`` and the like, and the blocks of ``form``, the form built
+    afresh from the kind's contract with the new preview (``bot.slack.modals.request_modal``, the
+    builder that opened it). The payload's blocks are never echoed; what was typed stays because
+    each input keeps its block and action ids."""
     rebuilt: Block = {key: view[key] for key in _VIEW_KEYS if key in view}
-    rebuilt["blocks"] = [*kept[: MAX_VIEW_BLOCKS - 1], preview_block(preview)]
+    rebuilt["blocks"] = list(form["blocks"])
     return rebuilt
 
 

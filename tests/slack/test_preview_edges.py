@@ -119,3 +119,64 @@ def test_preview_and_receipt_say_where_a_request_really_goes(
         assert f"sent to {said}" in reply
     finally:
         signoff.engine.dispose()
+
+
+def test_the_form_is_rebuilt_from_the_kind_not_from_the_payload(tmp_path: Path, slack: SlackEmulator) -> None:
+    signoff = build_signoff(settings_for(tmp_path, slack))
+    try:
+        view_id = open_form(signoff, slack)
+        opened = [b.get("block_id") for b in slack.views[view_id]["blocks"]]
+        assert json.loads(slack.views[view_id]["private_metadata"])["by"] == SAM  # opening the form says whose it is
+        enter(signoff, slack, view_id, "account", "Acme")
+        sections = [
+            {"type": "section", "block_id": f"b{i}", "text": {"type": "mrkdwn", "text": "x"}} for i in range(150)
+        ]
+        for forged in ("x", sections):
+            payload = slack.enter(view_id, "amount_pct", "5", user=SAM)
+            assert payload is not None
+            payload["view"]["blocks"] = forged
+            send_signed(signoff, interaction(payload))
+            assert [b.get("block_id") for b in slack.views[view_id]["blocks"]] == opened
+            assert slack.views[view_id]["state"]["values"]["account"]["value"]["value"] == "Acme"  # typed text stays
+            assert "Auto-approved by `small`" in preview_text(slack, view_id)
+    finally:
+        signoff.engine.dispose()
+
+
+def test_an_action_ts_far_in_the_future_counts_for_nothing(tmp_path: Path, slack: SlackEmulator) -> None:
+    signoff = build_signoff(settings_for(tmp_path, slack))
+    try:
+        view_id = open_form(signoff, slack)
+        enter(signoff, slack, view_id, "account", "Acme")
+        forged = slack.enter(view_id, "amount_pct", "45", user=SAM)
+        real = slack.enter(view_id, "amount_pct", "5", user=SAM)  # the same hash: Slack's does not change as one types
+        assert forged is not None and real is not None
+        forged["actions"][0]["action_ts"] = "99999999999999999999.1"
+        send_signed(signoff, interaction(forged))
+        assert ":x: Rejected" in preview_text(slack, view_id)
+        send_signed(signoff, interaction(real))  # refused (hash_conflict), then sent again: it is the newest
+        assert [c.error for c in slack.calls_to("views.update", ok=False)] == ["hash_conflict"]
+        assert "Auto-approved by `small`" in preview_text(slack, view_id)
+    finally:
+        signoff.engine.dispose()
+
+
+def test_another_persons_form_is_left_alone(tmp_path: Path, slack: SlackEmulator) -> None:
+    signoff = build_signoff(settings_for(tmp_path, slack))
+    try:
+        view_id = open_form(signoff, slack)
+        updates = len(slack.calls_to("views.update", ok=None))
+        payload = slack.enter(view_id, "account", "Acme", user=SAM)
+        assert payload is not None
+        payload["user"] = {"id": "U0EVE"}
+        send_signed(signoff, interaction(payload))
+        assert len(slack.calls_to("views.update", ok=None)) == updates
+        assert "Still needed: Account, Amount pct" in preview_text(slack, view_id)
+    finally:
+        signoff.engine.dispose()
+
+
+def send_signed(signoff: Signoff, body: bytes) -> None:
+    answer = post(signoff.wsgi(), body, signed(body))
+    assert answer.status == 200 and answer.body == ""
+    drain(signoff.bolt)

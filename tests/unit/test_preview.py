@@ -16,6 +16,7 @@ from bot.domain.governance_spec import Outcome, StepSpec
 from bot.domain.outcome import LimitUsage, UsageLookup, no_usage, resolve
 from bot.domain.preview import Budget, NearMiss, Preview, preview_of, preview_of_problems
 from bot.slack.blocks import MAX_SECTION_TEXT
+from bot.slack.modals import request_modal
 from bot.slack.preview_blocks import PREVIEW_BLOCK, PRIVATE_NOTE, preview_block, preview_lines, with_preview
 from tests.conftest import AT, governance_from
 
@@ -226,11 +227,15 @@ def test_a_form_rebuilt_around_its_preview_keeps_its_inputs_ids_and_metadata(gov
             {"type": "section", "block_id": PREVIEW_BLOCK, "text": {"type": "mrkdwn", "text": "stale"}},
         ],
     }
-    rebuilt = with_preview(view, shown)
+    kind = governance.kind("discount")
+    form = request_modal(kind=kind.name, title="Other", fields=kind.contract.fields, preview=shown)
+    rebuilt = with_preview(view, form)
     assert set(rebuilt) == {"type", "callback_id", "private_metadata", "title", "blocks"}
-    assert [b["block_id"] for b in rebuilt["blocks"]] == ["account", PREVIEW_BLOCK]
-    assert rebuilt["blocks"][0] == view["blocks"][1]
-    assert "Auto-approved" in rebuilt["blocks"][1]["text"]["text"]
+    assert rebuilt["title"] == view["title"] and rebuilt["private_metadata"] == view["private_metadata"]
+    # The blocks are the kind's form, built afresh (not the payload's): same ids, so what was typed stays.
+    assert rebuilt["blocks"] == form["blocks"] and rebuilt["blocks"][-1]["block_id"] == PREVIEW_BLOCK
+    assert [b["block_id"] for b in rebuilt["blocks"]] == [*kind.contract.fields, PREVIEW_BLOCK]
+    assert "Auto-approved" in rebuilt["blocks"][-1]["text"]["text"]
 
 
 # -- preview: false -------------------------------------------------------------------------------
