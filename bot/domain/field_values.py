@@ -164,15 +164,25 @@ def read_email(spec: FieldSpec, raw: object, tz: tzinfo) -> str:
     return one_script(raw)
 
 
+#: What a user field accepts, wherever the value comes from. The value read here is already an id:
+#: `/request` turns a typed @mention into one (``slash_text.decode_slack_value``) and the form's
+#: picker sends one, so a message must not ask for "an @mention" of a value that may be one.
+USER_ACCEPTED = "a person: their Slack user id, such as U0123ABCD (an @mention in /request, the person picker in the form)"
+#: What a channel field accepts (the same way).
+CHANNEL_ACCEPTED = (
+    "a channel: its Slack id, such as C0123ABCD (a #channel link in /request, the channel picker in the form)"
+)
+
+
 def read_user(spec: FieldSpec, raw: object, tz: tzinfo) -> str:
     if not isinstance(raw, str) or not is_user_id(raw):
-        raise ValueError(f"expected a person as an @mention, got {show_raw(raw)}")
+        raise ValueError(f"expected {USER_ACCEPTED}, got {show_raw(raw)}")
     return raw
 
 
 def read_channel(spec: FieldSpec, raw: object, tz: tzinfo) -> str:
     if not isinstance(raw, str) or not is_channel_id(raw):
-        raise ValueError(f"expected a channel as a #channel link, got {show_raw(raw)}")
+        raise ValueError(f"expected {CHANNEL_ACCEPTED}, got {show_raw(raw)}")
     return raw
 
 

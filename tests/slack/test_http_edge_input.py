@@ -167,7 +167,11 @@ ODD_IDS: list[tuple[str, bytes, str | dict[str, Any]]] = [
     (
         "/signoff delegate to a 43-character id",
         slash("/signoff", f"delegate <@U0{'A' * 41}|bob> until 2099-01-01"),
-        _refused(NotAllowed("name the person to delegate to as an @mention")),
+        _refused(
+            NotAllowed(
+                "name the person to delegate to as an @mention, one Slack turns into a user id such as U0123ABCD"
+            )
+        ),
     ),
     (
         "a request form by a 40-character user id",

@@ -180,3 +180,49 @@ def send_signed(signoff: Signoff, body: bytes) -> None:
     answer = post(signoff.wsgi(), body, signed(body))
     assert answer.status == 200 and answer.body == ""
     drain(signoff.bolt)
+
+
+PICKERS = """
+version: 1
+timezone: Europe/Berlin
+groups:
+  finance: {members: [U0FIN1]}
+kinds:
+  k:
+    title: K
+    owner: U0OWN
+    fields:
+      us: {type: user, required: true, label: Person}
+      ch: {type: channel, required: true, label: Channel}
+    approvers: finance
+"""
+
+
+def test_a_picker_holding_a_mention_is_told_what_it_accepts(tmp_path: Path, slack: SlackEmulator) -> None:
+    """Only a forged picker sends ``<@U0SAM>`` (Slack sends the id): the message asks for the id,
+    not for "an @mention" the value already is, in the preview and on submission alike."""
+    signoff = signoff_with(tmp_path, slack, PICKERS)
+    try:
+        view_id = open_form(signoff, slack, "k")
+        payload = slack.enter(view_id, "us", "U0SAM", user=SAM)
+        assert payload is not None
+        forged = {
+            "us": ("users_select", "selected_user", "<@U0SAM>"),
+            "ch": ("conversations_select", "selected_conversation", "<#C1|x>"),
+        }
+        for block, (kind, key, value) in forged.items():
+            payload["view"]["state"]["values"][block] = {"value": {"type": kind, key: value}}
+        send_signed(signoff, interaction(payload))
+        person = "expected a person: their Slack user id, such as U0123ABCD (an @mention in /request, the person picker in the form), got “&lt;@U0SAM&gt;”"
+        channel = "expected a channel: its Slack id, such as C0123ABCD (a #channel link in /request, the channel picker in the form)"
+        shown = preview_text(slack, view_id)
+        assert f":warning: Person: {person}" in shown and f":warning: Channel: {channel}" in shown
+        submitted = slack.modals.submission(view_id, user=SAM)
+        for block, (kind, key, value) in forged.items():
+            submitted["view"]["state"]["values"][block] = {"value": {"type": kind, key: value}}
+        answer = post(signoff.wsgi(), body := interaction(submitted), signed(body))
+        errors = json.loads(answer.body)["errors"]
+        assert errors["us"].startswith("expected a person: their Slack user id, such as U0123ABCD")
+        assert "@mention" not in errors["us"].split("(")[0]
+    finally:
+        signoff.engine.dispose()

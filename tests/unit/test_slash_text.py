@@ -100,7 +100,7 @@ def test_each_bad_field_is_named_with_what_it_expects(governance: Governance) ->
     assert "urgent: expected yes or no, got “maybe”" in found
     assert "start: expected a date, YYYY-MM-DD, got “tomorrow”" in found
     assert "link: expected a link starting with http:// or https://, got “acme.io”" in found
-    assert "owner: expected a person as an @mention, got “sam”" in found
+    assert "owner: expected a person: their Slack user id, such as U0123ABCD (an @mention in /request" in "".join(found)
     assert any(p.startswith("bogus: is not a field of everything") for p in found)
     assert len(found) == 9
 
