@@ -167,7 +167,9 @@ def read_email(spec: FieldSpec, raw: object, tz: tzinfo) -> str:
 #: What a user field accepts, wherever the value comes from. The value read here is already an id:
 #: `/request` turns a typed @mention into one (``slash_text.decode_slack_value``) and the form's
 #: picker sends one, so a message must not ask for "an @mention" of a value that may be one.
-USER_ACCEPTED = "a person: their Slack user id, such as U0123ABCD (an @mention in /request, the person picker in the form)"
+USER_ACCEPTED = (
+    "a person: their Slack user id, such as U0123ABCD (an @mention in /request, the person picker in the form)"
+)
 #: What a channel field accepts (the same way).
 CHANNEL_ACCEPTED = (
     "a channel: its Slack id, such as C0123ABCD (a #channel link in /request, the channel picker in the form)"

@@ -17,7 +17,9 @@ def start_delegation(*, runtime: Runtime, delegator: str, delegate: str, until: 
     now = runtime.clock.now()
     today = governance.today(now)
     if not is_user_id(delegate):
-        raise NotAllowed("name the person to delegate to as an @mention, one Slack turns into a user id such as U0123ABCD")
+        raise NotAllowed(
+            "name the person to delegate to as an @mention, one Slack turns into a user id such as U0123ABCD"
+        )
     if delegate == delegator:
         raise NotAllowed("you cannot delegate to yourself")
     if until < today:
