@@ -57,6 +57,8 @@ DAMAGED: dict[str, dict[str, Any]] = {
     "a negative median wait": {"m": -2},
     "an infinite median wait": {"m": float("inf")},
     "an example that is no request id": {"e": ["REQ-1\nrules: [x]"]},
+    "a rule id the file refuses": {"i": "r\n- id: injected"},
+    "a reason longer than the file allows": {"r": "x" * 501},
 }
 
 
@@ -68,6 +70,8 @@ def test_a_damaged_value_reads_as_nothing_or_as_a_rule_the_kind_cannot_have(case
         "a test on a field the kind lacks",
         "when on an unknown field",
         "an operator that does not fit the type",
+        "a rule id the file refuses",
+        "a reason longer than the file allows",
     }
     assert (carried is None) is (case not in kind_checks)
 
