@@ -59,6 +59,7 @@ DAMAGED: dict[str, dict[str, Any]] = {
     "an example that is no request id": {"e": ["REQ-1\nrules: [x]"]},
     "a rule id the file refuses": {"i": "r\n- id: injected"},
     "a reason longer than the file allows": {"r": "x" * 501},
+    "a test value no YAML reads back as it is": {"t": [{"fields": {"amount_pct": 1e17}, "expect": "approve"}]},
 }
 
 
@@ -72,6 +73,7 @@ def test_a_damaged_value_reads_as_nothing_or_as_a_rule_the_kind_cannot_have(case
         "an operator that does not fit the type",
         "a rule id the file refuses",
         "a reason longer than the file allows",
+        "a test value no YAML reads back as it is",  # refused when rendered (bot.rule_yaml.NotWritable)
     }
     assert (carried is None) is (case not in kind_checks)
 
