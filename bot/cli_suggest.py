@@ -27,9 +27,10 @@ from bot.domain.filetests import run_file_tests
 from bot.domain.governance import ERROR, Governance, GovernanceInvalid, UnknownKind
 from bot.domain.suggest import SuggestionReport
 from bot.domain.suggest_tests import as_shadow
+from bot.domain.suggestions import Suggestion
 from bot.domain.surface import DEFAULT_SINCE, parse_window
 from bot.governance_file import load_governance_text
-from bot.rule_yaml import rule_yaml, tests_yaml, with_suggestions
+from bot.rule_yaml import NotWritable, rule_yaml, tests_yaml, with_suggestions
 from bot.services.runtime import Runtime
 from bot.services.suggest import suggest_defaults
 from storage.migrate import current_revision
@@ -158,11 +159,20 @@ def text(report: SuggestionReport, tz: tzinfo) -> str:
             )
             if suggestion.examples:
                 lines.append(f"  examples: {', '.join(suggestion.examples)}")
-            block = "rules:\n" + _indent(rule_yaml(suggestion))
-            tests = tests_yaml(suggestion)
-            block += ("tests:\n" + _indent(tests)) if tests else ""
-            lines += [_indent(block, 4).rstrip("\n"), ""]
+            lines += [_yaml_block(suggestion), ""]
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _yaml_block(suggestion: Suggestion) -> str:
+    """The rule and its tests as YAML, indented under the suggestion; one line saying why not when
+    no YAML reads back as exactly the rule (``bot.rule_yaml.NotWritable``)."""
+    try:
+        block = "rules:\n" + _indent(rule_yaml(suggestion))
+        tests = tests_yaml(suggestion)
+    except NotWritable as exc:
+        return f"    ({exc})"
+    block += ("tests:\n" + _indent(tests)) if tests else ""
+    return _indent(block, 4).rstrip("\n")
 
 
 def _indent(block: str, columns: int = 2) -> str:

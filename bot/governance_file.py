@@ -131,8 +131,11 @@ class _BoundedLoader(yaml.SafeLoader):
 _TOO_DEEP = (
     f"mappings and lists nest deeper than {MAX_DEPTH} levels here (aliases count as what they name); flatten the file"
 )
-_BoundedLoader.add_implicit_resolver(_INT_TAG, _INT, list("-+0123456789"))
-_BoundedLoader.add_implicit_resolver(_FLOAT_TAG, _FLOAT, list("-+0123456789."))
+#: How this reader tells numbers from text (tag, pattern, first characters): a writer adds them to
+#: its own so that it quotes any text this reader would take for a number (``bot.rule_yaml``).
+NUMBER_RESOLVERS = ((_INT_TAG, _INT, list("-+0123456789")), (_FLOAT_TAG, _FLOAT, list("-+0123456789.")))
+for _tag, _pattern, _first in NUMBER_RESOLVERS:
+    _BoundedLoader.add_implicit_resolver(_tag, _pattern, _first)
 
 
 #: A YAML float written with digits (not .inf / .nan), the form the strict number reader must see.
@@ -207,6 +210,24 @@ def load_governance_text(text: str | bytes) -> Governance:
     if duplicates:
         raise GovernanceInvalid([*duplicates, *governance.warnings])
     return governance
+
+
+def read_yaml(text: str) -> object:
+    """The plain data of ``text`` as ``signoff check`` reads a governance file (the same reader,
+    limits and YAML 1.2 numbers), for a writer to confirm that what it wrote reads back as it
+    meant; ``ValueError`` saying why when it cannot be read."""
+    try:
+        root = _compose(text)
+    except _Limit as exc:
+        raise ValueError(exc.message) from None
+    except Exception as exc:  # whatever the reader raises means: not readable
+        raise ValueError(f"not valid YAML: {exc}") from None
+    if root is None:
+        return None
+    try:
+        return _construct(root)
+    except GovernanceInvalid as exc:
+        raise ValueError(str(exc.problems[0])) from None
 
 
 def _compose(source: str) -> Node | None:

@@ -8,13 +8,17 @@ suggestion carries is quoted as YAML needs); the domain only builds plain data
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.domain.suggestions import Suggestion
+from bot.governance_file import NUMBER_RESOLVERS, read_yaml
+
+_REQUEST_ID = re.compile(r"REQ-[0-9]{1,12}", re.ASCII)
 
 
 class _Flow(dict[str, Any]):
@@ -28,17 +32,98 @@ class _Dumper(yaml.SafeDumper):
 _Dumper.add_representer(
     _Flow, lambda dumper, data: dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=True)
 )
+# Text that ``signoff check``'s reader takes for a number (YAML 1.2: ``1e3``) is quoted, as YAML 1.1's is.
+for _tag, _pattern, _first in NUMBER_RESOLVERS:
+    _Dumper.add_implicit_resolver(_tag, _pattern, _first)
 
 
-def _dump(data: Any) -> str:
+class _Quoted(_Dumper):
+    """Every text double-quoted, so that a line break or a look-alike space is an escape (``\\n``)."""
+
+
+_Quoted.add_representer(str, lambda dumper, data: dumper.represent_scalar("tag:yaml.org,2002:str", data, style='"'))
+
+#: How an item is tried, in order: as people write it; non-ASCII escaped; every text double-quoted
+#: and escaped (``"a\\nb"``, ``"\\u2028"``).
+_TRIES = ((_Dumper, False), (_Dumper, True), (_Quoted, True))
+
+#: No line is ever folded: a long value stays on its line, so nothing of it depends on folding.
+_WIDTH = 10**9
+#: Characters that end a line for some reader (``str.splitlines``, YAML 1.1, editors) but "\n":
+#: written as such they may read back as a space or split a value; they are written escaped.
+_ODD_BREAKS = frozenset("\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+
+
+class NotWritable(ValueError):
+    """A suggestion that no YAML Signoff can write reads back exactly; the message names its rule."""
+
+
+def _dump(data: Any, *, flow: bool = False, escaped: bool = False, dumper: type[_Dumper] = _Dumper) -> str:
     text: str = yaml.dump(
-        data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100
+        data, Dumper=dumper, sort_keys=False, allow_unicode=not escaped, default_flow_style=flow, width=_WIDTH
     )
     return text
 
 
+def _reads_back(block: str, items: list[Any]) -> bool:
+    """Whether ``block`` (items of a list, as written under a key) reads back as exactly ``items``,
+    with ``signoff check``'s reader, and holds no line break but "\n"."""
+    if _ODD_BREAKS.intersection(block):
+        return False
+    try:
+        data = read_yaml("key:\n" + _indent_by(block, 2))
+    except ValueError:
+        return False
+    return isinstance(data, dict) and set(data) == {"key"} and same(data["key"], items)
+
+
+def same(read: object, meant: object) -> bool:
+    """``read`` is ``meant``, type for type (``True`` is not ``1``, ``"5"`` not ``5``)."""
+    if isinstance(meant, Mapping):
+        return (
+            isinstance(read, Mapping)
+            and list(read) == list(meant)
+            and all(same(read[key], value) for key, value in meant.items())
+        )
+    if isinstance(meant, list | tuple):
+        return isinstance(read, list) and len(read) == len(meant) and all(map(same, read, meant))
+    return type(read) is type(meant) and read == meant
+
+
+def _exact_items(items: list[Any], what: str) -> str:
+    """``items`` as block-list items (``- …``), each written so that it reads back exactly: as
+    people write it (``allow_unicode``), else escaped (``_TRIES``: ``"\u2028"`` in double quotes);
+    ``NotWritable`` naming ``what`` when none does."""
+    out = []
+    for item in items:
+        for dumper, escaped in _TRIES:
+            text = _dump([item], escaped=escaped, dumper=dumper)
+            if _reads_back(text, [item]):
+                out.append(text)
+                break
+        else:
+            raise NotWritable(f"{what} cannot be written as YAML that reads back as it is; add it by hand")
+    return "".join(out)
+
+
+def _flow_items(items: list[tuple[Any, str]]) -> str:
+    """``items`` inside a flow list (``[a, b]``, without the brackets), each reading back exactly;
+    ``NotWritable`` naming what an item is when it cannot."""
+    out = []
+    for item, what in items:
+        for dumper, escaped in _TRIES:
+            inner = _dump([item], flow=True, escaped=escaped, dumper=dumper).strip()[1:-1]
+            if not _ODD_BREAKS.intersection(inner) and "\n" not in inner and _reads_back(f"- [{inner}]\n", [[item]]):
+                out.append(inner)
+                break
+        else:
+            raise NotWritable(f"{what} cannot be written as YAML that reads back as it is; add it by hand")
+    return ", ".join(out)
+
+
 def evidence_comment(suggestion: Suggestion) -> list[str]:
-    """The evidence as YAML comment lines (``# …``), one fact per line."""
+    """The evidence as YAML comment lines (``# …``), one fact per line (examples that are not request
+    ids, which only a damaged value could carry, are left out: a comment holds one line)."""
     verdict = "approved" if suggestion.decide == "approve" else "rejected"
     agreeing = suggestion.approved if suggestion.decide == "approve" else suggestion.rejected
     lines = [
@@ -46,30 +131,59 @@ def evidence_comment(suggestion: Suggestion) -> list[str]:
         f"decided by {suggestion.approvers} approvers; median wait {suggestion.median_wait_hours:.1f} h;",
         f"would have resolved {suggestion.coverage:.0%} of this kind's human decisions",
     ]
-    if suggestion.examples:
-        lines.append("examples: " + ", ".join(suggestion.examples))
+    examples = [e for e in suggestion.examples if _REQUEST_ID.fullmatch(e)]
+    if examples:
+        lines.append("examples: " + ", ".join(examples))
     return [f"# {line}" for line in lines]
 
 
-def rule_yaml(suggestion: Suggestion) -> str:
-    """The rule as one item of a kind's ``rules:`` list, preceded by its evidence comment."""
+def _rule_data(suggestion: Suggestion) -> dict[str, Any]:
     rule = suggestion.rule()
     rule["when"] = _Flow(rule["when"])
-    return "\n".join(evidence_comment(suggestion)) + "\n" + _dump([rule])
+    return rule
+
+
+def _tests_data(suggestion: Suggestion) -> list[dict[str, Any]]:
+    return [{k: _Flow(v) if k in ("fields", "shadow") else v for k, v in test.items()} for test in suggestion.tests]
+
+
+def _named(suggestion: Suggestion) -> str:
+    return f"the suggested rule “{suggestion.rule_id}” of {suggestion.kind}"
+
+
+def rule_yaml(suggestion: Suggestion) -> str:
+    """The rule as one item of a kind's ``rules:`` list, preceded by its evidence comment; it reads
+    back as exactly the rule (``NotWritable`` naming the rule when no YAML can say it)."""
+    rule = _rule_data(suggestion)
+    text = "\n".join(evidence_comment(suggestion)) + "\n" + _exact_items([rule], _named(suggestion))
+    if not _reads_back(text, [rule]):  # the comment, say, ends a line early
+        raise NotWritable(f"{_named(suggestion)} cannot be written as YAML that reads back as it is; add it by hand")
+    return text
 
 
 def tests_yaml(suggestion: Suggestion) -> str:
-    """The suggestion's tests as items of a kind's ``tests:`` list ("" when it has none)."""
-    tests = [{k: _Flow(v) if k in ("fields", "shadow") else v for k, v in test.items()} for test in suggestion.tests]
-    return _dump(tests) if tests else ""
+    """The suggestion's tests as items of a kind's ``tests:`` list ("" when it has none), each reading
+    back exactly (``NotWritable`` naming the rule when one cannot)."""
+    tests = _tests_data(suggestion)
+    return _exact_items(tests, f"a test of {_named(suggestion)}") if tests else ""
 
 
 def suggestion_yaml(suggestion: Suggestion) -> str:
-    """What an owner reviews: the rule under ``rules:`` and its tests under ``tests:``, for ``kind``."""
+    """What an owner reviews: the rule under ``rules:`` and its tests under ``tests:``, for ``kind``;
+    it reads back as exactly the rule and its tests (``NotWritable`` naming the rule when not)."""
     text = f"# kind: {suggestion.kind}\nrules:\n" + _indent(rule_yaml(suggestion))
     tests = tests_yaml(suggestion)
     if tests:
         text += "tests:\n" + _indent(tests)
+    meant: dict[str, Any] = {"rules": [_rule_data(suggestion)]}
+    if tests:
+        meant["tests"] = _tests_data(suggestion)
+    try:
+        read = read_yaml(text)
+    except ValueError:
+        read = None
+    if not same(read, meant):
+        raise NotWritable(f"{_named(suggestion)} cannot be written as YAML that reads back as it is; add it by hand")
     return text
 
 
@@ -94,20 +208,55 @@ def with_suggestions(source: str, suggestions: Sequence[Suggestion]) -> str:
         raise ValueError("the file has no kinds mapping")
     edits: list[_Edit] = []
     starts = _line_starts(source)
-    for kind, group in _by_kind(suggestions).items():
+    grouped = _by_kind(suggestions)
+    for kind, group in grouped.items():
         node = _value(kinds, kind)
         if not isinstance(node, MappingNode) or node.flow_style or not node.value:
             raise ValueError(f"kinds.{kind} is not a block mapping; add the suggested rules by hand")
-        rules = "".join(rule_yaml(s) for s in group)
-        tests = "".join(tests_yaml(s) for s in group)
+        rules = _Items([(_rule_data(s), _named(s)) for s in group], "".join(rule_yaml(s) for s in group))
+        tests = _Items(
+            [(t, f"a test of {_named(s)}") for s in group for t in _tests_data(s)],
+            "".join(tests_yaml(s) for s in group),
+        )
         comments = [line for s in group for line in evidence_comment(s)]
         edits += _add_items(source, starts, node, f"kinds.{kind}", "rules", rules, comments, order=0)
-        if tests:
+        if tests.data:
             edits += _add_items(source, starts, node, f"kinds.{kind}", "tests", tests, [], order=1)
     text = source if source.endswith("\n") else source + "\n"
     for index, _, replacement, removed in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
         text = text[:index] + replacement + text[index + removed :]
+    _check_added(text, grouped)
     return text
+
+
+class _Items(NamedTuple):
+    """Items to add to a list of a kind: each as data with what it is (for messages), and all of
+    them as block-list text."""
+
+    data: list[tuple[Any, str]]
+    block: str
+
+
+def _check_added(text: str, grouped: Mapping[str, list[Suggestion]]) -> None:
+    """Raise ``NotWritable`` naming the first rule of a kind unless ``text`` reads back (with
+    ``signoff check``'s reader) with that kind's rules and tests ending in exactly the suggested ones."""
+    try:
+        data = read_yaml(text)
+    except ValueError:
+        data = None
+    kinds = data.get("kinds") if isinstance(data, dict) else None
+    for kind, group in grouped.items():
+        spec = kinds.get(kind) if isinstance(kinds, dict) else None
+        rules = [_rule_data(s) for s in group]
+        tests = [t for s in group for t in _tests_data(s)]
+        read_rules = spec.get("rules") if isinstance(spec, dict) else None
+        read_tests = (spec.get("tests") or []) if isinstance(spec, dict) else None
+        if not (_ends_with(read_rules, rules) and _ends_with(read_tests, tests)):
+            raise NotWritable(f"{_named(group[0])} cannot be added so that the file reads it back; add it by hand")
+
+
+def _ends_with(read: object, items: list[Any]) -> bool:
+    return isinstance(read, list) and len(read) >= len(items) and same(read[len(read) - len(items) :], items)
 
 
 #: An edit: (offset in the text, order among edits at the same offset, text inserted, characters removed).
@@ -155,7 +304,7 @@ def _add_items(
     kind: MappingNode,
     where: str,
     key: str,
-    items: str,
+    items: _Items,
     comments: list[str],
     *,
     order: int,
@@ -163,10 +312,7 @@ def _add_items(
     node = _value(kind, key)
     column = kind.value[0][0].start_mark.column
     if isinstance(node, SequenceNode) and node.flow_style:
-        flow = yaml.safe_dump(
-            yaml.safe_load(items), default_flow_style=True, sort_keys=False, width=10**6, allow_unicode=True
-        )
-        inner = flow.strip()[1:-1]
+        inner = _flow_items(items.data)
         close = node.end_mark.index - 1
         joint = ", " if node.value else ""
         key_node = _key(kind, key)
@@ -175,7 +321,7 @@ def _add_items(
         return [(close, order, joint + inner, 0), (line_start, order, above, 0)]
     if isinstance(node, SequenceNode) and node.value:
         at = _after_line(source, starts, node)
-        return [(at, order, _indent_by(items, node.start_mark.column), 0)]
+        return [(at, order, _indent_by(items.block, node.start_mark.column), 0)]
     if node is not None and not (isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:null"):
         raise ValueError(f"{where}.{key} is not a list")
     at = _after_line(source, starts, kind)
@@ -185,8 +331,8 @@ def _add_items(
         line = key_node.start_mark.line + 1
         at = starts[line] if line < len(starts) else len(source) + (0 if source.endswith("\n") else 1)
         removed = node.end_mark.index - node.start_mark.index
-        return [(node.start_mark.index, order, "", removed), (at, order, _indent_by(items, column + 2), 0)]
-    return [(at, order, " " * column + f"{key}:\n" + _indent_by(items, column + 2), 0)]
+        return [(node.start_mark.index, order, "", removed), (at, order, _indent_by(items.block, column + 2), 0)]
+    return [(at, order, " " * column + f"{key}:\n" + _indent_by(items.block, column + 2), 0)]
 
 
 def _indent_by(text: str, columns: int) -> str:

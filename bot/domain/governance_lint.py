@@ -2,7 +2,8 @@
 
 - ``lint_kind``: a step whose quorum can never be met is an error (DESIGN §3.4: the step's
   group, then the escalation chain, then the owner are all the people who can ever approve);
-  a ``decide: reject`` rule with no ``when`` (it rejects everything) and a ``warn_before``
+  a ``decide: reject`` rule with no ``when`` (it rejects everything), a budget that sums an
+  optional field (a request without it is never approved by the rule) and a ``warn_before``
   longer than half of ``max_duration`` are warnings.
 - ``check_valid_parts``: when the file has schema errors, the parts that do have a valid shape
   are still checked, so that one run reports every problem of the file.
@@ -65,6 +66,15 @@ def lint_kind(
             warn(
                 (*at, "rules", index),
                 f"rule “{rule.id}” has decide: reject and no `when`: it rejects every {name} request",
+            )
+        total = rule.limit.sum if rule.limit is not None else None
+        summed = spec.fields.get(total) if total is not None else None
+        if summed is not None and summed.is_numeric and not summed.required:
+            warn(
+                (*at, "rules", index, "limit", "sum"),
+                f"rule “{rule.id}” sums {total}, which is optional: a request "
+                "that leaves it empty is never approved by this rule (the budget cannot count it); "
+                "make the field required",
             )
         if not rule.preview and rule.mode is RuleMode.SHADOW:
             warn(

@@ -74,13 +74,21 @@ def no_usage(*, kind: str, rule: str, requester: str | None, since: datetime, su
 
 @dataclass(frozen=True)
 class LimitCheck:
+    """One rule's limit as checked for a request: ``used`` of ``allowed`` (approvals, or units of
+    the summed field) in ``window``; ``ok``: it lets the rule approve. ``missing``: the summed field
+    the request leaves empty — a budget cannot count it, so the rule cannot approve it (DESIGN §3.3:
+    a rule that cannot be evaluated does not match)."""
+
     rule: str
     used: float
     allowed: float
     window: timedelta
     ok: bool
+    missing: str | None = None
 
     def describe(self) -> str:
+        if self.missing is not None:
+            return f"{self.missing} is not given; the budget counts it"
         state = "available" if self.ok else "used up"
         used, allowed = render_value(self.used), render_value(self.allowed)
         return f"limit {state}: {used} of {allowed} in {format_duration(self.window)}"
@@ -331,9 +339,11 @@ def check_limit(
     used = usage(kind=key.kind, rule=key.rule, requester=key.requester, since=at - limit.window, sum_field=limit.sum)
     if limit.count is not None:
         return LimitCheck(rule.id, used.count, limit.count, limit.window, used.count < limit.count)
-    value = budget_amount(fields.get(limit.sum or ""))
     allowed = limit.max or 0.0
-    return LimitCheck(rule.id, used.total, allowed, limit.window, used.total + value <= allowed)
+    given = fields.get(limit.sum or "")
+    if given is None:  # an empty optional field is not 0: the rule cannot tell what it would spend
+        return LimitCheck(rule.id, used.total, allowed, limit.window, False, missing=limit.sum)
+    return LimitCheck(rule.id, used.total, allowed, limit.window, used.total + budget_amount(given) <= allowed)
 
 
 def _merge_steps(defaults: tuple[StepSpec, ...], extra: list[StepSpec]) -> tuple[StepSpec, ...]:
@@ -360,13 +370,14 @@ def _uncovered_reason(
     approves = kind.public.approves
     misses: list[str] = []
     named: list[str] = []
+    unsummed = {check.rule for check in limits if check.missing is not None}
     for seen, rule in enumerate(_trace(approves, facts, limits)):
         if len(named) == _NEAR_MISSES:
             others = len(approves) - seen
             misses.append(f"and {others} other default{'s' if others != 1 else ''}")
             break
         if rule.matched and rule.note:
-            misses.append(f"{rule.rule} applies, but its {rule.note}")
+            misses.append(f"{rule.rule} applies, but {'' if rule.rule in unsummed else 'its '}{rule.note}")
             named.append(rule.rule)
         elif not rule.matched:
             needs = [

@@ -37,7 +37,8 @@ class Budget:
     """What is left of one consulted limit before this request: ``left`` of ``allowed`` approvals
     (``amount`` False) or units of the summed field (``amount`` True, in ``currency`` when money),
     in a rolling ``window``. ``needs``: what this request would take of an amount budget; ``ok``:
-    whether it fits (when not, people decide)."""
+    whether it fits (when not, people decide). ``missing``: the label of the summed field this
+    request leaves empty (then the rule cannot approve it, ``ok`` False)."""
 
     rule: str
     left: float
@@ -47,6 +48,7 @@ class Budget:
     amount: bool = False
     currency: str | None = None
     needs: float | None = None
+    missing: str | None = None
 
 
 @dataclass(frozen=True)
@@ -162,8 +164,11 @@ def _budget(kind: Kind, resolution: Resolution, check: LimitCheck) -> Budget:
     if limit is None or limit.sum is None:
         return Budget(check.rule, left, check.allowed, check.window, check.ok)
     spec = kind.contract.fields.get(limit.sum)
-    needs = budget_amount(resolution.fields.get(limit.sum))
     currency = spec.currency if spec is not None else None
+    if check.missing is not None:
+        label = spec.display_name(limit.sum) if spec is not None else limit.sum
+        return Budget(check.rule, left, check.allowed, check.window, False, True, currency, None, label)
+    needs = budget_amount(resolution.fields.get(limit.sum))
     return Budget(check.rule, left, check.allowed, check.window, check.ok, True, currency, needs)
 
 

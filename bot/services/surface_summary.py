@@ -16,12 +16,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
+from bot.domain.condition_compiler import compile_condition
 from bot.domain.condition_words import describe_when
 from bot.domain.eligibility import is_person
 from bot.domain.errors import NotAllowed
 from bot.domain.governance import Governance
+from bot.domain.governance_spec import RuleSpec
 from bot.domain.outbox import MessageRef, OutboxItem, surface_summary
 from bot.domain.schedule import summary_week, zone
+from bot.domain.suggestions import Suggestion
 from bot.domain.surface import Window
 from bot.domain.surface_summary import (
     MONTH,
@@ -139,6 +142,24 @@ def check_may_see_suggestion(*, runtime: Runtime, kind: str, viewer: str) -> Non
         raise NotAllowed(f"the kind {kind} is no longer in the governance file, so its suggestions are not shown")
     if owner != viewer:
         raise NotAllowed(f"only {{owner}}, who owns {kind}, may see its suggested defaults", owner=owner)
+
+
+def suggestion_fits(*, runtime: Runtime, suggestion: Suggestion) -> bool:
+    """Whether ``suggestion`` could be a rule of its kind in the governance in force: the file takes
+    the rule (its id, reason, ``when``: ``RuleSpec``), its ``when`` compiles against the kind's
+    fields and the file's groups (DESIGN §3.2), and its tests name only the kind's fields. A button
+    carrying anything else was not made by Signoff for this file."""
+    governance = runtime.governance()
+    kind = governance.kinds.get(suggestion.kind)
+    if kind is None:
+        return False
+    fields = kind.spec.fields
+    try:  # a refusal of either is a ValueError (pydantic's ValidationError, ConditionError)
+        RuleSpec.model_validate(suggestion.rule())
+        compile_condition(suggestion.when, fields=fields, groups=list(governance.groups), tz=governance.tz)
+    except ValueError:
+        return False
+    return all(set(test.get("fields") or {}) <= set(fields) for test in suggestion.tests)
 
 
 def owned_by(governance: Governance, kind: str) -> str | None:

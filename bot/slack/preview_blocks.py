@@ -168,6 +168,8 @@ def _near_miss(miss: NearMiss) -> str:
     if short is None:
         return line
     left, allowed, window = _amount(short, short.left), _amount(short, short.allowed), _window(short.window)
+    if short.missing is not None:
+        return line + f", but {inert_line(short.missing)} is not given and its budget counts it"
     if short.left <= 0 or not short.amount:
         return line + f", but its limit is used up: {left} of {allowed} left {window}"
     return line + f", but its budget has only {left} of {allowed} left {window}"
@@ -178,6 +180,8 @@ def _budget(budget: Budget) -> str:
     line = f":bar_chart: `{budget.rule}`: {left} of {allowed} left {_window(budget.window)}"
     if budget.ok:
         return line
+    if budget.missing is not None:
+        return line + f"; {inert_line(budget.missing)} is not given and the budget counts it, so people decide"
     if budget.amount and budget.needs is not None:
         return line + f"; this request needs {_amount(budget, budget.needs)}, so people decide"
     return line + ", so people decide"

@@ -230,7 +230,8 @@ def test_hostile_text_is_escaped_in_the_dm_and_in_the_modal(edge: Edge) -> None:
         assert raw not in dm
     assert "&lt;!channel&gt; ∗bold∗ ˍitˍ ˋtickˋ" in dm and "when `account` is “&lt;!channel&gt;" in dm
     assert block_problems(blocks, limit=50) == []
-    (button,) = buttons(blocks)
+    # A rule id the file would refuse is a damaged value when clicked: the modal is shown hostile values.
+    (button,) = buttons(surface_summary_blocks(surface(replace(hostile, rule_id="r-hostile")), week="2026-W11"))
     click(edge, button["value"], trigger="t-hostile")
     (view,) = opened(edge)
     # The YAML is in rich-text preformatted blocks, which Slack shows literally: byte for byte as the

@@ -53,7 +53,19 @@ def stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCa
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     code = main(list(args))
     captured = capsys.readouterr()
-    return code, captured.out, captured.err
+    return code, captured.out, unwarned(captured.err)
+
+
+#: ``signoff check``'s warning about the history's file: ``team-budget`` sums ``deal_value``, which
+#: stays optional because the history files requests without it.
+_OPTIONAL_SUM = "sums deal_value, which is optional"
+
+
+def unwarned(err: str) -> str:
+    """``err`` without that warning (and its count in a file's heading line)."""
+    lines = [line for line in err.splitlines(keepends=True) if _OPTIONAL_SUM not in line]
+    lines = [line.replace(", 1 warning\n", "\n") for line in lines]
+    return "".join(line for line in lines if not line.endswith(": 1 warning\n"))
 
 
 def test_json_has_the_design_keys_and_counts(stored: History, capsys: pytest.CaptureFixture[str]) -> None:
