@@ -359,7 +359,7 @@ _NEAR_MISSES = 3
 
 
 def _uncovered_reason(
-    kind: Kind, facts: Mapping[str, Any], limits: Iterable[LimitCheck]
+    kind: Kind, facts: Mapping[str, Any], limits: tuple[LimitCheck, ...]
 ) -> tuple[str, tuple[str, ...]]:
     """Why a person must decide: which defaults almost applied, and what they would need; and
     the ids of the rules it names.
