@@ -19,19 +19,20 @@ from typing import TextIO
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from bot import __version__, cli_history, cli_report, cli_run, cli_simulate, cli_suggest, cli_webhooks
 from bot.app import ConfigurationError
 from bot.cli_governance import FORMATS, run_check, run_explain, run_tests
 from bot.domain.api_clients import new_token, token_sha256
+from bot.domain.errors import StorageBusy
 from bot.domain.filetests import TEST_REQUESTER
 from bot.domain.governance import GovernanceInvalid
 from bot.domain.moments import parse_datetime
 from bot.governance_file import load_governance_file
 from bot.services.audit import export_audit, verify_audit
 from bot.settings import SettingsError, load_settings
-from storage.engine import create_db_engine
+from storage.engine import create_db_engine, is_busy
 from storage.migrate import current_revision, upgrade
 from storage.uow import SqlUnitOfWorkFactory
 
@@ -85,7 +86,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigurationError as exc:
         print(f"signoff: {exc}", file=sys.stderr)
         return 2
+    except StorageBusy:
+        print(BUSY, file=sys.stderr)
+        return 1
+    except DBAPIError as exc:
+        if not is_busy(exc):
+            raise
+        print(BUSY, file=sys.stderr)
+        return 1
     return code
+
+
+#: What any command says when the database stayed locked past the busy timeout (nothing was stored).
+BUSY = (
+    "signoff: the database at SIGNOFF_DATABASE_URL is busy (another signoff process is writing,"
+    " e.g. `signoff history import`); nothing was stored; try again when it finishes"
+)
 
 
 def _value_options(parser: argparse.ArgumentParser) -> tuple[set[str], set[str]]:
@@ -320,7 +336,7 @@ def _audit_verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if broken is not None:
             print(f"audit log is NOT intact: {broken}", file=err)
             return 1
-        with uow() as unit:
+        with uow(read_only=True) as unit:
             seq, head = unit.audit.head()
     print(f"audit log intact: {seq} events, head {head[:12]}", file=out)
     return 0
