@@ -259,6 +259,11 @@ class SurfaceRepository(Protocol):
         simulate read; the report does not)."""
         ...
 
+    def span(self, kinds: Collection[str] | None = None) -> tuple[datetime, datetime] | None:
+        """The first and last submission time (aware UTC) of the stored requests, live and imported
+        (of ``kinds``, when given); None when none is stored."""
+        ...
+
 
 class UnitOfWork(Protocol):
     @property

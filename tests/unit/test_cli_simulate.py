@@ -93,7 +93,21 @@ def test_json_has_the_design_keys_and_counts(stored: History, capsys: pytest.Cap
         "agreed_with_humans": 1,
         "contradicted": 1,
     }
-    assert data["current_vs_stored"] == {"live_automatic": 9, "reproduced": 9, "live_routed": 9, "routed_again": 9}
+    assert data["current_vs_stored"] == {
+        "live_automatic": 9,
+        "reproduced": 9,
+        "live_routed": 9,
+        "routed_again": 9,
+        "not_replayed_automatic": 0,
+        "not_replayed_routed": 0,
+        "other_governance": 0,
+    }
+    assert (data["kinds"], data["warnings"], data["both_replayed"], data["shadow_rules_not_replayed"]) == (
+        None,
+        [],
+        18,
+        0,
+    )
 
 
 def test_text_compares_the_files_and_names_the_contradictions(
@@ -102,7 +116,7 @@ def test_text_compares_the_files_and_names_the_contradictions(
     code, out, _ = run(capsys, "simulate", "candidate.yaml", "--kind", "discount")
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].startswith("requests submitted from ") and lines[0].endswith(
+    assert lines[0].startswith("requests of kind discount submitted from ") and lines[0].endswith(
         "16, replayed through the candidate 16, skipped 0"
     )
     assert next(line for line in lines if line.startswith("approved by a rule")).split()[-2:] == ["9", "7"]
