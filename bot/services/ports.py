@@ -109,6 +109,10 @@ class AuditLog(Protocol):
 
     def head(self) -> tuple[int, str]: ...
 
+    def kinds(self) -> list[str]:
+        """The kinds of the stored requests, sorted (the kinds whose events ``events(kind=…)`` selects)."""
+        ...
+
     def latest_receipt(self, request_id: int) -> dict[str, Any] | None:
         """The receipt of the request's latest evaluation (its submission or last amend)."""
         ...
