@@ -44,8 +44,13 @@ class Replacement:
         self._done = False
 
     def commit(self) -> None:
-        """Close the text and put it in place of ``path`` (one rename: readers see old or new)."""
+        """Flush the text to disk and put it in place of ``path`` (one rename: readers see the old
+        file or the new one), keeping an existing file's mode."""
+        self.stream.flush()
+        os.fsync(self.stream.fileno())
         self.stream.close()
+        if self.path.exists():
+            os.chmod(self._temporary, self.path.stat().st_mode & 0o7777)
         os.replace(self._temporary, self.path)
         self._done = True
 
