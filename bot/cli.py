@@ -19,19 +19,20 @@ from typing import TextIO
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from bot import __version__, cli_history, cli_report, cli_run, cli_simulate, cli_suggest, cli_webhooks
 from bot.app import ConfigurationError
 from bot.cli_governance import FORMATS, run_check, run_explain, run_tests
 from bot.domain.api_clients import new_token, token_sha256
+from bot.domain.errors import StorageBusy
 from bot.domain.filetests import TEST_REQUESTER
 from bot.domain.governance import GovernanceInvalid
 from bot.domain.moments import parse_datetime
 from bot.governance_file import load_governance_file
-from bot.services.audit import export_audit, verify_audit
+from bot.services.audit import export_audit, stored_kinds, verify_audit
 from bot.settings import SettingsError, load_settings
-from storage.engine import create_db_engine
+from storage.engine import create_db_engine, is_busy
 from storage.migrate import current_revision, upgrade
 from storage.uow import SqlUnitOfWorkFactory
 
@@ -65,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # argparse stops a positional list at the first option, so the rest come back as extras.
     args, extras = parser.parse_known_args(argv)
     if extras and (not hasattr(args, "fields") or any(item.startswith("-") for item in extras)):
-        parser.error(f"unrecognized arguments: {' '.join(extras)}")
+        parser.error(_unrecognized(parser, extras))
     if extras:
         args.fields = [*args.fields, *extras]
     if args.config is not None and args.command and not getattr(args, "reads_config", False):
@@ -85,7 +86,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigurationError as exc:
         print(f"signoff: {exc}", file=sys.stderr)
         return 2
+    except StorageBusy:
+        print(BUSY, file=sys.stderr)
+        return 1
+    except DBAPIError as exc:
+        if not is_busy(exc):
+            raise
+        print(BUSY, file=sys.stderr)
+        return 1
     return code
+
+
+#: What any command says when the database stayed locked past the busy timeout (nothing was stored).
+BUSY = (
+    "signoff: the database at SIGNOFF_DATABASE_URL is busy (another signoff process is writing,"
+    " e.g. `signoff history import`); nothing was stored; try again when it finishes"
+)
 
 
 def _value_options(parser: argparse.ArgumentParser) -> tuple[set[str], set[str]]:
@@ -102,6 +118,33 @@ def _value_options(parser: argparse.ArgumentParser) -> tuple[set[str], set[str]]
                 every |= sub_every
                 valued |= sub_valued
     return every, valued
+
+
+def _unrecognized(parser: argparse.ArgumentParser, extras: list[str]) -> str:
+    """argparse's "unrecognized arguments", plus the full option an abbreviation was meant for."""
+    said = f"unrecognized arguments: {' '.join(extras)}"
+    every, _ = _value_options(parser)
+    for token in extras:
+        name = token.split("=", 1)[0]
+        meant = sorted(option for option in every if name.startswith("--") and option.startswith(name))
+        if meant and name not in every:
+            return f"{said} (options are not abbreviated: {name} is {' or '.join(meant)}?)"
+    return said
+
+
+def _no_abbreviations(parser: argparse.ArgumentParser) -> None:
+    """``allow_abbrev=False`` for ``parser`` and every subcommand: an option is its full name only.
+
+    argparse would take ``--sin`` for ``--since``; such a prefix silently changes meaning when a
+    longer option is added (``--s``), and ``_values_that_look_like_options`` (one exact list of
+    option strings) would have to redo argparse's per-command prefix matching to join
+    ``--sin -5d``. Full names only: one rule, and an abbreviation gets a message naming the option.
+    """
+    parser.allow_abbrev = False
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                _no_abbreviations(sub)
 
 
 def _values_that_look_like_options(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
@@ -159,7 +202,7 @@ def _parser() -> argparse.ArgumentParser:
     verify.set_defaults(run=_audit_verify)
     export = audit.add_parser("export", help="print every event, as JSON lines or CSV")
     export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
-    export.add_argument("--since", type=_timestamp, help="only events at or after this time (ISO 8601)")
+    export.add_argument("--since", help="only events at or after this time (ISO 8601; UTC unless it has an offset)")
     export.add_argument("--kind", help="only events of requests of this kind")
     export.set_defaults(run=_audit_export)
 
@@ -203,6 +246,7 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--dir", default=".", help="where to write them (default: here)")
     init.add_argument("--force", action="store_true", help="overwrite files that exist")
     init.set_defaults(run=_init)
+    _no_abbreviations(parser)
     return parser
 
 
@@ -218,11 +262,10 @@ def _format_option(command: argparse.ArgumentParser) -> None:
 
 
 def _timestamp(text: str) -> datetime:
-    """``--since``: read like a datetime field (bounded; UTC unless it has an offset)."""
-    try:
-        return parse_datetime(text, UTC, bare_date=True)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    """``audit export --since``: read like a datetime field (bounded; UTC unless it has an offset);
+    ``ValueError`` saying what it accepts."""
+    moment = parse_datetime(text, UTC, bare_date=True)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -265,14 +308,14 @@ def _database(err: TextIO, *, create: bool = True) -> Iterator[Engine | None]:
     try:
         engine = create_db_engine(settings.database_url)
     except (SQLAlchemyError, ValueError) as exc:
-        print(f"signoff: $SIGNOFF_DATABASE_URL is not usable: {exc}", file=err)
+        print(f"signoff: SIGNOFF_DATABASE_URL is not usable: {_first_line(exc)}", file=err)
         yield None
         return
     try:
         with engine.connect():
             pass
     except SQLAlchemyError as exc:
-        print(f"signoff: cannot open the database at $SIGNOFF_DATABASE_URL: {exc.__class__.__name__}: {exc}", file=err)
+        print(f"signoff: cannot open the database {_where(settings.database_url)}: {_first_line(exc)}", file=err)
         engine.dispose()
         yield None
         return
@@ -280,6 +323,21 @@ def _database(err: TextIO, *, create: bool = True) -> Iterator[Engine | None]:
         yield engine
     finally:
         engine.dispose()
+
+
+def _where(url: str) -> str:
+    """Where SIGNOFF_DATABASE_URL points, without its password: the SQLite file, or the server's host and port."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return f"at {parsed.database or ':memory:'} (SIGNOFF_DATABASE_URL)"
+    return f"on {parsed.host or 'localhost'}:{parsed.port or 5432} (SIGNOFF_DATABASE_URL)"
+
+
+def _first_line(exc: BaseException) -> str:
+    """The driver's own words, first line: SQLAlchemy appends the statement and a link to its docs."""
+    original = getattr(exc, "orig", None) or exc
+    lines = str(original).strip().splitlines()
+    return lines[0].strip() if lines else exc.__class__.__name__
 
 
 def _missing_sqlite_file(url: str) -> Path | None:
@@ -320,19 +378,28 @@ def _audit_verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if broken is not None:
             print(f"audit log is NOT intact: {broken}", file=err)
             return 1
-        with uow() as unit:
+        with uow(read_only=True) as unit:
             seq, head = unit.audit.head()
     print(f"audit log intact: {seq} events, head {head[:12]}", file=out)
     return 0
 
 
 def _audit_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    since = args.since.replace(tzinfo=UTC) if args.since is not None and args.since.tzinfo is None else args.since
+    try:
+        since = _timestamp(args.since) if args.since is not None else None
+    except ValueError as exc:
+        print(f"signoff audit export: --since: {exc}", file=err)
+        return 2
+    kind = args.kind.strip().lower() if args.kind is not None else None
     with _database(err, create=False) as engine:
         uow = _audit_uow(engine, err)
         if uow is None:
             return 1
-        events = export_audit(uow=uow, since=since, kind=args.kind)
+        if kind is not None and kind not in (stored := stored_kinds(uow=uow)):
+            listed = f"stored kinds: {', '.join(stored)}" if stored else "no request is stored yet"
+            print(f"signoff audit export: --kind: no stored request is of kind “{args.kind}”; {listed}", file=err)
+            return 2
+        events = export_audit(uow=uow, since=since, kind=kind)
         if args.format == "jsonl":
             for event in events:
                 out.write(json.dumps(event.as_json(), ensure_ascii=False, sort_keys=True) + "\n")

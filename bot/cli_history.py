@@ -30,6 +30,7 @@ from bot.domain.history_files import EXTENSIONS, FORMATS, csv_rows, format_of, j
 from bot.services.history_import import ImportReport, import_history
 from bot.services.runtime import Runtime
 from bot.settings import load_settings
+from storage.engine import is_busy
 from storage.migrate import current_revision
 from storage.uow import SqlUnitOfWorkFactory
 
@@ -86,6 +87,8 @@ def run_import(args: argparse.Namespace, out: TextIO, err: TextIO, *, database: 
                 runtime=runtime, rows=_rows(fmt, stream, governance), source=args.file, skip_invalid=args.skip_invalid
             )
         except (SQLAlchemyError, StorageBusy) as exc:
+            if isinstance(exc, StorageBusy) or is_busy(exc):
+                raise  # `signoff: the database … is busy …` (bot.cli)
             said = " ".join(str(exc).split())[:300]
             print(f"{_NAME}: the database refused the import, nothing was stored ({said}); is it upgraded?", file=err)
             return 1

@@ -17,6 +17,7 @@ from typing import TextIO
 from sqlalchemy import Engine
 
 from bot.cli_governance import load, print_problems
+from bot.cli_output import output_problem, write_replacing
 from bot.domain.clock import SystemClock
 from bot.domain.governance import UnknownKind
 from bot.domain.surface import DEFAULT_SINCE, SurfaceReport, parse_window
@@ -56,6 +57,9 @@ def register(
 
 def run_report(args: argparse.Namespace, config: Path, database: Database, out: TextIO, err: TextIO) -> int:
     """Exit 0 with the report written; 1 (governance, database, file) or 2 (options) with one line on ``err``."""
+    if args.output is not None and (problem := output_problem("--output", args.output)):
+        print(f"signoff report: {problem}", file=err)
+        return 2
     if args.format == "html" and not args.output:
         print("signoff report: --format html writes one file: add --output FILE (e.g. report.html)", file=err)
         return 2
@@ -100,9 +104,9 @@ def _write(report: SurfaceReport, fmt: str, output: str | None, out: TextIO, err
         out.write(text)
         return 0
     try:
-        Path(output).write_text(text, encoding="utf-8")
+        write_replacing(output, text)  # an existing file stays whole until the new one is complete
     except OSError as exc:
-        print(f"signoff report: cannot write {output}: {exc.strerror or exc}", file=err)
+        print(f"signoff report: --output: cannot write {output}: {exc.strerror or exc}", file=err)
         return 1
     print(f"wrote {output}", file=err)
     return 0

@@ -18,6 +18,7 @@ from typing import TextIO
 from sqlalchemy import Engine
 
 from bot.cli_governance import load, print_problems
+from bot.cli_output import Replacement, output_problem
 from bot.domain.clock import SystemClock
 from bot.domain.governance import ERROR, Governance, UnknownKind
 from bot.domain.simulate import Replayed, Simulation
@@ -56,27 +57,41 @@ def register(
     command.set_defaults(run=run)
 
 
-def _candidate(path: Path, err: TextIO) -> Governance | None:
-    """The candidate file, or None after saying why: one line when it cannot be read at all, else
-    every problem located as ``signoff check`` prints them. Its warnings are printed too."""
+def _governance(path: Path, label: str, err: TextIO, *, hint: bool) -> Governance | None:
+    """The file ``label`` (``CANDIDATE`` or the file in force), or None after saying why: one line
+    naming it when it cannot be read at all (``hint``: keep the advice to run ``signoff init``,
+    which writes ./signoff.yaml, the file in force), else every problem located as ``signoff
+    check`` prints them. Its warnings are printed too."""
     governance, problems = load(path)
     unreadable = governance is None and len(problems) == 1 and not problems[0].path and not problems[0].line
     if unreadable:
-        print(f"{NAME}: {problems[0].message}", file=err)
+        message = problems[0].message if hint else problems[0].message.replace(_INIT_HINT, "")
+        named = f"{label} {message}" if message.startswith(f"{path} ") else f"{label} {path}: {message}"
+        print(f"{NAME}: {named}", file=err)
         return None
-    print_problems(path, problems, err)
+    print_problems(path, problems if governance is not None else [p for p in problems if p.severity == ERROR], err)
     return governance
+
+
+#: What the reader suggests for a missing or empty file: right for the file in force, not for a candidate.
+_INIT_HINT = "; `signoff init` writes a starter file"
 
 
 def run_simulate(args: argparse.Namespace, config: Path, database: Database, out: TextIO, err: TextIO) -> int:
     """Exit 0 with the comparison written; 1 (a governance file, the database, ``--per-request``)
-    or 2 (options: the window, an unknown kind) with a message on ``err``."""
-    candidate = _candidate(Path(args.candidate), err)
+    or 2 (options: an empty CANDIDATE or ``--per-request``, the window, an unknown kind) with a
+    message on ``err``. ``--per-request FILE`` is replaced only when the run succeeds."""
+    if not args.candidate.strip():
+        print(f"{NAME}: CANDIDATE is empty: name the governance file to try (e.g. candidate.yaml)", file=err)
+        return 2
+    if args.per_request is not None and (problem := output_problem("--per-request", args.per_request)):
+        print(f"{NAME}: {problem}", file=err)
+        return 2
+    candidate = _governance(Path(args.candidate), "CANDIDATE", err, hint=False)
     if candidate is None:
         return 1
-    current, problems = load(config)
+    current = _governance(config, "the file in force (--config)", err, hint=True)
     if current is None:
-        print_problems(config, [p for p in problems if p.severity == ERROR], err)
         return 1
     clock = SystemClock()
     try:
@@ -84,35 +99,47 @@ def run_simulate(args: argparse.Namespace, config: Path, database: Database, out
     except ValueError as exc:
         print(f"{NAME}: {exc}", file=err)
         return 2
-    with ExitStack() as stack:
-        sink = None
-        if args.per_request:
-            try:
-                sink = stack.enter_context(Path(args.per_request).open("w", encoding="utf-8"))
-            except OSError as exc:
-                print(f"{NAME}: cannot write {args.per_request}: {exc.strerror or exc}", file=err)
-                return 1
-        engine = stack.enter_context(database(err))
+    try:
+        with ExitStack() as stack:
+            sink = stack.enter_context(Replacement(args.per_request)) if args.per_request is not None else None
+            code = _simulate(args, (candidate, current), window, database, sink, out, err)
+            if code == 0 and sink is not None:
+                sink.commit()
+    except OSError as exc:
+        print(f"{NAME}: --per-request: cannot write {args.per_request}: {exc.strerror or exc}", file=err)
+        return 1
+    if code == 0 and args.per_request is not None:
+        print(f"wrote {args.per_request}: one line per request", file=err)
+    return code
+
+
+def _simulate(
+    args: argparse.Namespace,
+    files: tuple[Governance, Governance],
+    window: Window,
+    database: Database,
+    sink: Replacement | None,
+    out: TextIO,
+    err: TextIO,
+) -> int:
+    """Run the backtest and print it; the exit code (``OSError`` from writing ``sink`` passes through)."""
+    candidate, current = files
+    with database(err) as engine:
         if engine is None:
             return 1
         if current_revision(engine) is None:
             print("signoff: the database has no Signoff tables yet; run `signoff db upgrade`", file=err)
             return 1
-        runtime = Runtime(uow=SqlUnitOfWorkFactory(engine), governance=lambda: current, clock=clock)
+        runtime = Runtime(uow=SqlUnitOfWorkFactory(engine), governance=lambda: current, clock=SystemClock())
         try:
-            simulation = _run(runtime, candidate, window, args.kind, sink)
+            simulation = _run(runtime, candidate, window, args.kind, sink.stream if sink is not None else None)
         except UnknownKind as exc:
             print(f"{NAME}: {exc}", file=err)
             return 2
-        except OSError as exc:
-            print(f"{NAME}: cannot write {args.per_request}: {exc.strerror or exc}", file=err)
-            return 1
     if args.json:
         out.write(json.dumps(simulation_json(simulation), ensure_ascii=False, indent=2) + "\n")
     else:
         out.write(simulation_text(simulation, current.tz))
-    if args.per_request:
-        print(f"wrote {args.per_request}: one line per request", file=err)
     return 0
 
 

@@ -184,7 +184,8 @@ def load_governance_text(text: str | bytes) -> Governance:
     except _Limit as exc:
         raise GovernanceInvalid([LoadProblem("", exc.message, exc.line)]) from None
     except yaml.YAMLError as exc:
-        raise GovernanceInvalid([_quote_read_too_far(source, exc) or _yaml_problem(exc)]) from None
+        found = _quote_read_too_far(source, exc) or _bracket_open_at_end(source, exc) or _yaml_problem(exc)
+        raise GovernanceInvalid([found]) from None
     except Exception as exc:  # whatever the reader raises is a problem of the file, not a crash
         raise GovernanceInvalid([LoadProblem("", f"not valid YAML: {exc}")]) from None
     if root is None:
@@ -345,6 +346,28 @@ def _quote_read_too_far(source: str, exc: yaml.YAMLError) -> LoadProblem | None:
     except yaml.YAMLError:
         return None
     return None
+
+
+def _bracket_open_at_end(source: str, exc: yaml.YAMLError) -> LoadProblem | None:
+    """A ``[`` or ``{`` the file ends inside: PyYAML fails at the end of the stream ("expected the
+    node content, but found '<stream end>'"), on the line after the last. The fix is on the line
+    where the innermost open bracket opened."""
+    if "<stream end>" not in str(getattr(exc, "problem", None) or ""):
+        return None
+    opened: list[tuple[str, int]] = []
+    try:
+        for token in yaml.scan(source, Loader=yaml.SafeLoader):
+            if isinstance(token, yaml.FlowSequenceStartToken | yaml.FlowMappingStartToken):
+                bracket = "[ … ]" if isinstance(token, yaml.FlowSequenceStartToken) else "{ … }"
+                opened.append((bracket, token.start_mark.line + 1))
+            elif isinstance(token, yaml.FlowSequenceEndToken | yaml.FlowMappingEndToken) and opened:
+                opened.pop()
+    except yaml.YAMLError:
+        pass  # the tokens read so far tell which brackets are open
+    if not opened:
+        return None
+    bracket, line = opened[-1]
+    return LoadProblem("", f"the {bracket} opened on line {line} is not closed: the file ends inside it", line)
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> LoadProblem:

@@ -184,6 +184,10 @@ class SqlAuditLog:
         finally:
             rows.close()  # a reader that stops early (verify, at the first break) frees the cursor
 
+    def kinds(self) -> list[str]:
+        """The kinds of the stored requests, sorted."""
+        return list(self.connection.execute(select(REQUESTS.c.kind).distinct().order_by(REQUESTS.c.kind)).scalars())
+
     def latest_receipt(self, request_id: int) -> dict[str, Any] | None:
         row = self.connection.execute(_SELECT_LATEST_EVALUATION, {"request_id": request_id}).first()
         if row is None:

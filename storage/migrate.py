@@ -12,6 +12,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, text
 
+from storage.engine import READ_ONLY
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 #: Arbitrary but fixed: the advisory lock id all Signoff processes agree on for migrations.
 MIGRATION_LOCK_ID = 0x5167_0FF1
@@ -42,5 +44,10 @@ def upgrade(engine: Engine) -> None:
 
 
 def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as connection:
+    """The schema revision the database is at (None: no Signoff tables yet).
+
+    A plain read (``READ_ONLY``: SQLite ``BEGIN``, not ``BEGIN IMMEDIATE``): commands that store
+    nothing check the schema without queueing for, or holding, the writer lock.
+    """
+    with engine.connect().execution_options(**{READ_ONLY: True}) as connection:
         return MigrationContext.configure(connection).get_current_revision()

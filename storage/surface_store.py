@@ -8,10 +8,10 @@ so memory holds one batch, never the whole window.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, func, select
 
 from bot.domain.actors import rule_of
 from bot.domain.surface import RequestFacts, Window
@@ -41,7 +41,7 @@ _JOINED = REQUESTS.outerjoin(VOTES, VOTES.c.request_id == REQUESTS.c.id)
 FACTS = select(*_COLUMNS).select_from(_JOINED).order_by(REQUESTS.c.id, VOTES.c.id)
 #: The same with each request's requester and fields, in submission order (what suggest and simulate replay).
 CONTENTS = (
-    select(*_COLUMNS, REQUESTS.c.requester, REQUESTS.c.fields)
+    select(*_COLUMNS, REQUESTS.c.requester, REQUESTS.c.fields, REQUESTS.c.governance)
     .select_from(_JOINED)
     .order_by(REQUESTS.c.created_at, REQUESTS.c.id, VOTES.c.id)
 )
@@ -76,11 +76,30 @@ class SqlSurface:
         if current is not None:
             yield _facts(current, votes)
 
+    def span(self, kinds: Collection[str] | None = None) -> tuple[datetime, datetime] | None:
+        """The first and last submission time of the stored requests (of ``kinds``); None when there are none."""
+        return _span(self.connection, kinds)
+
+
+def _span(connection: Connection, kinds: Collection[str] | None) -> tuple[datetime, datetime] | None:
+    query = select(func.min(REQUESTS.c.created_at), func.max(REQUESTS.c.created_at))
+    if kinds is not None:
+        query = query.where(REQUESTS.c.kind.in_(sorted(kinds)))
+    first, last = connection.execute(query).one()
+    if first is None or last is None:
+        return None
+    return _aware(first), _aware(last)
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back the aggregate as naive UTC (no column type on ``min``): make it aware."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
 
 def _facts(row: Row[Any], votes: list[tuple[str, str, datetime]]) -> RequestFacts:
     """The request's columns, in ``_COLUMNS`` order, and its votes."""
     values: tuple[Any, ...] = tuple(row)
-    requester, fields = values[14:16] if len(values) > 14 else (None, None)
+    requester, fields, governance = values[14:17] if len(values) > 14 else (None, None, None)
     id_, kind, imported_id, state, created_at, decided_at, decided_by, auto_rule, level, shadow, lapses_at = values[:11]
     return RequestFacts(
         id_,
@@ -97,6 +116,7 @@ def _facts(row: Row[Any], votes: list[tuple[str, str, datetime]]) -> RequestFact
         lapses_at,
         requester,
         dict(fields) if fields is not None else None,
+        governance,
     )
 
 

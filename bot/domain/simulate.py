@@ -45,14 +45,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.domain.contracts import ContractError
 from bot.domain.governance import Governance
-from bot.domain.governance_spec import Decision, LimitScope, LimitSpec, Outcome
+from bot.domain.governance_spec import Decision, LimitScope, LimitSpec
 from bot.domain.outcome import budget_amount, resolve
 from bot.domain.requests import format_request_id
+from bot.domain.simulate_contracts import contract_changes
+from bot.domain.simulate_figures import APPROVE, REJECT, Fidelity, RuleAgreement, SideFigures
 from bot.domain.simulate_tally import ReplayTally
 from bot.domain.surface import RequestFacts, Window, deciding_vote
 
@@ -60,9 +62,6 @@ from bot.domain.surface import RequestFacts, Window, deciding_vote
 EXAMPLES = 5
 _APPROVED = frozenset({"approved", "lapsed"})
 _DECIDED = _APPROVED | {"rejected"}
-#: Stored states out of the share's divisor when the file routes the request (``Counters.share_divisor``).
-_UNDECIDED = frozenset({"cancelled", "pending"})
-APPROVE, REJECT, ROUTE = str(Outcome.APPROVE), str(Outcome.REJECT), str(Outcome.ROUTE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,107 +190,6 @@ def lead_in(governances: Iterable[Governance], kinds: Collection[str] | None = N
 
 
 @dataclass
-class SideFigures:
-    """One file's replay: its automatic decisions, routed requests and skipped ones.
-
-    ``open_routed``: routed requests that, stored, were cancelled or are pending (out of the divisor).
-    """
-
-    auto_approved: int = 0
-    auto_rejected: int = 0
-    routed: int = 0
-    skipped_invalid: int = 0
-    open_routed: int = 0
-
-    @property
-    def replayed(self) -> int:
-        return self.auto_approved + self.auto_rejected + self.routed
-
-    @property
-    def share_divisor(self) -> int:
-        return self.replayed - self.open_routed
-
-    @property
-    def resolved_by_default_share(self) -> float:
-        """Automatic decisions ÷ ``share_divisor`` (0.0 when that is 0: nothing decided)."""
-        divisor = self.share_divisor
-        return (self.auto_approved + self.auto_rejected) / divisor if divisor > 0 else 0.0
-
-    def count(self, answer: Answer, state: str) -> None:
-        if answer.outcome == APPROVE:
-            self.auto_approved += 1
-        elif answer.outcome == REJECT:
-            self.auto_rejected += 1
-        elif answer.outcome == ROUTE:
-            self.routed += 1
-            self.open_routed += state in _UNDECIDED
-        else:
-            self.skipped_invalid += 1
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "auto_approved": self.auto_approved,
-            "auto_rejected": self.auto_rejected,
-            "routed": self.routed,
-            "resolved_by_default_share": round(self.resolved_by_default_share, 4),
-            "share_divisor": self.share_divisor,
-            "skipped_invalid": self.skipped_invalid,
-        }
-
-
-@dataclass
-class RuleAgreement:
-    """One candidate rule that decides (approve or reject): see the module docstring, ``by_rule``."""
-
-    kind: str
-    rule: str
-    decide: str
-    would_decide: int = 0
-    agreed_with_humans: int = 0
-    contradicted: int = 0
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "rule": self.rule,
-            "decide": self.decide,
-            "would_decide": self.would_decide,
-            "agreed_with_humans": self.agreed_with_humans,
-            "contradicted": self.contradicted,
-        }
-
-
-@dataclass
-class Fidelity:
-    """How the file in force replays the live requests it decided (``current_vs_stored``): of the
-    stored automatic decisions, how many it makes again (same outcome, same rule); of the live
-    requests no rule decided, how many it routes again."""
-
-    automatic: int = 0
-    automatic_reproduced: int = 0
-    routed: int = 0
-    routed_reproduced: int = 0
-
-    def count(self, facts: RequestFacts, answer: Answer, what: Happened) -> None:
-        if facts.imported or answer.outcome is None:
-            return
-        if what.auto is not None:
-            self.automatic += 1
-            self.automatic_reproduced += (answer.outcome, answer.rule) == (what.auto, what.rule)
-        else:
-            self.routed += 1
-            self.routed_reproduced += answer.outcome == ROUTE
-
-    def as_json(self) -> dict[str, int]:
-        return {
-            "live_automatic": self.automatic,
-            "reproduced": self.automatic_reproduced,
-            "live_routed": self.routed,
-            "routed_again": self.routed_reproduced,
-        }
-
-
-@dataclass
 class Simulation:
     """The backtest of ``candidate`` against ``current`` over ``window`` (see the module docstring)."""
 
@@ -308,8 +206,19 @@ class Simulation:
     contradiction_examples: list[str] = field(default_factory=list)
     skipped_examples: list[tuple[str, str]] = field(default_factory=list)
     differs_from_current: int = 0
+    #: Requests both files replayed: ``differs_from_current`` counts among these only.
+    both_replayed: int = 0
+    current_skipped_examples: list[tuple[str, str]] = field(default_factory=list)
     by_rule: dict[tuple[str, str], RuleAgreement] = field(default_factory=dict)
     current_vs_stored: Fidelity = field(default_factory=Fidelity)
+    #: The ``--kind`` names asked for (None: every kind).
+    kinds: tuple[str, ...] | None = None
+    #: The candidate's shadow rules (of ``kinds``): trialled beside the rules, never replayed as decisions.
+    shadow_rules: int = 0
+    #: Contract changes the values cannot show (``bot.domain.simulate_contracts``), one line each.
+    warnings: list[str] = field(default_factory=list)
+    #: When the window holds no request: the first and last stored submission (None: none stored).
+    stored_span: tuple[datetime, datetime] | None = None
 
     @property
     def contradictions(self) -> int:
@@ -325,7 +234,10 @@ class Simulation:
         if candidate.skipped is not None and len(self.skipped_examples) < EXAMPLES:
             self.skipped_examples.append((format_request_id(facts.id), candidate.skipped))
         current = item.current
+        if current.skipped is not None and len(self.current_skipped_examples) < EXAMPLES:
+            self.current_skipped_examples.append((format_request_id(facts.id), current.skipped))
         if candidate.outcome is not None and current.outcome is not None:
+            self.both_replayed += 1
             self.differs_from_current += (candidate.outcome, candidate.rule) != (current.outcome, current.rule)
         if not candidate.automatic:
             return
@@ -377,6 +289,12 @@ def simulate(
     wanted = None if kinds is None else frozenset(kinds)
     result = Simulation(window, candidate.version, current.version, lead_in((candidate, current), wanted))
     result.by_rule = _rules(candidate, wanted)
+    result.current_vs_stored = Fidelity(current.version)
+    result.kinds = None if kinds is None else tuple(kinds)
+    result.shadow_rules = sum(
+        rule.shadow for name, kind in candidate.kinds.items() if wanted is None or name in wanted for rule in kind.rules
+    )
+    result.warnings = contract_changes(current, candidate, wanted)
     replay_candidate, replay_current = Replayer(candidate), Replayer(current)
     start, end = window.start, window.end
     for item in facts:

@@ -7,7 +7,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.durations import format_duration
-from bot.domain.simulate import SideFigures, Simulation
+from bot.domain.simulate import Simulation
+from bot.domain.simulate_figures import SideFigures
+from bot.domain.surface_json import span_json
+from bot.domain.surface_text import empty_window_note
 
 
 def simulation_json(sim: Simulation) -> dict[str, Any]:
@@ -15,9 +18,13 @@ def simulation_json(sim: Simulation) -> dict[str, Any]:
     duration, ``0s`` without limits), ``governance`` ``{"candidate", "current"}`` (version
     hashes), ``share_divisor`` and ``skipped_invalid`` per file, ``skipped_examples``
     ``[{"request", "reason"}]`` (≤ 5), ``differs_from_current`` (requests both files replayed
-    and decide differently: outcome or rule), ``decide`` per rule, and ``current_vs_stored``
-    (``Fidelity``)."""
+    and decide differently: outcome or rule) and ``both_replayed`` (how many that is),
+    ``current_skipped_examples``, ``decide`` per rule, ``current_vs_stored`` (``Fidelity``),
+    ``kinds`` (the ``--kind`` names, null: all), ``shadow_rules_not_replayed``, ``warnings``
+    (contract changes the values cannot show) and, when the window holds no request,
+    ``stored_span`` (``{"first", "last"}`` or null)."""
     return {
+        "kinds": None if sim.kinds is None else list(sim.kinds),
         "from": sim.window.start.isoformat(),
         "to": sim.window.end.isoformat(),
         "lead_in": format_duration(sim.lead_in) if sim.lead_in else "0s",
@@ -35,8 +42,13 @@ def simulation_json(sim: Simulation) -> dict[str, Any]:
             "examples": list(sim.contradiction_examples),
         },
         "differs_from_current": sim.differs_from_current,
+        "both_replayed": sim.both_replayed,
+        "current_skipped_examples": [{"request": ref, "reason": why} for ref, why in sim.current_skipped_examples],
         "by_rule": [rule.as_json() for rule in sim.by_rule.values()],
+        "shadow_rules_not_replayed": sim.shadow_rules,
         "current_vs_stored": sim.current_vs_stored.as_json(),
+        "warnings": list(sim.warnings),
+        **({"stored_span": span_json(sim.stored_span)} if sim.requests == 0 else {}),
     }
 
 
@@ -57,10 +69,13 @@ def _table(rows: Sequence[tuple[str, ...]], left: int = 1) -> list[str]:
 
 def simulation_text(sim: Simulation, tz: ZoneInfo) -> str:
     """The comparison candidate vs current, contradictions with example ids, per-rule agreement,
-    and the skipped requests with reasons; times in ``tz``."""
+    the requests each file skipped with reasons, and how faithfully the file in force replays the
+    live requests; warnings first; times in ``tz``."""
     start, end = (moment.astimezone(tz).strftime("%Y-%m-%d %H:%M") for moment in (sim.window.start, sim.window.end))
-    lines = [
-        f"requests submitted from {start} to {end} (exclusive, {tz.key}): {sim.requests},"
+    scope = f" of kind {', '.join(sim.kinds)}" if sim.kinds is not None else ""
+    lines = [f"warning: {line}" for line in sim.warnings]
+    lines += [
+        f"requests{scope} submitted from {start} to {end} (exclusive, {tz.key}): {sim.requests},"
         f" replayed through the candidate {sim.candidate.replayed}, skipped {sim.candidate.skipped_invalid}",
         "",
     ]
@@ -74,6 +89,8 @@ def simulation_text(sim: Simulation, tz: ZoneInfo) -> str:
         sides.append((label, str(getattr(sim.candidate, name)), str(getattr(sim.current, name))))
     sides.append(("resolved by defaults", _share(sim.candidate), _share(sim.current)))
     lines += _table(sides)
+    if sim.requests == 0:
+        lines += ["", empty_window_note(sim.stored_span, tz)]
     lines += [
         "",
         f"human decisions saved: {sim.human_decisions_saved}"
@@ -83,7 +100,7 @@ def simulation_text(sim: Simulation, tz: ZoneInfo) -> str:
     ]
     if sim.contradiction_examples:
         lines.append(f"  e.g. {', '.join(sim.contradiction_examples)}")
-    lines.append(f"decided differently from the file in force: {sim.differs_from_current}")
+    lines.append(_differs_line(sim))
     if sim.by_rule:
         lines.append("")
         rows = [("kind", "rule", "decides", "would decide", "agreed with people", "contradicted")]
@@ -92,14 +109,48 @@ def simulation_text(sim: Simulation, tz: ZoneInfo) -> str:
             for r in sim.by_rule.values()
         ]
         lines += _table(rows, left=3)
-    if sim.skipped_examples:
-        lines += ["", f"skipped by the candidate: {sim.candidate.skipped_invalid}, e.g."]
-        lines += [f"  {ref}: {reason}" for ref, reason in sim.skipped_examples]
-    fidelity = sim.current_vs_stored
-    if fidelity.automatic or fidelity.routed:
-        lines += [
-            "",
-            f"the file in force, replayed: {fidelity.automatic_reproduced} of {fidelity.automatic} stored automatic"
-            f" decisions made again, {fidelity.routed_reproduced} of {fidelity.routed} routed requests routed again",
-        ]
+    if sim.shadow_rules:
+        lines.append(
+            f"shadow rules in the candidate: {sim.shadow_rules}, trialled beside the rules, not replayed as decisions"
+        )
+    for who, side, examples in (
+        ("the candidate", sim.candidate, sim.skipped_examples),
+        ("the file in force", sim.current, sim.current_skipped_examples),
+    ):
+        if examples:
+            lines += ["", f"skipped by {who}: {side.skipped_invalid}, e.g."]
+            lines += [f"  {ref}: {reason}" for ref, reason in examples]
+    lines += _fidelity_lines(sim)
     return "\n".join(lines) + "\n"
+
+
+def _differs_line(sim: Simulation) -> str:
+    """How many requests the two files decide differently, and over which requests that is counted."""
+    line = f"decided differently from the file in force: {sim.differs_from_current} of {sim.both_replayed}"
+    if sim.both_replayed == sim.requests:
+        return f"{line} requests"
+    return f"{line} requests both files replayed ({sim.requests - sim.both_replayed} not compared: a file skipped them)"
+
+
+def _fidelity_lines(sim: Simulation) -> list[str]:
+    """The file in force against what was stored, over every live request of the window."""
+    fidelity = sim.current_vs_stored
+    if not fidelity.live:
+        return []
+    lines = [
+        "",
+        f"the file in force, replayed: {fidelity.automatic_reproduced} of {fidelity.automatic} stored automatic"
+        f" decisions made again, {fidelity.routed_reproduced} of {fidelity.routed} routed requests routed again",
+    ]
+    missed = fidelity.automatic_not_replayed + fidelity.routed_not_replayed
+    if missed:
+        lines.append(
+            f"  {missed} of them it could not replay ({fidelity.automatic_not_replayed} decided by a rule,"
+            f" {fidelity.routed_not_replayed} routed): see “skipped by the file in force”"
+        )
+    if fidelity.other_governance:
+        lines.append(
+            f"  {fidelity.other_governance} of the {fidelity.live} live requests were filed under another governance"
+            f" version than the file in force ({sim.current_version[:12]}): a change since then explains a difference"
+        )
+    return lines

@@ -57,6 +57,8 @@ class RequestFacts(NamedTuple):
     requester: str | None = None
     #: Its fields as stored (the JSON document the contract validated); only with ``contents=True``.
     fields: Mapping[str, Any] | None = None
+    #: The version hash of the governance file it was filed (and resolved) under; only with ``contents=True``.
+    governance: str | None = None
 
 
 COUNTER_NAMES = (
@@ -183,6 +185,9 @@ class SurfaceReport:
     totals: Counters
     kinds: tuple[KindFigures, ...]
     tz: ZoneInfo = _UTC
+    #: When the window holds no request: (first, last) submission time of the stored requests (of
+    #: the kinds asked for), or None when none is stored at all; None too when the window holds some.
+    stored_span: tuple[datetime, datetime] | None = None
 
 
 def percentile(sorted_values: list[float], share: float) -> float:

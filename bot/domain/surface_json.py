@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from bot.domain.surface import KindFigures, SurfaceReport
@@ -16,7 +17,13 @@ def report_json(report: SurfaceReport) -> dict[str, Any]:
         "governance": report.governance,
         "totals": report.totals.as_json(),
         "kinds": [_kind_json(k) for k in report.kinds],
+        **({"stored_span": span_json(report.stored_span)} if report.totals.requests == 0 else {}),
     }
+
+
+def span_json(span: tuple[datetime, datetime] | None) -> dict[str, str] | None:
+    """``{"first", "last"}``: ISO 8601 submission times of the stored requests (None: none stored)."""
+    return None if span is None else {"first": span[0].isoformat(), "last": span[1].isoformat()}
 
 
 def _kind_json(kind: KindFigures) -> dict[str, Any]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from bot.domain.surface import Counters, KindFigures, SurfaceReport
 
 KIND_COLUMNS = (
@@ -120,12 +123,24 @@ def window_line(report: SurfaceReport) -> str:
     return f"requests submitted from {start} to {end} (exclusive, {zone}); governance {report.governance[:12]}"
 
 
+def empty_window_note(span: tuple[datetime, datetime] | None, tz: ZoneInfo) -> str:
+    """Said when a window holds no request: where the stored requests lie (``span``, first and last
+    submission, shown in ``tz``), and a ``--since`` that reaches them; or that none is stored."""
+    if span is None:
+        return "no requests in the window, and none stored (of these kinds): `signoff history import` loads history"
+    first, last = (moment.astimezone(tz).strftime("%Y-%m-%d %H:%M") for moment in span)
+    day = span[0].astimezone(tz).date().isoformat()
+    return f"no requests in the window; stored requests were submitted from {first} to {last} (try --since {day})"
+
+
 def text_report(report: SurfaceReport) -> str:
     """The report for a terminal: the window, one row per kind plus totals, then rules and approvers."""
     lines = [window_line(report), ""]
     lines += _table(KIND_COLUMNS, [kind_row(k) for k in report.kinds] + [total_row(report)])
     if (note := share_note(report)) is not None:
         lines.append(note)
+    if report.totals.requests == 0:
+        lines += ["", empty_window_note(report.stored_span, report.tz)]
     rules = rule_rows(report)
     if rules:
         lines += ["", *_table(RULE_COLUMNS, rules)]

@@ -22,3 +22,9 @@ def export_audit(
     """Every event (optionally from ``since``, or of one kind's requests), in order."""
     with uow(read_only=True) as unit:
         yield from unit.audit.events(since=since, kind=kind)
+
+
+def stored_kinds(*, uow: UnitOfWorkFactory) -> list[str]:
+    """The kinds of the stored requests (live and imported), sorted: what ``export --kind`` can select."""
+    with uow(read_only=True) as unit:
+        return unit.audit.kinds()

@@ -109,6 +109,10 @@ class AuditLog(Protocol):
 
     def head(self) -> tuple[int, str]: ...
 
+    def kinds(self) -> list[str]:
+        """The kinds of the stored requests, sorted (the kinds whose events ``events(kind=…)`` selects)."""
+        ...
+
     def latest_receipt(self, request_id: int) -> dict[str, Any] | None:
         """The receipt of the request's latest evaluation (its submission or last amend)."""
         ...
@@ -257,6 +261,11 @@ class SurfaceRepository(Protocol):
         votes, streamed in submission order (then id): memory holds a batch of rows, not the window.
         ``contents``: also each request's ``requester`` and stored ``fields`` (what suggest and
         simulate read; the report does not)."""
+        ...
+
+    def span(self, kinds: Collection[str] | None = None) -> tuple[datetime, datetime] | None:
+        """The first and last submission time (aware UTC) of the stored requests, live and imported
+        (of ``kinds``, when given); None when none is stored."""
         ...
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import replace
 
 from bot.domain.surface import SurfaceReport, Window, tally
 from bot.services.runtime import Runtime
@@ -21,4 +22,7 @@ def surface_report(runtime: Runtime, *, window: Window, kinds: Collection[str] |
         kinds = [governance.kind(name).name for name in kinds]
     with runtime.uow(read_only=True) as uow:
         facts = uow.surface.facts(window, kinds)
-        return tally(facts, governance, window, kinds=kinds, now=runtime.clock.now())
+        report = tally(facts, governance, window, kinds=kinds, now=runtime.clock.now())
+        if report.totals.requests == 0:  # say where the stored history lies: a window is easily mis-set
+            report = replace(report, stored_span=uow.surface.span(kinds))
+        return report

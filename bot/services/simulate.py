@@ -44,4 +44,7 @@ def simulate_candidate(
     reading = Window(window.start - lead_in((candidate, current), kinds), window.end)
     with runtime.uow(read_only=True) as uow:
         facts = uow.surface.facts(reading, kinds, contents=True)
-        return simulate(facts, candidate, current, window, kinds=kinds, on_request=on_request)
+        result = simulate(facts, candidate, current, window, kinds=kinds, on_request=on_request)
+        if result.requests == 0:  # say where the stored history lies: a window is easily mis-set
+            result.stored_span = uow.surface.span(kinds)
+        return result

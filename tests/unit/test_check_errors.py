@@ -301,6 +301,18 @@ def test_warn_before_longer_than_half_the_exception_is_a_warning() -> None:
             id="unclosed-bracket",
         ),
         pytest.param(
+            "version: 1\nkinds:\n  a: [\n",
+            3,
+            "the [ … ] opened on line 3 is not closed: the file ends inside it",
+            id="file-ends-inside-a-bracket",
+        ),
+        pytest.param(
+            "version: 1\ngroups:\n  finance: {members: [U0FIN1],\n",
+            3,
+            "the { … } opened on line 3 is not closed: the file ends inside it",
+            id="file-ends-inside-a-brace",
+        ),
+        pytest.param(
             "version: 1\nkinds: {}\ngroups:\n  finance: {members: [U0FIN1]}\n  finance: {members: [U0FIN2]}\n",
             5,
             "is given twice; the last one would silently win",

@@ -192,3 +192,32 @@ def test_a_requester_starting_with_a_dash_is_named_by_its_reader(
 ) -> None:
     assert main(["explain", "discount", "--requester", "-U1", "amount_pct=5"]) != 0
     assert "--requester takes a Slack user id such as U012AB3CD, got “-U1”" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "meant"),
+    [
+        (["simulate", "x.yaml", "--sin", "-5d"], "--sin is --since?"),
+        (["report", "--sin", "5d"], "--sin is --since?"),
+        (["explain", "discount", "account=Acme", "--req", "-U1"], "--req is --requester?"),
+    ],
+)
+def test_options_are_not_abbreviated_and_an_abbreviation_is_named(
+    capsys: pytest.CaptureFixture[str], argv: list[str], meant: str
+) -> None:
+    """argparse took ``--sin`` for ``--since`` but then ``--sin -5d`` lacked its value; full names only."""
+    with pytest.raises(SystemExit) as raised:
+        main(argv)
+    assert raised.value.code == 2
+    err = capsys.readouterr().err
+    assert f"(options are not abbreviated: {meant})" in err and "expected one argument" not in err
+
+
+def test_an_unreachable_postgresql_is_one_line_naming_the_setting_and_host(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SIGNOFF_DATABASE_URL", "postgresql+psycopg://signoff:secret@127.0.0.1:1/signoff")
+    assert main(["audit", "verify"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("signoff: cannot open the database on 127.0.0.1:1 (SIGNOFF_DATABASE_URL): ")
+    assert err.count("\n") == 1 and "sqlalche.me" not in err and "secret" not in err

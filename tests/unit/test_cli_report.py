@@ -111,8 +111,10 @@ def test_html_needs_an_output_file_and_is_one_self_contained_page(
         (["--until", "-2026-01-01"], "--until expects a date such as 2026-06-01 (exclusive), got “-2026-01-01”"),
         (
             ["--format", "html", "--output", "/nonexistent/dir/r.html"],
-            "signoff report: cannot write /nonexistent/dir/r.html",
+            "signoff report: --output: cannot write /nonexistent/dir/r.html",
         ),
+        (["--output", ""], "signoff report: --output needs a file name\n"),
+        (["--format", "json", "--output", "."], "signoff report: --output: cannot write .: it is not a regular file"),
     ],
 )
 def test_bad_options_are_one_line_on_stderr(
@@ -120,3 +122,14 @@ def test_bad_options_are_one_line_on_stderr(
 ) -> None:
     code, out, err = run(capsys, "report", *args)
     assert code != 0 and out == "" and message in err and err.count("\n") == 1
+
+
+def test_a_failed_report_leaves_an_existing_output_file_whole(stored: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    kept = stored / "report.json"
+    kept.write_text("keep\n")
+    code, _, _ = run(capsys, "report", "--format", "json", "--output", str(kept), "--kind", "refund")
+    assert code == 2 and kept.read_text() == "keep\n"
+    code, _, err = run(capsys, "report", "--format", "json", "--output", str(kept))
+    assert (code, err) == (0, f"wrote {kept}\n")
+    assert json.loads(kept.read_text())["totals"]["requests"] == 3
+    assert [p.name for p in stored.iterdir() if p.name.endswith(".tmp")] == []

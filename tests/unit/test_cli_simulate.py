@@ -105,7 +105,21 @@ def test_json_has_the_design_keys_and_counts(stored: History, capsys: pytest.Cap
         "agreed_with_humans": 1,
         "contradicted": 1,
     }
-    assert data["current_vs_stored"] == {"live_automatic": 9, "reproduced": 9, "live_routed": 9, "routed_again": 9}
+    assert data["current_vs_stored"] == {
+        "live_automatic": 9,
+        "reproduced": 9,
+        "live_routed": 9,
+        "routed_again": 9,
+        "not_replayed_automatic": 0,
+        "not_replayed_routed": 0,
+        "other_governance": 0,
+    }
+    assert (data["kinds"], data["warnings"], data["both_replayed"], data["shadow_rules_not_replayed"]) == (
+        None,
+        [],
+        18,
+        0,
+    )
 
 
 def test_text_compares_the_files_and_names_the_contradictions(
@@ -114,7 +128,7 @@ def test_text_compares_the_files_and_names_the_contradictions(
     code, out, _ = run(capsys, "simulate", "candidate.yaml", "--kind", "discount")
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].startswith("requests submitted from ") and lines[0].endswith(
+    assert lines[0].startswith("requests of kind discount submitted from ") and lines[0].endswith(
         "16, replayed through the candidate 16, skipped 0"
     )
     assert next(line for line in lines if line.startswith("approved by a rule")).split()[-2:] == ["9", "7"]
@@ -166,7 +180,16 @@ def test_per_request_lines_agree_with_explain(
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        (["missing.yaml"], 1, "signoff simulate: missing.yaml does not exist; `signoff init` writes a starter file\n"),
+        (["missing.yaml"], 1, "signoff simulate: CANDIDATE missing.yaml does not exist\n"),
+        (["empty.yaml"], 1, "signoff simulate: CANDIDATE empty.yaml: the file is empty\n"),
+        ([""], 2, "signoff simulate: CANDIDATE is empty: name the governance file to try"),
+        (
+            ["candidate.yaml", "--config", "nope.yaml"],
+            1,
+            "signoff simulate: the file in force (--config) nope.yaml does not exist; `signoff init` writes",
+        ),
+        (["candidate.yaml", "--per-request", ""], 2, "signoff simulate: --per-request needs a file name\n"),
+        (["candidate.yaml", "--per-request", "."], 2, "signoff simulate: --per-request: cannot write .: it is not"),
         (["candidate.yaml", "--since", "yesterday"], 2, "signoff simulate: --since expects a duration such as 90s"),
         (["candidate.yaml", "--until", "2020-01-01"], 2, "must be after --since"),
         (
@@ -176,16 +199,57 @@ def test_per_request_lines_agree_with_explain(
         ),
         (
             ["candidate.yaml", "--per-request", "/nonexistent/dir/x.jsonl"],
-            1,
-            "signoff simulate: cannot write /nonexistent/dir/x.jsonl",
+            2,
+            "signoff simulate: --per-request: cannot write /nonexistent/dir/x.jsonl: there is no folder",
         ),
     ],
 )
 def test_bad_input_is_one_line_on_stderr(
     stored: History, capsys: pytest.CaptureFixture[str], args: list[str], code: int, message: str
 ) -> None:
+    (stored_dir := Path.cwd()).joinpath("empty.yaml").write_text("")
     got, out, err = run(capsys, "simulate", *args)
     assert (got, out) == (code, "") and message in err and err.count("\n") == 1
+    assert not list(stored_dir.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--kind", "nope"],  # refused once the database is open: after the output file was opened
+        ["--since", "-5d"],
+    ],
+)
+def test_a_failed_run_leaves_an_existing_per_request_file_whole(
+    stored: History, capsys: pytest.CaptureFixture[str], tmp_path: Path, args: list[str]
+) -> None:
+    kept = tmp_path / "existing.jsonl"
+    kept.write_text("keep\n")
+    code, _, _ = run(capsys, "simulate", "candidate.yaml", "--per-request", str(kept), *args)
+    assert code == 2
+    assert kept.read_text() == "keep\n"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")) == []
+
+
+def test_a_failed_run_without_a_database_leaves_the_per_request_file_whole(
+    stored: History, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SIGNOFF_DATABASE_URL", f"sqlite:///{tmp_path / 'none.db'}")
+    kept = tmp_path / "existing.jsonl"
+    kept.write_text("keep\n")
+    code, _, err = run(capsys, "simulate", "candidate.yaml", "--per-request", str(kept))
+    assert code == 1 and "no database" in err
+    assert kept.read_text() == "keep\n"
+
+
+def test_a_successful_run_replaces_the_per_request_file(
+    stored: History, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    kept = tmp_path / "existing.jsonl"
+    kept.write_text("keep\n")
+    code, _, err = run(capsys, "simulate", "candidate.yaml", "--per-request", str(kept))
+    assert code == 0 and err == f"wrote {kept}: one line per request\n"
+    assert len(kept.read_text().splitlines()) == 18
 
 
 def test_an_invalid_candidate_lists_its_problems_by_line(
