@@ -29,7 +29,7 @@ from bot.domain.suggest import SuggestionReport
 from bot.domain.suggest_tests import as_shadow
 from bot.domain.surface import DEFAULT_SINCE, parse_window
 from bot.governance_file import load_governance_text
-from bot.rule_yaml import rule_yaml, tests_yaml, with_suggestions
+from bot.rule_yaml import SharedNode, rule_yaml, tests_yaml, with_suggestions
 from bot.services.runtime import Runtime
 from bot.services.suggest import suggest_defaults
 from storage.migrate import current_revision
@@ -175,15 +175,42 @@ def write_file(governance: Governance, report: SuggestionReport, path: Path, clo
     if not report.suggestions:
         print(f"signoff suggest: no suggestion to write; {path} not written", file=err)
         return 0
-    try:
-        new_text = with_suggestions(governance.source, report.suggestions)
-        written = load_governance_text(new_text)
-    except GovernanceInvalid as exc:
-        first = next(p for p in exc.problems if p.severity == ERROR)
-        print(f"signoff suggest: the file with the suggestions would not load ({first}); {path} not written", file=err)
-        return 1
-    except ValueError as exc:
-        print(f"signoff suggest: cannot add the suggestions: {exc}; {path} not written", file=err)
+    suggestions = list(report.suggestions)
+    while True:
+        try:
+            new_text = with_suggestions(governance.source, suggestions)
+            written = load_governance_text(new_text)
+            break
+        except SharedNode as exc:  # that kind is refused; the others are still written
+            print(f"signoff suggest: {exc}", file=err)
+            suggestions = [s for s in suggestions if s.kind != exc.kind]
+            if not suggestions:
+                print(f"signoff suggest: {path} not written", file=err)
+                return 1
+        except GovernanceInvalid as exc:
+            first = next(p for p in exc.problems if p.severity == ERROR)
+            where = first.path or "(top level)"  # its line is one of the new text, not of the file in force
+            print(
+                f"signoff suggest: the file with the suggestions would not load ({where}: {first.message}); "
+                f"{path} not written",
+                file=err,
+            )
+            return 1
+        except ValueError as exc:
+            print(f"signoff suggest: cannot add the suggestions: {exc}; {path} not written", file=err)
+            return 1
+    changed = [
+        name
+        for name in governance.kinds
+        if name not in {s.kind for s in suggestions}
+        and (name not in written.kinds or written.kinds[name].spec != governance.kinds[name].spec)
+    ]
+    if changed:  # a safety net: only the suggested kinds may change
+        print(
+            f"signoff suggest: writing would change kinds.{changed[0]}, which was not suggested for; "
+            f"{path} not written",
+            file=err,
+        )
         return 1
     failed = [result for result in run_file_tests(written, now=clock.now()) if not result.passed]
     if failed:
@@ -195,7 +222,7 @@ def write_file(governance: Governance, report: SuggestionReport, path: Path, clo
     except OSError as exc:
         print(f"signoff suggest: cannot write {path}: {exc.strerror or exc}", file=err)
         return 1
-    print(f"wrote {path}: the file in force plus {len(report.suggestions)} suggested rule(s)", file=err)
+    print(f"wrote {path}: the file in force plus {len(suggestions)} suggested rule(s)", file=err)
     return 0
 
 

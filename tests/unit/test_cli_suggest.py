@@ -134,6 +134,47 @@ def test_write_is_refused_when_the_file_would_fail_its_tests(stored: Path, capsy
     assert not (stored / "out.yaml").exists()
 
 
+SHARED = LATENT_GOVERNANCE.replace("    rules:\n      # the one rule", "    rules: &std\n      # the one rule").replace(
+    "\n  budget-move:",
+    """
+  discount-eu:
+    title: Discount (EU)
+    owner: U0EULEAD
+    fields: {account: {type: text, required: true}, amount_pct: {type: number, required: true}}
+    approvers: finance
+    rules: *std
+
+  budget-move:""",
+)
+
+
+def test_write_never_changes_a_kind_that_shares_the_rules_through_an_alias(
+    stored: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (stored / "signoff.yaml").write_text(SHARED)
+    code, _, err = run(capsys, "suggest", *SINCE, "--write", "out.yaml")
+    line = SHARED.splitlines().index("    rules: &std") + 1
+    assert code == 0, err
+    assert (
+        "signoff suggest: kinds.discount.rules is shared with kinds.discount-eu.rules through the anchor &std "
+        f"(line {line}); write these rules by hand"
+    ) in err
+    written = (stored / "out.yaml").read_text()
+    assert "rules: *std" in written and "suggested-amount-pct" not in written  # discount refused, others written
+    assert "suggested-" in written and run(capsys, "--config", "out.yaml", "check")[0] == 0
+    code, out, _ = run(capsys, "--config", "out.yaml", "explain", "discount-eu", "account=X", "amount_pct=5")
+    assert code == 0 and "Outcome: needs people" in out and "suggested-" not in out
+
+
+def test_an_anchor_nobody_else_uses_does_not_stop_the_write(stored: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (stored / "signoff.yaml").write_text(
+        LATENT_GOVERNANCE.replace("    rules:\n      # the one", "    rules: &mine\n      # the one")
+    )
+    code, _, err = run(capsys, "suggest", *SINCE, "--kind", "discount", "--write", "out.yaml")
+    assert code == 0 and err.startswith("wrote out.yaml"), err
+    assert run(capsys, "--config", "out.yaml", "check")[0] == 0 and run(capsys, "--config", "out.yaml", "test")[0] == 0
+
+
 @pytest.mark.parametrize(
     ("option", "value", "message"),
     [
