@@ -19,6 +19,9 @@ What makes a region qualify, for ``decide`` approve (reject alike):
   along every ordered field of the kind, are not all one approver's, and a value one approver
   alone decided ``EDGE_MIN`` times or more is never an end. A slice only one person ever approves,
   next to a routine region, is cut off rather than swallowed;
+- an end value (``vouched_ends``) is one nobody decided the other way at, and that at least two
+  different approvers decided the region's way at it or between it and the previous such value:
+  one person's decisions never set a threshold, however often they were made;
 - people agree at the ends nearly as well as overall: of the ``edge_size`` decisions nearest each
   end of a threshold, at least ``Bar.edge_share`` (twice the dissent ``min_share`` allows) went the
   region's way, so a threshold stops where people start to split;
@@ -177,7 +180,8 @@ def threshold_scan(
     n = len(order)
     start = 0
     if bounded:
-        while start < n and cases[order[start]].verdict != decide:
+        lows = vouched_ends(cases, order[::-1], field, decide)
+        while start < n and (cases[order[start]].verdict != decide or cases[order[start]].values[field] not in lows):
             start += 1
     if start >= n:
         return None
@@ -190,14 +194,13 @@ def threshold_scan(
     # Once more people dissented than the whole scan could absorb, no longer prefix qualifies: stop.
     most_dissent = (1 - bar.min_share) * (n - start) + 1e-9
     pos = start
+    highs = vouched_ends(cases, order[start:], field, decide)
     while pos < n and tally.support - tally.agree <= most_dissent:
         value = cases[order[pos]].values[field]
-        seen_way = False
         who: set[str | None] = set()
         size = 0
         while pos < n and cases[order[pos]].values[field] == value:
             case = cases[order[pos]]
-            seen_way = seen_way or case.verdict == decide
             tally.add(case)
             agreed.append(agreed[-1] + (case.verdict == decide))
             who.add(case.approver)
@@ -208,11 +211,34 @@ def threshold_scan(
         lead.extend(who, size, leading=True)
         tail.extend(who, size)
         k = edge_size(tally.support)
-        if seen_way and not (habit or opening) and lead.length < k and tail.length < k:
+        if value in highs and not (habit or opening) and lead.length < k and tail.length < k:
             ends = min(agreed[k], agreed[-1] - agreed[-1 - k]) if len(agreed) > k else 0
             if ends >= bar.edge_share * k - 1e-9 and tally.problem(bar) is None:
                 best = (value, pos, first, start)
     return best
+
+
+def vouched_ends(cases: Sequence[Case], order: Sequence[int], field: str, decide: str) -> set[Any]:
+    """The values of ``field`` along ``order`` (a scan, sorted from the region's fixed side outwards)
+    that may be a region's end: nobody decided the other way at that value, and at least two
+    different approvers decided ``decide`` at it or between it and the previous such value. One
+    person's decisions never set an end, however often they were made."""
+    ends: set[Any] = set()
+    since: set[str] = set()
+    pos, n = 0, len(order)
+    while pos < n:
+        value = cases[order[pos]].values[field]
+        contrary = False
+        while pos < n and cases[order[pos]].values[field] == value:
+            case = cases[order[pos]]
+            if case.verdict == decide and case.approver is not None:
+                since.add(case.approver)
+            contrary = contrary or case.verdict != decide
+            pos += 1
+        if not contrary and len(since) >= 2:
+            ends.add(value)
+            since = set()
+    return ends
 
 
 class _Run:

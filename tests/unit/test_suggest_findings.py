@@ -1,0 +1,91 @@
+"""The suggest miner against the policy owner's findings (QA of issue 12): each class of mistake, with
+the tester's own reproductions and the latent history."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import cache
+
+from bot.domain.governance import Governance
+from bot.domain.suggest import SuggestionReport, mine
+from bot.domain.suggest_regions import Bar
+from bot.domain.surface import RequestFacts
+from tests.conftest import governance_from
+from tests.latent_history import HABIT, LATENT_GOVERNANCE, history
+from tests.suggest_history import WINDOW, History, run
+
+BASE = """
+version: 1
+timezone: UTC
+groups:
+  g: {members: [U0A1, U0A2, U0A3, U0A4, U0A5, U0A6, U0A7, U0A8, U0A9, U0B1, U0B2, U0H]}
+kinds:
+  k:
+    title: K
+    owner: U0OWN
+    fields:
+      x: {type: number}
+      c: {type: choice, options: [a, b]}
+      dt: {type: date}
+    approvers: g
+"""
+FOUR = ("U0A1", "U0A2", "U0A3", "U0A4")
+
+
+def gov(rules: str = "") -> Governance:
+    return governance_from(BASE + rules)
+
+
+def approve_rules(report: SuggestionReport) -> list[object]:
+    return [s.when for s in report.suggestions if s.decide == "approve"]
+
+
+def test_values_only_one_approver_decided_never_set_the_end() -> None:
+    """The tester's c7: x 1…10 by four people; 11…14 approved 4 times each by U0H alone; 15…24 split."""
+    history = History("k")
+    history.many((({"x": 1 + n % 10}, "approved") for n in range(100)), approvers=FOUR)
+    for x in (11, 12, 13, 14):
+        for _ in range(4):
+            history.add({"x": x}, by="U0H")
+    history.many((({"x": 15 + n % 10}, "approved" if n % 2 else "rejected") for n in range(40)), approvers=FOUR)
+    assert approve_rules(run(gov(), history)) == [{"x": {"lte": 10}}]
+
+
+@cache
+def latent() -> SuggestionReport:
+    """Three months (Jan–Mar 2026, 3000 a month, seed 1) of the latent history, mined with the defaults."""
+    rows, _ = history(months=[date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)], count=3000, seed=1)
+    facts = [_facts(n + 1, row) for n, row in enumerate(rows)]
+    return mine(facts, governance_from(LATENT_GOVERNANCE), window=WINDOW, bar=Bar())
+
+
+def _facts(n: int, row: dict[str, object]) -> RequestFacts:
+    at = datetime.fromisoformat(str(row["submitted_at"]))
+    decided = datetime.fromisoformat(str(row["decided_at"])) if row["decided_at"] else None
+    state = str(row["outcome"])
+    verdict = {"approved": "approve", "rejected": "reject"}.get(state)
+    votes = ((str(row["decided_by"]), verdict, decided),) if verdict and decided else ()
+    fields = row["fields"]
+    assert isinstance(fields, dict)
+    return RequestFacts(
+        n,
+        str(row["kind"]),
+        True,
+        state,
+        at,
+        decided,
+        row["decided_by"],
+        None,  # type: ignore[arg-type]
+        votes=votes,
+        requester=str(row["requester"]),
+        fields=fields,
+    )
+
+
+def test_the_latent_budget_rule_ends_where_two_people_vouched_for_it() -> None:
+    budget = [s for s in latent().suggestions if s.kind == "budget-move" and "department" not in str(s.when)]
+    assert [s.when for s in budget] == [{"amount": {"between": [550, 5000]}}]
+    inside = [t for t in budget[0].tests if t["expect"] == "approve"]
+    assert inside and all(not (t["fields"]["department"] == "hr" and t["fields"]["amount"] > 5000) for t in inside), (
+        HABIT["budget-move"]
+    )
