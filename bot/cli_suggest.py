@@ -137,14 +137,20 @@ def text(report: SuggestionReport, tz: tzinfo) -> str:
     lines = [
         f"requests submitted from {start} to {end} (exclusive, {tz}); governance {report.governance[:12]}: "
         f"{report.requests} read, {report.skipped_invalid} no longer fit their kind's fields",
-        f"a suggestion needs at least {report.min_support} human decisions, {report.min_approval:.0%} of them "
-        "one way, by at least 2 approvers",
+        f"a suggestion needs at least {report.min_support} human decisions (--min-support), at least "
+        f"{report.min_approval:.0%} of them one way (--min-approval), by at least 2 approvers, the busiest of "
+        "them at most two thirds, the others alone deciding that way as often; each end of a threshold a value "
+        "two approvers decided that way and nobody the other way",
         "",
     ]
     for summary in report.kinds:
         mine = [s for s in report.suggestions if s.kind == summary.kind]
         governed = f", {summary.governed} already covered by rules of the file" if summary.governed else ""
         lines.append(f"{summary.kind}: {summary.human_decisions} human decisions{governed}")
+        if summary.skipped_invalid:
+            lines.append(
+                f"  {summary.skipped_invalid} requests no longer fit {summary.kind}'s fields: {summary.skipped_because}"
+            )
         if not mine:
             lines += [f"  no suggestion: {summary.note}", ""]
         for suggestion in mine:

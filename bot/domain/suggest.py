@@ -10,8 +10,8 @@ first that passes every check below; remove its decisions; look again.
 
 What is guaranteed of each suggestion, and of the suggestions of a kind together:
 
-1. It qualifies (``suggest_regions``): support, share, ≥ 2 approvers, the others-than-the-dominant-
-   approver bar, edges two people vouched for (along every ordered field of the kind), thresholds
+1. It qualifies (``suggest_regions``): support, share, ≥ 2 approvers, not one approver's habit (the
+   busiest made at most two thirds of it, the others alone meet the share), ends two people vouched for (along every ordered field of the kind), thresholds
    on values seen in the data.
 2. Conditions alone (``suggest_overlap``): it is provably disjoint from every other suggestion of
    the kind, and from every rule of the file (live or shadow) except a live ``reject`` or
@@ -30,16 +30,17 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.domain.condition_words import describe_when, plain
 from bot.domain.contracts import ContractError
 from bot.domain.governance import Governance, Kind
 from bot.domain.outcome import Resolution, resolve
 from bot.domain.requests import format_request_id
 from bot.domain.suggest_overlap import conflicts
-from bot.domain.suggest_regions import Bar, Candidate, Case, Cut, candidates, sorted_orders, unvouched_edge
+from bot.domain.suggest_regions import Bar, Candidate, Case, Cut, Tally, candidates, sorted_orders, unvouched_edge
 from bot.domain.suggest_rules import NotCompiled, rule_id, when_of, with_rules
 from bot.domain.suggest_tests import region_tests
 from bot.domain.suggestions import Suggestion
@@ -66,6 +67,8 @@ class KindSummary:
     governed: int = 0
     suggestions: int = 0
     note: str = ""
+    #: Why the skipped rows no longer fit, the most common problem first ("x: is required (a number)").
+    skipped_because: str = ""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -76,6 +79,7 @@ class KindSummary:
             "governed": self.governed,
             "suggestions": self.suggestions,
             "note": self.note,
+            "skipped_because": self.skipped_because,
         }
 
 
@@ -118,6 +122,7 @@ class _Read:
     cases: list[Case] = field(default_factory=list)
     requests: int = 0
     skipped: int = 0
+    problems: Counter[str] = field(default_factory=Counter)
 
 
 def mine(
@@ -151,8 +156,9 @@ def _collect(governance: Governance, kind: Kind, item: RequestFacts, into: _Read
     into.requests += 1
     try:
         values = governance.validate_fields(kind, item.fields or {}, at=item.submitted_at, submitted=True)
-    except ContractError:
+    except ContractError as exc:
         into.skipped += 1
+        into.problems.update(str(problem) for problem in exc.problems)
         return
     verdict = None
     if not item.auto_rule and item.state in _APPROVED:
@@ -189,6 +195,10 @@ class _Miner:
         self.chosen: list[tuple[Candidate, dict[str, Any]]] = []
         self.refused: list[str] = []
 
+    def words(self, cuts: Sequence[Cut]) -> str:
+        """A region in words, as ``explain`` writes conditions ("x is at most 10")."""
+        return plain(describe_when(when_of(self.kind, cuts), self.kind.spec.fields, tz=self.governance.tz))
+
     def baseline(self, i: int) -> Resolution:
         if i not in self.base:
             c = self.cases[i]
@@ -218,7 +228,7 @@ class _Miner:
             cuts = (*cuts[:-1], Cut(last.field, "between", (ends[0], ends[1])))
             met = conflicts(self.kind, cuts, candidate.decide, earlier)
         if met:
-            self.refused.append(f"{when_of(self.kind, candidate.cuts)} would meet {', '.join(met)}")
+            self.refused.append(f"the region {self.words(candidate.cuts)} would meet {_listing(met)}")
             return None
         new_id = rule_id(self.kind, cuts, taken)
         rule = {"id": new_id, "when": when_of(self.kind, cuts), "decide": candidate.decide}
@@ -228,7 +238,7 @@ class _Miner:
         except NotCompiled:
             return None
         if not self._same_elsewhere(extended, kind, new_id, candidate):
-            self.refused.append(f"{rule['when']} would change what a rule of the file does")
+            self.refused.append(f"the region {self.words(cuts)} would change what a rule of the file does")
             return None
         return Candidate(cuts, candidate.decide, candidate.members, candidate.other_end), rule
 
@@ -250,9 +260,12 @@ class _Miner:
 
 def _mine_kind(governance: Governance, kind: Kind, read: _Read, bar: Bar) -> tuple[list[Suggestion], KindSummary]:
     decisions = sum(1 for c in read.cases if c.verdict)
-    summary = KindSummary(kind.name, read.requests, decisions, read.skipped)
+    because = "; ".join(problem for problem, _ in read.problems.most_common(3))
+    summary = KindSummary(kind.name, read.requests, decisions, read.skipped, skipped_because=because)
     if decisions < bar.min_support:
         note = f"{decisions} human decisions in the window, fewer than --min-support {bar.min_support}"
+        if read.skipped:
+            note += f"; {read.skipped} requests no longer fit {kind.name}'s fields: {because}"
         return [], _with(summary, note=note)
     miner = _Miner(governance, kind, read.cases, bar)
     miner.run()
@@ -263,22 +276,37 @@ def _mine_kind(governance: Governance, kind: Kind, read: _Read, bar: Bar) -> tup
     return suggestions, _with(summary, governed=len(miner.governed), suggestions=len(suggestions), note=note)
 
 
+def _listing(met: Sequence[str]) -> str:
+    rules = [f"rule {name}" if not name.startswith("suggestion") else name for name in met]
+    return ", ".join(rules)
+
+
 def _with(summary: KindSummary, **changes: Any) -> KindSummary:
     return KindSummary(**{**summary.__dict__, **changes})
 
 
 def _why_none(miner: _Miner, bar: Bar) -> str:
+    """Why no region qualified: the bar the best region missed, with its numbers, in words."""
     if len(miner.pool) < bar.min_support:
         return (
             f"the rules of the file already cover {len(miner.governed)} of the human decisions; "
             f"{len(miner.pool)} left, fewer than --min-support {bar.min_support}"
         )
     if miner.refused:
-        return "the regions found would meet rules of the file: " + "; ".join(miner.refused[:3])
-    return (
-        f"no region of at least {bar.min_support} human decisions where people decided one way "
-        f"{bar.min_share:.0%} of the time, by at least 2 approvers"
-    )
+        return "; ".join(miner.refused[:3])
+    relaxed = Bar(bar.min_support, bar.min_share, people=False)
+    found = candidates(miner.kind, miner.cases, miner.pool, miner.orders, relaxed)
+    if not found:
+        return (
+            f"no region of at least {bar.min_support} human decisions where people decided one way "
+            f"at least {bar.min_share:.0%} of the time"
+        )
+    best = found[0]
+    tally = Tally(best.decide)
+    for i in best.members:
+        tally.add(miner.cases[i])
+    why = tally.problem(bar) or "no end of it was vouched for by two approvers"
+    return f"the best region, {miner.words(best.cuts)}, has {len(best.members)} human decisions, but {why}"
 
 
 def _reason(cases: list[Case], candidate: Candidate) -> str:

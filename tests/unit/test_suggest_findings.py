@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from functools import cache
 
+import pytest
+
 from bot.domain.governance import Governance
 from bot.domain.suggest import SuggestionReport, mine
 from bot.domain.suggest_regions import Bar
@@ -88,4 +90,52 @@ def test_the_latent_budget_rule_ends_where_two_people_vouched_for_it() -> None:
     inside = [t for t in budget[0].tests if t["expect"] == "approve"]
     assert inside and all(not (t["fields"]["department"] == "hr" and t["fields"]["amount"] > 5000) for t in inside), (
         HABIT["budget-move"]
+    )
+
+
+TEN = ("U0A1", "U0A2", "U0A3", "U0A4", "U0A5", "U0A6", "U0A7", "U0A8", "U0A9", "U0B1")
+
+
+def _shared_region(counts: dict[str, int]) -> History:
+    """The tester's c1: approvals of x 1…10 (``counts`` per approver), and 60 split decisions at x 30…39."""
+    history = History("k")
+    n = 0
+    for who, count in counts.items():
+        for _ in range(count):
+            history.add({"x": 1 + n % 10}, by=who)
+            n += 1
+    history.many((({"x": 30 + m % 10}, "approved" if m % 2 else "rejected") for m in range(60)), approvers=FOUR)
+    return history
+
+
+@pytest.mark.parametrize("total", [30, 31, 33])
+def test_unanimous_decisions_shared_by_ten_people_qualify_from_min_support(total: int) -> None:
+    counts = {who: total // 10 + (1 if n < total % 10 else 0) for n, who in enumerate(TEN)}
+    suggestion = next(s for s in run(gov(), _shared_region(counts)).suggestions if s.decide == "approve")
+    assert (suggestion.when, suggestion.support, suggestion.approvers) == ({"x": {"lte": 10}}, total, 10)
+
+
+def test_twenty_nine_say_which_bar_failed_and_one_approver_s_habit_is_named() -> None:
+    few = run(gov(), _shared_region({who: 3 for who in TEN[:9]} | {"U0B1": 2}))
+    assert few.suggestions == () and few.kinds[0].note == (
+        "no region of at least 30 human decisions where people decided one way at least 99% of the time"
+    )
+    skew = run(gov(), _shared_region({"U0A1": 90, "U0A2": 10}))
+    assert skew.suggestions == () and skew.kinds[0].note == (
+        "the best region, x ≤ 10, has 100 human decisions, but U0A1 made 90 of its 100 decisions, "
+        "more than two thirds: one approver's habit"
+    )
+
+
+def test_rows_that_no_longer_fit_say_why() -> None:
+    history = History("k")
+    history.many((({"c": "a"}, "approved") for _ in range(40)), approvers=FOUR)
+    report = run(
+        gov().__class__ and governance_from(BASE.replace("x: {type: number}", "x: {type: number, required: true}")),
+        history,
+    )
+    assert report.kinds[0].skipped_invalid == 40
+    assert report.kinds[0].note == (
+        "0 human decisions in the window, fewer than --min-support 30; "
+        "40 requests no longer fit k's fields: x: is required (a number)"
     )
