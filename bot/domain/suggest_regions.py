@@ -19,7 +19,8 @@ What makes a region qualify, for ``decide`` approve (reject alike):
   along every ordered field of the kind, are not all one approver's, and a value one approver
   alone decided ``EDGE_MIN`` times or more is never an end. A slice only one person ever approves,
   next to a routine region, is cut off rather than swallowed;
-- an end value (``vouched_ends``) is one nobody decided the other way at, and that at least two
+- an end value (``vouched_ends``) is one people did not decide the other way at more often than
+  ``min_share`` allows (nobody, for a value decided fewer than 100 times at 0.99), and that at least two
   different approvers decided the region's way at it or between it and the previous such value:
   one person's decisions never set a threshold, however often they were made;
 - people agree at the ends nearly as well as overall: of the ``edge_size`` decisions nearest each
@@ -191,7 +192,7 @@ def threshold_scan(
     n = len(order)
     start = 0
     if bounded:
-        lows = vouched_ends(cases, order[::-1], field, decide, 2 if bar.people else 1)
+        lows = vouched_ends(cases, order[::-1], field, decide, bar, 2 if bar.people else 1)
         while start < n and (cases[order[start]].verdict != decide or cases[order[start]].values[field] not in lows):
             start += 1
     if start >= n:
@@ -205,7 +206,7 @@ def threshold_scan(
     # Once more people dissented than the whole scan could absorb, no longer prefix qualifies: stop.
     most_dissent = (1 - bar.min_share) * (n - start) + 1e-9
     pos = start
-    highs = vouched_ends(cases, order[start:], field, decide, 2 if bar.people else 1)
+    highs = vouched_ends(cases, order[start:], field, decide, bar, 2 if bar.people else 1)
     while pos < n and tally.support - tally.agree <= most_dissent:
         value = cases[order[pos]].values[field]
         who: set[str | None] = set()
@@ -230,24 +231,29 @@ def threshold_scan(
     return best
 
 
-def vouched_ends(cases: Sequence[Case], order: Sequence[int], field: str, decide: str, people: int = 2) -> set[Any]:
+def vouched_ends(
+    cases: Sequence[Case], order: Sequence[int], field: str, decide: str, bar: Bar, people: int = 2
+) -> set[Any]:
     """The values of ``field`` along ``order`` (a scan, sorted from the region's fixed side outwards)
-    that may be a region's end: nobody decided the other way at that value, and at least two
-    different approvers decided ``decide`` at it or between it and the previous such value. One
-    person's decisions never set an end, however often they were made."""
+    that may be a region's end: people did not decide the other way at that value more often than
+    ``bar.min_share`` allows (for a value decided fewer than 1 / (1 − min_share) times, 100 at 0.99,
+    that is: nobody did), and at least ``people`` different approvers decided ``decide`` at it or
+    between it and the previous such value. One person's decisions never set an end, however often
+    they were made."""
     ends: set[Any] = set()
     since: set[str] = set()
     pos, n = 0, len(order)
     while pos < n:
         value = cases[order[pos]].values[field]
-        contrary = False
+        size = contrary = 0
         while pos < n and cases[order[pos]].values[field] == value:
             case = cases[order[pos]]
             if case.verdict == decide and case.approver is not None:
                 since.add(case.approver)
-            contrary = contrary or case.verdict != decide
+            contrary += case.verdict != decide
+            size += 1
             pos += 1
-        if not contrary and len(since) >= people:
+        if contrary <= (1 - bar.min_share) * size + 1e-9 and len(since) >= people:
             ends.add(value)
             since = set()
     return ends
