@@ -11,8 +11,8 @@ first that passes every check below; remove its decisions; look again.
 What is guaranteed of each suggestion, and of the suggestions of a kind together:
 
 1. It qualifies (``suggest_regions``): support, share, ≥ 2 approvers, not one approver's habit (the
-   busiest made at most two thirds of it, the others alone meet the share), ends two people vouched for (along every ordered field of the kind), thresholds
-   on values seen in the data.
+   busiest made at most two thirds of it, the others alone meet the share), ends two people vouched
+   for (along every ordered field of the kind), thresholds on values seen in the data.
 2. Conditions alone (``suggest_overlap``): it is provably disjoint from every other suggestion of
    the kind, and from every rule of the file (live or shadow) except a live ``reject`` or
    ``require`` rule when it approves — §3.3 leaves those in charge wherever both match. When
@@ -232,7 +232,7 @@ class _Miner:
             return None
         new_id = rule_id(self.kind, cuts, taken)
         rule = {"id": new_id, "when": when_of(self.kind, cuts), "decide": candidate.decide}
-        rule["reason"] = _reason(self.cases, candidate)
+        rule["reason"] = policy_reason(self.kind, rule["when"], candidate.decide, self.governance.tz)
         try:
             extended, kind = with_rules(self.governance, self.kind, [r for _, r in self.chosen] + [rule])
         except NotCompiled:
@@ -309,16 +309,13 @@ def _why_none(miner: _Miner, bar: Bar) -> str:
     return f"the best region, {miner.words(best.cuts)}, has {len(best.members)} human decisions, but {why}"
 
 
-def _reason(cases: list[Case], candidate: Candidate) -> str:
-    members = [cases[i] for i in candidate.members]
-    agree = sum(1 for c in members if c.verdict == candidate.decide)
-    people = len({c.approver for c in members if c.approver})
-    verb = "approved" if candidate.decide == "approve" else "rejected"
-    wait = _median_wait(members)
-    return (
-        f"People {verb} {agree} of {len(members)} such requests ({people} approvers, median wait {wait:.1f} h); "
-        "suggested by signoff suggest."
-    )
+def policy_reason(kind: Kind, when: dict[str, Any], decide: str, tz: Any) -> str:
+    """What a requester reads (``explain``, the request card): the rule as a policy sentence, in
+    the words ``explain`` uses for conditions — "Discount approval requests with amount_pct ≤ 10
+    are approved by default." The evidence stays in the YAML comment and the JSON."""
+    words = plain(describe_when(when, kind.spec.fields, tz=tz))
+    verdict = "are approved by default" if decide == "approve" else "are not approved"
+    return f"{kind.spec.title} requests with {words} {verdict}."
 
 
 def _median_wait(members: list[Case]) -> float:
