@@ -56,9 +56,7 @@ def register(
     suggest.add_argument("--min-approval", default="0.99", help="share of them that must agree (default: 0.99)")
     suggest.add_argument("--json", action="store_true", help="print JSON (DESIGN §8 shape)")
     suggest.add_argument("--write", metavar="FILE", help="write the governance file in force plus the suggestions")
-    suggest.add_argument(
-        "--mode", choices=("live", "shadow"), default="live", help="with --write: live rules (default) or shadow"
-    )
+    suggest.add_argument("--mode", default="live", help="with --write: live rules (default) or shadow")
 
     def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return run_suggest(args, config_path(getattr(args, "config", None)), database, out, err)
@@ -80,10 +78,19 @@ def parse_bar(min_support: str, min_approval: str) -> tuple[int, float]:
     return int(text), share
 
 
+def _check_write_options(write: str | None, mode: str) -> None:
+    """``ValueError`` with one line for an empty ``--write`` or a ``--mode`` other than live/shadow."""
+    if write is not None and not write.strip():
+        raise ValueError("--write takes the name of the file to write; got an empty name")
+    if mode not in ("live", "shadow"):
+        raise ValueError(f"--mode takes live or shadow; got “{mode}”")
+
+
 def run_suggest(args: argparse.Namespace, config: Path, database: Database, out: TextIO, err: TextIO) -> int:
     """Exit 0 with the suggestions shown (and written); 1 (governance, database, file) or 2 (options)."""
     try:
         min_support, min_approval = parse_bar(args.min_support, args.min_approval)
+        _check_write_options(args.write, args.mode)
     except ValueError as exc:
         print(f"signoff suggest: {exc}", file=err)
         return 2
@@ -94,6 +101,9 @@ def run_suggest(args: argparse.Namespace, config: Path, database: Database, out:
     clock = SystemClock()
     try:
         window = parse_window(args.since, args.until, now=clock.now(), timezone=governance.tz)
+        if window.start >= clock.now():
+            shown = window.start.astimezone(governance.tz).strftime("%Y-%m-%d %H:%M")
+            raise ValueError(f"--since: the window starts {shown}, after now; nothing has been decided in it yet")
     except ValueError as exc:
         print(f"signoff suggest: {exc}", file=err)
         return 2
@@ -123,7 +133,7 @@ def run_suggest(args: argparse.Namespace, config: Path, database: Database, out:
     out.write(
         json.dumps(report.as_json(), ensure_ascii=False, indent=2) + "\n" if args.json else text(report, governance.tz)
     )
-    if args.write:
+    if args.write is not None:
         return write_file(governance, report, Path(args.write), clock, err)
     return 0
 
@@ -163,7 +173,7 @@ def text(report: SuggestionReport, tz: tzinfo) -> str:
                 "this kind's human decisions"
             )
             if suggestion.examples:
-                lines.append(f"  examples: {', '.join(suggestion.examples)}")
+                lines.append(f"  examples: {', '.join(suggestion.shown_examples())}")
             block = "rules:\n" + _indent(rule_yaml(suggestion))
             tests = tests_yaml(suggestion)
             block += ("tests:\n" + _indent(tests)) if tests else ""
@@ -223,13 +233,30 @@ def write_file(governance: Governance, report: SuggestionReport, path: Path, clo
         what = f"{failed[0].title}: {failed[0].failures[0]}"
         print(f"signoff suggest: {len(failed)} test(s) would fail ({what}); {path} not written", file=err)
         return 1
-    try:
-        _atomic_write(path, new_text)
-    except OSError as exc:
-        print(f"signoff suggest: cannot write {path}: {exc.strerror or exc}", file=err)
+    problem = _unwritable(path)
+    if problem is None:
+        try:
+            _atomic_write(path, new_text)
+        except OSError as exc:
+            problem = f"cannot write {path}: {exc.strerror or exc}"
+    if problem is not None:
+        print(f"signoff suggest: {problem}; nothing written", file=err)
         return 1
     print(f"wrote {path}: the file in force plus {len(suggestions)} suggested rule(s)", file=err)
     return 0
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why ``path`` cannot be replaced by a file written next to it (one line), or None."""
+    if path.exists() and not path.is_file():
+        what = "a folder" if path.is_dir() else "not a regular file"
+        return f"cannot write {path}: it is {what}"
+    folder = path.resolve().parent
+    if not folder.is_dir():
+        return f"cannot write {path}: there is no folder {folder}"
+    if not os.access(folder, os.W_OK):
+        return f"cannot write {path}: the folder {folder} does not let a new file be made in it"
+    return None
 
 
 def _atomic_write(path: Path, content: str) -> None:
@@ -237,7 +264,11 @@ def _atomic_write(path: Path, content: str) -> None:
     a reader sees the old file or the new one, never half of one. Keeps an existing file's mode."""
     folder = path.resolve().parent
     mode = path.stat().st_mode & 0o7777 if path.exists() else None
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        reason = f"a temporary file cannot be made in the folder {folder} ({exc.strerror or exc})"
+        raise OSError(exc.errno, reason) from None
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as file:
             file.write(content)

@@ -48,7 +48,7 @@ def evidence_comment(suggestion: Suggestion) -> list[str]:
         f"would have resolved {suggestion.coverage:.0%} of this kind's human decisions",
     ]
     if suggestion.examples:
-        lines.append("examples: " + ", ".join(suggestion.examples))
+        lines.append("examples: " + ", ".join(suggestion.shown_examples()))
     return [f"# {line}" for line in lines]
 
 

@@ -97,6 +97,7 @@ def _facts(row: Row[Any], votes: list[tuple[str, str, datetime]]) -> RequestFact
         lapses_at,
         requester,
         dict(fields) if fields is not None else None,
+        imported_id,
     )
 
 

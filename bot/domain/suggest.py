@@ -169,7 +169,8 @@ def _collect(governance: Governance, kind: Kind, item: RequestFacts, into: _Read
     wait = (vote[1] - item.submitted_at).total_seconds() / 3600 if vote else None
     raw = dict(item.fields or {})
     requester = item.requester or ""
-    into.cases.append(Case(item.id, values, raw, requester, item.submitted_at, verdict, vote and vote[0], wait))
+    approver = vote and vote[0]
+    into.cases.append(Case(item.id, values, raw, requester, item.submitted_at, verdict, approver, wait, item.source_id))
 
 
 def _touched(resolution: Resolution) -> bool:
@@ -334,6 +335,7 @@ def _suggestions(miner: _Miner, decisions: int) -> list[Suggestion]:
         verdicts = Counter(c.verdict for c in members)
         dissent_first = sorted(members, key=lambda c: (c.verdict == candidate.decide, c.id))
         examples = [format_request_id(c.id) for c in dissent_first[:5]]
+        sources = {format_request_id(c.id): c.source for c in dissent_first[:5] if c.source}
         tests = region_tests(extended, kind, miner.cases, miner.orders, candidate, rule["id"])
         found.append(
             Suggestion(
@@ -349,6 +351,7 @@ def _suggestions(miner: _Miner, decisions: int) -> list[Suggestion]:
                 coverage=len(members) / decisions if decisions else 0.0,
                 median_wait_hours=_median_wait(members),
                 examples=tuple(examples),
+                sources=sources,
                 tests=tuple(tests),
             )
         )

@@ -67,6 +67,8 @@ class Case(NamedTuple):
     verdict: str | None
     approver: str | None
     wait_hours: float | None
+    #: An imported request's id in the system it came from, else None.
+    source: str | None = None
 
 
 @dataclass(frozen=True)

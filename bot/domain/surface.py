@@ -57,6 +57,8 @@ class RequestFacts(NamedTuple):
     requester: str | None = None
     #: Its fields as stored (the JSON document the contract validated); only with ``contents=True``.
     fields: Mapping[str, Any] | None = None
+    #: An imported request's id in the system it came from (``imported_id``), else None.
+    source_id: str | None = None
 
 
 COUNTER_NAMES = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import date
 from pathlib import Path
 
@@ -187,6 +188,8 @@ def test_an_anchor_nobody_else_uses_does_not_stop_the_write(stored: Path, capsys
         ("--min-approval", "-0.99", "--min-approval takes a share in (0.5, 1]"),
         ("--since", "yesterday", "--since expects"),
         ("--kind", "refund", "there is no kind “refund”"),
+        ("--write", "", "--write takes the name of the file to write; got an empty name"),
+        ("--mode", "bogus", "--mode takes live or shadow; got “bogus”"),
     ],
 )
 def test_bad_options_get_one_line(
@@ -195,3 +198,28 @@ def test_bad_options_get_one_line(
     code, out, err = run(capsys, "suggest", option, value)
     assert code == 2 and out == ""
     assert err.startswith(f"signoff suggest: {message}") and err.count("\n") == 1
+
+
+def test_a_window_wholly_in_the_future_gets_one_line(stored: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "suggest", "--since", "2999-01-01", "--until", "2999-02-01")
+    assert (code, out) == (2, "") and err.count("\n") == 1
+    assert err.startswith("signoff suggest: --since: the window starts 2999-01-01 00:00, after now")
+
+
+def test_a_target_that_cannot_be_replaced_gets_a_truthful_line(
+    stored: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "suggest", *SINCE, "--write", "/proc/version")
+    assert code == 1 and err.count("\n") == 1
+    assert err.startswith(
+        "signoff suggest: cannot write /proc/version: a temporary file cannot be made in the folder /proc"
+    )
+
+
+def test_imported_examples_show_their_source_id(stored: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "suggest", *SINCE, "--kind", "discount")
+    examples = next(line for line in out.splitlines() if line.startswith("  examples: "))
+    assert re.fullmatch(r"  examples: REQ-\d+ \(LAT202602-\d{5}\)(, REQ-\d+ \(LAT202602-\d{5}\))*", examples)
+    data = json.loads(run(capsys, "suggest", *SINCE, "--kind", "discount", "--json")[1])
+    first = data["suggestions"][0]
+    assert set(first["example_sources"]) == set(first["examples"])
