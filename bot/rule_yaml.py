@@ -97,7 +97,7 @@ def with_suggestions(source: str, suggestions: Sequence[Suggestion]) -> str:
         raise ValueError("the file has no kinds mapping")
     edits: list[_Edit] = []
     starts = _line_starts(source)
-    places = _places(root)
+    places = _places(root) if isinstance(root, MappingNode) else {}
     for kind, group in _by_kind(suggestions).items():
         node = _value(kinds, kind)
         if not isinstance(node, MappingNode) or node.flow_style or not node.value:

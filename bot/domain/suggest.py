@@ -30,12 +30,14 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from bot.domain.condition_words import describe_when, plain
 from bot.domain.contracts import ContractError
+from bot.domain.fields import FieldType
 from bot.domain.governance import Governance, Kind
 from bot.domain.outcome import Resolution, resolve
 from bot.domain.requests import format_request_id
@@ -170,7 +172,22 @@ def _collect(governance: Governance, kind: Kind, item: RequestFacts, into: _Read
     raw = dict(item.fields or {})
     requester = item.requester or ""
     approver = vote and vote[0]
-    into.cases.append(Case(item.id, values, raw, requester, item.submitted_at, verdict, approver, wait, item.source_id))
+    keys = _keys(governance, kind, values, item.submitted_at)
+    into.cases.append(
+        Case(item.id, values, raw, requester, item.submitted_at, verdict, approver, wait, keys, item.source_id)
+    )
+
+
+def _keys(governance: Governance, kind: Kind, values: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """``values`` with each date as whole days from the submission day: a date rule is mined as an
+    offset (``{lte: "+3d"}``, "within three days of submission"), never as a calendar date, which
+    no future request could meet once it has passed."""
+    day = governance.today(at)
+    keys = dict(values)
+    for name, spec in kind.spec.fields.items():
+        if spec.type is FieldType.DATE and isinstance(keys.get(name), date):
+            keys[name] = (keys[name] - day).days
+    return keys
 
 
 def _touched(resolution: Resolution) -> bool:
@@ -188,6 +205,7 @@ class _Miner:
     def __init__(self, governance: Governance, kind: Kind, cases: list[Case], bar: Bar):
         self.governance, self.kind, self.cases, self.bar = governance, kind, cases, bar
         self.facts = [governance.facts(kind, c.values, requester=c.requester, at=c.at) for c in cases]
+        self.kind_facts = self.facts
         self.base: dict[int, Resolution] = {}
         decisions = [i for i, c in enumerate(cases) if c.verdict]
         self.governed = {i for i in decisions if _touched(self.baseline(i))}
@@ -232,8 +250,9 @@ class _Miner:
             self.refused.append(f"the region {self.words(candidate.cuts)} would meet {_listing(met)}")
             return None
         new_id = rule_id(self.kind, cuts, taken)
-        rule = {"id": new_id, "when": when_of(self.kind, cuts), "decide": candidate.decide}
-        rule["reason"] = policy_reason(self.kind, rule["when"], candidate.decide, self.governance.tz)
+        when = when_of(self.kind, cuts)
+        reason = policy_reason(self.kind, when, candidate.decide, self.governance.tz)
+        rule = {"id": new_id, "when": when, "decide": candidate.decide, "reason": reason}
         try:
             extended, kind = with_rules(self.governance, self.kind, [r for _, r in self.chosen] + [rule])
         except NotCompiled:
@@ -247,7 +266,9 @@ class _Miner:
         """Check 3 of the module docstring, over every stored request the new rule matches."""
         condition = next(r for r in kind.rules if r.id == new_id).condition
         decided = set()
-        for i, facts in enumerate(self.facts):
+        if kind.needs_clock and not self.kind.needs_clock:  # a date offset reads the submission day
+            self.kind_facts = [extended.facts(kind, c.values, requester=c.requester, at=c.at) for c in self.cases]
+        for i, facts in enumerate(self.kind_facts if kind.needs_clock else self.facts):
             if condition.truth(facts) is not True:
                 continue
             c = self.cases[i]
@@ -310,7 +331,7 @@ def _why_none(miner: _Miner, bar: Bar) -> str:
     return f"the best region, {miner.words(best.cuts)}, has {len(best.members)} human decisions, but {why}"
 
 
-def policy_reason(kind: Kind, when: dict[str, Any], decide: str, tz: Any) -> str:
+def policy_reason(kind: Kind, when: Mapping[str, Any], decide: str, tz: Any) -> str:
     """What a requester reads (``explain``, the request card): the rule as a policy sentence, in
     the words ``explain`` uses for conditions — "Discount approval requests with amount_pct ≤ 10
     are approved by default." The evidence stays in the YAML comment and the JSON."""

@@ -149,10 +149,12 @@ def rule_constraints(kind: Kind, condition: Condition) -> dict[str, list[Constra
     return found
 
 
-def cuts_constraints(cuts: Sequence[Cut]) -> dict[str, list[Constraint]]:
+def cuts_constraints(cuts: Sequence[Cut], relative: frozenset[str] = frozenset()) -> dict[str, list[Constraint]]:
+    """Per field, what ``cuts`` say of it; fields in ``relative`` (dates mined as offsets from
+    submission) are left out, like the file's relative leaves: the condition only looks wider."""
     found: dict[str, list[Constraint]] = {}
     for cut in cuts:
-        constraint = cut_constraint(cut)
+        constraint = None if cut.field in relative else cut_constraint(cut)
         if constraint is not None:
             found.setdefault(cut.field, []).append(constraint)
     return found
@@ -178,11 +180,13 @@ def allowed_overlap(decide: str, rule: Rule) -> bool:
 def conflicts(kind: Kind, cuts: Sequence[Cut], decide: str, chosen: Sequence[Sequence[Cut]]) -> list[str]:
     """The ids of the kind's rules, and the earlier suggestions (``suggestion N``), that ``cuts`` may
     meet in a way that is not allowed ([] when none)."""
-    mine = cuts_constraints(cuts)
+    dates = frozenset(name for name, spec in kind.spec.fields.items() if spec.type.value == "date")
+    mine = cuts_constraints(cuts, dates)
     found = [
         rule.id
         for rule in kind.rules
         if not allowed_overlap(decide, rule) and not disjoint(mine, rule_constraints(kind, rule.condition))
     ]
-    found += [f"suggestion {n + 1}" for n, other in enumerate(chosen) if not disjoint(mine, cuts_constraints(other))]
+    ours = cuts_constraints(cuts)  # suggestions compare date offsets with date offsets
+    found += [f"suggestion {n + 1}" for n, other in enumerate(chosen) if not disjoint(ours, cuts_constraints(other))]
     return found

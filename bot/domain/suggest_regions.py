@@ -67,6 +67,9 @@ class Case(NamedTuple):
     verdict: str | None
     approver: str | None
     wait_hours: float | None
+    #: What regions are mined on: ``values``, but a date as whole days from the submission day
+    #: (``+3`` for three days after it, in the governance timezone), as ``{lte: "+3d"}`` reads it.
+    keys: dict[str, Any]
     #: An imported request's id in the system it came from, else None.
     source: str | None = None
 
@@ -195,13 +198,13 @@ def threshold_scan(
     start = 0
     if bounded:
         lows = vouched_ends(cases, order[::-1], field, decide, bar, 2 if bar.people else 1)
-        while start < n and (cases[order[start]].verdict != decide or cases[order[start]].values[field] not in lows):
+        while start < n and (cases[order[start]].verdict != decide or cases[order[start]].keys[field] not in lows):
             start += 1
     if start >= n:
         return None
     tally = Tally(decide)
     best: tuple[Any, int, Any, int] | None = None
-    first = cases[order[start]].values[field]
+    first = cases[order[start]].keys[field]
     lead, tail = _Run(), _Run()
     opening = False
     agreed = [0]  # agreed[j]: decisions decided ``decide`` among the scan's first j
@@ -210,10 +213,10 @@ def threshold_scan(
     pos = start
     highs = vouched_ends(cases, order[start:], field, decide, bar, 2 if bar.people else 1)
     while pos < n and tally.support - tally.agree <= most_dissent:
-        value = cases[order[pos]].values[field]
+        value = cases[order[pos]].keys[field]
         who: set[str | None] = set()
         size = 0
-        while pos < n and cases[order[pos]].values[field] == value:
+        while pos < n and cases[order[pos]].keys[field] == value:
             case = cases[order[pos]]
             tally.add(case)
             agreed.append(agreed[-1] + (case.verdict == decide))
@@ -246,9 +249,9 @@ def vouched_ends(
     since: set[str] = set()
     pos, n = 0, len(order)
     while pos < n:
-        value = cases[order[pos]].values[field]
+        value = cases[order[pos]].keys[field]
         size = contrary = 0
-        while pos < n and cases[order[pos]].values[field] == value:
+        while pos < n and cases[order[pos]].keys[field] == value:
             case = cases[order[pos]]
             if case.verdict == decide and case.approver is not None:
                 since.add(case.approver)
@@ -295,8 +298,8 @@ def sorted_orders(kind: Kind, cases: Sequence[Case]) -> dict[str, list[int]]:
     orders = {}
     for name, spec in kind.spec.fields.items():
         if spec.type in ORDERED_TYPES:
-            have = [i for i, c in enumerate(cases) if c.values.get(name) is not None]
-            have.sort(key=lambda i: (cases[i].values[name], cases[i].approver or ""))
+            have = [i for i, c in enumerate(cases) if c.keys.get(name) is not None]
+            have.sort(key=lambda i: (cases[i].keys[name], cases[i].approver or ""))
             orders[name] = have
     return orders
 
@@ -305,7 +308,7 @@ def discrete_cuts(kind: Kind, cases: Sequence[Case], pool: Iterable[int]) -> lis
     """Every single-option cut of the kind's choice, multi_choice and bool fields, with its decisions."""
     found: dict[Cut, list[int]] = {}
     for i in pool:
-        values = cases[i].values
+        values = cases[i].keys
         for name, spec in kind.spec.fields.items():
             if spec.type not in DISCRETE_TYPES or values.get(name) is None:
                 continue
@@ -408,10 +411,10 @@ def unvouched_edge(cases: Sequence[Case], members: Sequence[int], orders: dict[s
             run = _Run()
             pos = 0
             while pos < len(end) and pos < k and not run.broken:
-                value = cases[end[pos]].values[name]
+                value = cases[end[pos]].keys[name]
                 who: set[str | None] = set()
                 size = 0
-                while pos < len(end) and cases[end[pos]].values[name] == value:
+                while pos < len(end) and cases[end[pos]].keys[name] == value:
                     who.add(cases[end[pos]].approver)
                     size += 1
                     pos += 1

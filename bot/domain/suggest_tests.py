@@ -63,7 +63,7 @@ def _inside(cases: Sequence[Case], candidate: Candidate) -> Case | None:
     if cut is None:
         return min(agreeing, key=lambda c: c.id)
     at_edge = _edge(cut, candidate)
-    return min(agreeing, key=lambda c: (abs_gap(c.values[cut.field], at_edge), c.id))
+    return min(agreeing, key=lambda c: (abs_gap(c.keys[cut.field], at_edge), c.id))
 
 
 def abs_gap(value: Any, edge: Any) -> Any:
@@ -84,16 +84,16 @@ def _outside(
     cut = _threshold(candidate)
     others = candidate.cuts[:-1] if cut is not None else ()
     if cut is None:
-        pool = [c for c in cases if not candidate.cuts[0].holds(c.values)]
+        pool = [c for c in cases if not candidate.cuts[0].holds(c.keys)]
     else:
         edge = _edge(cut, candidate)
         order = [cases[i] for i in orders.get(cut.field, [])]
         beyond_high = cut.op == "lte" or (cut.op == "between" and edge == cut.value[1])
         if beyond_high:
-            pool = [c for c in order if c.values[cut.field] > edge]
+            pool = [c for c in order if c.keys[cut.field] > edge]
         else:
-            pool = [c for c in reversed(order) if c.values[cut.field] < edge]
-        pool = [c for c in pool if all(o.holds(c.values) for o in others)]
+            pool = [c for c in reversed(order) if c.keys[cut.field] < edge]
+        pool = [c for c in pool if all(o.holds(c.keys) for o in others)]
     for case in pool[:OUTSIDE_TRIES]:
         if _outcome(governance, kind, case)[0] == "route":
             return case

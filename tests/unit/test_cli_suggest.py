@@ -218,6 +218,7 @@ def test_a_target_that_cannot_be_replaced_gets_a_truthful_line(
 
 def test_imported_examples_show_their_source_id(stored: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "suggest", *SINCE, "--kind", "discount")
+    assert code == 0
     examples = next(line for line in out.splitlines() if line.startswith("  examples: "))
     assert re.fullmatch(r"  examples: REQ-\d+ \(LAT202602-\d{5}\)(, REQ-\d+ \(LAT202602-\d{5}\))*", examples)
     data = json.loads(run(capsys, "suggest", *SINCE, "--kind", "discount", "--json")[1])

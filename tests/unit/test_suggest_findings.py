@@ -3,18 +3,21 @@ the tester's own reproductions and the latent history."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import cache
 
 import pytest
 
+from bot.domain.filetests import run_file_tests
 from bot.domain.governance import Governance
 from bot.domain.suggest import SuggestionReport, mine
 from bot.domain.suggest_regions import Bar
 from bot.domain.surface import RequestFacts
+from bot.governance_file import load_governance_text
+from bot.rule_yaml import with_suggestions
 from tests.conftest import governance_from
 from tests.latent_history import HABIT, LATENT_GOVERNANCE, history
-from tests.suggest_history import WINDOW, History, run
+from tests.suggest_history import START, WINDOW, History, run
 
 BASE = """
 version: 1
@@ -116,7 +119,7 @@ def test_unanimous_decisions_shared_by_ten_people_qualify_from_min_support(total
 
 
 def test_twenty_nine_say_which_bar_failed_and_one_approver_s_habit_is_named() -> None:
-    few = run(gov(), _shared_region({who: 3 for who in TEN[:9]} | {"U0B1": 2}))
+    few = run(gov(), _shared_region(dict.fromkeys(TEN[:9], 3) | {"U0B1": 2}))
     assert few.suggestions == () and few.kinds[0].note == (
         "no region of at least 30 human decisions where people decided one way at least 99% of the time"
     )
@@ -148,3 +151,23 @@ def test_the_written_reason_is_a_policy_sentence_and_the_evidence_stays_in_the_j
     rejected = next(s for s in by_when.values() if s.decide == "reject")
     assert rejected.reason.endswith("are not approved.") and "People" not in rejected.reason
     assert rejected.as_json()["rejected"] == rejected.rejected and rejected.support >= 30
+
+
+def _dated(history: History, days: int, state: str, by: str) -> None:
+    at = START + timedelta(minutes=10 * (len(history.facts) + 1))  # History.add's submission time
+    history.add({"dt": (at.date() + timedelta(days=days)).isoformat()}, state, by=by)
+
+
+def test_a_date_policy_is_mined_relative_to_the_submission_day_never_as_a_calendar_date() -> None:
+    """The tester's c4: approved when dt is 1…3 days after submission; split when 30…36 days after."""
+    history = History("k")
+    for n in range(100):
+        _dated(history, 1 + n % 3, "approved", FOUR[n % 4])
+    for n in range(60):
+        _dated(history, 30 + n % 7, "approved" if n % 2 else "rejected", FOUR[n % 4])
+    report = run(gov(), history)
+    assert approve_rules(report) == [{"dt": {"lte": "+3d"}}]
+    suggestion = report.suggestions[0]
+    assert suggestion.rule_id == "suggested-dt-le-3d" and suggestion.support == 100
+    written = load_governance_text(with_suggestions(gov().source, report.suggestions))
+    assert all(result.passed for result in run_file_tests(written, now=START)) and suggestion.tests
