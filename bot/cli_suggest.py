@@ -163,6 +163,7 @@ def text(report: SuggestionReport, tz: tzinfo) -> str:
             )
         if not mine:
             lines += [f"  no suggestion: {summary.note}", ""]
+        lines += [f"  left with people: {dropped}" for dropped in summary.dropped]
         for suggestion in mine:
             verb = "approved" if suggestion.decide == "approve" else "rejected"
             agreeing = suggestion.approved if suggestion.decide == "approve" else suggestion.rejected

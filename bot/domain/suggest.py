@@ -41,8 +41,18 @@ from bot.domain.fields import FieldType
 from bot.domain.governance import Governance, Kind
 from bot.domain.outcome import Resolution, resolve
 from bot.domain.requests import format_request_id
-from bot.domain.suggest_overlap import conflicts
-from bot.domain.suggest_regions import Bar, Candidate, Case, Cut, Tally, candidates, sorted_orders, unvouched_edge
+from bot.domain.suggest_overlap import blocking, conflicts
+from bot.domain.suggest_regions import (
+    Bar,
+    Candidate,
+    Case,
+    Cut,
+    Tally,
+    candidates,
+    sorted_orders,
+    unvouched_edge,
+    vouched_ends,
+)
 from bot.domain.suggest_rules import NotCompiled, rule_id, when_of, with_rules
 from bot.domain.suggest_tests import region_tests
 from bot.domain.suggestions import Suggestion
@@ -69,6 +79,8 @@ class KindSummary:
     governed: int = 0
     suggestions: int = 0
     note: str = ""
+    #: Regions that qualified but were left with people, and why (in words), when others were suggested.
+    dropped: tuple[str, ...] = ()
     #: Why the skipped rows no longer fit, the most common problem first ("x: is required (a number)").
     skipped_because: str = ""
 
@@ -82,6 +94,7 @@ class KindSummary:
             "suggestions": self.suggestions,
             "note": self.note,
             "skipped_because": self.skipped_because,
+            "dropped": list(self.dropped),
         }
 
 
@@ -218,6 +231,20 @@ class _Miner:
         """A region in words, as ``explain`` writes conditions ("x is at most 10")."""
         return plain(describe_when(when_of(self.kind, cuts), self.kind.spec.fields, tz=self.governance.tz))
 
+    def listing(self, met: Sequence[str], earlier: Sequence[tuple[Cut, ...]]) -> str:
+        """The rules (and earlier suggestions) ``met`` names, each with its condition in words."""
+        specs = {rule.id: rule for rule in self.kind.spec.rules}
+        named = []
+        for which in met:
+            if which.startswith("suggestion "):
+                named.append(f"the suggestion {self.words(earlier[int(which.split()[1]) - 1])}")
+            else:
+                when = specs[which].when or {}
+                named.append(
+                    f"rule {which} ({plain(describe_when(when, self.kind.spec.fields, tz=self.governance.tz))})"
+                )
+        return ", ".join(named)
+
     def baseline(self, i: int) -> Resolution:
         if i not in self.base:
             c = self.cases[i]
@@ -247,8 +274,13 @@ class _Miner:
             cuts = (*cuts[:-1], Cut(last.field, "between", (ends[0], ends[1])))
             met = conflicts(self.kind, cuts, candidate.decide, earlier)
         if met:
-            self.refused.append(f"the region {self.words(candidate.cuts)} would meet {_listing(met)}")
-            return None
+            clear = self._clear_of(candidate, met, earlier)
+            if clear is None:
+                refusal = f"the region {self.words(candidate.cuts)} would meet {self.listing(met, earlier)}"
+                if refusal not in self.refused:
+                    self.refused.append(refusal)
+                return None
+            candidate, cuts = clear, clear.cuts
         new_id = rule_id(self.kind, cuts, taken)
         when = when_of(self.kind, cuts)
         reason = policy_reason(self.kind, when, candidate.decide, self.governance.tz)
@@ -261,6 +293,37 @@ class _Miner:
             self.refused.append(f"the region {self.words(cuts)} would change what a rule of the file does")
             return None
         return Candidate(cuts, candidate.decide, candidate.members, candidate.other_end), rule
+
+    def _clear_of(self, candidate: Candidate, met: list[str], earlier: list[tuple[Cut, ...]]) -> Candidate | None:
+        """The part of ``candidate`` on its threshold's side of the rules it ``met`` (``between`` the
+        threshold and the nearest value clear of them), when that part still qualifies and is
+        provably disjoint from them: ``x ≤ 10`` next to a rule on ``x ≤ 3`` → ``x`` from 4 to 10."""
+        last = candidate.cuts[-1]
+        spans = blocking(self.kind, last.field, met, earlier) if last.op in ("lte", "gte") else None
+        if not spans or self.kind.spec.fields[last.field].type is FieldType.DATE:
+            return None
+        order = [i for i in self.orders[last.field] if i in set(candidate.members)]
+        outwards = order[::-1] if last.op == "lte" else order  # from the threshold inwards
+        kept: list[int] = []
+        for i in outwards:
+            if any(span.contains(self.cases[i].keys[last.field]) for span in spans):
+                break
+            kept.append(i)
+        inner = vouched_ends(self.cases, kept, last.field, candidate.decide, self.bar)
+        while kept and self.cases[kept[-1]].keys[last.field] not in inner:
+            kept.pop()
+        if not kept:
+            return None
+        other = self.cases[kept[-1]].keys[last.field]
+        ends = tuple(sorted([last.value, other]))
+        cuts = (*candidate.cuts[:-1], Cut(last.field, "between", ends))
+        narrowed = Candidate(cuts, candidate.decide, tuple(sorted(kept)), other)
+        tally = Tally(candidate.decide)
+        for i in kept:
+            tally.add(self.cases[i])
+        if tally.problem(self.bar) is not None or conflicts(self.kind, cuts, candidate.decide, earlier):
+            return None
+        return narrowed
 
     def _same_elsewhere(self, extended: Governance, kind: Kind, new_id: str, candidate: Candidate) -> bool:
         """Check 3 of the module docstring, over every stored request the new rule matches."""
@@ -295,12 +358,10 @@ def _mine_kind(governance: Governance, kind: Kind, read: _Read, bar: Bar) -> tup
     note = ""
     if not suggestions:
         note = _why_none(miner, bar)
-    return suggestions, _with(summary, governed=len(miner.governed), suggestions=len(suggestions), note=note)
-
-
-def _listing(met: Sequence[str]) -> str:
-    rules = [f"rule {name}" if not name.startswith("suggestion") else name for name in met]
-    return ", ".join(rules)
+    dropped = tuple(miner.refused) if suggestions else ()
+    return suggestions, _with(
+        summary, governed=len(miner.governed), suggestions=len(suggestions), note=note, dropped=dropped
+    )
 
 
 def _with(summary: KindSummary, **changes: Any) -> KindSummary:

@@ -190,3 +190,25 @@ def conflicts(kind: Kind, cuts: Sequence[Cut], decide: str, chosen: Sequence[Seq
     ours = cuts_constraints(cuts)  # suggestions compare date offsets with date offsets
     found += [f"suggestion {n + 1}" for n, other in enumerate(chosen) if not disjoint(ours, cuts_constraints(other))]
     return found
+
+
+def blocking(kind: Kind, name: str, met: Sequence[str], chosen: Sequence[Sequence[Cut]]) -> list[Span] | None:
+    """The interval of ``name`` each rule (or ``suggestion N``) in ``met`` is limited to, so that a
+    region kept clear of them all is provably disjoint from them; None when one of them says
+    nothing of ``name`` as an interval (then no narrowing on ``name`` can keep clear of it)."""
+    rules = {rule.id: rule for rule in kind.rules}
+    spans = []
+    for which in met:
+        if which.startswith("suggestion "):
+            constraints = cuts_constraints(chosen[int(which.split()[1]) - 1]).get(name)
+        else:
+            constraints = rule_constraints(kind, rules[which].condition).get(name)
+        if not constraints:
+            return None
+        acc = constraints[0]
+        for more in constraints[1:]:
+            acc = _meet(acc, more)
+        if not isinstance(acc, Span):
+            return None
+        spans.append(acc)
+    return spans

@@ -171,3 +171,38 @@ def test_a_date_policy_is_mined_relative_to_the_submission_day_never_as_a_calend
     assert suggestion.rule_id == "suggested-dt-le-3d" and suggestion.support == 100
     written = load_governance_text(with_suggestions(gov().source, report.suggestions))
     assert all(result.passed for result in run_file_tests(written, now=START)) and suggestion.tests
+
+
+REQUESTER_GATE = """    rules:
+      - {id: r, when: {all: [{requester: {in: [U0REQ1]}}, {x: {lte: 3}}]}, decide: approve, reason: Trusted.}
+"""
+
+
+def test_a_region_next_to_a_requester_gated_rule_is_offered_clear_of_it() -> None:
+    """The tester's c5: 100 approvals at x 1…10 by four approvers; a file rule approves U0REQ1's x ≤ 3."""
+    history = History("k")
+    history.many((({"x": 1 + n % 10}, "approved") for n in range(100)), approvers=FOUR)
+    history.many((({"x": 60 + n % 10}, "rejected") for n in range(40)), approvers=FOUR)
+    report = run(gov(REQUESTER_GATE), history)
+    assert approve_rules(report) == [{"x": {"between": [4, 10]}}]
+    assert next(s for s in report.suggestions if s.decide == "approve").support == 70
+
+
+def test_a_region_dropped_for_a_rule_of_the_file_is_said_in_words() -> None:
+    history = History("k")
+    history.many((({"x": 1 + n % 10}, "approved") for n in range(100)), approvers=FOUR)
+    rule = "    rules:\n      - {id: r, when: {x: {in: [62, 3]}}, decide: approve, reason: Small.}\n"
+    report = run(gov(rule), history)
+    assert report.suggestions == ()
+    assert report.kinds[0].note.startswith("the region x ≤ 10 would meet rule r (x is 62 or 3)")
+    assert "{" not in report.kinds[0].note and "[" not in report.kinds[0].note
+
+
+def test_a_region_dropped_beside_a_suggestion_is_still_explained() -> None:
+    history = History("k")
+    history.many((({"x": 1 + n % 10}, "approved") for n in range(100)), approvers=FOUR)
+    history.many((({"x": 70 + n % 10}, "rejected") for n in range(40)), approvers=FOUR)
+    rule = "    rules:\n      - {id: r, when: {x: {in: [62, 3]}}, decide: approve, reason: Small.}\n"
+    report = run(gov(rule), history)
+    assert [s.decide for s in report.suggestions] == ["reject"]
+    assert report.kinds[0].dropped[0] == "the region x ≤ 10 would meet rule r (x is 62 or 3)"
