@@ -206,3 +206,22 @@ def test_a_region_dropped_beside_a_suggestion_is_still_explained() -> None:
     report = run(gov(rule), history)
     assert [s.decide for s in report.suggestions] == ["reject"]
     assert report.kinds[0].dropped[0] == "the region x ≤ 10 would meet rule r (x is 62 or 3)"
+
+
+def _tested(suggestion_when: object, kind: str = "discount") -> list[tuple[str, dict[str, object]]]:
+    found = next(s for s in latent().suggestions if s.kind == kind and s.when == suggestion_when)
+    return [(str(t["name"]).split(":")[0], dict(t["fields"])) for t in found.tests]
+
+
+def test_each_end_of_a_between_and_each_condition_has_its_tests() -> None:
+    budget = _tested({"amount": {"between": [550, 5000]}}, "budget-move")
+    amounts = {name: fields["amount"] for name, fields in budget}
+    inside = sorted(fields["amount"] for name, fields in budget if name.startswith("just inside"))
+    outside = sorted(fields["amount"] for name, fields in budget if name.startswith("just outside"))
+    assert inside == [550, 5000] and outside[0] < 550 and outside[-1] > 5000, amounts
+    partner = {"all": [{"tier": {"in": ["partner"]}}, {"amount_pct": {"between": [11, 20]}}]}
+    tests = _tested(partner)
+    on_tier = [fields for name, fields in tests if name.endswith("on tier")]
+    assert len(on_tier) == 1 and on_tier[0]["tier"] != "partner" and 11 <= on_tier[0]["amount_pct"] <= 20
+    assert {fields["amount_pct"] for name, fields in tests if name.startswith("just inside")} == {11, 20}
+    assert 21 in {fields["amount_pct"] for name, fields in tests if name.startswith("just outside suggested")}
