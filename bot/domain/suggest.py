@@ -41,7 +41,7 @@ from bot.domain.fields import FieldType
 from bot.domain.governance import Governance, Kind
 from bot.domain.outcome import Resolution, resolve
 from bot.domain.requests import format_request_id
-from bot.domain.suggest_overlap import blocking, conflicts
+from bot.domain.suggest_overlap import clear_of, conflicts
 from bot.domain.suggest_regions import (
     Bar,
     Candidate,
@@ -51,7 +51,6 @@ from bot.domain.suggest_regions import (
     candidates,
     sorted_orders,
     unvouched_edge,
-    vouched_ends,
 )
 from bot.domain.suggest_rules import NotCompiled, rule_id, when_of, with_rules
 from bot.domain.suggest_tests import region_tests
@@ -274,7 +273,7 @@ class _Miner:
             cuts = (*cuts[:-1], Cut(last.field, "between", (ends[0], ends[1])))
             met = conflicts(self.kind, cuts, candidate.decide, earlier)
         if met:
-            clear = self._clear_of(candidate, met, earlier)
+            clear = clear_of(self.kind, self.cases, self.orders, self.bar, candidate, met, earlier)
             if clear is None:
                 refusal = f"the region {self.words(candidate.cuts)} would meet {self.listing(met, earlier)}"
                 if refusal not in self.refused:
@@ -293,37 +292,6 @@ class _Miner:
             self.refused.append(f"the region {self.words(cuts)} would change what a rule of the file does")
             return None
         return Candidate(cuts, candidate.decide, candidate.members, candidate.other_end), rule
-
-    def _clear_of(self, candidate: Candidate, met: list[str], earlier: list[tuple[Cut, ...]]) -> Candidate | None:
-        """The part of ``candidate`` on its threshold's side of the rules it ``met`` (``between`` the
-        threshold and the nearest value clear of them), when that part still qualifies and is
-        provably disjoint from them: ``x ≤ 10`` next to a rule on ``x ≤ 3`` → ``x`` from 4 to 10."""
-        last = candidate.cuts[-1]
-        spans = blocking(self.kind, last.field, met, earlier) if last.op in ("lte", "gte") else None
-        if not spans or self.kind.spec.fields[last.field].type is FieldType.DATE:
-            return None
-        order = [i for i in self.orders[last.field] if i in set(candidate.members)]
-        outwards = order[::-1] if last.op == "lte" else order  # from the threshold inwards
-        kept: list[int] = []
-        for i in outwards:
-            if any(span.contains(self.cases[i].keys[last.field]) for span in spans):
-                break
-            kept.append(i)
-        inner = vouched_ends(self.cases, kept, last.field, candidate.decide, self.bar)
-        while kept and self.cases[kept[-1]].keys[last.field] not in inner:
-            kept.pop()
-        if not kept:
-            return None
-        other = self.cases[kept[-1]].keys[last.field]
-        ends = tuple(sorted([last.value, other]))
-        cuts = (*candidate.cuts[:-1], Cut(last.field, "between", ends))
-        narrowed = Candidate(cuts, candidate.decide, tuple(sorted(kept)), other)
-        tally = Tally(candidate.decide)
-        for i in kept:
-            tally.add(self.cases[i])
-        if tally.problem(self.bar) is not None or conflicts(self.kind, cuts, candidate.decide, earlier):
-            return None
-        return narrowed
 
     def _same_elsewhere(self, extended: Governance, kind: Kind, new_id: str, candidate: Candidate) -> bool:
         """Check 3 of the module docstring, over every stored request the new rule matches."""

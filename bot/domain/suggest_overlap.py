@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.domain.conditions import All, Always, Condition, Leaf
+from bot.domain.fields import FieldType
 from bot.domain.governance import Kind, Rule
 from bot.domain.governance_spec import Decision
 from bot.domain.operators import Op
-from bot.domain.suggest_regions import Cut
+from bot.domain.suggest_regions import Bar, Candidate, Case, Cut, Tally, vouched_ends
 
 
 @dataclass(frozen=True)
@@ -212,3 +213,43 @@ def blocking(kind: Kind, name: str, met: Sequence[str], chosen: Sequence[Sequenc
             return None
         spans.append(acc)
     return spans
+
+
+def clear_of(
+    kind: Kind,
+    cases: Sequence[Case],
+    orders: dict[str, list[int]],
+    bar: Bar,
+    candidate: Candidate,
+    met: Sequence[str],
+    earlier: Sequence[Sequence[Cut]],
+) -> Candidate | None:
+    """The part of ``candidate`` on its threshold's side of the rules it ``met`` (``between`` the
+    threshold and the nearest value clear of them), when that part still qualifies and is
+    provably disjoint from them: ``x ≤ 10`` next to a rule on ``x ≤ 3`` → ``x`` from 4 to 10."""
+    last = candidate.cuts[-1]
+    spans = blocking(kind, last.field, met, earlier) if last.op in ("lte", "gte") else None
+    if not spans or kind.spec.fields[last.field].type is FieldType.DATE:
+        return None
+    order = [i for i in orders[last.field] if i in set(candidate.members)]
+    outwards = order[::-1] if last.op == "lte" else order  # from the threshold inwards
+    kept: list[int] = []
+    for i in outwards:
+        if any(span.contains(cases[i].keys[last.field]) for span in spans):
+            break
+        kept.append(i)
+    inner = vouched_ends(cases, kept, last.field, candidate.decide, bar)
+    while kept and cases[kept[-1]].keys[last.field] not in inner:
+        kept.pop()
+    if not kept:
+        return None
+    other = cases[kept[-1]].keys[last.field]
+    ends = tuple(sorted([last.value, other]))
+    cuts = (*candidate.cuts[:-1], Cut(last.field, "between", ends))
+    narrowed = Candidate(cuts, candidate.decide, tuple(sorted(kept)), other)
+    tally = Tally(candidate.decide)
+    for i in kept:
+        tally.add(cases[i])
+    if tally.problem(bar) is not None or conflicts(kind, cuts, candidate.decide, earlier):
+        return None
+    return narrowed
