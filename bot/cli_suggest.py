@@ -150,7 +150,7 @@ def text(report: SuggestionReport, tz: tzinfo) -> str:
         f"a suggestion needs at least {report.min_support} human decisions (--min-support), at least "
         f"{report.min_approval:.0%} of them one way (--min-approval), by at least 2 approvers, the busiest of "
         "them at most two thirds, the others alone deciding that way as often; each end of a threshold a value "
-        "two approvers decided that way and nobody the other way",
+        "two approvers decided that way, with no more dissent at it than --min-approval allows",
         "",
     ]
     for summary in report.kinds:

@@ -362,11 +362,11 @@ def _why_none(miner: _Miner, bar: Bar) -> str:
 
 def policy_reason(kind: Kind, when: Mapping[str, Any], decide: str, tz: Any) -> str:
     """What a requester reads (``explain``, the request card): the rule as a policy sentence, in
-    the words ``explain`` uses for conditions — "Discount approval requests with amount_pct ≤ 10
+    the words ``explain`` uses for conditions — "Discount approval requests where amount_pct ≤ 10
     are approved by default." The evidence stays in the YAML comment and the JSON."""
     words = plain(describe_when(when, kind.spec.fields, tz=tz))
     verdict = "are approved by default" if decide == "approve" else "are not approved"
-    return f"{kind.spec.title} requests with {words} {verdict}."
+    return f"{kind.spec.title} requests where {words} {verdict}."
 
 
 def _median_wait(members: list[Case]) -> float:

@@ -147,7 +147,7 @@ def test_rows_that_no_longer_fit_say_why() -> None:
 def test_the_written_reason_is_a_policy_sentence_and_the_evidence_stays_in_the_json() -> None:
     by_when = {str(s.when): s for s in latent().suggestions if s.kind == "discount"}
     routine = by_when[str({"amount_pct": {"lte": 10}})]
-    assert routine.reason == "Discount approval requests with amount_pct ≤ 10 are approved by default."
+    assert routine.reason == "Discount approval requests where amount_pct ≤ 10 are approved by default."
     rejected = next(s for s in by_when.values() if s.decide == "reject")
     assert rejected.reason.endswith("are not approved.") and "People" not in rejected.reason
     assert rejected.as_json()["rejected"] == rejected.rejected and rejected.support >= 30
