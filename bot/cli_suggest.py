@@ -70,7 +70,7 @@ def parse_bar(min_support: str, min_approval: str) -> tuple[int, float]:
     if not text.isascii() or not text.isdigit() or int(text) < 1:
         raise ValueError(f"--min-support takes a whole number ≥ 1, such as 30; got “{min_support}”")
     try:
-        share = float(min_approval.strip())
+        share = float(min_approval.strip()) if "_" not in min_approval else float("nan")  # not 0.9_9
     except ValueError:
         share = float("nan")
     if not 0.5 < share <= 1:  # NaN fails too

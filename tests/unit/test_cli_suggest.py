@@ -185,6 +185,7 @@ def test_an_anchor_nobody_else_uses_does_not_stop_the_write(stored: Path, capsys
         ("--min-approval", "0.5", "--min-approval takes a share in (0.5, 1]"),
         ("--min-approval", "1.01", "--min-approval takes a share in (0.5, 1]"),
         ("--min-approval", "nan", "--min-approval takes a share in (0.5, 1]"),
+        ("--min-approval", "0.9_9", "--min-approval takes a share in (0.5, 1]"),
         ("--min-approval", "-0.99", "--min-approval takes a share in (0.5, 1]"),
         ("--since", "yesterday", "--since expects"),
         ("--kind", "refund", "there is no kind “refund”"),
