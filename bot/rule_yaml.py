@@ -199,8 +199,10 @@ def with_suggestions(source: str, suggestions: Sequence[Suggestion]) -> str:
     marks): a block list gets block items at its own indentation, a flow list (``rules: []``) flow
     items before its ``]`` (the evidence comment then goes above the key), a kind without the key
     gets it, after its last line. Raises ``ValueError`` naming the kind when its place cannot be
-    found (the file is not a mapping of kinds, or a kind is written in flow style). The caller loads
-    the result and runs its tests before writing it anywhere.
+    found (the file is not a mapping of kinds, or a kind is written in flow style), and
+    ``SharedNode`` when the kind, its ``rules`` or its ``tests`` is one YAML node shared with another
+    place (an anchor and its aliases, or a merge ``<<``): adding to it would change that place too.
+    The caller loads the result and runs its tests before writing it anywhere.
     """
     root = yaml.compose(source, Loader=yaml.SafeLoader)
     kinds = _value(root, "kinds") if isinstance(root, MappingNode) else None
@@ -208,11 +210,13 @@ def with_suggestions(source: str, suggestions: Sequence[Suggestion]) -> str:
         raise ValueError("the file has no kinds mapping")
     edits: list[_Edit] = []
     starts = _line_starts(source)
+    places = _places(root) if isinstance(root, MappingNode) else {}
     grouped = _by_kind(suggestions)
     for kind, group in grouped.items():
         node = _value(kinds, kind)
         if not isinstance(node, MappingNode) or node.flow_style or not node.value:
             raise ValueError(f"kinds.{kind} is not a block mapping; add the suggested rules by hand")
+        _refuse_shared(source, places, node, kind)
         rules = _Items([(_rule_data(s), _named(s)) for s in group], "".join(rule_yaml(s) for s in group))
         tests = _Items(
             [(t, f"a test of {_named(s)}") for s in group for t in _tests_data(s)],
@@ -257,6 +261,59 @@ def _check_added(text: str, grouped: Mapping[str, list[Suggestion]]) -> None:
 
 def _ends_with(read: object, items: list[Any]) -> bool:
     return isinstance(read, list) and len(read) >= len(items) and same(read[len(read) - len(items) :], items)
+
+
+class SharedNode(ValueError):
+    """The place suggest would change is one YAML node shared by several places (an anchor ``&a``
+    and its aliases ``*a``, or a merge ``<<``): changing it would change the other kinds too.
+    ``kind``: the kind whose suggestions cannot be written."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind = kind
+
+
+def _places(root: Node) -> dict[int, list[str]]:
+    """Every place (``kinds.discount.rules``) each node of the document appears at, in document
+    order: a node reached through an alias is the anchored node itself, so it has several."""
+    places: dict[int, list[str]] = {}
+    stack: list[tuple[Node, str]] = [(root, "")]
+    while stack:
+        node, where = stack.pop()
+        seen = id(node) in places
+        places.setdefault(id(node), []).append(where)
+        if seen:
+            continue
+        children: list[tuple[Node, str]] = []
+        if isinstance(node, MappingNode):
+            for key, value in node.value:
+                name = key.value if isinstance(key, ScalarNode) else "?"
+                children.append((value, f"{where}.{name}" if where else str(name)))
+        elif isinstance(node, SequenceNode):
+            children += [(item, f"{where}[{n}]") for n, item in enumerate(node.value)]
+        stack += reversed(children)
+    return places
+
+
+def _refuse_shared(source: str, places: dict[int, list[str]], kind: MappingNode, name: str) -> None:
+    """Raise ``SharedNode`` when the kind, its ``rules`` or its ``tests`` is shared with another place."""
+    if _key(kind, "<<") is not None:
+        raise SharedNode(
+            name, f"kinds.{name} takes entries from another place through a YAML merge (<<); write these rules by hand"
+        )
+    for key, node in [("", kind), ("rules", _value(kind, "rules")), ("tests", _value(kind, "tests"))]:
+        if node is None or len(places.get(id(node), [])) < 2:
+            continue
+        here = f"kinds.{name}" + (f".{key}" if key else "")
+        first, *others = places[id(node)]
+        anchor = re.match(r"&([^\s,\[\]{}]+)", source[node.start_mark.index :])
+        through = f"the anchor &{anchor.group(1)}" if anchor else "a YAML anchor"
+        line = f"line {node.start_mark.line + 1}"
+        if here == first:
+            raise SharedNode(
+                name, f"{here} is shared with {', '.join(others)} through {through} ({line}); write these rules by hand"
+            )
+        raise SharedNode(name, f"{here} is an alias of {first} ({through}, {line}); write these rules by hand")
 
 
 #: An edit: (offset in the text, order among edits at the same offset, text inserted, characters removed).
@@ -321,7 +378,7 @@ def _add_items(
         return [(close, order, joint + inner, 0), (line_start, order, above, 0)]
     if isinstance(node, SequenceNode) and node.value:
         at = _after_line(source, starts, node)
-        return [(at, order, _indent_by(items.block, node.start_mark.column), 0)]
+        return [(at, order, _indent_by(items.block, _dash_column(source, starts, node)), 0)]
     if node is not None and not (isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:null"):
         raise ValueError(f"{where}.{key} is not a list")
     at = _after_line(source, starts, kind)
@@ -333,6 +390,14 @@ def _add_items(
         removed = node.end_mark.index - node.start_mark.index
         return [(node.start_mark.index, order, "", removed), (at, order, _indent_by(items.block, column + 2), 0)]
     return [(at, order, " " * column + f"{key}:\n" + _indent_by(items.block, column + 2), 0)]
+
+
+def _dash_column(source: str, starts: list[int], node: SequenceNode) -> int:
+    """The column of a block list's first ``-`` (not its start mark: that is an anchor ``&a`` or a
+    tag before the list when it has one)."""
+    first = node.value[0].start_mark
+    dash = source.rindex("-", starts[first.line] if first.column else 0, first.index + 1)
+    return dash - source.rindex("\n", 0, dash) - 1
 
 
 def _indent_by(text: str, columns: int) -> str:

@@ -117,6 +117,7 @@ def _facts(row: Row[Any], votes: list[tuple[str, str, datetime]]) -> RequestFact
         requester,
         dict(fields) if fields is not None else None,
         governance,
+        imported_id,
     )
 
 

@@ -10,9 +10,9 @@ first that passes every check below; remove its decisions; look again.
 
 What is guaranteed of each suggestion, and of the suggestions of a kind together:
 
-1. It qualifies (``suggest_regions``): support, share, ≥ 2 approvers, the others-than-the-dominant-
-   approver bar, edges two people vouched for (along every ordered field of the kind), thresholds
-   on values seen in the data.
+1. It qualifies (``suggest_regions``): support, share, ≥ 2 approvers, not one approver's habit (the
+   busiest made at most two thirds of it, the others alone meet the share), ends two people vouched
+   for (along every ordered field of the kind), thresholds on values seen in the data.
 2. Conditions alone (``suggest_overlap``): it is provably disjoint from every other suggestion of
    the kind, and from every rule of the file (live or shadow) except a live ``reject`` or
    ``require`` rule when it approves — §3.3 leaves those in charge wherever both match. When
@@ -30,16 +30,28 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
+from bot.domain.condition_words import describe_when, plain
 from bot.domain.contracts import ContractError
+from bot.domain.fields import FieldType
 from bot.domain.governance import Governance, Kind
 from bot.domain.outcome import Resolution, resolve
 from bot.domain.requests import format_request_id
-from bot.domain.suggest_overlap import conflicts
-from bot.domain.suggest_regions import Bar, Candidate, Case, Cut, candidates, sorted_orders, unvouched_edge
+from bot.domain.suggest_overlap import clear_of, conflicts
+from bot.domain.suggest_regions import (
+    Bar,
+    Candidate,
+    Case,
+    Cut,
+    Tally,
+    candidates,
+    sorted_orders,
+    unvouched_edge,
+)
 from bot.domain.suggest_rules import NotCompiled, rule_id, when_of, with_rules
 from bot.domain.suggest_tests import region_tests
 from bot.domain.suggestions import Suggestion
@@ -66,6 +78,10 @@ class KindSummary:
     governed: int = 0
     suggestions: int = 0
     note: str = ""
+    #: Regions that qualified but were left with people, and why (in words), when others were suggested.
+    dropped: tuple[str, ...] = ()
+    #: Why the skipped rows no longer fit, the most common problem first ("x: is required (a number)").
+    skipped_because: str = ""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -76,6 +92,8 @@ class KindSummary:
             "governed": self.governed,
             "suggestions": self.suggestions,
             "note": self.note,
+            "skipped_because": self.skipped_because,
+            "dropped": list(self.dropped),
         }
 
 
@@ -118,6 +136,7 @@ class _Read:
     cases: list[Case] = field(default_factory=list)
     requests: int = 0
     skipped: int = 0
+    problems: Counter[str] = field(default_factory=Counter)
 
 
 def mine(
@@ -151,8 +170,9 @@ def _collect(governance: Governance, kind: Kind, item: RequestFacts, into: _Read
     into.requests += 1
     try:
         values = governance.validate_fields(kind, item.fields or {}, at=item.submitted_at, submitted=True)
-    except ContractError:
+    except ContractError as exc:
         into.skipped += 1
+        into.problems.update(str(problem) for problem in exc.problems)
         return
     verdict = None
     if not item.auto_rule and item.state in _APPROVED:
@@ -163,7 +183,23 @@ def _collect(governance: Governance, kind: Kind, item: RequestFacts, into: _Read
     wait = (vote[1] - item.submitted_at).total_seconds() / 3600 if vote else None
     raw = dict(item.fields or {})
     requester = item.requester or ""
-    into.cases.append(Case(item.id, values, raw, requester, item.submitted_at, verdict, vote and vote[0], wait))
+    approver = vote and vote[0]
+    keys = _keys(governance, kind, values, item.submitted_at)
+    into.cases.append(
+        Case(item.id, values, raw, requester, item.submitted_at, verdict, approver, wait, keys, item.source_id)
+    )
+
+
+def _keys(governance: Governance, kind: Kind, values: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """``values`` with each date as whole days from the submission day: a date rule is mined as an
+    offset (``{lte: "+3d"}``, "within three days of submission"), never as a calendar date, which
+    no future request could meet once it has passed."""
+    day = governance.today(at)
+    keys = dict(values)
+    for name, spec in kind.spec.fields.items():
+        if spec.type is FieldType.DATE and isinstance(keys.get(name), date):
+            keys[name] = (keys[name] - day).days
+    return keys
 
 
 def _touched(resolution: Resolution) -> bool:
@@ -181,6 +217,7 @@ class _Miner:
     def __init__(self, governance: Governance, kind: Kind, cases: list[Case], bar: Bar):
         self.governance, self.kind, self.cases, self.bar = governance, kind, cases, bar
         self.facts = [governance.facts(kind, c.values, requester=c.requester, at=c.at) for c in cases]
+        self.kind_facts = self.facts
         self.base: dict[int, Resolution] = {}
         decisions = [i for i, c in enumerate(cases) if c.verdict]
         self.governed = {i for i in decisions if _touched(self.baseline(i))}
@@ -188,6 +225,24 @@ class _Miner:
         self.orders = sorted_orders(kind, cases)
         self.chosen: list[tuple[Candidate, dict[str, Any]]] = []
         self.refused: list[str] = []
+
+    def words(self, cuts: Sequence[Cut]) -> str:
+        """A region in words, as ``explain`` writes conditions ("x is at most 10")."""
+        return plain(describe_when(when_of(self.kind, cuts), self.kind.spec.fields, tz=self.governance.tz))
+
+    def listing(self, met: Sequence[str], earlier: Sequence[tuple[Cut, ...]]) -> str:
+        """The rules (and earlier suggestions) ``met`` names, each with its condition in words."""
+        specs = {rule.id: rule for rule in self.kind.spec.rules}
+        named = []
+        for which in met:
+            if which.startswith("suggestion "):
+                named.append(f"the suggestion {self.words(earlier[int(which.split()[1]) - 1])}")
+            else:
+                when = specs[which].when or {}
+                named.append(
+                    f"rule {which} ({plain(describe_when(when, self.kind.spec.fields, tz=self.governance.tz))})"
+                )
+        return ", ".join(named)
 
     def baseline(self, i: int) -> Resolution:
         if i not in self.base:
@@ -218,17 +273,23 @@ class _Miner:
             cuts = (*cuts[:-1], Cut(last.field, "between", (ends[0], ends[1])))
             met = conflicts(self.kind, cuts, candidate.decide, earlier)
         if met:
-            self.refused.append(f"{when_of(self.kind, candidate.cuts)} would meet {', '.join(met)}")
-            return None
+            clear = clear_of(self.kind, self.cases, self.orders, self.bar, candidate, met, earlier)
+            if clear is None:
+                refusal = f"the region {self.words(candidate.cuts)} would meet {self.listing(met, earlier)}"
+                if refusal not in self.refused:
+                    self.refused.append(refusal)
+                return None
+            candidate, cuts = clear, clear.cuts
         new_id = rule_id(self.kind, cuts, taken)
-        rule = {"id": new_id, "when": when_of(self.kind, cuts), "decide": candidate.decide}
-        rule["reason"] = _reason(self.cases, candidate)
+        when = when_of(self.kind, cuts)
+        reason = policy_reason(self.kind, when, candidate.decide, self.governance.tz)
+        rule = {"id": new_id, "when": when, "decide": candidate.decide, "reason": reason}
         try:
             extended, kind = with_rules(self.governance, self.kind, [r for _, r in self.chosen] + [rule])
         except NotCompiled:
             return None
         if not self._same_elsewhere(extended, kind, new_id, candidate):
-            self.refused.append(f"{rule['when']} would change what a rule of the file does")
+            self.refused.append(f"the region {self.words(cuts)} would change what a rule of the file does")
             return None
         return Candidate(cuts, candidate.decide, candidate.members, candidate.other_end), rule
 
@@ -236,7 +297,9 @@ class _Miner:
         """Check 3 of the module docstring, over every stored request the new rule matches."""
         condition = next(r for r in kind.rules if r.id == new_id).condition
         decided = set()
-        for i, facts in enumerate(self.facts):
+        if kind.needs_clock and not self.kind.needs_clock:  # a date offset reads the submission day
+            self.kind_facts = [extended.facts(kind, c.values, requester=c.requester, at=c.at) for c in self.cases]
+        for i, facts in enumerate(self.kind_facts if kind.needs_clock else self.facts):
             if condition.truth(facts) is not True:
                 continue
             c = self.cases[i]
@@ -250,9 +313,12 @@ class _Miner:
 
 def _mine_kind(governance: Governance, kind: Kind, read: _Read, bar: Bar) -> tuple[list[Suggestion], KindSummary]:
     decisions = sum(1 for c in read.cases if c.verdict)
-    summary = KindSummary(kind.name, read.requests, decisions, read.skipped)
+    because = "; ".join(problem for problem, _ in read.problems.most_common(3))
+    summary = KindSummary(kind.name, read.requests, decisions, read.skipped, skipped_because=because)
     if decisions < bar.min_support:
         note = f"{decisions} human decisions in the window, fewer than --min-support {bar.min_support}"
+        if read.skipped:
+            note += f"; {read.skipped} requests no longer fit {kind.name}'s fields: {because}"
         return [], _with(summary, note=note)
     miner = _Miner(governance, kind, read.cases, bar)
     miner.run()
@@ -260,7 +326,10 @@ def _mine_kind(governance: Governance, kind: Kind, read: _Read, bar: Bar) -> tup
     note = ""
     if not suggestions:
         note = _why_none(miner, bar)
-    return suggestions, _with(summary, governed=len(miner.governed), suggestions=len(suggestions), note=note)
+    dropped = tuple(miner.refused) if suggestions else ()
+    return suggestions, _with(
+        summary, governed=len(miner.governed), suggestions=len(suggestions), note=note, dropped=dropped
+    )
 
 
 def _with(summary: KindSummary, **changes: Any) -> KindSummary:
@@ -268,29 +337,36 @@ def _with(summary: KindSummary, **changes: Any) -> KindSummary:
 
 
 def _why_none(miner: _Miner, bar: Bar) -> str:
+    """Why no region qualified: the bar the best region missed, with its numbers, in words."""
     if len(miner.pool) < bar.min_support:
         return (
             f"the rules of the file already cover {len(miner.governed)} of the human decisions; "
             f"{len(miner.pool)} left, fewer than --min-support {bar.min_support}"
         )
     if miner.refused:
-        return "the regions found would meet rules of the file: " + "; ".join(miner.refused[:3])
-    return (
-        f"no region of at least {bar.min_support} human decisions where people decided one way "
-        f"{bar.min_share:.0%} of the time, by at least 2 approvers"
-    )
+        return "; ".join(miner.refused[:3])
+    relaxed = Bar(bar.min_support, bar.min_share, people=False)
+    found = candidates(miner.kind, miner.cases, miner.pool, miner.orders, relaxed)
+    if not found:
+        return (
+            f"no region of at least {bar.min_support} human decisions where people decided one way "
+            f"at least {bar.min_share:.0%} of the time"
+        )
+    best = found[0]
+    tally = Tally(best.decide)
+    for i in best.members:
+        tally.add(miner.cases[i])
+    why = tally.problem(bar) or "no end of it was vouched for by two approvers"
+    return f"the best region, {miner.words(best.cuts)}, has {len(best.members)} human decisions, but {why}"
 
 
-def _reason(cases: list[Case], candidate: Candidate) -> str:
-    members = [cases[i] for i in candidate.members]
-    agree = sum(1 for c in members if c.verdict == candidate.decide)
-    people = len({c.approver for c in members if c.approver})
-    verb = "approved" if candidate.decide == "approve" else "rejected"
-    wait = _median_wait(members)
-    return (
-        f"People {verb} {agree} of {len(members)} such requests ({people} approvers, median wait {wait:.1f} h); "
-        "suggested by signoff suggest."
-    )
+def policy_reason(kind: Kind, when: Mapping[str, Any], decide: str, tz: Any) -> str:
+    """What a requester reads (``explain``, the request card): the rule as a policy sentence, in
+    the words ``explain`` uses for conditions — "Discount approval requests where amount_pct ≤ 10
+    are approved by default." The evidence stays in the YAML comment and the JSON."""
+    words = plain(describe_when(when, kind.spec.fields, tz=tz))
+    verdict = "are approved by default" if decide == "approve" else "are not approved"
+    return f"{kind.spec.title} requests where {words} {verdict}."
 
 
 def _median_wait(members: list[Case]) -> float:
@@ -309,6 +385,7 @@ def _suggestions(miner: _Miner, decisions: int) -> list[Suggestion]:
         verdicts = Counter(c.verdict for c in members)
         dissent_first = sorted(members, key=lambda c: (c.verdict == candidate.decide, c.id))
         examples = [format_request_id(c.id) for c in dissent_first[:5]]
+        sources = {format_request_id(c.id): c.source for c in dissent_first[:5] if c.source}
         tests = region_tests(extended, kind, miner.cases, miner.orders, candidate, rule["id"])
         found.append(
             Suggestion(
@@ -324,6 +401,7 @@ def _suggestions(miner: _Miner, decisions: int) -> list[Suggestion]:
                 coverage=len(members) / decisions if decisions else 0.0,
                 median_wait_hours=_median_wait(members),
                 examples=tuple(examples),
+                sources=sources,
                 tests=tuple(tests),
             )
         )

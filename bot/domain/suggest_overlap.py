@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.domain.conditions import All, Always, Condition, Leaf
+from bot.domain.fields import FieldType
 from bot.domain.governance import Kind, Rule
 from bot.domain.governance_spec import Decision
 from bot.domain.operators import Op
-from bot.domain.suggest_regions import Cut
+from bot.domain.suggest_regions import Bar, Candidate, Case, Cut, Tally, vouched_ends
 
 
 @dataclass(frozen=True)
@@ -149,10 +150,12 @@ def rule_constraints(kind: Kind, condition: Condition) -> dict[str, list[Constra
     return found
 
 
-def cuts_constraints(cuts: Sequence[Cut]) -> dict[str, list[Constraint]]:
+def cuts_constraints(cuts: Sequence[Cut], relative: frozenset[str] = frozenset()) -> dict[str, list[Constraint]]:
+    """Per field, what ``cuts`` say of it; fields in ``relative`` (dates mined as offsets from
+    submission) are left out, like the file's relative leaves: the condition only looks wider."""
     found: dict[str, list[Constraint]] = {}
     for cut in cuts:
-        constraint = cut_constraint(cut)
+        constraint = None if cut.field in relative else cut_constraint(cut)
         if constraint is not None:
             found.setdefault(cut.field, []).append(constraint)
     return found
@@ -178,11 +181,75 @@ def allowed_overlap(decide: str, rule: Rule) -> bool:
 def conflicts(kind: Kind, cuts: Sequence[Cut], decide: str, chosen: Sequence[Sequence[Cut]]) -> list[str]:
     """The ids of the kind's rules, and the earlier suggestions (``suggestion N``), that ``cuts`` may
     meet in a way that is not allowed ([] when none)."""
-    mine = cuts_constraints(cuts)
+    dates = frozenset(name for name, spec in kind.spec.fields.items() if spec.type.value == "date")
+    mine = cuts_constraints(cuts, dates)
     found = [
         rule.id
         for rule in kind.rules
         if not allowed_overlap(decide, rule) and not disjoint(mine, rule_constraints(kind, rule.condition))
     ]
-    found += [f"suggestion {n + 1}" for n, other in enumerate(chosen) if not disjoint(mine, cuts_constraints(other))]
+    ours = cuts_constraints(cuts)  # suggestions compare date offsets with date offsets
+    found += [f"suggestion {n + 1}" for n, other in enumerate(chosen) if not disjoint(ours, cuts_constraints(other))]
     return found
+
+
+def blocking(kind: Kind, name: str, met: Sequence[str], chosen: Sequence[Sequence[Cut]]) -> list[Span] | None:
+    """The interval of ``name`` each rule (or ``suggestion N``) in ``met`` is limited to, so that a
+    region kept clear of them all is provably disjoint from them; None when one of them says
+    nothing of ``name`` as an interval (then no narrowing on ``name`` can keep clear of it)."""
+    rules = {rule.id: rule for rule in kind.rules}
+    spans = []
+    for which in met:
+        if which.startswith("suggestion "):
+            constraints = cuts_constraints(chosen[int(which.split()[1]) - 1]).get(name)
+        else:
+            constraints = rule_constraints(kind, rules[which].condition).get(name)
+        if not constraints:
+            return None
+        acc = constraints[0]
+        for more in constraints[1:]:
+            acc = _meet(acc, more)
+        if not isinstance(acc, Span):
+            return None
+        spans.append(acc)
+    return spans
+
+
+def clear_of(
+    kind: Kind,
+    cases: Sequence[Case],
+    orders: dict[str, list[int]],
+    bar: Bar,
+    candidate: Candidate,
+    met: Sequence[str],
+    earlier: Sequence[Sequence[Cut]],
+) -> Candidate | None:
+    """The part of ``candidate`` on its threshold's side of the rules it ``met`` (``between`` the
+    threshold and the nearest value clear of them), when that part still qualifies and is
+    provably disjoint from them: ``x ≤ 10`` next to a rule on ``x ≤ 3`` → ``x`` from 4 to 10."""
+    last = candidate.cuts[-1]
+    spans = blocking(kind, last.field, met, earlier) if last.op in ("lte", "gte") else None
+    if not spans or kind.spec.fields[last.field].type is FieldType.DATE:
+        return None
+    order = [i for i in orders[last.field] if i in set(candidate.members)]
+    outwards = order[::-1] if last.op == "lte" else order  # from the threshold inwards
+    kept: list[int] = []
+    for i in outwards:
+        if any(span.contains(cases[i].keys[last.field]) for span in spans):
+            break
+        kept.append(i)
+    inner = vouched_ends(cases, kept, last.field, candidate.decide, bar)
+    while kept and cases[kept[-1]].keys[last.field] not in inner:
+        kept.pop()
+    if not kept:
+        return None
+    other = cases[kept[-1]].keys[last.field]
+    ends = tuple(sorted([last.value, other]))
+    cuts = (*candidate.cuts[:-1], Cut(last.field, "between", ends))
+    narrowed = Candidate(cuts, candidate.decide, tuple(sorted(kept)), other)
+    tally = Tally(candidate.decide)
+    for i in kept:
+        tally.add(cases[i])
+    if tally.problem(bar) is not None or conflicts(kind, cuts, candidate.decide, earlier):
+        return None
+    return narrowed

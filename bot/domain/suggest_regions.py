@@ -9,16 +9,20 @@ What makes a region qualify, for ``decide`` approve (reject alike):
 
 - ``support`` ≥ ``min_support`` human decisions, at least ``min_share`` of them approvals
   (``Tally.problem``);
-- decided by ≥ 2 distinct approvers, and the region still qualifies (support and share) on the
-  decisions of everyone but its dominant approver (the one with most decisions in it): what the
-  others decided alone would have justified it. (Requiring two approvers *after* removing the
-  dominant one would demand three people, which a two-person team never has; the support and share
-  bars on the others' decisions already keep one person's habits out.)
+- decided by ≥ 2 distinct approvers (DESIGN §8), and not one approver's habit: the busiest approver
+  made at most two thirds (``TOP_SHARE``) of its decisions, and the others' decisions alone still
+  meet ``min_share``. (Requiring ``min_support`` decisions *without* the busiest approver would refuse
+  30 unanimous decisions by 10 people; two thirds still refuses 90 of 100 by one person, and a
+  two-person team qualifies when the work is shared.)
 - both ends are vouched for by two people (``_Run``, ``unvouched_edge``): the decisions nearest an
   end of the region (whole groups of equal value, at least ``edge_size``: max(5, ⌈support/10⌉)),
   along every ordered field of the kind, are not all one approver's, and a value one approver
   alone decided ``EDGE_MIN`` times or more is never an end. A slice only one person ever approves,
   next to a routine region, is cut off rather than swallowed;
+- an end value (``vouched_ends``) is one people did not decide the other way at more often than
+  ``min_share`` allows (nobody, for a value decided fewer than 100 times at 0.99), and that at least two
+  different approvers decided the region's way at it or between it and the previous such value:
+  one person's decisions never set a threshold, however often they were made;
 - people agree at the ends nearly as well as overall: of the ``edge_size`` decisions nearest each
   end of a threshold, at least ``Bar.edge_share`` (twice the dissent ``min_share`` allows) went the
   region's way, so a threshold stops where people start to split;
@@ -40,6 +44,8 @@ from bot.domain.governance import Kind
 #: Field types a threshold (``lte``/``gte``) is mined on, and those an option set is.
 ORDERED_TYPES = frozenset({FieldType.NUMBER, FieldType.MONEY, FieldType.DURATION, FieldType.DATE})
 DISCRETE_TYPES = frozenset({FieldType.CHOICE, FieldType.MULTI_CHOICE, FieldType.BOOL})
+#: The most a region's busiest approver may have decided of it (2/3, as numerator and denominator).
+TOP_SHARE = (2, 3)
 #: The fewest decisions nearest a threshold that must not all be one approver's; also, a value
 #: decided this many times by one approver alone is that approver's habit, never a region's end.
 EDGE_MIN = 5
@@ -61,14 +67,22 @@ class Case(NamedTuple):
     verdict: str | None
     approver: str | None
     wait_hours: float | None
+    #: What regions are mined on: ``values``, but a date as whole days from the submission day
+    #: (``+3`` for three days after it, in the governance timezone), as ``{lte: "+3d"}`` reads it.
+    keys: dict[str, Any]
+    #: An imported request's id in the system it came from, else None.
+    source: str | None = None
 
 
 @dataclass(frozen=True)
 class Bar:
-    """What a region must reach: ``min_support`` decisions, ``min_share`` (0.5, 1] of them one way."""
+    """What a region must reach: ``min_support`` decisions, ``min_share`` (0.5, 1] of them one way,
+    and (``people``) the approver bars of the module docstring."""
 
     min_support: int = 30
     min_share: float = 0.99
+    #: False: only support and share count (to explain, in a note, which other bar a region missed).
+    people: bool = True
 
     @property
     def edge_share(self) -> float:
@@ -149,17 +163,23 @@ class Tally:
                 self.top = who
 
     def problem(self, bar: Bar) -> str | None:
-        """None when the region qualifies, else why not, in plain words."""
+        """None when the region qualifies, else why not, in plain words (the first bar it misses)."""
+        verb = "approved" if self.decide == "approve" else "rejected"
         if self.support < bar.min_support:
-            return f"{self.support} decisions, fewer than {bar.min_support}"
+            return f"{self.support} decisions, fewer than --min-support {bar.min_support}"
         if self.agree < bar.min_share * self.support - 1e-9:
-            return f"only {self.agree} of {self.support} decided {self.decide}"
+            return f"people {verb} only {self.agree} of its {self.support} decisions, under --min-approval"
+        if not bar.people:
+            return None
         if len(self.count) < 2 or self.top is None:
-            return "decided by one approver only"
-        rest = self.support - self.count[self.top]
+            return f"all its {self.support} decisions were made by one approver, {self.top or 'unknown'}"
+        most = self.count[self.top]
+        if most * TOP_SHARE[1] > TOP_SHARE[0] * self.support:
+            return f"{self.top} made {most} of its {self.support} decisions, more than two thirds: one approver's habit"
+        rest = self.support - most
         rest_agree = self.agree - self.agreeing.get(self.top, 0)
-        if rest < bar.min_support or rest_agree < bar.min_share * rest - 1e-9:
-            return f"without {self.top} it would not qualify"
+        if rest_agree < bar.min_share * rest - 1e-9:
+            return f"without {self.top}, people {verb} only {rest_agree} of {rest}, under --min-approval"
         return None
 
 
@@ -177,27 +197,27 @@ def threshold_scan(
     n = len(order)
     start = 0
     if bounded:
-        while start < n and cases[order[start]].verdict != decide:
+        lows = vouched_ends(cases, order[::-1], field, decide, bar, 2 if bar.people else 1)
+        while start < n and (cases[order[start]].verdict != decide or cases[order[start]].keys[field] not in lows):
             start += 1
     if start >= n:
         return None
     tally = Tally(decide)
     best: tuple[Any, int, Any, int] | None = None
-    first = cases[order[start]].values[field]
+    first = cases[order[start]].keys[field]
     lead, tail = _Run(), _Run()
     opening = False
     agreed = [0]  # agreed[j]: decisions decided ``decide`` among the scan's first j
     # Once more people dissented than the whole scan could absorb, no longer prefix qualifies: stop.
     most_dissent = (1 - bar.min_share) * (n - start) + 1e-9
     pos = start
+    highs = vouched_ends(cases, order[start:], field, decide, bar, 2 if bar.people else 1)
     while pos < n and tally.support - tally.agree <= most_dissent:
-        value = cases[order[pos]].values[field]
-        seen_way = False
+        value = cases[order[pos]].keys[field]
         who: set[str | None] = set()
         size = 0
-        while pos < n and cases[order[pos]].values[field] == value:
+        while pos < n and cases[order[pos]].keys[field] == value:
             case = cases[order[pos]]
-            seen_way = seen_way or case.verdict == decide
             tally.add(case)
             agreed.append(agreed[-1] + (case.verdict == decide))
             who.add(case.approver)
@@ -208,11 +228,40 @@ def threshold_scan(
         lead.extend(who, size, leading=True)
         tail.extend(who, size)
         k = edge_size(tally.support)
-        if seen_way and not (habit or opening) and lead.length < k and tail.length < k:
+        alone = (habit or opening or lead.length >= k or tail.length >= k) and bar.people
+        if value in highs and not alone:
             ends = min(agreed[k], agreed[-1] - agreed[-1 - k]) if len(agreed) > k else 0
             if ends >= bar.edge_share * k - 1e-9 and tally.problem(bar) is None:
                 best = (value, pos, first, start)
     return best
+
+
+def vouched_ends(
+    cases: Sequence[Case], order: Sequence[int], field: str, decide: str, bar: Bar, people: int = 2
+) -> set[Any]:
+    """The values of ``field`` along ``order`` (a scan, sorted from the region's fixed side outwards)
+    that may be a region's end: people did not decide the other way at that value more often than
+    ``bar.min_share`` allows (for a value decided fewer than 1 / (1 − min_share) times, 100 at 0.99,
+    that is: nobody did), and at least ``people`` different approvers decided ``decide`` at it or
+    between it and the previous such value. One person's decisions never set an end, however often
+    they were made."""
+    ends: set[Any] = set()
+    since: set[str] = set()
+    pos, n = 0, len(order)
+    while pos < n:
+        value = cases[order[pos]].keys[field]
+        size = contrary = 0
+        while pos < n and cases[order[pos]].keys[field] == value:
+            case = cases[order[pos]]
+            if case.verdict == decide and case.approver is not None:
+                since.add(case.approver)
+            contrary += case.verdict != decide
+            size += 1
+            pos += 1
+        if contrary <= (1 - bar.min_share) * size + 1e-9 and len(since) >= people:
+            ends.add(value)
+            since = set()
+    return ends
 
 
 class _Run:
@@ -249,8 +298,8 @@ def sorted_orders(kind: Kind, cases: Sequence[Case]) -> dict[str, list[int]]:
     orders = {}
     for name, spec in kind.spec.fields.items():
         if spec.type in ORDERED_TYPES:
-            have = [i for i, c in enumerate(cases) if c.values.get(name) is not None]
-            have.sort(key=lambda i: (cases[i].values[name], cases[i].approver or ""))
+            have = [i for i, c in enumerate(cases) if c.keys.get(name) is not None]
+            have.sort(key=lambda i: (cases[i].keys[name], cases[i].approver or ""))
             orders[name] = have
     return orders
 
@@ -259,7 +308,7 @@ def discrete_cuts(kind: Kind, cases: Sequence[Case], pool: Iterable[int]) -> lis
     """Every single-option cut of the kind's choice, multi_choice and bool fields, with its decisions."""
     found: dict[Cut, list[int]] = {}
     for i in pool:
-        values = cases[i].values
+        values = cases[i].keys
         for name, spec in kind.spec.fields.items():
             if spec.type not in DISCRETE_TYPES or values.get(name) is None:
                 continue
@@ -327,7 +376,7 @@ def _option_sets(cases: Sequence[Case], singles: list[tuple[Cut, list[int]]], de
         tally = Tally(decide)
         for i in members:
             tally.add(cases[i])
-        clean = tally.agree >= bar.min_share * tally.support - 1e-9 and len(tally.count) >= 2
+        clean = tally.agree >= bar.min_share * tally.support - 1e-9 and (len(tally.count) >= 2 or not bar.people)
         if clean:
             by_field.setdefault(cut.field, []).append((cut, members))
     found = []
@@ -362,10 +411,10 @@ def unvouched_edge(cases: Sequence[Case], members: Sequence[int], orders: dict[s
             run = _Run()
             pos = 0
             while pos < len(end) and pos < k and not run.broken:
-                value = cases[end[pos]].values[name]
+                value = cases[end[pos]].keys[name]
                 who: set[str | None] = set()
                 size = 0
-                while pos < len(end) and cases[end[pos]].values[name] == value:
+                while pos < len(end) and cases[end[pos]].keys[name] == value:
                     who.add(cases[end[pos]].approver)
                     size += 1
                     pos += 1

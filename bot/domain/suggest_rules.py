@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from bot.domain.field_types import FIELD_TYPES
+from bot.domain.fields import FieldType
 from bot.domain.governance import Governance, Kind
 from bot.domain.governance_build import compile_kind
 from bot.domain.governance_spec import RuleSpec
@@ -34,11 +35,22 @@ def json_value(kind: Kind, name: str, value: Any) -> Any:
     spec = kind.spec.fields[name]
     if isinstance(value, bool):
         return value
+    if spec.type is FieldType.DATE and isinstance(value, int):  # days from the submission day
+        return f"{value:+d}d"
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, int | float | str):
         return value
     return FIELD_TYPES[spec.type].to_json(value)
+
+
+def leaves_json(kind: Kind, cut: Cut) -> list[dict[str, Any]]:
+    """The leaves of one cut: a date ``between`` two offsets is two leaves (``gte``, ``lte``), as
+    the file compares a date with an offset from submission one bound at a time."""
+    if cut.op == "between" and kind.spec.fields[cut.field].type is FieldType.DATE:
+        low, high = (json_value(kind, cut.field, v) for v in cut.value)
+        return [{cut.field: {"gte": low}}, {cut.field: {"lte": high}}]
+    return [leaf_json(kind, cut)]
 
 
 def leaf_json(kind: Kind, cut: Cut) -> dict[str, Any]:
@@ -51,7 +63,7 @@ def leaf_json(kind: Kind, cut: Cut) -> dict[str, Any]:
 
 def when_of(kind: Kind, cuts: Sequence[Cut]) -> dict[str, Any]:
     """One leaf as ``{field: {op: value}}``; two as ``{"all": [leaf, leaf]}``."""
-    leaves = [leaf_json(kind, cut) for cut in cuts]
+    leaves = [leaf for cut in cuts for leaf in leaves_json(kind, cut)]
     return leaves[0] if len(leaves) == 1 else {"all": leaves}
 
 

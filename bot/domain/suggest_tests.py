@@ -1,9 +1,12 @@
 """The ``tests:`` of a suggested rule (DESIGN §3.6), drawn from the stored requests themselves.
 
-- **just inside**: the human decision of the region nearest its threshold (a member that people
-  decided the region's way) → ``expect`` the rule's verdict, ``rule`` its id;
-- **just outside**: the stored request nearest the threshold on the other side (meeting the
-  rule's other condition, if any), when the file plus the suggestions routes it → ``expect: route``.
+- per end of the threshold (both ends of a ``between``), **just inside**: the human decision of the
+  region nearest that end that people decided the region's way → ``expect`` the rule's verdict,
+  ``rule`` its id; **just outside**: the stored request nearest that end on the other side (meeting
+  the rule's other condition, if any) that the file plus the suggestions routes → ``expect: route``;
+- per other condition of a two-condition rule, **just outside on** that field: a stored request
+  that meets the threshold but not that condition, routed → ``expect: route`` (a later edit that
+  drops the condition fails it). A pair is left out only when history has no such request.
 
 Each test carries the request's stored fields and its submission time as ``at`` (so that dates
 are read as they were then), and is kept only if ``resolve`` with the file plus the kind's
@@ -39,15 +42,49 @@ def region_tests(
     candidate: Candidate,
     rule_id: str,
 ) -> list[dict[str, Any]]:
-    """Up to two tests (inside, outside) for the suggestion ``rule_id`` of ``kind`` in ``governance``."""
-    tests = []
-    inside = _inside(cases, candidate)
-    if inside is not None and _outcome(governance, kind, inside) == (candidate.decide, rule_id):
-        tests.append(_test(inside, f"just inside {rule_id}", candidate.decide, rule_id))
-    outside = _outside(governance, kind, cases, orders, candidate)
-    if outside is not None:
-        tests.append(_test(outside, f"just outside {rule_id}", "route", None))
+    """The tests of the suggestion ``rule_id`` of ``kind`` in ``governance``: per end of its threshold
+    (both ends of a ``between``) a just-inside and a just-outside request, and per other condition a
+    request that meets the threshold but not that condition (outside on that condition alone); each
+    from the stored requests, kept only when ``resolve`` gives what it expects."""
+    tests: list[dict[str, Any]] = []
+    seen: set[int] = set()
+
+    def keep(case: Case | None, name: str, expect: str, rule: str | None) -> None:
+        if case is not None and case.id not in seen and _outcome(governance, kind, case) == (expect, rule):
+            seen.add(case.id)
+            tests.append(_test(case, name, expect, rule))
+
+    cut = _threshold(candidate)
+    others = candidate.cuts[:-1] if cut is not None else candidate.cuts
+    agreeing = [cases[i] for i in candidate.members if cases[i].verdict == candidate.decide]
+    if cut is None:
+        keep(min(agreeing, key=lambda c: c.id, default=None), f"just inside {rule_id}", candidate.decide, rule_id)
+    for edge, above in _ends(cut):
+        assert cut is not None
+        inside = min(agreeing, key=lambda c: (abs_gap(c.keys[cut.field], edge), c.id), default=None)
+        keep(inside, f"just inside {rule_id}", candidate.decide, rule_id)
+        order = [cases[i] for i in orders.get(cut.field, [])]
+        beyond = (
+            [c for c in order if c.keys[cut.field] > edge]
+            if above
+            else [c for c in reversed(order) if c.keys[cut.field] < edge]
+        )
+        outside = [c for c in beyond if all(o.holds(c.keys) for o in others)]
+        keep(_first_routed(governance, kind, outside), f"just outside {rule_id}", "route", None)
+    for other in others:  # outside on this condition alone
+        rest = [o for o in candidate.cuts if o is not other]
+        pool = [c for c in cases if not other.holds(c.keys) and all(o.holds(c.keys) for o in rest)]
+        keep(_first_routed(governance, kind, pool), f"just outside {rule_id} on {other.field}", "route", None)
     return tests
+
+
+def _ends(cut: Cut | None) -> list[tuple[Any, bool]]:
+    """Each end of a threshold and whether outside lies above it."""
+    if cut is None:
+        return []
+    if cut.op == "between":
+        return [(cut.value[1], True), (cut.value[0], False)]
+    return [(cut.value, cut.op == "lte")]
 
 
 def _threshold(candidate: Candidate) -> Cut | None:
@@ -55,45 +92,11 @@ def _threshold(candidate: Candidate) -> Cut | None:
     return last if last.op in ("lte", "gte", "between") else None
 
 
-def _inside(cases: Sequence[Case], candidate: Candidate) -> Case | None:
-    agreeing = [cases[i] for i in candidate.members if cases[i].verdict == candidate.decide]
-    if not agreeing:
-        return None
-    cut = _threshold(candidate)
-    if cut is None:
-        return min(agreeing, key=lambda c: c.id)
-    at_edge = _edge(cut, candidate)
-    return min(agreeing, key=lambda c: (abs_gap(c.values[cut.field], at_edge), c.id))
-
-
 def abs_gap(value: Any, edge: Any) -> Any:
     return value - edge if value >= edge else edge - value
 
 
-def _edge(cut: Cut, candidate: Candidate) -> Any:
-    """The threshold people vouched for: ``lte``'s value, ``gte``'s, or the mined end of a ``between``."""
-    if cut.op != "between":
-        return cut.value
-    low, high = cut.value
-    return high if candidate.other_end == low else low
-
-
-def _outside(
-    governance: Governance, kind: Kind, cases: Sequence[Case], orders: dict[str, list[int]], candidate: Candidate
-) -> Case | None:
-    cut = _threshold(candidate)
-    others = candidate.cuts[:-1] if cut is not None else ()
-    if cut is None:
-        pool = [c for c in cases if not candidate.cuts[0].holds(c.values)]
-    else:
-        edge = _edge(cut, candidate)
-        order = [cases[i] for i in orders.get(cut.field, [])]
-        beyond_high = cut.op == "lte" or (cut.op == "between" and edge == cut.value[1])
-        if beyond_high:
-            pool = [c for c in order if c.values[cut.field] > edge]
-        else:
-            pool = [c for c in reversed(order) if c.values[cut.field] < edge]
-        pool = [c for c in pool if all(o.holds(c.values) for o in others)]
+def _first_routed(governance: Governance, kind: Kind, pool: Sequence[Case]) -> Case | None:
     for case in pool[:OUTSIDE_TRIES]:
         if _outcome(governance, kind, case)[0] == "route":
             return case

@@ -39,8 +39,14 @@ class Suggestion:
     median_wait_hours: float
     examples: tuple[str, ...] = ()
     tests: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)
+    #: The source-system id of each imported example (``{"REQ-812": "LAT202601-00042"}``).
+    sources: Mapping[str, str] = field(default_factory=dict, repr=False)
     #: ``live`` (the default) or ``shadow``: written ``mode: shadow``, to trial it first (DESIGN §3.7).
     mode: str = "live"
+
+    def shown_examples(self) -> list[str]:
+        """The examples as people look them up: ``REQ-812 (LAT202601-00042)`` for an imported one."""
+        return [f"{e} ({self.sources[e]})" if e in self.sources else e for e in self.examples]
 
     def rule(self) -> dict[str, Any]:
         """The rule as a governance file writes it under the kind's ``rules:``."""
@@ -61,5 +67,6 @@ class Suggestion:
             "coverage": round(self.coverage, 4),
             "median_wait_hours": round(self.median_wait_hours, 2),
             "examples": list(self.examples),
+            "example_sources": dict(self.sources),
             "tests": [dict(test) for test in self.tests],
         }

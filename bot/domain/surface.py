@@ -59,6 +59,8 @@ class RequestFacts(NamedTuple):
     fields: Mapping[str, Any] | None = None
     #: The version hash of the governance file it was filed (and resolved) under; only with ``contents=True``.
     governance: str | None = None
+    #: An imported request's id in the system it came from (``imported_id``), else None.
+    source_id: str | None = None
 
 
 COUNTER_NAMES = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import date
 from pathlib import Path
 
@@ -134,6 +135,47 @@ def test_write_is_refused_when_the_file_would_fail_its_tests(stored: Path, capsy
     assert not (stored / "out.yaml").exists()
 
 
+SHARED = LATENT_GOVERNANCE.replace("    rules:\n      # the one rule", "    rules: &std\n      # the one rule").replace(
+    "\n  budget-move:",
+    """
+  discount-eu:
+    title: Discount (EU)
+    owner: U0EULEAD
+    fields: {account: {type: text, required: true}, amount_pct: {type: number, required: true}}
+    approvers: finance
+    rules: *std
+
+  budget-move:""",
+)
+
+
+def test_write_never_changes_a_kind_that_shares_the_rules_through_an_alias(
+    stored: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (stored / "signoff.yaml").write_text(SHARED)
+    code, _, err = run(capsys, "suggest", *SINCE, "--write", "out.yaml")
+    line = SHARED.splitlines().index("    rules: &std") + 1
+    assert code == 0, err
+    assert (
+        "signoff suggest: kinds.discount.rules is shared with kinds.discount-eu.rules through the anchor &std "
+        f"(line {line}); write these rules by hand"
+    ) in err
+    written = (stored / "out.yaml").read_text()
+    assert "rules: *std" in written and "suggested-amount-pct" not in written  # discount refused, others written
+    assert "suggested-" in written and run(capsys, "--config", "out.yaml", "check")[0] == 0
+    code, out, _ = run(capsys, "--config", "out.yaml", "explain", "discount-eu", "account=X", "amount_pct=5")
+    assert code == 0 and "Outcome: needs people" in out and "suggested-" not in out
+
+
+def test_an_anchor_nobody_else_uses_does_not_stop_the_write(stored: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (stored / "signoff.yaml").write_text(
+        LATENT_GOVERNANCE.replace("    rules:\n      # the one", "    rules: &mine\n      # the one")
+    )
+    code, _, err = run(capsys, "suggest", *SINCE, "--kind", "discount", "--write", "out.yaml")
+    assert code == 0 and err.startswith("wrote out.yaml"), err
+    assert run(capsys, "--config", "out.yaml", "check")[0] == 0 and run(capsys, "--config", "out.yaml", "test")[0] == 0
+
+
 @pytest.mark.parametrize(
     ("option", "value", "message"),
     [
@@ -143,9 +185,12 @@ def test_write_is_refused_when_the_file_would_fail_its_tests(stored: Path, capsy
         ("--min-approval", "0.5", "--min-approval takes a share in (0.5, 1]"),
         ("--min-approval", "1.01", "--min-approval takes a share in (0.5, 1]"),
         ("--min-approval", "nan", "--min-approval takes a share in (0.5, 1]"),
+        ("--min-approval", "0.9_9", "--min-approval takes a share in (0.5, 1]"),
         ("--min-approval", "-0.99", "--min-approval takes a share in (0.5, 1]"),
         ("--since", "yesterday", "--since expects"),
         ("--kind", "refund", "there is no kind “refund”"),
+        ("--write", "", "--write takes the name of the file to write; got an empty name"),
+        ("--mode", "bogus", "--mode takes live or shadow; got “bogus”"),
     ],
 )
 def test_bad_options_get_one_line(
@@ -154,3 +199,29 @@ def test_bad_options_get_one_line(
     code, out, err = run(capsys, "suggest", option, value)
     assert code == 2 and out == ""
     assert err.startswith(f"signoff suggest: {message}") and err.count("\n") == 1
+
+
+def test_a_window_wholly_in_the_future_gets_one_line(stored: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "suggest", "--since", "2999-01-01", "--until", "2999-02-01")
+    assert (code, out) == (2, "") and err.count("\n") == 1
+    assert err.startswith("signoff suggest: --since: the window starts 2999-01-01 00:00, after now")
+
+
+def test_a_target_that_cannot_be_replaced_gets_a_truthful_line(
+    stored: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "suggest", *SINCE, "--write", "/proc/version")
+    assert code == 1 and err.count("\n") == 1
+    assert err.startswith(
+        "signoff suggest: cannot write /proc/version: a temporary file cannot be made in the folder /proc"
+    )
+
+
+def test_imported_examples_show_their_source_id(stored: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "suggest", *SINCE, "--kind", "discount")
+    assert code == 0
+    examples = next(line for line in out.splitlines() if line.startswith("  examples: "))
+    assert re.fullmatch(r"  examples: REQ-\d+ \(LAT202602-\d{5}\)(, REQ-\d+ \(LAT202602-\d{5}\))*", examples)
+    data = json.loads(run(capsys, "suggest", *SINCE, "--kind", "discount", "--json")[1])
+    first = data["suggestions"][0]
+    assert set(first["example_sources"]) == set(first["examples"])

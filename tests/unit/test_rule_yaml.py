@@ -3,11 +3,13 @@ and nothing else of it changes."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.domain.suggestions import Suggestion
 from bot.governance_file import load_governance_text
-from bot.rule_yaml import suggestion_yaml, with_suggestions
+from bot.rule_yaml import SharedNode, suggestion_yaml, with_suggestions
 
 SUGGESTION = Suggestion(
     kind="d",
@@ -78,3 +80,39 @@ def test_the_show_yaml_text_is_the_rule_and_its_tests() -> None:
     text = suggestion_yaml(SUGGESTION)
     assert text.startswith("# kind: d\nrules:\n  # suggested by")
     assert "    when: {p: {lte: 5}}\n" in text and "tests:\n  - name: in\n" in text
+
+
+SHARED_BASE = (
+    BASE.replace("      p: {type: number, required: true}\n", "      p: {type: number, required: true}\n")
+    + """\
+    rules: &std
+      - {id: big, when: {p: {gt: 90}}, decide: reject, reason: No.}
+"""
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "message"),
+    [
+        (
+            SHARED_BASE + "  e:\n    title: E\n    owner: U0O\n    fields: {p: {type: number}}\n    approvers: g\n"
+            "    rules: *std\n",
+            "d",
+            "kinds.d.rules is shared with kinds.e.rules through the anchor &std (line 12); write these rules by hand",
+        ),
+        (
+            SHARED_BASE + "  e:\n    title: E\n    owner: U0O\n    fields: {p: {type: number}}\n    approvers: g\n"
+            "    rules: *std\n",
+            "e",
+            "kinds.e.rules is an alias of kinds.d.rules (the anchor &std, line 12); write these rules by hand",
+        ),
+        (
+            BASE.replace("  d:\n", "  d: &base\n") + "  e:\n    <<: *base\n    title: E\n",
+            "e",
+            "kinds.e takes entries from another place through a YAML merge (<<); write these rules by hand",
+        ),
+    ],
+)
+def test_a_list_or_kind_shared_through_an_anchor_is_refused_naming_where(text: str, kind: str, message: str) -> None:
+    with pytest.raises(SharedNode, match="^" + message.replace("(", r"\(").replace(")", r"\)") + "$"):
+        with_suggestions(text, [replace(SUGGESTION, kind=kind)])
