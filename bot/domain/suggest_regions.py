@@ -24,8 +24,9 @@ What makes a region qualify, for ``decide`` approve (reject alike):
   different approvers decided the region's way at it or between it and the previous such value:
   one person's decisions never set a threshold, however often they were made;
 - people agree at the ends nearly as well as overall: of the ``edge_size`` decisions nearest each
-  end of a threshold, at least ``Bar.edge_share`` (twice the dissent ``min_share`` allows) went the
-  region's way, so a threshold stops where people start to split;
+  threshold (both ends of a ``between``; the open end of ``lte``/``gte`` is none), at least
+  ``Bar.edge_share`` (twice the dissent ``min_share`` allows) went the region's way, so a
+  threshold stops where people start to split;
 - a threshold sits on a value seen in the data on which someone decided the region's way: never
   past the largest value people approved for an approve rule (a ``gte`` region is bounded above:
   ``between`` its two ends), on a rejected value for a reject rule.
@@ -192,8 +193,9 @@ def threshold_scan(
     ``bounded``: the region is written ``between`` its two ends, so it starts at the first value
     someone decided ``decide`` (an approve rule never reaches past the largest value approved).
     Both ends must be vouched for by two people (``_Run``), and agree nearly as well as the whole:
-    of the ``edge_size`` decisions nearest each end, at least ``Bar.edge_share`` went the region's
-    way (a threshold stops where people stop agreeing, not where a large region's bulk hides it)."""
+    of the ``edge_size`` decisions nearest each threshold (the start of an unbounded scan is
+    none), at least ``Bar.edge_share`` went the region's way (a threshold stops where
+    people stop agreeing, not where a large region's bulk hides it)."""
     n = len(order)
     start = 0
     if bounded:
@@ -229,8 +231,9 @@ def threshold_scan(
         tail.extend(who, size)
         k = edge_size(tally.support)
         alone = (habit or opening or lead.length >= k or tail.length >= k) and bar.people
-        if value in highs and not alone:
-            ends = min(agreed[k], agreed[-1] - agreed[-1 - k]) if len(agreed) > k else 0
+        if value in highs and not alone and len(agreed) > k:
+            # The start of an unbounded scan (``lte``: the smallest value seen) is no threshold.
+            ends = min(agreed[k], agreed[-1] - agreed[-1 - k]) if bounded else agreed[-1] - agreed[-1 - k]
             if ends >= bar.edge_share * k - 1e-9 and tally.problem(bar) is None:
                 best = (value, pos, first, start)
     return best

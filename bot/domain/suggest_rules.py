@@ -44,9 +44,19 @@ def json_value(kind: Kind, name: str, value: Any) -> Any:
     return FIELD_TYPES[spec.type].to_json(value)
 
 
+def written(kind: Kind, cut: Cut) -> Cut:
+    """``cut`` as the file writes it: a ``between`` whose two ends are one value is ``in: [v]``
+    ("length is 4h", id ``…-length-4h``), which §3.2 allows on every ordered type; a date stays
+    ``between`` (its offsets from submission are compared one bound at a time)."""
+    if cut.op == "between" and cut.value[0] == cut.value[1] and kind.spec.fields[cut.field].type is not FieldType.DATE:
+        return Cut(cut.field, "in", (cut.value[0],))
+    return cut
+
+
 def leaves_json(kind: Kind, cut: Cut) -> list[dict[str, Any]]:
     """The leaves of one cut: a date ``between`` two offsets is two leaves (``gte``, ``lte``), as
     the file compares a date with an offset from submission one bound at a time."""
+    cut = written(kind, cut)
     if cut.op == "between" and kind.spec.fields[cut.field].type is FieldType.DATE:
         low, high = (json_value(kind, cut.field, v) for v in cut.value)
         return [{cut.field: {"gte": low}}, {cut.field: {"lte": high}}]
@@ -70,7 +80,7 @@ def when_of(kind: Kind, cuts: Sequence[Cut]) -> dict[str, Any]:
 def rule_id(kind: Kind, cuts: Sequence[Cut], taken: Collection[str]) -> str:
     """A readable id unique in the kind, ``^[a-z0-9][a-z0-9_-]{0,62}$``: ``suggested-amount-pct-le-12``."""
     parts = ["suggested"]
-    for cut in cuts:
+    for cut in (written(kind, c) for c in cuts):
         value = cut.value
         joint = "-to-" if cut.op == "between" else "-"
         shown = joint.join(str(json_value(kind, cut.field, v)) for v in value) if isinstance(value, tuple) else None

@@ -3,15 +3,17 @@ the tester's own reproductions and the latent history."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 
 import pytest
 
+from bot.domain.condition_words import describe_when, plain
 from bot.domain.filetests import run_file_tests
 from bot.domain.governance import Governance
 from bot.domain.suggest import SuggestionReport, mine
-from bot.domain.suggest_regions import Bar
+from bot.domain.suggest_regions import Bar, Cut
+from bot.domain.suggest_rules import rule_id, when_of
 from bot.domain.surface import RequestFacts
 from bot.governance_file import load_governance_text
 from bot.rule_yaml import with_suggestions
@@ -225,3 +227,30 @@ def test_each_end_of_a_between_and_each_condition_has_its_tests() -> None:
     assert len(on_tier) == 1 and on_tier[0]["tier"] != "partner" and 11 <= on_tier[0]["amount_pct"] <= 20
     assert {fields["amount_pct"] for name, fields in tests if name.startswith("just inside")} == {11, 20}
     assert 21 in {fields["amount_pct"] for name, fields in tests if name.startswith("just outside suggested")}
+
+
+def test_the_largest_routine_region_is_suggested_first_whatever_the_order_within_a_value() -> None:
+    """Smoke test F2: over 29 Jan – 29 Apr, ``length ≤ 4h`` (466 decisions, 463 approved) used to lose
+    to ``crm ∧ until ≤ +4d`` (328): the agreement "at its ends" was also asked of its open lower end
+    (the first 47 decisions at 1h, sorted by approver, held both dissents of that value's 158). Only
+    a threshold is such an end now, so the largest qualifying region comes first and the rest keep
+    clear of it."""
+    months = [date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1), date(2026, 4, 1)]
+    rows, _ = history(months=months, count=3000, seed=1)
+    since, until = datetime(2026, 1, 28, 23, tzinfo=UTC), datetime(2026, 4, 28, 22, tzinfo=UTC)
+    facts = [_facts(n + 1, row) for n, row in enumerate(rows)]
+    inside = [f for f in facts if since <= f.submitted_at < until]
+    report = mine(inside, governance_from(LATENT_GOVERNANCE), window=WINDOW, kinds=["access-exception"], bar=Bar())
+    found = [(s.when, s.support, s.approved) for s in report.suggestions]
+    assert found[0] == ({"length": {"lte": "4h"}}, 466, 463)
+    assert found[1:] == [({"all": [{"system": {"in": ["crm"]}}, {"length": {"between": ["8h", "3d"]}}]}, 206, 205)]
+    assert not any("length ≤ 4h" in why for why in report.kinds[0].dropped)
+
+
+def test_a_range_of_one_value_is_written_as_that_value() -> None:
+    kind = governance_from(LATENT_GOVERNANCE).kinds["access-exception"]
+    cuts = (Cut("system", "in", ("billing",)), Cut("length", "between", (timedelta(hours=4), timedelta(hours=4))))
+    assert when_of(kind, cuts) == {"all": [{"system": {"in": ["billing"]}}, {"length": {"in": ["4h"]}}]}
+    assert rule_id(kind, cuts, ()) == "suggested-system-billing-length-4h"
+    words = plain(describe_when(when_of(kind, cuts), kind.spec.fields, tz=UTC))
+    assert words == "system is billing and length is 4h"
