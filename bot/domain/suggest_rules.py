@@ -14,11 +14,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from bot.domain.conditions import OPERATORS
 from bot.domain.field_types import FIELD_TYPES
 from bot.domain.fields import FieldType
 from bot.domain.governance import Governance, Kind
 from bot.domain.governance_build import compile_kind
 from bot.domain.governance_spec import RuleSpec
+from bot.domain.operators import Op
 from bot.domain.suggest_regions import Cut
 
 _OPS_WORDS = {"lte": "le", "gte": "ge", "between": "from", "in": "in", "eq": "is", "contains": "has"}
@@ -45,12 +47,16 @@ def json_value(kind: Kind, name: str, value: Any) -> Any:
 
 
 def written(kind: Kind, cut: Cut) -> Cut:
-    """``cut`` as the file writes it: a ``between`` whose two ends are one value is ``in: [v]``
-    ("length is 4h", id ``…-length-4h``), which §3.2 allows on every ordered type; a date stays
+    """``cut`` as the file writes it: a ``between`` whose two ends are one value is that value, as
+    ``in: [v]`` where the field's type takes ``in`` (a number: "x is 4"), else ``eq: v`` (a
+    duration: "length = 4h"); the id says the value alone (``…-length-4h``). A date stays
     ``between`` (its offsets from submission are compared one bound at a time)."""
-    if cut.op == "between" and cut.value[0] == cut.value[1] and kind.spec.fields[cut.field].type is not FieldType.DATE:
+    kind_of = kind.spec.fields[cut.field].type
+    if cut.op != "between" or cut.value[0] != cut.value[1] or kind_of is FieldType.DATE:
+        return cut
+    if Op.IN in OPERATORS[kind_of]:
         return Cut(cut.field, "in", (cut.value[0],))
-    return cut
+    return Cut(cut.field, "eq", cut.value[0]) if Op.EQ in OPERATORS[kind_of] else cut
 
 
 def leaves_json(kind: Kind, cut: Cut) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from bot.domain.filetests import run_file_tests
 from bot.domain.governance import Governance
 from bot.domain.suggest import SuggestionReport, mine
 from bot.domain.suggest_regions import Bar, Cut
-from bot.domain.suggest_rules import rule_id, when_of
+from bot.domain.suggest_rules import rule_id, when_of, with_rules
 from bot.domain.surface import RequestFacts
 from bot.governance_file import load_governance_text
 from bot.rule_yaml import with_suggestions
@@ -248,9 +248,19 @@ def test_the_largest_routine_region_is_suggested_first_whatever_the_order_within
 
 
 def test_a_range_of_one_value_is_written_as_that_value() -> None:
-    kind = governance_from(LATENT_GOVERNANCE).kinds["access-exception"]
-    cuts = (Cut("system", "in", ("billing",)), Cut("length", "between", (timedelta(hours=4), timedelta(hours=4))))
-    assert when_of(kind, cuts) == {"all": [{"system": {"in": ["billing"]}}, {"length": {"in": ["4h"]}}]}
-    assert rule_id(kind, cuts, ()) == "suggested-system-billing-length-4h"
-    words = plain(describe_when(when_of(kind, cuts), kind.spec.fields, tz=UTC))
-    assert words == "system is billing and length is 4h"
+    """Smoke test F2: never "length is from 4h to 4h" / ``…-from-4h-to-4h``; ``in: [v]`` where the
+    type takes ``in`` (numbers), else ``eq`` (durations)."""
+    governance = governance_from(LATENT_GOVERNANCE)
+    access, discount = governance.kinds["access-exception"], governance.kinds["discount"]
+    four_hours = (timedelta(hours=4), timedelta(hours=4))
+    cuts = (Cut("system", "in", ("billing",)), Cut("length", "between", four_hours))
+    assert when_of(access, cuts) == {"all": [{"system": {"in": ["billing"]}}, {"length": {"eq": "4h"}}]}
+    assert rule_id(access, cuts, ()) == "suggested-system-billing-length-4h"
+    assert (
+        plain(describe_when(when_of(access, cuts), access.spec.fields, tz=UTC)) == "system is billing and length = 4h"
+    )
+    pct = (Cut("amount_pct", "between", (4, 4)),)
+    assert when_of(discount, pct) == {"amount_pct": {"in": [4]}}
+    assert rule_id(discount, pct, ()) == "suggested-amount-pct-4"
+    assert plain(describe_when(when_of(discount, pct), discount.spec.fields, tz=UTC)) == "amount_pct is 4"
+    with_rules(governance, access, [{"id": "r", "when": when_of(access, cuts), "decide": "approve", "reason": "R."}])
