@@ -73,6 +73,8 @@ def spec_problem(error: Mapping[str, Any]) -> tuple[tuple[str | int, ...], str]:
         given = error.get("input")
         written = "true and false are" if isinstance(given, bool) else f"{show_given(given)} is"
         message = f"must be a whole number written without quotes, such as 2 ({written} not)"
+    elif kind == "bool_type":  # strict (preview): "false" and 0 are not booleans
+        message = f"must be true or false, written without quotes ({show_given(error.get('input'))} is not)"
     elif kind == "too_short":
         message = "must not be empty"
     else:

@@ -72,6 +72,11 @@ LOOSE = [
         id="approvals-quoted",
     ),
     pytest.param(
+        with_when(GOOD_RULE) + "        preview: 'false'\n",
+        "F:20: kinds.deal.rules[0].preview: must be true or false, written without quotes (“false” is not)",
+        id="preview-quoted",
+    ),
+    pytest.param(
         with_when(GOOD_RULE) + "        limit: {count: " + "9" * 400 + ", window: 30d}\n",
         "F:20: kinds.deal.rules[0].limit.count: must be less than or equal to 100000",
         id="limit-count-400-digits",
