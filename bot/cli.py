@@ -11,7 +11,7 @@ import json
 import re
 import sys
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -228,11 +228,11 @@ def _parser() -> argparse.ArgumentParser:
 
     cli_webhooks.add_commands(commands, _config_option)
     commands.choices["webhooks"].set_defaults(run=_webhooks)
-    cli_report.register(commands, _config_option, config_path, lambda e: _database(e, create=False))
-    cli_simulate.register(commands, _config_option, config_path, lambda e: _database(e, create=False))
-    cli_suggest.register(commands, _config_option, config_path, lambda e: _database(e, create=False))
+    cli_report.register(commands, _config_option, config_path, _stored)
+    cli_simulate.register(commands, _config_option, config_path, _stored)
+    cli_suggest.register(commands, _config_option, config_path, _stored)
 
-    cli_history.add_commands(commands, _config_option, lambda e: _database(e, create=False))
+    cli_history.add_commands(commands, _config_option, _stored)
     demo = commands.add_parser("demo", help="a scripted walk-through against the built-in Slack emulator")
     demo.set_defaults(run=_demo)
 
@@ -290,10 +290,12 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 @contextmanager
-def _database(err: TextIO, *, create: bool = True) -> Iterator[Engine | None]:
+def _database(err: TextIO, *, create: bool = True, upgraded: bool = False) -> Iterator[Engine | None]:
     """The engine for $SIGNOFF_DATABASE_URL (None, with a message, when it cannot be opened).
 
-    Without ``create``, a SQLite file that does not exist is reported, not created.
+    Without ``create``, a SQLite file that does not exist is reported, not created. With
+    ``upgraded``, a database without Signoff's tables is reported too (run `signoff db upgrade`):
+    what every command that reads or writes requests needs.
     """
     settings = load_settings()
     missing = _missing_sqlite_file(settings.database_url)
@@ -320,9 +322,22 @@ def _database(err: TextIO, *, create: bool = True) -> Iterator[Engine | None]:
         yield None
         return
     try:
-        yield engine
+        if upgraded and current_revision(engine) is None:
+            print(NOT_UPGRADED, file=err)
+            yield None
+        else:
+            yield engine
     finally:
         engine.dispose()
+
+
+#: What a command that needs Signoff's tables says of a database without them.
+NOT_UPGRADED = "signoff: the database has no Signoff tables yet; run `signoff db upgrade`"
+
+
+def _stored(err: TextIO) -> AbstractContextManager[Engine | None]:
+    """``_database`` for commands that read or write what is stored: never created, upgraded."""
+    return _database(err, create=False, upgraded=True)
 
 
 def _where(url: str) -> str:
@@ -361,16 +376,11 @@ def _db_upgrade(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _audit_uow(engine: Engine | None, err: TextIO) -> SqlUnitOfWorkFactory | None:
-    if engine is None:
-        return None
-    if current_revision(engine) is None:
-        print("signoff: the database has no Signoff tables yet; run `signoff db upgrade`", file=err)
-        return None
-    return SqlUnitOfWorkFactory(engine)
+    return None if engine is None else SqlUnitOfWorkFactory(engine)  # ``_stored`` said why when None
 
 
 def _audit_verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    with _database(err, create=False) as engine:
+    with _stored(err) as engine:
         uow = _audit_uow(engine, err)
         if uow is None:
             return 1
@@ -391,7 +401,7 @@ def _audit_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(f"signoff audit export: --since: {exc}", file=err)
         return 2
     kind = args.kind.strip().lower() if args.kind is not None else None
-    with _database(err, create=False) as engine:
+    with _stored(err) as engine:
         uow = _audit_uow(engine, err)
         if uow is None:
             return 1
@@ -415,7 +425,7 @@ def _audit_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _webhooks(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    return cli_webhooks.run(args, config_path(args.config), lambda e: _database(e, create=False), out, err)
+    return cli_webhooks.run(args, config_path(args.config), _stored, out, err)
 
 
 def _demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

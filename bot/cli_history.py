@@ -31,7 +31,6 @@ from bot.services.history_import import ImportReport, import_history
 from bot.services.runtime import Runtime
 from bot.settings import load_settings
 from storage.engine import is_busy
-from storage.migrate import current_revision
 from storage.uow import SqlUnitOfWorkFactory
 
 Database = Callable[[TextIO], AbstractContextManager[Engine | None]]
@@ -77,9 +76,6 @@ def run_import(args: argparse.Namespace, out: TextIO, err: TextIO, *, database: 
         return 1
     with stream, database(err) as engine:
         if engine is None:
-            return 1
-        if current_revision(engine) is None:
-            print("signoff: the database has no Signoff tables yet; run `signoff db upgrade`", file=err)
             return 1
         runtime = Runtime(uow=SqlUnitOfWorkFactory(engine), governance=lambda: governance, clock=SystemClock())
         try:

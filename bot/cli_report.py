@@ -25,11 +25,20 @@ from bot.domain.surface_json import report_json
 from bot.domain.surface_text import text_report
 from bot.services.report import surface_report
 from bot.services.runtime import Runtime
-from storage.migrate import current_revision
 from storage.uow import SqlUnitOfWorkFactory
 
 Database = Callable[[TextIO], AbstractContextManager[Engine | None]]
 FORMATS = ("text", "json", "html")
+
+
+def window_options(command: argparse.ArgumentParser) -> None:
+    """``--since``, ``--until`` and ``--kind``: the window of stored requests (DESIGN §8 "The window"),
+    read alike by ``report``, ``suggest`` and ``simulate`` (``bot.domain.surface_window.parse_window``)."""
+    command.add_argument(
+        "--since", help=f"a duration back from now (e.g. 30d) or a date, 2026-06-01 (default: {DEFAULT_SINCE})"
+    )
+    command.add_argument("--until", help="a date, exclusive (default: now)")
+    command.add_argument("--kind", action="append", help="only this kind (repeat for more)")
 
 
 def register(
@@ -41,11 +50,7 @@ def register(
     """Add ``signoff report``; it reads the governance file from ``config_path`` and the database."""
     report = commands.add_parser("report", help="the decision surface: who and what decided, per kind")
     config_option(report)
-    report.add_argument(
-        "--since", help=f"a duration back from now (e.g. 30d) or a date, 2026-06-01 (default: {DEFAULT_SINCE})"
-    )
-    report.add_argument("--until", help="a date, exclusive (default: now)")
-    report.add_argument("--kind", action="append", help="only this kind (repeat for more)")
+    window_options(report)
     report.add_argument("--format", choices=FORMATS, default="text", help="text (default), json, or html")
     report.add_argument("--output", help="write to this file (required for --format html)")
 
@@ -75,9 +80,6 @@ def run_report(args: argparse.Namespace, config: Path, database: Database, out: 
         return 2
     with database(err) as engine:
         if engine is None:
-            return 1
-        if current_revision(engine) is None:
-            print("signoff: the database has no Signoff tables yet; run `signoff db upgrade`", file=err)
             return 1
         runtime = Runtime(uow=SqlUnitOfWorkFactory(engine), governance=lambda: governance, clock=clock)
         try:

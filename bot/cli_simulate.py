@@ -19,14 +19,14 @@ from sqlalchemy import Engine
 
 from bot.cli_governance import load, print_problems
 from bot.cli_output import Replacement, output_problem
+from bot.cli_report import window_options
 from bot.domain.clock import SystemClock
 from bot.domain.governance import ERROR, Governance, UnknownKind
 from bot.domain.simulate import Replayed, Simulation
 from bot.domain.simulate_report import simulation_json, simulation_text
-from bot.domain.surface import DEFAULT_SINCE, Window, parse_window
+from bot.domain.surface import Window, parse_window
 from bot.services.runtime import Runtime
 from bot.services.simulate import simulate_candidate
-from storage.migrate import current_revision
 from storage.uow import SqlUnitOfWorkFactory
 
 Database = Callable[[TextIO], AbstractContextManager[Engine | None]]
@@ -43,11 +43,7 @@ def register(
     command = commands.add_parser("simulate", help="backtest a governance file on stored history")
     config_option(command)
     command.add_argument("candidate", metavar="CANDIDATE", help="the governance file to try")
-    command.add_argument(
-        "--since", help=f"a duration back from now (e.g. 30d) or a date, 2026-06-01 (default: {DEFAULT_SINCE})"
-    )
-    command.add_argument("--until", help="a date, exclusive (default: now)")
-    command.add_argument("--kind", action="append", help="only this kind (repeat for more)")
+    window_options(command)
     command.add_argument("--json", action="store_true", help="print one JSON document (DESIGN §8)")
     command.add_argument("--per-request", metavar="FILE", help="also write one JSON line per request to FILE")
 
@@ -126,9 +122,6 @@ def _simulate(
     candidate, current = files
     with database(err) as engine:
         if engine is None:
-            return 1
-        if current_revision(engine) is None:
-            print("signoff: the database has no Signoff tables yet; run `signoff db upgrade`", file=err)
             return 1
         runtime = Runtime(uow=SqlUnitOfWorkFactory(engine), governance=lambda: current, clock=SystemClock())
         try:

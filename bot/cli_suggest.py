@@ -22,18 +22,18 @@ from typing import TextIO
 from sqlalchemy import Engine
 
 from bot.cli_governance import load, print_problems
+from bot.cli_report import window_options
 from bot.domain.clock import SystemClock
 from bot.domain.filetests import run_file_tests
 from bot.domain.governance import ERROR, Governance, GovernanceInvalid, UnknownKind
 from bot.domain.suggest import SuggestionReport
 from bot.domain.suggest_tests import as_shadow
 from bot.domain.suggestions import Suggestion
-from bot.domain.surface import DEFAULT_SINCE, parse_window
+from bot.domain.surface import parse_window
 from bot.governance_file import load_governance_text
 from bot.rule_yaml import NotWritable, SharedNode, rule_yaml, tests_yaml, with_suggestions
 from bot.services.runtime import Runtime
 from bot.services.suggest import suggest_defaults
-from storage.migrate import current_revision
 from storage.uow import SqlUnitOfWorkFactory
 
 Database = Callable[[TextIO], AbstractContextManager[Engine | None]]
@@ -48,11 +48,7 @@ def register(
     """Add ``signoff suggest``; it reads the governance file from ``config_path`` and the database."""
     suggest = commands.add_parser("suggest", help="governed defaults mined from past human decisions")
     config_option(suggest)
-    suggest.add_argument(
-        "--since", help=f"a duration back from now (e.g. 30d) or a date, 2026-06-01 (default: {DEFAULT_SINCE})"
-    )
-    suggest.add_argument("--until", help="a date, exclusive (default: now)")
-    suggest.add_argument("--kind", action="append", help="only this kind (repeat for more)")
+    window_options(suggest)
     suggest.add_argument("--min-support", default="30", help="human decisions a region needs (default: 30)")
     suggest.add_argument("--min-approval", default="0.99", help="share of them that must agree (default: 0.99)")
     suggest.add_argument("--json", action="store_true", help="print JSON (DESIGN §8 shape)")
@@ -110,9 +106,6 @@ def run_suggest(args: argparse.Namespace, config: Path, database: Database, out:
         return 2
     with database(err) as engine:
         if engine is None:
-            return 1
-        if current_revision(engine) is None:
-            print("signoff: the database has no Signoff tables yet; run `signoff db upgrade`", file=err)
             return 1
         runtime = Runtime(uow=SqlUnitOfWorkFactory(engine), governance=lambda: governance, clock=clock)
         try:
