@@ -3,6 +3,7 @@ no Signoff tables yet (an empty SQLite file: `signoff db upgrade` was never run)
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from pathlib import Path
 
@@ -15,7 +16,10 @@ NOT_UPGRADED = "signoff: the database has no Signoff tables yet; run `signoff db
 
 
 @pytest.fixture
-def empty_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def empty_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> Path:
+    # Alembic logs at INFO when it opens a migration context; after a test that configured logging
+    # (as `signoff serve` does), those lines would reach stderr. The CLI itself configures none.
+    caplog.set_level(logging.WARNING, logger="alembic")
     config = tmp_path / "signoff.yaml"
     config.write_text(MARKETING_EXAMPLE.read_text())
     monkeypatch.setenv("SIGNOFF_CONFIG", str(config))
