@@ -375,15 +375,11 @@ def _db_upgrade(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
-def _audit_uow(engine: Engine | None, err: TextIO) -> SqlUnitOfWorkFactory | None:
-    return None if engine is None else SqlUnitOfWorkFactory(engine)  # ``_stored`` said why when None
-
-
 def _audit_verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     with _stored(err) as engine:
-        uow = _audit_uow(engine, err)
-        if uow is None:
-            return 1
+        if engine is None:
+            return 1  # ``_stored`` said why
+        uow = SqlUnitOfWorkFactory(engine)
         broken = verify_audit(uow=uow)
         if broken is not None:
             print(f"audit log is NOT intact: {broken}", file=err)
@@ -402,9 +398,9 @@ def _audit_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 2
     kind = args.kind.strip().lower() if args.kind is not None else None
     with _stored(err) as engine:
-        uow = _audit_uow(engine, err)
-        if uow is None:
-            return 1
+        if engine is None:
+            return 1  # ``_stored`` said why
+        uow = SqlUnitOfWorkFactory(engine)
         if kind is not None and kind not in (stored := stored_kinds(uow=uow)):
             listed = f"stored kinds: {', '.join(stored)}" if stored else "no request is stored yet"
             print(f"signoff audit export: --kind: no stored request is of kind “{args.kind}”; {listed}", file=err)

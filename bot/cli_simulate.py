@@ -11,15 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
-from contextlib import AbstractContextManager, ExitStack
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TextIO
 
-from sqlalchemy import Engine
-
 from bot.cli_governance import load, print_problems
 from bot.cli_output import Replacement, output_problem
-from bot.cli_report import window_options
+from bot.cli_report import Database, window_options
 from bot.domain.clock import SystemClock
 from bot.domain.governance import ERROR, Governance, UnknownKind
 from bot.domain.simulate import Replayed, Simulation
@@ -29,7 +27,6 @@ from bot.services.runtime import Runtime
 from bot.services.simulate import simulate_candidate
 from storage.uow import SqlUnitOfWorkFactory
 
-Database = Callable[[TextIO], AbstractContextManager[Engine | None]]
 NAME = "signoff simulate"
 
 

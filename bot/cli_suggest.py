@@ -14,15 +14,12 @@ import json
 import os
 import tempfile
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from datetime import tzinfo
 from pathlib import Path
 from typing import TextIO
 
-from sqlalchemy import Engine
-
 from bot.cli_governance import load, print_problems
-from bot.cli_report import window_options
+from bot.cli_report import Database, window_options
 from bot.domain.clock import SystemClock
 from bot.domain.filetests import run_file_tests
 from bot.domain.governance import ERROR, Governance, GovernanceInvalid, UnknownKind
@@ -35,8 +32,6 @@ from bot.rule_yaml import NotWritable, SharedNode, rule_yaml, tests_yaml, with_s
 from bot.services.runtime import Runtime
 from bot.services.suggest import suggest_defaults
 from storage.uow import SqlUnitOfWorkFactory
-
-Database = Callable[[TextIO], AbstractContextManager[Engine | None]]
 
 
 def register(

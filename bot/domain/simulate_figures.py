@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.domain.governance_spec import Outcome
+from bot.domain.surface import default_share
 
 if TYPE_CHECKING:
     from bot.domain.simulate import Answer, Happened
@@ -41,8 +42,7 @@ class SideFigures:
     @property
     def resolved_by_default_share(self) -> float:
         """Automatic decisions ÷ ``share_divisor`` (0.0 when that is 0: nothing decided)."""
-        divisor = self.share_divisor
-        return (self.auto_approved + self.auto_rejected) / divisor if divisor > 0 else 0.0
+        return default_share(self.auto_approved + self.auto_rejected, self.share_divisor)
 
     def count(self, answer: Answer, state: str) -> None:
         if answer.outcome == APPROVE:

@@ -63,6 +63,12 @@ class RequestFacts(NamedTuple):
     source_id: str | None = None
 
 
+def default_share(by_rules: int, divisor: int) -> float:
+    """``resolved_by_default_share`` (DESIGN §8): decided by rules ÷ ``divisor``; 0.0 when the
+    divisor is 0 (nothing decided yet: shown as "—", never as 0 %)."""
+    return by_rules / divisor if divisor > 0 else 0.0
+
+
 COUNTER_NAMES = (
     "requests",
     "auto_approved",
@@ -105,8 +111,7 @@ class Counters:
     @property
     def resolved_by_default_share(self) -> float:
         """Decided by rules ÷ ``share_divisor``; 0.0 when that is 0 (shown as "—", never as 0 %)."""
-        divisor = self.share_divisor
-        return (self.auto_approved + self.auto_rejected) / divisor if divisor > 0 else 0.0
+        return default_share(self.auto_approved + self.auto_rejected, self.share_divisor)
 
     @classmethod
     def of(cls, counts: Counter[str]) -> Counters:
