@@ -33,7 +33,7 @@ from bot.governance_file import load_governance_file
 from bot.services.audit import export_audit, stored_kinds, verify_audit
 from bot.settings import SettingsError, load_settings
 from storage.engine import create_db_engine, is_busy
-from storage.migrate import current_revision, upgrade
+from storage.migrate import current_revision, schema_problem, upgrade
 from storage.uow import SqlUnitOfWorkFactory
 
 DEFAULT_CONFIG = "signoff.yaml"
@@ -294,8 +294,9 @@ def _database(err: TextIO, *, create: bool = True, upgraded: bool = False) -> It
     """The engine for $SIGNOFF_DATABASE_URL (None, with a message, when it cannot be opened).
 
     Without ``create``, a SQLite file that does not exist is reported, not created. With
-    ``upgraded``, a database without Signoff's tables is reported too (run `signoff db upgrade`):
-    what every command that reads or writes requests needs.
+    ``upgraded``, a database whose schema is not this code's is reported too (no Signoff tables,
+    an older revision: run `signoff db upgrade`; an unknown one): what every command that reads or
+    writes requests needs (``storage.migrate.schema_problem``).
     """
     settings = load_settings()
     missing = _missing_sqlite_file(settings.database_url)
@@ -322,17 +323,14 @@ def _database(err: TextIO, *, create: bool = True, upgraded: bool = False) -> It
         yield None
         return
     try:
-        if upgraded and current_revision(engine) is None:
-            print(NOT_UPGRADED, file=err)
+        problem = schema_problem(engine) if upgraded else None
+        if problem is not None:
+            print(f"signoff: {problem}", file=err)
             yield None
         else:
             yield engine
     finally:
         engine.dispose()
-
-
-#: What a command that needs Signoff's tables says of a database without them.
-NOT_UPGRADED = "signoff: the database has no Signoff tables yet; run `signoff db upgrade`"
 
 
 def _stored(err: TextIO) -> AbstractContextManager[Engine | None]:

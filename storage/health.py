@@ -6,7 +6,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from alembic.script import ScriptDirectory
 from sqlalchemy import URL, Connection, Engine, create_engine, func, inspect, select, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
@@ -14,13 +13,8 @@ from sqlalchemy.pool import NullPool
 from bot.domain.lifecycle import State
 from bot.domain.outbox import WAITING, IntentKind, OutboxStatus
 from bot.domain.webhooks import subscription_of
-from storage.migrate import MIGRATIONS
+from storage.migrate import expected_revisions
 from storage.tables import OUTBOX, REQUESTS, WEBHOOK_SUBSCRIPTIONS
-
-
-def expected_revisions() -> frozenset[str]:
-    """The newest migration(s) this code ships: what a current database is at."""
-    return frozenset(ScriptDirectory(str(MIGRATIONS)).get_heads())
 
 
 class ReadinessProbe:

@@ -10,6 +10,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Engine, text
 
 from storage.engine import READ_ONLY
@@ -51,3 +53,31 @@ def current_revision(engine: Engine) -> str | None:
     """
     with engine.connect().execution_options(**{READ_ONLY: True}) as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+def expected_revisions() -> frozenset[str]:
+    """The newest migration(s) this code ships: what a current database is at."""
+    return frozenset(ScriptDirectory(str(MIGRATIONS)).get_heads())
+
+
+def schema_problem(engine: Engine) -> str | None:
+    """What keeps this code from using the database's schema, in one line; None when it is current.
+
+    No Signoff tables, an older revision (``signoff db upgrade`` brings it up), or a revision this
+    code does not know (written by a newer Signoff: upgrading this one cannot help).
+    """
+    revision = current_revision(engine)
+    expected = expected_revisions()
+    if revision is None:
+        return "the database has no Signoff tables yet; run `signoff db upgrade`"
+    if revision in expected:
+        return None
+    needed = ", ".join(sorted(expected))
+    try:
+        ScriptDirectory(str(MIGRATIONS)).get_revision(revision)
+    except CommandError:
+        return (
+            f"the database is at schema revision {revision}, which this Signoff does not know (it needs {needed}); "
+            "was it upgraded by a newer Signoff?"
+        )
+    return f"the database is at schema revision {revision}; this Signoff needs {needed}: run `signoff db upgrade`"

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from storage.migrate import expected_revisions
 from tests.conftest import MARKETING_EXAMPLE
 
 NOT_UPGRADED = "signoff: the database has no Signoff tables yet; run `signoff db upgrade`\n"
@@ -50,3 +51,62 @@ def test_a_database_without_signoff_tables_is_one_line(
     assert main(command) == 1
     out, err = capsys.readouterr()
     assert (out, err) == ("", NOT_UPGRADED)
+
+
+COMMANDS = [
+    ["report"],
+    ["suggest"],
+    ["simulate", "signoff.yaml"],
+    ["history", "import", "history.jsonl"],
+    ["audit", "verify"],
+    ["webhooks", "list"],
+]
+
+
+def at_revision(database: Path, revision: str) -> None:
+    """Migrate ``database`` only as far as ``revision`` (an install that has not run `db upgrade` since)."""
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    from storage.migrate import _config
+
+    engine = create_engine(f"sqlite:///{database}")
+    try:
+        with engine.connect() as connection:
+            config = _config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+            connection.commit()
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda command: " ".join(command))
+def test_a_database_at_an_older_schema_is_one_line_naming_the_upgrade(
+    empty_database: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    at_revision(empty_database / "signoff.db", "0005")
+    capsys.readouterr()
+    assert main(command) == 1
+    out, err = capsys.readouterr()
+    needed = ", ".join(sorted(expected_revisions()))
+    assert out == ""
+    assert (
+        err
+        == f"signoff: the database is at schema revision 0005; this Signoff needs {needed}: run `signoff db upgrade`\n"
+    )
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda command: " ".join(command))
+def test_a_database_at_a_revision_this_signoff_does_not_know_is_one_line(
+    empty_database: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    with sqlite3.connect(empty_database / "signoff.db") as connection:
+        connection.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
+        connection.execute("INSERT INTO alembic_version VALUES ('0099')")
+    assert main(command) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith(
+        "signoff: the database is at schema revision 0099, which this Signoff does not know"
+    )
+    assert err.count("\n") == 1
